@@ -1,0 +1,1 @@
+"""Billing: tariffs, attendance pricing, invoices, numbering, payments and credits (to come)."""

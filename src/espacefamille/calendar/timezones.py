@@ -1,0 +1,58 @@
+"""Instants in the commune's time zone: aware datetimes, correct on daylight-saving days.
+
+A deadline such as "the day before at 10:00" is a wall-clock time in the commune. Converting it to
+an instant must respect the zone's rules: on the spring-forward Sunday 02:30 does not exist in
+Europe/Paris (it becomes 03:30), on the autumn Sunday 02:30 happens twice (the first is taken).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import zoneinfo
+
+from espacefamille.errors import InvalidInput
+
+__all__ = ["DEFAULT_TIMEZONE", "local_instant", "require_aware", "time_zone"]
+
+DEFAULT_TIMEZONE = "Europe/Paris"
+
+
+@functools.cache
+def time_zone(name: str) -> zoneinfo.ZoneInfo:
+    """The IANA zone named ``name`` (``Europe/Paris``, ``Indian/Reunion``…), from tzdata."""
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(
+            f"unknown time zone {name!r}",
+            message_fr=f"Fuseau horaire inconnu : « {name} ».",
+            code="calendar.unknown_timezone",
+        ) from None
+
+
+def require_aware(moment: dt.datetime, what: str = "now") -> dt.datetime:
+    """Return ``moment`` if it is timezone-aware, else raise: naive datetimes are ambiguous."""
+    if not isinstance(moment, dt.datetime):
+        raise InvalidInput(
+            f"{what} must be a datetime, got {type(moment).__name__}", code="input.not_a_datetime"
+        )
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise InvalidInput(
+            f"{what} is a naive datetime ({moment.isoformat()}); give it a time zone",
+            message_fr="Date et heure sans fuseau horaire.",
+            code="input.naive_datetime",
+        )
+    return moment
+
+
+def local_instant(day: dt.date, at: dt.time, zone: zoneinfo.ZoneInfo) -> dt.datetime:
+    """The instant the commune's clocks show ``at`` on ``day``.
+
+    A wall time skipped by the spring change is moved forward by the gap (02:30 → 03:30); a wall
+    time repeated in autumn is its first occurrence (summer time).
+    """
+    naive = dt.datetime.combine(day, at.replace(tzinfo=None))
+    candidate = naive.replace(tzinfo=zone, fold=0)
+    # Normalise through UTC: a non-existent wall time comes back shifted by the gap.
+    return candidate.astimezone(dt.UTC).astimezone(zone)

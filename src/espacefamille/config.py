@@ -1,0 +1,471 @@
+"""A commune's configuration as data: load and validate a TOML file, and write one back.
+
+The file describes the collectivité, its régies, services and prestations with their opening
+calendars, its own school-holiday table if any, and its billing settings. Loading either returns
+a complete, valid ``Commune`` or raises ``InvalidConfiguration`` naming the key path and what was
+expected: nothing is ever half-loaded. ``docs/configuration.md`` is the reference.
+
+Amounts are written as strings (``"15.00"``) so that they stay exact; TOML floats are refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import tomllib
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import tomli_w
+
+from espacefamille.calendar.opening import Closure, ClosureReason, Opening
+from espacefamille.calendar.periods import DateRange, Weekday
+from espacefamille.calendar.public_holidays import HolidaySubdivision
+from espacefamille.calendar.school import SchoolYear, SchoolZone, parse_school_year
+from espacefamille.errors import EspaceFamilleError, InvalidConfiguration
+from espacefamille.model import (
+    Collectivite,
+    Commune,
+    PaymentMode,
+    Prestation,
+    PrestationKind,
+    Regie,
+    Service,
+    ServiceKind,
+)
+from espacefamille.money import Money, RoundingMode, RoundingPoint, RoundingPolicy
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "commune_from_dict",
+    "commune_to_dict",
+    "dumps_commune",
+    "load_commune",
+    "loads_commune",
+]
+
+SCHEMA_VERSION = 1
+
+E = TypeVar("E", bound=enum.Enum)
+T = TypeVar("T")
+
+
+class _Table:
+    """A TOML table being read, which knows its key path and refuses keys nobody read."""
+
+    def __init__(self, data: object, path: str) -> None:
+        if not isinstance(data, dict):
+            raise InvalidConfiguration(f"expected a table, got {_kind(data)}", path=path, code="config.type")
+        self.data: dict[str, Any] = data
+        self.path = path
+        self._seen: set[str] = set()
+
+    def at(self, key: str) -> str:
+        if not key:
+            return self.path
+        return f"{self.path}.{key}" if self.path else key
+
+    def _get(self, key: str, required: bool) -> Any:
+        self._seen.add(key)
+        if key not in self.data:
+            if required:
+                raise InvalidConfiguration(
+                    "missing required key", path=self.at(key), code="config.missing_key"
+                )
+            return None
+        return self.data[key]
+
+    def _typed(self, key: str, kind: type[T], label: str, required: bool) -> T | None:
+        value = self._get(key, required)
+        if value is None:
+            return None
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+            raise InvalidConfiguration(
+                f"expected {label}, got {_kind(value)} {value!r}", path=self.at(key), code="config.type"
+            )
+        return value
+
+    def string(self, key: str) -> str:
+        value = self._typed(key, str, "a string", True)
+        assert value is not None
+        return value
+
+    def optional_string(self, key: str) -> str | None:
+        return self._typed(key, str, "a string", False)
+
+    def boolean(self, key: str, default: bool) -> bool:
+        value = self._typed(key, bool, "true or false", False)
+        return default if value is None else value
+
+    def date(self, key: str) -> dt.date:
+        value = self._get(key, True)
+        if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
+            raise InvalidConfiguration(
+                f"expected a date (YYYY-MM-DD), got {_kind(value)} {value!r}",
+                path=self.at(key),
+                code="config.type",
+            )
+        return value
+
+    def optional_time(self, key: str) -> dt.time | None:
+        value = self._get(key, False)
+        if value is None:
+            return None
+        if not isinstance(value, dt.time):
+            raise InvalidConfiguration(
+                f"expected a local time (HH:MM:SS), got {_kind(value)} {value!r}",
+                path=self.at(key),
+                code="config.type",
+            )
+        return value
+
+    def money(self, key: str, default: Money) -> Money:
+        value = self._get(key, False)
+        if value is None:
+            return default
+        if isinstance(value, float):
+            raise InvalidConfiguration(
+                f'write amounts as strings ("{value}") so they stay exact, got the float {value!r}',
+                path=self.at(key),
+                code="config.float_amount",
+            )
+        if not isinstance(value, str | int) or isinstance(value, bool):
+            raise InvalidConfiguration(
+                f"expected an amount as a string, got {_kind(value)}", path=self.at(key), code="config.type"
+            )
+        return self.build(key, Money, value)
+
+    def choice(self, key: str, enum_type: type[E], default: E | None = None) -> E:
+        value = self._get(key, default is None)
+        if value is None:
+            assert default is not None
+            return default
+        try:
+            return enum_type(value)
+        except ValueError:
+            expected = ", ".join(repr(member.value) for member in enum_type)
+            raise InvalidConfiguration(
+                f"expected one of {expected}, got {value!r}", path=self.at(key), code="config.choice"
+            ) from None
+
+    def weekdays(self, key: str) -> frozenset[Weekday]:
+        value = self._get(key, False)
+        if value is None:
+            return frozenset()
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise InvalidConfiguration(
+                'expected a list of weekdays such as ["monday", "tuesday"]',
+                path=self.at(key),
+                code="config.type",
+            )
+        return frozenset(self.build(f"{key}[{i}]", Weekday.parse, v) for i, v in enumerate(value))
+
+    def table(self, key: str, required: bool = True) -> _Table | None:
+        value = self._get(key, required)
+        return None if value is None else _Table(value, self.at(key))
+
+    def tables(self, key: str) -> Iterator[tuple[str, _Table]]:
+        """The sub-tables of a table keyed by identifier (``[services.cantine]``…)."""
+        holder = self.table(key, required=False)
+        if holder is None:
+            return
+        for name in holder.data:
+            sub = holder.table(name)
+            assert sub is not None
+            yield name, sub
+
+    def array(self, key: str) -> Iterator[_Table]:
+        value = self._get(key, False)
+        if value is None:
+            return
+        if not isinstance(value, list):
+            raise InvalidConfiguration(
+                f"expected an array, got {_kind(value)}", path=self.at(key), code="config.type"
+            )
+        for index, item in enumerate(value):
+            yield _Table(item, f"{self.at(key)}[{index}]")
+
+    def raw(self, key: str) -> Any:
+        return self._get(key, False)
+
+    def build(self, key: str, make: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a model constructor, relocating its error under this table's key path."""
+        try:
+            return make(*args, **kwargs)
+        except InvalidConfiguration:
+            raise  # already located by the reader or the model
+        except EspaceFamilleError as error:
+            raise InvalidConfiguration(error.message, path=self.at(key), code=error.code) from None
+
+    def done(self) -> None:
+        unknown = sorted(set(self.data) - self._seen)
+        if unknown:
+            raise InvalidConfiguration(
+                f"unknown key(s) {', '.join(unknown)}", path=self.path, code="config.unknown_key"
+            )
+
+
+def _kind(value: object) -> str:
+    return {
+        dict: "a table",
+        list: "an array",
+        str: "a string",
+        bool: "a boolean",
+        int: "an integer",
+        float: "a float",
+    }.get(type(value), type(value).__name__)
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+
+def _read_range(table: _Table) -> DateRange:
+    start, end = table.date("start"), table.date("end")
+    table.done()
+    return table.build("end", DateRange, start, end)
+
+
+def _read_closures(table: _Table) -> tuple[Closure, ...]:
+    closures = []
+    for item in table.array("closures"):
+        period = item.build("end", DateRange, item.date("start"), item.date("end"))
+        closures.append(
+            Closure(period, item.choice("reason", ClosureReason), item.optional_string("label") or "")
+        )
+        item.done()
+    return tuple(closures)
+
+
+def _read_opening(table: _Table) -> Opening:
+    school = table.weekdays("school_weekdays")
+    holidays = table.weekdays("holiday_weekdays")
+    season_table = table.table("season", required=False)
+    season = _read_range(season_table) if season_table is not None else None
+    closures = _read_closures(table)
+    open_on_holidays = table.boolean("open_on_public_holidays", False)
+    table.done()
+    if not school and not holidays:
+        raise InvalidConfiguration(
+            "an opening needs school_weekdays or holiday_weekdays", path=table.path, code="config.never_open"
+        )
+    return Opening(school, holidays, tuple(closures), season, open_on_holidays)
+
+
+def _read_prestation(
+    table: _Table, prestation_id: str, service_id: str, default: Opening | None
+) -> Prestation:
+    name = table.string("name")
+    kind = table.choice("kind", PrestationKind)
+    payment_mode = table.choice("payment_mode", PaymentMode)
+    start, end = table.optional_time("start"), table.optional_time("end")
+    opening_table = table.table("opening", required=False)
+    opening = _read_opening(opening_table) if opening_table is not None else default
+    if opening is None:
+        raise InvalidConfiguration(
+            "no opening here nor on its service", path=table.at("opening"), code="config.missing_key"
+        )
+    blocks = tuple(_read_range(item) for item in table.array("blocks"))
+    table.done()
+    return table.build(
+        "",
+        lambda: Prestation(
+            id=prestation_id,
+            name=name,
+            service_id=service_id,
+            kind=kind,
+            payment_mode=payment_mode,
+            opening=opening,
+            start=start,
+            end=end,
+            blocks=blocks,
+        ),
+    )
+
+
+def _read_service(table: _Table, service_id: str) -> Service:
+    name = table.string("name")
+    kind = table.choice("kind", ServiceKind)
+    regie = table.string("regie")
+    opening_table = table.table("opening", required=False)
+    default = _read_opening(opening_table) if opening_table is not None else None
+    closures = _read_closures(table)
+    prestations = tuple(
+        _read_prestation(sub, pid, service_id, default) for pid, sub in table.tables("prestations")
+    )
+    if not prestations:
+        raise InvalidConfiguration(
+            "a service needs at least one prestation", path=table.at("prestations"), code="config.missing_key"
+        )
+    table.done()
+    return table.build("", Service, service_id, name, kind, regie, prestations, closures)
+
+
+def commune_from_dict(data: Mapping[str, Any]) -> Commune:
+    """A validated ``Commune`` from the parsed TOML document."""
+    root = _Table(dict(data), "")
+    version = root.raw("schema_version")
+    if version != SCHEMA_VERSION:
+        raise InvalidConfiguration(
+            f"this library reads schema_version = {SCHEMA_VERSION}, got {version!r}",
+            path="schema_version",
+            code="config.schema_version",
+        )
+    coll = root.table("collectivite")
+    assert coll is not None
+    collectivite = coll.build(
+        "",
+        Collectivite,
+        id=coll.string("id"),
+        name=coll.string("name"),
+        school_zone=coll.choice("school_zone", SchoolZone),
+        subdivision=coll.choice("subdivision", HolidaySubdivision, HolidaySubdivision.METROPOLE),
+        timezone=coll.optional_string("timezone") or "Europe/Paris",
+    )
+    coll.done()
+    regies: list[Regie] = []
+    for regie_id, sub in root.tables("regies"):
+        regies.append(
+            sub.build("", Regie, regie_id, sub.string("name"), sub.optional_string("payfip_client"))
+        )
+        sub.done()
+    services = tuple(_read_service(sub, sid) for sid, sub in root.tables("services"))
+    school_years: list[SchoolYear] = []
+    calendar = root.table("calendar", required=False)
+    if calendar is not None:
+        for item in calendar.array("school_years"):
+            school_years.append(parse_school_year(item.data, item.path))
+        calendar.done()
+    rounding = RoundingPolicy()
+    threshold = Money("15")
+    billing = root.table("billing", required=False)
+    if billing is not None:
+        rounding = RoundingPolicy(
+            billing.choice("rounding_mode", RoundingMode, RoundingMode.HALF_UP),
+            billing.choice("rounding_point", RoundingPoint, RoundingPoint.UNIT_PRICE),
+        )
+        threshold = billing.money("recovery_threshold", threshold)
+        billing.done()
+    root.done()
+    return root.build(
+        "", Commune, collectivite, tuple(regies), services, tuple(school_years), rounding, threshold
+    )
+
+
+def loads_commune(text: str) -> Commune:
+    """A ``Commune`` from the text of its TOML file."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise InvalidConfiguration(f"not valid TOML: {error}", code="config.toml_syntax") from None
+    return commune_from_dict(data)
+
+
+def load_commune(path: str | Path) -> Commune:
+    """A ``Commune`` from its TOML file."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise InvalidConfiguration(
+            f"cannot read {path}: {error.strerror}",
+            message_fr=f"Impossible de lire le fichier {path}.",
+            code="config.unreadable",
+        ) from None
+    return loads_commune(text)
+
+
+# -- writing ----------------------------------------------------------------------------------
+
+
+def _range_dict(period: DateRange) -> dict[str, Any]:
+    return {"start": period.start, "end": period.end}
+
+
+def _opening_dict(opening: Opening) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    if opening.school_weekdays:
+        result["school_weekdays"] = [w.key for w in sorted(opening.school_weekdays)]
+    if opening.holiday_weekdays:
+        result["holiday_weekdays"] = [w.key for w in sorted(opening.holiday_weekdays)]
+    if opening.season is not None:
+        result["season"] = _range_dict(opening.season)
+    if opening.open_on_public_holidays:
+        result["open_on_public_holidays"] = True
+    if opening.closures:
+        result["closures"] = _closures_list(opening.closures)
+    return result
+
+
+def _closures_list(closures: tuple[Closure, ...]) -> list[dict[str, Any]]:
+    return [
+        {**_range_dict(c.period), "reason": c.reason.value, **({"label": c.label} if c.label else {})}
+        for c in closures
+    ]
+
+
+def _prestation_dict(prestation: Prestation) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "name": prestation.name,
+        "kind": prestation.kind.value,
+        "payment_mode": prestation.payment_mode.value,
+    }
+    if prestation.start is not None:
+        result["start"] = prestation.start
+    if prestation.end is not None:
+        result["end"] = prestation.end
+    result["opening"] = _opening_dict(prestation.opening)
+    if prestation.blocks:
+        result["blocks"] = [_range_dict(b) for b in prestation.blocks]
+    return result
+
+
+def commune_to_dict(commune: Commune) -> dict[str, Any]:
+    """The TOML document of ``commune``; ``commune_from_dict`` reads it back to an equal ``Commune``."""
+    coll = commune.collectivite
+    data: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "collectivite": {
+            "id": coll.id,
+            "name": coll.name,
+            "school_zone": coll.school_zone.value,
+            "subdivision": coll.subdivision.value,
+            "timezone": coll.timezone,
+        },
+        "billing": {
+            "rounding_mode": commune.rounding.mode.value,
+            "rounding_point": commune.rounding.point.value,
+            "recovery_threshold": str(commune.recovery_threshold.amount),
+        },
+        "regies": {
+            r.id: {"name": r.name, **({"payfip_client": r.payfip_client} if r.payfip_client else {})}
+            for r in commune.regies
+        },
+        "services": {
+            s.id: {
+                "name": s.name,
+                "kind": s.kind.value,
+                "regie": s.regie_id,
+                **({"closures": _closures_list(s.closures)} if s.closures else {}),
+                "prestations": {p.id: _prestation_dict(p) for p in s.prestations},
+            }
+            for s in commune.services
+        },
+    }
+    if commune.school_years:
+        data["calendar"] = {
+            "school_years": [
+                {
+                    "label": y.label,
+                    "rentree": y.rentree,
+                    "summer_start": y.summer_start,
+                    "holidays": [{"name": h.name, "start": h.start, "end": h.end} for h in y.holidays],
+                }
+                for y in commune.school_years
+            ]
+        }
+    return data
+
+
+def dumps_commune(commune: Commune) -> str:
+    """The TOML text of ``commune``."""
+    return tomli_w.dumps(commune_to_dict(commune))

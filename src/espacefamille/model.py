@@ -1,0 +1,514 @@
+"""The commune model: who runs the services, what can be booked, and the families who book it.
+
+French words are kept where English has no equal: *collectivité* (the commune or grouping that runs
+the services), *régie* (its cash office, which invoices and collects), *prestation* (the bookable
+unit of a service: a meal, a care slot, a holiday week), *quotient familial* (the family's
+income index from the CAF or MSA, which prices depend on).
+
+Every class is frozen and validated at construction: an inconsistent object cannot exist.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import re
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import attrs
+
+from espacefamille.calendar.commune import CommuneCalendar
+from espacefamille.calendar.opening import Closure, Opening, OpeningCalendar
+from espacefamille.calendar.periods import DateRange
+from espacefamille.calendar.public_holidays import HolidaySubdivision
+from espacefamille.calendar.school import SchoolYear, SchoolZone, school_calendar
+from espacefamille.calendar.timezones import DEFAULT_TIMEZONE, time_zone
+from espacefamille.errors import InvalidConfiguration, InvalidInput, NotFound
+from espacefamille.money import Money, RoundingPolicy, to_decimal
+
+__all__ = [
+    "Child",
+    "Collectivite",
+    "Commune",
+    "Diet",
+    "Enrolment",
+    "Family",
+    "Guardian",
+    "PaymentMode",
+    "Prestation",
+    "PrestationKind",
+    "QuotientFamilial",
+    "Regie",
+    "Residence",
+    "SchoolClass",
+    "Service",
+    "ServiceKind",
+]
+
+_T = TypeVar("_T")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def _identifier(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str) or not _ID.match(value):
+        raise InvalidInput(
+            f"{type(instance).__name__}.{attribute.name} must be an identifier "
+            f"(letters, digits, '_', '-', '.'), got {value!r}",
+            message_fr=f"Identifiant invalide : « {value} ».",
+            code="model.bad_identifier",
+        )
+
+
+def _non_empty(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(
+            f"{type(instance).__name__}.{attribute.name} must be a non-empty string",
+            message_fr="Champ obligatoire vide.",
+            code="model.empty",
+        )
+
+
+def _plain_date(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
+        raise InvalidInput(
+            f"{type(instance).__name__}.{attribute.name} must be a date, got {value!r}",
+            code="input.not_a_date",
+        )
+
+
+def _ranges(items: Iterable[DateRange]) -> tuple[DateRange, ...]:
+    return tuple(items)
+
+
+def _prestations(items: Iterable[Prestation]) -> tuple[Prestation, ...]:
+    return tuple(items)
+
+
+def _closures(items: Iterable[Closure]) -> tuple[Closure, ...]:
+    return tuple(items)
+
+
+def _guardians(items: Iterable[Guardian]) -> tuple[Guardian, ...]:
+    return tuple(items)
+
+
+def _quotients(items: Iterable[QuotientFamilial]) -> tuple[QuotientFamilial, ...]:
+    return tuple(sorted(items, key=lambda q: q.valid_from))
+
+
+def _strings(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(items)
+
+
+def _diets(items: Iterable[Diet]) -> frozenset[Diet]:
+    return frozenset(items)
+
+
+def _regies(items: Iterable[Regie]) -> tuple[Regie, ...]:
+    return tuple(items)
+
+
+def _services(items: Iterable[Service]) -> tuple[Service, ...]:
+    return tuple(items)
+
+
+def _school_years(items: Iterable[SchoolYear]) -> tuple[SchoolYear, ...]:
+    return tuple(items)
+
+
+# -- who runs the services --------------------------------------------------------------------
+
+
+@attrs.frozen
+class Collectivite:
+    """A commune or grouping of communes: its school zone, public holidays and time zone."""
+
+    id: str = attrs.field(validator=_identifier)
+    name: str = attrs.field(validator=_non_empty)
+    school_zone: SchoolZone = attrs.field(validator=attrs.validators.instance_of(SchoolZone))
+    subdivision: HolidaySubdivision = attrs.field(
+        default=HolidaySubdivision.METROPOLE, validator=attrs.validators.instance_of(HolidaySubdivision)
+    )
+    timezone: str = DEFAULT_TIMEZONE
+
+    def __attrs_post_init__(self) -> None:
+        time_zone(self.timezone)
+
+
+@attrs.frozen
+class Regie:
+    """A cash office: it numbers invoices and collects payments (online through PayFiP)."""
+
+    id: str = attrs.field(validator=_identifier)
+    name: str = attrs.field(validator=_non_empty)
+    payfip_client: str | None = None
+
+
+class ServiceKind(enum.Enum):
+    CANTINE = "cantine"
+    PERISCOLAIRE = "periscolaire"
+    MERCREDI = "mercredi"
+    ALSH = "alsh"
+    ETUDE = "etude"
+    OTHER = "other"
+
+
+class PrestationKind(enum.Enum):
+    """The bookable unit: a day (or a meal), a half day, a timed slot, or an indivisible block."""
+
+    DAY = "day"
+    HALF_DAY = "half_day"
+    SLOT = "slot"
+    BLOCK = "block"
+
+
+class PaymentMode(enum.Enum):
+    """*Payable à la réservation* (paid online when the basket is validated) or at month end."""
+
+    PREPAID = "prepaid"
+    MONTH_END = "month_end"
+
+
+@attrs.frozen
+class Prestation:
+    """What a family books for a child on a date, within a service.
+
+    ``start``/``end`` are the wall-clock hours (needed for slots and for deadlines counted in hours).
+    A ``BLOCK`` prestation is booked whole: its ``blocks`` are explicit date ranges, or, when none are
+    given, the weeks (Monday to Sunday) of its opening calendar.
+    """
+
+    id: str = attrs.field(validator=_identifier)
+    name: str = attrs.field(validator=_non_empty)
+    service_id: str = attrs.field(validator=_identifier)
+    kind: PrestationKind = attrs.field(validator=attrs.validators.instance_of(PrestationKind))
+    payment_mode: PaymentMode = attrs.field(validator=attrs.validators.instance_of(PaymentMode))
+    opening: Opening = attrs.field(validator=attrs.validators.instance_of(Opening))
+    start: dt.time | None = None
+    end: dt.time | None = None
+    blocks: tuple[DateRange, ...] = attrs.field(converter=_ranges, default=())
+
+    def __attrs_post_init__(self) -> None:
+        for name in ("start", "end"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, dt.time) or value.tzinfo is not None):
+                raise InvalidInput(
+                    f"Prestation.{name} must be a naive wall-clock time", code="model.bad_time"
+                )
+        if self.kind is PrestationKind.SLOT and (self.start is None or self.end is None):
+            raise InvalidInput(
+                f"slot prestation {self.id!r} needs start and end times",
+                code="model.slot_without_hours",
+            )
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise InvalidInput(
+                f"prestation {self.id!r} ends at {self.end} before it starts at {self.start}",
+                message_fr="L'heure de fin précède l'heure de début.",
+                code="input.end_before_start",
+            )
+        if self.blocks and self.kind is not PrestationKind.BLOCK:
+            raise InvalidInput(f"only block prestations have blocks ({self.id!r})", code="model.blocks")
+
+    @property
+    def minutes(self) -> int | None:
+        """The slot's length in whole minutes (1 h 05 is 65), when it has hours."""
+        if self.start is None or self.end is None:
+            return None
+        return (self.end.hour * 60 + self.end.minute) - (self.start.hour * 60 + self.start.minute)
+
+
+@attrs.frozen
+class Service:
+    """A family service (cantine, périscolaire, mercredis, centre de loisirs…) and its prestations.
+
+    ``closures`` (a strike, a training day) close every prestation of the service.
+    """
+
+    id: str = attrs.field(validator=_identifier)
+    name: str = attrs.field(validator=_non_empty)
+    kind: ServiceKind = attrs.field(validator=attrs.validators.instance_of(ServiceKind))
+    regie_id: str = attrs.field(validator=_identifier)
+    prestations: tuple[Prestation, ...] = attrs.field(converter=_prestations, default=())
+    closures: tuple[Closure, ...] = attrs.field(converter=_closures, default=())
+
+    def __attrs_post_init__(self) -> None:
+        for prestation in self.prestations:
+            if prestation.service_id != self.id:
+                raise InvalidInput(
+                    f"prestation {prestation.id!r} belongs to {prestation.service_id!r}, not {self.id!r}",
+                    code="model.prestation_service",
+                )
+
+
+# -- families ---------------------------------------------------------------------------------
+
+
+class Residence(enum.Enum):
+    """Whether the family lives in the collectivité (prices often differ)."""
+
+    RESIDENT = "resident"
+    NON_RESIDENT = "non_resident"
+
+
+def _quotient_value(value: object) -> Decimal:
+    result = to_decimal(value, what="quotient familial")
+    if result < 0:
+        raise InvalidInput(
+            f"a quotient familial cannot be negative, got {result}",
+            message_fr=f"Un quotient familial ne peut pas être négatif ({result}).",
+            code="model.negative_quotient",
+        )
+    return result
+
+
+@attrs.frozen
+class QuotientFamilial:
+    """A family's QF from ``valid_from`` (to ``valid_until`` included, or open-ended).
+
+    A value of 0 is a real quotient (the lowest band), distinct from an unknown QF.
+    """
+
+    value: Decimal = attrs.field(converter=_quotient_value)
+    valid_from: dt.date = attrs.field(validator=_plain_date)
+    valid_until: dt.date | None = attrs.field(default=None, validator=_plain_date)
+    source: str = "CAF"
+
+    def __attrs_post_init__(self) -> None:
+        if self.valid_until is not None and self.valid_until < self.valid_from:
+            raise InvalidInput(
+                f"quotient valid until {self.valid_until} before it starts on {self.valid_from}",
+                message_fr="La fin de validité du quotient précède son début.",
+                code="input.end_before_start",
+            )
+
+    def covers(self, day: dt.date) -> bool:
+        return self.valid_from <= day and (self.valid_until is None or day <= self.valid_until)
+
+
+@attrs.frozen
+class Guardian:
+    """A *responsable légal*. Contact details are optional; login stays the host application's job."""
+
+    id: str = attrs.field(validator=_identifier)
+    first_name: str = attrs.field(validator=_non_empty)
+    last_name: str = attrs.field(validator=_non_empty)
+    email: str | None = None
+    phone: str | None = None
+
+
+@attrs.frozen
+class Family:
+    """A household (*foyer*): its guardians, the one who pays, its quotients and residence.
+
+    A child of separated parents belongs to two families; each books and pays for its own days.
+    """
+
+    id: str = attrs.field(validator=_identifier)
+    name: str = attrs.field(validator=_non_empty)
+    guardians: tuple[Guardian, ...] = attrs.field(converter=_guardians)
+    payer_id: str = attrs.field(validator=_identifier)
+    residence: Residence = Residence.RESIDENT
+    quotients: tuple[QuotientFamilial, ...] = attrs.field(converter=_quotients, default=())
+    direct_debit: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        if not self.guardians:
+            raise InvalidInput(f"family {self.id!r} has no guardian", code="model.no_guardian")
+        if self.payer_id not in {g.id for g in self.guardians}:
+            raise InvalidInput(
+                f"payer {self.payer_id!r} is not a guardian of family {self.id!r}",
+                message_fr="Le payeur doit être l'un des responsables du foyer.",
+                code="model.payer_not_guardian",
+            )
+        for earlier, later in zip(self.quotients, self.quotients[1:], strict=False):
+            if earlier.valid_until is None or earlier.valid_until >= later.valid_from:
+                raise InvalidInput(
+                    f"quotients of family {self.id!r} overlap around {later.valid_from}",
+                    message_fr="Deux quotients familiaux se chevauchent.",
+                    code="model.overlapping_quotients",
+                )
+
+    @property
+    def payer(self) -> Guardian:
+        return next(g for g in self.guardians if g.id == self.payer_id)
+
+    def quotient_on(self, day: dt.date) -> Decimal | None:
+        """The QF in force on ``day``; None when unknown (0 is a known, real quotient)."""
+        for quotient in self.quotients:
+            if quotient.covers(day):
+                return quotient.value
+        return None
+
+
+class SchoolClass(enum.Enum):
+    """The child's class, from petite section to CM2 (and collège for holiday centres)."""
+
+    TPS = "TPS"
+    PS = "PS"
+    MS = "MS"
+    GS = "GS"
+    CP = "CP"
+    CE1 = "CE1"
+    CE2 = "CE2"
+    CM1 = "CM1"
+    CM2 = "CM2"
+    COLLEGE = "college"
+
+    @property
+    def is_maternelle(self) -> bool:
+        return self in (SchoolClass.TPS, SchoolClass.PS, SchoolClass.MS, SchoolClass.GS)
+
+
+class Diet(enum.Enum):
+    """Diets a canteen may record (CNIL: medical or lifestyle, never a religious label)."""
+
+    NO_PORK = "sans_porc"
+    NO_GLUTEN = "sans_gluten"
+    VEGETARIAN = "vegetarien"
+
+
+@attrs.frozen
+class Child:
+    """A child: one household, or two for separated parents (the first is the main one)."""
+
+    id: str = attrs.field(validator=_identifier)
+    first_name: str = attrs.field(validator=_non_empty)
+    last_name: str = attrs.field(validator=_non_empty)
+    birth_date: dt.date = attrs.field(validator=_plain_date)
+    family_ids: tuple[str, ...] = attrs.field(converter=_strings)
+    school: str | None = None
+    school_class: SchoolClass | None = None
+    pai: bool = False
+    needs_support: bool = False
+    diets: frozenset[Diet] = attrs.field(converter=_diets, factory=frozenset)
+
+    def __attrs_post_init__(self) -> None:
+        if not 1 <= len(self.family_ids) <= 2 or len(set(self.family_ids)) != len(self.family_ids):
+            raise InvalidInput(
+                f"child {self.id!r} must belong to one or two distinct households",
+                code="model.child_households",
+            )
+
+    def age_on(self, day: dt.date) -> int:
+        """Age in whole years on ``day``."""
+        had_birthday = (day.month, day.day) >= (self.birth_date.month, self.birth_date.day)
+        return day.year - self.birth_date.year - (0 if had_birthday else 1)
+
+
+@attrs.frozen
+class Enrolment:
+    """A child's *inscription* in a service for a period, by one household (which books and pays)."""
+
+    id: str = attrs.field(validator=_identifier)
+    child_id: str = attrs.field(validator=_identifier)
+    family_id: str = attrs.field(validator=_identifier)
+    service_id: str = attrs.field(validator=_identifier)
+    period: DateRange = attrs.field(validator=attrs.validators.instance_of(DateRange))
+    validated: bool = True
+
+
+# -- the whole setup --------------------------------------------------------------------------
+
+
+def _by_id(items: Iterable[Any], what: str, path: str) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for item in items:
+        if item.id in result:
+            raise InvalidConfiguration(
+                f"duplicate {what} id {item.id!r}", path=path, code="config.duplicate_id"
+            )
+        result[item.id] = item
+    return result
+
+
+@attrs.frozen
+class Commune:
+    """A collectivité's whole configuration, as loaded from its TOML file (see ``espacefamille.config``).
+
+    ``school_years`` are the commune's own school-holiday table, overriding the shipped data year by
+    year; ``recovery_threshold`` is the *seuil de mise en recouvrement* (15 € by default, CGCT D1611-1).
+    """
+
+    collectivite: Collectivite
+    regies: tuple[Regie, ...] = attrs.field(converter=_regies)
+    services: tuple[Service, ...] = attrs.field(converter=_services)
+    school_years: tuple[SchoolYear, ...] = attrs.field(converter=_school_years, default=())
+    rounding: RoundingPolicy = attrs.field(factory=RoundingPolicy)
+    recovery_threshold: Money = attrs.field(factory=lambda: Money("15"))
+    _regies: Mapping[str, Regie] = attrs.field(init=False, eq=False, repr=False)
+    _services: Mapping[str, Service] = attrs.field(init=False, eq=False, repr=False)
+    _prestations: Mapping[str, Prestation] = attrs.field(init=False, eq=False, repr=False)
+    _calendar: CommuneCalendar = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        regies = _by_id(self.regies, "régie", "regies")
+        services = _by_id(self.services, "service", "services")
+        prestations = _by_id(
+            (p for s in self.services for p in s.prestations), "prestation", "services.*.prestations"
+        )
+        for service in self.services:
+            if service.regie_id not in regies:
+                raise InvalidConfiguration(
+                    f"unknown régie {service.regie_id!r} (known: {sorted(regies)})",
+                    path=f"services.{service.id}.regie",
+                    code="config.unknown_reference",
+                )
+        if self.recovery_threshold.is_negative:
+            raise InvalidConfiguration(
+                "the recovery threshold cannot be negative",
+                path="billing.recovery_threshold",
+                code="config.value",
+            )
+        labels = [year.label for year in self.school_years]
+        if len(set(labels)) != len(labels):
+            raise InvalidConfiguration(
+                "a school year is given twice", path="calendar.school_years", code="config.duplicate_id"
+            )
+        calendar = CommuneCalendar(
+            timezone=self.collectivite.timezone,
+            subdivision=self.collectivite.subdivision,
+            school=school_calendar(self.collectivite.school_zone, self.school_years),
+        )
+        object.__setattr__(self, "_regies", regies)
+        object.__setattr__(self, "_services", services)
+        object.__setattr__(self, "_prestations", prestations)
+        object.__setattr__(self, "_calendar", calendar)
+
+    @property
+    def calendar(self) -> CommuneCalendar:
+        """The commune's time zone, public holidays and school holidays."""
+        return self._calendar
+
+    def regie(self, regie_id: str) -> Regie:
+        return _lookup(self._regies, regie_id, "régie")
+
+    def service(self, service_id: str) -> Service:
+        return _lookup(self._services, service_id, "service")
+
+    def prestation(self, prestation_id: str) -> Prestation:
+        return _lookup(self._prestations, prestation_id, "prestation")
+
+    @property
+    def prestations(self) -> tuple[Prestation, ...]:
+        return tuple(self._prestations.values())
+
+    def opening_calendar(self, prestation_id: str, closures: Iterable[Closure] = ()) -> OpeningCalendar:
+        """The prestation's opening calendar, with its service's closures and any declared since."""
+        prestation = self.prestation(prestation_id)
+        service_closures = self.service(prestation.service_id).closures
+        return OpeningCalendar(prestation.opening, self._calendar, (*service_closures, *tuple(closures)))
+
+
+def _lookup(table: Mapping[str, _T], key: str, what: str) -> _T:
+    try:
+        return table[key]
+    except KeyError:
+        raise NotFound(
+            f"unknown {what} {key!r}",
+            message_fr=f"{what.capitalize()} inconnu(e) : « {key} ».",
+            code=f"not_found.{what.replace('é', 'e')}",
+        ) from None

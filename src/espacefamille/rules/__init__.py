@@ -1,0 +1,1 @@
+"""Booking rules: deadlines, baskets, capacity, absences — decisions with reasons (to come)."""
