@@ -18,11 +18,11 @@ $(VENV)/.installed: $(UV) pyproject.toml uv.lock
 install: $(VENV)/.installed
 
 demo: install
-	$(VENV)/bin/python -m espacefamille.demo
+	$(VENV)/bin/python -m espacefamille.demo $(ARGS)
 
 lint: install
-	$(VENV)/bin/ruff check src tests benchmarks examples
-	$(VENV)/bin/ruff format --check src tests benchmarks examples
+	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff format --check src tests
 
 typecheck: install
 	$(VENV)/bin/mypy
