@@ -86,6 +86,11 @@ class DateRange:
     end: dt.date = attrs.field(validator=_check_range)
 
     def __contains__(self, day: object) -> bool:
+        if isinstance(day, dt.datetime):
+            raise InvalidInput(
+                f"a DateRange holds dates; convert the instant {day.isoformat()} to the commune's date first",
+                code="input.not_a_date",
+            )
         return isinstance(day, dt.date) and self.start <= day <= self.end
 
     def __iter__(self) -> Iterator[dt.date]:

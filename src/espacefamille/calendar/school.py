@@ -108,6 +108,10 @@ def _year_bounds(label: str, path: str) -> tuple[int, int]:
     return first, second
 
 
+def _school_holidays(items: Iterable[SchoolHoliday]) -> tuple[SchoolHoliday, ...]:
+    return tuple(items)
+
+
 @attrs.frozen
 class SchoolYear:
     """One school year of one zone: rentrée, holiday periods, and the last class day before summer."""
@@ -115,7 +119,7 @@ class SchoolYear:
     label: str
     rentree: dt.date
     summer_start: dt.date
-    holidays: tuple[SchoolHoliday, ...]
+    holidays: tuple[SchoolHoliday, ...] = attrs.field(converter=_school_holidays)
 
     def __attrs_post_init__(self) -> None:
         first, second = _year_bounds(self.label, "label")
@@ -133,8 +137,13 @@ class SchoolYear:
             )
         previous_end = self.rentree
         for index, holiday in enumerate(self.holidays):
-            assert holiday.start is not None
-            assert holiday.end is not None
+            if holiday.start is None or holiday.end is None:
+                # Only the summer may have an unknown bound; a listed period needs both its days.
+                raise InvalidConfiguration(
+                    f"holiday {holiday.name!r} needs both its start and its end",
+                    path=f"holidays[{index}]",
+                    code="calendar.school_year_dates",
+                )
             if holiday.start < previous_end or holiday.end > self.summer_start:
                 raise InvalidConfiguration(
                     f"holiday {holiday.name!r} overlaps another period or lies outside the school year",
@@ -186,26 +195,35 @@ def parse_school_year(data: Mapping[str, object], path: str) -> SchoolYear:
             raise InvalidConfiguration(
                 f"unknown keys {sorted(unknown)}", path=where, code="config.unknown_key"
             )
-        holidays.append(
-            SchoolHoliday(
-                name=_need_str(item, "name", where),
-                start=_need_date(item, "start", where),
-                end=_need_date(item, "end", where),
-            )
-        )
+        name = _need_str(item, "name", where)
+        start = _need_date(item, "start", where)
+        end = _need_date(item, "end", where)
+        try:
+            holidays.append(SchoolHoliday(name=name, start=start, end=end))
+        except InvalidConfiguration as error:
+            raise _located(error, where) from None
     unknown = set(data) - {"label", "zone", "rentree", "summer_start", "holidays"}
     if unknown:
         raise InvalidConfiguration(f"unknown keys {sorted(unknown)}", path=path, code="config.unknown_key")
+    # Read the keys outside the try: their errors already carry the full path.
+    label = _need_str(data, "label", path)
+    rentree = _need_date(data, "rentree", path)
+    summer_start = _need_date(data, "summer_start", path)
     try:
         return SchoolYear(
-            label=_need_str(data, "label", path),
-            rentree=_need_date(data, "rentree", path),
-            summer_start=_need_date(data, "summer_start", path),
+            label=label,
+            rentree=rentree,
+            summer_start=summer_start,
             holidays=tuple(sorted(holidays, key=lambda h: h.start or dt.date.min)),
         )
     except InvalidConfiguration as error:
-        where = f"{path}.{error.path}" if error.path else path
-        raise InvalidConfiguration(error.reason, path=where, code=error.code) from None
+        raise _located(error, path) from None
+
+
+def _located(error: InvalidConfiguration, path: str) -> InvalidConfiguration:
+    """``error`` raised by a constructor, re-located under the table at ``path``."""
+    where = f"{path}.{error.path}" if error.path else path
+    return InvalidConfiguration(error.reason, path=where, message_fr=error.reason_fr, code=error.code)
 
 
 def _sorted_years(years: Mapping[str, SchoolYear]) -> Mapping[str, SchoolYear]:
