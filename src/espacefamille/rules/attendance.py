@@ -1,0 +1,590 @@
+"""Attendance facts and absences: what an agent records, and which absent days a family still pays.
+
+An agent records one ``AttendanceFact`` per child, prestation and date, with one of the six
+``AttendanceStatus`` values that billing prices. A family declares an absence
+(``AbsenceDeclaration``: the days, the reason, when it declared and when its proof arrived); the
+commune's ``AbsencePolicy`` — written in its règlement and configured as data — decides, open day by
+open day, whether the absence is justified and whether the day is still billed:
+
+* a proof (a medical certificate) may be required within a delay counted from the **end of the first
+  day of absence** (midnight, commune time): "2 days" gives the family until the end of the second
+  calendar day after the first day of absence, "48 hours" until 48 elapsed hours after that midnight;
+* *carence*: the first N open days of an illness are billed, the following ones not;
+* "the day and the next day are due": the first N open days of any absence are billed;
+* refunds only from N consecutive open days of absence: a shorter absence is billed in full.
+
+Only the prestation's open days count; closed days (a weekend, the Armistice, the Christmas holidays)
+are skipped, never billed and never counted. Closures decided by the commune (a strike, an outing)
+cancel the bookings they cover with nothing for the family to do: ``service_closed_facts``.
+
+Everything here is pure: instants are passed in, as timezone-aware datetimes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol, cast
+
+import attrs
+
+from espacefamille.calendar.opening import Closure, OpeningCalendar
+from espacefamille.calendar.periods import DateRange
+from espacefamille.calendar.timezones import DEFAULT_TIMEZONE, local_instant, require_aware, time_zone
+from espacefamille.errors import InvalidConfiguration, InvalidInput
+from espacefamille.text import Lang, format_date, format_datetime
+
+__all__ = [
+    "AbsenceDeclaration",
+    "AbsenceOutcome",
+    "AbsencePolicy",
+    "AbsenceReason",
+    "AttendanceFact",
+    "AttendanceStatus",
+    "BookedDay",
+    "BookingRef",
+    "DelayUnit",
+    "ProofDelay",
+    "absence_policy_from_dict",
+    "absence_policy_to_dict",
+    "resolve_absence",
+    "service_closed_facts",
+]
+
+
+# -- statuses and facts -----------------------------------------------------------------------
+
+
+class AttendanceStatus(enum.Enum):
+    """What happened on a booked (or unbooked) day; billing keys its price effects on these values."""
+
+    PRESENT = "present"
+    ABSENT_JUSTIFIED = "absent_justified"
+    ABSENT_UNJUSTIFIED = "absent_unjustified"
+    PRESENT_UNBOOKED = "present_unbooked"
+    CANCELLED_IN_TIME = "cancelled_in_time"
+    SERVICE_CLOSED = "service_closed"
+
+    @property
+    def code(self) -> str:
+        """A stable code: ``attendance.absent_justified``."""
+        return f"attendance.{self.value}"
+
+    def label(self, lang: Lang = "fr") -> str:
+        """``absence justifiée`` in French, as the family calendar shows it."""
+        return _STATUS_LABELS[self][0 if lang == "fr" else 1]
+
+
+_STATUS_LABELS = {
+    AttendanceStatus.PRESENT: ("présent", "present"),
+    AttendanceStatus.ABSENT_JUSTIFIED: ("absence justifiée", "justified absence"),
+    AttendanceStatus.ABSENT_UNJUSTIFIED: ("absence non justifiée", "unjustified absence"),
+    AttendanceStatus.PRESENT_UNBOOKED: ("présent sans réservation", "present without booking"),
+    AttendanceStatus.CANCELLED_IN_TIME: ("annulé dans les délais", "cancelled in time"),
+    AttendanceStatus.SERVICE_CLOSED: ("service fermé", "service closed"),
+}
+
+
+def _non_empty(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(
+            f"{type(instance).__name__}.{attribute.name} must be a non-empty string, got {value!r}",
+            message_fr="Identifiant manquant.",
+            code="input.empty",
+        )
+
+
+def _plain_date(instance: object, attribute: attrs.Attribute[dt.date], value: object) -> None:
+    if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
+        raise InvalidInput(
+            f"{type(instance).__name__}.{attribute.name} must be a date, got {value!r}",
+            code="input.not_a_date",
+        )
+
+
+def _aware(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        # require_aware checks the type itself; the cast only informs mypy.
+        require_aware(cast(dt.datetime, value), f"{type(instance).__name__}.{attribute.name}")
+
+
+@attrs.frozen
+class AttendanceFact:
+    """One child's attendance at one prestation on one date, as recorded (or derived) for billing.
+
+    ``note`` is a sentence for the family when the fact was not recorded by an agent watching the
+    child, e.g. why the commune closed the service that day.
+    """
+
+    child_id: str = attrs.field(validator=_non_empty)
+    prestation_id: str = attrs.field(validator=_non_empty)
+    day: dt.date = attrs.field(validator=_plain_date)
+    status: AttendanceStatus = attrs.field(validator=attrs.validators.instance_of(AttendanceStatus))
+    recorded_by: str | None = None
+    recorded_at: dt.datetime | None = attrs.field(default=None, validator=_aware)
+    note: str = ""
+
+    @property
+    def code(self) -> str:
+        return self.status.code
+
+
+# -- the family's declaration -----------------------------------------------------------------
+
+
+class AbsenceReason(enum.Enum):
+    """Why a child is absent, as the family declares it."""
+
+    ILLNESS = "illness"
+    FAMILY_EVENT = "family_event"
+    OTHER = "other"
+
+    def label(self, lang: Lang = "fr") -> str:
+        return _REASON_LABELS[self][0 if lang == "fr" else 1]
+
+
+_REASON_LABELS = {
+    AbsenceReason.ILLNESS: ("maladie", "illness"),
+    AbsenceReason.FAMILY_EVENT: ("événement familial", "family event"),
+    AbsenceReason.OTHER: ("autre motif", "other reason"),
+}
+
+
+@attrs.frozen
+class AbsenceDeclaration:
+    """A family's declaration that a child will miss (or missed) the days of ``days``.
+
+    ``proof_received_at`` is when the commune received the proof (a medical certificate), or None.
+    """
+
+    child_id: str = attrs.field(validator=_non_empty)
+    days: DateRange = attrs.field(validator=attrs.validators.instance_of(DateRange))
+    reason: AbsenceReason = attrs.field(validator=attrs.validators.instance_of(AbsenceReason))
+    declared_at: dt.datetime = attrs.field(validator=_aware)
+    proof_received_at: dt.datetime | None = attrs.field(default=None, validator=_aware)
+
+
+# -- the commune's policy ---------------------------------------------------------------------
+
+
+class DelayUnit(enum.Enum):
+    """How a proof delay is written in the règlement: in hours or in calendar days."""
+
+    HOURS = "hours"
+    DAYS = "days"
+
+
+def _non_negative(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InvalidInput(
+            f"{type(instance).__name__}.{attribute.name} must be a whole number, got {value!r}",
+            code="input.not_an_integer",
+        )
+    if value < 0:
+        raise InvalidInput(
+            f"{type(instance).__name__}.{attribute.name} cannot be negative, got {value}",
+            message_fr="Un nombre de jours ou d'heures ne peut pas être négatif.",
+            code="input.negative",
+        )
+
+
+@attrs.frozen
+class ProofDelay:
+    """How long a family has to bring its proof, counted from the end of the first day of absence.
+
+    The first day of absence is the first day of the declaration, whatever the prestation: a
+    certificate covers the child, not one service. ``DAYS``: until the end of the ``amount``-th
+    calendar day after it (0 means "by the end of the first day"). ``HOURS``: ``amount`` elapsed hours
+    after that midnight, so daylight-saving changes are counted as they happen.
+    """
+
+    amount: int = attrs.field(validator=_non_negative)
+    unit: DelayUnit = attrs.field(validator=attrs.validators.instance_of(DelayUnit))
+
+    def deadline(self, first_day: dt.date, timezone: str = DEFAULT_TIMEZONE) -> dt.datetime:
+        """The last instant a proof is on time, in the commune's zone."""
+        zone = time_zone(timezone)
+        if self.unit is DelayUnit.DAYS:
+            return local_instant(first_day + dt.timedelta(days=self.amount + 1), dt.time(0, 0), zone)
+        end_of_first_day = local_instant(first_day + dt.timedelta(days=1), dt.time(0, 0), zone)
+        # Aware arithmetic in Python is wall-clock arithmetic; elapsed hours go through UTC.
+        return (end_of_first_day.astimezone(dt.UTC) + dt.timedelta(hours=self.amount)).astimezone(zone)
+
+
+def _reasons(values: Iterable[AbsenceReason]) -> frozenset[AbsenceReason]:
+    return frozenset(AbsenceReason(value) for value in values)
+
+
+_DEFAULT_REASONS = frozenset({AbsenceReason.ILLNESS, AbsenceReason.FAMILY_EVENT})
+
+
+@attrs.frozen
+class AbsencePolicy:
+    """A service's (or a prestation's) absence rules, as its règlement writes them.
+
+    * ``justified_reasons``: the reasons that can justify an absence (others are unjustified, billed);
+    * ``proof_required`` and ``proof_delay``: a proof is needed, within the delay (None: at any time);
+    * ``carence_days``: the first N open days of an **illness** are billed;
+    * ``days_due``: the first N open days of **any** absence are billed ("the day and the next day are
+      due" is 2); carence and days due overlap, both counting from the first open day of absence;
+    * ``minimum_days``: an absence of fewer consecutive open days is billed in full.
+    """
+
+    justified_reasons: frozenset[AbsenceReason] = attrs.field(converter=_reasons, default=_DEFAULT_REASONS)
+    proof_required: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+    proof_delay: ProofDelay | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(ProofDelay))
+    )
+    carence_days: int = attrs.field(default=0, validator=_non_negative)
+    days_due: int = attrs.field(default=0, validator=_non_negative)
+    minimum_days: int = attrs.field(default=0, validator=_non_negative)
+
+    def __attrs_post_init__(self) -> None:
+        if self.proof_delay is not None and not self.proof_required:
+            raise InvalidInput(
+                "a proof delay is given but no proof is required",
+                message_fr="Un délai de justificatif est donné alors qu'aucun justificatif n'est exigé.",
+                code="absence.delay_without_proof",
+            )
+
+
+# -- resolving a declaration ------------------------------------------------------------------
+
+
+@attrs.frozen
+class AbsenceOutcome:
+    """What one open day of a declared absence becomes for billing, and why.
+
+    ``rank`` is the day's place among the absence's open days (1 for the first) out of ``open_days``;
+    ``proof_deadline`` is the last instant a proof was on time (None when no delay applies).
+    """
+
+    day: dt.date
+    status: AttendanceStatus
+    billed: bool
+    code: str
+    message_fr: str
+    rank: int
+    open_days: int
+    proof_deadline: dt.datetime | None = None
+
+
+def _ordinal(n: int) -> str:
+    return "1er" if n == 1 else f"{n}e"
+
+
+def _deadline_text(deadline: dt.datetime) -> str:
+    if deadline.time() == dt.time(0, 0):
+        # Midnight closes the previous day: say the day a family has, not "0 h 00".
+        return f"jusqu'au {format_date(deadline.date() - dt.timedelta(days=1))} inclus"
+    return f"avant le {format_datetime(deadline)}"
+
+
+def _open_absent_days(
+    declaration: AbsenceDeclaration, open_days: Iterable[dt.date] | OpeningCalendar
+) -> list[dt.date]:
+    if isinstance(open_days, OpeningCalendar):
+        return [day for day in declaration.days if open_days.is_open(day)]
+    chosen: set[dt.date] = set()
+    for day in open_days:
+        if not isinstance(day, dt.date) or isinstance(day, dt.datetime):
+            raise InvalidInput(f"open days must be dates, got {day!r}", code="input.not_a_date")
+        if day in declaration.days:
+            chosen.add(day)
+    return sorted(chosen)
+
+
+def resolve_absence(
+    declaration: AbsenceDeclaration,
+    policy: AbsencePolicy,
+    open_days: Iterable[dt.date] | OpeningCalendar,
+    *,
+    timezone: str | None = None,
+    now: dt.datetime | None = None,
+) -> tuple[AbsenceOutcome, ...]:
+    """Each open day of ``declaration`` with its status, whether it is billed, a code and a sentence.
+
+    ``open_days`` are the prestation's open days (any superset of the absence is fine), or its
+    ``OpeningCalendar``; days of the declaration that are not open are skipped. ``timezone`` is the
+    commune's (by default the opening calendar's, else Europe/Paris); it places the proof deadline.
+
+    Without ``now`` the answer is final: a missing proof is missing. With ``now`` before the proof
+    deadline, a missing proof is still awaited (code ``absence.proof_awaited``; billed for now).
+
+    For each day, the first rule that applies decides: reason not accepted; proof missing, awaited or
+    late (absent unjustified, billed); fewer consecutive open days than ``minimum_days``; one of the
+    first ``days_due`` days; one of the first ``carence_days`` days of an illness (absent justified,
+    billed); otherwise absent justified and not billed.
+    """
+    if now is not None:
+        require_aware(now, "now")
+    if timezone is None:
+        timezone = open_days.calendar.timezone if isinstance(open_days, OpeningCalendar) else DEFAULT_TIMEZONE
+    days = _open_absent_days(declaration, open_days)
+    count = len(days)
+    deadline = None
+    if policy.proof_required and policy.proof_delay is not None:
+        deadline = policy.proof_delay.deadline(declaration.days.start, timezone)
+    outcomes = []
+    for rank, day in enumerate(days, start=1):
+        status, billed, code, why = _decide(declaration, policy, deadline, now, rank=rank, count=count)
+        verdict = "facturée" if billed else "non facturée"
+        if code == "absence.proof_awaited":
+            verdict = "facturée pour l'instant"
+        message = f"Absence du {format_date(day)} {verdict} : {why}."
+        outcomes.append(AbsenceOutcome(day, status, billed, code, message, rank, count, deadline))
+    return tuple(outcomes)
+
+
+_JUSTIFIED = AttendanceStatus.ABSENT_JUSTIFIED
+_UNJUSTIFIED = AttendanceStatus.ABSENT_UNJUSTIFIED
+
+
+def _decide(
+    declaration: AbsenceDeclaration,
+    policy: AbsencePolicy,
+    deadline: dt.datetime | None,
+    now: dt.datetime | None,
+    *,
+    rank: int,
+    count: int,
+) -> tuple[AttendanceStatus, bool, str, str]:
+    reason = declaration.reason
+    if reason not in policy.justified_reasons:
+        return (
+            _UNJUSTIFIED,
+            True,
+            "absence.reason_not_accepted",
+            f"le motif « {reason.label()} » ne justifie pas une absence",
+        )
+    if policy.proof_required:
+        proof = declaration.proof_received_at
+        if proof is None:
+            if now is not None and (deadline is None or now <= deadline):
+                awaited = "justificatif attendu" + (
+                    "" if deadline is None else f" {_deadline_text(deadline)}"
+                )
+                return _UNJUSTIFIED, True, "absence.proof_awaited", awaited
+            missing = "aucun justificatif reçu"
+            if deadline is not None:
+                missing += f" (il était attendu {_deadline_text(deadline)})"
+            return _UNJUSTIFIED, True, "absence.proof_missing", missing
+        if deadline is not None and proof > deadline:
+            late = (
+                f"justificatif reçu le {format_datetime(proof.astimezone(deadline.tzinfo))}, "
+                f"après le délai ({_deadline_text(deadline)})"
+            )
+            return _UNJUSTIFIED, True, "absence.proof_late", late
+    if count < policy.minimum_days:
+        short = (
+            f"une absence n'est remboursée qu'à partir de {policy.minimum_days} jours de service "
+            f"consécutifs (celle-ci en compte {count})"
+        )
+        return _JUSTIFIED, True, "absence.below_minimum_length", short
+    if rank <= policy.days_due:
+        if policy.days_due == 1:
+            due = "le premier jour d'absence reste dû"
+        elif policy.days_due == 2:
+            due = f"le jour même et le lendemain restent dus ({_ordinal(rank)} jour sur 2)"
+        else:
+            due = (
+                f"les {policy.days_due} premiers jours d'absence restent dus "
+                f"({_ordinal(rank)} jour sur {policy.days_due})"
+            )
+        return _JUSTIFIED, True, "absence.first_days_due", due
+    if reason is AbsenceReason.ILLNESS and rank <= policy.carence_days:
+        if policy.carence_days == 1:
+            carence = "délai de carence (1 jour)"
+        else:
+            carence = f"délai de carence ({_ordinal(rank)} jour sur {policy.carence_days})"
+        return _JUSTIFIED, True, "absence.carence", carence
+    return _JUSTIFIED, False, "absence.justified", f"absence justifiée ({reason.label()})"
+
+
+# -- closures decided by the commune ----------------------------------------------------------
+
+
+class BookingRef(Protocol):
+    """Anything naming a booked child, prestation and date (a basket line, a stored booking…)."""
+
+    @property
+    def child_id(self) -> str: ...
+
+    @property
+    def prestation_id(self) -> str: ...
+
+    @property
+    def day(self) -> dt.date: ...
+
+
+@attrs.frozen
+class BookedDay:
+    """A plain booking key: this child has this prestation booked on this date."""
+
+    child_id: str = attrs.field(validator=_non_empty)
+    prestation_id: str = attrs.field(validator=_non_empty)
+    day: dt.date = attrs.field(validator=_plain_date)
+
+
+def service_closed_facts(
+    bookings: Iterable[BookingRef],
+    closures: Iterable[Closure] | Mapping[str, Iterable[Closure]],
+    *,
+    recorded_at: dt.datetime | None = None,
+    recorded_by: str | None = None,
+) -> tuple[AttendanceFact, ...]:
+    """The ``service_closed`` facts of the bookings a commune closure cancels; nothing for families to do.
+
+    ``closures`` apply to every booking given, or, as a mapping, to the bookings of the prestation
+    each key names. A booking covered by several closures gets one fact, explained by the first.
+    Facts come in date order, then child and prestation; a booking given twice yields one fact.
+    """
+    if isinstance(closures, Mapping):
+        scoped = {key: tuple(value) for key, value in closures.items()}
+        everywhere: tuple[Closure, ...] = ()
+    else:
+        scoped = {}
+        everywhere = tuple(closures)
+    facts: dict[tuple[dt.date, str, str], AttendanceFact] = {}
+    for booking in bookings:
+        key = (booking.day, booking.child_id, booking.prestation_id)
+        if key in facts:
+            continue
+        candidates = scoped.get(booking.prestation_id, everywhere)
+        closure = next((c for c in candidates if booking.day in c.period), None)
+        if closure is None:
+            continue
+        note = (
+            f"Réservation du {format_date(booking.day)} annulée par la commune : {closure.describe()}. "
+            "Vous n'avez rien à faire."
+        )
+        facts[key] = AttendanceFact(
+            booking.child_id,
+            booking.prestation_id,
+            booking.day,
+            AttendanceStatus.SERVICE_CLOSED,
+            recorded_by=recorded_by,
+            recorded_at=recorded_at,
+            note=note,
+        )
+    return tuple(facts[key] for key in sorted(facts))
+
+
+# -- configuration as data --------------------------------------------------------------------
+
+_KEYS = (
+    "justified_reasons",
+    "proof_required",
+    "proof_delay_days",
+    "proof_delay_hours",
+    "carence_days",
+    "days_due",
+    "minimum_days",
+)
+
+
+def _at(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _count(data: Mapping[str, Any], key: str, path: str) -> int | None:
+    if key not in data:
+        return None
+    value = data[key]
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InvalidConfiguration(
+            f"expected a whole number, got {value!r}", path=_at(path, key), code="config.type"
+        )
+    if value < 0:
+        raise InvalidConfiguration(
+            f"expected a number of days or hours >= 0, got {value}", path=_at(path, key), code="config.value"
+        )
+    return value
+
+
+def absence_policy_from_dict(data: Mapping[str, Any], path: str = "absences") -> AbsencePolicy:
+    """Read an ``AbsencePolicy`` from its TOML table (see ``docs/attendance.md``).
+
+    Every key is optional; a missing key takes the policy's default. ``path`` is the table's key path,
+    used to locate errors (``services.cantine.absences.carence_days: …``).
+    """
+    if not isinstance(data, Mapping):
+        raise InvalidConfiguration(f"expected a table, got {data!r}", path=path, code="config.type")
+    unknown = sorted(set(data) - set(_KEYS))
+    if unknown:
+        raise InvalidConfiguration(
+            f"unknown key(s) {', '.join(unknown)} (expected {', '.join(_KEYS)})",
+            path=_at(path, unknown[0]),
+            code="config.unknown_key",
+        )
+    reasons = _DEFAULT_REASONS
+    if "justified_reasons" in data:
+        raw = data["justified_reasons"]
+        if not isinstance(raw, list):
+            raise InvalidConfiguration(
+                'expected a list such as ["illness", "family_event"]',
+                path=_at(path, "justified_reasons"),
+                code="config.type",
+            )
+        chosen = set()
+        for index, value in enumerate(raw):
+            try:
+                chosen.add(AbsenceReason(value))
+            except ValueError:
+                expected = ", ".join(repr(member.value) for member in AbsenceReason)
+                raise InvalidConfiguration(
+                    f"expected one of {expected}, got {value!r}",
+                    path=f"{_at(path, 'justified_reasons')}[{index}]",
+                    code="config.choice",
+                ) from None
+        reasons = frozenset(chosen)
+    proof_required = data.get("proof_required", False)
+    if not isinstance(proof_required, bool):
+        raise InvalidConfiguration(
+            f"expected true or false, got {proof_required!r}",
+            path=_at(path, "proof_required"),
+            code="config.type",
+        )
+    in_days = _count(data, "proof_delay_days", path)
+    in_hours = _count(data, "proof_delay_hours", path)
+    delay = None
+    if in_days is not None and in_hours is not None:
+        raise InvalidConfiguration(
+            "give the proof delay in days or in hours, not both",
+            path=_at(path, "proof_delay_hours"),
+            code="config.conflict",
+        )
+    if in_days is not None:
+        delay = ProofDelay(in_days, DelayUnit.DAYS)
+    elif in_hours is not None:
+        delay = ProofDelay(in_hours, DelayUnit.HOURS)
+    if delay is not None and not proof_required:
+        key = "proof_delay_days" if in_days is not None else "proof_delay_hours"
+        raise InvalidConfiguration(
+            "a proof delay needs proof_required = true",
+            path=_at(path, key),
+            code="config.conflict",
+        )
+    return AbsencePolicy(
+        justified_reasons=reasons,
+        proof_required=proof_required,
+        proof_delay=delay,
+        carence_days=_count(data, "carence_days", path) or 0,
+        days_due=_count(data, "days_due", path) or 0,
+        minimum_days=_count(data, "minimum_days", path) or 0,
+    )
+
+
+def absence_policy_to_dict(policy: AbsencePolicy) -> dict[str, Any]:
+    """The TOML table of ``policy``; ``absence_policy_from_dict`` reads it back equal."""
+    data: dict[str, Any] = {
+        "justified_reasons": sorted(reason.value for reason in policy.justified_reasons),
+        "proof_required": policy.proof_required,
+    }
+    if policy.proof_delay is not None:
+        data[f"proof_delay_{policy.proof_delay.unit.value}"] = policy.proof_delay.amount
+    data["carence_days"] = policy.carence_days
+    data["days_due"] = policy.days_due
+    data["minimum_days"] = policy.minimum_days
+    return data
