@@ -201,8 +201,9 @@ class _Table:
     def done(self) -> None:
         unknown = sorted(set(self.data) - self._seen)
         if unknown:
+            # The path names the (first) offending key itself, as for every other error.
             raise InvalidConfiguration(
-                f"unknown key(s) {', '.join(unknown)}", path=self.path, code="config.unknown_key"
+                f"unknown key(s) {', '.join(unknown)}", path=self.at(unknown[0]), code="config.unknown_key"
             )
 
 
@@ -305,7 +306,8 @@ def commune_from_dict(data: Mapping[str, Any]) -> Commune:
     """A validated ``Commune`` from the parsed TOML document."""
     root = _Table(dict(data), "")
     version = root.raw("schema_version")
-    if version != SCHEMA_VERSION:
+    # ``true`` and ``1.0`` compare equal to 1 in Python; only the integer 1 is the version.
+    if type(version) is not int or version != SCHEMA_VERSION:
         raise InvalidConfiguration(
             f"this library reads schema_version = {SCHEMA_VERSION}, got {version!r}",
             path="schema_version",
@@ -369,6 +371,12 @@ def load_commune(path: str | Path) -> Commune:
         raise InvalidConfiguration(
             f"cannot read {path}: {error.strerror}",
             message_fr=f"Impossible de lire le fichier {path}.",
+            code="config.unreadable",
+        ) from None
+    except UnicodeDecodeError:
+        raise InvalidConfiguration(
+            f"cannot read {path}: the file is not UTF-8 text (as TOML requires)",
+            message_fr=f"Le fichier {path} n'est pas encodé en UTF-8.",
             code="config.unreadable",
         ) from None
     return loads_commune(text)
@@ -437,7 +445,10 @@ def commune_to_dict(commune: Commune) -> dict[str, Any]:
             "recovery_threshold": str(commune.recovery_threshold.amount),
         },
         "regies": {
-            r.id: {"name": r.name, **({"payfip_client": r.payfip_client} if r.payfip_client else {})}
+            r.id: {
+                "name": r.name,
+                **({"payfip_client": r.payfip_client} if r.payfip_client is not None else {}),
+            }
             for r in commune.regies
         },
         "services": {

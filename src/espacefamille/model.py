@@ -52,7 +52,7 @@ _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 def _identifier(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
-    if not isinstance(value, str) or not _ID.match(value):
+    if not isinstance(value, str) or not _ID.fullmatch(value):
         raise InvalidInput(
             f"{type(instance).__name__}.{attribute.name} must be an identifier "
             f"(letters, digits, '_', '-', '.'), got {value!r}",

@@ -42,7 +42,11 @@ def to_decimal(value: object, *, what: str = "amount") -> Decimal:
         result = Decimal(value)
     elif isinstance(value, str):
         try:
-            result = Decimal(value.strip().replace(",", ".").replace("\u202f", "").replace(" ", ""))
+            # French writing: comma for decimals, (narrow) no-break spaces between thousands.
+            text = value.strip().replace(",", ".")
+            for space in ("\u202f", "\xa0", " "):
+                text = text.replace(space, "")
+            result = Decimal(text)
         except _InvalidOperation:
             raise InvalidInput(
                 f"{what} {value!r} is not a decimal number",
