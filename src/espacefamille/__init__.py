@@ -22,6 +22,8 @@ from espacefamille.errors import (
     PermissionDenied,
 )
 from espacefamille.model import (
+    Booking,
+    BookingStatus,
     Child,
     Collectivite,
     Commune,
@@ -45,6 +47,8 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "ZERO",
+    "Booking",
+    "BookingStatus",
     "Child",
     "Collectivite",
     "Commune",

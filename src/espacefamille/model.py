@@ -29,6 +29,8 @@ from espacefamille.errors import InvalidConfiguration, InvalidInput, NotFound
 from espacefamille.money import Money, RoundingPolicy, to_decimal
 
 __all__ = [
+    "Booking",
+    "BookingStatus",
     "Child",
     "Collectivite",
     "Commune",
@@ -409,6 +411,59 @@ class Enrolment:
     service_id: str = attrs.field(validator=_identifier)
     period: DateRange = attrs.field(validator=attrs.validators.instance_of(DateRange))
     validated: bool = True
+
+
+# -- bookings ---------------------------------------------------------------------------------
+
+
+class BookingStatus(enum.Enum):
+    """Where a booking stands.
+
+    ``HELD``: a prepaid booking whose place is held while the family pays online (released if the payment
+    does not arrive); ``WAITING``: on the waiting list; ``CANCELLED`` bookings are kept for history.
+    """
+
+    BOOKED = "booked"
+    HELD = "held"
+    WAITING = "waiting"
+    CANCELLED = "cancelled"
+
+
+def _aware_instant(instance: object, attribute: attrs.Attribute[dt.datetime], value: dt.datetime) -> None:
+    if not isinstance(value, dt.datetime) or value.utcoffset() is None:
+        raise InvalidInput(
+            f"{type(instance).__name__}.{attribute.name} must be an aware datetime, got {value!r}",
+            message_fr="Date et heure sans fuseau horaire.",
+            code="input.naive_datetime",
+        )
+
+
+@attrs.frozen
+class Booking:
+    """A *réservation*: a child × prestation × date, made by one household at an instant.
+
+    ``paid`` is what the family actually paid for a prepaid booking (the credit it gets back on a cancellation
+    within the deadline, whatever today's price); ``surcharge_code`` names the late-booking rule that applied.
+    """
+
+    child_id: str = attrs.field(validator=_identifier)
+    prestation_id: str = attrs.field(validator=_identifier)
+    day: dt.date = attrs.field(validator=_plain_date)
+    family_id: str = attrs.field(validator=_identifier)
+    status: BookingStatus = attrs.field(validator=attrs.validators.instance_of(BookingStatus))
+    booked_at: dt.datetime = attrs.field(validator=_aware_instant)
+    paid: Money | None = None
+    surcharge_code: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str, dt.date]:
+        """What makes a booking unique: one child, one prestation, one date."""
+        return (self.child_id, self.prestation_id, self.day)
+
+    @property
+    def is_active(self) -> bool:
+        """Booked or held: the child has (or is about to have) a place."""
+        return self.status in (BookingStatus.BOOKED, BookingStatus.HELD)
 
 
 # -- the whole setup --------------------------------------------------------------------------

@@ -1,0 +1,823 @@
+"""Places per prestation and date: capacity as data, who holds a place, waiting lists and promotion.
+
+A prestation may have a limited number of places (a holiday centre takes 40 children, a canteen
+sitting 120). ``Capacity`` says how many, per date, optionally split into groups (age groups such
+as *maternelle* and *élémentaire*, each with its own places). ``PlaceLedger`` records, for one
+prestation, who holds a place on each date and who waits, in order, and answers each request with
+a ``PlaceDecision`` a family understands: a place, or a waiting-list position. When a place frees,
+the first child waiting for that date and group is promoted, and the ``Promotion`` is returned so
+that a notification can be sent.
+
+Everything here is immutable: every operation returns a new ledger. Nothing is ever above capacity:
+when a commune lowers the places of a date below the children already holding one (an outing with
+fewer staff), nobody is evicted, but nobody new gets a place until enough have left.
+
+In the commune's TOML file, a prestation's capacity reads (see ``docs/capacity.md``)::
+
+    [services.alsh.prestations.journee.capacity]
+    places = 40                                        # every date; omit it for no limit
+    overrides = [{ date = 2026-11-12, places = 24 }]   # fewer places on an outing day
+
+or, split into groups (then the places are per group, none at the top)::
+
+    [services.alsh.prestations.journee.capacity.groups.maternelle]
+    places = 16
+    classes = ["TPS", "PS", "MS", "GS"]
+    [services.alsh.prestations.journee.capacity.groups.elementaire]
+    places = 24
+    classes = ["CP", "CE1", "CE2", "CM1", "CM2"]
+    overrides = [{ date = 2026-11-12, places = 12 }]
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import enum
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from espacefamille.calendar.timezones import require_aware
+from espacefamille.errors import EspaceFamilleError, InvalidConfiguration, InvalidInput
+from espacefamille.text import format_date
+
+if TYPE_CHECKING:
+    from espacefamille.model import Child
+
+__all__ = [
+    "Capacity",
+    "CapacityGroup",
+    "Occupancy",
+    "PlaceDecision",
+    "PlaceLedger",
+    "PlaceRequest",
+    "PlaceStatus",
+    "Places",
+    "Promotion",
+    "capacity_from_dict",
+    "capacity_to_dict",
+]
+
+#: A group key, or None for a prestation whose places are not split into groups.
+GroupKey = str | None
+
+
+# -- capacity as data -------------------------------------------------------------------------
+
+
+def _check_places(value: object, what: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InvalidInput(f"{what} must be a whole number, got {value!r}", code="capacity.bad_places")
+    if value < 0:
+        raise InvalidInput(
+            f"{what} cannot be negative, got {value}",
+            message_fr=f"Un nombre de places ne peut pas être négatif ({value}).",
+            code="capacity.negative_places",
+        )
+    return value
+
+
+def _default_places(instance: object, attribute: attrs.Attribute[int | None], value: int | None) -> None:
+    if value is not None:
+        _check_places(value, "places")
+
+
+def _overrides(
+    items: Mapping[dt.date, int] | Iterable[tuple[dt.date, int]],
+) -> tuple[tuple[dt.date, int], ...]:
+    pairs = list(items.items()) if isinstance(items, Mapping) else [tuple(pair) for pair in items]
+    seen: set[dt.date] = set()
+    for day, places in pairs:
+        if not isinstance(day, dt.date) or isinstance(day, dt.datetime):
+            raise InvalidInput(f"an override needs a date, got {day!r}", code="input.not_a_date")
+        if day in seen:
+            raise InvalidInput(
+                f"places are given twice for {day.isoformat()}",
+                message_fr=f"Le nombre de places du {format_date(day)} est donné deux fois.",
+                code="capacity.duplicate_date",
+            )
+        seen.add(day)
+        _check_places(places, f"places on {day.isoformat()}")
+    return tuple(sorted(pairs))
+
+
+@attrs.frozen
+class Places:
+    """How many places there are on each date: a ``default`` (None: no limit) and per-date overrides.
+
+    An override replaces the default on its date, e.g. fewer places on an outing day.
+    """
+
+    default: int | None = attrs.field(default=None, validator=_default_places)
+    overrides: tuple[tuple[dt.date, int], ...] = attrs.field(converter=_overrides, default=())
+    _by_date: Mapping[dt.date, int] = attrs.field(init=False, eq=False, hash=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_by_date", dict(self.overrides))
+
+    def on(self, day: dt.date) -> int | None:
+        """The places on ``day``; None when there is no limit."""
+        return self._by_date.get(day, self.default)
+
+    @property
+    def is_unlimited(self) -> bool:
+        return self.default is None and not self.overrides
+
+
+def _group_key(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(
+            f"a group key must be a non-empty string, got {value!r}", code="capacity.bad_group"
+        )
+
+
+def _classes(items: Iterable[str]) -> frozenset[str]:
+    from espacefamille.model import SchoolClass  # the model will hold capacities: import late
+
+    known = {c.value for c in SchoolClass}
+    result = frozenset(items)
+    unknown = sorted(result - known)
+    if unknown:
+        raise InvalidInput(
+            f"unknown class(es) {', '.join(map(repr, unknown))} (known: {', '.join(sorted(known))})",
+            code="capacity.unknown_class",
+        )
+    return result
+
+
+def _age(instance: object, attribute: attrs.Attribute[int | None], value: int | None) -> None:
+    if value is not None:
+        _check_places(value, attribute.name)
+
+
+@attrs.frozen
+class CapacityGroup:
+    """A share of a prestation's places kept for some children (an age group, a class level).
+
+    ``key`` is the caller's string (``"maternelle"``). ``classes`` (school-class values such as
+    ``"CP"``) and ``min_age``/``max_age`` (whole years on the date, both included) let
+    ``Capacity.group_for`` place a child automatically; a group without them is assigned by the
+    caller only.
+    """
+
+    key: str = attrs.field(validator=_group_key)
+    places: Places = attrs.field(factory=Places, validator=attrs.validators.instance_of(Places))
+    classes: frozenset[str] = attrs.field(converter=_classes, factory=frozenset)
+    min_age: int | None = attrs.field(default=None, validator=_age)
+    max_age: int | None = attrs.field(default=None, validator=_age)
+
+    def __attrs_post_init__(self) -> None:
+        if self.min_age is not None and self.max_age is not None and self.max_age < self.min_age:
+            raise InvalidInput(
+                f"group {self.key!r}: max_age {self.max_age} is below min_age {self.min_age}",
+                code="capacity.age_range",
+            )
+
+    @property
+    def has_criteria(self) -> bool:
+        return bool(self.classes) or self.min_age is not None or self.max_age is not None
+
+    def admits(self, child: Child, day: dt.date) -> bool:
+        """Whether ``child`` belongs to this group on ``day`` by its class and age."""
+        if not self.has_criteria:
+            return False
+        if self.classes and (child.school_class is None or child.school_class.value not in self.classes):
+            return False
+        age = child.age_on(day)
+        if self.min_age is not None and age < self.min_age:
+            return False
+        return self.max_age is None or age <= self.max_age
+
+
+def _groups(items: Iterable[CapacityGroup]) -> tuple[CapacityGroup, ...]:
+    return tuple(items)
+
+
+@attrs.frozen
+class Capacity:
+    """A prestation's places: either ``places`` for everyone, or one ``Places`` per group.
+
+    ``Capacity()`` has no limit. With groups, each group has its own places and the top-level
+    ``places`` must stay unset: a shared total over groups is not modelled.
+    """
+
+    places: Places = attrs.field(factory=Places, validator=attrs.validators.instance_of(Places))
+    groups: tuple[CapacityGroup, ...] = attrs.field(converter=_groups, default=())
+    _by_key: Mapping[str, CapacityGroup] = attrs.field(init=False, eq=False, hash=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        by_key: dict[str, CapacityGroup] = {}
+        for group in self.groups:
+            if not isinstance(group, CapacityGroup):
+                raise InvalidInput(f"expected a CapacityGroup, got {group!r}", code="capacity.bad_group")
+            if group.key in by_key:
+                raise InvalidInput(f"group {group.key!r} is given twice", code="capacity.duplicate_group")
+            by_key[group.key] = group
+        if by_key and not self.places.is_unlimited:
+            raise InvalidInput(
+                "give places either for the whole prestation or per group, not both",
+                code="capacity.mixed_groups",
+            )
+        object.__setattr__(self, "_by_key", by_key)
+
+    @property
+    def grouped(self) -> bool:
+        return bool(self.groups)
+
+    @property
+    def group_keys(self) -> tuple[GroupKey, ...]:
+        """The keys a place is held under: the groups' keys, or ``(None,)`` without groups."""
+        return tuple(g.key for g in self.groups) if self.groups else (None,)
+
+    def check_group(self, group: GroupKey) -> None:
+        """Raise ``InvalidInput`` unless ``group`` names one of the groups (None without groups)."""
+        if self.groups:
+            if group is None or group not in self._by_key:
+                raise InvalidInput(
+                    f"unknown group {group!r} (known: {', '.join(self._by_key)})",
+                    message_fr=f"Groupe inconnu : « {group} ».",
+                    code="capacity.unknown_group",
+                )
+        elif group is not None:
+            raise InvalidInput(
+                f"this prestation has no groups, got group {group!r}",
+                message_fr=f"Cette prestation n'a pas de groupe (« {group} »).",
+                code="capacity.unknown_group",
+            )
+
+    def places_on(self, day: dt.date, group: GroupKey = None) -> int | None:
+        """The places of ``group`` (None without groups) on ``day``; None when there is no limit."""
+        self.check_group(group)
+        return self._places(day, group)
+
+    def _places(self, day: dt.date, group: GroupKey) -> int | None:
+        places = self.places if group is None else self._by_key[group].places
+        return places.on(day)
+
+    def group_for(self, child: Child, day: dt.date) -> str | None:
+        """The first group whose classes and ages admit ``child`` on ``day``; None if none does."""
+        for group in self.groups:
+            if group.admits(child, day):
+                return group.key
+        return None
+
+
+# -- reading and writing the TOML table -------------------------------------------------------
+
+
+def _kind(value: object) -> str:
+    names = {dict: "a table", list: "an array", str: "a string", bool: "a boolean", float: "a float"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _at(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _table(data: object, path: str, allowed: tuple[str, ...]) -> Mapping[str, Any]:
+    if not isinstance(data, Mapping):
+        raise InvalidConfiguration(f"expected a table, got {_kind(data)}", path=path, code="config.type")
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise InvalidConfiguration(
+            f"unknown key(s) {', '.join(unknown)} (expected: {', '.join(allowed)})",
+            path=_at(path, unknown[0]),
+            code="config.unknown_key",
+        )
+    return data
+
+
+def _read_int(data: Mapping[str, Any], key: str, path: str, required: bool = False) -> int | None:
+    if key not in data:
+        if required:
+            raise InvalidConfiguration("missing required key", path=_at(path, key), code="config.missing_key")
+        return None
+    value = data[key]
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InvalidConfiguration(
+            f"expected a whole number, got {_kind(value)} {value!r}", path=_at(path, key), code="config.type"
+        )
+    if value < 0:
+        raise InvalidConfiguration(
+            f"cannot be negative, got {value}",
+            message_fr=f"ne peut pas être négatif ({value})",
+            path=_at(path, key),
+            code="capacity.negative_places",
+        )
+    return value
+
+
+def _located(path: str, make: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return make(*args, **kwargs)
+    except EspaceFamilleError as error:
+        raise InvalidConfiguration(error.message, path=path, code=error.code) from None
+
+
+def _read_places(data: Mapping[str, Any], path: str) -> Places:
+    default = _read_int(data, "places", path)
+    raw = data.get("overrides", [])
+    where = _at(path, "overrides")
+    if not isinstance(raw, list):
+        raise InvalidConfiguration(f"expected an array, got {_kind(raw)}", path=where, code="config.type")
+    pairs: list[tuple[dt.date, int]] = []
+    seen: set[dt.date] = set()
+    for index, item in enumerate(raw):
+        item_path = f"{where}[{index}]"
+        entry = _table(item, item_path, ("date", "places"))
+        if "date" not in entry:
+            raise InvalidConfiguration(
+                "missing required key", path=_at(item_path, "date"), code="config.missing_key"
+            )
+        day = entry["date"]
+        if not isinstance(day, dt.date) or isinstance(day, dt.datetime):
+            raise InvalidConfiguration(
+                f"expected a date (YYYY-MM-DD), got {_kind(day)} {day!r}",
+                path=_at(item_path, "date"),
+                code="config.type",
+            )
+        if day in seen:
+            raise InvalidConfiguration(
+                f"places are given twice for {day.isoformat()}",
+                path=_at(item_path, "date"),
+                code="capacity.duplicate_date",
+            )
+        seen.add(day)
+        places = _read_int(entry, "places", item_path, required=True)
+        assert places is not None
+        pairs.append((day, places))
+    return Places(default, pairs)
+
+
+def _read_group(data: object, key: str, path: str) -> CapacityGroup:
+    table = _table(data, path, ("places", "overrides", "classes", "min_age", "max_age"))
+    places = _read_places(table, path)
+    classes = table.get("classes", [])
+    if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
+        raise InvalidConfiguration(
+            'expected a list of classes such as ["CP", "CE1"]', path=_at(path, "classes"), code="config.type"
+        )
+    min_age = _read_int(table, "min_age", path)
+    max_age = _read_int(table, "max_age", path)
+    _located(_at(path, "classes"), _classes, classes)
+    group: CapacityGroup = _located(path, CapacityGroup, key, places, classes, min_age, max_age)
+    return group
+
+
+def capacity_from_dict(data: Mapping[str, Any], path: str = "capacity") -> Capacity:
+    """A ``Capacity`` from its parsed TOML table; errors name the key path under ``path``."""
+    table = _table(data, path, ("places", "overrides", "groups"))
+    places = _read_places(table, path)
+    groups: list[CapacityGroup] = []
+    if "groups" in table:
+        where = _at(path, "groups")
+        holder = table["groups"]
+        if not isinstance(holder, Mapping):
+            raise InvalidConfiguration(
+                f"expected a table, got {_kind(holder)}", path=where, code="config.type"
+            )
+        for key, sub in holder.items():
+            groups.append(_read_group(sub, key, _at(where, key)))
+        if not groups:
+            raise InvalidConfiguration(
+                "a groups table needs at least one group", path=_at(path, "groups"), code="config.missing_key"
+            )
+    capacity: Capacity = _located(path, Capacity, places, groups)
+    return capacity
+
+
+def _places_dict(places: Places) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    if places.default is not None:
+        result["places"] = places.default
+    if places.overrides:
+        result["overrides"] = [{"date": day, "places": n} for day, n in places.overrides]
+    return result
+
+
+def capacity_to_dict(capacity: Capacity) -> dict[str, Any]:
+    """The TOML table of ``capacity``; ``capacity_from_dict`` reads it back to an equal value."""
+    from espacefamille.model import SchoolClass
+
+    order = [c.value for c in SchoolClass]
+    result = _places_dict(capacity.places)
+    if capacity.groups:
+        groups: dict[str, Any] = {}
+        for group in capacity.groups:
+            entry = _places_dict(group.places)
+            if group.classes:
+                entry["classes"] = sorted(group.classes, key=order.index)
+            if group.min_age is not None:
+                entry["min_age"] = group.min_age
+            if group.max_age is not None:
+                entry["max_age"] = group.max_age
+            groups[group.key] = entry
+        result["groups"] = groups
+    return result
+
+
+# -- decisions --------------------------------------------------------------------------------
+
+
+class PlaceStatus(enum.Enum):
+    """The answer to a request for a place."""
+
+    GRANTED = "granted"
+    WAITING_LIST = "waiting_list"
+
+
+@attrs.frozen
+class PlaceDecision:
+    """A child's place on a date: granted, or on the waiting list at ``position`` (1 is next).
+
+    ``places`` is the capacity that applied (None: no limit), so the answer carries its reason.
+    """
+
+    child_id: str
+    day: dt.date
+    group: GroupKey
+    status: PlaceStatus
+    position: int | None = None
+    places: int | None = None
+
+    @property
+    def granted(self) -> bool:
+        return self.status is PlaceStatus.GRANTED
+
+    @property
+    def code(self) -> str:
+        return f"capacity.{self.status.value}"
+
+    @property
+    def message_fr(self) -> str:
+        if self.granted:
+            return f"Place réservée le {format_date(self.day)}."
+        return (
+            f"Plus de place le {format_date(self.day)} : "
+            f"votre demande est en liste d'attente (position {self.position})."
+        )
+
+    @property
+    def message(self) -> str:
+        if self.granted:
+            return f"Place granted on {format_date(self.day, 'en')}."
+        return (
+            f"No place left on {format_date(self.day, 'en')}: "
+            f"the request is on the waiting list (position {self.position})."
+        )
+
+
+@attrs.frozen
+class Promotion:
+    """A waiting child who got a place because another one left: send the family a notification."""
+
+    child_id: str
+    day: dt.date
+    group: GroupKey
+
+    code = "capacity.promoted"
+
+    @property
+    def message_fr(self) -> str:
+        return (
+            f"Une place s'est libérée le {format_date(self.day)} : "
+            "votre demande en liste d'attente est acceptée."
+        )
+
+    @property
+    def message(self) -> str:
+        return f"A place became free on {format_date(self.day, 'en')}: the waiting request is granted."
+
+
+def _check_child_and_day(child_id: object, day: object) -> None:
+    if not isinstance(child_id, str) or not child_id:
+        raise InvalidInput(
+            f"a child id must be a non-empty string, got {child_id!r}", code="capacity.bad_child"
+        )
+    if not isinstance(day, dt.date) or isinstance(day, dt.datetime):
+        raise InvalidInput(f"expected a date, got {day!r}", code="input.not_a_date")
+
+
+def _child_id(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    _check_child_and_day(value, dt.date.min)
+
+
+def _day(instance: object, attribute: attrs.Attribute[dt.date], value: dt.date) -> None:
+    _check_child_and_day("-", value)
+
+
+def _aware(instance: object, attribute: attrs.Attribute[dt.datetime], value: dt.datetime) -> None:
+    require_aware(value, "the request instant")
+
+
+@attrs.frozen
+class PlaceRequest:
+    """A request for a place: a child, a date, its group (None without groups), and when it was made."""
+
+    child_id: str = attrs.field(validator=_child_id)
+    day: dt.date = attrs.field(validator=_day)
+    group: GroupKey
+    at: dt.datetime = attrs.field(validator=_aware)
+
+
+@attrs.frozen
+class Occupancy:
+    """Who holds a place, and who waits in order, for one date and group."""
+
+    day: dt.date
+    group: GroupKey
+    places: int | None
+    holders: frozenset[str]
+    waiting: tuple[str, ...]
+
+
+# -- the ledger -------------------------------------------------------------------------------
+
+_SlotKey = tuple[dt.date, GroupKey]
+# A waiting entry sorts by request instant, then by child id (a stable tie-break).
+_Waiting = tuple[dt.datetime, str]
+
+
+@attrs.frozen
+class _Slot:
+    holders: frozenset[str]
+    waiting: tuple[_Waiting, ...]
+
+
+class _Work:
+    """Mutable copies of the slots one operation touches; frozen back into a new ledger at the end."""
+
+    def __init__(self, ledger: PlaceLedger) -> None:
+        self.ledger = ledger
+        self.slots: dict[_SlotKey, tuple[set[str], list[_Waiting]]] = {}
+
+    def slot(self, key: _SlotKey) -> tuple[set[str], list[_Waiting]]:
+        found = self.slots.get(key)
+        if found is None:
+            frozen = self.ledger._slots.get(key)
+            found = (set(frozen.holders), list(frozen.waiting)) if frozen else (set(), [])
+            self.slots[key] = found
+        return found
+
+    def find(self, child_id: str, day: dt.date) -> tuple[GroupKey, int | None] | None:
+        """Where ``child_id`` is on ``day``: its group, and its waiting index (None: holds a place)."""
+        for group in self.ledger.capacity.group_keys:
+            key = (day, group)
+            holders: AbstractSet[str]
+            waiting: Sequence[_Waiting]
+            if key in self.slots:
+                holders, waiting = self.slots[key]
+            else:
+                frozen = self.ledger._slots.get(key)
+                if frozen is None:
+                    continue
+                holders, waiting = frozen.holders, frozen.waiting
+            if child_id in holders:
+                return group, None
+            for index, (_, waiter) in enumerate(waiting):
+                if waiter == child_id:
+                    return group, index
+        return None
+
+    def promote(self, key: _SlotKey, promotions: list[Promotion]) -> None:
+        holders, waiting = self.slot(key)
+        places = self.ledger.capacity._places(key[0], key[1])
+        while waiting and (places is None or len(holders) < places):
+            _, child_id = waiting.pop(0)
+            holders.add(child_id)
+            promotions.append(Promotion(child_id, key[0], key[1]))
+
+    def freeze(self) -> PlaceLedger:
+        slots = dict(self.ledger._slots)
+        for key, (holders, waiting) in self.slots.items():
+            if holders or waiting:
+                slots[key] = _Slot(frozenset(holders), tuple(waiting))
+            else:
+                # Empty slots are dropped so that equal occupancies give equal ledgers.
+                slots.pop(key, None)
+        return PlaceLedger(self.ledger.capacity, _slots=slots)
+
+
+@attrs.frozen
+class PlaceLedger:
+    """Who holds a place and who waits, per date and group, for one prestation.
+
+    Waiting lists are first come, first served by request instant (ties by child id). Requesting
+    what is already held or awaited changes nothing; releasing what is not held changes nothing.
+    """
+
+    capacity: Capacity = attrs.field(validator=attrs.validators.instance_of(Capacity))
+    _slots: Mapping[_SlotKey, _Slot] = attrs.field(factory=dict, alias="_slots", hash=False, repr=False)
+
+    # -- changes ------------------------------------------------------------------------------
+
+    def request(
+        self, child_id: str, day: dt.date, group: GroupKey, at: dt.datetime
+    ) -> tuple[PlaceLedger, PlaceDecision]:
+        """Ask a place for ``child_id`` on ``day``: granted if one is free, else a waiting-list position."""
+        ledger, decisions = self.request_many([PlaceRequest(child_id, day, group, at)])
+        return ledger, decisions[0]
+
+    def request_many(self, requests: Iterable[PlaceRequest]) -> tuple[PlaceLedger, tuple[PlaceDecision, ...]]:
+        """Several requests at once (a whole basket), as if made one after the other in this order.
+
+        One decision per request, in order. Only the slots touched are copied, so a school year
+        of requests costs about the same per line as a single one.
+        """
+        work = _Work(self)
+        capacity = self.capacity
+        decisions: list[PlaceDecision] = []
+        for req in requests:
+            if not isinstance(req, PlaceRequest):
+                raise InvalidInput(f"expected a PlaceRequest, got {req!r}", code="capacity.bad_request")
+            capacity.check_group(req.group)
+            places = capacity._places(req.day, req.group)
+            found = work.find(req.child_id, req.day)
+            if found is not None:
+                group, index = found
+                if group != req.group:
+                    raise InvalidInput(
+                        f"{req.child_id!r} already has a request on {req.day.isoformat()} "
+                        f"in group {group!r}, not {req.group!r}",
+                        code="capacity.group_conflict",
+                    )
+                if index is None:
+                    decisions.append(
+                        PlaceDecision(req.child_id, req.day, group, PlaceStatus.GRANTED, None, places)
+                    )
+                else:
+                    decisions.append(
+                        PlaceDecision(
+                            req.child_id, req.day, group, PlaceStatus.WAITING_LIST, index + 1, places
+                        )
+                    )
+                continue
+            holders, waiting = work.slot((req.day, req.group))
+            # Nobody waits while a place is free (promotion fills it first), so a free place is the
+            # new child's.
+            if places is None or len(holders) < places:
+                holders.add(req.child_id)
+                decisions.append(
+                    PlaceDecision(req.child_id, req.day, req.group, PlaceStatus.GRANTED, None, places)
+                )
+            else:
+                entry = (req.at, req.child_id)
+                index = bisect.bisect(waiting, entry)
+                waiting.insert(index, entry)
+                decisions.append(
+                    PlaceDecision(
+                        req.child_id, req.day, req.group, PlaceStatus.WAITING_LIST, index + 1, places
+                    )
+                )
+        return work.freeze(), tuple(decisions)
+
+    def release(self, child_id: str, day: dt.date) -> tuple[PlaceLedger, tuple[Promotion, ...]]:
+        """Free ``child_id``'s place on ``day`` (or take it off the waiting list).
+
+        The first children waiting for that date and group get the freed place; they are returned
+        so that their families can be told.
+        """
+        return self.release_many([(child_id, day)])
+
+    def release_many(
+        self, releases: Iterable[tuple[str, dt.date]]
+    ) -> tuple[PlaceLedger, tuple[Promotion, ...]]:
+        """Several releases at once, as if made one after the other; the promotions in order."""
+        work = _Work(self)
+        promotions: list[Promotion] = []
+        for child_id, day in releases:
+            if not isinstance(day, dt.date) or isinstance(day, dt.datetime):
+                raise InvalidInput(f"expected a date, got {day!r}", code="input.not_a_date")
+            found = work.find(child_id, day)
+            if found is None:
+                continue
+            group, index = found
+            holders, waiting = work.slot((day, group))
+            if index is None:
+                holders.discard(child_id)
+                work.promote((day, group), promotions)
+            else:
+                del waiting[index]
+        return work.freeze(), tuple(promotions)
+
+    def with_capacity(self, capacity: Capacity) -> tuple[PlaceLedger, tuple[Promotion, ...]]:
+        """The same holders and waiting lists under a new capacity.
+
+        More places promote waiting children (returned); fewer places evict nobody, but nobody new
+        gets a place on those dates until enough have left.
+        """
+        if not isinstance(capacity, Capacity):
+            raise InvalidInput(f"expected a Capacity, got {capacity!r}", code="capacity.bad_capacity")
+        for day, group in self._slots:
+            if group not in capacity.group_keys:
+                raise InvalidInput(
+                    f"group {group!r} still has children on {day.isoformat()} but is not in the new capacity",
+                    code="capacity.group_removed",
+                )
+        return PlaceLedger(capacity)._promote_all(self._slots)
+
+    # -- storage ------------------------------------------------------------------------------
+
+    @classmethod
+    def restore(
+        cls,
+        capacity: Capacity,
+        held: Iterable[tuple[str, dt.date, GroupKey]],
+        waiting: Iterable[tuple[str, dt.date, GroupKey, dt.datetime]],
+    ) -> tuple[PlaceLedger, tuple[Promotion, ...]]:
+        """A ledger rebuilt from stored places and waiting requests (what ``entries`` gave).
+
+        Holders are kept even above the places (nobody is evicted); if places were added since,
+        the children waiting are promoted and returned, as ``with_capacity`` does.
+        """
+        slots: dict[_SlotKey, tuple[set[str], list[_Waiting]]] = {}
+        seen: set[tuple[str, dt.date]] = set()
+
+        def slot(child_id: str, day: dt.date, group: GroupKey) -> tuple[set[str], list[_Waiting]]:
+            _check_child_and_day(child_id, day)
+            capacity.check_group(group)
+            if (child_id, day) in seen:
+                raise InvalidInput(
+                    f"{child_id!r} appears twice on {day.isoformat()}", code="capacity.duplicate_entry"
+                )
+            seen.add((child_id, day))
+            return slots.setdefault((day, group), (set(), []))
+
+        for child_id, day, group in held:
+            slot(child_id, day, group)[0].add(child_id)
+        for child_id, day, group, at in waiting:
+            require_aware(at, "the request instant")
+            slot(child_id, day, group)[1].append((at, child_id))
+        frozen = {
+            key: _Slot(frozenset(holders), tuple(sorted(queue))) for key, (holders, queue) in slots.items()
+        }
+        return PlaceLedger(capacity)._promote_all(frozen)
+
+    def _promote_all(self, slots: Mapping[_SlotKey, _Slot]) -> tuple[PlaceLedger, tuple[Promotion, ...]]:
+        work = _Work(PlaceLedger(self.capacity, _slots=slots))
+        promotions: list[Promotion] = []
+        for key in sorted(slots, key=lambda k: (k[0], k[1] or "")):
+            if slots[key].waiting:
+                work.promote(key, promotions)
+        return work.freeze(), tuple(promotions)
+
+    def entries(
+        self,
+    ) -> tuple[
+        tuple[tuple[str, dt.date, GroupKey], ...], tuple[tuple[str, dt.date, GroupKey, dt.datetime], ...]
+    ]:
+        """What a store keeps: the places held, and the waiting requests with their instants."""
+        held: list[tuple[str, dt.date, GroupKey]] = []
+        waiting: list[tuple[str, dt.date, GroupKey, dt.datetime]] = []
+        for day, group in sorted(self._slots, key=lambda k: (k[0], k[1] or "")):
+            slot = self._slots[(day, group)]
+            held.extend((child_id, day, group) for child_id in sorted(slot.holders))
+            waiting.extend((child_id, day, group, at) for at, child_id in slot.waiting)
+        return tuple(held), tuple(waiting)
+
+    # -- questions ----------------------------------------------------------------------------
+
+    def holders(self, day: dt.date, group: GroupKey = None) -> frozenset[str]:
+        """The children holding a place on ``day`` in ``group``."""
+        self.capacity.check_group(group)
+        slot = self._slots.get((day, group))
+        return slot.holders if slot else frozenset()
+
+    def waiting_list(self, day: dt.date, group: GroupKey = None) -> tuple[str, ...]:
+        """The children waiting on ``day`` in ``group``, the next to be promoted first."""
+        self.capacity.check_group(group)
+        slot = self._slots.get((day, group))
+        return tuple(child for _, child in slot.waiting) if slot else ()
+
+    def free(self, day: dt.date, group: GroupKey = None) -> int | None:
+        """Places still free on ``day`` in ``group`` (0 when full or over); None when unlimited."""
+        places = self.capacity.places_on(day, group)
+        if places is None:
+            return None
+        return max(0, places - len(self.holders(day, group)))
+
+    def status(self, child_id: str, day: dt.date) -> PlaceDecision | None:
+        """The child's current answer for ``day``: a place, a waiting position, or None."""
+        found = _Work(self).find(child_id, day)
+        if found is None:
+            return None
+        group, index = found
+        places = self.capacity._places(day, group)
+        if index is None:
+            return PlaceDecision(child_id, day, group, PlaceStatus.GRANTED, None, places)
+        return PlaceDecision(child_id, day, group, PlaceStatus.WAITING_LIST, index + 1, places)
+
+    def occupancy(self) -> Iterator[Occupancy]:
+        """Every date and group with someone holding or waiting, in date then group order."""
+        for day, group in sorted(self._slots, key=lambda k: (k[0], k[1] or "")):
+            slot = self._slots[(day, group)]
+            yield Occupancy(
+                day,
+                group,
+                self.capacity._places(day, group),
+                slot.holders,
+                tuple(child for _, child in slot.waiting),
+            )

@@ -1,0 +1,664 @@
+"""Booking and cancellation deadlines as data, each evaluated to an exact instant in the commune.
+
+A commune's règlement writes its deadlines in many ways ("J-3 ouvrés avant 11 h", "48 h avant",
+"le mercredi 18 h de la semaine précédente", "le 15 du mois précédent"…). Each way is one frozen
+class here; ``instant(day, context)`` gives the aware datetime, in the commune's time zone, after
+which a request for ``day`` is late. A deadline never falls after the start of what it guards.
+
+Registration windows (fixed opening and closing instants for a holiday period) and the horizon
+(bookable no more than N weeks ahead) bound booking from the other side. What happens after a
+deadline, and the judgement of a request, are in ``espacefamille.rules.policies``.
+
+Configuration is plain data read from the commune's TOML file (``deadline_from_dict``), written
+back by ``deadline_to_dict``; ``docs/deadlines.md`` has one worked example per pattern.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
+from typing import Any, TypeAlias, TypeVar, assert_never
+
+import attrs
+
+from espacefamille.calendar.commune import CommuneCalendar
+from espacefamille.calendar.opening import Closure, OpeningCalendar
+from espacefamille.calendar.periods import DateRange, Weekday
+from espacefamille.calendar.workdays import DayCounting, shift
+from espacefamille.errors import EspaceFamilleError, InvalidConfiguration, InvalidInput
+from espacefamille.model import Commune, Prestation
+from espacefamille.money import Money, to_decimal
+
+__all__ = [
+    "DEADLINE_TYPES",
+    "DayOfPreviousMonth",
+    "DaysBefore",
+    "Deadline",
+    "DeadlineContext",
+    "DueOn",
+    "Horizon",
+    "HoursBefore",
+    "OnClosedDay",
+    "PreviousWeekday",
+    "RegistrationWindow",
+    "WeekdayOfPreviousWeek",
+    "WeekdayTable",
+    "deadline_from_dict",
+    "deadline_to_dict",
+    "window_from_dict",
+    "window_to_dict",
+]
+
+E = TypeVar("E", bound=enum.Enum)
+T = TypeVar("T")
+
+_ONE_DAY = dt.timedelta(days=1)
+_MIDNIGHT = dt.time(0, 0)
+# A prestation closed for longer than this before a deadline is a configuration mistake.
+_SEARCH_LIMIT_DAYS = 400
+
+
+class OnClosedDay(enum.Enum):
+    """What a computed deadline does when it lands on a day the prestation is closed.
+
+    Some communes keep it (a Sunday deadline is fine on a website); others move it to the previous
+    open day, so that the first day after the holidays is booked on the last school day before them.
+    """
+
+    KEEP = "keep"
+    PREVIOUS_OPEN_DAY = "previous_open_day"
+
+
+@attrs.frozen
+class DeadlineContext:
+    """What evaluating a deadline for one family and prestation needs to know."""
+
+    calendar: CommuneCalendar
+    prestation: Prestation
+    opening: OpeningCalendar
+    resident: bool = True
+
+    @classmethod
+    def of(
+        cls, commune: Commune, prestation_id: str, *, resident: bool = True, closures: Iterable[Closure] = ()
+    ) -> DeadlineContext:
+        """The context of a commune's prestation, with closures declared since configuration."""
+        return cls(
+            commune.calendar,
+            commune.prestation(prestation_id),
+            commune.opening_calendar(prestation_id, closures),
+            resident,
+        )
+
+    def start_of(self, day: dt.date) -> dt.datetime:
+        """When the prestation starts on ``day`` (midnight when it has no start time).
+
+        No deadline may fall later: nobody can book what has already begun.
+        """
+        return self.calendar.instant(day, self.prestation.start or _MIDNIGHT)
+
+
+def _prestation_path(prestation: Prestation) -> str:
+    return f"services.{prestation.service_id}.prestations.{prestation.id}"
+
+
+# -- validators -------------------------------------------------------------------------------
+
+
+def _non_negative(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(
+            f"{type(instance).__name__}.{attribute.name} must be a whole number, got {value!r}",
+            code="input.not_an_int",
+        )
+    if value < 0:
+        raise InvalidInput(
+            f"{type(instance).__name__}.{attribute.name} cannot be negative, got {value}",
+            message_fr=f"Un délai ne peut pas être négatif ({value}).",
+            code="deadline.negative",
+        )
+
+
+def _wall_time(instance: object, attribute: attrs.Attribute[dt.time], value: dt.time) -> None:
+    if not isinstance(value, dt.time) or value.tzinfo is not None:
+        raise InvalidInput(
+            f"{type(instance).__name__}.{attribute.name} must be a wall-clock time, got {value!r}",
+            code="input.not_a_time",
+        )
+
+
+def _aware(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    if not isinstance(value, dt.datetime):
+        raise InvalidInput(
+            f"{type(instance).__name__}.{attribute.name} must be a datetime, got {value!r}",
+            code="input.not_a_datetime",
+        )
+    if value.utcoffset() is None:
+        raise InvalidInput(
+            f"{type(instance).__name__}.{attribute.name} is a naive datetime ({value.isoformat()}); "
+            "give it a time zone",
+            message_fr="Date et heure sans fuseau horaire.",
+            code="input.naive_datetime",
+        )
+
+
+_weekday = attrs.validators.instance_of(Weekday)
+_on_closed_day = attrs.validators.instance_of(OnClosedDay)
+
+
+# -- placing a deadline -----------------------------------------------------------------------
+
+
+def _previous_open_day(day: dt.date, opening: OpeningCalendar) -> dt.date:
+    """``day`` if the prestation is open then, else the last open day before it."""
+    current = day
+    for _ in range(_SEARCH_LIMIT_DAYS):
+        if opening.is_open(current):
+            return current
+        current -= _ONE_DAY
+    raise InvalidInput(
+        f"the prestation is not open on any of the {_SEARCH_LIMIT_DAYS} days up to {day}",
+        message_fr="Aucun jour d'ouverture avant cette date pour y placer le délai.",
+        code="calendar.no_open_day",
+    )
+
+
+def _place(
+    due: dt.date, at: dt.time, target: dt.date, context: DeadlineContext, on_closed_day: OnClosedDay
+) -> dt.datetime:
+    if on_closed_day is OnClosedDay.PREVIOUS_OPEN_DAY:
+        due = _previous_open_day(due, context.opening)
+    return min(context.calendar.instant(due, at), context.start_of(target))
+
+
+# -- the patterns -----------------------------------------------------------------------------
+
+
+@attrs.frozen
+class DaysBefore:
+    """N days before the target date, at a time of day: "J-3 ouvrés avant 11 h".
+
+    ``counting`` says which days count (calendar days, jours ouvrés, jours ouvrables or the
+    prestation's opening days); ``skip_public_holidays`` overrides the counting's usual meaning
+    (ouvrés and ouvrables skip them, calendar days do not). ``days = 0`` is the same day.
+    """
+
+    days: int = attrs.field(validator=_non_negative)
+    at: dt.time = attrs.field(validator=_wall_time)
+    counting: DayCounting = attrs.field(
+        default=DayCounting.CALENDAR_DAYS, validator=attrs.validators.instance_of(DayCounting)
+    )
+    skip_public_holidays: bool | None = None
+    on_closed_day: OnClosedDay = attrs.field(default=OnClosedDay.KEEP, validator=_on_closed_day)
+
+    def instant(self, day: dt.date, context: DeadlineContext) -> dt.datetime:
+        due = shift(
+            day,
+            -self.days,
+            self.counting,
+            context.calendar,
+            opening=context.opening,
+            skip_public_holidays=self.skip_public_holidays,
+        )
+        return _place(due, self.at, day, context, self.on_closed_day)
+
+
+@attrs.frozen
+class HoursBefore:
+    """N hours before the prestation starts ("48 h avant"), counted in real hours.
+
+    Across a daylight-saving change the wall-clock time moves: 48 h before Monday 08:30 after the
+    spring change is Saturday 07:30. The prestation needs a start time.
+    """
+
+    hours: int = attrs.field(validator=_non_negative)
+    on_closed_day: OnClosedDay = attrs.field(default=OnClosedDay.KEEP, validator=_on_closed_day)
+
+    def instant(self, day: dt.date, context: DeadlineContext) -> dt.datetime:
+        prestation = context.prestation
+        if prestation.start is None:
+            raise InvalidConfiguration(
+                f"a deadline {self.hours} h before the start needs the prestation's start time",
+                path=f"{_prestation_path(prestation)}.start",
+                message_fr=f"Le délai de {self.hours} h avant le début demande l'heure de début.",
+                code="deadline.needs_start",
+            )
+        begins = context.calendar.instant(day, prestation.start)
+        # Subtract in UTC: aware arithmetic in one zone is wall-clock arithmetic in Python.
+        moment = (begins.astimezone(dt.UTC) - dt.timedelta(hours=self.hours)).astimezone(begins.tzinfo)
+        if self.on_closed_day is OnClosedDay.PREVIOUS_OPEN_DAY and not context.opening.is_open(moment.date()):
+            moved = _previous_open_day(moment.date(), context.opening)
+            moment = context.calendar.instant(moved, moment.time())
+        return moment
+
+
+@attrs.frozen
+class WeekdayOfPreviousWeek:
+    """Every day of an ISO week is due on one weekday of the week before (Wednesday 18:00)."""
+
+    weekday: Weekday = attrs.field(validator=_weekday)
+    at: dt.time = attrs.field(validator=_wall_time)
+    on_closed_day: OnClosedDay = attrs.field(default=OnClosedDay.KEEP, validator=_on_closed_day)
+
+    def instant(self, day: dt.date, context: DeadlineContext) -> dt.datetime:
+        monday_before = day - dt.timedelta(days=day.weekday() + 7)
+        due = monday_before + dt.timedelta(days=int(self.weekday))
+        return _place(due, self.at, day, context, self.on_closed_day)
+
+
+def _previous(weekday: Weekday, day: dt.date) -> dt.date:
+    """The last ``weekday`` strictly before ``day``."""
+    return day - dt.timedelta(days=(day.weekday() - int(weekday)) % 7 or 7)
+
+
+@attrs.frozen
+class PreviousWeekday:
+    """The previous <weekday> at HH:MM, strictly before the target ("le mardi précédent à 10 h")."""
+
+    weekday: Weekday = attrs.field(validator=_weekday)
+    at: dt.time = attrs.field(validator=_wall_time)
+    on_closed_day: OnClosedDay = attrs.field(default=OnClosedDay.KEEP, validator=_on_closed_day)
+
+    def instant(self, day: dt.date, context: DeadlineContext) -> dt.datetime:
+        return _place(_previous(self.weekday, day), self.at, day, context, self.on_closed_day)
+
+
+@attrs.frozen
+class DueOn:
+    """One line of a weekday table: due the previous ``weekday`` at ``at``."""
+
+    weekday: Weekday = attrs.field(validator=_weekday)
+    at: dt.time = attrs.field(validator=_wall_time)
+
+
+def _table(
+    entries: Mapping[Weekday, DueOn] | Iterable[tuple[Weekday, DueOn]],
+) -> tuple[tuple[Weekday, DueOn], ...]:
+    pairs = list(entries.items() if isinstance(entries, Mapping) else entries)
+    targets = [Weekday(target) for target, _ in pairs]
+    if len(set(targets)) != len(targets):
+        raise InvalidInput("a weekday appears twice in the deadline table", code="deadline.table_duplicate")
+    return tuple(sorted(zip(targets, (due for _, due in pairs), strict=True)))
+
+
+def _table_entries(
+    instance: object, attribute: attrs.Attribute[Any], value: tuple[tuple[Weekday, DueOn], ...]
+) -> None:
+    if not value or not all(isinstance(due, DueOn) for _, due in value):
+        raise InvalidInput("a deadline table needs at least one (weekday, DueOn) entry", code="input.invalid")
+
+
+@attrs.frozen
+class WeekdayTable:
+    """A deadline per target weekday ("lundi : jeudi 17 h ; mardi : vendredi 17 h…").
+
+    Each entry names the weekday strictly before the target on which it is due, and the time.
+    """
+
+    entries: tuple[tuple[Weekday, DueOn], ...] = attrs.field(converter=_table, validator=_table_entries)
+    on_closed_day: OnClosedDay = attrs.field(default=OnClosedDay.KEEP, validator=_on_closed_day)
+
+    def due_on(self, target: Weekday) -> DueOn | None:
+        return next((due for weekday, due in self.entries if weekday is target), None)
+
+    def instant(self, day: dt.date, context: DeadlineContext) -> dt.datetime:
+        target = Weekday.of(day)
+        due = self.due_on(target)
+        if due is None:
+            raise InvalidConfiguration(
+                f"the deadline table has no entry for {target.key}",
+                path=_prestation_path(context.prestation),
+                message_fr=f"Aucun délai n'est prévu pour le {target.label()}.",
+                code="deadline.table_incomplete",
+            )
+        return _place(_previous(due.weekday, day), due.at, day, context, self.on_closed_day)
+
+
+def _day_of_month(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 31:
+        raise InvalidInput(
+            f"the day of the month must be 1 to 31, got {value!r}", code="deadline.day_of_month"
+        )
+
+
+@attrs.frozen
+class DayOfPreviousMonth:
+    """Day D of the previous month: everything of March is due on 15 February at 23:59.
+
+    A day beyond the month's length means its last day (31 → 28 February).
+    """
+
+    day: int = attrs.field(validator=_day_of_month)
+    at: dt.time = attrs.field(validator=_wall_time)
+    on_closed_day: OnClosedDay = attrs.field(default=OnClosedDay.KEEP, validator=_on_closed_day)
+
+    def instant(self, day: dt.date, context: DeadlineContext) -> dt.datetime:
+        last_of_previous = day.replace(day=1) - _ONE_DAY
+        due = last_of_previous.replace(day=min(self.day, last_of_previous.day))
+        return _place(due, self.at, day, context, self.on_closed_day)
+
+
+Deadline: TypeAlias = (
+    DaysBefore | HoursBefore | WeekdayOfPreviousWeek | PreviousWeekday | WeekdayTable | DayOfPreviousMonth
+)
+DEADLINE_TYPES = (
+    DaysBefore,
+    HoursBefore,
+    WeekdayOfPreviousWeek,
+    PreviousWeekday,
+    WeekdayTable,
+    DayOfPreviousMonth,
+)
+
+
+# -- bounds on the other side: horizon and registration windows ------------------------------
+
+
+@attrs.frozen
+class Horizon:
+    """A date is bookable no more than ``weeks`` weeks ahead of the commune's current date."""
+
+    weeks: int = attrs.field(validator=_non_negative)
+
+    def opens(self, day: dt.date, calendar: CommuneCalendar) -> dt.datetime:
+        """The instant ``day`` becomes bookable: midnight, ``weeks`` weeks before it."""
+        return calendar.instant(day - dt.timedelta(weeks=self.weeks), _MIDNIGHT)
+
+
+@attrs.frozen
+class RegistrationWindow:
+    """Registration for the dates of ``period`` (every date when None) opens and closes at fixed
+    instants; residents of the commune may start earlier, at ``resident_opens``."""
+
+    opens: dt.datetime = attrs.field(validator=_aware)
+    closes: dt.datetime = attrs.field(validator=_aware)
+    resident_opens: dt.datetime | None = attrs.field(default=None, validator=_aware)
+    period: DateRange | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(DateRange))
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if self.closes <= self.opens:
+            raise InvalidInput(
+                f"the window closes ({self.closes.isoformat()}) before it opens ({self.opens.isoformat()})",
+                message_fr="La période d'inscription se ferme avant de s'ouvrir.",
+                code="deadline.window_order",
+            )
+        if self.resident_opens is not None and self.resident_opens > self.opens:
+            raise InvalidInput(
+                f"residents would open ({self.resident_opens.isoformat()}) after everyone else "
+                f"({self.opens.isoformat()})",
+                message_fr="L'ouverture réservée aux habitants doit précéder l'ouverture générale.",
+                code="deadline.resident_opening_late",
+            )
+
+    def governs(self, day: dt.date) -> bool:
+        return self.period is None or day in self.period
+
+    def opens_for(self, resident: bool) -> dt.datetime:
+        if resident and self.resident_opens is not None:
+            return self.resident_opens
+        return self.opens
+
+
+# -- configuration as data --------------------------------------------------------------------
+
+
+class _Keys:
+    """A configuration table being read: it knows its key path and refuses keys nobody read."""
+
+    def __init__(self, data: object, path: str) -> None:
+        if not isinstance(data, Mapping):
+            raise InvalidConfiguration(
+                f"expected a table, got {type(data).__name__}", path=path, code="config.type"
+            )
+        self.data: Mapping[str, Any] = data
+        self.path = path
+        self._seen: set[str] = set()
+
+    def at(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def has(self, key: str) -> bool:
+        return key in self.data
+
+    def raw(self, key: str, required: bool = True) -> Any:
+        self._seen.add(key)
+        if key not in self.data:
+            if required:
+                raise InvalidConfiguration(
+                    "missing required key", path=self.at(key), code="config.missing_key"
+                )
+            return None
+        return self.data[key]
+
+    def _wrong(self, key: str, expected: str, value: object) -> InvalidConfiguration:
+        return InvalidConfiguration(
+            f"expected {expected}, got {type(value).__name__} {value!r}",
+            path=self.at(key),
+            code="config.type",
+        )
+
+    def count(self, key: str) -> int:
+        """A non-negative whole number (days, hours, weeks)."""
+        value = self.raw(key)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self._wrong(key, "a whole number", value)
+        if value < 0:
+            raise InvalidConfiguration(
+                f"cannot be negative, got {value}",
+                path=self.at(key),
+                message_fr=f"ne peut pas être négatif ({value})",
+                code="deadline.negative",
+            )
+        return value
+
+    def time(self, key: str) -> dt.time:
+        value = self.raw(key)
+        if not isinstance(value, dt.time) or value.tzinfo is not None:
+            raise self._wrong(key, "a local time such as 11:00:00", value)
+        return value
+
+    def instant(self, key: str, required: bool = True) -> dt.datetime | None:
+        value = self.raw(key, required)
+        if value is None:
+            return None
+        if not isinstance(value, dt.datetime):
+            raise self._wrong(
+                key, "a date and time with its offset, such as 2027-01-04T09:00:00+01:00", value
+            )
+        if value.utcoffset() is None:
+            raise InvalidConfiguration(
+                f"{value.isoformat()} has no UTC offset; write it as {value.isoformat()}+01:00 (or +02:00)",
+                path=self.at(key),
+                message_fr="Date et heure sans fuseau horaire.",
+                code="input.naive_datetime",
+            )
+        return value
+
+    def date(self, key: str) -> dt.date:
+        value = self.raw(key)
+        if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
+            raise self._wrong(key, "a date (YYYY-MM-DD)", value)
+        return value
+
+    def flag(self, key: str) -> bool | None:
+        value = self.raw(key, required=False)
+        if value is not None and not isinstance(value, bool):
+            raise self._wrong(key, "true or false", value)
+        return value
+
+    def choice(self, key: str, enum_type: type[E], default: E | None = None) -> E:
+        value = self.raw(key, required=default is None)
+        if value is None:
+            assert default is not None
+            return default
+        try:
+            return enum_type(value)
+        except ValueError:
+            expected = ", ".join(repr(member.value) for member in enum_type)
+            raise InvalidConfiguration(
+                f"expected one of {expected}, got {value!r}", path=self.at(key), code="config.choice"
+            ) from None
+
+    def weekday(self, key: str) -> Weekday:
+        value = self.raw(key)
+        if not isinstance(value, str):
+            raise self._wrong(key, 'a weekday such as "wednesday"', value)
+        return self.build(key, Weekday.parse, value)
+
+    def decimal(self, key: str) -> Decimal | None:
+        """An exact number written as a string ("12.5") or an integer; floats are refused."""
+        value = self.raw(key, required=False)
+        if value is None:
+            return None
+        if isinstance(value, float):
+            raise InvalidConfiguration(
+                f'write it as a string ("{value}") so it stays exact, got the float {value!r}',
+                path=self.at(key),
+                code="config.float_amount",
+            )
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise self._wrong(key, "a number written as a string", value)
+        return self.build(key, to_decimal, value)
+
+    def money(self, key: str, required: bool = False) -> Money | None:
+        if required:
+            self.raw(key)
+        value = self.decimal(key)
+        return None if value is None else self.build(key, Money, value)
+
+    def table(self, key: str, required: bool = True) -> _Keys | None:
+        value = self.raw(key, required)
+        return None if value is None else _Keys(value, self.at(key))
+
+    def build(self, key: str, make: Callable[..., T], *args: Any) -> T:
+        """Run a constructor, locating its error at this table's key path (same code)."""
+        try:
+            return make(*args)
+        except EspaceFamilleError as error:  # the constructors here raise InvalidInput
+            raise InvalidConfiguration(
+                error.message,
+                path=self.at(key) if key else self.path,
+                message_fr=error.message_fr,
+                code=error.code,
+            ) from None
+
+    def done(self) -> None:
+        unknown = sorted(set(self.data) - self._seen)
+        if unknown:
+            # The path names the (first) offending key itself, as the commune loader does.
+            raise InvalidConfiguration(
+                f"unknown key(s) {', '.join(unknown)}", path=self.at(unknown[0]), code="config.unknown_key"
+            )
+
+
+_PATTERNS = {
+    "days_before": DaysBefore,
+    "hours_before": HoursBefore,
+    "weekday_of_previous_week": WeekdayOfPreviousWeek,
+    "previous_weekday": PreviousWeekday,
+    "weekday_table": WeekdayTable,
+    "day_of_previous_month": DayOfPreviousMonth,
+}
+
+
+def deadline_from_dict(data: Mapping[str, Any], path: str) -> Deadline:
+    """A deadline from its TOML table, e.g. ``{pattern = "days_before", days = 3, at = 11:00:00}``.
+
+    Errors are ``InvalidConfiguration`` naming the key under ``path``.
+    """
+    keys = _Keys(data, path)
+    pattern = keys.raw("pattern")
+    if pattern not in _PATTERNS:
+        raise InvalidConfiguration(
+            f"unknown deadline pattern {pattern!r} (expected one of {', '.join(map(repr, _PATTERNS))})",
+            path=keys.at("pattern"),
+            code="config.unknown_pattern",
+        )
+    moved = keys.choice("on_closed_day", OnClosedDay, OnClosedDay.KEEP)
+    deadline: Deadline
+    if pattern == "days_before":
+        days, at = keys.count("days"), keys.time("at")
+        counting = keys.choice("counting", DayCounting, DayCounting.CALENDAR_DAYS)
+        deadline = DaysBefore(days, at, counting, keys.flag("skip_public_holidays"), moved)
+    elif pattern == "hours_before":
+        deadline = HoursBefore(keys.count("hours"), moved)
+    elif pattern == "weekday_of_previous_week":
+        deadline = WeekdayOfPreviousWeek(keys.weekday("weekday"), keys.time("at"), moved)
+    elif pattern == "previous_weekday":
+        deadline = PreviousWeekday(keys.weekday("weekday"), keys.time("at"), moved)
+    elif pattern == "weekday_table":
+        table = keys.table("table")
+        assert table is not None
+        entries = []
+        for name in table.data:
+            target = table.build(name, Weekday.parse, name)
+            line = table.table(name)
+            assert line is not None
+            entries.append((target, DueOn(line.weekday("weekday"), line.time("at"))))
+            line.done()
+        deadline = keys.build("table", WeekdayTable, entries, moved)
+    else:
+        day = keys.raw("day")
+        deadline = keys.build("day", DayOfPreviousMonth, day, keys.time("at"), moved)
+    keys.done()
+    return deadline
+
+
+def deadline_to_dict(deadline: Deadline) -> dict[str, Any]:
+    """The TOML table of ``deadline``; ``deadline_from_dict`` reads it back to an equal deadline."""
+    data: dict[str, Any]
+    match deadline:
+        case DaysBefore():
+            data = {"pattern": "days_before", "days": deadline.days, "at": deadline.at}
+            if deadline.counting is not DayCounting.CALENDAR_DAYS:
+                data["counting"] = deadline.counting.value
+            if deadline.skip_public_holidays is not None:
+                data["skip_public_holidays"] = deadline.skip_public_holidays
+        case HoursBefore():
+            data = {"pattern": "hours_before", "hours": deadline.hours}
+        case WeekdayOfPreviousWeek():
+            data = {"pattern": "weekday_of_previous_week", "weekday": deadline.weekday.key, "at": deadline.at}
+        case PreviousWeekday():
+            data = {"pattern": "previous_weekday", "weekday": deadline.weekday.key, "at": deadline.at}
+        case WeekdayTable():
+            table = {
+                target.key: {"weekday": due.weekday.key, "at": due.at} for target, due in deadline.entries
+            }
+            data = {"pattern": "weekday_table", "table": table}
+        case DayOfPreviousMonth():
+            data = {"pattern": "day_of_previous_month", "day": deadline.day, "at": deadline.at}
+        case _:
+            assert_never(deadline)
+    if deadline.on_closed_day is not OnClosedDay.KEEP:
+        data["on_closed_day"] = deadline.on_closed_day.value
+    return data
+
+
+def window_from_dict(data: Mapping[str, Any], path: str) -> RegistrationWindow:
+    """A registration window from its TOML table (offset datetimes, optional ``period``)."""
+    keys = _Keys(data, path)
+    opens, closes = keys.instant("opens"), keys.instant("closes")
+    resident_opens = keys.instant("resident_opens", required=False)
+    period_keys = keys.table("period", required=False)
+    period = None
+    if period_keys is not None:
+        start, end = period_keys.date("start"), period_keys.date("end")
+        period_keys.done()
+        period = period_keys.build("end", DateRange, start, end)
+    keys.done()
+    return keys.build("", RegistrationWindow, opens, closes, resident_opens, period)
+
+
+def window_to_dict(window: RegistrationWindow) -> dict[str, Any]:
+    data: dict[str, Any] = {"opens": window.opens, "closes": window.closes}
+    if window.resident_opens is not None:
+        data["resident_opens"] = window.resident_opens
+    if window.period is not None:
+        data["period"] = {"start": window.period.start, "end": window.period.end}
+    return data

@@ -1,0 +1,590 @@
+"""A prestation's booking rules, what happens after its deadlines, and the judgement of a request.
+
+``BookingRules`` gathers, for one prestation, the booking and cancellation deadlines
+(``espacefamille.rules.deadlines``), the optional horizon and registration windows, and the
+*after-deadline policy* a commune chose: refuse (for a cancellation: the day stays billed), accept
+with a surcharge, accept at an exceptional tariff, or put the request on the waiting list.
+
+``judge_booking`` and ``judge_cancellation`` answer at instant ``now`` with a ``DeadlineDecision``
+value — an outcome, a stable code, the instant behind it and a sentence a parent understands, such
+as « Annulation impossible : le délai a expiré le jeudi 12 novembre 2026 à 12 h 00. » — never an
+exception for a late request.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any, TypeAlias, assert_never
+
+import attrs
+from babel.numbers import format_percent
+
+from espacefamille.calendar.timezones import require_aware
+from espacefamille.errors import InvalidConfiguration, InvalidInput
+from espacefamille.model import Prestation
+from espacefamille.money import Money, to_decimal
+from espacefamille.rules.deadlines import (
+    DEADLINE_TYPES,
+    DaysBefore,
+    Deadline,
+    DeadlineContext,
+    Horizon,
+    HoursBefore,
+    RegistrationWindow,
+    WeekdayTable,
+    _Keys,
+    _prestation_path,
+    deadline_from_dict,
+    deadline_to_dict,
+    window_from_dict,
+    window_to_dict,
+)
+from espacefamille.text import Lang, format_date, format_datetime, locale_for
+
+__all__ = [
+    "AfterDeadlinePolicy",
+    "BookingRules",
+    "DeadlineDecision",
+    "DeadlineOutcome",
+    "ExceptionalTariff",
+    "Refuse",
+    "Request",
+    "Surcharge",
+    "WaitingList",
+    "booking_rules_from_dict",
+    "booking_rules_to_dict",
+    "check_booking_rules",
+    "judge_booking",
+    "judge_cancellation",
+    "policy_from_dict",
+    "policy_to_dict",
+]
+
+
+# -- after-deadline policies ------------------------------------------------------------------
+
+
+@attrs.frozen
+class Refuse:
+    """After the deadline the request is refused; a booking not cancelled in time stays billed."""
+
+
+def _percent(value: object) -> Decimal | None:
+    return None if value is None else to_decimal(value, what="percent")
+
+
+@attrs.frozen
+class Surcharge:
+    """Accepted late, with a surcharge: ``percent`` of the price (``Decimal("20")`` is 20 %) or a
+    fixed ``amount``, exactly one of them. Billing prices it as a line of its own."""
+
+    percent: Decimal | None = attrs.field(default=None, converter=_percent)
+    amount: Money | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(Money))
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if (self.percent is None) == (self.amount is None):
+            raise InvalidInput(
+                "a surcharge is either a percent or an amount, exactly one of them",
+                message_fr="Une majoration est soit un pourcentage, soit un montant.",
+                code="deadline.surcharge",
+            )
+        if (self.percent is not None and self.percent <= 0) or (
+            self.amount is not None and self.amount.cents <= 0
+        ):
+            raise InvalidInput(
+                "a surcharge must be positive",
+                message_fr="Une majoration doit être positive.",
+                code="deadline.surcharge",
+            )
+
+    def describe(self, lang: Lang = "fr") -> str:
+        """``20 %`` or ``1,50 €``, as written in a sentence."""
+        if self.percent is not None:
+            return str(
+                format_percent(self.percent / 100, locale=locale_for(lang), decimal_quantization=False)
+            )
+        assert self.amount is not None
+        return self.amount.format(lang)
+
+
+def _unit_price(instance: object, attribute: attrs.Attribute[Money], value: Money) -> None:
+    if not isinstance(value, Money) or value.is_negative:
+        raise InvalidInput(
+            f"an exceptional tariff must be an amount of at least 0 €, got {value!r}",
+            message_fr="Le tarif exceptionnel doit être un montant positif.",
+            code="deadline.exceptional_tariff",
+        )
+
+
+@attrs.frozen
+class ExceptionalTariff:
+    """Accepted late, priced at this unit price instead of the usual tariff."""
+
+    unit_price: Money = attrs.field(validator=_unit_price)
+
+
+@attrs.frozen
+class WaitingList:
+    """A late booking goes on the waiting list; the commune confirms it if it can."""
+
+
+AfterDeadlinePolicy: TypeAlias = Refuse | Surcharge | ExceptionalTariff | WaitingList
+_POLICY_TYPES = (Refuse, Surcharge, ExceptionalTariff, WaitingList)
+
+
+# -- a prestation's rules ---------------------------------------------------------------------
+
+
+def _windows(items: Iterable[RegistrationWindow]) -> tuple[RegistrationWindow, ...]:
+    return tuple(items)
+
+
+@attrs.frozen
+class BookingRules:
+    """The booking rules of one prestation.
+
+    ``windows`` are registration windows, each for the dates of its period (or every date): when
+    there are any, a date no window covers cannot be booked yet. Cancellation after its deadline
+    is usually refused (the day is billed); a waiting list makes no sense for it.
+    """
+
+    booking_deadline: Deadline = attrs.field(validator=attrs.validators.instance_of(DEADLINE_TYPES))
+    cancellation_deadline: Deadline = attrs.field(validator=attrs.validators.instance_of(DEADLINE_TYPES))
+    after_booking_deadline: AfterDeadlinePolicy = attrs.field(
+        factory=Refuse, validator=attrs.validators.instance_of(_POLICY_TYPES)
+    )
+    after_cancellation_deadline: AfterDeadlinePolicy = attrs.field(
+        factory=Refuse, validator=attrs.validators.instance_of(_POLICY_TYPES)
+    )
+    horizon: Horizon | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(Horizon))
+    )
+    windows: tuple[RegistrationWindow, ...] = attrs.field(converter=_windows, default=())
+
+    def __attrs_post_init__(self) -> None:
+        if isinstance(self.after_cancellation_deadline, WaitingList):
+            raise InvalidInput(
+                "a late cancellation cannot go on a waiting list",
+                message_fr="Une annulation hors délai ne peut pas être mise sur liste d'attente.",
+                code="deadline.cancellation_waiting_list",
+            )
+        for index, window in enumerate(self.windows):
+            for other in self.windows[index + 1 :]:
+                if window.period is None or other.period is None or window.period.overlaps(other.period):
+                    raise InvalidInput(
+                        "two registration windows cover the same dates",
+                        message_fr="Deux périodes d'inscription couvrent les mêmes dates.",
+                        code="deadline.windows_overlap",
+                    )
+
+    def window_for(self, day: dt.date) -> RegistrationWindow | None:
+        return next((window for window in self.windows if window.governs(day)), None)
+
+
+def _before_start(deadline: DaysBefore, prestation: Prestation) -> bool:
+    return prestation.start is not None and deadline.at <= prestation.start
+
+
+def check_booking_rules(rules: BookingRules, prestation: Prestation, path: str | None = None) -> None:
+    """Refuse rules that cannot work for ``prestation`` (at load time rather than at booking time).
+
+    A deadline counted in hours needs the prestation's start time; a same-day deadline must not
+    fall after the start; a weekday table must cover every weekday the prestation opens.
+    """
+    where = path if path is not None else f"{_prestation_path(prestation)}.booking"
+    opening = prestation.opening
+    for key, deadline in (
+        ("deadline", rules.booking_deadline),
+        ("cancellation_deadline", rules.cancellation_deadline),
+    ):
+        if isinstance(deadline, HoursBefore) and prestation.start is None:
+            raise InvalidConfiguration(
+                f"counting hours before the start needs the start time of {prestation.id!r}",
+                path=f"{where}.{key}",
+                code="deadline.needs_start",
+            )
+        if (
+            isinstance(deadline, DaysBefore)
+            and deadline.days == 0
+            and not _before_start(deadline, prestation)
+        ):
+            raise InvalidConfiguration(
+                f"a same-day deadline at {deadline.at:%H:%M} would fall after {prestation.id!r} starts",
+                path=f"{where}.{key}.at",
+                code="deadline.after_start",
+            )
+        if isinstance(deadline, WeekdayTable):
+            missing = (opening.school_weekdays | opening.holiday_weekdays) - {w for w, _ in deadline.entries}
+            if missing:
+                raise InvalidConfiguration(
+                    f"no entry for {', '.join(w.key for w in sorted(missing))}, when {prestation.id!r} opens",
+                    path=f"{where}.{key}.table",
+                    code="deadline.table_incomplete",
+                )
+
+
+# -- decisions --------------------------------------------------------------------------------
+
+
+class Request(enum.Enum):
+    """What the family asks: to book a date, or to cancel a booked one."""
+
+    BOOKING = "booking"
+    CANCELLATION = "cancellation"
+
+
+class DeadlineOutcome(enum.Enum):
+    """What becomes of a request once its deadlines are judged."""
+
+    ACCEPTED = "accepted"
+    ACCEPTED_WITH_SURCHARGE = "accepted_with_surcharge"
+    EXCEPTIONAL_TARIFF = "exceptional_tariff"
+    WAITING_LIST = "waiting_list"
+    REFUSED = "refused"
+
+
+@attrs.frozen
+class DeadlineDecision:
+    """The answer to a booking or cancellation request for ``day`` at a given instant.
+
+    ``deadline`` is the instant that applies (the earlier of the deadline and the window's close),
+    in the commune's time zone; ``opens`` is when booking opens, for a request that came too early;
+    ``policy`` is the after-deadline policy applied to a late request.
+    """
+
+    request: Request
+    outcome: DeadlineOutcome
+    code: str
+    day: dt.date
+    deadline: dt.datetime
+    message_fr: str
+    message: str
+    opens: dt.datetime | None = None
+    policy: AfterDeadlinePolicy | None = None
+
+    @property
+    def is_refused(self) -> bool:
+        return self.outcome is DeadlineOutcome.REFUSED
+
+    @property
+    def is_late(self) -> bool:
+        """Judged after its deadline (refused, or accepted under the after-deadline policy)."""
+        return self.policy is not None
+
+    def explain(self, lang: Lang = "fr") -> str:
+        return self.message_fr if lang == "fr" else self.message
+
+
+def _check_day(day: dt.date) -> None:
+    if not isinstance(day, dt.date) or isinstance(day, dt.datetime):
+        raise InvalidInput(f"day must be a date, got {day!r}", code="input.not_a_date")
+
+
+def _both(template_fr: str, template_en: str, **moments: dt.datetime | dt.date | str) -> tuple[str, str]:
+    def render(template: str, lang: Lang) -> str:
+        values = {
+            name: (
+                format_datetime(value, lang)
+                if isinstance(value, dt.datetime)
+                else format_date(value, lang)
+                if isinstance(value, dt.date)
+                else value
+            )
+            for name, value in moments.items()
+        }
+        return template.format(**values)
+
+    return render(template_fr, "fr"), render(template_en, "en")
+
+
+_IN_TIME = {
+    Request.BOOKING: ("Réservation possible jusqu'au {when}.", "Booking possible until {when}."),
+    Request.CANCELLATION: ("Annulation possible jusqu'au {when}.", "Cancellation possible until {when}."),
+}
+_EXPIRED = {
+    Request.BOOKING: (
+        "Réservation impossible : le délai a expiré le {when}.",
+        "Booking not possible: the deadline passed on {when}.",
+    ),
+    Request.CANCELLATION: (
+        "Annulation impossible : le délai a expiré le {when}.",
+        "Cancellation not possible: the deadline passed on {when}.",
+    ),
+}
+_WINDOW_CLOSED = (
+    "Inscription impossible : les inscriptions ont fermé le {when}.",
+    "Registration not possible: registration closed on {when}.",
+)
+_STARTED = {
+    Request.BOOKING: (
+        "Réservation impossible : « {name} » a commencé le {start}.",
+        "Booking not possible: “{name}” started on {start}.",
+    ),
+    Request.CANCELLATION: (
+        "Annulation impossible : « {name} » a commencé le {start} ; signalez plutôt une absence.",
+        "Cancellation not possible: “{name}” started on {start}; report an absence instead.",
+    ),
+}
+_LATE_SURCHARGE = {
+    Request.BOOKING: (
+        "Réservation acceptée hors délai (délai expiré le {when}) : majoration de {fr}.",
+        "Booking accepted after the deadline of {when}, with a surcharge of {en}.",
+    ),
+    Request.CANCELLATION: (
+        "Annulation acceptée hors délai (délai expiré le {when}) : des frais de {fr} seront facturés.",
+        "Cancellation accepted after the deadline of {when}; a fee of {en} will be charged.",
+    ),
+}
+_LATE_TARIFF = {
+    Request.BOOKING: (
+        "Réservation acceptée hors délai (délai expiré le {when}) au tarif exceptionnel de {fr}.",
+        "Booking accepted after the deadline of {when}, at the exceptional price of {en}.",
+    ),
+    Request.CANCELLATION: (
+        "Annulation acceptée hors délai (délai expiré le {when}) : elle sera facturée {fr}.",
+        "Cancellation accepted after the deadline of {when}; it will be charged {en}.",
+    ),
+}
+_LATE_WAITING = (
+    "Délai de réservation expiré le {when} : la demande est inscrite sur liste d'attente.",
+    "The booking deadline passed on {when}: the request goes on the waiting list.",
+)
+
+
+def _late(
+    request: Request,
+    policy: AfterDeadlinePolicy,
+    *,
+    day: dt.date,
+    deadline: dt.datetime,
+    now: dt.datetime,
+    context: DeadlineContext,
+    window_closed: bool = False,
+) -> DeadlineDecision:
+    """The decision for a request after ``deadline``, under the commune's ``policy``."""
+    kind = request.value
+    start = context.start_of(day)
+    outcome = DeadlineOutcome.REFUSED
+    if isinstance(policy, Refuse):
+        code = "deadline.window_closed" if window_closed else f"deadline.{kind}_expired"
+        fr, en = _both(*(_WINDOW_CLOSED if window_closed else _EXPIRED[request]), when=deadline)
+    elif now >= start:
+        # A policy lets a request in after its deadline, never after the prestation has begun.
+        code = "deadline.started"
+        fr, en = _both(*_STARTED[request], name=context.prestation.name, start=start)
+    else:
+        match policy:
+            case Surcharge():
+                outcome, code = DeadlineOutcome.ACCEPTED_WITH_SURCHARGE, f"deadline.late_{kind}_surcharge"
+                extra_fr, extra_en = policy.describe("fr"), policy.describe("en")
+                fr, en = _both(*_LATE_SURCHARGE[request], when=deadline, fr=extra_fr, en=extra_en)
+            case ExceptionalTariff():
+                outcome, code = DeadlineOutcome.EXCEPTIONAL_TARIFF, f"deadline.late_{kind}_exceptional_tariff"
+                extra_fr, extra_en = policy.unit_price.format("fr"), policy.unit_price.format("en")
+                fr, en = _both(*_LATE_TARIFF[request], when=deadline, fr=extra_fr, en=extra_en)
+            case WaitingList():
+                outcome, code = DeadlineOutcome.WAITING_LIST, "deadline.late_booking_waiting_list"
+                fr, en = _both(*_LATE_WAITING, when=deadline)
+            case _:
+                assert_never(policy)
+    return DeadlineDecision(request, outcome, code, day, deadline, fr, en, policy=policy)
+
+
+def judge_booking(
+    rules: BookingRules, day: dt.date, now: dt.datetime, context: DeadlineContext
+) -> DeadlineDecision:
+    """Whether a booking for ``day`` asked at instant ``now`` is in time, too early or late.
+
+    Checked in order: the horizon, the registration window (not open yet for this family, or
+    closed), then the booking deadline. A request exactly at the deadline is in time.
+    """
+    now = require_aware(now)
+    _check_day(day)
+    calendar = context.calendar
+    deadline = calendar.local(rules.booking_deadline.instant(day, context))
+    request = Request.BOOKING
+    if rules.horizon is not None:
+        opens = rules.horizon.opens(day, calendar)
+        if now < opens:
+            weeks = rules.horizon.weeks
+            fr, en = _both(
+                "Réservation pas encore ouverte : cette date se réserve au plus {weeks_fr} à l'avance, "
+                "à partir du {opens}.",
+                "Booking not open yet: this date can be booked at most {weeks_en} ahead, from {opens}.",
+                opens=opens,
+                weeks_fr=f"{weeks} semaine{'s' if weeks > 1 else ''}",
+                weeks_en=f"{weeks} week{'' if weeks == 1 else 's'}",
+            )
+            return DeadlineDecision(
+                request,
+                DeadlineOutcome.REFUSED,
+                "deadline.beyond_horizon",
+                day,
+                deadline,
+                fr,
+                en,
+                opens=opens,
+            )
+    window_closed = False
+    if rules.windows:
+        window = rules.window_for(day)
+        if window is None:
+            fr, en = _both(
+                "Inscription impossible : aucune période d'inscription n'est ouverte pour le {day}.",
+                "Registration not possible: no registration window covers {day}.",
+                day=day,
+            )
+            return DeadlineDecision(
+                request, DeadlineOutcome.REFUSED, "deadline.no_window", day, deadline, fr, en
+            )
+        opens = calendar.local(window.opens_for(context.resident))
+        if now < opens:
+            fr, en = _both(
+                "Inscriptions pas encore ouvertes : elles ouvriront le {opens}.",
+                "Registration not open yet: it opens on {opens}.",
+                opens=opens,
+            )
+            return DeadlineDecision(
+                request,
+                DeadlineOutcome.REFUSED,
+                "deadline.window_not_open",
+                day,
+                deadline,
+                fr,
+                en,
+                opens=opens,
+            )
+        if window.closes < deadline:
+            deadline, window_closed = calendar.local(window.closes), True
+    if now <= deadline:
+        fr, en = _both(*_IN_TIME[request], when=deadline)
+        return DeadlineDecision(request, DeadlineOutcome.ACCEPTED, "deadline.in_time", day, deadline, fr, en)
+    return _late(
+        request,
+        rules.after_booking_deadline,
+        day=day,
+        deadline=deadline,
+        now=now,
+        context=context,
+        window_closed=window_closed,
+    )
+
+
+def judge_cancellation(
+    rules: BookingRules, day: dt.date, now: dt.datetime, context: DeadlineContext
+) -> DeadlineDecision:
+    """Whether cancelling the booking of ``day`` at instant ``now`` is in time (exactly at the
+    deadline is in time); after it, the commune's policy applies — usually the day stays billed."""
+    now = require_aware(now)
+    _check_day(day)
+    deadline = context.calendar.local(rules.cancellation_deadline.instant(day, context))
+    request = Request.CANCELLATION
+    if now <= deadline:
+        fr, en = _both(*_IN_TIME[request], when=deadline)
+        return DeadlineDecision(request, DeadlineOutcome.ACCEPTED, "deadline.in_time", day, deadline, fr, en)
+    return _late(
+        request, rules.after_cancellation_deadline, day=day, deadline=deadline, now=now, context=context
+    )
+
+
+# -- configuration as data --------------------------------------------------------------------
+
+
+def policy_from_dict(data: Mapping[str, Any], path: str) -> AfterDeadlinePolicy:
+    """An after-deadline policy from its TOML table, e.g. ``{policy = "surcharge", percent = "20"}``."""
+    keys = _Keys(data, path)
+    kind = keys.raw("policy")
+    policy: AfterDeadlinePolicy
+    if kind == "refuse":
+        policy = Refuse()
+    elif kind == "surcharge":
+        percent, amount = keys.decimal("percent"), keys.money("amount")
+        policy = keys.build("", Surcharge, percent, amount)
+    elif kind == "exceptional_tariff":
+        price = keys.money("unit_price", required=True)
+        policy = keys.build("unit_price", ExceptionalTariff, price)
+    elif kind == "waiting_list":
+        policy = WaitingList()
+    else:
+        raise InvalidConfiguration(
+            f"unknown policy {kind!r} "
+            "(expected 'refuse', 'surcharge', 'exceptional_tariff' or 'waiting_list')",
+            path=keys.at("policy"),
+            code="config.unknown_policy",
+        )
+    keys.done()
+    return policy
+
+
+def policy_to_dict(policy: AfterDeadlinePolicy) -> dict[str, Any]:
+    match policy:
+        case Refuse():
+            return {"policy": "refuse"}
+        case Surcharge(percent=percent, amount=amount):
+            if percent is not None:
+                return {"policy": "surcharge", "percent": str(percent)}
+            assert amount is not None
+            return {"policy": "surcharge", "amount": str(amount.amount)}
+        case ExceptionalTariff():
+            return {"policy": "exceptional_tariff", "unit_price": str(policy.unit_price.amount)}
+        case WaitingList():
+            return {"policy": "waiting_list"}
+        case _:
+            assert_never(policy)
+
+
+def booking_rules_from_dict(data: Mapping[str, Any], path: str) -> BookingRules:
+    """A prestation's ``BookingRules`` from its ``[services.<s>.prestations.<p>.booking]`` table.
+
+    Errors are ``InvalidConfiguration`` naming the key under ``path``; see ``docs/deadlines.md``.
+    """
+    keys = _Keys(data, path)
+    booking = deadline_from_dict(keys.raw("deadline"), keys.at("deadline"))
+    cancellation = deadline_from_dict(keys.raw("cancellation_deadline"), keys.at("cancellation_deadline"))
+    after_booking: AfterDeadlinePolicy = Refuse()
+    if keys.has("after_deadline"):
+        after_booking = policy_from_dict(keys.raw("after_deadline"), keys.at("after_deadline"))
+    after_cancellation: AfterDeadlinePolicy = Refuse()
+    if keys.has("after_cancellation_deadline"):
+        at = keys.at("after_cancellation_deadline")
+        after_cancellation = policy_from_dict(keys.raw("after_cancellation_deadline"), at)
+        if isinstance(after_cancellation, WaitingList):
+            raise InvalidConfiguration(
+                "a late cancellation cannot go on a waiting list",
+                path=f"{at}.policy",
+                message_fr="Une annulation hors délai ne peut pas être mise sur liste d'attente.",
+                code="deadline.cancellation_waiting_list",
+            )
+    horizon = Horizon(keys.count("horizon_weeks")) if keys.has("horizon_weeks") else None
+    windows_data = keys.raw("windows", required=False) or []
+    if not isinstance(windows_data, list):
+        raise InvalidConfiguration(
+            "expected an array of tables ([[...windows]])", path=keys.at("windows"), code="config.type"
+        )
+    windows = [window_from_dict(item, f"{keys.at('windows')}[{i}]") for i, item in enumerate(windows_data)]
+    keys.done()
+    return keys.build(
+        "windows", BookingRules, booking, cancellation, after_booking, after_cancellation, horizon, windows
+    )
+
+
+def booking_rules_to_dict(rules: BookingRules) -> dict[str, Any]:
+    """The TOML table of ``rules``; ``booking_rules_from_dict`` reads it back to equal rules."""
+    data: dict[str, Any] = {
+        "deadline": deadline_to_dict(rules.booking_deadline),
+        "cancellation_deadline": deadline_to_dict(rules.cancellation_deadline),
+    }
+    if not isinstance(rules.after_booking_deadline, Refuse):
+        data["after_deadline"] = policy_to_dict(rules.after_booking_deadline)
+    if not isinstance(rules.after_cancellation_deadline, Refuse):
+        data["after_cancellation_deadline"] = policy_to_dict(rules.after_cancellation_deadline)
+    if rules.horizon is not None:
+        data["horizon_weeks"] = rules.horizon.weeks
+    if rules.windows:
+        data["windows"] = [window_to_dict(window) for window in rules.windows]
+    return data
