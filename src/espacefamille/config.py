@@ -35,6 +35,14 @@ from espacefamille.model import (
     ServiceKind,
 )
 from espacefamille.money import Money, RoundingMode, RoundingPoint, RoundingPolicy
+from espacefamille.rules.attendance import AbsencePolicy, absence_policy_from_dict, absence_policy_to_dict
+from espacefamille.rules.capacity import Capacity, capacity_from_dict, capacity_to_dict
+from espacefamille.rules.policies import (
+    BookingRules,
+    booking_rules_from_dict,
+    booking_rules_to_dict,
+    check_booking_rules,
+)
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -254,7 +262,7 @@ def _read_opening(table: _Table) -> Opening:
 
 
 def _read_prestation(
-    table: _Table, prestation_id: str, service_id: str, default: Opening | None
+    table: _Table, prestation_id: str, service_id: str, default: Opening | None, sections: _Sections
 ) -> Prestation:
     name = table.string("name")
     kind = table.choice("kind", PrestationKind)
@@ -267,8 +275,10 @@ def _read_prestation(
             "no opening here nor on its service", path=table.at("opening"), code="config.missing_key"
         )
     blocks = tuple(_read_range(item) for item in table.array("blocks"))
+    booking = table.raw("booking")
+    capacity = table.raw("capacity")
     table.done()
-    return table.build(
+    prestation = table.build(
         "",
         lambda: Prestation(
             id=prestation_id,
@@ -282,9 +292,25 @@ def _read_prestation(
             blocks=blocks,
         ),
     )
+    if booking is not None:
+        rules = booking_rules_from_dict(booking, table.at("booking"))
+        check_booking_rules(rules, prestation, table.at("booking"))
+        sections.booking_rules[prestation_id] = rules
+    if capacity is not None:
+        sections.capacities[prestation_id] = capacity_from_dict(capacity, table.at("capacity"))
+    return prestation
 
 
-def _read_service(table: _Table, service_id: str) -> Service:
+class _Sections:
+    """The per-prestation and per-service rules met while reading services, for the ``Commune``."""
+
+    def __init__(self) -> None:
+        self.booking_rules: dict[str, BookingRules] = {}
+        self.capacities: dict[str, Capacity] = {}
+        self.absence_policies: dict[str, AbsencePolicy] = {}
+
+
+def _read_service(table: _Table, service_id: str, sections: _Sections) -> Service:
     name = table.string("name")
     kind = table.choice("kind", ServiceKind)
     regie = table.string("regie")
@@ -292,8 +318,11 @@ def _read_service(table: _Table, service_id: str) -> Service:
     default = _read_opening(opening_table) if opening_table is not None else None
     closures = _read_closures(table)
     prestations = tuple(
-        _read_prestation(sub, pid, service_id, default) for pid, sub in table.tables("prestations")
+        _read_prestation(sub, pid, service_id, default, sections) for pid, sub in table.tables("prestations")
     )
+    absences = table.raw("absences")
+    if absences is not None:
+        sections.absence_policies[service_id] = absence_policy_from_dict(absences, table.at("absences"))
     if not prestations:
         raise InvalidConfiguration(
             "a service needs at least one prestation", path=table.at("prestations"), code="config.missing_key"
@@ -331,7 +360,8 @@ def commune_from_dict(data: Mapping[str, Any]) -> Commune:
             sub.build("", Regie, regie_id, sub.string("name"), sub.optional_string("payfip_client"))
         )
         sub.done()
-    services = tuple(_read_service(sub, sid) for sid, sub in root.tables("services"))
+    sections = _Sections()
+    services = tuple(_read_service(sub, sid, sections) for sid, sub in root.tables("services"))
     school_years: list[SchoolYear] = []
     calendar = root.table("calendar", required=False)
     if calendar is not None:
@@ -350,7 +380,17 @@ def commune_from_dict(data: Mapping[str, Any]) -> Commune:
         billing.done()
     root.done()
     return root.build(
-        "", Commune, collectivite, tuple(regies), services, tuple(school_years), rounding, threshold
+        "",
+        Commune,
+        collectivite,
+        tuple(regies),
+        services,
+        tuple(school_years),
+        rounding,
+        threshold,
+        booking_rules=sections.booking_rules,
+        capacities=sections.capacities,
+        absence_policies=sections.absence_policies,
     )
 
 
@@ -411,7 +451,7 @@ def _closures_list(closures: tuple[Closure, ...]) -> list[dict[str, Any]]:
     ]
 
 
-def _prestation_dict(prestation: Prestation) -> dict[str, Any]:
+def _prestation_dict(prestation: Prestation, commune: Commune) -> dict[str, Any]:
     result: dict[str, Any] = {
         "name": prestation.name,
         "kind": prestation.kind.value,
@@ -424,6 +464,12 @@ def _prestation_dict(prestation: Prestation) -> dict[str, Any]:
     result["opening"] = _opening_dict(prestation.opening)
     if prestation.blocks:
         result["blocks"] = [_range_dict(b) for b in prestation.blocks]
+    rules = commune.booking_rules.get(prestation.id)
+    if rules is not None:
+        result["booking"] = booking_rules_to_dict(rules)
+    capacity = commune.capacities.get(prestation.id)
+    if capacity is not None:
+        result["capacity"] = capacity_to_dict(capacity)
     return result
 
 
@@ -457,7 +503,12 @@ def commune_to_dict(commune: Commune) -> dict[str, Any]:
                 "kind": s.kind.value,
                 "regie": s.regie_id,
                 **({"closures": _closures_list(s.closures)} if s.closures else {}),
-                "prestations": {p.id: _prestation_dict(p) for p in s.prestations},
+                **(
+                    {"absences": absence_policy_to_dict(commune.absence_policies[s.id])}
+                    if s.id in commune.absence_policies
+                    else {}
+                ),
+                "prestations": {p.id: _prestation_dict(p, commune) for p in s.prestations},
             }
             for s in commune.services
         },

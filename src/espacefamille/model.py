@@ -15,7 +15,7 @@ import enum
 import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
@@ -27,6 +27,11 @@ from espacefamille.calendar.school import SchoolYear, SchoolZone, school_calenda
 from espacefamille.calendar.timezones import DEFAULT_TIMEZONE, time_zone
 from espacefamille.errors import InvalidConfiguration, InvalidInput, NotFound
 from espacefamille.money import Money, RoundingPolicy, to_decimal
+
+if TYPE_CHECKING:  # the rules modules import this one; the aggregate only names their types
+    from espacefamille.rules.attendance import AbsencePolicy
+    from espacefamille.rules.capacity import Capacity
+    from espacefamille.rules.policies import BookingRules
 
 __all__ = [
     "Booking",
@@ -486,6 +491,9 @@ class Commune:
 
     ``school_years`` are the commune's own school-holiday table, overriding the shipped data year by
     year; ``recovery_threshold`` is the *seuil de mise en recouvrement* (15 € by default, CGCT D1611-1).
+    ``booking_rules`` (deadlines, windows, after-deadline policies) and ``capacities`` are keyed by
+    prestation id, ``absence_policies`` by service id; a prestation without booking rules can be booked
+    and cancelled until it starts, one without capacity has no limit of places.
     """
 
     collectivite: Collectivite
@@ -494,6 +502,9 @@ class Commune:
     school_years: tuple[SchoolYear, ...] = attrs.field(converter=_school_years, default=())
     rounding: RoundingPolicy = attrs.field(factory=RoundingPolicy)
     recovery_threshold: Money = attrs.field(factory=lambda: Money("15"))
+    booking_rules: Mapping[str, BookingRules] = attrs.field(factory=dict, converter=dict)
+    capacities: Mapping[str, Capacity] = attrs.field(factory=dict, converter=dict)
+    absence_policies: Mapping[str, AbsencePolicy] = attrs.field(factory=dict, converter=dict)
     _regies: Mapping[str, Regie] = attrs.field(init=False, eq=False, repr=False)
     _services: Mapping[str, Service] = attrs.field(init=False, eq=False, repr=False)
     _prestations: Mapping[str, Prestation] = attrs.field(init=False, eq=False, repr=False)
@@ -518,6 +529,16 @@ class Commune:
                 path="billing.recovery_threshold",
                 code="config.value",
             )
+        for what, table, known in (
+            ("booking_rules", self.booking_rules, prestations),
+            ("capacities", self.capacities, prestations),
+            ("absence_policies", self.absence_policies, services),
+        ):
+            unknown = sorted(set(table) - set(known))
+            if unknown:
+                raise InvalidConfiguration(
+                    f"{what} name unknown ids {unknown}", path=what, code="config.unknown_reference"
+                )
         labels = [year.label for year in self.school_years]
         if len(set(labels)) != len(labels):
             raise InvalidConfiguration(
