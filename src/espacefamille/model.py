@@ -474,6 +474,18 @@ class Booking:
 # -- the whole setup --------------------------------------------------------------------------
 
 
+def _booking_rules(table: Mapping[str, BookingRules]) -> dict[str, BookingRules]:
+    return dict(table)
+
+
+def _capacities(table: Mapping[str, Capacity]) -> dict[str, Capacity]:
+    return dict(table)
+
+
+def _absence_policies(table: Mapping[str, AbsencePolicy]) -> dict[str, AbsencePolicy]:
+    return dict(table)
+
+
 def _by_id(items: Iterable[Any], what: str, path: str) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for item in items:
@@ -502,9 +514,9 @@ class Commune:
     school_years: tuple[SchoolYear, ...] = attrs.field(converter=_school_years, default=())
     rounding: RoundingPolicy = attrs.field(factory=RoundingPolicy)
     recovery_threshold: Money = attrs.field(factory=lambda: Money("15"))
-    booking_rules: Mapping[str, BookingRules] = attrs.field(factory=dict, converter=dict)
-    capacities: Mapping[str, Capacity] = attrs.field(factory=dict, converter=dict)
-    absence_policies: Mapping[str, AbsencePolicy] = attrs.field(factory=dict, converter=dict)
+    booking_rules: Mapping[str, BookingRules] = attrs.field(factory=dict, converter=_booking_rules)
+    capacities: Mapping[str, Capacity] = attrs.field(factory=dict, converter=_capacities)
+    absence_policies: Mapping[str, AbsencePolicy] = attrs.field(factory=dict, converter=_absence_policies)
     _regies: Mapping[str, Regie] = attrs.field(init=False, eq=False, repr=False)
     _services: Mapping[str, Service] = attrs.field(init=False, eq=False, repr=False)
     _prestations: Mapping[str, Prestation] = attrs.field(init=False, eq=False, repr=False)

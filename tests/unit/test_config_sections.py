@@ -54,9 +54,7 @@ def error_of(text: str) -> InvalidConfiguration:
 
 def test_the_example_commune_carries_the_rules_of_its_reglement(commune: Commune) -> None:
     repas = commune.booking_rules["repas"]
-    assert repas.booking_deadline == DaysBefore(
-        days=3, at=dt.time(11), counting=repas.booking_deadline.counting
-    )
+    assert repas.booking_deadline == DaysBefore(days=3, at=dt.time(11), counting=DayCounting.JOURS_OUVRES)
     assert isinstance(repas.after_booking_deadline, Surcharge)
     assert isinstance(commune.booking_rules["journee"].after_booking_deadline, WaitingList)
     assert isinstance(commune.booking_rules["matin"].booking_deadline, HoursBefore)
