@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from espacefamille.calendar.workdays import DayCounting
 from espacefamille.config import dumps_commune, loads_commune
 from espacefamille.errors import InvalidConfiguration
 from espacefamille.model import Commune
