@@ -36,6 +36,7 @@ from espacefamille.model import (
 )
 from espacefamille.money import Money, RoundingMode, RoundingPoint, RoundingPolicy
 from espacefamille.rules.attendance import AbsencePolicy, absence_policy_from_dict, absence_policy_to_dict
+from espacefamille.rules.basket import BookingConditions, conditions_from_dict, conditions_to_dict
 from espacefamille.rules.capacity import Capacity, capacity_from_dict, capacity_to_dict
 from espacefamille.rules.policies import (
     BookingRules,
@@ -43,6 +44,7 @@ from espacefamille.rules.policies import (
     booking_rules_to_dict,
     check_booking_rules,
 )
+from espacefamille.rules.unpaid import unpaid_policy_from_dict, unpaid_policy_to_dict
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -277,6 +279,7 @@ def _read_prestation(
     blocks = tuple(_read_range(item) for item in table.array("blocks"))
     booking = table.raw("booking")
     capacity = table.raw("capacity")
+    conditions = table.raw("conditions")
     table.done()
     prestation = table.build(
         "",
@@ -298,6 +301,8 @@ def _read_prestation(
         sections.booking_rules[prestation_id] = rules
     if capacity is not None:
         sections.capacities[prestation_id] = capacity_from_dict(capacity, table.at("capacity"))
+    if conditions is not None:
+        sections.conditions[prestation_id] = conditions_from_dict(conditions, table.at("conditions"))
     return prestation
 
 
@@ -308,6 +313,7 @@ class _Sections:
         self.booking_rules: dict[str, BookingRules] = {}
         self.capacities: dict[str, Capacity] = {}
         self.absence_policies: dict[str, AbsencePolicy] = {}
+        self.conditions: dict[str, BookingConditions] = {}
 
 
 def _read_service(table: _Table, service_id: str, sections: _Sections) -> Service:
@@ -378,6 +384,13 @@ def commune_from_dict(data: Mapping[str, Any]) -> Commune:
         )
         threshold = billing.money("recovery_threshold", threshold)
         billing.done()
+    unpaid_table = root.raw("unpaid")
+    unpaid = unpaid_policy_from_dict(unpaid_table, "unpaid") if unpaid_table is not None else None
+    all_or_nothing = False
+    basket = root.table("basket", required=False)
+    if basket is not None:
+        all_or_nothing = basket.boolean("all_or_nothing", False)
+        basket.done()
     root.done()
     return root.build(
         "",
@@ -391,6 +404,9 @@ def commune_from_dict(data: Mapping[str, Any]) -> Commune:
         booking_rules=sections.booking_rules,
         capacities=sections.capacities,
         absence_policies=sections.absence_policies,
+        conditions=sections.conditions,
+        unpaid=unpaid,
+        all_or_nothing_baskets=all_or_nothing,
     )
 
 
@@ -470,6 +486,9 @@ def _prestation_dict(prestation: Prestation, commune: Commune) -> dict[str, Any]
     capacity = commune.capacities.get(prestation.id)
     if capacity is not None:
         result["capacity"] = capacity_to_dict(capacity)
+    conditions = commune.conditions.get(prestation.id)
+    if conditions is not None:
+        result["conditions"] = conditions_to_dict(conditions)
     return result
 
 
@@ -513,6 +532,10 @@ def commune_to_dict(commune: Commune) -> dict[str, Any]:
             for s in commune.services
         },
     }
+    if commune.all_or_nothing_baskets:
+        data["basket"] = {"all_or_nothing": True}
+    if commune.unpaid is not None:
+        data["unpaid"] = unpaid_policy_to_dict(commune.unpaid)
     if commune.school_years:
         data["calendar"] = {
             "school_years": [

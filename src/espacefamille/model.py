@@ -30,8 +30,10 @@ from espacefamille.money import Money, RoundingPolicy, to_decimal
 
 if TYPE_CHECKING:  # the rules modules import this one; the aggregate only names their types
     from espacefamille.rules.attendance import AbsencePolicy
+    from espacefamille.rules.basket import BookingConditions
     from espacefamille.rules.capacity import Capacity
     from espacefamille.rules.policies import BookingRules
+    from espacefamille.rules.unpaid import UnpaidPolicy
 
 __all__ = [
     "Booking",
@@ -486,6 +488,10 @@ def _absence_policies(table: Mapping[str, AbsencePolicy]) -> dict[str, AbsencePo
     return dict(table)
 
 
+def _conditions(table: Mapping[str, BookingConditions]) -> dict[str, BookingConditions]:
+    return dict(table)
+
+
 def _by_id(items: Iterable[Any], what: str, path: str) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for item in items:
@@ -505,7 +511,9 @@ class Commune:
     year; ``recovery_threshold`` is the *seuil de mise en recouvrement* (15 € by default, CGCT D1611-1).
     ``booking_rules`` (deadlines, windows, after-deadline policies) and ``capacities`` are keyed by
     prestation id, ``absence_policies`` by service id; a prestation without booking rules can be booked
-    and cancelled until it starts, one without capacity has no limit of places.
+    and cancelled until it starts, one without capacity has no limit of places. ``conditions`` (class, age,
+    prerequisites, exclusions) are keyed by prestation id; ``unpaid`` is the graduated unpaid-invoices
+    policy; ``all_or_nothing_baskets`` makes a basket with one refused line refuse them all.
     """
 
     collectivite: Collectivite
@@ -517,6 +525,9 @@ class Commune:
     booking_rules: Mapping[str, BookingRules] = attrs.field(factory=dict, converter=_booking_rules)
     capacities: Mapping[str, Capacity] = attrs.field(factory=dict, converter=_capacities)
     absence_policies: Mapping[str, AbsencePolicy] = attrs.field(factory=dict, converter=_absence_policies)
+    conditions: Mapping[str, BookingConditions] = attrs.field(factory=dict, converter=_conditions)
+    unpaid: UnpaidPolicy | None = None
+    all_or_nothing_baskets: bool = False
     _regies: Mapping[str, Regie] = attrs.field(init=False, eq=False, repr=False)
     _services: Mapping[str, Service] = attrs.field(init=False, eq=False, repr=False)
     _prestations: Mapping[str, Prestation] = attrs.field(init=False, eq=False, repr=False)
@@ -545,12 +556,26 @@ class Commune:
             ("booking_rules", self.booking_rules, prestations),
             ("capacities", self.capacities, prestations),
             ("absence_policies", self.absence_policies, services),
+            ("conditions", self.conditions, prestations),
         ):
             unknown = sorted(set(table) - set(known))
             if unknown:
                 raise InvalidConfiguration(
                     f"{what} name unknown ids {unknown}", path=what, code="config.unknown_reference"
                 )
+        for prestation_id, conditions in self.conditions.items():
+            for key in ("requires", "excludes"):
+                unknown = sorted(set(getattr(conditions, key)) - set(prestations))
+                if unknown:
+                    raise InvalidConfiguration(
+                        f"unknown prestation(s) {unknown}",
+                        path=f"conditions.{prestation_id}.{key}",
+                        code="config.unknown_reference",
+                    )
+        if self.unpaid is not None:
+            from espacefamille.rules.unpaid import check_unpaid_policy
+
+            check_unpaid_policy(self.unpaid, self.services)
         labels = [year.label for year in self.school_years]
         if len(set(labels)) != len(labels):
             raise InvalidConfiguration(
