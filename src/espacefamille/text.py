@@ -7,10 +7,11 @@ One place decides how a date or an amount reads in a message shown to a family, 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from decimal import Decimal
 from typing import Literal
 
-from babel.dates import format_date as _babel_format_date
+from babel.dates import get_day_names, get_month_names
 from babel.numbers import format_currency as _babel_format_currency
 
 __all__ = ["Lang", "format_amount", "format_date", "format_datetime", "format_time", "locale_for"]
@@ -25,13 +26,25 @@ def locale_for(lang: Lang) -> str:
     return _LOCALES[lang]
 
 
+@functools.cache
+def _names(lang: Lang) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """CLDR's wide, stand-alone-free weekday and month names for ``lang``, read once from babel."""
+    locale = locale_for(lang)
+    weekdays = get_day_names("wide", "format", locale=locale)
+    months = get_month_names("wide", "format", locale=locale)
+    return tuple(str(weekdays[i]) for i in range(7)), tuple(str(months[i]) for i in range(1, 13))
+
+
 def format_date(day: dt.date, lang: Lang = "fr") -> str:
-    """A full date as a parent reads it: ``jeudi 12 novembre 2026``."""
-    if lang == "fr":
-        text = str(_babel_format_date(day, "EEEE d MMMM y", locale="fr_FR"))
-        # French writes the first of the month as an ordinal: « mardi 1er décembre 2026 ».
-        return text.replace(" 1 ", " 1er ", 1) if day.day == 1 else text
-    return str(_babel_format_date(day, "EEEE d MMMM y", locale="en_GB"))
+    """A full date as a parent reads it: ``jeudi 12 novembre 2026`` (``mardi 1er décembre 2026``).
+
+    The names come from CLDR through babel; the pattern is babel's ``EEEE d MMMM y`` (English:
+    ``EEEE d MMMM y`` too, as in British usage). Formatting is done here because it runs for every
+    line of a basket or a calendar view, and babel's general formatter is slow for that.
+    """
+    weekdays, months = _names(lang)
+    number = "1er" if lang == "fr" and day.day == 1 else str(day.day)
+    return f"{weekdays[day.weekday()]} {number} {months[day.month - 1]} {day.year}"
 
 
 def format_time(moment: dt.time | dt.datetime, lang: Lang = "fr") -> str:

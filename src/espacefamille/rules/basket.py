@@ -29,7 +29,7 @@ from typing import Any
 
 import attrs
 
-from espacefamille.calendar.opening import Closure, OpeningCalendar
+from espacefamille.calendar.opening import Closure, OpeningCalendar, OpeningDay
 from espacefamille.calendar.periods import DateRange, Weekday
 from espacefamille.calendar.recurrence import weekly_dates
 from espacefamille.calendar.timezones import require_aware
@@ -392,6 +392,8 @@ class _Evaluation:
         self.promotions: list[tuple[str, Promotion]] = []
         self._openings: dict[str, OpeningCalendar] = {}
         self._deadline_contexts: dict[str, DeadlineContext] = {}
+        self._judged: dict[tuple[str, dt.date, Action], DeadlineDecision | None] = {}
+        self._open: dict[tuple[str, dt.date], OpeningDay] = {}
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -486,7 +488,9 @@ class _Evaluation:
         if refusal is not None or prestation is None or child is None:
             assert refusal is not None
             return refusal
-        opening_day = self.opening(prestation.id).day(line.day)
+        opening_day = self._open.get((prestation.id, line.day))
+        if opening_day is None:
+            opening_day = self._open[prestation.id, line.day] = self.opening(prestation.id).day(line.day)
         if not opening_day.is_open:
             return LineDecision(
                 line,
@@ -576,13 +580,18 @@ class _Evaluation:
     def judge(
         self, prestation: Prestation, day: dt.date, now: dt.datetime, action: Action
     ) -> DeadlineDecision | None:
-        rules = self.commune.booking_rules.get(prestation.id)
-        context = self.deadline_context(prestation)
-        if rules is None:
-            return None
-        if action is Action.BOOK:
-            return judge_booking(rules, day, now, context)
-        return judge_cancellation(rules, day, now, context)
+        # The same date is judged once for all the children of the household (same rules, same instant).
+        key = (prestation.id, day, action)
+        if key not in self._judged:
+            rules = self.commune.booking_rules.get(prestation.id)
+            context = self.deadline_context(prestation)
+            if rules is None:
+                self._judged[key] = None
+            elif action is Action.BOOK:
+                self._judged[key] = judge_booking(rules, day, now, context)
+            else:
+                self._judged[key] = judge_cancellation(rules, day, now, context)
+        return self._judged[key]
 
     def started(self, prestation: Prestation, day: dt.date, now: dt.datetime) -> bool:
         return now >= self.deadline_context(prestation).start_of(day)
@@ -645,8 +654,8 @@ class _Evaluation:
         self.record(line, prestation, days, status, now, judged)
         if judged is not None and judged.outcome is not DeadlineOutcome.ACCEPTED:
             return self.from_deadline(line, judged, days, changed=True)
-        decision = self.decide(line, Outcome.ACCEPTED, "basket.accepted", days, changed=True)
-        return attrs.evolve(decision, deadline=judged.deadline if judged is not None else None)
+        deadline = judged.deadline if judged is not None else None
+        return self.decide(line, Outcome.ACCEPTED, "basket.accepted", days, changed=True, deadline=deadline)
 
     def record(
         self,
@@ -716,8 +725,8 @@ class _Evaluation:
                 self.cancelled[key] = cancelled
         if judged is not None and judged.outcome is not DeadlineOutcome.ACCEPTED:
             return self.from_deadline(line, judged, days, changed=True)
-        decision = self.decide(line, Outcome.ACCEPTED, "basket.cancelled", days, changed=True)
-        return attrs.evolve(decision, deadline=judged.deadline if judged is not None else None)
+        deadline = judged.deadline if judged is not None else None
+        return self.decide(line, Outcome.ACCEPTED, "basket.cancelled", days, changed=True, deadline=deadline)
 
 
 def apply_promotions(
