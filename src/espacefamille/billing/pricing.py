@@ -1,0 +1,666 @@
+"""The one pricing path: what a prestation costs a family on a date, and why, in French.
+
+Invoices, prepaid baskets and price previews all call ``price_quote``: given the commune's
+``TariffBook``, a prestation, a date, the ``FamilyFacts`` prices depend on and a quantity (days, blocks,
+or minutes for hourly units), it returns a ``PriceQuote`` with the exact unit price, the line total
+rounded by the commune's ``RoundingPolicy``, and an explanation with stable codes and a sentence a
+parent understands ("Tranche QF 651 à 1 000 € : 3,20 € le repas ; 2e enfant −10 %."). Surcharges
+are separate lines, priced by ``price_surcharge``; ``quotient_on`` tells which QF applies on a date
+from the CAF attestations and the dates they were received (a QF is never backdated).
+
+Pricing is cheap by design (month-end billing prices millions of booking-days): the tariffs are
+looked up in tables precomputed per price list, and the French sentences are only written when read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable, Hashable, Iterable
+from decimal import Decimal
+from fractions import Fraction
+from typing import Final, cast
+
+import attrs
+from babel.numbers import format_currency
+
+from espacefamille.billing.tariffs import (
+    AttendanceEffects,
+    EffortRate,
+    FixedAmount,
+    FixedSurcharge,
+    FlatPrice,
+    FullPrice,
+    MultiplierSurcharge,
+    NoCharge,
+    PercentSurcharge,
+    PrestationTariff,
+    PriceByChildren,
+    PriceList,
+    PriceRule,
+    PriceUnit,
+    QfBand,
+    QfChangeRule,
+    QuotientBands,
+    SurchargeKind,
+    SurchargeRule,
+    TariffBook,
+    format_number,
+    format_quotient,
+)
+from espacefamille.calendar.periods import DateRange
+from espacefamille.errors import InvalidInput, MissingData
+from espacefamille.model import Residence
+from espacefamille.money import Money, RoundingPoint, RoundingPolicy, to_decimal
+from espacefamille.text import format_amount
+
+__all__ = [
+    "ExplanationStep",
+    "FamilyFacts",
+    "PriceExplanation",
+    "PriceQuote",
+    "QuotientAttestation",
+    "SurchargeQuote",
+    "price_quote",
+    "price_surcharge",
+    "quotient_on",
+]
+
+_HUNDRED: Final = Decimal(100)
+_ZERO: Final = Decimal(0)
+_DEFAULT_ROUNDING: Final = RoundingPolicy()
+_MEMO_SIZE: Final = 50_000
+
+
+def _quotient(value: Decimal | int | str | None) -> Decimal | None:
+    if value is None:
+        return None
+    quotient = to_decimal(value, what="quotient familial")
+    if quotient < 0:
+        raise InvalidInput(
+            f"a quotient familial cannot be negative, got {quotient}",
+            message_fr=f"Un quotient familial ne peut pas être négatif ({quotient}).",
+            code="tariff.negative_quotient",
+        )
+    return quotient
+
+
+def _count(name: str, value: object, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise InvalidInput(f"{name} must be an int >= {minimum}, got {value!r}", code="tariff.bad_count")
+
+
+@attrs.frozen
+class FamilyFacts:
+    """What prices depend on: the QF in force (None when unknown — 0 is a real QF), residence, PAI, and
+    the child's rank among the family's ``children`` (for sibling reductions and prices by family size).
+
+    ``quotient_on`` gives the QF to use on a date from the family's attestations.
+    """
+
+    quotient: Decimal | None = attrs.field(default=None, converter=_quotient)
+    residence: Residence = Residence.RESIDENT
+    pai: bool = False
+    child_rank: int = 1
+    children: int = 1
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.residence, Residence):
+            raise InvalidInput(f"expected a Residence, got {self.residence!r}", code="tariff.residence")
+        if not isinstance(self.pai, bool):
+            raise InvalidInput(f"pai must be true or false, got {self.pai!r}", code="tariff.pai")
+        _count("child_rank", self.child_rank, 1)
+        _count("children", self.children, 1)
+        if self.child_rank > self.children:
+            raise InvalidInput(
+                f"child rank {self.child_rank} is above the number of children {self.children}",
+                code="tariff.rank_above_children",
+            )
+
+
+# -- explanations -----------------------------------------------------------------------------
+
+
+@attrs.frozen
+class ExplanationStep:
+    """One reason behind a price: a stable ``code`` and the ``values`` its French clause is written from."""
+
+    code: str
+    values: tuple[object, ...] = ()
+
+    @property
+    def message_fr(self) -> str:
+        """The clause in French (``tranche QF 651 à 1 000 € : 3,20 € le repas``)."""
+        return _RENDERERS[self.code](*self.values)
+
+
+def _steps(items: Iterable[ExplanationStep]) -> tuple[ExplanationStep, ...]:
+    return tuple(items)
+
+
+@attrs.frozen
+class PriceExplanation:
+    """Which price list, which band or formula, which reduction: codes for programs, French for families."""
+
+    price_list: str
+    validity: DateRange
+    steps: tuple[ExplanationStep, ...] = attrs.field(converter=_steps)
+
+    @property
+    def code(self) -> str:
+        """The code of the first, deciding step (``tariff.qf_band``, ``tariff.effort_rate``…)."""
+        return self.steps[0].code
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(step.code for step in self.steps)
+
+    @property
+    def message_fr(self) -> str:
+        """One sentence: ``Tranche QF 651 à 1 000 € : 3,20 € le repas ; 2e enfant −10 %.``"""
+        text = " ; ".join(step.message_fr for step in self.steps)
+        return text[:1].upper() + text[1:] + "."
+
+
+@attrs.frozen
+class PriceQuote:
+    """The price of a quantity of one prestation on one date for one family.
+
+    ``quantity`` is as given: a number of days, half days or blocks, or minutes for hourly and
+    half-hourly units. ``billed_units`` is the exact number of price units billed (65 minutes at an
+    hourly price are 13/12 of an hour; with ``count_started``, 3 started half hours). ``unit_price``
+    is exact, before rounding; ``total`` is rounded by the commune's policy, on the unit price (then
+    multiplied) or on the line. ``status`` is the attendance status priced, if any.
+    """
+
+    prestation_id: str
+    day: dt.date
+    unit: PriceUnit
+    quantity: int
+    billed_units: Fraction
+    unit_price: Decimal
+    rounded_unit_price: Money
+    total: Money
+    explanation: PriceExplanation
+    status: str | None = None
+    rounding: RoundingPolicy = attrs.field(default=_DEFAULT_ROUNDING, repr=False)
+
+    @property
+    def code(self) -> str:
+        return self.explanation.code
+
+    @property
+    def message_fr(self) -> str:
+        return self.explanation.message_fr
+
+    @property
+    def occurrences(self) -> int:
+        """How many attendances the quote covers: its days or blocks, or one timed attendance."""
+        return min(self.quantity, 1) if self.unit.is_timed else self.quantity
+
+
+@attrs.frozen
+class SurchargeQuote:
+    """A surcharge (late booking, presence without booking) as a line of its own.
+
+    ``occurrences`` of the priced quote were surcharged unless ``tolerated`` (the first days of the
+    school year up to the tariff's tolerance). A fixed surcharge is ``per_occurrence`` (its
+    ``billed_units`` are occurrences); a percent or multiplier surcharge bills the quote's units at
+    ``unit_price``, a share of the quote's unit price.
+    """
+
+    kind: SurchargeKind
+    prestation_id: str
+    day: dt.date
+    occurrences: int
+    tolerated: int
+    per_occurrence: bool
+    billed_units: Fraction
+    unit_price: Decimal
+    total: Money
+    explanation: PriceExplanation
+
+    @property
+    def code(self) -> str:
+        return self.explanation.code
+
+    @property
+    def message_fr(self) -> str:
+        return self.explanation.message_fr
+
+
+# -- the pricing path -------------------------------------------------------------------------
+
+
+def _check_day(day: object) -> None:
+    if not isinstance(day, dt.date) or isinstance(day, dt.datetime):
+        raise InvalidInput(f"expected a date, got {day!r}", code="input.not_a_date")
+
+
+@functools.lru_cache(maxsize=4096)
+def _fraction(numerator: int, denominator: int) -> Fraction:
+    return Fraction(numerator, denominator)
+
+
+def _line_total(
+    unit_price: Decimal, rounded_unit_price: Money, billed: Fraction, rounding: RoundingPolicy
+) -> Money:
+    """The line total as ``RoundingPolicy.line_total`` has it, for whole or fractional units."""
+    numerator, denominator = billed.numerator, billed.denominator
+    if rounding.point is RoundingPoint.UNIT_PRICE:
+        if denominator == 1:
+            return rounded_unit_price * numerator
+        base = rounded_unit_price.amount
+    else:
+        base = unit_price
+    # Minutes: multiply first, divide last, so 65 minutes are exactly 65/60 of the hourly price.
+    return rounding.round(base * numerator if denominator == 1 else base * numerator / denominator)
+
+
+class _Priced:
+    """A unit price worked out once for a price list, a prestation, a family situation and a status,
+    with its rounding (a commune's one policy: another policy works it out again)."""
+
+    __slots__ = ("explanation", "per_occurrence", "price_steps", "rounded", "rounding", "unit_price")
+
+    def __init__(
+        self,
+        unit_price: Decimal,
+        explanation: PriceExplanation,
+        price_steps: int,
+        per_occurrence: bool,
+        rounding: RoundingPolicy,
+    ) -> None:
+        self.unit_price = unit_price
+        self.explanation = explanation
+        self.price_steps = price_steps  # where a started-units step goes, after the price's own steps
+        self.per_occurrence = per_occurrence
+        self.rounding = rounding
+        self.rounded = rounding.round(unit_price)
+
+
+def _situation(tariff: PrestationTariff, facts: FamilyFacts) -> Hashable:
+    """What decides the unit price besides the status, as a small key."""
+    if facts.pai and tariff.pai is not None:
+        return "pai"
+    if facts.residence is Residence.NON_RESIDENT and tariff.non_resident is not None:
+        return "non_resident"
+    # The explanation names the family's size and the child's rank: both are part of the key.
+    rule = tariff.rule
+    size = 0
+    if isinstance(rule, PriceByChildren):
+        size = facts.children
+        rule = rule.rule_for(size)
+    rank = 0 if tariff.sibling_reduction is None else facts.child_rank
+    if isinstance(rule, FlatPrice):
+        return (size, rank, -1)
+    if isinstance(rule, QuotientBands):
+        if facts.quotient is None:
+            return (size, rank, -2)
+        return (size, rank, rule.index_for(facts.quotient))
+    return (size, rank, facts.quotient)  # a taux d'effort: the price follows the QF itself
+
+
+def _rule_price(
+    rule: PriceRule, facts: FamilyFacts, tariff: PrestationTariff, rounding: RoundingPolicy
+) -> tuple[Decimal, list[ExplanationStep]]:
+    steps: list[ExplanationStep] = []
+    if isinstance(rule, PriceByChildren):
+        steps.append(ExplanationStep("tariff.children_count", (facts.children,)))
+        rule = rule.rule_for(facts.children)
+    label = tariff.label
+    quotient = facts.quotient
+    if isinstance(rule, FlatPrice):
+        steps.append(ExplanationStep("tariff.flat", (rule.price, label)))
+        return rule.price, steps
+    if isinstance(rule, QuotientBands):
+        if quotient is None:
+            band = rule.bands[rule.unknown_index]
+            steps.append(ExplanationStep("tariff.qf_unknown_band", (band, label)))
+        else:
+            band = rule.bands[rule.index_for(quotient)]
+            steps.append(ExplanationStep("tariff.qf_band", (band, label)))
+        return band.price, steps
+    assert isinstance(rule, EffortRate)
+    if quotient is None:
+        steps.append(ExplanationStep("tariff.effort_unknown", (rule.ceiling, label)))
+        return rule.ceiling, steps
+    raw = rule.raw_price(quotient)
+    if raw < rule.floor:
+        steps.append(ExplanationStep("tariff.effort_floor", (rule.rate_percent, quotient, rule.floor, label)))
+        return rule.floor, steps
+    if raw > rule.ceiling:
+        steps.append(
+            ExplanationStep("tariff.effort_ceiling", (rule.rate_percent, quotient, rule.ceiling, label))
+        )
+        return rule.ceiling, steps
+    steps.append(ExplanationStep("tariff.effort_rate", (rule.rate_percent, quotient, raw, label, rounding)))
+    return raw, steps
+
+
+def _tariff_price(
+    tariff: PrestationTariff, facts: FamilyFacts, rounding: RoundingPolicy
+) -> tuple[Decimal, list[ExplanationStep]]:
+    if facts.pai and tariff.pai is not None:
+        return tariff.pai, [ExplanationStep("tariff.pai", (tariff.pai, tariff.label))]
+    if facts.residence is Residence.NON_RESIDENT and tariff.non_resident is not None:
+        return tariff.non_resident, [
+            ExplanationStep("tariff.non_resident", (tariff.non_resident, tariff.label))
+        ]
+    price, steps = _rule_price(tariff.rule, facts, tariff, rounding)
+    if tariff.sibling_reduction is not None:
+        percent = tariff.sibling_reduction.percent_for(facts.child_rank)
+        if percent:
+            price = price * (_HUNDRED - percent) / _HUNDRED
+            steps.append(ExplanationStep("tariff.sibling_rank", (facts.child_rank, percent)))
+    return price, steps
+
+
+def _work_out(
+    price_list: PriceList,
+    tariff: PrestationTariff,
+    effects: AttendanceEffects,
+    facts: FamilyFacts,
+    status: str | None,
+    *,
+    rounding: RoundingPolicy,
+) -> _Priced:
+    unit_price, steps = _tariff_price(tariff, facts, rounding)
+    price_steps = len(steps)
+    per_occurrence = False
+    if status is not None:
+        effect = effects.get(status)
+        if effect is None:
+            raise MissingData(
+                f"price list {price_list.label!r} has no attendance effect for status {status!r}",
+                message_fr=f"La grille {price_list.label} ne dit pas comment facturer « {status} ».",
+                code="tariff.no_attendance_effect",
+                details={"status": status, "prestation": tariff.prestation_id},
+            )
+        if isinstance(effect, NoCharge):
+            unit_price = _ZERO
+            steps.append(ExplanationStep("tariff.attendance_zero", (status,)))
+        elif isinstance(effect, FixedAmount):
+            unit_price = effect.amount.amount
+            per_occurrence = True
+            steps.append(ExplanationStep("tariff.attendance_fixed", (status, effect.amount)))
+        elif isinstance(effect, FullPrice):
+            if status != "present":
+                steps.append(ExplanationStep("tariff.attendance_full", (status,)))
+        else:
+            unit_price = unit_price * effect.percent / _HUNDRED
+            steps.append(ExplanationStep("tariff.attendance_percent", (status, effect.percent)))
+    explanation = PriceExplanation(price_list.label, price_list.validity, steps)
+    return _Priced(unit_price, explanation, price_steps, per_occurrence, rounding)
+
+
+def price_quote(
+    book: TariffBook,
+    prestation_id: str,
+    day: dt.date,
+    facts: FamilyFacts,
+    quantity: int = 1,
+    *,
+    rounding: RoundingPolicy = _DEFAULT_ROUNDING,
+    status: str | None = None,
+) -> PriceQuote:
+    """The price of ``quantity`` of a prestation on ``day`` for a family, with its explanation.
+
+    ``quantity`` counts days, half days or blocks, or minutes for hour and half-hour units (1 h 05 is
+    65). With ``status`` (an attendance status or absence reason such as ``"absent_justified"``), the
+    price list's effect for it applies: full price, nothing, a fixed amount per attendance or a
+    percentage of the price (negative: a credit). Raises ``MissingData`` when no price list covers
+    ``day`` ("tariff.no_price_list"), when it does not price the prestation ("tariff.no_price"), or
+    when it has no effect for the status ("tariff.no_attendance_effect"); never a silent zero.
+    """
+    _check_day(day)
+    _count("quantity", quantity, 0)
+    if not isinstance(facts, FamilyFacts):
+        raise InvalidInput(f"expected FamilyFacts, got {type(facts).__name__}", code="tariff.facts")
+    price_list, tariff, effects = book.priced_on(prestation_id, day)
+    # A band, a reduction or a QF's taux d'effort is worked out once per price list, not per line.
+    key = (prestation_id, _situation(tariff, facts), status)
+    memo = price_list.memo
+    priced = cast(_Priced | None, memo.get(key))
+    if priced is None or (priced.rounding is not rounding and priced.rounding != rounding):
+        if len(memo) >= _MEMO_SIZE:
+            memo.clear()  # one entry per QF under a taux d'effort: keep the memory bounded
+        priced = memo[key] = _work_out(price_list, tariff, effects, facts, status, rounding=rounding)
+    unit = tariff.unit
+    minutes = unit.minutes
+    explanation = priced.explanation
+    if minutes is None:
+        billed = _fraction(quantity, 1)
+    elif priced.per_occurrence:
+        billed = _fraction(min(quantity, 1), 1)
+    elif tariff.count_started:
+        started = -(-quantity // minutes)
+        billed = _fraction(started, 1)
+        steps = list(explanation.steps)
+        steps.insert(priced.price_steps, ExplanationStep("tariff.started_units", (quantity, started, unit)))
+        explanation = PriceExplanation(explanation.price_list, explanation.validity, steps)
+    else:
+        billed = _fraction(quantity, minutes)
+    rounded = priced.rounded
+    return PriceQuote(
+        prestation_id=prestation_id,
+        day=day,
+        unit=unit,
+        quantity=quantity,
+        billed_units=billed,
+        unit_price=priced.unit_price,
+        rounded_unit_price=rounded,
+        total=_line_total(priced.unit_price, rounded, billed, rounding),
+        explanation=explanation,
+        status=status,
+        rounding=rounding,
+    )
+
+
+def price_surcharge(
+    book: TariffBook,
+    quote: PriceQuote,
+    kind: SurchargeKind,
+    *,
+    earlier_occurrences: int = 0,
+    rule: SurchargeRule | None = None,
+) -> SurchargeQuote | None:
+    """The surcharge line for a priced attendance that was booked late or not booked at all.
+
+    ``earlier_occurrences`` counts the family's earlier such days for this child and prestation in the
+    same school year: the rule's tolerance forgives the first ones. The rule is the tariff's, unless
+    one is given (a booking decision's own surcharge); None when there is none. A percentage or a
+    multiplier applies to the quote's unit price, rounded like the quote.
+    """
+    _count("earlier_occurrences", earlier_occurrences, 0)
+    _, tariff, _ = book.priced_on(quote.prestation_id, quote.day)
+    if rule is None:
+        rule = tariff.surcharge(kind)
+    if rule is None:
+        return None
+    occurrences = quote.occurrences
+    tolerated = min(occurrences, max(0, rule.tolerance - earlier_occurrences))
+    charged = occurrences - tolerated
+    if isinstance(rule, FixedSurcharge):
+        per = "par accueil" if quote.unit.is_timed else tariff.label
+        step = ExplanationStep("tariff.surcharge_fixed", (kind, rule.amount, per))
+        unit_price = rule.amount.amount
+        billed = Fraction(charged)
+        total = rule.amount * charged
+    else:
+        if isinstance(rule, PercentSurcharge):
+            step = ExplanationStep("tariff.surcharge_percent", (kind, rule.percent))
+        else:
+            assert isinstance(rule, MultiplierSurcharge)
+            step = ExplanationStep("tariff.surcharge_multiplier", (kind, rule.multiplier))
+        unit_price = quote.unit_price * rule.factor
+        billed = quote.billed_units * charged / occurrences if occurrences else Fraction(0)
+        total = _line_total(unit_price, quote.rounding.round(unit_price), billed, quote.rounding)
+    if not tolerated:
+        steps = [step]
+    elif charged:
+        steps = [step, ExplanationStep("tariff.surcharge_partly_tolerated", (tolerated, rule.tolerance))]
+    else:
+        steps = [ExplanationStep("tariff.surcharge_tolerated", (kind, rule.tolerance))]
+    return SurchargeQuote(
+        kind=kind,
+        prestation_id=quote.prestation_id,
+        day=quote.day,
+        occurrences=occurrences,
+        tolerated=tolerated,
+        per_occurrence=isinstance(rule, FixedSurcharge),
+        billed_units=billed,
+        unit_price=unit_price,
+        total=total,
+        explanation=PriceExplanation(quote.explanation.price_list, quote.explanation.validity, steps),
+    )
+
+
+# -- which QF applies -------------------------------------------------------------------------
+
+
+@attrs.frozen
+class QuotientAttestation:
+    """A QF as the commune received it (a CAF or MSA attestation), optionally valid until a date."""
+
+    value: Decimal = attrs.field(converter=_quotient)
+    received_on: dt.date
+    valid_until: dt.date | None = None
+
+    def __attrs_post_init__(self) -> None:
+        _check_day(self.received_on)
+        if self.valid_until is not None:
+            _check_day(self.valid_until)
+
+
+def quotient_on(
+    attestations: Iterable[QuotientAttestation], day: dt.date, rule: QfChangeRule
+) -> Decimal | None:
+    """The QF to price ``day`` with: the latest attestation in force by ``rule``, never backdated.
+
+    An attestation applies from ``rule.effective_from(received_on)`` (the 1st of the next month, or
+    the day it was received) until a later one takes over. None — an unknown QF — before the first
+    one applies, or after the one in force expired. The rule is usually the price list's
+    ``qf_change``.
+    """
+    _check_day(day)
+    best: QuotientAttestation | None = None
+    best_key: tuple[dt.date, dt.date] | None = None
+    for attestation in attestations:
+        start = rule.effective_from(attestation.received_on)
+        if start > day:
+            continue
+        key = (start, attestation.received_on)
+        if best_key is None or key >= best_key:
+            best, best_key = attestation, key
+    if best is None or (best.valid_until is not None and day > best.valid_until):
+        return None
+    return best.value
+
+
+# -- French wording ---------------------------------------------------------------------------
+
+
+def _euros(value: Decimal | Money) -> str:
+    if isinstance(value, Money):
+        return value.format()
+    if value == value.quantize(Decimal("0.01")):
+        return format_amount(value)
+    # A price finer than the cent (1,125 € the hour) is shown as configured, not silently rounded.
+    return str(format_currency(value, "EUR", locale="fr_FR", decimal_quantization=False))
+
+
+def _percent(value: Decimal) -> str:
+    return format_number(value) + "\u202f%"
+
+
+def _ordinal(rank: int) -> str:
+    return "1er" if rank == 1 else f"{rank}e"
+
+
+def _duration(minutes: int) -> str:
+    hours, rest = divmod(minutes, 60)
+    return f"{hours} h {rest:02d}" if hours else f"{rest} min"
+
+
+_STATUS_LABELS: Final = {
+    "present": "présence",
+    "absent_justified": "absence justifiée",
+    "absent_unjustified": "absence non justifiée",
+    "present_unbooked": "présence sans réservation",
+    "cancelled_in_time": "annulation dans les délais",
+    "service_closed": "service fermé par la commune",
+}
+
+
+def _status(code: object) -> str:
+    return _STATUS_LABELS.get(str(code), str(code).replace("_", " "))
+
+
+def _started(minutes: int, units: int, unit: PriceUnit) -> str:
+    noun = "heure" if unit is PriceUnit.HOUR else "demi-heure"
+    plural = "s" if units > 1 else ""
+    return f"{_duration(minutes)} : {units} {noun}{plural} entamée{plural}"
+
+
+def _partly_tolerated(tolerated: int, tolerance: int) -> str:
+    plural = "s" if tolerated > 1 else ""
+    return f"{tolerated} jour{plural} toléré{plural} sans majoration ({tolerance} par année scolaire)"
+
+
+def _attendance_percent(status: object, percent: Decimal) -> str:
+    if percent < 0:
+        return f"{_status(status)} : avoir de {_percent(-percent)} du prix"
+    return f"{_status(status)} : {_percent(percent)} du prix"
+
+
+def _qf_band(band: QfBand, label: str) -> str:
+    return f"tranche QF {band.display_label} : {_euros(band.price)} {label}"
+
+
+def _effort(rate: Decimal, quotient: Decimal, raw: Decimal, label: str, rounding: RoundingPolicy) -> str:
+    price = _euros(rounding.round(raw))
+    return f"taux d'effort {_percent(rate)} × QF {format_quotient(quotient)} : {price} {label}"
+
+
+_RENDERERS: Final[dict[str, Callable[..., str]]] = {
+    "tariff.flat": lambda price, label: f"tarif unique : {_euros(price)} {label}",
+    "tariff.qf_band": _qf_band,
+    "tariff.qf_unknown_band": lambda band, label: (
+        "quotient familial non communiqué, " + _qf_band(band, label)
+    ),
+    "tariff.effort_rate": _effort,
+    "tariff.effort_floor": lambda rate, quotient, floor, label: (
+        f"taux d'effort {_percent(rate)} × QF {format_quotient(quotient)}, porté au prix plancher : "
+        f"{_euros(floor)} {label}"
+    ),
+    "tariff.effort_ceiling": lambda rate, quotient, ceiling, label: (
+        f"taux d'effort {_percent(rate)} × QF {format_quotient(quotient)}, limité au prix plafond : "
+        f"{_euros(ceiling)} {label}"
+    ),
+    "tariff.effort_unknown": lambda ceiling, label: (
+        f"quotient familial non communiqué, prix plafond : {_euros(ceiling)} {label}"
+    ),
+    "tariff.non_resident": lambda price, label: f"tarif hors commune : {_euros(price)} {label}",
+    "tariff.pai": lambda price, label: f"tarif PAI (repas fourni par la famille) : {_euros(price)} {label}",
+    "tariff.children_count": lambda n: "famille d'un enfant" if n == 1 else f"famille de {n} enfants",
+    "tariff.sibling_rank": lambda rank, percent: f"{_ordinal(rank)} enfant \u2212{_percent(percent)}",
+    "tariff.started_units": _started,
+    "tariff.attendance_full": lambda status: f"{_status(status)} : prix dû",
+    "tariff.attendance_zero": lambda status: f"{_status(status)} : rien à payer",
+    "tariff.attendance_fixed": lambda status, amount: f"{_status(status)} : forfait de {_euros(amount)}",
+    "tariff.attendance_percent": _attendance_percent,
+    "tariff.surcharge_fixed": lambda kind, amount, per: (
+        f"majoration pour {kind.label} : {_euros(amount)} {per}"
+    ),
+    "tariff.surcharge_percent": lambda kind, percent: (
+        f"majoration pour {kind.label} : +{_percent(percent)} du prix"
+    ),
+    "tariff.surcharge_multiplier": lambda kind, multiplier: (
+        f"majoration pour {kind.label} : prix × {format_number(multiplier)}"
+    ),
+    "tariff.surcharge_tolerated": lambda kind, tolerance: (
+        f"{kind.label} tolérée, sans majoration ({tolerance} par année scolaire)"
+    ),
+    "tariff.surcharge_partly_tolerated": _partly_tolerated,
+}

@@ -1,0 +1,1187 @@
+"""Tariffs as data: price lists versioned by validity dates, and one price rule per prestation.
+
+A commune publishes a new price list (*grille tarifaire*) each school year, usually from 1 September.
+A ``TariffBook`` holds them; their validity ranges never overlap, and a date that no list covers is a
+``MissingData`` error ("tariff.no_price_list"), never a silent zero. In each ``PriceList``, every
+priced prestation has a ``PrestationTariff``: its unit (day, half day, hour, half hour, block), its
+price rule (a flat price, quotient-familial bands, a *taux d'effort*, or a price by the family's number
+of children), and the optional non-resident price, PAI price, sibling reduction by rank, surcharges
+(late booking, presence without booking) and attendance effects.
+
+Everything here is data, validated at construction and read from (and written back to) the plain
+dicts of the commune's TOML file by ``tariff_book_from_dict`` / ``tariff_book_to_dict``. Pricing itself
+— one function for invoices, prepaid baskets and previews — lives in ``espacefamille.billing.pricing``.
+``docs/tariffs.md`` has one worked example per kind.
+
+Amounts here are ``Decimal`` euros, possibly finer than the cent (a taux d'effort, an hourly price of
+1,125 €): only the commune's ``RoundingPolicy`` turns them into ``Money``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import enum
+import itertools
+import re
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from decimal import Decimal
+from typing import Any, Final, TypeAlias, TypeVar
+
+import attrs
+from babel.numbers import format_decimal
+
+from espacefamille.calendar.periods import DateRange
+from espacefamille.errors import EspaceFamilleError, InvalidConfiguration, MissingData
+from espacefamille.money import Money, to_decimal
+from espacefamille.text import format_date
+
+__all__ = [
+    "ATTENDANCE_STATUSES",
+    "DEFAULT_ATTENDANCE_EFFECTS",
+    "FULL_PRICE",
+    "NO_CHARGE",
+    "AttendanceEffect",
+    "AttendanceEffects",
+    "EffortRate",
+    "FixedAmount",
+    "FixedSurcharge",
+    "FlatPrice",
+    "FullPrice",
+    "MultiplierSurcharge",
+    "NoCharge",
+    "PercentOfPrice",
+    "PercentSurcharge",
+    "PrestationTariff",
+    "PriceByChildren",
+    "PriceList",
+    "PriceRule",
+    "PriceUnit",
+    "QfBand",
+    "QfChangeRule",
+    "QuotientBands",
+    "RankReduction",
+    "SurchargeKind",
+    "SurchargeRule",
+    "TariffBook",
+    "tariff_book_from_dict",
+    "tariff_book_to_dict",
+]
+
+_T = TypeVar("_T")
+_E = TypeVar("_E", bound=enum.Enum)
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_HUNDRED: Final = Decimal(100)
+
+
+def _invalid(message: str, path: str, code: str, message_fr: str | None = None) -> InvalidConfiguration:
+    return InvalidConfiguration(message, path=path, code=code, message_fr=message_fr)
+
+
+def _decimal(value: Decimal | int | str) -> Decimal:
+    return to_decimal(value, what="tariff amount")
+
+
+def _optional_decimal(value: Decimal | int | str | None) -> Decimal | None:
+    return None if value is None else _decimal(value)
+
+
+def _not_negative(value: Decimal | None, path: str) -> None:
+    if value is not None and value < 0:
+        raise _invalid(
+            f"a price cannot be negative, got {value}",
+            path,
+            "tariff.negative_price",
+            f"Un prix ne peut pas être négatif ({value}).",
+        )
+
+
+# -- units ------------------------------------------------------------------------------------
+
+
+class PriceUnit(enum.Enum):
+    """What one unit price pays for: a day (or a meal), a half day, an hour, a half hour, a block.
+
+    Hourly and half-hourly prices are prorated on exact minutes (1 h 05 is 65 minutes, never 1,05 h)
+    unless the tariff counts started units.
+    """
+
+    DAY = "day"
+    HALF_DAY = "half_day"
+    HOUR = "hour"
+    HALF_HOUR = "half_hour"
+    BLOCK = "block"
+
+    @property
+    def minutes(self) -> int | None:
+        """Minutes in one unit for timed units (60 or 30), None for counted units."""
+        return _UNIT_MINUTES.get(self)
+
+    @property
+    def is_timed(self) -> bool:
+        """Whether quantities are given in minutes (hour and half-hour units)."""
+        return self in _UNIT_MINUTES
+
+    @property
+    def default_label(self) -> str:
+        """How a price is said per unit in French: ``3,20 € la journée``."""
+        return _UNIT_LABELS[self]
+
+
+_UNIT_MINUTES: Final = {PriceUnit.HOUR: 60, PriceUnit.HALF_HOUR: 30}
+_UNIT_LABELS: Final = {
+    PriceUnit.DAY: "la journée",
+    PriceUnit.HALF_DAY: "la demi-journée",
+    PriceUnit.HOUR: "l'heure",
+    PriceUnit.HALF_HOUR: "la demi-heure",
+    PriceUnit.BLOCK: "le forfait",
+}
+
+
+# -- price rules ------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class FlatPrice:
+    """One price for every family."""
+
+    price: Decimal = attrs.field(converter=_decimal)
+
+    def __attrs_post_init__(self) -> None:
+        _not_negative(self.price, "flat")
+
+
+def format_number(value: Decimal) -> str:
+    """A decimal written the French way with the digits it was given: ``1 000``, ``0,40``, ``650,50``."""
+    sign = "-" if value < 0 else ""
+    whole, _, fraction = format(abs(value), "f").partition(".")
+    grouped = str(format_decimal(int(whole), locale="fr_FR"))  # CLDR narrow no-break space
+    return sign + grouped + ("," + fraction if fraction else "")
+
+
+def format_quotient(value: Decimal) -> str:
+    """A quotient familial as families read it: ``1 000 €``, ``650,50 €``."""
+    return format_number(value) + "\u00a0€"
+
+
+def _band_label(lower: Decimal, upper: Decimal | None) -> str:
+    if upper is None:
+        return f"{format_quotient(lower)} et plus"
+    if lower == 0:
+        return f"moins de {format_quotient(upper)}"
+    return f"{format_quotient(lower)} à moins de {format_quotient(upper)}"
+
+
+@attrs.frozen
+class QfBand:
+    """A quotient-familial band: QF in the half-open interval [lower, upper), open-ended when upper is None.
+
+    A commune writes "651–1 000"; with decimal quotients that is [651, 1001) so that 1 000,50 has a
+    band. ``label`` is the commune's own wording, shown to families ("651 à 1 000 €"); without it the
+    interval is spelt out ("651 € à moins de 1 001 €").
+    """
+
+    lower: Decimal = attrs.field(converter=_decimal)
+    upper: Decimal | None = attrs.field(converter=_optional_decimal)
+    price: Decimal = attrs.field(converter=_decimal)
+    label: str = ""
+
+    def __attrs_post_init__(self) -> None:
+        if self.lower < 0:
+            raise _invalid(f"a band cannot start below 0, got {self.lower}", "from", "tariff.band_negative")
+        if self.upper is not None and self.upper <= self.lower:
+            raise _invalid(
+                f"band [{self.lower}, {self.upper}) is empty: 'to' must be above 'from'",
+                "to",
+                "tariff.band_empty",
+            )
+        _not_negative(self.price, "price")
+
+    def __contains__(self, quotient: object) -> bool:
+        if not isinstance(quotient, Decimal | int):
+            return False
+        return self.lower <= quotient and (self.upper is None or quotient < self.upper)
+
+    @property
+    def display_label(self) -> str:
+        """The commune's label, or the interval in words."""
+        return self.label or _band_label(self.lower, self.upper)
+
+
+def _bands(items: Iterable[QfBand]) -> tuple[QfBand, ...]:
+    return tuple(items)
+
+
+@attrs.frozen
+class QuotientBands:
+    """Prices by quotient-familial band, contiguous from 0 with no gap or overlap, the last open-ended.
+
+    A QF of 0 is a real quotient and falls in the first band. A family whose QF is unknown pays the
+    band ``unknown_band`` (an index into ``bands``), by default the highest. A higher band never
+    costs less than a lower one.
+    """
+
+    bands: tuple[QfBand, ...] = attrs.field(converter=_bands)
+    unknown_band: int | None = None
+    _lowers: tuple[Decimal, ...] = attrs.field(init=False, eq=False, repr=False, hash=False)
+
+    def __attrs_post_init__(self) -> None:
+        bands = self.bands
+        if not bands:
+            raise _invalid("at least one band is needed", "bands", "tariff.no_band")
+        if bands[0].lower != 0:
+            raise _invalid(
+                f"the first band must start at 0 (a QF of 0 is real), got {bands[0].lower}",
+                "bands[0].from",
+                "tariff.band_not_from_zero",
+                "La première tranche de quotient doit commencer à 0.",
+            )
+        for index, (band, following) in enumerate(itertools.pairwise(bands)):
+            if band.upper is None:
+                raise _invalid(
+                    "only the last band may be open-ended (no 'to')",
+                    f"bands[{index}].to",
+                    "tariff.band_open_before_last",
+                )
+            if following.lower > band.upper:
+                raise _invalid(
+                    f"gap between {band.upper} and {following.lower}: a QF there would have no price",
+                    f"bands[{index + 1}].from",
+                    "tariff.band_gap",
+                    "Des quotients familiaux n'ont aucune tranche (trou entre deux tranches).",
+                )
+            if following.lower < band.upper:
+                raise _invalid(
+                    f"overlap: this band starts at {following.lower}, before the previous one ends at "
+                    f"{band.upper}",
+                    f"bands[{index + 1}].from",
+                    "tariff.band_overlap",
+                    "Deux tranches de quotient familial se chevauchent.",
+                )
+            if following.price < band.price:
+                raise _invalid(
+                    f"a higher band cannot cost less ({following.price} after {band.price})",
+                    f"bands[{index + 1}].price",
+                    "tariff.band_price_decreasing",
+                )
+        if bands[-1].upper is not None:
+            raise _invalid(
+                f"the last band must be open-ended: a QF of {bands[-1].upper} or more would have no price",
+                f"bands[{len(bands) - 1}].to",
+                "tariff.band_last_closed",
+            )
+        if self.unknown_band is not None and (
+            isinstance(self.unknown_band, bool)
+            or not isinstance(self.unknown_band, int)
+            or not 0 <= self.unknown_band < len(bands)
+        ):
+            raise _invalid(
+                f"unknown_qf_band must be a band index from 0 to {len(bands) - 1}, got {self.unknown_band!r}",
+                "unknown_qf_band",
+                "tariff.unknown_band",
+            )
+        object.__setattr__(self, "_lowers", tuple(band.lower for band in bands))
+
+    @property
+    def unknown_index(self) -> int:
+        """The band used when the QF is unknown."""
+        return len(self.bands) - 1 if self.unknown_band is None else self.unknown_band
+
+    def index_for(self, quotient: Decimal) -> int:
+        """The index of the band holding ``quotient`` (which is >= 0)."""
+        return bisect.bisect_right(self._lowers, quotient) - 1
+
+
+@attrs.frozen
+class EffortRate:
+    """*Taux d'effort*: the price is ``rate_percent`` % of the QF, kept within [floor, ceiling].
+
+    An unknown QF pays the ceiling. A higher QF never pays less.
+    """
+
+    rate_percent: Decimal = attrs.field(converter=_decimal)
+    floor: Decimal = attrs.field(converter=_decimal)
+    ceiling: Decimal = attrs.field(converter=_decimal)
+    _rate: Decimal = attrs.field(init=False, eq=False, repr=False, hash=False)
+
+    def __attrs_post_init__(self) -> None:
+        if self.rate_percent <= 0:
+            raise _invalid(
+                f"the rate must be positive, got {self.rate_percent}", "rate_percent", "tariff.rate"
+            )
+        _not_negative(self.floor, "floor")
+        if self.ceiling < self.floor:
+            raise _invalid(
+                f"the ceiling {self.ceiling} is below the floor {self.floor}",
+                "ceiling",
+                "tariff.ceiling_below_floor",
+            )
+        object.__setattr__(self, "_rate", self.rate_percent / _HUNDRED)
+
+    def raw_price(self, quotient: Decimal) -> Decimal:
+        """Rate × QF, before floor and ceiling."""
+        return self._rate * quotient
+
+    def price_for(self, quotient: Decimal | None) -> Decimal:
+        """The price for a QF (the ceiling when unknown), within [floor, ceiling]."""
+        if quotient is None:
+            return self.ceiling
+        return min(max(self._rate * quotient, self.floor), self.ceiling)
+
+
+BasePriceRule: TypeAlias = FlatPrice | QuotientBands | EffortRate
+
+
+def _base_rules(items: Iterable[BasePriceRule]) -> tuple[BasePriceRule, ...]:
+    return tuple(items)
+
+
+@attrs.frozen
+class PriceByChildren:
+    """A price by the family's number of children: ``rules[0]`` for one child, ``rules[1]`` for two…
+
+    The last rule applies to larger families too. Each rule is a flat price, bands or a taux d'effort
+    (the CAF's scales lower the rate as the family grows).
+    """
+
+    rules: tuple[BasePriceRule, ...] = attrs.field(converter=_base_rules)
+
+    def __attrs_post_init__(self) -> None:
+        if not self.rules:
+            raise _invalid("at least one price is needed", "by_children", "tariff.no_children_price")
+        for index, rule in enumerate(self.rules):
+            if not isinstance(rule, FlatPrice | QuotientBands | EffortRate):
+                raise _invalid(
+                    f"expected a flat price, bands or a taux d'effort, got {type(rule).__name__}",
+                    f"by_children[{index}]",
+                    "tariff.rule_type",
+                )
+
+    def rule_for(self, children: int) -> BasePriceRule:
+        return self.rules[min(children, len(self.rules)) - 1]
+
+
+PriceRule: TypeAlias = FlatPrice | QuotientBands | EffortRate | PriceByChildren
+
+
+def _percents(items: Iterable[Decimal | int | str]) -> tuple[Decimal, ...]:
+    return tuple(_decimal(item) for item in items)
+
+
+@attrs.frozen
+class RankReduction:
+    """A sibling reduction by the child's rank: ``percent_off[0]`` for the 1st child, ``[1]`` for the 2nd…
+
+    The last percentage applies to every later child: ``("0", "10", "50")`` is "2nd child −10 %, 3rd and
+    next −50 %". The reduction applies to the unit price.
+    """
+
+    percent_off: tuple[Decimal, ...] = attrs.field(converter=_percents)
+
+    def __attrs_post_init__(self) -> None:
+        if not self.percent_off:
+            raise _invalid("at least one percentage is needed", "", "tariff.no_reduction")
+        for index, percent in enumerate(self.percent_off):
+            if not 0 <= percent <= 100:
+                raise _invalid(
+                    f"a reduction is a percentage from 0 to 100, got {percent}",
+                    f"[{index}]",
+                    "tariff.reduction_range",
+                )
+
+    def percent_for(self, rank: int) -> Decimal:
+        return self.percent_off[min(rank, len(self.percent_off)) - 1]
+
+
+# -- surcharges -------------------------------------------------------------------------------
+
+
+class SurchargeKind(enum.Enum):
+    """The two surcharges communes apply, always as a line of their own."""
+
+    LATE_BOOKING = "late_booking"
+    UNBOOKED_PRESENCE = "unbooked_presence"
+
+    @property
+    def label(self) -> str:
+        return _SURCHARGE_LABELS[self]
+
+
+_SURCHARGE_LABELS: Final = {
+    SurchargeKind.LATE_BOOKING: "réservation tardive",
+    SurchargeKind.UNBOOKED_PRESENCE: "présence sans réservation",
+}
+
+
+def _tolerance(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise _invalid(
+            f"the tolerance is a number of days (0 or more), got {value!r}", "tolerance", "tariff.tolerance"
+        )
+
+
+def _money(value: Money | Decimal | int | str) -> Money:
+    return value if isinstance(value, Money) else Money(value)
+
+
+@attrs.frozen
+class FixedSurcharge:
+    """A fixed amount per occurrence (a day, or one timed attendance), after ``tolerance`` free ones."""
+
+    amount: Money = attrs.field(converter=_money)
+    tolerance: int = attrs.field(default=0, validator=_tolerance)
+
+    def __attrs_post_init__(self) -> None:
+        if self.amount.cents <= 0:
+            raise _invalid(f"a surcharge must be positive, got {self.amount}", "fixed", "tariff.surcharge")
+
+
+@attrs.frozen
+class PercentSurcharge:
+    """A percentage of the unit price (20 → +20 %), after ``tolerance`` free occurrences."""
+
+    percent: Decimal = attrs.field(converter=_decimal)
+    tolerance: int = attrs.field(default=0, validator=_tolerance)
+
+    def __attrs_post_init__(self) -> None:
+        if self.percent <= 0:
+            raise _invalid(
+                f"a surcharge must be positive, got {self.percent} %", "percent", "tariff.surcharge"
+            )
+
+    @property
+    def factor(self) -> Decimal:
+        """The surcharge line's share of the unit price."""
+        return self.percent / _HUNDRED
+
+
+@attrs.frozen
+class MultiplierSurcharge:
+    """The price times ``multiplier`` in all: the surcharge line carries the part above 1 (×1,5 → +50 %)."""
+
+    multiplier: Decimal = attrs.field(converter=_decimal)
+    tolerance: int = attrs.field(default=0, validator=_tolerance)
+
+    def __attrs_post_init__(self) -> None:
+        if self.multiplier <= 1:
+            raise _invalid(
+                f"a multiplier must be above 1, got {self.multiplier}", "multiplier", "tariff.surcharge"
+            )
+
+    @property
+    def factor(self) -> Decimal:
+        return self.multiplier - 1
+
+
+SurchargeRule: TypeAlias = FixedSurcharge | PercentSurcharge | MultiplierSurcharge
+
+
+# -- attendance effects -----------------------------------------------------------------------
+
+ATTENDANCE_STATUSES: Final = (
+    "present",
+    "absent_justified",
+    "absent_unjustified",
+    "present_unbooked",
+    "cancelled_in_time",
+    "service_closed",
+)
+"""The attendance statuses an agent records (owned by ``espacefamille.rules``; plain strings here)."""
+
+
+@attrs.frozen
+class FullPrice:
+    """The status is billed at the tariff's price."""
+
+
+@attrs.frozen
+class NoCharge:
+    """The status is not billed."""
+
+
+@attrs.frozen
+class FixedAmount:
+    """The status is billed a fixed amount per occurrence, whatever the tariff (negative: a credit)."""
+
+    amount: Money = attrs.field(converter=_money)
+
+
+@attrs.frozen
+class PercentOfPrice:
+    """The status is billed a percentage of the unit price; negative gives a credit (−100: refunded)."""
+
+    percent: Decimal = attrs.field(converter=_decimal)
+
+
+AttendanceEffect: TypeAlias = FullPrice | NoCharge | FixedAmount | PercentOfPrice
+FULL_PRICE: Final = FullPrice()
+NO_CHARGE: Final = NoCharge()
+
+_Entries: TypeAlias = tuple[tuple[str, AttendanceEffect], ...]
+
+
+def _effect_entries(value: Mapping[str, AttendanceEffect]) -> _Entries:
+    # Typed as a mapping so that a dict literal reads well; the stored pairs are accepted back too.
+    pairs: Iterable[tuple[str, AttendanceEffect]] = value.items() if isinstance(value, Mapping) else value
+    return tuple(sorted(pairs, key=lambda pair: pair[0]))
+
+
+@attrs.frozen
+class AttendanceEffects(Mapping[str, AttendanceEffect]):
+    """What each attendance status or absence reason costs, keyed by its code (``"absent_justified"``).
+
+    The status codes belong to the booking rules; a commune may add its own absence reasons.
+    """
+
+    entries: _Entries = attrs.field(converter=_effect_entries)
+    _table: dict[str, AttendanceEffect] = attrs.field(init=False, eq=False, repr=False, hash=False)
+
+    def __attrs_post_init__(self) -> None:
+        table: dict[str, AttendanceEffect] = {}
+        for code, effect in self.entries:
+            if not isinstance(code, str) or not _ID.match(code):
+                raise _invalid(f"a status code must be an identifier, got {code!r}", "", "tariff.status_code")
+            if code in table:
+                raise _invalid(f"status {code!r} is given twice", code, "config.duplicate_id")
+            if not isinstance(effect, FullPrice | NoCharge | FixedAmount | PercentOfPrice):
+                raise _invalid(
+                    f"expected an attendance effect, got {type(effect).__name__}", code, "tariff.effect_type"
+                )
+            table[code] = effect
+        object.__setattr__(self, "_table", table)
+
+    def __getitem__(self, code: str) -> AttendanceEffect:
+        return self._table[code]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table)
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    def updated(self, overrides: Mapping[str, AttendanceEffect]) -> AttendanceEffects:
+        """These effects with some statuses priced differently (a prestation's own rules)."""
+        return AttendanceEffects({**self._table, **overrides})
+
+
+_DEFAULT_EFFECTS: dict[str, AttendanceEffect] = {
+    "present": FULL_PRICE,
+    "absent_justified": NO_CHARGE,
+    "absent_unjustified": FULL_PRICE,
+    "present_unbooked": FULL_PRICE,
+    "cancelled_in_time": NO_CHARGE,
+    "service_closed": NO_CHARGE,
+}
+DEFAULT_ATTENDANCE_EFFECTS: Final = AttendanceEffects(_DEFAULT_EFFECTS)
+"""What a price list applies unless it says otherwise: booked days are due unless justified,
+cancelled in time or closed by the commune."""
+
+
+# -- quotient changes -------------------------------------------------------------------------
+
+
+class QfChangeRule(enum.Enum):
+    """From when a new QF applies: the first day of the month after the CAF attestation was received
+    (the usual rule), or the day it was received. Never before: a QF is never backdated."""
+
+    NEXT_MONTH = "next_month"
+    IMMEDIATELY = "immediately"
+
+    def effective_from(self, received_on: dt.date) -> dt.date:
+        if self is QfChangeRule.IMMEDIATELY:
+            return received_on
+        return dt.date(received_on.year + received_on.month // 12, received_on.month % 12 + 1, 1)
+
+
+# -- one prestation's tariff, price lists and the book ----------------------------------------
+
+
+def _identifier(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str) or not _ID.match(value):
+        raise _invalid(f"a prestation id must be an identifier, got {value!r}", "", "model.bad_identifier")
+
+
+@attrs.frozen
+class PrestationTariff:
+    """How one prestation is priced in one price list.
+
+    Which price applies, in order: a child with a PAI (the family brings the meal) pays ``pai`` when set;
+    a non-resident family pays ``non_resident`` when set — both flat, without QF or sibling reduction;
+    everyone else pays ``rule`` with the ``sibling_reduction`` of the child's rank. ``count_started``
+    (hour and half-hour units only) bills every started unit instead of prorating exact minutes.
+    ``attendance`` overrides some of the price list's attendance effects for this prestation.
+    """
+
+    prestation_id: str = attrs.field(validator=_identifier)
+    unit: PriceUnit
+    rule: PriceRule
+    unit_label: str = ""
+    count_started: bool = False
+    non_resident: Decimal | None = attrs.field(default=None, converter=_optional_decimal)
+    pai: Decimal | None = attrs.field(default=None, converter=_optional_decimal)
+    sibling_reduction: RankReduction | None = None
+    late_booking: SurchargeRule | None = None
+    unbooked_presence: SurchargeRule | None = None
+    attendance: AttendanceEffects | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.unit, PriceUnit):
+            raise _invalid(f"expected a PriceUnit, got {self.unit!r}", "unit", "tariff.unit")
+        if not isinstance(self.rule, FlatPrice | QuotientBands | EffortRate | PriceByChildren):
+            raise _invalid(f"expected a price rule, got {type(self.rule).__name__}", "", "tariff.rule_type")
+        if self.count_started and not self.unit.is_timed:
+            raise _invalid(
+                f"count_started only applies to hour and half-hour units, not {self.unit.value!r}",
+                "count_started",
+                "tariff.count_started_untimed",
+            )
+        _not_negative(self.non_resident, "non_resident")
+        _not_negative(self.pai, "pai")
+        if self.sibling_reduction is not None and isinstance(self.rule, PriceByChildren):
+            raise _invalid(
+                "a price by number of children already accounts for siblings; drop sibling_reduction",
+                "sibling_reduction",
+                "tariff.siblings_twice",
+            )
+
+    @property
+    def label(self) -> str:
+        """How the unit is said after a price: ``le repas``, ``l'heure``."""
+        return self.unit_label or self.unit.default_label
+
+    def surcharge(self, kind: SurchargeKind) -> SurchargeRule | None:
+        return self.late_booking if kind is SurchargeKind.LATE_BOOKING else self.unbooked_presence
+
+
+def _tariffs(items: Iterable[PrestationTariff]) -> tuple[PrestationTariff, ...]:
+    return tuple(items)
+
+
+@attrs.frozen
+class PriceList:
+    """The prices of one period (a school year, from 1 September), for every priced prestation."""
+
+    label: str
+    validity: DateRange = attrs.field(validator=attrs.validators.instance_of(DateRange))
+    prices: tuple[PrestationTariff, ...] = attrs.field(converter=_tariffs)
+    attendance: AttendanceEffects = DEFAULT_ATTENDANCE_EFFECTS
+    qf_change: QfChangeRule = QfChangeRule.NEXT_MONTH
+    _by_id: dict[str, tuple[PrestationTariff, AttendanceEffects]] = attrs.field(
+        init=False, eq=False, repr=False, hash=False
+    )
+    _memo: dict[Hashable, object] = attrs.field(init=False, factory=dict, eq=False, repr=False, hash=False)
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.label, str) or not self.label.strip():
+            raise _invalid("a price list needs a label (e.g. '2026-2027')", "label", "config.missing_key")
+        if not isinstance(self.qf_change, QfChangeRule):
+            raise _invalid(
+                f"expected a QfChangeRule, got {self.qf_change!r}", "qf_change", "tariff.qf_change"
+            )
+        by_id: dict[str, tuple[PrestationTariff, AttendanceEffects]] = {}
+        for tariff in self.prices:
+            if tariff.prestation_id in by_id:
+                raise _invalid(
+                    f"prestation {tariff.prestation_id!r} is priced twice",
+                    f"prices.{tariff.prestation_id}",
+                    "config.duplicate_id",
+                )
+            # Precomputed once, so pricing a day never merges tables.
+            effects = (
+                self.attendance if tariff.attendance is None else self.attendance.updated(tariff.attendance)
+            )
+            by_id[tariff.prestation_id] = (tariff, effects)
+        object.__setattr__(self, "_by_id", by_id)
+
+    @property
+    def memo(self) -> dict[Hashable, object]:
+        """Prices already worked out in this list, kept by ``espacefamille.billing.pricing``.
+
+        Not part of the value (equality, hash, repr ignore it): a cache, so that pricing a month of
+        booking-days decides each band and reduction once.
+        """
+        return self._memo
+
+    def tariff(self, prestation_id: str) -> PrestationTariff | None:
+        entry = self._by_id.get(prestation_id)
+        return None if entry is None else entry[0]
+
+    def priced(self, prestation_id: str) -> tuple[PrestationTariff, AttendanceEffects] | None:
+        """The prestation's tariff and its attendance effects (the list's, with its overrides)."""
+        return self._by_id.get(prestation_id)
+
+
+def _price_lists(items: Iterable[PriceList]) -> tuple[PriceList, ...]:
+    return tuple(items)
+
+
+@attrs.frozen
+class TariffBook:
+    """Every price list of a commune, in date order; their validity ranges never overlap."""
+
+    price_lists: tuple[PriceList, ...] = attrs.field(converter=_price_lists, default=())
+    _starts: tuple[dt.date, ...] = attrs.field(init=False, eq=False, repr=False, hash=False)
+
+    def __attrs_post_init__(self) -> None:
+        order = sorted(range(len(self.price_lists)), key=lambda i: self.price_lists[i].validity.start)
+        for earlier, later in itertools.pairwise(order):
+            first, second = self.price_lists[earlier], self.price_lists[later]
+            if second.validity.start <= first.validity.end:
+                raise _invalid(
+                    f"price list {second.label!r} starts on {second.validity.start}, before "
+                    f"{first.label!r} ends on {first.validity.end}",
+                    f"tariffs[{later}].start",
+                    "tariff.price_list_overlap",
+                    f"Les grilles tarifaires « {first.label} » et « {second.label} » se chevauchent.",
+                )
+        ordered = tuple(self.price_lists[i] for i in order)
+        object.__setattr__(self, "price_lists", ordered)
+        object.__setattr__(self, "_starts", tuple(p.validity.start for p in ordered))
+
+    def price_list_on(self, day: dt.date) -> PriceList:
+        """The price list in force on ``day``; ``MissingData`` ("tariff.no_price_list") when none is."""
+        index = bisect.bisect_right(self._starts, day) - 1
+        if index >= 0 and day <= self.price_lists[index].validity.end:
+            return self.price_lists[index]
+        raise MissingData(
+            f"no price list covers {day}",
+            message_fr=f"Aucune grille tarifaire n'est en vigueur le {format_date(day)}.",
+            code="tariff.no_price_list",
+            details={"date": day},
+        )
+
+    def tariff_on(self, prestation_id: str, day: dt.date) -> tuple[PriceList, PrestationTariff]:
+        """The price list of ``day`` and its tariff for the prestation; ``MissingData`` when unpriced."""
+        price_list, tariff, _ = self.priced_on(prestation_id, day)
+        return price_list, tariff
+
+    def priced_on(
+        self, prestation_id: str, day: dt.date
+    ) -> tuple[PriceList, PrestationTariff, AttendanceEffects]:
+        """The price list of ``day``, the prestation's tariff in it and its attendance effects."""
+        price_list = self.price_list_on(day)
+        entry = price_list.priced(prestation_id)
+        if entry is None:
+            raise MissingData(
+                f"price list {price_list.label!r} has no price for prestation {prestation_id!r}",
+                message_fr=(
+                    f"La grille tarifaire {price_list.label} ne fixe aucun prix pour « {prestation_id} »."
+                ),
+                code="tariff.no_price",
+                details={"date": day, "prestation": prestation_id},
+            )
+        return price_list, entry[0], entry[1]
+
+
+# -- configuration as data --------------------------------------------------------------------
+
+
+def _join(prefix: str, path: str) -> str:
+    if not path:
+        return prefix
+    if not prefix or path.startswith("["):
+        return prefix + path
+    return f"{prefix}.{path}"
+
+
+def _kind(value: object) -> str:
+    names = {dict: "a table", list: "an array", str: "a string", bool: "a boolean", int: "an integer"}
+    return names.get(type(value), "a float" if isinstance(value, float) else type(value).__name__)
+
+
+class _Node:
+    """A TOML table being read: knows its key path and refuses keys nobody read."""
+
+    def __init__(self, data: object, path: str) -> None:
+        if not isinstance(data, dict):
+            raise _invalid(f"expected a table, got {_kind(data)}", path, "config.type")
+        self.data: dict[str, Any] = data
+        self.path = path
+        self._seen: set[str] = set()
+
+    def at(self, key: str) -> str:
+        return _join(self.path, key)
+
+    def has(self, key: str) -> bool:
+        return key in self.data
+
+    def get(self, key: str, required: bool = False) -> Any:
+        self._seen.add(key)
+        if key not in self.data:
+            if required:
+                raise _invalid("missing required key", self.at(key), "config.missing_key")
+            return None
+        return self.data[key]
+
+    def string(self, key: str, required: bool = False) -> str | None:
+        value = self.get(key, required)
+        if value is not None and not isinstance(value, str):
+            raise _invalid(f"expected a string, got {_kind(value)} {value!r}", self.at(key), "config.type")
+        return value
+
+    def boolean(self, key: str) -> bool:
+        value = self.get(key)
+        if value is not None and not isinstance(value, bool):
+            raise _invalid(f"expected true or false, got {_kind(value)}", self.at(key), "config.type")
+        return bool(value)
+
+    def integer(self, key: str) -> int | None:
+        value = self.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise _invalid(f"expected an integer, got {_kind(value)} {value!r}", self.at(key), "config.type")
+        return value
+
+    def date(self, key: str) -> dt.date:
+        value = self.get(key, required=True)
+        if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
+            raise _invalid(
+                f"expected a date (YYYY-MM-DD), got {_kind(value)} {value!r}", self.at(key), "config.type"
+            )
+        return value
+
+    def amount(self, key: str, required: bool = False) -> Decimal | None:
+        value = self.get(key, required)
+        return None if value is None else _amount_value(value, self.at(key))
+
+    def choice(self, key: str, enum_type: type[_E], default: _E | None = None) -> _E:
+        value = self.get(key, required=default is None)
+        if value is None:
+            assert default is not None
+            return default
+        try:
+            return enum_type(value)
+        except ValueError:
+            expected = ", ".join(repr(member.value) for member in enum_type)
+            raise _invalid(
+                f"expected one of {expected}, got {value!r}", self.at(key), "config.choice"
+            ) from None
+
+    def table(self, key: str) -> _Node | None:
+        value = self.get(key)
+        return None if value is None else _Node(value, self.at(key))
+
+    def array(self, key: str) -> list[tuple[str, Any]]:
+        """The items of an array with their key paths (``bands[2]``)."""
+        value = self.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise _invalid(f"expected an array, got {_kind(value)}", self.at(key), "config.type")
+        return [(f"{self.at(key)}[{index}]", item) for index, item in enumerate(value)]
+
+    def done(self) -> None:
+        unknown = sorted(set(self.data) - self._seen)
+        if unknown:
+            raise _invalid(f"unknown key(s) {', '.join(unknown)}", self.path, "config.unknown_key")
+
+
+def _amount_value(value: object, path: str) -> Decimal:
+    if isinstance(value, float):
+        raise _invalid(
+            f'write amounts as strings ("{value}") so they stay exact, got the float {value!r}',
+            path,
+            "config.float_amount",
+            'Écrivez les montants entre guillemets ("3.20") pour qu\'ils restent exacts.',
+        )
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise _invalid(f"expected an amount as a string, got {_kind(value)}", path, "config.type")
+    return _build(path, lambda: to_decimal(value, what="amount"))
+
+
+def _build(path: str, make: Callable[[], _T]) -> _T:
+    """Build a value, locating any error of the library under ``path``."""
+    try:
+        return make()
+    except InvalidConfiguration as error:
+        raise InvalidConfiguration(
+            error.reason,
+            path=_join(path, error.path),
+            message_fr=error.reason_fr,
+            code=error.code,
+            details=error.details,
+        ) from None
+    except EspaceFamilleError as error:
+        raise InvalidConfiguration(error.message, path=path, code=error.code) from None
+
+
+def _read_band(path: str, data: object) -> QfBand:
+    node = _Node(data, path)
+    lower = node.amount("from", required=True)
+    upper = node.amount("to")
+    price = node.amount("price", required=True)
+    label = node.string("label") or ""
+    node.done()
+    assert lower is not None
+    assert price is not None
+    return _build(path, lambda: QfBand(lower, upper, price, label))
+
+
+def _read_effort(node: _Node) -> EffortRate:
+    rate = node.amount("rate_percent", required=True)
+    floor = node.amount("floor", required=True)
+    ceiling = node.amount("ceiling", required=True)
+    node.done()
+    assert rate is not None
+    assert floor is not None
+    assert ceiling is not None
+    return _build(node.path, lambda: EffortRate(rate, floor, ceiling))
+
+
+_RULE_KEYS: Final = ("flat", "bands", "effort", "by_children")
+
+
+def _read_rule(node: _Node, *, nested: bool = False) -> PriceRule:
+    """The one price rule of a table: ``flat``, ``bands``, ``effort`` or ``by_children``."""
+    allowed = _RULE_KEYS[:3] if nested else _RULE_KEYS
+    present = [key for key in allowed if node.has(key)]
+    if not present:
+        raise _invalid(f"a price needs one of {', '.join(allowed)}", node.path, "tariff.no_price_rule")
+    if len(present) > 1:
+        raise _invalid(
+            f"give only one price rule, got {' and '.join(present)}",
+            node.at(present[1]),
+            "tariff.rule_conflict",
+        )
+    key = present[0]
+    if key == "flat":
+        price = node.amount("flat")
+        assert price is not None
+        return _build(node.path, lambda: FlatPrice(price))
+    if key == "bands":
+        bands = tuple(_read_band(path, item) for path, item in node.array("bands"))
+        unknown = node.integer("unknown_qf_band")
+        return _build(node.path, lambda: QuotientBands(bands, unknown))
+    if key == "effort":
+        effort = node.table("effort")
+        assert effort is not None
+        return _read_effort(effort)
+    rules: list[BasePriceRule] = []
+    for path, item in node.array("by_children"):
+        if isinstance(item, str | int | float) and not isinstance(item, bool):
+            rules.append(_build(path, _flat_maker(_amount_value(item, path))))
+            continue
+        sub = _Node(item, path)
+        rule = _read_rule(sub, nested=True)
+        sub.done()
+        assert not isinstance(rule, PriceByChildren)
+        rules.append(rule)
+    return _build(node.path, lambda: PriceByChildren(tuple(rules)))
+
+
+def _flat_maker(price: Decimal) -> Callable[[], FlatPrice]:
+    return lambda: FlatPrice(price)
+
+
+def _read_surcharge(node: _Node) -> SurchargeRule:
+    tolerance = node.integer("tolerance") or 0
+    present = [key for key in ("fixed", "percent", "multiplier") if node.has(key)]
+    if len(present) != 1:
+        raise _invalid(
+            "a surcharge needs exactly one of fixed, percent, multiplier", node.path, "tariff.surcharge_kind"
+        )
+    value = node.amount(present[0])
+    node.done()
+    assert value is not None
+    makers: dict[str, Callable[[], SurchargeRule]] = {
+        "fixed": lambda: FixedSurcharge(Money(value), tolerance),
+        "percent": lambda: PercentSurcharge(value, tolerance),
+        "multiplier": lambda: MultiplierSurcharge(value, tolerance),
+    }
+    return _build(node.path, makers[present[0]])
+
+
+def _read_effect(path: str, value: object) -> AttendanceEffect:
+    if value == "full":
+        return FULL_PRICE
+    if value == "zero":
+        return NO_CHARGE
+    if isinstance(value, dict):
+        node = _Node(value, path)
+        present = [key for key in ("fixed", "percent") if node.has(key)]
+        if len(present) == 1:
+            amount = node.amount(present[0])
+            node.done()
+            assert amount is not None
+            if present[0] == "fixed":
+                return _build(path, lambda: FixedAmount(Money(amount)))
+            return PercentOfPrice(amount)
+    raise _invalid(
+        f'expected "full", "zero", {{ fixed = "…" }} or {{ percent = "…" }}, got {value!r}',
+        path,
+        "tariff.effect_type",
+    )
+
+
+def _read_effects(node: _Node) -> AttendanceEffects:
+    entries = {code: _read_effect(node.at(code), node.get(code)) for code in list(node.data)}
+    return _build(node.path, lambda: AttendanceEffects(entries))
+
+
+def _read_prestation(node: _Node, prestation_id: str) -> PrestationTariff:
+    unit = node.choice("unit", PriceUnit)
+    unit_label = node.string("unit_label") or ""
+    count_started = node.boolean("count_started")
+    rule = _read_rule(node)
+    non_resident = node.amount("non_resident")
+    pai = node.amount("pai")
+    reduction_items = node.array("sibling_reduction")
+    reduction = None
+    if node.has("sibling_reduction"):
+        percents = tuple(_amount_value(item, path) for path, item in reduction_items)
+        reduction = _build(node.at("sibling_reduction"), lambda: RankReduction(percents))
+    surcharges: dict[str, SurchargeRule | None] = {}
+    for kind in SurchargeKind:
+        sub = node.table(kind.value)
+        surcharges[kind.value] = None if sub is None else _read_surcharge(sub)
+    attendance_node = node.table("attendance")
+    attendance = None if attendance_node is None else _read_effects(attendance_node)
+    node.done()
+    return _build(
+        node.path,
+        lambda: PrestationTariff(
+            prestation_id,
+            unit,
+            rule,
+            unit_label=unit_label,
+            count_started=count_started,
+            non_resident=non_resident,
+            pai=pai,
+            sibling_reduction=reduction,
+            late_booking=surcharges["late_booking"],
+            unbooked_presence=surcharges["unbooked_presence"],
+            attendance=attendance,
+        ),
+    )
+
+
+def _read_price_list(node: _Node) -> PriceList:
+    label = node.string("label", required=True)
+    start, end = node.date("start"), node.date("end")
+    validity = _build(node.at("end"), lambda: DateRange(start, end))
+    qf_change = node.choice("qf_change", QfChangeRule, QfChangeRule.NEXT_MONTH)
+    attendance_node = node.table("attendance")
+    attendance = DEFAULT_ATTENDANCE_EFFECTS if attendance_node is None else _read_effects(attendance_node)
+    prices_node = node.table("prices")
+    tariffs: list[PrestationTariff] = []
+    if prices_node is not None:
+        for prestation_id in list(prices_node.data):
+            sub = prices_node.table(prestation_id)
+            assert sub is not None
+            tariffs.append(_read_prestation(sub, prestation_id))
+    node.done()
+    assert label is not None
+    return _build(node.path, lambda: PriceList(label, validity, tuple(tariffs), attendance, qf_change))
+
+
+def tariff_book_from_dict(data: Mapping[str, Any], path: str = "") -> TariffBook:
+    """The ``TariffBook`` of a parsed commune document: its top-level ``[[tariffs]]`` array.
+
+    Only the ``tariffs`` key of ``data`` is read (a missing key is an empty book); ``path`` prefixes
+    the key paths of errors when the document sits under another key. Errors are
+    ``InvalidConfiguration`` with the key path (``tariffs[0].prices.repas.bands[2].from``) and a stable
+    code; amounts are strings (``"3.20"``), and TOML floats are refused ("config.float_amount").
+    """
+    holder = _Node(dict(data), path)
+    lists = [_read_price_list(_Node(item, item_path)) for item_path, item in holder.array("tariffs")]
+    return _build(path, lambda: TariffBook(tuple(lists)))
+
+
+def _amount_text(value: Decimal) -> str:
+    return format(value, "f")
+
+
+def _rule_dict(rule: PriceRule) -> dict[str, Any]:
+    if isinstance(rule, FlatPrice):
+        return {"flat": _amount_text(rule.price)}
+    if isinstance(rule, EffortRate):
+        return {
+            "effort": {
+                "rate_percent": _amount_text(rule.rate_percent),
+                "floor": _amount_text(rule.floor),
+                "ceiling": _amount_text(rule.ceiling),
+            }
+        }
+    if isinstance(rule, QuotientBands):
+        bands: list[dict[str, Any]] = []
+        for band in rule.bands:
+            item = {"from": _amount_text(band.lower)}
+            if band.upper is not None:
+                item["to"] = _amount_text(band.upper)
+            item["price"] = _amount_text(band.price)
+            if band.label:
+                item["label"] = band.label
+            bands.append(item)
+        result: dict[str, Any] = {"bands": bands}
+        if rule.unknown_band is not None:
+            result["unknown_qf_band"] = rule.unknown_band
+        return result
+    return {
+        "by_children": [
+            _amount_text(sub.price) if isinstance(sub, FlatPrice) else _rule_dict(sub) for sub in rule.rules
+        ]
+    }
+
+
+def _surcharge_dict(rule: SurchargeRule) -> dict[str, Any]:
+    if isinstance(rule, FixedSurcharge):
+        result: dict[str, Any] = {"fixed": _amount_text(rule.amount.amount)}
+    elif isinstance(rule, PercentSurcharge):
+        result = {"percent": _amount_text(rule.percent)}
+    else:
+        result = {"multiplier": _amount_text(rule.multiplier)}
+    if rule.tolerance:
+        result["tolerance"] = rule.tolerance
+    return result
+
+
+def _effects_dict(effects: AttendanceEffects) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for code, effect in effects.items():
+        if isinstance(effect, FullPrice):
+            result[code] = "full"
+        elif isinstance(effect, NoCharge):
+            result[code] = "zero"
+        elif isinstance(effect, FixedAmount):
+            result[code] = {"fixed": _amount_text(effect.amount.amount)}
+        else:
+            result[code] = {"percent": _amount_text(effect.percent)}
+    return result
+
+
+def _tariff_dict(tariff: PrestationTariff) -> dict[str, Any]:
+    result: dict[str, Any] = {"unit": tariff.unit.value}
+    if tariff.unit_label:
+        result["unit_label"] = tariff.unit_label
+    if tariff.count_started:
+        result["count_started"] = True
+    result.update(_rule_dict(tariff.rule))
+    if tariff.non_resident is not None:
+        result["non_resident"] = _amount_text(tariff.non_resident)
+    if tariff.pai is not None:
+        result["pai"] = _amount_text(tariff.pai)
+    if tariff.sibling_reduction is not None:
+        result["sibling_reduction"] = [_amount_text(p) for p in tariff.sibling_reduction.percent_off]
+    for kind in SurchargeKind:
+        surcharge = tariff.surcharge(kind)
+        if surcharge is not None:
+            result[kind.value] = _surcharge_dict(surcharge)
+    if tariff.attendance is not None:
+        result["attendance"] = _effects_dict(tariff.attendance)
+    return result
+
+
+def tariff_book_to_dict(book: TariffBook) -> dict[str, Any]:
+    """``{"tariffs": [...]}`` for the commune's TOML file; ``tariff_book_from_dict`` reads it back equal."""
+    return {
+        "tariffs": [
+            {
+                "label": price_list.label,
+                "start": price_list.validity.start,
+                "end": price_list.validity.end,
+                "qf_change": price_list.qf_change.value,
+                "attendance": _effects_dict(price_list.attendance),
+                "prices": {t.prestation_id: _tariff_dict(t) for t in price_list.prices},
+            }
+            for price_list in book.price_lists
+        ]
+    }
