@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import tomli_w
 
+from espacefamille.billing.tariffs import tariff_book_from_dict, tariff_book_to_dict
 from espacefamille.calendar.opening import Closure, ClosureReason, Opening
 from espacefamille.calendar.periods import DateRange, Weekday
 from espacefamille.calendar.public_holidays import HolidaySubdivision
@@ -384,6 +385,7 @@ def commune_from_dict(data: Mapping[str, Any]) -> Commune:
         )
         threshold = billing.money("recovery_threshold", threshold)
         billing.done()
+    tariffs = tariff_book_from_dict({"tariffs": root.raw("tariffs") or []})
     unpaid_table = root.raw("unpaid")
     unpaid = unpaid_policy_from_dict(unpaid_table, "unpaid") if unpaid_table is not None else None
     all_or_nothing = False
@@ -407,6 +409,7 @@ def commune_from_dict(data: Mapping[str, Any]) -> Commune:
         conditions=sections.conditions,
         unpaid=unpaid,
         all_or_nothing_baskets=all_or_nothing,
+        tariffs=tariffs,
     )
 
 
@@ -532,6 +535,8 @@ def commune_to_dict(commune: Commune) -> dict[str, Any]:
             for s in commune.services
         },
     }
+    if commune.tariffs.price_lists:
+        data.update(tariff_book_to_dict(commune.tariffs))
     if commune.all_or_nothing_baskets:
         data["basket"] = {"all_or_nothing": True}
     if commune.unpaid is not None:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
+from espacefamille.billing.tariffs import TariffBook
 from espacefamille.calendar.commune import CommuneCalendar
 from espacefamille.calendar.opening import Closure, Opening, OpeningCalendar
 from espacefamille.calendar.periods import DateRange
@@ -513,7 +514,8 @@ class Commune:
     prestation id, ``absence_policies`` by service id; a prestation without booking rules can be booked
     and cancelled until it starts, one without capacity has no limit of places. ``conditions`` (class, age,
     prerequisites, exclusions) are keyed by prestation id; ``unpaid`` is the graduated unpaid-invoices
-    policy; ``all_or_nothing_baskets`` makes a basket with one refused line refuse them all.
+    policy; ``all_or_nothing_baskets`` makes a basket with one refused line refuse them all; ``tariffs`` are
+    the commune's price lists (``billing.tariffs``).
     """
 
     collectivite: Collectivite
@@ -528,6 +530,7 @@ class Commune:
     conditions: Mapping[str, BookingConditions] = attrs.field(factory=dict, converter=_conditions)
     unpaid: UnpaidPolicy | None = None
     all_or_nothing_baskets: bool = False
+    tariffs: TariffBook = attrs.field(factory=TariffBook)
     _regies: Mapping[str, Regie] = attrs.field(init=False, eq=False, repr=False)
     _services: Mapping[str, Service] = attrs.field(init=False, eq=False, repr=False)
     _prestations: Mapping[str, Prestation] = attrs.field(init=False, eq=False, repr=False)
@@ -570,6 +573,14 @@ class Commune:
                     raise InvalidConfiguration(
                         f"unknown prestation(s) {unknown}",
                         path=f"conditions.{prestation_id}.{key}",
+                        code="config.unknown_reference",
+                    )
+        for index, price_list in enumerate(self.tariffs.price_lists):
+            for tariff in price_list.prices:
+                if tariff.prestation_id not in prestations:
+                    raise InvalidConfiguration(
+                        f"price for unknown prestation {tariff.prestation_id!r}",
+                        path=f"tariffs[{index}].prices.{tariff.prestation_id}",
                         code="config.unknown_reference",
                     )
         if self.unpaid is not None:

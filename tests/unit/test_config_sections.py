@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 
@@ -10,6 +11,7 @@ from espacefamille.calendar.workdays import DayCounting
 from espacefamille.config import dumps_commune, loads_commune
 from espacefamille.errors import InvalidConfiguration
 from espacefamille.model import Commune
+from espacefamille.money import Money
 from espacefamille.rules.attendance import AbsencePolicy
 from espacefamille.rules.capacity import Capacity
 from espacefamille.rules.deadlines import DaysBefore, HoursBefore
@@ -114,3 +116,25 @@ def test_rules_for_an_unknown_prestation_are_refused(commune: Commune) -> None:
         )
     assert caught.value.code == "config.unknown_reference"
     assert caught.value.path == "booking_rules"
+
+
+def test_the_example_prices_its_meals_by_quotient_familial(commune: Commune) -> None:
+    from espacefamille.billing.pricing import FamilyFacts, price_quote
+
+    quote = price_quote(
+        commune.tariffs,
+        "repas",
+        dt.date(2026, 11, 12),
+        FamilyFacts(quotient=Decimal("812")),
+        quantity=4,
+        rounding=commune.rounding,
+    )
+    assert quote.total == Money("10.40")  # 4 meals in the 651–1 000 € band at 2,60 €
+
+
+def test_a_price_for_an_unknown_prestation_is_refused() -> None:
+    text = BASE + '\n[[tariffs]]\nlabel = "2026-2027"\nstart = 2026-09-01\nend = 2027-08-31\n'
+    text += '[tariffs.prices.gouter]\nunit = "day"\nflat = "1.00"\n'
+    error = error_of(text)
+    assert error.code == "config.unknown_reference"
+    assert error.path == "tariffs[0].prices.gouter"
