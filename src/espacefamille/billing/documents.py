@@ -15,6 +15,7 @@ import datetime as dt
 import enum
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from typing import Any
 
 import attrs
 
@@ -52,7 +53,7 @@ class DocumentKind(enum.Enum):
     IMPORTED = "imported"
 
 
-def _plain_date(instance: object, attribute: attrs.Attribute[object], value: object) -> None:
+def _plain_date(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is not None and (not isinstance(value, dt.date) or isinstance(value, dt.datetime)):
         raise InvalidInput(f"{attribute.name} must be a date, got {value!r}", code="input.not_a_date")
 
