@@ -91,7 +91,7 @@ def test_periscolaire_is_blocked_from_the_thirty_first_day() -> None:
 
 
 def test_the_canteen_stays_open_when_periscolaire_is_blocked() -> None:
-    decision = judge_unpaid(SAINT_AUBIN, [OCTOBER], CANTINE, dt.date(2026, 11, 11))
+    decision = judge_unpaid(SAINT_AUBIN, [OCTOBER], CANTINE, dt.date(2026, 11, 12))
     assert not decision.is_blocked
     assert decision.outcome is UnpaidOutcome.REMINDER
     assert decision.code == "unpaid.canteen_protected"
