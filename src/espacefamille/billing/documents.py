@@ -68,7 +68,9 @@ class InvoiceLine:
 
     ``reason`` is a stable code (``"attendance.present"``, ``"surcharge.late_booking"``,
     ``"regularisation"``…); ``quantity`` is exact (days, or hours as a fraction: 1 h 05 is 65/60);
-    ``regularises`` names the invoice and date a correction line corrects.
+    ``regularises`` names the invoice and date a correction line corrects. ``minutes`` is the exact
+    time billed for hourly and half-hourly prestations (``quantity`` is then the price units, which a
+    ``Decimal`` can only show rounded when they are thirds or twelfths: 65 minutes are 13/12 of an hour).
     """
 
     child_id: str
@@ -81,6 +83,7 @@ class InvoiceLine:
     total: Money
     explanation: str = ""
     regularises: tuple[str, dt.date] | None = None
+    minutes: int | None = None
 
 
 def _lines(items: Iterable[InvoiceLine]) -> tuple[InvoiceLine, ...]:

@@ -1,0 +1,847 @@
+"""Pay at booking: the amount of a basket's prepaid lines, held places, confirmation, credits, price preview.
+
+A prestation *payable à la réservation* (a holiday-centre day, a multisport week) is held, not booked, when
+its basket is validated (``BookingStatus.HELD``). ``amount_to_pay`` prices the held bookings through the one
+pricing path (``pricing.price_quote``, with ``FamilyFacts`` from the family and the child — the same path as
+``price_preview`` and month-end invoices), deducts the family's prepaid credit of the same régie, and says
+until when the places are held: a configured time (e.g. 60 minutes) from the basket's instant.
+``expired_holds`` lists the holds to release once that time has passed.
+
+On payment, ``confirm_payment`` books the held places and sets each booking's ``paid`` to what was actually
+paid for it — the amount received plus the credit used, allocated over the bookings in proportion to their
+prices with ``Money.allocate``, so the parts add up exactly — and produces a ``Receipt``. A payment that
+arrives after the hold expired confirms nothing: the amount received is to be refunded.
+
+A prepaid booking cancelled within its deadline gives back what was paid for it (``Booking.paid``, not
+today's price): ``cancellation_credits`` turns a basket's cancellations into ``PrepaidCredit`` for the
+family and régie, used on the next basket or refunded by ``refund_prepaid_credit``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Final
+
+import attrs
+
+from espacefamille.calendar.timezones import require_aware
+from espacefamille.errors import InvalidInput, MissingData
+from espacefamille.model import Booking, BookingStatus, Child, Commune, Family, PaymentMode, Prestation
+from espacefamille.money import ZERO, Money
+from espacefamille.rules.basket import (
+    Action,
+    BasketContext,
+    BasketLine,
+    BasketResult,
+    LineDecision,
+    Outcome,
+    evaluate_basket,
+)
+from espacefamille.rules.capacity import PlaceLedger, Promotion
+from espacefamille.rules.policies import ExceptionalTariff, Surcharge
+from espacefamille.text import Lang, format_date, format_datetime
+
+from .documents import Numbering, Payment, PaymentMethod, Series
+from .pricing import FamilyFacts, PriceQuote, SurchargeQuote, price_quote, price_surcharge
+from .tariffs import FixedSurcharge, PercentSurcharge, PriceUnit, SurchargeKind, SurchargeRule
+
+__all__ = [
+    "DEFAULT_HOLD",
+    "AmountToPay",
+    "CreditEntry",
+    "HoldRelease",
+    "PrepaidConfirmation",
+    "PrepaidCredit",
+    "PrepaidItem",
+    "PreviewLine",
+    "PricePreview",
+    "Receipt",
+    "ReceiptLine",
+    "amount_to_pay",
+    "cancellation_credits",
+    "confirm_payment",
+    "credit_wallet",
+    "expired_holds",
+    "family_facts",
+    "price_preview",
+    "refund_prepaid_credit",
+    "release_expired_holds",
+]
+
+BookingKey = tuple[str, str, dt.date]
+
+#: A usual hold: communes keep prepaid places 30 to 60 minutes while the family pays online.
+DEFAULT_HOLD: Final = dt.timedelta(minutes=60)
+
+
+def _check_hold(hold: dt.timedelta) -> None:
+    if not isinstance(hold, dt.timedelta) or hold <= dt.timedelta(0):
+        raise InvalidInput(f"a hold must be a positive timedelta, got {hold!r}", code="prepaid.hold")
+
+
+# -- what prices depend on --------------------------------------------------------------------
+
+
+def family_facts(family: Family, child: Child, siblings: Iterable[Child], day: dt.date) -> FamilyFacts:
+    """The ``FamilyFacts`` to price ``child``'s day: the household's QF in force that day (None if unknown),
+    its residence, the child's PAI, and its rank among the household's children (eldest first, by birth
+    date then id) for sibling reductions and prices by family size."""
+    children = {c.id: c for c in siblings if family.id in c.family_ids}
+    children[child.id] = child
+    order = sorted(children.values(), key=lambda c: (c.birth_date, c.id))
+    rank = next(index for index, c in enumerate(order, 1) if c.id == child.id)
+    return FamilyFacts(
+        family.quotient_on(day),
+        family.residence,
+        child.pai,
+        child_rank=rank,
+        children=len(order),
+    )
+
+
+# -- pricing held bookings --------------------------------------------------------------------
+
+
+def _keys(items: Iterable[BookingKey]) -> tuple[BookingKey, ...]:
+    return tuple(items)
+
+
+@attrs.frozen
+class PrepaidItem:
+    """One priced item: a day (or a whole block, or a timed slot) of a child's prestation.
+
+    ``amount`` is the quote's total plus its late-booking surcharge line, if any (or the exceptional tariff
+    that replaced the price); ``keys`` are the bookings it pays for (several days for a block).
+    """
+
+    child_id: str
+    prestation_id: str
+    regie_id: str
+    keys: tuple[BookingKey, ...] = attrs.field(converter=_keys)
+    quote: PriceQuote
+    amount: Money
+    surcharge: SurchargeQuote | None = None
+    exceptional: Money | None = None
+    payment_mode: PaymentMode = PaymentMode.PREPAID
+    name: str = ""
+
+    @property
+    def days(self) -> tuple[dt.date, ...]:
+        return tuple(key[2] for key in self.keys)
+
+    @property
+    def message_fr(self) -> str:
+        """``Journée centre de loisirs du lundi 21 décembre 2026 : 12,12 € (Taux d'effort …).``"""
+        when = format_date(self.days[0])
+        if len(self.days) > 1:
+            when = f"{when} au {format_date(self.days[-1])}"
+        parts = [self.quote.message_fr.rstrip(".")]
+        if self.exceptional is not None:
+            parts = [f"tarif exceptionnel après le délai : {self.exceptional.format()}"]
+        if self.surcharge is not None:
+            parts.append(f"{self.surcharge.message_fr.rstrip('.')} ({self.surcharge.total.format()})")
+        name = self.name or self.prestation_id
+        return f"{name} du {when} : {self.amount.format()} ({' ; '.join(parts)})."
+
+
+class _Pricer:
+    """Prices bookings for one household: every item goes through ``price_quote``."""
+
+    def __init__(self, commune: Commune, family: Family, children: Iterable[Child]) -> None:
+        self.commune = commune
+        self.family = family
+        self.children = {c.id: c for c in children}
+
+    def child(self, child_id: str) -> Child:
+        try:
+            return self.children[child_id]
+        except KeyError:
+            raise MissingData(
+                f"child {child_id!r} is not among the household's children",
+                message_fr="Cet enfant n'est pas rattaché au foyer.",
+                code="prepaid.unknown_child",
+            ) from None
+
+    def block_of(self, prestation: Prestation, day: dt.date) -> tuple[object, ...]:
+        for block in prestation.blocks:
+            if day in block:
+                return (block.start,)
+        return day.isocalendar()[:2]  # a block without explicit ranges is a Monday-to-Sunday week
+
+    def items(self, bookings: Iterable[Booking]) -> tuple[PrepaidItem, ...]:
+        groups: dict[tuple[object, ...], list[Booking]] = {}
+        for booking in sorted(bookings, key=lambda b: (b.day, b.child_id, b.prestation_id)):
+            prestation = self.commune.prestation(booking.prestation_id)
+            _, tariff = self.commune.tariffs.tariff_on(prestation.id, booking.day)
+            if tariff.unit is PriceUnit.BLOCK:
+                group = (booking.child_id, prestation.id, *self.block_of(prestation, booking.day))
+            else:
+                group = booking.key
+            groups.setdefault(group, []).append(booking)
+        return tuple(self.item(members) for members in groups.values())
+
+    def item(self, bookings: Sequence[Booking]) -> PrepaidItem:
+        first = bookings[0]
+        prestation = self.commune.prestation(first.prestation_id)
+        child = self.child(first.child_id)
+        facts = family_facts(self.family, child, self.children.values(), first.day)
+        _, tariff = self.commune.tariffs.tariff_on(prestation.id, first.day)
+        quantity = 1
+        if tariff.unit.is_timed:
+            if prestation.minutes is None:
+                raise MissingData(
+                    f"prestation {prestation.id!r} is priced by time but has no hours",
+                    code="prepaid.no_hours",
+                )
+            quantity = prestation.minutes
+        rounding = self.commune.rounding
+        quote = price_quote(
+            self.commune.tariffs, prestation.id, first.day, facts, quantity, rounding=rounding
+        )
+        amount = quote.total
+        surcharge: SurchargeQuote | None = None
+        exceptional: Money | None = None
+        policy = self._late_policy(first)
+        if isinstance(policy, Surcharge):
+            rule: SurchargeRule
+            if policy.percent is not None:
+                rule = PercentSurcharge(policy.percent)
+            else:
+                assert policy.amount is not None  # a Surcharge is a percent or an amount
+                rule = FixedSurcharge(policy.amount)
+            surcharge = price_surcharge(self.commune.tariffs, quote, SurchargeKind.LATE_BOOKING, rule=rule)
+            if surcharge is not None:
+                amount += surcharge.total
+        elif isinstance(policy, ExceptionalTariff):
+            billed = quote.billed_units
+            exceptional = rounding.round(
+                policy.unit_price.amount * Decimal(billed.numerator) / Decimal(billed.denominator)
+            )
+            amount = exceptional
+        regie = self.commune.service(prestation.service_id).regie_id
+        return PrepaidItem(
+            first.child_id,
+            prestation.id,
+            regie,
+            [b.key for b in bookings],
+            quote,
+            amount,
+            surcharge,
+            exceptional,
+            prestation.payment_mode,
+            prestation.name,
+        )
+
+    def _late_policy(self, booking: Booking) -> Surcharge | ExceptionalTariff | None:
+        # The basket stamps a late booking with its deadline decision's code; the policy is the commune's.
+        code = booking.surcharge_code
+        rules = self.commune.booking_rules.get(booking.prestation_id)
+        if code is None or rules is None:
+            return None
+        policy = rules.after_booking_deadline
+        if isinstance(policy, Surcharge | ExceptionalTariff):
+            return policy
+        return None
+
+
+# -- the amount to pay ------------------------------------------------------------------------
+
+
+def _items(items: Iterable[PrepaidItem]) -> tuple[PrepaidItem, ...]:
+    return tuple(items)
+
+
+def _money_by_regie(table: Mapping[str, Money]) -> dict[str, Money]:
+    return dict(table)
+
+
+@attrs.frozen
+class PrepaidCredit:
+    """What a household may still use (or have refunded) at a régie, from prepaid bookings it cancelled in
+    time. Never negative."""
+
+    family_id: str
+    regie_id: str
+    balance: Money = attrs.field(validator=attrs.validators.instance_of(Money))
+
+    def __attrs_post_init__(self) -> None:
+        if self.balance.is_negative:
+            raise InvalidInput(
+                f"a credit cannot be negative, got {self.balance}",
+                message_fr="Un avoir ne peut pas être négatif.",
+                code="prepaid.negative_credit",
+            )
+
+    def credited(self, amount: Money) -> PrepaidCredit:
+        if amount.is_negative:
+            raise InvalidInput("a credit is added with a positive amount", code="prepaid.negative_credit")
+        return attrs.evolve(self, balance=self.balance + amount)
+
+    def used(self, amount: Money) -> PrepaidCredit:
+        if amount.is_negative or amount > self.balance:
+            raise InvalidInput(
+                f"cannot use {amount} of a credit of {self.balance}",
+                message_fr=(
+                    f"Impossible d'utiliser {amount.format()} : l'avoir est de {self.balance.format()}."
+                ),
+                code="prepaid.above_credit",
+            )
+        return attrs.evolve(self, balance=self.balance - amount)
+
+
+@attrs.frozen
+class AmountToPay:
+    """What a validated basket's held bookings cost, the credit deducted, and until when places are held.
+
+    ``gross`` is the sum of the items; ``credit_used`` the household's prepaid credit deducted, by régie;
+    ``total`` what the family pays now; ``held_until`` the instant the holds expire (None when nothing is
+    held).
+    """
+
+    family_id: str
+    items: tuple[PrepaidItem, ...] = attrs.field(converter=_items)
+    credit_used: Mapping[str, Money] = attrs.field(converter=_money_by_regie)
+    held_until: dt.datetime | None
+
+    @property
+    def gross(self) -> Money:
+        return Money.total(item.amount for item in self.items)
+
+    @property
+    def total(self) -> Money:
+        return self.gross - Money.total(self.credit_used.values())
+
+    @property
+    def keys(self) -> tuple[BookingKey, ...]:
+        return tuple(key for item in self.items for key in item.keys)
+
+    @property
+    def code(self) -> str:
+        return "prepaid.amount_to_pay" if self.items else "prepaid.nothing_to_pay"
+
+    @property
+    def message_fr(self) -> str:
+        """``Montant à payer : 45,00 € (avoir de 10,00 € déduit), places retenues jusqu'au …``"""
+        if not self.items:
+            return "Rien à payer à la réservation."
+        credit = Money.total(self.credit_used.values())
+        deducted = f" (avoir de {credit.format()} déduit)" if credit else ""
+        assert self.held_until is not None
+        return (
+            f"Montant à payer : {self.total.format()}{deducted}. Vos places sont retenues jusqu'au "
+            f"{format_datetime(self.held_until)} ; sans paiement, elles seront libérées."
+        )
+
+
+def _held(bookings: Iterable[Booking] | BasketResult) -> list[Booking]:
+    items = bookings.added if isinstance(bookings, BasketResult) else bookings
+    return [b for b in items if b.status is BookingStatus.HELD]
+
+
+def amount_to_pay(
+    commune: Commune,
+    family: Family,
+    children: Iterable[Child],
+    bookings: BasketResult | Iterable[Booking],
+    *,
+    hold: dt.timedelta = DEFAULT_HOLD,
+    credits: Iterable[PrepaidCredit] = (),
+) -> AmountToPay:
+    """The amount a household pays for the held bookings of a validated basket (``BasketResult.added`` with
+    status ``HELD``), priced through ``price_quote``, less its prepaid credit at each régie.
+
+    ``hold`` is how long the places are kept from the basket's instant.
+    """
+    _check_hold(hold)
+    held = _held(bookings)
+    for booking in held:
+        if booking.family_id != family.id:
+            raise InvalidInput(
+                f"booking {booking.key} is not of household {family.id!r}", code="prepaid.other_family"
+            )
+    items = _Pricer(commune, family, children).items(held)
+    used: dict[str, Money] = {}
+    for credit in credits:
+        if credit.family_id != family.id:
+            raise InvalidInput(
+                f"a credit of {credit.family_id!r} is not {family.id!r}'s", code="prepaid.other_family"
+            )
+        due = Money.total(i.amount for i in items if i.regie_id == credit.regie_id) - used.get(
+            credit.regie_id, ZERO
+        )
+        part = min(due, credit.balance)
+        if part > ZERO:
+            used[credit.regie_id] = used.get(credit.regie_id, ZERO) + part
+    held_until = min(b.booked_at for b in held) + hold if held else None
+    return AmountToPay(family.id, items, used, held_until)
+
+
+# -- holds ------------------------------------------------------------------------------------
+
+
+def _expired(booking: Booking, now: dt.datetime, hold: dt.timedelta) -> bool:
+    return booking.status is BookingStatus.HELD and now >= booking.booked_at + hold
+
+
+def expired_holds(bookings: Iterable[Booking], now: dt.datetime, hold: dt.timedelta) -> tuple[Booking, ...]:
+    """The held bookings whose time has run out at ``now`` (``hold`` after the basket's instant)."""
+    require_aware(now)
+    _check_hold(hold)
+    return tuple(b for b in bookings if _expired(b, now, hold))
+
+
+def _ledgers(table: Mapping[str, PlaceLedger]) -> dict[str, PlaceLedger]:
+    return dict(table)
+
+
+def _bookings(items: Iterable[Booking]) -> tuple[Booking, ...]:
+    return tuple(items)
+
+
+def _promotions(items: Iterable[tuple[str, Promotion]]) -> tuple[tuple[str, Promotion], ...]:
+    return tuple(items)
+
+
+@attrs.frozen
+class HoldRelease:
+    """Expired holds released: the bookings after (released ones ``CANCELLED``), the released ones, the place
+    ledgers after, and the waiting children who got the freed places."""
+
+    bookings: tuple[Booking, ...] = attrs.field(converter=_bookings)
+    released: tuple[Booking, ...] = attrs.field(converter=_bookings)
+    ledgers: Mapping[str, PlaceLedger] = attrs.field(converter=_ledgers)
+    promotions: tuple[tuple[str, Promotion], ...] = attrs.field(converter=_promotions)
+    code: str = "prepaid.hold_expired"
+
+    @property
+    def messages_fr(self) -> tuple[str, ...]:
+        return tuple(
+            f"Place non payée à temps libérée : {b.prestation_id} du {format_date(b.day)}."
+            for b in self.released
+        )
+
+
+def release_expired_holds(
+    bookings: Iterable[Booking],
+    now: dt.datetime,
+    hold: dt.timedelta,
+    *,
+    ledgers: Mapping[str, PlaceLedger] | None = None,
+) -> HoldRelease:
+    """Release the holds past their time: the bookings become ``CANCELLED`` and their places are freed in the
+    given ledgers (the first waiting children get them)."""
+    everything = tuple(bookings)
+    expired = expired_holds(everything, now, hold)
+    gone = {(b.key, b.family_id) for b in expired}
+    after = tuple(
+        attrs.evolve(b, status=BookingStatus.CANCELLED) if (b.key, b.family_id) in gone else b
+        for b in everything
+    )
+    places = dict(ledgers or {})
+    promotions: list[tuple[str, Promotion]] = []
+    for prestation_id in sorted({b.prestation_id for b in expired}):
+        ledger = places.get(prestation_id)
+        if ledger is None:
+            continue
+        ledger, promoted = ledger.release_many(
+            (b.child_id, b.day) for b in expired if b.prestation_id == prestation_id
+        )
+        places[prestation_id] = ledger
+        promotions.extend((prestation_id, p) for p in promoted)
+    released = tuple(b for b in after if (b.key, b.family_id) in gone)
+    return HoldRelease(after, released, places, promotions)
+
+
+# -- payment and receipt ----------------------------------------------------------------------
+
+
+@attrs.frozen
+class ReceiptLine:
+    """What was paid for one booking (its share of the payment and credit)."""
+
+    child_id: str
+    prestation_id: str
+    day: dt.date
+    regie_id: str
+    paid: Money
+
+
+def _receipt_lines(items: Iterable[ReceiptLine]) -> tuple[ReceiptLine, ...]:
+    return tuple(items)
+
+
+@attrs.frozen
+class Receipt:
+    """The family's receipt for a prepaid basket: what it paid, with which credit, for which bookings."""
+
+    family_id: str
+    paid_at: dt.datetime
+    amount: Money
+    credit_used: Money
+    reference: str
+    lines: tuple[ReceiptLine, ...] = attrs.field(converter=_receipt_lines)
+
+    @property
+    def total(self) -> Money:
+        """What the bookings cost in all: the amount received plus the credit used."""
+        return self.amount + self.credit_used
+
+    @property
+    def message_fr(self) -> str:
+        credit = f" et {self.credit_used.format()} d'avoir" if self.credit_used else ""
+        plural = "s" if len(self.lines) > 1 else ""
+        return (
+            f"Paiement de {self.amount.format()}{credit} reçu le {format_datetime(self.paid_at)} : "
+            f"{len(self.lines)} réservation{plural} confirmée{plural}."
+        )
+
+
+def _credits(items: Iterable[PrepaidCredit]) -> tuple[PrepaidCredit, ...]:
+    return tuple(items)
+
+
+@attrs.frozen
+class PrepaidConfirmation:
+    """The outcome of a payment for held bookings.
+
+    ``confirmed`` is True when every hold was still valid: ``bookings`` then has them ``BOOKED`` with
+    ``paid`` set, ``receipt`` is the receipt and ``credits`` the household's credits after use. Otherwise
+    (``code`` ``prepaid.hold_expired``) nothing is booked, no credit is used, and ``refund_due`` is the
+    amount received, to pay back.
+    """
+
+    confirmed: bool
+    code: str
+    message_fr: str
+    bookings: tuple[Booking, ...] = attrs.field(converter=_bookings)
+    credits: tuple[PrepaidCredit, ...] = attrs.field(converter=_credits)
+    receipt: Receipt | None = None
+    refund_due: Money = ZERO
+
+
+def confirm_payment(
+    to_pay: AmountToPay,
+    bookings: Iterable[Booking],
+    paid: Money,
+    paid_at: dt.datetime,
+    *,
+    hold: dt.timedelta = DEFAULT_HOLD,
+    credits: Iterable[PrepaidCredit] = (),
+    reference: str = "",
+) -> PrepaidConfirmation:
+    """Confirm the held bookings of ``to_pay`` on a payment of ``paid`` received at ``paid_at``.
+
+    ``bookings`` are the household's bookings (those of ``to_pay`` among them). The payment must be exactly
+    ``to_pay.total`` (a different amount is refused with ``InvalidInput``: a tampered or stale payment). If
+    every hold is still valid, each booking becomes ``BOOKED`` with ``paid`` set to its share of what was
+    paid (received plus credit used), in proportion to its price; the shares add up exactly.
+    """
+    require_aware(paid_at, "paid_at")
+    _check_hold(hold)
+    if paid != to_pay.total:
+        raise InvalidInput(
+            f"payment of {paid} does not match the amount to pay {to_pay.total}",
+            message_fr=f"Le paiement reçu ({paid.format()}) ne correspond pas au montant à payer "
+            f"({to_pay.total.format()}) : rien n'est confirmé.",
+            code="prepaid.amount_mismatch",
+        )
+    everything = tuple(bookings)
+    current = {b.key: b for b in everything if b.family_id == to_pay.family_id}
+    wallet = tuple(credits)
+    keys = to_pay.keys
+    missing = [key for key in keys if key not in current]
+    if missing:
+        raise InvalidInput(
+            f"bookings {missing} are not among the household's", code="prepaid.unknown_booking"
+        )
+    lapsed = [
+        key
+        for key in keys
+        if current[key].status is not BookingStatus.HELD or _expired(current[key], paid_at, hold)
+    ]
+    if lapsed:
+        first = current[lapsed[0]]
+        message = (
+            f"Paiement reçu trop tard : la place {first.prestation_id} du {format_date(first.day)} "
+            f"n'était plus retenue. Rien n'est réservé ; {paid.format()} vous seront remboursés."
+        )
+        return PrepaidConfirmation(
+            False, "prepaid.hold_expired", message, everything, wallet, refund_due=paid
+        )
+    shares = _shares(to_pay, paid + Money.total(to_pay.credit_used.values()))
+    confirmed = {
+        key: attrs.evolve(current[key], status=BookingStatus.BOOKED, paid=share)
+        for key, share in shares.items()
+    }
+    after = tuple(
+        confirmed[b.key] if b.family_id == to_pay.family_id and b.key in confirmed else b for b in everything
+    )
+    # The credit deducted is taken from the household's credits at each régie, as far as they go.
+    to_take = dict(to_pay.credit_used)
+    wallet_after: list[PrepaidCredit] = []
+    for credit in wallet:
+        if credit.family_id != to_pay.family_id:
+            raise InvalidInput(
+                f"a credit of {credit.family_id!r} is not {to_pay.family_id!r}'s", code="prepaid.other_family"
+            )
+        part = min(to_take.get(credit.regie_id, ZERO), credit.balance)
+        wallet_after.append(credit.used(part))
+        to_take[credit.regie_id] = to_take.get(credit.regie_id, ZERO) - part
+    if any(to_take.values()):
+        raise InvalidInput(
+            "the credit deducted from the amount to pay is no longer available", code="prepaid.above_credit"
+        )
+    regie_of = {key: item.regie_id for item in to_pay.items for key in item.keys}
+    receipt = Receipt(
+        to_pay.family_id,
+        paid_at,
+        paid,
+        Money.total(to_pay.credit_used.values()),
+        reference,
+        [ReceiptLine(k[0], k[1], k[2], regie_of[k], share) for k, share in shares.items()],
+    )
+    return PrepaidConfirmation(True, "prepaid.confirmed", receipt.message_fr, after, wallet_after, receipt)
+
+
+def _shares(to_pay: AmountToPay, total: Money) -> dict[BookingKey, Money]:
+    """``total`` over the bookings of ``to_pay`` in proportion to their prices (a block's over its days)."""
+    keys = list(to_pay.keys)
+    weights: list[int] = []
+    for item in to_pay.items:
+        weights.extend(part.cents for part in item.amount.split(len(item.keys)))
+    if not keys:
+        return {}
+    if sum(weights) <= 0:  # free prestations: nothing was paid for any of them
+        return dict.fromkeys(keys, ZERO)
+    return dict(zip(keys, total.allocate(weights), strict=True))
+
+
+# -- credits from cancellations -----------------------------------------------------------------
+
+
+@attrs.frozen
+class CreditEntry:
+    """The credit one cancelled prepaid booking gives: what was paid for it (not today's price)."""
+
+    booking: Booking
+    regie_id: str
+    amount: Money
+    code: str
+    message_fr: str
+
+
+def cancellation_credits(commune: Commune, result: BasketResult) -> tuple[CreditEntry, ...]:
+    """The credits a basket's cancellations give: each paid prepaid booking cancelled within its deadline
+    gives back ``Booking.paid``. A cancellation accepted after its deadline (under a surcharge policy) or an
+    unpaid hold gives nothing, and says so."""
+    in_time: set[BookingKey] = set()
+    late: set[BookingKey] = set()
+    for decision in result.decisions:
+        if decision.line.action is not Action.CANCEL or not decision.changed:
+            continue
+        target = in_time if decision.outcome is Outcome.ACCEPTED else late
+        target.update((decision.line.child_id, decision.line.prestation_id, day) for day in decision.days)
+    entries: list[CreditEntry] = []
+    for booking in result.cancelled:
+        prestation = commune.prestation(booking.prestation_id)
+        if prestation.payment_mode is not PaymentMode.PREPAID:
+            continue
+        regie = commune.service(prestation.service_id).regie_id
+        when = format_date(booking.day)
+        if booking.paid is None or not booking.paid:
+            entries.append(
+                CreditEntry(
+                    booking,
+                    regie,
+                    ZERO,
+                    "prepaid.nothing_paid",
+                    f"{prestation.name} du {when} : rien n'avait été payé.",
+                )
+            )
+        elif booking.key in late and booking.key not in in_time:
+            entries.append(
+                CreditEntry(
+                    booking,
+                    regie,
+                    ZERO,
+                    "prepaid.cancelled_late",
+                    f"{prestation.name} du {when} annulé(e) après le délai : pas d'avoir.",
+                )
+            )
+        else:
+            entries.append(
+                CreditEntry(
+                    booking,
+                    regie,
+                    booking.paid,
+                    "prepaid.credit",
+                    f"{prestation.name} du {when} annulé(e) dans les délais : "
+                    f"avoir de {booking.paid.format()} (le montant payé).",
+                )
+            )
+    return tuple(entries)
+
+
+def credit_wallet(
+    family_id: str, credits: Iterable[PrepaidCredit], entries: Iterable[CreditEntry]
+) -> tuple[PrepaidCredit, ...]:
+    """The household's credits, one per régie, after adding ``entries``."""
+    wallet: dict[str, PrepaidCredit] = {}
+    for credit in credits:
+        if credit.family_id != family_id:
+            raise InvalidInput(
+                f"a credit of {credit.family_id!r} is not {family_id!r}'s", code="prepaid.other_family"
+            )
+        known = wallet.get(credit.regie_id)
+        wallet[credit.regie_id] = credit if known is None else known.credited(credit.balance)
+    for entry in entries:
+        if entry.booking.family_id != family_id:
+            raise InvalidInput("a credit entry of another household", code="prepaid.other_family")
+        known = wallet.get(entry.regie_id) or PrepaidCredit(family_id, entry.regie_id, ZERO)
+        wallet[entry.regie_id] = known.credited(entry.amount)
+    return tuple(wallet[regie] for regie in sorted(wallet))
+
+
+def refund_prepaid_credit(
+    credit: PrepaidCredit,
+    numbering: Numbering,
+    refunded_at: dt.datetime,
+    *,
+    amount: Money | None = None,
+    method: PaymentMethod = PaymentMethod.TRANSFER,
+    reference: str = "",
+) -> tuple[PrepaidCredit, Numbering, Payment]:
+    """Pay back a prepaid credit (all of it, or ``amount``): a negative ``Payment`` in the régie's ``REM``
+    series, never more than the credit left."""
+    require_aware(refunded_at, "refunded_at")
+    amount = credit.balance if amount is None else amount
+    if amount <= ZERO:
+        raise InvalidInput(
+            "nothing to refund",
+            message_fr="Remboursement impossible : l'avoir est vide.",
+            code="refund.nothing",
+        )
+    after = credit.used(amount)
+    numbering, number = numbering.next(credit.regie_id, refunded_at.year, Series.REFUND)
+    refund = Payment(number, credit.regie_id, credit.family_id, -amount, refunded_at, method, reference)
+    return after, numbering, refund
+
+
+# -- price preview ------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class PreviewLine:
+    """What one basket line will cost, before the basket is validated.
+
+    ``amount`` is positive for a booking (payable now if ``payable_now``, else invoiced at month end),
+    negative for the credit a cancellation gives, zero when nothing changes, None when the line is refused
+    or goes on the waiting list (nothing to pay). ``items`` are the priced items behind it.
+    """
+
+    decision: LineDecision
+    amount: Money | None
+    payable_now: bool
+    items: tuple[PrepaidItem, ...] = attrs.field(converter=_items)
+    message_fr: str = ""
+
+    @property
+    def line(self) -> BasketLine:
+        return self.decision.line
+
+    @property
+    def code(self) -> str:
+        return self.decision.code
+
+
+def _preview_lines(items: Iterable[PreviewLine]) -> tuple[PreviewLine, ...]:
+    return tuple(items)
+
+
+@attrs.frozen
+class PricePreview:
+    """A basket priced before validation: a line per basket line, and the totals a family sees."""
+
+    lines: tuple[PreviewLine, ...] = attrs.field(converter=_preview_lines)
+    result: BasketResult
+
+    @property
+    def to_pay_now(self) -> Money:
+        """The prepaid bookings' price: what the family will be asked to pay on validating."""
+        return Money.total(
+            line.amount for line in self.lines if line.payable_now and line.amount and line.amount > ZERO
+        )
+
+    @property
+    def invoiced_later(self) -> Money:
+        """The month-end bookings' price, to appear on the next invoice."""
+        return Money.total(
+            line.amount for line in self.lines if not line.payable_now and line.amount and line.amount > ZERO
+        )
+
+    @property
+    def credit(self) -> Money:
+        """What cancelled prepaid bookings give back."""
+        return -Money.total(
+            line.amount for line in self.lines if line.amount is not None and line.amount.is_negative
+        )
+
+    def explain(self, lang: Lang = "fr") -> str:
+        return "\n".join(line.message_fr for line in self.lines)
+
+
+def price_preview(
+    context: BasketContext,
+    lines: Sequence[BasketLine],
+    now: dt.datetime,
+    *,
+    bookings: Mapping[BookingKey, Booking] | Iterable[Booking] = (),
+    ledgers: Mapping[str, PlaceLedger] | None = None,
+) -> PricePreview:
+    """What a basket will cost, line by line, before the family validates it.
+
+    The basket is evaluated as ``evaluate_basket`` would (nothing is recorded), and each accepted booking is
+    priced by the same path as the amount to pay and the invoices (``price_quote``, late surcharges as
+    their own part); a prepaid cancellation shows the credit it gives (what was paid for it).
+    """
+    before = dict(bookings) if isinstance(bookings, Mapping) else {b.key: b for b in bookings}
+    result = evaluate_basket(context, lines, now, bookings=before, ledgers=ledgers)
+    pricer = _Pricer(context.commune, context.family, context.children.values())
+    added = {b.key: b for b in result.added}
+    preview: list[PreviewLine] = []
+    for decision in result.decisions:
+        line = decision.line
+        keys = [(line.child_id, line.prestation_id, day) for day in decision.days]
+        prestation_mode = _mode(context.commune, line.prestation_id)
+        prepaid = prestation_mode is PaymentMode.PREPAID
+        if decision.is_refused or decision.outcome is Outcome.WAITING_LIST:
+            preview.append(PreviewLine(decision, None, prepaid, (), decision.message_fr))
+        elif line.action is Action.BOOK:
+            booked = [
+                added[key] for key in keys if key in added and added[key].status is not BookingStatus.WAITING
+            ]
+            items = pricer.items(booked) if decision.changed else ()
+            amount = Money.total(item.amount for item in items)
+            when = "à payer à la réservation" if prepaid else "facturé en fin de mois"
+            text = f"{decision.message_fr} {amount.format()} {when}." if items else decision.message_fr
+            preview.append(PreviewLine(decision, amount, prepaid, items, text))
+        else:
+            paid = Money.total(
+                before[key].paid or ZERO for key in keys if key in before and decision.changed and prepaid
+            )
+            text = decision.message_fr
+            if paid and decision.outcome is Outcome.ACCEPTED:
+                text = f"{text} Avoir de {paid.format()} (le montant payé)."
+            else:
+                paid = ZERO
+            preview.append(PreviewLine(decision, -paid, prepaid, (), text))
+    return PricePreview(preview, result)
+
+
+def _mode(commune: Commune, prestation_id: str) -> PaymentMode | None:
+    try:
+        return commune.prestation(prestation_id).payment_mode
+    except LookupError:
+        return None
