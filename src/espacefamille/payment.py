@@ -1,0 +1,948 @@
+"""Online payment: the gateway port, a PayFiP-shaped gateway, a fake one, and checked notifications.
+
+A family pays invoices (or a basket at booking) online: the portal asks a **gateway** to create a payment for
+an amount and a reference and sends the family to the returned redirect URL. The gateway later calls the
+portal back with a **notification** that carries only the payment's id (as PayFiP does): the portal must then
+**query** the result, which is one of ``PaymentStatus``: paid, refused, cancelled, pending or expired.
+
+* ``PaymentGateway`` is the port (a ``typing.Protocol``). The library never does network I/O itself.
+* ``PayfipGateway`` implements it for PayFiP, the Treasury's online payment for communes (DGFiP), on top of a
+  ``PayfipClient`` — two calls the host application makes with its own SOAP client: create the *idop* (the
+  payment id) and read its result. Amounts are whole cents, the régie is its *numcli*, each payment has its
+  own reference (*refdet*), results ``P``/``V`` (paid by card / by direct debit), ``R``/``Z`` (refused)
+  and ``A`` (cancelled). An id is valid about 15 minutes: a payment still unanswered after that is expired,
+  before that it is pending.
+* ``FakeGateway`` is a deterministic gateway for tests and the demo: ids from a counter, and the test decides
+  each payment's outcome and when it happens.
+* ``settle_notification`` turns a notification into a decision value: settle the payment once, ignore a
+  duplicate, wait, close an unpaid payment, or reject an unknown id or a result whose amount or reference is
+  not what was asked. A rejected notification settles nothing.
+* ``payment_under_way`` tells the portal a family already has a payment in progress for some invoices, so it
+  does not offer to pay them twice; an expired payment is not under way any more.
+
+All instants are aware datetimes and ``now`` is always an argument. Validity windows are measured in elapsed
+time (through UTC), so a payment started at 02:50 on the night clocks go back still expires 15 minutes later.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import re
+from collections.abc import Iterable, Mapping
+from typing import ClassVar, Final, Protocol
+
+import attrs
+
+from espacefamille.billing.documents import PaymentMethod
+from espacefamille.billing.payments import PaymentOrder, payment_order
+from espacefamille.calendar.timezones import DEFAULT_TIMEZONE, local_instant, require_aware, time_zone
+from espacefamille.errors import InvalidInput
+from espacefamille.money import Money
+from espacefamille.text import Lang, format_time
+
+__all__ = [
+    "DEFAULT_VALIDITY",
+    "PAYFIP_PAYMENT_URL",
+    "PAYFIP_RESULTS",
+    "CreatedPayment",
+    "FakeGateway",
+    "NotificationDecision",
+    "NotificationOutcome",
+    "PayfipClient",
+    "PayfipGateway",
+    "PayfipMode",
+    "PayfipOrder",
+    "PayfipResult",
+    "PaymentAttempt",
+    "PaymentGateway",
+    "PaymentNotification",
+    "PaymentResult",
+    "PaymentStatus",
+    "begin_payment",
+    "payfip_cents",
+    "payfip_status",
+    "payment_under_way",
+    "settle_notification",
+]
+
+DEFAULT_VALIDITY: Final = dt.timedelta(minutes=15)
+"""How long a PayFiP payment id stays valid: about 15 minutes."""
+
+PAYFIP_PAYMENT_URL: Final = "https://www.payfip.gouv.fr/tpa/paiementws.web"
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    # Aware datetimes sharing a tzinfo compare by wall time, ignoring ``fold``; UTC makes the night
+    # clocks go back compare (and add) in elapsed time.
+    return moment.astimezone(dt.UTC)
+
+
+def _aware(instance: object, attribute: attrs.Attribute[dt.datetime], value: dt.datetime) -> None:
+    require_aware(value, attribute.name)
+
+
+def _optional_aware(
+    instance: object, attribute: attrs.Attribute[dt.datetime | None], value: dt.datetime | None
+) -> None:
+    if value is not None:
+        require_aware(value, attribute.name)
+
+
+def _text(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(
+            f"{attribute.name} must be a non-empty string, got {value!r}",
+            message_fr=f"Valeur manquante : {attribute.name}.",
+            code="payment.missing_field",
+        )
+
+
+def _positive_money(instance: object, attribute: attrs.Attribute[Money], value: object) -> None:
+    if not isinstance(value, Money):
+        raise InvalidInput(f"{attribute.name} must be Money, got {value!r}", code="money.not_a_number")
+    if value.cents <= 0:
+        raise InvalidInput(
+            f"a payment must be positive, got {value}",
+            message_fr=f"Un paiement doit être positif (montant reçu : {value.format('fr')}).",
+            code="payment.not_positive",
+        )
+
+
+def _email(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    # Only what a gateway needs to send its receipt; checking deliverability is the host's job.
+    if not isinstance(value, str) or not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+        raise InvalidInput(
+            f"{attribute.name} must be an e-mail address, got {value!r}",
+            message_fr=f"Adresse électronique invalide : « {value} ».",
+            code="payment.invalid_email",
+        )
+
+
+# -- statuses ---------------------------------------------------------------------------------
+
+
+class PaymentStatus(enum.Enum):
+    """Where an online payment stands, as the gateway answers a query."""
+
+    PAID = "paid"
+    REFUSED = "refused"
+    CANCELLED = "cancelled"
+    PENDING = "pending"
+    EXPIRED = "expired"
+
+    @property
+    def label_fr(self) -> str:
+        """The word a family reads in its portal (``Paiement en cours``)."""
+        return _LABELS[self][0]
+
+    @property
+    def label_en(self) -> str:
+        return _LABELS[self][1]
+
+    def label(self, lang: Lang = "fr") -> str:
+        return self.label_fr if lang == "fr" else self.label_en
+
+    @property
+    def is_final(self) -> bool:
+        """True once the gateway has answered (paid, refused, cancelled); pending and expired are not."""
+        return self in (PaymentStatus.PAID, PaymentStatus.REFUSED, PaymentStatus.CANCELLED)
+
+
+_LABELS: Final = {
+    PaymentStatus.PAID: ("Payé", "Paid"),
+    PaymentStatus.REFUSED: ("Refusé", "Refused"),
+    PaymentStatus.CANCELLED: ("Annulé", "Cancelled"),
+    PaymentStatus.PENDING: ("Paiement en cours", "Payment in progress"),
+    PaymentStatus.EXPIRED: ("Expiré", "Expired"),
+}
+
+
+# -- what gateways return ---------------------------------------------------------------------
+
+
+@attrs.frozen
+class CreatedPayment:
+    """A payment created at a gateway: its id, where to send the family, and what was asked.
+
+    ``expires_at`` is ``created_at`` plus the gateway's validity (elapsed time): unanswered after that, the
+    payment is expired.
+    """
+
+    payment_id: str = attrs.field(validator=_text)
+    redirect_url: str = attrs.field(validator=_text)
+    amount: Money = attrs.field(validator=_positive_money)
+    reference: str = attrs.field(validator=_text)
+    email: str = attrs.field(validator=_email)
+    created_at: dt.datetime = attrs.field(validator=_aware)
+    expires_at: dt.datetime = attrs.field(validator=_aware)
+
+    def __attrs_post_init__(self) -> None:
+        if _utc(self.expires_at) <= _utc(self.created_at):
+            raise InvalidInput(
+                f"payment {self.payment_id} expires at {self.expires_at.isoformat()}, not after its creation",
+                code="input.end_before_start",
+            )
+
+    def is_expired_at(self, now: dt.datetime) -> bool:
+        """True from ``expires_at`` on: the validity window is half-open, [created_at, expires_at)."""
+        return _utc(require_aware(now)) >= _utc(self.expires_at)
+
+
+@attrs.frozen
+class PaymentNotification:
+    """A gateway's call back: only the payment id, never the result (that must be queried)."""
+
+    payment_id: str = attrs.field(validator=_text)
+
+
+@attrs.frozen
+class PaymentResult:
+    """A gateway's answer to a status query.
+
+    ``amount`` and ``reference`` are the figures *the gateway* reports, to be checked against what was asked;
+    they are ``None`` while it has not answered (pending or expired). ``gateway_code`` is the raw result
+    (PayFiP's ``P``, ``V``, ``R``, ``Z``, ``A``; empty when there is none).
+    """
+
+    payment_id: str = attrs.field(validator=_text)
+    status: PaymentStatus = attrs.field(validator=attrs.validators.instance_of(PaymentStatus))
+    amount: Money | None = None
+    reference: str | None = None
+    answered_at: dt.datetime | None = attrs.field(default=None, validator=_optional_aware)
+    gateway_code: str = ""
+
+
+class PaymentGateway(Protocol):
+    """The payment port: what the portal needs from an online payment provider."""
+
+    def create_payment(
+        self, amount: Money, reference: str, *, email: str, now: dt.datetime
+    ) -> CreatedPayment:
+        """Create a payment of ``amount`` under ``reference`` (one reference per payment, a group payment
+        over several invoices included) and return its id and the URL to send the family to."""
+        ...
+
+    def receive_notification(self, payload: Mapping[str, str]) -> PaymentNotification:
+        """Read the gateway's call back (its form fields); it names the payment, nothing more."""
+        ...
+
+    def query_status(self, payment: CreatedPayment, now: dt.datetime) -> PaymentResult:
+        """Ask the gateway where ``payment`` stands at ``now``."""
+        ...
+
+
+# -- PayFiP -----------------------------------------------------------------------------------
+
+PAYFIP_RESULTS: Final[Mapping[str, PaymentStatus]] = {
+    "P": PaymentStatus.PAID,  # paid by card
+    "V": PaymentStatus.PAID,  # paid by SEPA direct debit
+    "R": PaymentStatus.REFUSED,
+    "Z": PaymentStatus.REFUSED,
+    "A": PaymentStatus.CANCELLED,  # the payer gave up
+}
+"""PayFiP's ``resultrans`` codes and the status each one means."""
+
+
+def payfip_status(resultrans: str) -> PaymentStatus:
+    """The status a PayFiP result code means; an unknown code is an error, never guessed."""
+    try:
+        return PAYFIP_RESULTS[resultrans.strip().upper()]
+    except (KeyError, AttributeError):
+        raise InvalidInput(
+            f"unknown PayFiP result {resultrans!r} (expected one of P, V, R, Z, A)",
+            message_fr=f"Résultat PayFiP inconnu : « {resultrans} ».",
+            code="payfip.unknown_result",
+        ) from None
+
+
+def payfip_cents(value: object, *, what: str = "montant") -> int:
+    """A PayFiP amount: whole cents, as an ``int`` or a string of digits (SOAP answers are text).
+
+    Floats, fractions of a cent, signs and anything else are refused: a gateway amount is never rounded.
+    """
+    if isinstance(value, Money):
+        cents = value.cents
+    elif isinstance(value, int) and not isinstance(value, bool):
+        cents = value
+    elif isinstance(value, str) and re.fullmatch(r"\d+", value.strip()):
+        cents = int(value.strip())
+    else:
+        raise InvalidInput(
+            f"{what} must be a whole number of cents, got {type(value).__name__} {value!r}",
+            message_fr=f"Montant PayFiP invalide : « {value} » n'est pas un nombre entier de centimes.",
+            code="payfip.amount_not_integral",
+        )
+    if cents < 0:
+        raise InvalidInput(
+            f"{what} must not be negative, got {cents}",
+            message_fr="Un montant PayFiP ne peut pas être négatif.",
+            code="payfip.amount_negative",
+        )
+    return cents
+
+
+def _order_cents(value: object) -> int:
+    cents = payfip_cents(value)
+    if cents == 0:
+        raise InvalidInput(
+            "a PayFiP payment must be positive, got 0 cents",
+            message_fr="Un paiement de 0 € ne peut pas être demandé.",
+            code="payment.not_positive",
+        )
+    return cents
+
+
+def _result_cents(value: object) -> int:
+    return payfip_cents(value)
+
+
+def _digits(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    if not isinstance(value, str) or not re.fullmatch(r"\d+", value):
+        raise InvalidInput(
+            f"{attribute.name} must be the régie's PayFiP client number (digits), got {value!r}",
+            message_fr=f"Numéro de client PayFiP invalide : « {value} ».",
+            code="payfip.invalid_numcli",
+        )
+
+
+_REFDET: Final = re.compile(r"[A-Za-z0-9]{6,30}")
+
+
+def _refdet(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    if not isinstance(value, str) or not _REFDET.fullmatch(value):
+        raise InvalidInput(
+            f"a PayFiP reference is 6 to 30 letters or digits, got {value!r}",
+            message_fr=(
+                f"Référence de paiement invalide pour PayFiP : « {value} » (6 à 30 lettres ou chiffres)."
+            ),
+            code="payfip.invalid_reference",
+        )
+
+
+class PayfipMode(enum.Enum):
+    """PayFiP's ``saisie``: test, activation (the régie's first real payments), or production."""
+
+    TEST = "T"
+    ACTIVATION = "X"
+    PRODUCTION = "W"
+
+
+@attrs.frozen
+class PayfipOrder:
+    """The fields of PayFiP's ``creerPaiementSecurise``, validated before the host's client sends them.
+
+    ``montant`` is in cents (an ``int``: fractions, floats, zero and negative amounts are refused); ``numcli``
+    is the régie's PayFiP client number; ``exer`` the accounting year; ``refdet`` the payment's reference.
+    """
+
+    numcli: str = attrs.field(validator=_digits)
+    exer: int
+    refdet: str = attrs.field(validator=_refdet)
+    montant: int = attrs.field(converter=_order_cents)
+    mel: str = attrs.field(validator=_email)
+    saisie: PayfipMode = attrs.field(validator=attrs.validators.instance_of(PayfipMode))
+    urlnotif: str = attrs.field(validator=_text)
+    urlredirect: str = attrs.field(validator=_text)
+    objet: str = ""
+
+
+@attrs.frozen
+class PayfipResult:
+    """The fields of PayFiP's ``recupererDetailPaiementSecurise`` the library reads.
+
+    ``dattrans`` (``DDMMYYYY``) and ``heurtrans`` (``HHMM``) are the payment's date and time in the régie's
+    zone, when PayFiP gives them.
+    """
+
+    idop: str = attrs.field(validator=_text)
+    resultrans: str
+    montant: int = attrs.field(converter=_result_cents)
+    refdet: str
+    numcli: str
+    dattrans: str = ""
+    heurtrans: str = ""
+    numauto: str = ""
+
+    def answered_at(self, zone: str = DEFAULT_TIMEZONE) -> dt.datetime | None:
+        """When PayFiP says the payment happened, or ``None`` when it does not say."""
+        stamp = re.fullmatch(r"(\d\d)(\d\d)(\d{4})(\d\d)(\d\d)", self.dattrans + self.heurtrans)
+        if stamp is None:
+            return None
+        day, month, year, hour, minute = (int(part) for part in stamp.groups())
+        try:
+            return local_instant(dt.date(year, month, day), dt.time(hour, minute), time_zone(zone))
+        except ValueError:
+            return None
+
+
+class PayfipClient(Protocol):
+    """What the host application implements with its own SOAP client (the library does no network I/O).
+
+    ``create_idop`` calls ``creerPaiementSecurise`` and returns the ``idOp``. ``read_result`` calls
+    ``recupererDetailPaiementSecurise``; it returns ``None`` while PayFiP has no result for the id (the
+    payment is not finished, or the id lapsed unused), and raises for anything else (a network failure, a
+    SOAP fault the host does not expect) so that nothing is decided on it.
+    """
+
+    def create_idop(self, order: PayfipOrder) -> str: ...
+
+    def read_result(self, idop: str) -> PayfipResult | None: ...
+
+
+def _check_validity(value: object) -> None:
+    if not isinstance(value, dt.timedelta) or value <= dt.timedelta(0):
+        raise InvalidInput(
+            f"a payment's validity must be a positive duration, got {value!r}",
+            message_fr="La durée de validité d'un paiement doit être positive.",
+            code="payment.invalid_validity",
+        )
+
+
+def _positive_delta(instance: object, attribute: attrs.Attribute[dt.timedelta], value: object) -> None:
+    _check_validity(value)
+
+
+def _expiry(now: dt.datetime, validity: dt.timedelta) -> dt.datetime:
+    return (_utc(now) + validity).astimezone(now.tzinfo)
+
+
+def _unanswered(payment: CreatedPayment, now: dt.datetime) -> PaymentResult:
+    status = PaymentStatus.EXPIRED if payment.is_expired_at(now) else PaymentStatus.PENDING
+    return PaymentResult(payment.payment_id, status)
+
+
+@attrs.frozen
+class PayfipGateway:
+    """The ``PaymentGateway`` of a régie on PayFiP, on top of the host's ``PayfipClient``.
+
+    ``numcli`` is the régie's client number (``Regie.payfip_client``); ``notification_url`` and ``return_url``
+    are the portal's addresses PayFiP calls back and sends the family back to; ``validity`` is how long an id
+    stays valid (15 minutes by default); ``zone`` is the régie's time zone, for the accounting year and the
+    times PayFiP reports.
+    """
+
+    client: PayfipClient
+    numcli: str = attrs.field(validator=_digits)
+    notification_url: str = attrs.field(validator=_text)
+    return_url: str = attrs.field(validator=_text)
+    mode: PayfipMode = attrs.field(
+        default=PayfipMode.PRODUCTION, validator=attrs.validators.instance_of(PayfipMode)
+    )
+    validity: dt.timedelta = attrs.field(default=DEFAULT_VALIDITY, validator=_positive_delta)
+    payment_url: str = PAYFIP_PAYMENT_URL
+    zone: str = DEFAULT_TIMEZONE
+    subject: str = ""
+
+    def create_payment(
+        self, amount: Money, reference: str, *, email: str, now: dt.datetime
+    ) -> CreatedPayment:
+        require_aware(now)
+        order = PayfipOrder(
+            numcli=self.numcli,
+            exer=now.astimezone(time_zone(self.zone)).year,
+            refdet=reference,
+            montant=_order_cents(amount),
+            mel=email,
+            saisie=self.mode,
+            urlnotif=self.notification_url,
+            urlredirect=self.return_url,
+            objet=self.subject,
+        )
+        idop = self.client.create_idop(order)
+        if not isinstance(idop, str) or not idop.strip():
+            raise InvalidInput(f"the PayFiP client returned no idop ({idop!r})", code="payfip.no_idop")
+        return CreatedPayment(
+            idop,
+            f"{self.payment_url}?idop={idop}",
+            amount,
+            reference,
+            email,
+            now,
+            _expiry(now, self.validity),
+        )
+
+    def receive_notification(self, payload: Mapping[str, str]) -> PaymentNotification:
+        idop = payload.get("idop") or payload.get("idOp") or ""
+        if not idop.strip():
+            raise InvalidInput(
+                "a PayFiP notification must carry an idop",
+                message_fr="Notification PayFiP sans identifiant de paiement.",
+                code="payfip.notification_without_idop",
+            )
+        return PaymentNotification(idop.strip())
+
+    def query_status(self, payment: CreatedPayment, now: dt.datetime) -> PaymentResult:
+        require_aware(now)
+        result = self.client.read_result(payment.payment_id)
+        if result is None:
+            return _unanswered(payment, now)
+        if result.numcli != self.numcli:
+            # Another régie's answer: a misconfigured client, or a forged one; decide nothing on it.
+            raise InvalidInput(
+                f"PayFiP answered for client {result.numcli!r}, not this régie's {self.numcli!r}",
+                message_fr="La réponse PayFiP concerne une autre régie : rien n'est enregistré.",
+                code="payfip.other_client",
+            )
+        return PaymentResult(
+            payment.payment_id,
+            payfip_status(result.resultrans),
+            Money.from_cents(result.montant),
+            result.refdet,
+            result.answered_at(self.zone),
+            result.resultrans.strip().upper(),
+        )
+
+
+# -- the fake gateway -------------------------------------------------------------------------
+
+
+@attrs.define
+class _FakeEntry:
+    payment: CreatedPayment
+    status: PaymentStatus | None = None
+    answered_at: dt.datetime | None = None
+    reported_amount: Money | None = None
+    reported_reference: str | None = None
+
+
+class FakeGateway:
+    """A deterministic gateway for tests and the demo: the test decides each payment's outcome and time.
+
+    Ids come from a counter (``fake-000001``, ``fake-000002``…). ``pay``, ``refuse`` and ``cancel`` answer a
+    payment at an instant inside its validity window; a payment left alone stays pending, then expires. An
+    answer is final, as at PayFiP. ``tamper`` makes the gateway report other figures than those asked, to
+    test that such a result is rejected. A query at an instant before the answer sees the payment pending.
+    """
+
+    notification_field: ClassVar[str] = "idop"
+
+    def __init__(
+        self,
+        *,
+        validity: dt.timedelta = DEFAULT_VALIDITY,
+        prefix: str = "fake",
+        url: str = "https://paiement.example/fake",
+    ) -> None:
+        _check_validity(validity)
+        self.validity = validity
+        self.prefix = prefix
+        self.url = url
+        self._counter = 0
+        self._entries: dict[str, _FakeEntry] = {}
+
+    def create_payment(
+        self, amount: Money, reference: str, *, email: str, now: dt.datetime
+    ) -> CreatedPayment:
+        require_aware(now)
+        if any(entry.payment.reference == reference for entry in self._entries.values()):
+            raise _reference_reused(reference)
+        payment_id = f"{self.prefix}-{self._counter + 1:06d}"
+        created = CreatedPayment(
+            payment_id, f"{self.url}/{payment_id}", amount, reference, email, now, _expiry(now, self.validity)
+        )
+        self._counter += 1
+        self._entries[payment_id] = _FakeEntry(created)
+        return created
+
+    def notification(self, payment_id: str) -> dict[str, str]:
+        """The payload the fake gateway posts back for ``payment_id``."""
+        return {self.notification_field: payment_id}
+
+    def receive_notification(self, payload: Mapping[str, str]) -> PaymentNotification:
+        payment_id = payload.get(self.notification_field, "")
+        if not payment_id.strip():
+            raise InvalidInput(
+                "a notification must carry a payment id", code="payment.notification_without_id"
+            )
+        return PaymentNotification(payment_id.strip())
+
+    def query_status(self, payment: CreatedPayment, now: dt.datetime) -> PaymentResult:
+        require_aware(now)
+        entry = self._entries.get(payment.payment_id)
+        if entry is None:
+            raise InvalidInput(f"the fake gateway never created {payment.payment_id}", code="fake.unknown_id")
+        if entry.status is None or entry.answered_at is None or _utc(now) < _utc(entry.answered_at):
+            return _unanswered(entry.payment, now)
+        return PaymentResult(
+            payment.payment_id,
+            entry.status,
+            entry.reported_amount if entry.reported_amount is not None else entry.payment.amount,
+            entry.reported_reference if entry.reported_reference is not None else entry.payment.reference,
+            entry.answered_at,
+            entry.status.value,
+        )
+
+    def pay(self, payment_id: str, at: dt.datetime) -> None:
+        """The family pays at ``at``."""
+        self._answer(payment_id, PaymentStatus.PAID, at)
+
+    def refuse(self, payment_id: str, at: dt.datetime) -> None:
+        """The bank refuses the payment at ``at``."""
+        self._answer(payment_id, PaymentStatus.REFUSED, at)
+
+    def cancel(self, payment_id: str, at: dt.datetime) -> None:
+        """The family gives up at ``at``."""
+        self._answer(payment_id, PaymentStatus.CANCELLED, at)
+
+    def tamper(self, payment_id: str, *, amount: Money | None = None, reference: str | None = None) -> None:
+        """Make the gateway report ``amount`` and/or ``reference`` instead of what was asked."""
+        entry = self._entry(payment_id)
+        entry.reported_amount = amount if amount is not None else entry.reported_amount
+        entry.reported_reference = reference if reference is not None else entry.reported_reference
+
+    def _entry(self, payment_id: str) -> _FakeEntry:
+        entry = self._entries.get(payment_id)
+        if entry is None:
+            raise InvalidInput(f"the fake gateway never created {payment_id}", code="fake.unknown_id")
+        return entry
+
+    def _answer(self, payment_id: str, status: PaymentStatus, at: dt.datetime) -> None:
+        require_aware(at, "at")
+        entry = self._entry(payment_id)
+        if entry.status is not None:
+            raise InvalidInput(
+                f"{payment_id} was already answered {entry.status.value}", code="fake.already_answered"
+            )
+        if _utc(at) < _utc(entry.payment.created_at) or entry.payment.is_expired_at(at):
+            raise InvalidInput(
+                f"{payment_id} can only be answered inside its validity window", code="fake.outside_validity"
+            )
+        entry.status, entry.answered_at = status, at
+
+
+# -- the portal's record of its payments ----------------------------------------------------------
+
+
+def _numbers(items: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(items, str):  # one number would otherwise become a tuple of characters
+        return (items,)
+    return tuple(items)
+
+
+def _non_empty_numbers(instance: object, attribute: attrs.Attribute[tuple[str, ...]], value: object) -> None:
+    if not value:
+        raise InvalidInput(
+            "a payment must name what it pays (invoice numbers, or a basket's hold)",
+            message_fr="Aucune facture sélectionnée.",
+            code="payment.no_selection",
+        )
+
+
+@attrs.frozen
+class PaymentAttempt:
+    """The portal's record of an online payment: what the gateway created, for whom and what, and its state.
+
+    ``invoice_numbers`` are the invoices it pays (for a payment at booking, the id of the basket's hold).
+    ``status`` is what the portal has recorded from notifications: pending until a decision is recorded with
+    ``NotificationDecision.record``; ``status_at`` adds the validity window.
+    """
+
+    created: CreatedPayment
+    regie_id: str = attrs.field(validator=_text)
+    family_id: str = attrs.field(validator=_text)
+    invoice_numbers: tuple[str, ...] = attrs.field(converter=_numbers, validator=_non_empty_numbers)
+    status: PaymentStatus = PaymentStatus.PENDING
+
+    @property
+    def payment_id(self) -> str:
+        return self.created.payment_id
+
+    @property
+    def reference(self) -> str:
+        return self.created.reference
+
+    @property
+    def amount(self) -> Money:
+        return self.created.amount
+
+    @property
+    def settled(self) -> bool:
+        return self.status is PaymentStatus.PAID
+
+    def status_at(self, now: dt.datetime) -> PaymentStatus:
+        """What the family sees at ``now``: the recorded status, or expired once the window has passed."""
+        if self.status is PaymentStatus.PENDING and self.created.is_expired_at(now):
+            return PaymentStatus.EXPIRED
+        return self.status
+
+
+def _reference_reused(reference: str) -> InvalidInput:
+    return InvalidInput(
+        f"reference {reference!r} was already used for a payment; each payment needs its own",
+        message_fr=f"La référence « {reference} » a déjà servi pour un paiement : il en faut une nouvelle.",
+        code="payment.reference_reused",
+    )
+
+
+def payment_under_way(
+    attempts: Iterable[PaymentAttempt], family_id: str, invoice_numbers: Iterable[str], now: dt.datetime
+) -> PaymentAttempt | None:
+    """The family's payment still pending at ``now`` for any of ``invoice_numbers``, if there is one.
+
+    The portal shows it as "Paiement en cours" and does not offer to pay those invoices again. An expired,
+    refused or cancelled payment is not under way: the family may pay again.
+    """
+    require_aware(now)
+    wanted = set(_numbers(invoice_numbers))
+    for attempt in attempts:
+        if (
+            attempt.family_id == family_id
+            and wanted.intersection(attempt.invoice_numbers)
+            and attempt.status_at(now) is PaymentStatus.PENDING
+        ):
+            return attempt
+    return None
+
+
+def begin_payment(
+    gateway: PaymentGateway,
+    known_payments: Mapping[str, PaymentAttempt],
+    *,
+    regie_id: str,
+    family_id: str,
+    invoice_numbers: Iterable[str],
+    amount: Money,
+    reference: str,
+    email: str,
+    now: dt.datetime,
+) -> PaymentAttempt:
+    """Create a payment at ``gateway`` and return the portal's record of it (to add to ``known_payments``).
+
+    Refused with ``InvalidInput`` before anything is created when ``reference`` was already used (each
+    payment, a retry included, needs its own: ``payment.reference_reused``) or when a payment of the same
+    invoices is already under way (``payment.under_way``).
+    """
+    require_aware(now)
+    numbers = _numbers(invoice_numbers)
+    if any(attempt.reference == reference for attempt in known_payments.values()):
+        raise _reference_reused(reference)
+    current = payment_under_way(known_payments.values(), family_id, numbers, now)
+    if current is not None:
+        until = current.created.expires_at
+        raise InvalidInput(
+            f"payment {current.reference} of these invoices is under way until {until.isoformat()}",
+            message_fr=(
+                f"Un paiement de ces factures est déjà en cours (référence {current.reference}) ; "
+                f"réessayez après {format_time(until, 'fr')} s'il n'aboutit pas."
+            ),
+            code="payment.under_way",
+            details={"payment_id": current.payment_id},
+        )
+    created = gateway.create_payment(amount, reference, email=email, now=now)
+    return PaymentAttempt(created, regie_id, family_id, numbers)
+
+
+# -- notifications ----------------------------------------------------------------------------
+
+
+class NotificationOutcome(enum.Enum):
+    """What the portal does with a notification."""
+
+    SETTLE = "settle"  # paid: record the payment, once
+    CLOSE = "close"  # refused, cancelled or expired: nothing is paid, the invoices are open again
+    WAIT = "wait"  # no answer yet: nothing to do now
+    IGNORE = "ignore"  # already settled: a duplicate notification
+    REJECT = "reject"  # unknown id, or a result that is not what was asked: settle nothing
+
+
+_MESSAGES: Final[Mapping[str, tuple[str, str]]] = {
+    "payment.notification.paid": (
+        "Paiement {reference} de {amount} reçu : il est enregistré.",
+        "Payment {reference} of {amount_en} received: record it.",
+    ),
+    "payment.notification.duplicate": (
+        "Le paiement {reference} est déjà enregistré : rien ne change.",
+        "Payment {reference} is already settled: nothing changes.",
+    ),
+    "payment.notification.pending": (
+        "Le paiement {reference} est en cours : pas encore de réponse.",
+        "Payment {reference} is in progress: no answer yet.",
+    ),
+    "payment.notification.refused": (
+        "Le paiement {reference} a été refusé : les factures restent à payer.",
+        "Payment {reference} was refused: the invoices are still to pay.",
+    ),
+    "payment.notification.cancelled": (
+        "Le paiement {reference} a été annulé : les factures restent à payer.",
+        "Payment {reference} was cancelled: the invoices are still to pay.",
+    ),
+    "payment.notification.expired": (
+        "Le paiement {reference} a expiré sans réponse : les factures restent à payer.",
+        "Payment {reference} expired unanswered: the invoices are still to pay.",
+    ),
+    "payment.notification.unknown_id": (
+        "Notification d'un paiement inconnu ({payment_id}) : rien n'est enregistré.",
+        "Notification for an unknown payment ({payment_id}): nothing is recorded.",
+    ),
+    "payment.notification.amount_mismatch": (
+        "Le paiement {reference} annonce {reported}, et non les {amount} demandés : rien n'est enregistré.",
+        "Payment {reference} reports {reported_en}, not the {amount_en} asked: nothing is recorded.",
+    ),
+    "payment.notification.reference_mismatch": (
+        "Le paiement {payment_id} annonce la référence {reported}, et non {reference} : "
+        "rien n'est enregistré.",
+        "Payment {payment_id} reports reference {reported}, not {reference}: nothing is recorded.",
+    ),
+}
+
+_CLOSING_CODES: Final = {
+    PaymentStatus.REFUSED: "payment.notification.refused",
+    PaymentStatus.CANCELLED: "payment.notification.cancelled",
+    PaymentStatus.EXPIRED: "payment.notification.expired",
+}
+
+
+def _render(code: str, lang: Lang, words: Mapping[str, object]) -> str:
+    values: dict[str, str] = {}
+    for key, value in words.items():
+        if isinstance(value, Money):
+            values[key], values[f"{key}_en"] = value.format("fr"), value.format("en")
+        else:
+            values[key] = values[f"{key}_en"] = str(value)
+    return _MESSAGES[code][0 if lang == "fr" else 1].format(**values)
+
+
+@attrs.frozen
+class NotificationDecision:
+    """What to do with one notification: an outcome, a stable code, and a sentence in French and English.
+
+    ``attempt`` is the portal's record of the payment (``None`` for an unknown id); ``result`` is the
+    gateway's answer when it was queried; ``decided_at`` is the ``now`` of the decision.
+    """
+
+    outcome: NotificationOutcome
+    code: str
+    message_fr: str
+    message: str
+    payment_id: str
+    decided_at: dt.datetime
+    attempt: PaymentAttempt | None = None
+    result: PaymentResult | None = None
+
+    @classmethod
+    def _of(
+        cls,
+        outcome: NotificationOutcome,
+        code: str,
+        payment_id: str,
+        now: dt.datetime,
+        attempt: PaymentAttempt | None = None,
+        result: PaymentResult | None = None,
+        **words: object,
+    ) -> NotificationDecision:
+        if attempt is not None:
+            words = {"reference": attempt.reference, "amount": attempt.amount, **words}
+        words = {"payment_id": payment_id, **words}
+        return cls(
+            outcome,
+            code,
+            _render(code, "fr", words),
+            _render(code, "en", words),
+            payment_id,
+            now,
+            attempt,
+            result,
+        )
+
+    @property
+    def settles(self) -> bool:
+        return self.outcome is NotificationOutcome.SETTLE
+
+    @property
+    def status(self) -> PaymentStatus | None:
+        """The gateway's status behind the decision, when it was queried."""
+        return self.result.status if self.result is not None else None
+
+    def explain(self, lang: Lang = "fr") -> str:
+        return self.message_fr if lang == "fr" else self.message
+
+    def record(self, known_payments: Mapping[str, PaymentAttempt]) -> dict[str, PaymentAttempt]:
+        """``known_payments`` after this decision: a settled or closed payment records its status.
+
+        Waiting, ignored and rejected notifications change nothing.
+        """
+        after = dict(known_payments)
+        recorded = (NotificationOutcome.SETTLE, NotificationOutcome.CLOSE)
+        if self.attempt is not None and self.result is not None and self.outcome in recorded:
+            after[self.payment_id] = attrs.evolve(self.attempt, status=self.result.status)
+        return after
+
+    def payment_order(self) -> PaymentOrder:
+        """The billing ``PaymentOrder`` to record for a settled payment (``billing.payments.record_payment``).
+
+        Its reference is the payment's, so recording it twice is recorded once there too.
+        """
+        if not self.settles or self.attempt is None or self.result is None:
+            raise InvalidInput(
+                f"only a settled payment gives a payment order ({self.code})", code="payment.not_settled"
+            )
+        attempt = self.attempt
+        return payment_order(
+            attempt.regie_id,
+            attempt.family_id,
+            attempt.invoice_numbers,
+            attempt.amount.cents,
+            self.result.answered_at or self.decided_at,
+            reference=attempt.reference,
+            method=PaymentMethod.ONLINE,
+        )
+
+
+def settle_notification(
+    gateway: PaymentGateway,
+    known_payments: Mapping[str, PaymentAttempt],
+    notification: PaymentNotification,
+    now: dt.datetime,
+) -> NotificationDecision:
+    """Decide what a gateway notification means, without changing anything.
+
+    In order: an id the portal never created is rejected; a payment already settled is a duplicate, ignored
+    (without asking the gateway); otherwise the gateway is queried, and a result whose amount or reference is
+    not what was asked is rejected. Then: paid settles, refused / cancelled / expired close, pending waits.
+    The portal applies the decision with ``record`` (and, to settle, records ``payment_order()`` in billing)
+    in one transaction, so a second notification finds the payment settled.
+    """
+    require_aware(now)
+    payment_id = notification.payment_id
+    attempt = known_payments.get(payment_id)
+    if attempt is None:
+        return NotificationDecision._of(
+            NotificationOutcome.REJECT, "payment.notification.unknown_id", payment_id, now
+        )
+    if attempt.settled:
+        return NotificationDecision._of(
+            NotificationOutcome.IGNORE, "payment.notification.duplicate", payment_id, now, attempt
+        )
+    result = gateway.query_status(attempt.created, now)
+    if result.amount is not None and result.amount != attempt.amount:
+        return NotificationDecision._of(
+            NotificationOutcome.REJECT,
+            "payment.notification.amount_mismatch",
+            payment_id,
+            now,
+            attempt,
+            result,
+            reported=result.amount,
+        )
+    if result.reference is not None and result.reference != attempt.reference:
+        return NotificationDecision._of(
+            NotificationOutcome.REJECT,
+            "payment.notification.reference_mismatch",
+            payment_id,
+            now,
+            attempt,
+            result,
+            reported=result.reference,
+        )
+    if result.status is PaymentStatus.PAID:
+        return NotificationDecision._of(
+            NotificationOutcome.SETTLE, "payment.notification.paid", payment_id, now, attempt, result
+        )
+    if result.status is PaymentStatus.PENDING:
+        return NotificationDecision._of(
+            NotificationOutcome.WAIT, "payment.notification.pending", payment_id, now, attempt, result
+        )
+    return NotificationDecision._of(
+        NotificationOutcome.CLOSE, _CLOSING_CODES[result.status], payment_id, now, attempt, result
+    )
