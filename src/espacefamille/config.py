@@ -36,6 +36,7 @@ from espacefamille.model import (
     ServiceKind,
 )
 from espacefamille.money import Money, RoundingMode, RoundingPoint, RoundingPolicy
+from espacefamille.requests import RequestCategories, request_categories_from_dict, request_categories_to_dict
 from espacefamille.rules.attendance import AbsencePolicy, absence_policy_from_dict, absence_policy_to_dict
 from espacefamille.rules.basket import BookingConditions, conditions_from_dict, conditions_to_dict
 from espacefamille.rules.capacity import Capacity, capacity_from_dict, capacity_to_dict
@@ -386,6 +387,13 @@ def commune_from_dict(data: Mapping[str, Any]) -> Commune:
         threshold = billing.money("recovery_threshold", threshold)
         billing.done()
     tariffs = tariff_book_from_dict({"tariffs": root.raw("tariffs") or []})
+    requests = root.table("requests", required=False)
+    categories = RequestCategories()
+    if requests is not None:
+        raw_categories = requests.raw("categories")
+        if raw_categories is not None:
+            categories = request_categories_from_dict(raw_categories, requests.at("categories"))
+        requests.done()
     unpaid_table = root.raw("unpaid")
     unpaid = unpaid_policy_from_dict(unpaid_table, "unpaid") if unpaid_table is not None else None
     all_or_nothing = False
@@ -410,6 +418,7 @@ def commune_from_dict(data: Mapping[str, Any]) -> Commune:
         unpaid=unpaid,
         all_or_nothing_baskets=all_or_nothing,
         tariffs=tariffs,
+        request_categories=categories,
     )
 
 
@@ -535,6 +544,8 @@ def commune_to_dict(commune: Commune) -> dict[str, Any]:
             for s in commune.services
         },
     }
+    if commune.request_categories.categories:
+        data["requests"] = {"categories": request_categories_to_dict(commune.request_categories)}
     if commune.tariffs.price_lists:
         data.update(tariff_book_to_dict(commune.tariffs))
     if commune.all_or_nothing_baskets:

@@ -28,6 +28,7 @@ from espacefamille.calendar.school import SchoolYear, SchoolZone, school_calenda
 from espacefamille.calendar.timezones import DEFAULT_TIMEZONE, time_zone
 from espacefamille.errors import InvalidConfiguration, InvalidInput, NotFound
 from espacefamille.money import Money, RoundingPolicy, to_decimal
+from espacefamille.requests import RequestCategories
 
 if TYPE_CHECKING:  # the rules modules import this one; the aggregate only names their types
     from espacefamille.rules.attendance import AbsencePolicy
@@ -515,7 +516,8 @@ class Commune:
     and cancelled until it starts, one without capacity has no limit of places. ``conditions`` (class, age,
     prerequisites, exclusions) are keyed by prestation id; ``unpaid`` is the graduated unpaid-invoices
     policy; ``all_or_nothing_baskets`` makes a basket with one refused line refuse them all; ``tariffs`` are
-    the commune's price lists (``billing.tariffs``).
+    the commune's price lists (``billing.tariffs``); ``request_categories`` the forms families fill to send
+    a request (``espacefamille.requests``).
     """
 
     collectivite: Collectivite
@@ -531,6 +533,7 @@ class Commune:
     unpaid: UnpaidPolicy | None = None
     all_or_nothing_baskets: bool = False
     tariffs: TariffBook = attrs.field(factory=TariffBook)
+    request_categories: RequestCategories = attrs.field(factory=RequestCategories)
     _regies: Mapping[str, Regie] = attrs.field(init=False, eq=False, repr=False)
     _services: Mapping[str, Service] = attrs.field(init=False, eq=False, repr=False)
     _prestations: Mapping[str, Prestation] = attrs.field(init=False, eq=False, repr=False)

@@ -138,3 +138,11 @@ def test_a_price_for_an_unknown_prestation_is_refused() -> None:
     error = error_of(text)
     assert error.code == "config.unknown_reference"
     assert error.path == "tariffs[0].prices.gouter"
+
+
+def test_request_forms_are_part_of_the_commune_file(commune: Commune) -> None:
+    regime = commune.request_categories.category("regime")
+    assert [field.key for field in regime.fields] == ["enfant", "regime"]
+    error = error_of(BASE + '\n[requests]\ncategorie = "x"\n')
+    assert error.path == "requests.categorie"
+    assert error.code == "config.unknown_key"
