@@ -1,0 +1,216 @@
+"""Ports: the protocols a host application implements — the commune store and its unit of work, the
+accounts store, and the clock. (The payment gateway is ``espacefamille.payment.PaymentGateway``, the
+notifier ``espacefamille.events.Notifier``.)
+
+One ``CommuneStore`` holds one collectivité: its configuration and everything that happens in it. All
+reads and writes go through a ``UnitOfWork``, used as a context manager::
+
+    with store.unit_of_work() as uow:
+        family = uow.family("F1")
+        uow.save_bookings(new_bookings)
+        uow.add_outbox(message)
+        uow.commit()
+
+Nothing is visible to others before ``commit()``; leaving the block without committing (or on an
+exception) rolls everything back, so a basket, an invoice run or a payment is written whole or not at
+all. A unit of work detects concurrent changes: every write concerning a family bumps that family's
+version, and ``commit()`` raises ``ConcurrentChange`` (writing nothing) when a family the unit of work
+read or wrote was changed by another unit of work since it was first read. Capacity is shared between
+families, so a unit of work that writes bookings of a capacity-limited prestation also checks that no one
+else wrote bookings of that prestation meanwhile (the prestation's version).
+
+The reference implementations are ``espacefamille.adapters.memory`` and ``espacefamille.adapters.sqlite``;
+``espacefamille.testing`` is the conformance kit any other implementation can run against itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager
+from typing import Protocol, runtime_checkable
+
+import attrs
+
+from espacefamille.accounts import Account, Activation
+from espacefamille.billing.documents import Allocation, Invoice, Numbering, Payment
+from espacefamille.calendar.opening import Closure
+from espacefamille.calendar.periods import DateRange
+from espacefamille.calendar.timezones import require_aware, time_zone
+from espacefamille.events import OutboxMessage
+from espacefamille.model import Booking, Child, Commune, Enrolment, Family
+from espacefamille.money import Money
+from espacefamille.requests import Request
+from espacefamille.rules.attendance import AbsenceDeclaration, AttendanceFact
+
+__all__ = ["AccountStore", "Clock", "CommuneStore", "FixedClock", "SystemClock", "UnitOfWork"]
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """Where services read the time; rules and billing never do (``now`` is their argument)."""
+
+    def now(self) -> dt.datetime:
+        """The current instant, timezone-aware."""
+        ...
+
+
+@attrs.frozen
+class SystemClock:
+    """The machine's clock, in the commune's time zone."""
+
+    timezone: str = "Europe/Paris"
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(time_zone(self.timezone))
+
+
+@attrs.define
+class FixedClock:
+    """A clock for tests and demos: it shows ``instant`` until told otherwise."""
+
+    instant: dt.datetime = attrs.field(validator=lambda _i, _a, v: require_aware(v, "instant"))
+
+    def now(self) -> dt.datetime:
+        return self.instant
+
+    def advance(self, delta: dt.timedelta) -> None:
+        self.instant = self.instant + delta
+
+
+class UnitOfWork(Protocol):
+    """One all-or-nothing set of reads and writes on a commune store (see the module docstring).
+
+    Lookups of a missing identifier raise ``NotFound``; ``save_*`` methods insert or replace by
+    identifier (a booking's identifier is its child, prestation and date), so saving twice is harmless.
+    Listing methods return values in a stable order (by identifier, then date).
+    """
+
+    def commit(self) -> None:
+        """Make every write of this unit of work visible at once; ``ConcurrentChange`` if someone else
+        changed what it depends on (then nothing is written)."""
+        ...
+
+    def rollback(self) -> None:
+        """Forget every write of this unit of work."""
+        ...
+
+    # -- configuration ---------------------------------------------------------------------
+    def commune(self) -> Commune:
+        """The collectivité's configuration (``NotFound`` before it is saved)."""
+        ...
+
+    def save_commune(self, commune: Commune) -> None: ...
+
+    # -- families, children, enrolments ----------------------------------------------------
+    def family(self, family_id: str) -> Family: ...
+
+    def families(self) -> Iterator[Family]:
+        """Every family, ordered by id — streamed, so month-end billing need not hold the city in memory."""
+        ...
+
+    def save_family(self, family: Family) -> None: ...
+
+    def child(self, child_id: str) -> Child: ...
+
+    def children_of(self, family_id: str) -> tuple[Child, ...]:
+        """The children of a household (a child of separated parents is listed by both)."""
+        ...
+
+    def save_child(self, child: Child) -> None: ...
+
+    def enrolments_of(self, child_id: str) -> tuple[Enrolment, ...]: ...
+
+    def save_enrolment(self, enrolment: Enrolment) -> None: ...
+
+    # -- bookings, attendance, closures ----------------------------------------------------
+    def bookings_of_family(self, family_id: str, period: DateRange) -> tuple[Booking, ...]:
+        """The household's bookings (any status, cancelled included) on the days of ``period``."""
+        ...
+
+    def bookings_of_prestation(self, prestation_id: str, period: DateRange) -> tuple[Booking, ...]:
+        """Every household's bookings of a prestation on the days of ``period`` (to rebuild its places)."""
+        ...
+
+    def save_bookings(self, bookings: Iterable[Booking]) -> None: ...
+
+    def attendance_of_family(self, family_id: str, period: DateRange) -> tuple[AttendanceFact, ...]:
+        """The facts recorded for the household's children (through their bookings' family) in ``period``."""
+        ...
+
+    def save_attendance(self, facts: Iterable[AttendanceFact], family_id: str) -> None: ...
+
+    def absences_of_family(self, family_id: str) -> tuple[AbsenceDeclaration, ...]: ...
+
+    def save_absence(self, declaration: AbsenceDeclaration, family_id: str) -> None: ...
+
+    def closures(self) -> Mapping[str, tuple[Closure, ...]]:
+        """Closures declared by agents since configuration, by service id."""
+        ...
+
+    def add_closure(self, service_id: str, closure: Closure) -> None: ...
+
+    # -- billing ---------------------------------------------------------------------------
+    def invoices_of_family(self, family_id: str) -> tuple[Invoice, ...]: ...
+
+    def invoice(self, number: str) -> Invoice: ...
+
+    def save_invoice(self, invoice: Invoice) -> None:
+        """Record an issued invoice; an invoice already recorded under the same number is never changed
+        (``InvalidInput`` if the content differs)."""
+        ...
+
+    def payments_of_family(self, family_id: str) -> tuple[Payment, ...]: ...
+
+    def save_payment(self, payment: Payment) -> None: ...
+
+    def allocations_of_family(self, family_id: str) -> tuple[Allocation, ...]: ...
+
+    def save_allocations(self, allocations: Iterable[Allocation], family_id: str) -> None: ...
+
+    def numbering(self) -> Numbering: ...
+
+    def save_numbering(self, numbering: Numbering) -> None: ...
+
+    def carried(self, regie_id: str) -> Mapping[str, Money]:
+        """Amounts below the recovery threshold carried to the next period, by family id."""
+        ...
+
+    def save_carried(self, regie_id: str, amounts: Mapping[str, Money]) -> None: ...
+
+    # -- requests and notifications --------------------------------------------------------
+    def requests_of_family(self, family_id: str) -> tuple[Request, ...]: ...
+
+    def save_request(self, request: Request) -> None: ...
+
+    def add_outbox(self, message: OutboxMessage) -> None:
+        """Queue a notification in the same transaction as the change it announces."""
+        ...
+
+    def outbox(self) -> tuple[OutboxMessage, ...]:
+        """Every queued message (sent or not), oldest first."""
+        ...
+
+    def save_outbox(self, message: OutboxMessage) -> None:
+        """Record a message's new state (sent, failed attempt) by its id."""
+        ...
+
+
+class CommuneStore(Protocol):
+    """A commune's storage: it hands out units of work."""
+
+    def unit_of_work(self) -> AbstractContextManager[UnitOfWork]: ...
+
+
+class AccountStore(Protocol):
+    """Accounts span collectivités, so the host keeps them apart from any one commune's store."""
+
+    def account(self, account_id: str) -> Account: ...
+
+    def save_account(self, account: Account) -> None: ...
+
+    def activation(self, token_hash: str) -> Activation:
+        """The activation whose token hashes to ``token_hash`` (``NotFound`` otherwise)."""
+        ...
+
+    def save_activation(self, activation: Activation) -> None: ...
