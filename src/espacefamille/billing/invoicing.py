@@ -1,0 +1,1331 @@
+"""Month-end invoicing: an invoice or credit note per payer family, corrections, the recovery threshold.
+
+``run_month_end`` bills a régie's *payable en fin de mois* prestations for a month. Prepaid prestations are
+paid at booking and never appear here. What each booked day costs comes from the one pricing path
+(``billing.pricing.price_quote``), called once per child × prestation × attendance status (and price
+situation), with the number of days — or of minutes for hourly prices, so 1 h 05 is 65 minutes.
+
+The rules, in the words of a régie (``docs/invoicing.md`` has worked examples):
+
+* **What a booked day costs.** A day with an active booking is billed by its attendance: present → the
+  price; absent (justified or not), cancelled in time, service closed → the price list's attendance effect.
+  A booked day with no attendance fact counts as present (agents usually record only the exceptions).
+  A child recorded present on a day without an active booking is *present without booking*: the price list's
+  effect for that status (the full price when it says nothing), plus the tariff's ``unbooked_presence``
+  surcharge as a line of its own, after its yearly tolerance. A booking accepted after the deadline with a
+  surcharge (``Booking.surcharge_code``) adds a late-booking line priced by the prestation's after-deadline
+  ``Surcharge`` policy (or the tariff's ``late_booking`` rule), on days that are billed something.
+* **Lines.** One line per child × prestation × unit price × reason, with its dates, quantity, exact unit
+  price and rounded total; surcharges are always lines of their own. Days billed nothing (a justified
+  absence, the training day) are shown as lines at 0 € so that the family sees why.
+* **Sibling rank.** The child's rank is its order of birth among the family's children given to the run,
+  eldest first (twins: by child id); the number of children is how many were given.
+* **Quotient familial.** The one in force on each day (``Family.quotient_on``); unknown is not 0.
+* **Idempotence.** A day already on an issued invoice of the family is never billed again: running the
+  same period again with the previous run's invoices yields nothing new, and no number is used.
+* **Corrections.** For a day already invoiced whose facts changed (an absence justified late, a presence
+  corrected, a wrong QF), a regularisation line names the original invoice and date
+  (``InvoiceLine.regularises``) and bills (what the day is worth now − what was invoiced for it). A day
+  whose basis (reason and unit price) did not change is worth exactly what was invoiced for it, so
+  rounding never creates cents out of nothing. A surcharge tolerance, once used, stays used.
+* **Threshold.** A total below the régie's *seuil de mise en recouvrement* (``Commune.recovery_threshold``,
+  15 € by default) is not issued: its lines are carried (``CarriedBalance``) and issued, unchanged, with a
+  later invoice. A negative total is always issued, as a credit note (*avoir*).
+* **Numbers and dates.** Invoices and credit notes take gap-free numbers in their own series, per régie and
+  year of issue, in the order families are billed (by family id in ``run_month_end``). Due date: the issue
+  date plus the régie's payment delay (30 days by default); families on direct debit are debited on the
+  ``direct_debit_day`` (10 by default) of the month after the period, or of the month after the issue date
+  when that day has already passed.
+
+Everything is pure: the issue date is passed in, and nothing is read from a clock or a store.
+``run_month_end_streamed`` bills families one at a time from an iterable (a store reading families in
+order), so memory does not grow with the city beyond the documents produced.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from fractions import Fraction
+from typing import Final
+
+import attrs
+
+from espacefamille.billing.documents import DocumentKind, Invoice, InvoiceLine, Numbering, Series
+from espacefamille.billing.pricing import (
+    FamilyFacts,
+    PriceExplanation,
+    PriceQuote,
+    SurchargeQuote,
+    price_quote,
+    price_surcharge,
+)
+from espacefamille.billing.tariffs import (
+    DEFAULT_ATTENDANCE_EFFECTS,
+    FixedAmount,
+    FixedSurcharge,
+    FullPrice,
+    PercentSurcharge,
+    PriceList,
+    PriceUnit,
+    SurchargeKind,
+    SurchargeRule,
+)
+from espacefamille.calendar.periods import DateRange
+from espacefamille.errors import InvalidInput, MissingData, NotFound
+from espacefamille.model import Booking, BookingStatus, Child, Commune, Family, PaymentMode, Prestation
+from espacefamille.money import ZERO, Money
+from espacefamille.rules.attendance import AttendanceFact, AttendanceStatus
+from espacefamille.rules.policies import Surcharge
+from espacefamille.text import format_date
+
+__all__ = [
+    "DEFAULT_DIRECT_DEBIT_DAY",
+    "DEFAULT_PAYMENT_DELAY_DAYS",
+    "BillingContext",
+    "BillingRun",
+    "CarriedBalance",
+    "FamilyBill",
+    "FamilyMonth",
+    "FamilyOutcome",
+    "OutcomeKind",
+    "bill_family",
+    "run_month_end",
+    "run_month_end_streamed",
+    "sibling_ranks",
+]
+
+DEFAULT_PAYMENT_DELAY_DAYS: Final = 30
+DEFAULT_DIRECT_DEBIT_DAY: Final = 10
+
+REGULARISATION: Final = "regularisation"
+_LATE: Final = "surcharge.late_booking"
+_UNBOOKED: Final = "surcharge.unbooked_presence"
+_UNBOOKED_TOLERATED: Final = "surcharge.unbooked_presence.tolerated"
+
+_PRESENT: Final = AttendanceStatus.PRESENT
+_UNBOOKED_STATUS: Final = AttendanceStatus.PRESENT_UNBOOKED
+_ACTIVE: Final = (BookingStatus.BOOKED, BookingStatus.HELD)
+# Group keys hold a status's index, not the enum member: hashing an enum member runs Python code, and
+# the keys are hashed for every booking-day of a city.
+_STATUSES: Final = tuple(AttendanceStatus)
+_INDEX: Final = {status: index for index, status in enumerate(_STATUSES)}
+_PRESENT_I: Final = _INDEX[AttendanceStatus.PRESENT]
+_UNBOOKED_I: Final = _INDEX[AttendanceStatus.PRESENT_UNBOOKED]
+
+_MONTHS_FR: Final = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+
+
+# -- inputs -----------------------------------------------------------------------------------
+
+
+def _children(items: Iterable[Child]) -> tuple[Child, ...]:
+    return tuple(items)
+
+
+def _bookings(items: Iterable[Booking]) -> tuple[Booking, ...]:
+    return tuple(items)
+
+
+def _facts(items: Iterable[AttendanceFact]) -> tuple[AttendanceFact, ...]:
+    return tuple(items)
+
+
+def _invoices(items: Iterable[Invoice]) -> tuple[Invoice, ...]:
+    return tuple(items)
+
+
+def _lines(items: Iterable[InvoiceLine]) -> tuple[InvoiceLine, ...]:
+    return tuple(items)
+
+
+def _counts(table: Mapping[tuple[str, str], int]) -> dict[tuple[str, str], int]:
+    for key, count in table.items():
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise InvalidInput(
+                f"earlier unbooked presences of {key} must be a count >= 0, got {count!r}",
+                code="billing.bad_count",
+            )
+    return dict(table)
+
+
+@attrs.frozen
+class CarriedBalance:
+    """Lines of a family below the recovery threshold, not issued, waiting for a later invoice.
+
+    The lines keep their days and explanations; they are issued unchanged with the next invoice (or
+    credit note) of the family at the régie.
+    """
+
+    family_id: str
+    regie_id: str
+    lines: tuple[InvoiceLine, ...] = attrs.field(converter=_lines)
+
+    @property
+    def amount(self) -> Money:
+        return Money.total(line.total for line in self.lines)
+
+
+@attrs.frozen
+class FamilyMonth:
+    """Everything one family's month-end bill depends on, for streaming a city family by family.
+
+    ``children`` are all the family's children (for the sibling rank); ``bookings`` and ``attendance``
+    cover the period, plus any earlier day whose facts changed after it was invoiced; ``issued`` are the
+    family's documents already issued by the régie; ``carried`` its balance carried from earlier periods;
+    ``unbooked_earlier`` counts, per (child id, prestation id), the presences without booking earlier in
+    the school year, before the period (for the surcharge's yearly tolerance).
+    """
+
+    family: Family
+    children: tuple[Child, ...] = attrs.field(converter=_children)
+    bookings: tuple[Booking, ...] = attrs.field(converter=_bookings)
+    attendance: tuple[AttendanceFact, ...] = attrs.field(converter=_facts, default=())
+    issued: tuple[Invoice, ...] = attrs.field(converter=_invoices, default=())
+    carried: CarriedBalance | None = None
+    unbooked_earlier: Mapping[tuple[str, str], int] = attrs.field(factory=dict, converter=_counts)
+
+
+class OutcomeKind(enum.Enum):
+    """What a month-end run did for a family."""
+
+    INVOICED = "billing.invoice_issued"
+    CREDIT_NOTE = "billing.credit_note_issued"
+    CARRIED = "billing.carried_forward"
+    NOTHING = "billing.nothing_to_bill"
+
+
+@attrs.frozen
+class FamilyOutcome:
+    """The run's answer for one family, with a stable code and a sentence the family understands."""
+
+    family_id: str
+    kind: OutcomeKind
+    total: Money = ZERO
+    number: str | None = None
+    due_on: dt.date | None = None
+    direct_debit_on: dt.date | None = None
+    carried_in: Money = ZERO
+    threshold: Money = ZERO
+    period: DateRange | None = None
+
+    @property
+    def code(self) -> str:
+        return self.kind.value
+
+    @property
+    def message_fr(self) -> str:
+        """Written when read: a city's run does not format forty thousand sentences nobody reads."""
+        kind = self.kind
+        carried = ""
+        if self.carried_in:
+            carried = f" (dont {self.carried_in.format()} reportés de périodes précédentes)"
+        if kind is OutcomeKind.INVOICED:
+            assert self.due_on is not None
+            text = (
+                f"Facture {self.number} de {self.total.format()}{carried}, à payer avant le "
+                + format_date(self.due_on)
+            )
+            if self.direct_debit_on is not None:
+                text += f" ; prélevée le {format_date(self.direct_debit_on)}"
+            return text + "."
+        if kind is OutcomeKind.CREDIT_NOTE:
+            return f"Avoir {self.number} de {(-self.total).format()}{carried} en faveur de la famille."
+        if kind is OutcomeKind.CARRIED:
+            return (
+                f"Montant de {self.total.format()}{carried} inférieur au seuil de mise en recouvrement "
+                f"({self.threshold.format()}) : il n'est pas facturé maintenant et sera reporté sur la "
+                "prochaine facture."
+            )
+        return "Rien de nouveau à facturer pour cette période."
+
+
+@attrs.frozen
+class FamilyBill:
+    """One family's result: its outcome, and the document issued or the balance carried, if any."""
+
+    outcome: FamilyOutcome
+    document: Invoice | None = None
+    carried: CarriedBalance | None = None
+
+
+def _documents(items: Iterable[Invoice]) -> tuple[Invoice, ...]:
+    return tuple(items)
+
+
+def _carried_table(table: Mapping[str, CarriedBalance]) -> dict[str, CarriedBalance]:
+    return dict(table)
+
+
+def _outcome_table(table: Mapping[str, FamilyOutcome]) -> dict[str, FamilyOutcome]:
+    return dict(table)
+
+
+@attrs.frozen
+class BillingRun:
+    """A month-end run of a régie: the new invoices and credit notes, the balances carried forward, the
+    numbering after the run, and per family what was done and why (``outcomes``)."""
+
+    regie_id: str
+    period: DateRange
+    issued_on: dt.date
+    invoices: tuple[Invoice, ...] = attrs.field(converter=_documents)
+    credit_notes: tuple[Invoice, ...] = attrs.field(converter=_documents)
+    carried: Mapping[str, CarriedBalance] = attrs.field(converter=_carried_table)
+    numbering: Numbering
+    outcomes: Mapping[str, FamilyOutcome] = attrs.field(converter=_outcome_table)
+
+    @property
+    def documents(self) -> tuple[Invoice, ...]:
+        """Invoices and credit notes together, in number order of each series."""
+        return self.invoices + self.credit_notes
+
+    @property
+    def total_invoiced(self) -> Money:
+        return Money.total(invoice.total for invoice in self.invoices)
+
+    @property
+    def total_credited(self) -> Money:
+        """What the credit notes give back (a positive amount)."""
+        return -Money.total(note.total for note in self.credit_notes)
+
+    @property
+    def total_carried(self) -> Money:
+        return Money.total(balance.amount for balance in self.carried.values())
+
+
+# -- the run's context ------------------------------------------------------------------------
+
+
+class _Priced:
+    """What a prestation needs for billing under one price list, worked out once per run."""
+
+    __slots__ = ("count_started", "late_rule", "minutes", "price_list", "tariff_label", "timed", "unit")
+
+    def __init__(
+        self,
+        price_list: PriceList,
+        unit: PriceUnit,
+        count_started: bool,
+        minutes: int | None,
+        late_rule: SurchargeRule | None,
+        tariff_label: str,
+    ) -> None:
+        self.price_list = price_list
+        self.unit = unit
+        self.timed = unit.is_timed  # asked for every line: an enum lookup is not free
+        self.count_started = count_started
+        self.minutes = minutes
+        self.late_rule = late_rule
+        self.tariff_label = tariff_label
+
+
+def _late_rule(commune: Commune, prestation_id: str) -> SurchargeRule | None:
+    rules = commune.booking_rules.get(prestation_id)
+    policy = None if rules is None else rules.after_booking_deadline
+    if isinstance(policy, Surcharge):
+        if policy.percent is not None:
+            return PercentSurcharge(policy.percent)
+        assert policy.amount is not None
+        return FixedSurcharge(policy.amount)
+    return None  # the tariff's own late_booking rule, if any
+
+
+def _check_count(name: str, value: object, minimum: int, maximum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+        raise InvalidInput(
+            f"{name} must be an int from {minimum} to {maximum}, got {value!r}", code="billing.bad_parameter"
+        )
+
+
+def _check_date(name: str, value: object) -> None:
+    if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
+        raise InvalidInput(f"{name} must be a date, got {value!r}", code="input.not_a_date")
+
+
+def _next_month(day: dt.date, on: int) -> dt.date:
+    return dt.date(day.year + day.month // 12, day.month % 12 + 1, on)
+
+
+@attrs.frozen
+class BillingContext:
+    """A régie's month-end run: the commune, the period, the issue date and the date rules.
+
+    Built once per run; it works out which prestations are billed (the régie's *payable en fin de mois*
+    ones), their tariffs, the due date and the direct-debit date.
+    """
+
+    commune: Commune
+    regie_id: str
+    period: DateRange
+    issued_on: dt.date
+    payment_delay_days: int = DEFAULT_PAYMENT_DELAY_DAYS
+    direct_debit_day: int = DEFAULT_DIRECT_DEBIT_DAY
+    prestations: Mapping[str, Prestation] = attrs.field(init=False, repr=False, eq=False)
+    due_on: dt.date = attrs.field(init=False, repr=False, eq=False)
+    direct_debit_on: dt.date = attrs.field(init=False, repr=False, eq=False)
+    _priced: dict[tuple[str, int], _Priced] = attrs.field(init=False, repr=False, eq=False)
+    _month_list: PriceList | None = attrs.field(init=False, repr=False, eq=False)
+    _facts: dict[tuple[object, ...], FamilyFacts] = attrs.field(init=False, repr=False, eq=False)
+    _texts: dict[PriceExplanation, str] = attrs.field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.period, DateRange):
+            raise InvalidInput(f"the period must be a DateRange, got {self.period!r}", code="billing.period")
+        _check_date("issued_on", self.issued_on)
+        if self.issued_on < self.period.end:
+            raise InvalidInput(
+                f"an invoice for {self.period.start}..{self.period.end} cannot be issued on "
+                f"{self.issued_on}, before the period ends",
+                message_fr="Une facture ne peut pas être émise avant la fin de la période facturée.",
+                code="billing.issued_before_period_end",
+            )
+        _check_count("payment_delay_days", self.payment_delay_days, 0, 366)
+        _check_count("direct_debit_day", self.direct_debit_day, 1, 28)
+        self.commune.regie(self.regie_id)  # NotFound for an unknown régie
+        prestations = {
+            prestation.id: prestation
+            for service in self.commune.services
+            if service.regie_id == self.regie_id
+            for prestation in service.prestations
+            if prestation.payment_mode is PaymentMode.MONTH_END
+        }
+        debit = _next_month(self.period.end, self.direct_debit_day)
+        if debit <= self.issued_on:
+            debit = _next_month(self.issued_on, self.direct_debit_day)
+        book = self.commune.tariffs
+        month_list = book.price_list_on(self.period.start) if prestations else None
+        if month_list is not None and month_list.validity.end < self.period.end:
+            month_list = None  # two price lists in the month: each day finds its own
+        object.__setattr__(self, "prestations", prestations)
+        object.__setattr__(self, "due_on", self.issued_on + dt.timedelta(days=self.payment_delay_days))
+        object.__setattr__(self, "direct_debit_on", debit)
+        object.__setattr__(self, "_priced", {})
+        object.__setattr__(self, "_month_list", month_list)
+        object.__setattr__(self, "_facts", {})
+        object.__setattr__(self, "_texts", {})
+
+    # Caches of the run (not part of the value): tariffs per prestation and price list, FamilyFacts per
+    # situation, the French sentence of each price explanation.
+
+    def _price_list(self, day: dt.date) -> PriceList:
+        month_list = self._month_list
+        if month_list is not None and self.period.start <= day <= self.period.end:
+            return month_list
+        return self.commune.tariffs.price_list_on(day)
+
+    def _prestation_pricing(self, prestation_id: str, day: dt.date) -> _Priced:
+        price_list = self._price_list(day)
+        key = (prestation_id, id(price_list))
+        priced = self._priced.get(key)
+        if priced is None:
+            _, tariff, _ = self.commune.tariffs.priced_on(prestation_id, day)
+            prestation = self.prestations[prestation_id]
+            minutes = prestation.minutes
+            if tariff.unit.is_timed and not minutes:
+                raise MissingData(
+                    f"prestation {prestation_id!r} is priced by the {tariff.unit.value} but has no hours",
+                    message_fr=(
+                        f"La prestation « {prestation.name} » est facturée à l'heure mais n'a pas d'horaires."
+                    ),
+                    code="billing.no_hours",
+                )
+            priced = _Priced(
+                price_list,
+                tariff.unit,
+                tariff.count_started,
+                minutes,
+                _late_rule(self.commune, prestation_id) or tariff.late_booking,
+                tariff.label,
+            )
+            self._priced[key] = priced
+        return priced
+
+    def _family_facts(
+        self, quotient: Decimal | None, family: Family, child: Child, rank: int, size: int
+    ) -> FamilyFacts:
+        key = (quotient, family.residence, child.pai, rank, size)
+        facts = self._facts.get(key)
+        if facts is None:
+            facts = self._facts[key] = FamilyFacts(quotient, family.residence, child.pai, rank, size)
+        return facts
+
+    def _message(self, explanation: PriceExplanation) -> str:
+        # Families in the same price situation share one sentence: babel writes it once per run.
+        text = self._texts.get(explanation)
+        if text is None:
+            if len(self._texts) > 100_000:
+                self._texts.clear()  # a taux d'effort has one sentence per QF: keep memory bounded
+            text = self._texts[explanation] = explanation.message_fr
+        return text
+
+
+def sibling_ranks(children: Iterable[Child]) -> dict[str, int]:
+    """Each child's rank among a family's children: order of birth, eldest first (twins by child id)."""
+    ordered = sorted(children, key=lambda child: (child.birth_date, child.id))
+    return {child.id: rank for rank, child in enumerate(ordered, start=1)}
+
+
+# -- French wording ---------------------------------------------------------------------------
+
+
+def _euros(amount: Money) -> str:
+    """``1 234,50 €`` exactly as ``Money.format`` writes it, without babel's cost on every line."""
+    cents = amount.cents
+    sign = "-" if cents < 0 else ""
+    whole, rest = divmod(abs(cents), 100)
+    grouped = f"{whole:,}".replace(",", "\u202f")
+    return f"{sign}{grouped},{rest:02d}\u00a0€"
+
+
+def _day_number(day: dt.date) -> str:
+    return "1er" if day.day == 1 else str(day.day)
+
+
+def _and(parts: Sequence[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " et " + parts[-1]
+
+
+def _days_text(days: Sequence[dt.date]) -> str:
+    """``le 12 novembre 2026``, ``les 2, 3 et 5 novembre 2026``, ``les 30 novembre et 1er décembre 2026``…"""
+    if len(days) == 1:
+        day = days[0]
+        return f"le {_day_number(day)} {_MONTHS_FR[day.month - 1]} {day.year}"
+    months = []
+    for (year, month), group in itertools.groupby(days, key=lambda day: (day.year, day.month)):
+        numbers = [_day_number(day) for day in group]
+        months.append(f"{_and(numbers)} {_MONTHS_FR[month - 1]} {year}")
+    return "les " + _and(months)
+
+
+def _duration(minutes: int) -> str:
+    hours, rest = divmod(minutes, 60)
+    return f"{hours} h {rest:02d}" if hours else f"{rest} min"
+
+
+_UNIT_NOUNS: Final = {
+    PriceUnit.DAY: ("jour", "jours"),
+    PriceUnit.HALF_DAY: ("demi-journée", "demi-journées"),
+    PriceUnit.BLOCK: ("forfait", "forfaits"),
+}
+
+
+def _count_text(priced: _Priced, count: int) -> str:
+    if priced.minutes is not None and priced.timed:
+        noun = "accueil" if count == 1 else "accueils"
+        text = f"{count} {noun} de {_duration(priced.minutes)}"
+        return text if count == 1 else f"{text}, soit {_duration(priced.minutes * count)}"
+    singular, plural = _UNIT_NOUNS[priced.unit]
+    return f"{count} {singular if count == 1 else plural}"
+
+
+def _status_label(status: AttendanceStatus) -> str:
+    label = status.label("fr")
+    return label[:1].upper() + label[1:]
+
+
+# -- pricing a group of days ------------------------------------------------------------------
+
+
+def _decimal(units: Fraction) -> Decimal:
+    """Price units as a Decimal: exact for days and halves, to 6 places for thirds (``minutes`` is exact)."""
+    if units.denominator == 1:
+        return Decimal(units.numerator)
+    value = Decimal(units.numerator) / Decimal(units.denominator)
+    exact = value.quantize(Decimal("0.000001"))
+    return exact.normalize() if exact == value else exact
+
+
+def _status_argument(priced: _Priced, prestation_id: str, status: AttendanceStatus) -> str | None:
+    """The status to price with; None is the plain price (present, or a status left at its default full
+    price by a price list that does not name it)."""
+    if status is _PRESENT:
+        return None
+    code = str(status.value)
+    effects = priced.price_list.priced(prestation_id)
+    if (
+        effects is not None
+        and code not in effects[1]
+        and isinstance(DEFAULT_ATTENDANCE_EFFECTS[code], FullPrice)
+    ):
+        return None
+    return code
+
+
+def _per_occurrence(priced: _Priced, prestation_id: str, status: str | None) -> bool:
+    if status is None:
+        return False
+    entry = priced.price_list.priced(prestation_id)
+    return entry is not None and isinstance(entry[1].get(status), FixedAmount)
+
+
+class _Group:
+    """The days of one child × prestation × status × price situation, and how they price."""
+
+    __slots__ = ("child", "day", "facts", "late", "prestation_id", "priced", "status", "status_arg")
+
+    def __init__(
+        self,
+        child: Child,
+        prestation_id: str,
+        status: AttendanceStatus,
+        facts: FamilyFacts,
+        priced: _Priced,
+        day: dt.date,
+        late: bool,
+    ) -> None:
+        self.child = child
+        self.prestation_id = prestation_id
+        self.status = status
+        self.facts = facts
+        self.priced = priced
+        self.day = day
+        self.late = late
+        self.status_arg = _status_argument(priced, prestation_id, status)
+
+
+def _quote(ctx: BillingContext, group: _Group, quantity: int) -> PriceQuote:
+    return price_quote(
+        ctx.commune.tariffs,
+        group.prestation_id,
+        group.day,
+        group.facts,
+        quantity,
+        rounding=ctx.commune.rounding,
+        status=group.status_arg,
+    )
+
+
+def _one_day(ctx: BillingContext, group: _Group) -> PriceQuote:
+    minutes = group.priced.minutes if group.priced.timed else None
+    return _quote(ctx, group, 1 if minutes is None else minutes)
+
+
+@attrs.frozen
+class _DaysPrice:
+    """A group of days priced: unit price, units, exact minutes, rounded total and the quote behind it."""
+
+    unit_price: Decimal
+    units: Fraction
+    minutes: int | None
+    total: Money
+    quote: PriceQuote
+
+
+def _price_days(
+    ctx: BillingContext, group: _Group, count: int, one_day: PriceQuote | None = None
+) -> _DaysPrice:
+    priced = group.priced
+    if not priced.timed:
+        quote = _quote(ctx, group, count)
+        return _DaysPrice(quote.unit_price, quote.billed_units, None, quote.total, quote)
+    assert priced.minutes is not None
+    minutes = priced.minutes * count
+    if priced.count_started or _per_occurrence(priced, group.prestation_id, group.status_arg):
+        # Started units and fixed amounts count per attendance, never over the month's minutes.
+        quote = _one_day(ctx, group) if one_day is None else one_day
+        units = quote.billed_units * count
+        total = ctx.commune.rounding.line_total(quote.unit_price, units.numerator)
+        return _DaysPrice(quote.unit_price, units, minutes, total, quote)
+    quote = _quote(ctx, group, minutes)  # exact minutes: 1 h 05 is 65/60 of the hourly price
+    return _DaysPrice(quote.unit_price, quote.billed_units, minutes, quote.total, quote)
+
+
+def _line_label(prestation: Prestation, child: Child) -> str:
+    return f"{prestation.name} — {child.first_name}"
+
+
+def _main_line(
+    ctx: BillingContext, group: _Group, days: list[dt.date], label: str, priced_days: _DaysPrice
+) -> InvoiceLine:
+    explanation = (
+        f"{_status_label(group.status)} : {_count_text(group.priced, len(days))}, {_days_text(days)}. "
+        f"{ctx._message(priced_days.quote.explanation)}"
+    )
+    return InvoiceLine(
+        group.child.id,
+        group.prestation_id,
+        label,
+        group.status.code,
+        days,
+        _decimal(priced_days.units),
+        priced_days.unit_price,
+        priced_days.total,
+        explanation,
+        None,
+        priced_days.minutes,
+    )
+
+
+def _surcharge_line(
+    ctx: BillingContext,
+    group: _Group,
+    label: str,
+    reason: str,
+    days: list[dt.date],
+    surcharge: SurchargeQuote,
+) -> InvoiceLine:
+    count = len(days)
+    units = surcharge.billed_units * count
+    minutes = None
+    timed = group.priced.timed and group.priced.minutes is not None
+    if timed and not surcharge.per_occurrence and surcharge.billed_units:
+        minutes = (group.priced.minutes or 0) * count
+    explanation = (
+        f"Majoration : {_count_text(group.priced, count)}, {_days_text(days)}. "
+        f"{ctx._message(surcharge.explanation)}"
+    )
+    return InvoiceLine(
+        group.child.id,
+        group.prestation_id,
+        label,
+        reason,
+        days,
+        _decimal(units),
+        surcharge.unit_price,
+        surcharge.total * count,
+        explanation,
+        None,
+        minutes,
+    )
+
+
+def _late_surcharge(ctx: BillingContext, group: _Group, one_day: PriceQuote) -> SurchargeQuote | None:
+    if not one_day.unit_price:
+        return None  # nothing billed for the day: nothing to surcharge
+    rule = group.priced.late_rule
+    if rule is None:
+        raise MissingData(
+            f"booking of {group.prestation_id!r} on {group.day} was accepted with a surcharge, "
+            "but no surcharge is configured",
+            message_fr="Une réservation tardive a été majorée, mais aucune majoration n'est configurée.",
+            code="billing.no_late_booking_surcharge",
+        )
+    return price_surcharge(ctx.commune.tariffs, one_day, SurchargeKind.LATE_BOOKING, rule=rule)
+
+
+def _unbooked_surcharge(
+    ctx: BillingContext, one_day: PriceQuote, earlier: int
+) -> tuple[str, SurchargeQuote] | None:
+    surcharge = price_surcharge(
+        ctx.commune.tariffs, one_day, SurchargeKind.UNBOOKED_PRESENCE, earlier_occurrences=earlier
+    )
+    if surcharge is None:
+        return None
+    return (_UNBOOKED if not surcharge.tolerated else _UNBOOKED_TOLERATED), surcharge
+
+
+# -- what was already invoiced ----------------------------------------------------------------
+
+
+def _shares(total: Money, count: int) -> list[Money]:
+    """A line's total over its days: equal cents, the first days taking the cents left (as ``split``)."""
+    cents = total.cents
+    magnitude, sign = abs(cents), (-1 if cents < 0 else 1)
+    base, left = divmod(magnitude, count)
+    return [Money.from_cents(sign * (base + (1 if index < left else 0))) for index in range(count)]
+
+
+_DayKey = tuple[str, str, dt.date]
+
+
+class _Invoiced:
+    """What the family's issued documents already billed, day by day."""
+
+    __slots__ = ("entries", "issued_on", "origin")
+
+    def __init__(self, issued: Iterable[Invoice], regie_id: str, family_id: str) -> None:
+        self.entries: dict[_DayKey, list[tuple[str, Decimal, Money]]] = {}
+        self.origin: dict[_DayKey, str] = {}
+        self.issued_on: dict[str, dt.date] = {}
+        ordered = sorted(
+            (doc for doc in issued if doc.regie_id == regie_id and doc.family_id == family_id),
+            key=lambda doc: (doc.issued_on, doc.number),
+        )
+        for document in ordered:
+            self.issued_on[document.number] = document.issued_on
+            for line in document.lines:
+                if not line.days:
+                    continue
+                shares = _shares(line.total, len(line.days))
+                for day, share in zip(line.days, shares, strict=True):
+                    key = (line.child_id, line.prestation_id, day)
+                    self.entries.setdefault(key, []).append((line.reason, line.unit_price, share))
+                    self.origin.setdefault(key, document.number)
+
+    def amount(self, key: _DayKey) -> Money:
+        return Money.total(share for _, _, share in self.entries.get(key, ()))
+
+    def matching(self, key: _DayKey, reason: str, unit_price: Decimal | None) -> Money | None:
+        """The share already invoiced for the day on a line of this reason (and unit price), if any."""
+        for line_reason, line_price, share in self.entries.get(key, ()):
+            if line_reason == reason and (unit_price is None or line_price == unit_price):
+                return share
+        return None
+
+    def has_reason(self, key: _DayKey, prefix: str) -> Money | None:
+        for line_reason, _, share in self.entries.get(key, ()):
+            if line_reason.startswith(prefix):
+                return share
+        return None
+
+
+# -- one family -------------------------------------------------------------------------------
+
+
+def _empty_bill(ctx: BillingContext, family_id: str) -> FamilyBill:
+    return FamilyBill(FamilyOutcome(family_id, OutcomeKind.NOTHING, period=ctx.period))
+
+
+_Groups = dict[tuple[str, str, int, bool], list[dt.date]]
+_Checks = dict[_DayKey, tuple[AttendanceStatus | None, bool]]
+
+
+def _collect(ctx: BillingContext, month: FamilyMonth, invoiced: _Invoiced | None) -> tuple[_Groups, _Checks]:
+    """The family's billable days: fresh ones grouped by child × prestation × status × booked-late, and
+    the already-invoiced ones to check for a regularisation (None: no longer billable)."""
+    prestations = ctx.prestations
+    period_start, period_end = ctx.period.start, ctx.period.end
+    facts: dict[_DayKey, int] = {}
+    for fact in month.attendance:
+        if fact.prestation_id in prestations:
+            facts[(fact.child_id, fact.prestation_id, fact.day)] = _INDEX[fact.status]
+
+    # The hot loop of a city's run (four million booking-days): as little as possible per day.
+    groups: _Groups = {}
+    inactive: set[_DayKey] = set()
+    consumed: set[_DayKey] = set()
+    checks: _Checks = {}
+    for booking in month.bookings:
+        prestation_id = booking.prestation_id
+        if prestation_id not in prestations:
+            continue
+        day = booking.day
+        child_id = booking.child_id
+        if booking.status not in _ACTIVE:
+            inactive.add((child_id, prestation_id, day))
+            continue
+        status = _PRESENT_I
+        if facts:
+            day_key = (child_id, prestation_id, day)
+            recorded = facts.get(day_key)
+            if recorded is not None:
+                consumed.add(day_key)
+                if recorded != _UNBOOKED_I:  # booked after all: an ordinary presence
+                    status = recorded
+        late = booking.surcharge_code is not None
+        if invoiced is not None or not period_start <= day <= period_end:
+            checks[(child_id, prestation_id, day)] = (_STATUSES[status], late)
+            continue
+        group_key = (child_id, prestation_id, status, late)
+        days = groups.get(group_key)
+        if days is None:
+            groups[group_key] = [day]
+        else:
+            days.append(day)
+
+    _unbooked_facts(facts, consumed, inactive, checks)
+    regularise: _Checks = {}
+    for day_key, (status_now, late) in checks.items():
+        day = day_key[2]
+        if invoiced is not None and day_key in invoiced.entries:
+            regularise[day_key] = (status_now, late)
+        elif status_now is not None and period_start <= day <= period_end:
+            groups.setdefault((day_key[0], day_key[1], _INDEX[status_now], late), []).append(day)
+        # else: a day of another period that was never invoiced belongs to that period's run
+    if invoiced is not None:
+        for day_key in invoiced.entries:
+            if day_key not in regularise and period_start <= day_key[2] <= period_end:
+                regularise[day_key] = (None, False)  # invoiced, and no longer booked
+    return groups, regularise
+
+
+def _unbooked_facts(
+    facts: Mapping[_DayKey, int], consumed: set[_DayKey], inactive: set[_DayKey], checks: _Checks
+) -> None:
+    """Facts on days without an active booking: a presence there is a presence without booking."""
+    for day_key, index in facts.items():
+        if day_key in consumed:
+            continue
+        recorded = _STATUSES[index]
+        if recorded is _PRESENT or recorded is _UNBOOKED_STATUS:
+            checks[day_key] = (_UNBOOKED_STATUS, False)
+        elif recorded is AttendanceStatus.CANCELLED_IN_TIME and day_key in inactive:
+            checks[day_key] = (recorded, False)
+        # else: an absence or a closure on a day that was not booked: nothing to bill
+
+
+def bill_family(
+    ctx: BillingContext, month: FamilyMonth, numbering: Numbering
+) -> tuple[FamilyBill, Numbering]:
+    """One family's month-end bill: its new lines, then an invoice, a credit note or a carried balance.
+
+    Numbers are taken from ``numbering`` only for a document actually issued; the new numbering is
+    returned with the bill.
+    """
+    family = month.family
+    invoiced = _Invoiced(month.issued, ctx.regie_id, family.id) if month.issued else None
+    groups, regularise = _collect(ctx, month, invoiced)
+    if not groups and not regularise and month.carried is None:
+        return _empty_bill(ctx, family.id), numbering
+
+    children = {child.id: child for child in month.children}
+    builder = _LineBuilder(
+        ctx, family, children, sibling_ranks(month.children), len(children), month.unbooked_earlier, invoiced
+    )
+    lines = builder.fresh_lines(groups, regularise)
+    lines.extend(builder.regularisation_lines(regularise))
+
+    carried_in = ZERO
+    if month.carried is not None:
+        # Carried lines already issued (a rerun after they went out) are not issued again.
+        already = {line for doc in month.issued for line in doc.lines} if month.issued else set()
+        pending = [line for line in month.carried.lines if line not in already]
+        carried_in = Money.total(line.total for line in pending)
+        lines = pending + lines
+    if not lines:
+        return _empty_bill(ctx, family.id), numbering
+    return _issue(ctx, family, lines, carried_in, numbering)
+
+
+def _issue(
+    ctx: BillingContext, family: Family, lines: list[InvoiceLine], carried_in: Money, numbering: Numbering
+) -> tuple[FamilyBill, Numbering]:
+    total = Money.total(line.total for line in lines)
+    threshold = ctx.commune.recovery_threshold
+    year = ctx.issued_on.year
+    if total.is_negative:
+        numbering, number = numbering.next(ctx.regie_id, year, Series.CREDIT_NOTE)
+        kind, outcome_kind, debit = DocumentKind.CREDIT_NOTE, OutcomeKind.CREDIT_NOTE, None
+    elif total < threshold:
+        balance = CarriedBalance(family.id, ctx.regie_id, lines)
+        outcome = FamilyOutcome(
+            family.id,
+            OutcomeKind.CARRIED,
+            total,
+            carried_in=carried_in,
+            threshold=threshold,
+            period=ctx.period,
+        )
+        return FamilyBill(outcome, carried=balance), numbering
+    else:
+        numbering, number = numbering.next(ctx.regie_id, year, Series.INVOICE)
+        kind, outcome_kind = DocumentKind.INVOICE, OutcomeKind.INVOICED
+        debit = ctx.direct_debit_on if family.direct_debit else None
+    document = Invoice(
+        number, ctx.regie_id, family.id, kind, ctx.period, ctx.issued_on, ctx.due_on, lines, debit
+    )
+    outcome = FamilyOutcome(
+        family.id,
+        outcome_kind,
+        total,
+        number,
+        ctx.due_on,
+        debit,
+        carried_in=carried_in,
+        threshold=threshold,
+        period=ctx.period,
+    )
+    return FamilyBill(outcome, document=document), numbering
+
+
+class _LineBuilder:
+    """Turns one family's grouped days into invoice lines."""
+
+    def __init__(
+        self,
+        ctx: BillingContext,
+        family: Family,
+        children: Mapping[str, Child],
+        ranks: Mapping[str, int],
+        size: int,
+        unbooked_earlier: Mapping[tuple[str, str], int],
+        invoiced: _Invoiced | None,
+    ) -> None:
+        self.ctx = ctx
+        self.family = family
+        self.children = children
+        self.ranks = ranks
+        self.size = size
+        self.unbooked_earlier = unbooked_earlier
+        self.invoiced = invoiced
+        self.labels: dict[tuple[str, str], str] = {}
+        self.month_quotient: tuple[bool, Decimal | None] | None = None
+        self.one_days: dict[tuple[object, ...], PriceQuote] = {}
+        self.unbooked_days: dict[tuple[str, str], list[dt.date]] = {}
+
+    def child(self, child_id: str) -> Child:
+        child = self.children.get(child_id)
+        if child is None:
+            raise NotFound(
+                f"child {child_id!r} is booked by family {self.family.id!r} but not given with it",
+                message_fr="Un enfant réservé n'est pas rattaché au foyer facturé.",
+                code="billing.unknown_child",
+            )
+        return child
+
+    def label(self, child: Child, prestation_id: str) -> str:
+        key = (child.id, prestation_id)
+        label = self.labels.get(key)
+        if label is None:
+            label = self.labels[key] = _line_label(self.ctx.prestations[prestation_id], child)
+        return label
+
+    def quotient(self, day: dt.date) -> Decimal | None:
+        ctx = self.ctx
+        if ctx.period.start <= day <= ctx.period.end:
+            if self.month_quotient is None:
+                start, end = ctx.period.start, ctx.period.end
+                edges = [q.valid_from for q in self.family.quotients] + [
+                    q.valid_until + dt.timedelta(days=1) for q in self.family.quotients if q.valid_until
+                ]
+                constant = not any(start < edge <= end for edge in edges)
+                self.month_quotient = (constant, self.family.quotient_on(start))
+            constant, value = self.month_quotient
+            if constant:
+                return value
+        return self.family.quotient_on(day)
+
+    def group(
+        self, child_id: str, prestation_id: str, status: AttendanceStatus, late: bool, day: dt.date
+    ) -> _Group:
+        child = self.child(child_id)
+        rank = self.ranks[child.id]
+        facts = self.ctx._family_facts(self.quotient(day), self.family, child, rank, self.size)
+        priced = self.ctx._prestation_pricing(prestation_id, day)
+        return _Group(child, prestation_id, status, facts, priced, day, late)
+
+    def split(
+        self, child_id: str, prestation_id: str, days: list[dt.date]
+    ) -> list[tuple[tuple[object, ...], list[dt.date]]]:
+        """Days of one group by price situation (price list and QF); one piece in the usual month."""
+        ctx = self.ctx
+        first, last = days[0], days[-1]
+        if ctx._month_list is not None and ctx.period.start <= first and last <= ctx.period.end:
+            self.quotient(first)
+            if self.month_quotient is not None and self.month_quotient[0]:
+                return [((), days)]
+        pieces: dict[tuple[object, ...], list[dt.date]] = {}
+        for day in days:
+            key = (id(ctx._price_list(day)), self.quotient(day))
+            pieces.setdefault(key, []).append(day)
+        return list(pieces.items())
+
+    def one_day(self, group: _Group, situation: tuple[object, ...]) -> PriceQuote:
+        key = (group.child.id, group.prestation_id, group.status, situation)
+        quote = self.one_days.get(key)
+        if quote is None:
+            quote = self.one_days[key] = _one_day(self.ctx, group)
+        return quote
+
+    def earlier_unbooked(self, child_id: str, prestation_id: str, day: dt.date) -> int:
+        before = self.unbooked_earlier.get((child_id, prestation_id), 0)
+        days = self.unbooked_days.get((child_id, prestation_id), [])
+        return before + sum(1 for other in days if other < day)
+
+    def fresh_lines(
+        self,
+        groups: _Groups,
+        regularise: Mapping[_DayKey, tuple[AttendanceStatus | None, bool]],
+    ) -> list[InvoiceLine]:
+        ctx = self.ctx
+        period = ctx.period
+        for (child_id, prestation_id, index, _), days in groups.items():
+            if index == _UNBOOKED_I:
+                self.unbooked_days.setdefault((child_id, prestation_id), []).extend(days)
+        for (child_id, prestation_id, day), (status_now, _) in regularise.items():
+            if status_now is _UNBOOKED_STATUS and period.start <= day <= period.end:
+                self.unbooked_days.setdefault((child_id, prestation_id), []).append(day)
+
+        # Price every piece, then merge pieces of one child × prestation × reason × unit price.
+        mains: dict[tuple[str, str, str, Decimal], list[tuple[_Group, list[dt.date], _DaysPrice]]] = {}
+        surcharges: dict[
+            tuple[str, str, str, Decimal, Money], tuple[_Group, SurchargeQuote, list[dt.date]]
+        ] = {}
+        for (child_id, prestation_id, index, late), days in sorted(
+            groups.items(),
+            key=lambda item: (
+                self.ranks.get(item[0][0], 0),
+                item[0][0],
+                item[0][1],
+                item[0][2],
+                item[0][3],
+            ),
+        ):
+            status = _STATUSES[index]
+            days.sort()
+            if len(days) > 1 and len(set(days)) != len(days):
+                days[:] = sorted(set(days))  # the same day booked twice is billed once
+            for situation, piece in self.split(child_id, prestation_id, days):
+                group = self.group(child_id, prestation_id, status, late, piece[0])
+                one_day: PriceQuote | None = None
+                if status is _UNBOOKED_STATUS or late:
+                    one_day = self.one_day(group, situation)
+                priced_days = _price_days(ctx, group, len(piece), one_day)
+                mains.setdefault((child_id, prestation_id, status.code, priced_days.unit_price), []).append(
+                    (group, piece, priced_days)
+                )
+                if late:
+                    assert one_day is not None
+                    surcharge = _late_surcharge(ctx, group, one_day)
+                    if surcharge is not None:
+                        self._add_surcharge(surcharges, group, _LATE, surcharge, piece)
+                if status is _UNBOOKED_STATUS:
+                    assert one_day is not None
+                    for day in piece:
+                        earlier = self.earlier_unbooked(child_id, prestation_id, day)
+                        found = _unbooked_surcharge(ctx, one_day, earlier)
+                        if found is not None:
+                            self._add_surcharge(surcharges, group, found[0], found[1], [day])
+        lines: list[InvoiceLine] = []
+        for (_, prestation_id, _, _), pieces in mains.items():
+            group, days, priced_days = pieces[0]
+            if len(pieces) > 1:  # two price situations, one price: one line, priced once
+                days = sorted(day for _, piece, _ in pieces for day in piece)
+                priced_days = _price_days(ctx, group, len(days))
+            lines.append(_main_line(ctx, group, days, self.label(group.child, prestation_id), priced_days))
+        for (_, prestation_id, reason, _, _), (group, surcharge, days) in surcharges.items():
+            days.sort()
+            lines.append(
+                _surcharge_line(ctx, group, self.label(group.child, prestation_id), reason, days, surcharge)
+            )
+        lines.sort(key=lambda line: (self.ranks.get(line.child_id, 0), line.child_id, line.prestation_id))
+        return lines
+
+    @staticmethod
+    def _add_surcharge(
+        table: dict[tuple[str, str, str, Decimal, Money], tuple[_Group, SurchargeQuote, list[dt.date]]],
+        group: _Group,
+        reason: str,
+        surcharge: SurchargeQuote,
+        days: list[dt.date],
+    ) -> None:
+        key = (group.child.id, group.prestation_id, reason, surcharge.unit_price, surcharge.total)
+        entry = table.get(key)
+        if entry is None:
+            table[key] = (group, surcharge, list(days))
+        else:
+            entry[2].extend(days)
+
+    def regularisation_lines(
+        self, regularise: Mapping[_DayKey, tuple[AttendanceStatus | None, bool]]
+    ) -> list[InvoiceLine]:
+        """For each already-invoiced day: (what it is worth now − what was invoiced), when not zero."""
+        invoiced = self.invoiced
+        if invoiced is None or not regularise:
+            return []
+        lines: list[InvoiceLine] = []
+        for key in sorted(regularise, key=lambda k: (self.ranks.get(k[0], 0), k)):
+            status_now, late = regularise[key]
+            child_id, prestation_id, day = key
+            now, basis = self.worth_now(key, status_now, late)
+            before = invoiced.amount(key)
+            difference = now - before
+            if not difference:
+                continue
+            origin = invoiced.origin[key]
+            child = self.child(child_id)
+            explanation = (
+                f"Régularisation de la facture {origin} du {format_date(invoiced.issued_on[origin])} "
+                f"pour le {format_date(day)} : déjà facturé {_euros(before)}, désormais dû {_euros(now)} "
+                f"({basis})."
+            )
+            lines.append(
+                InvoiceLine(
+                    child_id,
+                    prestation_id,
+                    self.label(child, prestation_id),
+                    REGULARISATION,
+                    (day,),
+                    Decimal(1),
+                    difference.amount,
+                    difference,
+                    explanation,
+                    (origin, day),
+                )
+            )
+        return lines
+
+    def worth_now(self, key: _DayKey, status: AttendanceStatus | None, late: bool) -> tuple[Money, str]:
+        """What an already-invoiced day is worth now, and why in a few words.
+
+        A component (the day's price, a surcharge) whose reason and unit price match a line already
+        invoiced keeps that line's share of the day, so unchanged days never drift by a cent.
+        """
+        invoiced = self.invoiced
+        assert invoiced is not None
+        child_id, prestation_id, day = key
+        if status is None:
+            return ZERO, "jour qui n'est plus réservé"
+        group = self.group(child_id, prestation_id, status, late, day)
+        situation = (id(group.priced.price_list), group.facts.quotient)
+        one_day = self.one_day(group, situation)
+        main = invoiced.matching(key, status.code, one_day.unit_price)
+        worth = one_day.total if main is None else main
+        basis = status.label("fr")
+        if late:
+            surcharge = _late_surcharge(self.ctx, group, one_day)
+            if surcharge is not None:
+                kept = invoiced.has_reason(key, _LATE)
+                worth += surcharge.total if kept is None else kept
+                basis += ", réservation tardive"
+        if status is _UNBOOKED_STATUS:
+            kept = invoiced.has_reason(key, _UNBOOKED)
+            if kept is None:
+                found = _unbooked_surcharge(
+                    self.ctx, one_day, self.earlier_unbooked(child_id, prestation_id, day)
+                )
+                kept = ZERO if found is None else found[1].total
+            worth += kept
+        return worth, basis
+
+
+# -- a whole run ------------------------------------------------------------------------------
+
+
+def run_month_end_streamed(
+    ctx: BillingContext, months: Iterable[FamilyMonth], numbering: Numbering | None = None
+) -> BillingRun:
+    """Bill families one at a time, in the order given (their documents are numbered in that order).
+
+    Meant for a store that reads a city family by family: nothing but the documents produced is kept.
+    """
+    numbering = Numbering() if numbering is None else numbering
+    invoices: list[Invoice] = []
+    credit_notes: list[Invoice] = []
+    carried: dict[str, CarriedBalance] = {}
+    outcomes: dict[str, FamilyOutcome] = {}
+    for month in months:
+        family_id = month.family.id
+        if family_id in outcomes:
+            raise InvalidInput(
+                f"family {family_id!r} is billed twice in one run", code="billing.family_twice"
+            )
+        bill, numbering = bill_family(ctx, month, numbering)
+        outcomes[family_id] = bill.outcome
+        if bill.document is not None:
+            (credit_notes if bill.document.is_credit_note else invoices).append(bill.document)
+        if bill.carried is not None:
+            carried[family_id] = bill.carried
+    return BillingRun(
+        ctx.regie_id, ctx.period, ctx.issued_on, invoices, credit_notes, carried, numbering, outcomes
+    )
+
+
+def _route_fact(
+    fact: AttendanceFact,
+    owners: Mapping[_DayKey, str],
+    children: Mapping[str, Child],
+) -> str:
+    owner = owners.get((fact.child_id, fact.prestation_id, fact.day))
+    if owner is not None:
+        return owner
+    child = children.get(fact.child_id)
+    if child is None:
+        raise NotFound(
+            f"attendance of unknown child {fact.child_id!r}",
+            message_fr="Une présence concerne un enfant inconnu.",
+            code="billing.unknown_child",
+        )
+    return child.family_ids[0]  # without a booking, the child's main household
+
+
+def run_month_end(
+    commune: Commune,
+    regie_id: str,
+    month: DateRange,
+    issued_on: dt.date,
+    *,
+    families: Iterable[Family],
+    children: Iterable[Child],
+    bookings: Iterable[Booking],
+    attendance: Iterable[AttendanceFact] = (),
+    issued: Iterable[Invoice] = (),
+    carried: Iterable[CarriedBalance] = (),
+    numbering: Numbering | None = None,
+    unbooked_earlier: Mapping[tuple[str, str], int] | None = None,
+    payment_delay_days: int = DEFAULT_PAYMENT_DELAY_DAYS,
+    direct_debit_day: int = DEFAULT_DIRECT_DEBIT_DAY,
+) -> BillingRun:
+    """The month-end run of régie ``regie_id`` for ``month``, issued on ``issued_on``.
+
+    ``bookings`` and ``attendance`` are the month's (and any earlier invoiced day to re-check); only the
+    régie's *payable en fin de mois* prestations are billed. ``issued`` are the documents already issued
+    (a rerun adds nothing; a changed fact adds a regularisation line); ``carried`` the balances carried
+    from earlier periods; ``numbering`` the current numbering; ``unbooked_earlier`` counts per (child id,
+    prestation id) the presences without booking earlier in the school year. Families are billed, and
+    their documents numbered, in the order of their ids. A payment is due ``payment_delay_days`` after
+    the issue date; families on direct debit are debited on ``direct_debit_day`` of the following month.
+    """
+    ctx = BillingContext(commune, regie_id, month, issued_on, payment_delay_days, direct_debit_day)
+    family_list = sorted(families, key=lambda family: family.id)
+    known = {family.id for family in family_list}
+    if len(known) != len(family_list):
+        raise InvalidInput("a family is given twice", code="billing.family_twice")
+    children_by_id: dict[str, Child] = {}
+    family_children: dict[str, list[Child]] = {family_id: [] for family_id in known}
+    for child in children:
+        children_by_id[child.id] = child
+        for family_id in child.family_ids:
+            if family_id in family_children:
+                family_children[family_id].append(child)
+    family_bookings: dict[str, list[Booking]] = {family_id: [] for family_id in known}
+    owners: dict[_DayKey, str] = {}
+    for booking in bookings:
+        if booking.prestation_id not in ctx.prestations:
+            continue
+        if booking.family_id not in family_bookings:
+            raise NotFound(
+                f"booking of unknown family {booking.family_id!r}",
+                message_fr="Une réservation concerne un foyer inconnu.",
+                code="billing.unknown_family",
+            )
+        family_bookings[booking.family_id].append(booking)
+        key = booking.key
+        if booking.is_active or key not in owners:
+            owners[key] = booking.family_id
+    family_facts: dict[str, list[AttendanceFact]] = {family_id: [] for family_id in known}
+    for fact in attendance:
+        if fact.prestation_id in ctx.prestations:
+            owner = _route_fact(fact, owners, children_by_id)
+            if owner in family_facts:
+                family_facts[owner].append(fact)
+    family_issued: dict[str, list[Invoice]] = {family_id: [] for family_id in known}
+    for document in issued:
+        if document.regie_id == regie_id and document.family_id in family_issued:
+            family_issued[document.family_id].append(document)
+    carried_by_family = {balance.family_id: balance for balance in carried if balance.regie_id == regie_id}
+    earlier = unbooked_earlier or {}
+    months = (
+        FamilyMonth(
+            family,
+            family_children[family.id],
+            family_bookings[family.id],
+            family_facts[family.id],
+            family_issued[family.id],
+            carried_by_family.get(family.id),
+            {
+                key: count
+                for key, count in earlier.items()
+                if key[0] in {c.id for c in family_children[family.id]}
+            },
+        )
+        for family in family_list
+    )
+    return run_month_end_streamed(ctx, months, numbering)

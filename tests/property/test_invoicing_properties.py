@@ -1,0 +1,162 @@
+"""Month-end invoicing properties: money conserved, reruns idempotent, gap-free numbers, no day twice."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from espacefamille.billing.documents import Series
+from espacefamille.billing.invoicing import BillingRun, run_month_end
+from espacefamille.billing.pricing import FamilyFacts, price_quote
+from espacefamille.calendar.periods import DateRange
+from espacefamille.examples import example_commune
+from espacefamille.model import Booking, BookingStatus, Child, Family, Guardian, QuotientFamilial
+from espacefamille.money import Money
+from espacefamille.rules.attendance import AttendanceFact, AttendanceStatus
+
+COMMUNE = example_commune()
+PARIS = ZoneInfo("Europe/Paris")
+AT = dt.datetime(2026, 10, 1, 9, 0, tzinfo=PARIS)
+NOVEMBER = DateRange.month(2026, 11)
+ISSUED = dt.date(2026, 12, 1)
+SCHOOL_DAYS = tuple(day for day in NOVEMBER if day.weekday() in (0, 1, 3, 4))
+STATUSES = (
+    None,  # no fact: counts as present
+    AttendanceStatus.PRESENT,
+    AttendanceStatus.ABSENT_JUSTIFIED,
+    AttendanceStatus.ABSENT_UNJUSTIFIED,
+    AttendanceStatus.SERVICE_CLOSED,
+)
+
+
+@st.composite
+def families(draw: st.DrawFn) -> tuple[Family, list[Child], list[Booking], list[AttendanceFact]]:
+    index = draw(st.integers(0, 999))
+    family_id = f"F{index:03d}"
+    quotient = draw(st.none() | st.integers(0, 2500))
+    quotients = [] if quotient is None else [QuotientFamilial(Decimal(quotient), dt.date(2026, 9, 1))]
+    family = Family(family_id, "Nom", [Guardian(f"G{index}", "A", "B")], f"G{index}", quotients=quotients)
+    children = [
+        Child(f"{family_id}-{n}", "Enfant", "Nom", dt.date(2015 + n, 1 + n, 1), [family_id])
+        for n in range(draw(st.integers(1, 3)))
+    ]
+    bookings: list[Booking] = []
+    facts: list[AttendanceFact] = []
+    for child in children:
+        days = draw(st.sets(st.sampled_from(SCHOOL_DAYS), max_size=len(SCHOOL_DAYS)))
+        for day in sorted(days):
+            bookings.append(Booking(child.id, "repas", day, family_id, BookingStatus.BOOKED, AT))
+            status = draw(st.sampled_from(STATUSES))
+            if status is not None:
+                facts.append(AttendanceFact(child.id, "repas", day, status))
+    return family, children, bookings, facts
+
+
+cities = st.lists(families(), min_size=1, max_size=5, unique_by=lambda item: item[0].id)
+
+
+def bill(
+    city: list[tuple[Family, list[Child], list[Booking], list[AttendanceFact]]], **options: object
+) -> BillingRun:
+    return run_month_end(
+        COMMUNE,
+        "enfance",
+        NOVEMBER,
+        ISSUED,
+        families=[item[0] for item in city],
+        children=[child for item in city for child in item[1]],
+        bookings=[booking for item in city for booking in item[2]],
+        attendance=[fact for item in city for fact in item[3]],
+        **options,  # type: ignore[arg-type]
+    )
+
+
+def worth(family: Family, children: list[Child], child: Child, status: AttendanceStatus | None) -> Money:
+    """What one booked meal is worth, priced on its own through the one pricing path."""
+    ranks = {c.id: rank for rank, c in enumerate(sorted(children, key=lambda c: (c.birth_date, c.id)), 1)}
+    facts = FamilyFacts(
+        family.quotient_on(dt.date(2026, 11, 2)), family.residence, child.pai, ranks[child.id], len(children)
+    )
+    argument = None if status in (None, AttendanceStatus.PRESENT) else status.value
+    return price_quote(
+        COMMUNE.tariffs, "repas", dt.date(2026, 11, 2), facts, 1, rounding=COMMUNE.rounding, status=argument
+    ).total
+
+
+@given(cities)
+def test_total_invoiced_plus_carried_equals_what_each_day_is_worth(
+    city: list[tuple[Family, list[Child], list[Booking], list[AttendanceFact]]],
+) -> None:
+    run = bill(city)
+    expected = Money(0)
+    for family, children, bookings, facts in city:
+        statuses = {(fact.child_id, fact.day): fact.status for fact in facts}
+        by_id = {child.id: child for child in children}
+        for booking in bookings:
+            expected += worth(
+                family, children, by_id[booking.child_id], statuses.get((booking.child_id, booking.day))
+            )
+    assert run.total_invoiced - run.total_credited + run.total_carried == expected
+
+
+@given(cities)
+def test_every_line_is_its_rounded_unit_price_times_its_days_and_lines_sum_to_totals(
+    city: list[tuple[Family, list[Child], list[Booking], list[AttendanceFact]]],
+) -> None:
+    run = bill(city)
+    for invoice in run.documents:
+        assert invoice.total == Money.total(line.total for line in invoice.lines)
+        for line in invoice.lines:
+            assert line.quantity == len(line.days)
+            assert line.total == COMMUNE.rounding.round(line.unit_price) * len(line.days)
+
+
+@given(cities)
+def test_a_rerun_with_the_issued_invoices_is_idempotent(
+    city: list[tuple[Family, list[Child], list[Booking], list[AttendanceFact]]],
+) -> None:
+    first = bill(city)
+    again = bill(city, issued=first.documents, numbering=first.numbering)
+    assert again.documents == ()
+    assert again.numbering == first.numbering
+    assert again.carried == first.carried
+
+
+@given(cities)
+def test_numbers_are_gap_free_and_follow_family_order(
+    city: list[tuple[Family, list[Child], list[Booking], list[AttendanceFact]]],
+) -> None:
+    run = bill(city)
+    numbers = [invoice.number for invoice in run.invoices]
+    assert numbers == [f"FAC-enfance-2026-{n:06d}" for n in range(1, len(numbers) + 1)]
+    assert [invoice.family_id for invoice in run.invoices] == sorted(
+        invoice.family_id for invoice in run.invoices
+    )
+    assert run.numbering.last.get(("enfance", 2026, Series.INVOICE), 0) == len(numbers)
+
+
+@given(cities)
+def test_no_day_is_invoiced_twice(
+    city: list[tuple[Family, list[Child], list[Booking], list[AttendanceFact]]],
+) -> None:
+    run = bill(city)
+    first = Counter(
+        (line.child_id, line.prestation_id, day)
+        for invoice in run.documents
+        for line in invoice.lines
+        for day in line.days
+    )
+    carried = Counter(
+        (line.child_id, line.prestation_id, day)
+        for balance in run.carried.values()
+        for line in balance.lines
+        for day in line.days
+    )
+    assert all(count == 1 for count in (first + carried).values())
+    booked = {(b.child_id, b.prestation_id, b.day) for item in city for b in item[2]}
+    assert set(first + carried) == booked
