@@ -110,6 +110,10 @@ class _Table:
         value = self._typed(key, bool, "true or false", False)
         return default if value is None else value
 
+    def integer(self, key: str, default: int) -> int:
+        value = self._typed(key, int, "an integer", False)
+        return default if value is None else value
+
     def date(self, key: str) -> dt.date:
         value = self._get(key, True)
         if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
@@ -365,7 +369,15 @@ def commune_from_dict(data: Mapping[str, Any]) -> Commune:
     regies: list[Regie] = []
     for regie_id, sub in root.tables("regies"):
         regies.append(
-            sub.build("", Regie, regie_id, sub.string("name"), sub.optional_string("payfip_client"))
+            sub.build(
+                "",
+                Regie,
+                regie_id,
+                sub.string("name"),
+                sub.optional_string("payfip_client"),
+                sub.integer("payment_delay_days", 30),
+                sub.integer("direct_debit_day", 10),
+            )
         )
         sub.done()
     sections = _Sections()
@@ -525,6 +537,8 @@ def commune_to_dict(commune: Commune) -> dict[str, Any]:
             r.id: {
                 "name": r.name,
                 **({"payfip_client": r.payfip_client} if r.payfip_client is not None else {}),
+                "payment_delay_days": r.payment_delay_days,
+                "direct_debit_day": r.direct_debit_day,
             }
             for r in commune.regies
         },

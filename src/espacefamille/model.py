@@ -131,6 +131,18 @@ def _school_years(items: Iterable[SchoolYear]) -> tuple[SchoolYear, ...]:
     return tuple(items)
 
 
+def _whole_between(low: int, high: int) -> Any:
+    def check(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise InvalidInput(
+                f"{type(instance).__name__}.{attribute.name} must be a whole number from {low} to {high}, "
+                f"got {value!r}",
+                code="model.out_of_range",
+            )
+
+    return check
+
+
 # -- who runs the services --------------------------------------------------------------------
 
 
@@ -152,11 +164,17 @@ class Collectivite:
 
 @attrs.frozen
 class Regie:
-    """A cash office: it numbers invoices and collects payments (online through PayFiP)."""
+    """A cash office: it numbers invoices and collects payments (online through PayFiP).
+
+    Its invoices are due ``payment_delay_days`` after they are issued; families on direct debit are debited
+    on ``direct_debit_day`` of the following month.
+    """
 
     id: str = attrs.field(validator=_identifier)
     name: str = attrs.field(validator=_non_empty)
     payfip_client: str | None = None
+    payment_delay_days: int = attrs.field(default=30, validator=_whole_between(0, 366))
+    direct_debit_day: int = attrs.field(default=10, validator=_whole_between(1, 28))
 
 
 class ServiceKind(enum.Enum):

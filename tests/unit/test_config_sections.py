@@ -146,3 +146,14 @@ def test_request_forms_are_part_of_the_commune_file(commune: Commune) -> None:
     error = error_of(BASE + '\n[requests]\ncategorie = "x"\n')
     assert error.path == "requests.categorie"
     assert error.code == "config.unknown_key"
+
+
+def test_a_regie_sets_its_payment_delay_and_direct_debit_day() -> None:
+    text = BASE.replace('name = "Régie enfance-jeunesse"\n', 'name = "Régie"\npayment_delay_days = 15\n', 1)
+    regie = loads_commune(text).regie("enfance")
+    assert (regie.payment_delay_days, regie.direct_debit_day) == (15, 10)
+    error = error_of(
+        BASE.replace('name = "Régie enfance-jeunesse"\n', 'name = "Régie"\ndirect_debit_day = 31\n', 1)
+    )
+    assert error.code == "model.out_of_range"
+    assert error.path == "regies.enfance"
