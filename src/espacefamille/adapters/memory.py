@@ -1,0 +1,543 @@
+"""The in-memory reference store: a commune store and an account store in plain dictionaries, thread-safe.
+
+For tests, demos and small tools. It is also the reference the conformance kit was written against: each
+unit of work keeps its writes apart (the committed tables are never touched before ``commit``), records
+the version of every family it reads or writes, and publishes everything at once under one lock — or
+nothing, raising ``ConcurrentChange``, when someone else changed what it depends on.
+
+Values are frozen, so sharing them between the committed tables and a unit of work is safe: a unit of
+work's "private copy" is its own table of changes, read before the committed tables.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from types import TracebackType
+from typing import Generic, TypeVar
+
+from espacefamille.accounts import Account, Activation
+from espacefamille.billing.documents import Allocation, Invoice, Numbering, Payment
+from espacefamille.calendar.opening import Closure
+from espacefamille.calendar.periods import DateRange
+from espacefamille.errors import ConcurrentChange, InvalidInput, NotFound
+from espacefamille.events import OutboxMessage
+from espacefamille.model import Booking, Child, Commune, Enrolment, Family
+from espacefamille.money import Money
+from espacefamille.requests import Request
+from espacefamille.rules.attendance import AbsenceDeclaration, AttendanceFact
+
+__all__ = ["MemoryAccountStore", "MemoryStore", "MemoryUnitOfWork"]
+
+_K = TypeVar("_K", bound=Hashable)
+_V = TypeVar("_V")
+
+# What a version is kept for: ("family", id), ("prestation", id), ("numbering", ""), ("outbox", id).
+_Key = tuple[str, str]
+_BookingKey = tuple[str, str, dt.date]
+_AbsenceKey = tuple[str, dt.date, dt.date]
+_NUMBERING: _Key = ("numbering", "")
+_SINGLE = ""  # the key of a one-row table (the commune, the numbering)
+
+
+def _family(family_id: str) -> _Key:
+    return ("family", family_id)
+
+
+def _not_found(what: str, key: object) -> NotFound:
+    return NotFound(
+        f"unknown {what} {key!r}",
+        message_fr=f"Introuvable : {what} « {key} ».",
+        code=f"not_found.{what.replace(' ', '_')}",
+    )
+
+
+class _Tables:
+    """Every table of a commune store; the store holds the committed ones, a unit of work its changes."""
+
+    def __init__(self) -> None:
+        self.commune: dict[str, Commune] = {}
+        self.families: dict[str, Family] = {}
+        self.children: dict[str, Child] = {}
+        self.enrolments: dict[str, Enrolment] = {}
+        self.bookings: dict[_BookingKey, Booking] = {}
+        # Attendance, absences and allocations carry the household they were saved for.
+        self.attendance: dict[_BookingKey, tuple[str, AttendanceFact]] = {}
+        self.absences: dict[_AbsenceKey, tuple[str, AbsenceDeclaration]] = {}
+        self.closures: dict[tuple[str, Closure], Closure] = {}
+        self.invoices: dict[str, Invoice] = {}
+        self.payments: dict[str, Payment] = {}
+        self.allocations: dict[tuple[str, str], tuple[str, Allocation]] = {}
+        self.numbering: dict[str, Numbering] = {}
+        # A zero amount in a unit of work's changes clears the family's carried amount at commit.
+        self.carried: dict[tuple[str, str], Money] = {}
+        self.requests: dict[str, Request] = {}
+        self.outbox: dict[str, OutboxMessage] = {}
+
+    def pairs(self, other: _Tables) -> Iterator[tuple[dict[object, object], dict[object, object]]]:
+        """This instance's tables side by side with ``other``'s, for a commit."""
+        for name in vars(self):
+            yield getattr(self, name), getattr(other, name)
+
+
+class _View(Generic[_K, _V]):
+    """A table as a unit of work sees it: its own changes over the committed rows."""
+
+    def __init__(self, committed: dict[_K, _V], changes: dict[_K, _V]) -> None:
+        self.committed = committed
+        self.changes = changes
+
+    def get(self, key: _K) -> _V | None:
+        if key in self.changes:
+            return self.changes[key]
+        return self.committed.get(key)
+
+    def values(self, keep: Callable[[_K], bool] = lambda _key: True) -> list[_V]:
+        """The rows whose key ``keep`` accepts, committed order first, then rows new in the unit of work."""
+        result = [self.changes.get(k, v) for k, v in self.committed.items() if keep(k)]
+        result.extend(v for k, v in self.changes.items() if k not in self.committed and keep(k))
+        return result
+
+
+class MemoryUnitOfWork:
+    """One all-or-nothing set of reads and writes on a ``MemoryStore`` (see ``espacefamille.ports``)."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self._reset()
+
+    def _reset(self) -> None:
+        self._changes = _Tables()
+        self._seen: dict[_Key, int] = {}
+        self._written: set[_Key] = set()
+        self._added: set[str] = set()
+
+    def __enter__(self) -> MemoryUnitOfWork:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.rollback()
+
+    # -- versions (always called with the store's lock held) --------------------------------------
+
+    def _see(self, key: _Key) -> None:
+        if key not in self._seen:
+            self._seen[key] = self._store._versions.get(key, 0)
+
+    def _touch(self, key: _Key) -> None:
+        self._see(key)
+        self._written.add(key)
+
+    # -- commit and rollback ---------------------------------------------------------------------
+
+    def commit(self) -> None:
+        store = self._store
+        with store._lock:
+            commune = self._changes.commune.get(_SINGLE) or store._tables.commune.get(_SINGLE)
+            limited = set(commune.capacities) if commune is not None else set()
+            for key, version in self._seen.items():
+                kind, ident = key
+                checked = kind == "family" or (
+                    key in self._written and (kind != "prestation" or ident in limited)
+                )
+                if checked and store._versions.get(key, 0) != version:
+                    raise ConcurrentChange(
+                        f"{kind} {ident!r} was changed by someone else; nothing was written",
+                        message_fr="Vos données ont été modifiées entre-temps : veuillez recommencer.",
+                        details={"kind": kind, "id": ident},
+                    )
+            self._check_documents()
+            for committed, changes in store._tables.pairs(self._changes):
+                committed.update(changes)
+            for key, amount in self._changes.carried.items():
+                if not amount:
+                    del store._tables.carried[key]
+            for key in self._written:
+                store._versions[key] = store._versions.get(key, 0) + 1
+        self._reset()
+
+    def _check_documents(self) -> None:
+        """Someone else may have issued the same invoice number or queued the same message meanwhile."""
+        tables = self._store._tables
+        for number, invoice in self._changes.invoices.items():
+            if tables.invoices.get(number, invoice) != invoice:
+                raise ConcurrentChange(
+                    f"invoice {number} was issued meanwhile with other content",
+                    message_fr="Ce numéro de facture a déjà été attribué : veuillez recommencer.",
+                )
+        for message_id in self._added:
+            if message_id in tables.outbox and tables.outbox[message_id] != self._changes.outbox[message_id]:
+                raise ConcurrentChange(f"outbox message {message_id!r} was queued meanwhile")
+
+    def rollback(self) -> None:
+        self._reset()
+
+    # -- configuration ---------------------------------------------------------------------------
+
+    def commune(self) -> Commune:
+        with self._store._lock:
+            commune = _View(self._store._tables.commune, self._changes.commune).get(_SINGLE)
+        if commune is None:
+            raise NotFound(
+                "no commune configuration has been saved in this store",
+                message_fr="La configuration de la collectivité n'est pas enregistrée.",
+                code="not_found.commune",
+            )
+        return commune
+
+    def save_commune(self, commune: Commune) -> None:
+        self._changes.commune[_SINGLE] = commune
+
+    # -- families, children, enrolments ----------------------------------------------------------
+
+    def family(self, family_id: str) -> Family:
+        with self._store._lock:
+            self._see(_family(family_id))
+            found = _View(self._store._tables.families, self._changes.families).get(family_id)
+        if found is None:
+            raise _not_found("family", family_id)
+        return found
+
+    def families(self) -> Iterator[Family]:
+        with self._store._lock:
+            found = sorted(
+                _View(self._store._tables.families, self._changes.families).values(), key=lambda f: f.id
+            )
+            for item in found:
+                self._see(_family(item.id))
+        return iter(found)
+
+    def save_family(self, family: Family) -> None:
+        with self._store._lock:
+            self._touch(_family(family.id))
+        self._changes.families[family.id] = family
+
+    def child(self, child_id: str) -> Child:
+        with self._store._lock:
+            found = _View(self._store._tables.children, self._changes.children).get(child_id)
+            if found is not None:
+                for family_id in found.family_ids:
+                    self._see(_family(family_id))
+        if found is None:
+            raise _not_found("child", child_id)
+        return found
+
+    def children_of(self, family_id: str) -> tuple[Child, ...]:
+        with self._store._lock:
+            self._see(_family(family_id))
+            found = _View(self._store._tables.children, self._changes.children).values()
+        return tuple(sorted((c for c in found if family_id in c.family_ids), key=lambda c: c.id))
+
+    def save_child(self, child: Child) -> None:
+        with self._store._lock:
+            before = _View(self._store._tables.children, self._changes.children).get(child.id)
+            for family_id in {*child.family_ids, *(before.family_ids if before else ())}:
+                self._touch(_family(family_id))
+        self._changes.children[child.id] = child
+
+    def enrolments_of(self, child_id: str) -> tuple[Enrolment, ...]:
+        with self._store._lock:
+            found = [
+                e
+                for e in _View(self._store._tables.enrolments, self._changes.enrolments).values()
+                if e.child_id == child_id
+            ]
+            for enrolment in found:
+                self._see(_family(enrolment.family_id))
+        return tuple(sorted(found, key=lambda e: e.id))
+
+    def save_enrolment(self, enrolment: Enrolment) -> None:
+        with self._store._lock:
+            before = _View(self._store._tables.enrolments, self._changes.enrolments).get(enrolment.id)
+            self._touch(_family(enrolment.family_id))
+            if before is not None:
+                self._touch(_family(before.family_id))
+        self._changes.enrolments[enrolment.id] = enrolment
+
+    # -- bookings, attendance, closures ----------------------------------------------------------
+
+    def bookings_of_family(self, family_id: str, period: DateRange) -> tuple[Booking, ...]:
+        with self._store._lock:
+            self._see(_family(family_id))
+            found = _View(self._store._tables.bookings, self._changes.bookings).values(
+                lambda key: key[2] in period
+            )
+        return tuple(sorted((b for b in found if b.family_id == family_id), key=lambda b: b.key))
+
+    def bookings_of_prestation(self, prestation_id: str, period: DateRange) -> tuple[Booking, ...]:
+        with self._store._lock:
+            self._see(("prestation", prestation_id))
+            found = _View(self._store._tables.bookings, self._changes.bookings).values(
+                lambda key: key[1] == prestation_id and key[2] in period
+            )
+        return tuple(sorted(found, key=lambda b: b.key))
+
+    def save_bookings(self, bookings: Iterable[Booking]) -> None:
+        bookings = list(bookings)
+        with self._store._lock:
+            view = _View(self._store._tables.bookings, self._changes.bookings)
+            for booking in bookings:
+                before = view.get(booking.key)
+                self._touch(_family(booking.family_id))
+                if before is not None:
+                    self._touch(_family(before.family_id))
+                self._touch(("prestation", booking.prestation_id))
+        for booking in bookings:
+            self._changes.bookings[booking.key] = booking
+
+    def attendance_of_family(self, family_id: str, period: DateRange) -> tuple[AttendanceFact, ...]:
+        with self._store._lock:
+            self._see(_family(family_id))
+            found = _View(self._store._tables.attendance, self._changes.attendance).values(
+                lambda key: key[2] in period
+            )
+        facts = (fact for owner, fact in found if owner == family_id)
+        return tuple(sorted(facts, key=lambda f: (f.child_id, f.prestation_id, f.day)))
+
+    def save_attendance(self, facts: Iterable[AttendanceFact], family_id: str) -> None:
+        facts = list(facts)
+        with self._store._lock:
+            view = _View(self._store._tables.attendance, self._changes.attendance)
+            self._touch(_family(family_id))
+            for fact in facts:
+                before = view.get((fact.child_id, fact.prestation_id, fact.day))
+                if before is not None:
+                    self._touch(_family(before[0]))
+        for fact in facts:
+            self._changes.attendance[(fact.child_id, fact.prestation_id, fact.day)] = (family_id, fact)
+
+    def absences_of_family(self, family_id: str) -> tuple[AbsenceDeclaration, ...]:
+        with self._store._lock:
+            self._see(_family(family_id))
+            found = _View(self._store._tables.absences, self._changes.absences).values()
+        declarations = (d for owner, d in found if owner == family_id)
+        return tuple(sorted(declarations, key=lambda d: (d.child_id, d.days.start, d.days.end)))
+
+    def save_absence(self, declaration: AbsenceDeclaration, family_id: str) -> None:
+        key = (declaration.child_id, declaration.days.start, declaration.days.end)
+        with self._store._lock:
+            before = _View(self._store._tables.absences, self._changes.absences).get(key)
+            self._touch(_family(family_id))
+            if before is not None:
+                self._touch(_family(before[0]))
+        self._changes.absences[key] = (family_id, declaration)
+
+    def closures(self) -> Mapping[str, tuple[Closure, ...]]:
+        with self._store._lock:
+            keys = [key for key in self._store._tables.closures if key not in self._changes.closures]
+            keys.extend(self._changes.closures)
+        result: dict[str, list[Closure]] = {}
+        for service_id, closure in sorted(keys, key=lambda k: k[0]):
+            result.setdefault(service_id, []).append(closure)
+        return {
+            service_id: tuple(sorted(items, key=lambda c: (c.period.start, c.period.end)))
+            for service_id, items in result.items()
+        }
+
+    def add_closure(self, service_id: str, closure: Closure) -> None:
+        self._changes.closures[(service_id, closure)] = closure
+
+    # -- billing ---------------------------------------------------------------------------------
+
+    def invoices_of_family(self, family_id: str) -> tuple[Invoice, ...]:
+        with self._store._lock:
+            self._see(_family(family_id))
+            found = _View(self._store._tables.invoices, self._changes.invoices).values()
+        return tuple(sorted((i for i in found if i.family_id == family_id), key=lambda i: i.number))
+
+    def invoice(self, number: str) -> Invoice:
+        with self._store._lock:
+            found = _View(self._store._tables.invoices, self._changes.invoices).get(number)
+            if found is not None:
+                self._see(_family(found.family_id))
+        if found is None:
+            raise _not_found("invoice", number)
+        return found
+
+    def save_invoice(self, invoice: Invoice) -> None:
+        with self._store._lock:
+            issued = _View(self._store._tables.invoices, self._changes.invoices).get(invoice.number)
+            if issued == invoice:
+                return
+            if issued is not None:
+                raise InvalidInput(
+                    f"invoice {invoice.number} is already issued with other content; issued invoices "
+                    "never change (correct them on a later invoice or a credit note)",
+                    message_fr=f"La facture n° {invoice.number} est déjà émise : elle ne peut plus être "
+                    "modifiée.",
+                    code="store.invoice_immutable",
+                )
+            self._touch(_family(invoice.family_id))
+        self._changes.invoices[invoice.number] = invoice
+
+    def payments_of_family(self, family_id: str) -> tuple[Payment, ...]:
+        with self._store._lock:
+            self._see(_family(family_id))
+            found = _View(self._store._tables.payments, self._changes.payments).values()
+        return tuple(sorted((p for p in found if p.family_id == family_id), key=lambda p: p.number))
+
+    def save_payment(self, payment: Payment) -> None:
+        with self._store._lock:
+            before = _View(self._store._tables.payments, self._changes.payments).get(payment.number)
+            self._touch(_family(payment.family_id))
+            if before is not None:
+                self._touch(_family(before.family_id))
+        self._changes.payments[payment.number] = payment
+
+    def allocations_of_family(self, family_id: str) -> tuple[Allocation, ...]:
+        with self._store._lock:
+            self._see(_family(family_id))
+            found = _View(self._store._tables.allocations, self._changes.allocations).values()
+        chosen = (a for owner, a in found if owner == family_id)
+        return tuple(sorted(chosen, key=lambda a: (a.source, a.invoice_number)))
+
+    def save_allocations(self, allocations: Iterable[Allocation], family_id: str) -> None:
+        allocations = list(allocations)
+        with self._store._lock:
+            view = _View(self._store._tables.allocations, self._changes.allocations)
+            self._touch(_family(family_id))
+            for allocation in allocations:
+                before = view.get((allocation.source, allocation.invoice_number))
+                if before is not None:
+                    self._touch(_family(before[0]))
+        for allocation in allocations:
+            self._changes.allocations[(allocation.source, allocation.invoice_number)] = (
+                family_id,
+                allocation,
+            )
+
+    def numbering(self) -> Numbering:
+        with self._store._lock:
+            self._see(_NUMBERING)
+            found = _View(self._store._tables.numbering, self._changes.numbering).get(_SINGLE)
+        return found if found is not None else Numbering()
+
+    def save_numbering(self, numbering: Numbering) -> None:
+        with self._store._lock:
+            self._touch(_NUMBERING)
+        self._changes.numbering[_SINGLE] = numbering
+
+    def carried(self, regie_id: str) -> Mapping[str, Money]:
+        with self._store._lock:
+            found = _View(self._store._tables.carried, self._changes.carried)
+            amounts = {
+                key[1]: amount
+                for key in {*found.committed, *found.changes}
+                if key[0] == regie_id and (amount := found.get(key)) is not None and amount
+            }
+        return dict(sorted(amounts.items()))
+
+    def save_carried(self, regie_id: str, amounts: Mapping[str, Money]) -> None:
+        amounts = dict(amounts)
+        with self._store._lock:
+            for family_id in amounts:
+                self._touch(_family(family_id))
+        for family_id, amount in amounts.items():
+            self._changes.carried[(regie_id, family_id)] = amount
+
+    # -- requests and notifications --------------------------------------------------------------
+
+    def requests_of_family(self, family_id: str) -> tuple[Request, ...]:
+        with self._store._lock:
+            self._see(_family(family_id))
+            found = _View(self._store._tables.requests, self._changes.requests).values()
+        return tuple(sorted((r for r in found if r.family_id == family_id), key=lambda r: r.id))
+
+    def save_request(self, request: Request) -> None:
+        with self._store._lock:
+            self._touch(_family(request.family_id))
+        self._changes.requests[request.id] = request
+
+    def add_outbox(self, message: OutboxMessage) -> None:
+        with self._store._lock:
+            queued = _View(self._store._tables.outbox, self._changes.outbox).get(message.id)
+            if queued == message:
+                return
+            if queued is not None:
+                raise InvalidInput(
+                    f"outbox message {message.id!r} is already queued with other content",
+                    code="store.duplicate_message",
+                )
+            self._touch(("outbox", message.id))
+        self._added.add(message.id)
+        self._changes.outbox[message.id] = message
+
+    def outbox(self) -> tuple[OutboxMessage, ...]:
+        with self._store._lock:
+            return tuple(_View(self._store._tables.outbox, self._changes.outbox).values())
+
+    def save_outbox(self, message: OutboxMessage) -> None:
+        with self._store._lock:
+            if _View(self._store._tables.outbox, self._changes.outbox).get(message.id) is None:
+                raise _not_found("outbox message", message.id)
+            self._touch(("outbox", message.id))
+        self._changes.outbox[message.id] = message
+
+
+class MemoryStore:
+    """A commune store in memory (``CommuneStore``); usable from several threads at once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tables = _Tables()
+        self._versions: dict[_Key, int] = {}
+
+    def unit_of_work(self) -> MemoryUnitOfWork:
+        return MemoryUnitOfWork(self)
+
+
+class MemoryAccountStore:
+    """Accounts and activations in memory (``AccountStore``), activations indexed by their token's hash."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._accounts: dict[str, Account] = {}
+        self._activations: dict[str, Activation] = {}
+        self._by_hash: dict[str, str] = {}
+
+    def account(self, account_id: str) -> Account:
+        with self._lock:
+            found = self._accounts.get(account_id)
+        if found is None:
+            raise _not_found("account", account_id)
+        return found
+
+    def save_account(self, account: Account) -> None:
+        with self._lock:
+            self._accounts[account.id] = account
+
+    def activation(self, token_hash: str) -> Activation:
+        with self._lock:
+            activation_id = self._by_hash.get(token_hash)
+            found = None if activation_id is None else self._activations[activation_id]
+        if found is None:
+            # The hash is not repeated in the message: it is as good as the token for a lookup.
+            raise NotFound(
+                "no activation matches this token",
+                message_fr="Ce lien d'activation n'est pas valable.",
+                code="not_found.activation",
+            )
+        return found
+
+    def save_activation(self, activation: Activation) -> None:
+        with self._lock:
+            before = self._activations.get(activation.id)
+            if before is not None and before.is_used and before != activation:
+                # Single use: whoever saved the use first wins, the other activation attempt fails.
+                raise ConcurrentChange(
+                    f"activation {activation.id!r} was already used",
+                    message_fr="Ce lien d'activation a déjà servi.",
+                    code="store.activation_used",
+                )
+            owner = self._by_hash.get(activation.token_sha256)
+            if owner is not None and owner != activation.id:
+                raise InvalidInput(
+                    "another activation has the same token hash", code="store.duplicate_token_hash"
+                )
+            if before is not None:
+                del self._by_hash[before.token_sha256]
+            self._activations[activation.id] = activation
+            self._by_hash[activation.token_sha256] = activation.id
