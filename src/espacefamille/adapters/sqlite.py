@@ -1,0 +1,1599 @@
+"""The embedded default store: one SQLite database file per commune, on the standard library's ``sqlite3``.
+
+``SqliteStore(path)`` is a ``CommuneStore``; ``SqliteAccountStore(path)`` an ``AccountStore`` (accounts span
+collectivités, so they live in a file of their own). Opening a file creates its schema, or migrates an older
+one, and records the schema version (``PRAGMA user_version``; ``PRAGMA application_id`` tells a commune file
+from an accounts file). A file written by a newer version of the library is refused before anything in it
+is touched (``IncompatibleDatabase``, code ``store.schema_too_new``).
+
+How values are kept, so that what is read back is *equal* to what was saved:
+
+* money as whole cents (``INTEGER``), ``Decimal`` quantities and quotients as their exact text;
+* dates as ISO text; aware instants as fixed-width UTC ISO text followed by the zone they were given in
+  (``2026-11-12T11:00:00.000000Z[Europe/Paris]``), so that they sort, and read back in their own zone;
+* the commune's configuration as its TOML text (``config.dumps_commune``);
+* families, children, invoices and their lines, requests and their history in normalised tables; form
+  values and outbox messages as JSON of their own ``to_dict``.
+
+Each unit of work has its own connection. Reads before the first write run outside any transaction; the
+first write starts ``BEGIN IMMEDIATE``, so writers are serialised and one never waits on a half-done other.
+Every family (and régie numbering, and carried amounts) has a version number, bumped by the commit of a unit
+of work that wrote it; ``commit()`` compares the versions of what the unit of work read with the current
+ones and, when one changed, rolls back and raises ``ConcurrentChange``. Bookings of a prestation with a
+capacity bump the prestation's version too, and a unit of work that read that prestation's bookings (to
+rebuild its places) and then writes some is refused if another wrote some meanwhile, so that two families
+can never both take the last place. The database runs in WAL mode (readers never block the writer) with
+foreign keys on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import os
+import sqlite3
+import zoneinfo
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Final
+
+import attrs
+
+from espacefamille.accounts import Account, AccountLink, Activation, LinkScope
+from espacefamille.billing.documents import (
+    Allocation,
+    DocumentKind,
+    Invoice,
+    InvoiceLine,
+    Numbering,
+    Payment,
+    PaymentMethod,
+    Series,
+)
+from espacefamille.calendar.opening import Closure, ClosureReason
+from espacefamille.calendar.periods import DateRange
+from espacefamille.config import dumps_commune, loads_commune
+from espacefamille.errors import ConcurrentChange, EspaceFamilleError, InvalidInput, NotFound
+from espacefamille.events import OutboxMessage
+from espacefamille.model import (
+    Booking,
+    BookingStatus,
+    Child,
+    Commune,
+    Diet,
+    Enrolment,
+    Family,
+    Guardian,
+    QuotientFamilial,
+    Residence,
+    SchoolClass,
+)
+from espacefamille.money import Money
+from espacefamille.requests import (
+    Actor,
+    ActorRole,
+    EventKind,
+    FieldValue,
+    Request,
+    RequestEvent,
+    RequestStatus,
+)
+from espacefamille.rules.attendance import AbsenceDeclaration, AbsenceReason, AttendanceFact, AttendanceStatus
+
+__all__ = [
+    "ACCOUNTS_SCHEMA_VERSION",
+    "SCHEMA_VERSION",
+    "IncompatibleDatabase",
+    "SqliteAccountStore",
+    "SqliteStore",
+    "SqliteUnitOfWork",
+]
+
+# Tells our files apart from any other SQLite file, and a commune's from the accounts file ("EFco", "EFac").
+_COMMUNE_APPLICATION_ID: Final = 0x4546636F
+_ACCOUNTS_APPLICATION_ID: Final = 0x45466163
+# A writer waits this long for another to commit before giving up (a month-end run may take a while).
+_BUSY_TIMEOUT_SECONDS: Final = 60.0
+# families() reads the city this many households at a time: streaming without holding a cursor open
+# across the writes of the same unit of work.
+_BATCH: Final = 500
+# SQLite's default limit of bound parameters is 999 on old builds: stay well under it.
+_IN_CHUNK: Final = 500
+
+# -- schema --------------------------------------------------------------------------------------
+#
+# Each migration brings the schema from version i to i + 1; a new version appends one, never edits one.
+
+_COMMUNE_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
+    (
+        "CREATE TABLE commune (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), toml TEXT NOT NULL)",
+        "CREATE TABLE capacity_limited (prestation_id TEXT PRIMARY KEY) WITHOUT ROWID",
+        """CREATE TABLE versions (
+            scope TEXT NOT NULL, key TEXT NOT NULL, version INTEGER NOT NULL,
+            PRIMARY KEY (scope, key)) WITHOUT ROWID""",
+        """CREATE TABLE families (
+            id TEXT PRIMARY KEY, name TEXT NOT NULL, payer_id TEXT NOT NULL, residence TEXT NOT NULL,
+            direct_debit INTEGER NOT NULL) WITHOUT ROWID""",
+        """CREATE TABLE guardians (
+            family_id TEXT NOT NULL REFERENCES families (id) ON DELETE CASCADE,
+            position INTEGER NOT NULL, id TEXT NOT NULL, first_name TEXT NOT NULL, last_name TEXT NOT NULL,
+            email TEXT, phone TEXT, PRIMARY KEY (family_id, position)) WITHOUT ROWID""",
+        """CREATE TABLE quotients (
+            family_id TEXT NOT NULL REFERENCES families (id) ON DELETE CASCADE,
+            position INTEGER NOT NULL, value TEXT NOT NULL, valid_from TEXT NOT NULL, valid_until TEXT,
+            source TEXT NOT NULL, PRIMARY KEY (family_id, position)) WITHOUT ROWID""",
+        """CREATE TABLE children (
+            id TEXT PRIMARY KEY, first_name TEXT NOT NULL, last_name TEXT NOT NULL, birth_date TEXT NOT NULL,
+            school TEXT, school_class TEXT, pai INTEGER NOT NULL, needs_support INTEGER NOT NULL,
+            diets TEXT NOT NULL) WITHOUT ROWID""",
+        """CREATE TABLE child_families (
+            child_id TEXT NOT NULL REFERENCES children (id) ON DELETE CASCADE,
+            position INTEGER NOT NULL, family_id TEXT NOT NULL,
+            PRIMARY KEY (child_id, position)) WITHOUT ROWID""",
+        "CREATE INDEX child_families_by_family ON child_families (family_id, child_id)",
+        """CREATE TABLE enrolments (
+            id TEXT PRIMARY KEY, child_id TEXT NOT NULL, family_id TEXT NOT NULL, service_id TEXT NOT NULL,
+            start_day TEXT NOT NULL, end_day TEXT NOT NULL, validated INTEGER NOT NULL) WITHOUT ROWID""",
+        "CREATE INDEX enrolments_by_child ON enrolments (child_id, id)",
+        # Clustered by household and date: month-end billing reads one family's month at a time.
+        """CREATE TABLE bookings (
+            family_id TEXT NOT NULL, day TEXT NOT NULL, child_id TEXT NOT NULL, prestation_id TEXT NOT NULL,
+            status TEXT NOT NULL, booked_at TEXT NOT NULL, paid_cents INTEGER, surcharge_code TEXT,
+            PRIMARY KEY (family_id, day, child_id, prestation_id)) WITHOUT ROWID""",
+        "CREATE UNIQUE INDEX bookings_by_key ON bookings (child_id, prestation_id, day)",
+        "CREATE INDEX bookings_by_prestation ON bookings (prestation_id, day)",
+        """CREATE TABLE attendance (
+            family_id TEXT NOT NULL, day TEXT NOT NULL, child_id TEXT NOT NULL, prestation_id TEXT NOT NULL,
+            status TEXT NOT NULL, recorded_by TEXT, recorded_at TEXT, note TEXT NOT NULL,
+            PRIMARY KEY (family_id, day, child_id, prestation_id)) WITHOUT ROWID""",
+        "CREATE UNIQUE INDEX attendance_by_key ON attendance (child_id, prestation_id, day)",
+        """CREATE TABLE absences (
+            child_id TEXT NOT NULL, start_day TEXT NOT NULL, end_day TEXT NOT NULL, family_id TEXT NOT NULL,
+            reason TEXT NOT NULL, declared_at TEXT NOT NULL, proof_received_at TEXT,
+            PRIMARY KEY (child_id, start_day, end_day)) WITHOUT ROWID""",
+        "CREATE INDEX absences_by_family ON absences (family_id)",
+        """CREATE TABLE closures (
+            position INTEGER PRIMARY KEY, service_id TEXT NOT NULL, start_day TEXT NOT NULL,
+            end_day TEXT NOT NULL, reason TEXT NOT NULL, label TEXT NOT NULL,
+            UNIQUE (service_id, start_day, end_day, reason, label))""",
+        """CREATE TABLE invoices (
+            number TEXT PRIMARY KEY, regie_id TEXT NOT NULL, family_id TEXT NOT NULL, kind TEXT NOT NULL,
+            period_start TEXT NOT NULL, period_end TEXT NOT NULL, issued_on TEXT NOT NULL,
+            due_on TEXT NOT NULL, direct_debit_on TEXT) WITHOUT ROWID""",
+        "CREATE INDEX invoices_by_family ON invoices (family_id, number)",
+        """CREATE TABLE invoice_lines (
+            invoice_number TEXT NOT NULL REFERENCES invoices (number) ON DELETE CASCADE,
+            position INTEGER NOT NULL, child_id TEXT NOT NULL, prestation_id TEXT NOT NULL,
+            label TEXT NOT NULL, reason TEXT NOT NULL, days TEXT NOT NULL, quantity TEXT NOT NULL,
+            unit_price TEXT NOT NULL, total_cents INTEGER NOT NULL, explanation TEXT NOT NULL,
+            regularises_invoice TEXT, regularises_day TEXT, minutes INTEGER,
+            PRIMARY KEY (invoice_number, position)) WITHOUT ROWID""",
+        """CREATE TABLE payments (
+            number TEXT PRIMARY KEY, regie_id TEXT NOT NULL, family_id TEXT NOT NULL,
+            amount_cents INTEGER NOT NULL, received_at TEXT NOT NULL, method TEXT NOT NULL,
+            reference TEXT NOT NULL) WITHOUT ROWID""",
+        "CREATE INDEX payments_by_family ON payments (family_id, number)",
+        """CREATE TABLE allocations (
+            source TEXT NOT NULL, invoice_number TEXT NOT NULL, family_id TEXT NOT NULL,
+            amount_cents INTEGER NOT NULL CHECK (amount_cents > 0),
+            PRIMARY KEY (source, invoice_number)) WITHOUT ROWID""",
+        "CREATE INDEX allocations_by_family ON allocations (family_id, source, invoice_number)",
+        """CREATE TABLE numbering (
+            regie_id TEXT NOT NULL, year INTEGER NOT NULL, series TEXT NOT NULL, last INTEGER NOT NULL,
+            PRIMARY KEY (regie_id, year, series)) WITHOUT ROWID""",
+        """CREATE TABLE carried (
+            regie_id TEXT NOT NULL, family_id TEXT NOT NULL, amount_cents INTEGER NOT NULL,
+            PRIMARY KEY (regie_id, family_id)) WITHOUT ROWID""",
+        """CREATE TABLE requests (
+            id TEXT PRIMARY KEY, family_id TEXT NOT NULL, category_id TEXT NOT NULL,
+            field_values TEXT NOT NULL) WITHOUT ROWID""",
+        "CREATE INDEX requests_by_family ON requests (family_id, id)",
+        """CREATE TABLE request_events (
+            request_id TEXT NOT NULL REFERENCES requests (id) ON DELETE CASCADE, position INTEGER NOT NULL,
+            at TEXT NOT NULL, actor_role TEXT NOT NULL, actor_id TEXT NOT NULL, kind TEXT NOT NULL,
+            from_status TEXT, to_status TEXT, message TEXT,
+            PRIMARY KEY (request_id, position)) WITHOUT ROWID""",
+        """CREATE TABLE outbox (
+            position INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, message TEXT NOT NULL)""",
+    ),
+)
+
+_ACCOUNTS_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
+    (
+        "CREATE TABLE accounts (id TEXT PRIMARY KEY, email TEXT NOT NULL) WITHOUT ROWID",
+        """CREATE TABLE account_links (
+            account_id TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE, position INTEGER NOT NULL,
+            collectivite_id TEXT NOT NULL, family_id TEXT NOT NULL, guardian_id TEXT NOT NULL,
+            activation_id TEXT NOT NULL, linked_at TEXT NOT NULL, scope TEXT NOT NULL,
+            PRIMARY KEY (account_id, position)) WITHOUT ROWID""",
+        """CREATE TABLE activations (
+            id TEXT PRIMARY KEY, token_sha256 TEXT NOT NULL UNIQUE, collectivite_id TEXT NOT NULL,
+            family_id TEXT NOT NULL, guardian_id TEXT NOT NULL, issued_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL, issued_by TEXT NOT NULL, scope TEXT NOT NULL, used_at TEXT,
+            used_by TEXT) WITHOUT ROWID""",
+    ),
+)
+
+#: The schema version this library writes; a file with a higher one is refused.
+SCHEMA_VERSION: Final = len(_COMMUNE_MIGRATIONS)
+ACCOUNTS_SCHEMA_VERSION: Final = len(_ACCOUNTS_MIGRATIONS)
+
+
+class IncompatibleDatabase(EspaceFamilleError):
+    """The file cannot be used by this version of the library: written by a newer one, not a database, or
+    another kind of database. Nothing in it was changed."""
+
+    default_code = "store.incompatible_database"
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    # isolation_level=None: the module never opens transactions behind our back; we say BEGIN ourselves.
+    connection = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_SECONDS, isolation_level=None)
+    try:
+        connection.execute("PRAGMA foreign_keys = ON")
+        # Safe in WAL mode: a commit survives a crash of the process, only a power cut may lose the last one.
+        connection.execute("PRAGMA synchronous = NORMAL")
+    except sqlite3.DatabaseError:
+        connection.close()
+        raise
+    return connection
+
+
+def _open_database(
+    path: Path, application_id: int, migrations: tuple[tuple[str, ...], ...], what: str
+) -> None:
+    """Create or migrate the schema of ``path``, refusing (unchanged) a file this library cannot use."""
+    latest = len(migrations)
+    try:
+        connection = _connect(path)
+    except sqlite3.DatabaseError as error:
+        raise _not_a_database(path, error) from None
+    try:
+        try:
+            found_id = _scalar(connection, "PRAGMA application_id")
+            version = _scalar(connection, "PRAGMA user_version")
+            tables = _scalar(connection, "SELECT count(*) FROM sqlite_master")
+        except sqlite3.DatabaseError as error:
+            raise _not_a_database(path, error) from None
+        if found_id != application_id and (found_id != 0 or version != 0 or tables != 0):
+            raise IncompatibleDatabase(
+                f"{path} is not an espacefamille {what} database",
+                message_fr=f"Le fichier {path} n'est pas une base espacefamille ({what}).",
+                code="store.foreign_database",
+                details={"path": str(path)},
+            )
+        _refuse_newer(path, version, latest)
+        if connection.execute("PRAGMA journal_mode = WAL").fetchone()[0] != "wal":  # pragma: no cover
+            raise IncompatibleDatabase(f"{path} cannot use WAL journaling", code="store.no_wal")
+        if version == latest:
+            return
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            # Another process may have migrated it while we waited for the lock.
+            version = _scalar(connection, "PRAGMA user_version")
+            _refuse_newer(path, version, latest)
+            for statements in migrations[version:]:
+                for statement in statements:
+                    connection.execute(statement)
+            connection.execute(f"PRAGMA application_id = {application_id:d}")
+            connection.execute(f"PRAGMA user_version = {latest:d}")
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+    finally:
+        connection.close()
+
+
+def _refuse_newer(path: Path, version: int, latest: int) -> None:
+    if version > latest:
+        raise IncompatibleDatabase(
+            f"{path} has schema version {version}, newer than {latest} which this version of espacefamille "
+            "knows; upgrade espacefamille to open it",
+            message_fr=f"La base {path} a été écrite par une version plus récente d'espacefamille "
+            f"(schéma {version}, connu : {latest}) ; mettez la bibliothèque à jour.",
+            code="store.schema_too_new",
+            details={"path": str(path), "version": version, "supported": latest},
+        )
+
+
+def _not_a_database(path: Path, error: sqlite3.Error) -> IncompatibleDatabase:
+    return IncompatibleDatabase(
+        f"{path} cannot be opened as a SQLite database: {error}",
+        message_fr=f"Le fichier {path} n'est pas une base de données lisible.",
+        code="store.not_a_database",
+        details={"path": str(path)},
+    )
+
+
+def _scalar(connection: sqlite3.Connection, sql: str, parameters: Sequence[object] = ()) -> Any:
+    row = connection.execute(sql, parameters).fetchone()
+    return None if row is None else row[0]
+
+
+def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), _IN_CHUNK):
+        yield items[start : start + _IN_CHUNK]
+
+
+def _marks(count: int) -> str:
+    return ",".join("?" * count)
+
+
+# -- value codecs ------------------------------------------------------------------------------
+
+
+def _instant(moment: dt.datetime) -> str:
+    """Fixed-width UTC text (it sorts as time does) and the zone the instant was given in."""
+    utc = moment.astimezone(dt.UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
+    zone = moment.tzinfo
+    if isinstance(zone, zoneinfo.ZoneInfo) and zone.key:
+        name = zone.key
+    else:
+        offset = moment.utcoffset()
+        assert offset is not None  # the model only holds aware instants
+        seconds = int(offset.total_seconds())
+        sign = "-" if seconds < 0 else "+"
+        name = f"{sign}{abs(seconds) // 3600:02d}:{abs(seconds) % 3600 // 60:02d}:{abs(seconds) % 60:02d}"
+    return f"{utc}Z[{name}]"
+
+
+@functools.lru_cache(maxsize=8192)
+def _read_instant(text: str) -> dt.datetime:
+    # A month of bookings shares few booking instants: caching the parse saves most of the reading time.
+    utc_text, _, zone = text.partition("Z[")
+    utc = dt.datetime.fromisoformat(utc_text).replace(tzinfo=dt.UTC)
+    name = zone.removesuffix("]")
+    if name[:1] in "+-":
+        sign = -1 if name[0] == "-" else 1
+        hours, minutes, seconds = (int(part) for part in name[1:].split(":"))
+        offset = dt.timedelta(hours=hours, minutes=minutes, seconds=seconds) * sign
+        return utc.astimezone(dt.timezone(offset))
+    return utc.astimezone(zoneinfo.ZoneInfo(name))
+
+
+def _optional_instant(moment: dt.datetime | None) -> str | None:
+    return None if moment is None else _instant(moment)
+
+
+def _read_optional_instant(text: str | None) -> dt.datetime | None:
+    return None if text is None else _read_instant(text)
+
+
+def _day(text: str) -> dt.date:
+    return dt.date.fromisoformat(text)
+
+
+def _optional_day(text: str | None) -> dt.date | None:
+    return None if text is None else dt.date.fromisoformat(text)
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
+def _field_value_to_json(value: FieldValue) -> list[object]:
+    # Tagged, because JSON cannot tell a date or an exact amount from text, nor (for some readers) a bool.
+    if isinstance(value, bool):
+        return ["bool", value]
+    if isinstance(value, int):
+        return ["int", value]
+    if isinstance(value, Decimal):
+        return ["decimal", str(value)]
+    if isinstance(value, dt.date):
+        return ["date", value.isoformat()]
+    return ["str", value]
+
+
+def _field_value_from_json(item: list[Any]) -> FieldValue:
+    kind, raw = item
+    if kind == "decimal":
+        return Decimal(raw)
+    if kind == "date":
+        return dt.date.fromisoformat(raw)
+    value: FieldValue = raw
+    return value
+
+
+def _fast_builder(cls: type[Any]) -> Callable[..., Any]:
+    """A constructor that skips the validators, for rows this store wrote from validated values.
+
+    Rebuilding four million bookings for month-end billing with every validator costs twice the time;
+    this sets the slots directly, without the process-wide ``attrs.validators.set_disabled``, which
+    would also switch validation off in other threads.
+    """
+    setters = [cls.__dict__[field.name].__set__ for field in attrs.fields(cls)]
+    new = object.__new__
+
+    def build(*values: object) -> Any:
+        instance = new(cls)
+        for setter, value in zip(setters, values, strict=True):
+            setter(instance, value)
+        return instance
+
+    return build
+
+
+_new_booking: Final = _fast_builder(Booking)
+_BOOKING_STATUS: Final = {status.value: status for status in BookingStatus}
+
+
+# -- the commune store -------------------------------------------------------------------------
+
+
+class SqliteStore:
+    """A commune's store in one SQLite file (created, or migrated, when opened)."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        _open_database(self.path, _COMMUNE_APPLICATION_ID, _COMMUNE_MIGRATIONS, "commune")
+        self._commune_cache: tuple[str, Commune] | None = None
+
+    def __repr__(self) -> str:
+        return f"SqliteStore({str(self.path)!r})"
+
+    @contextmanager
+    def _unit_of_work(self) -> Iterator[SqliteUnitOfWork]:
+        connection = _connect(self.path)
+        uow = SqliteUnitOfWork(self, connection)
+        try:
+            yield uow
+        finally:
+            uow._close()
+
+    def unit_of_work(self) -> AbstractContextManager[SqliteUnitOfWork]:
+        """A unit of work on its own connection; leaving it without ``commit()`` rolls everything back."""
+        return self._unit_of_work()
+
+    def _parse_commune(self, text: str) -> Commune:
+        # Parsing the configuration costs milliseconds; units of work come and go by the thousand.
+        cached = self._commune_cache
+        if cached is not None and cached[0] == text:
+            return cached[1]
+        commune = loads_commune(text)
+        self._commune_cache = (text, commune)
+        return commune
+
+
+_FAMILY: Final = "family"
+_PRESTATION: Final = "prestation"
+_NUMBERING: Final = "numbering"
+_CARRIED: Final = "carried"
+
+
+class SqliteUnitOfWork:
+    """One all-or-nothing set of reads and writes on a ``SqliteStore`` (see the module docstring).
+
+    Writes wait in the unit of work until ``commit()`` (or until the unit of work reads again, so that it
+    reads its own writes): only then does it take the database's single write lock, so that two units of
+    work may prepare their changes side by side and the second to commit learns of the conflict.
+    """
+
+    def __init__(self, store: SqliteStore, connection: sqlite3.Connection) -> None:
+        self._store = store
+        self._db = connection
+        self._writing = False
+        self._pending: list[Callable[[], None]] = []
+        # What a write waiting for commit already promises: an invoice number, an outbox message id.
+        self._pending_invoices: dict[str, Invoice] = {}
+        self._pending_outbox: set[str] = set()
+        # (scope, key) -> the version seen when first read; (scope, key) written by this unit of work.
+        self._read: dict[tuple[str, str], int] = {}
+        self._written: set[tuple[str, str]] = set()
+
+    # -- transaction ---------------------------------------------------------------------------
+
+    def _seen(self, scope: str, key: str) -> None:
+        # The version is read before the data it guards: a change in between is then seen as a
+        # conflict at commit (at worst a needless retry), never missed.
+        if (scope, key) not in self._read:
+            version = _scalar(
+                self._db, "SELECT version FROM versions WHERE scope = ? AND key = ?", (scope, key)
+            )
+            self._read[(scope, key)] = 0 if version is None else int(version)
+
+    def _sync(self) -> None:
+        """Before a read: apply the writes waiting for commit, so the unit of work reads its own writes."""
+        if self._pending:
+            self._begin_writing()
+            pending, self._pending = self._pending, []
+            for apply in pending:
+                apply()
+
+    def _begin_writing(self) -> None:
+        if not self._writing:
+            # IMMEDIATE: take the write lock now (waiting for another writer to finish), so that what
+            # this transaction reads cannot change before it commits.
+            self._db.execute("BEGIN IMMEDIATE")
+            self._writing = True
+
+    def _write(self, apply: Callable[[], None]) -> None:
+        if self._writing:
+            apply()
+        else:
+            self._pending.append(apply)
+
+    def _mark(self, scope: str, key: str) -> None:
+        self._written.add((scope, key))
+
+    def _changed(self, *, places: bool) -> list[tuple[str, str]]:
+        """What this unit of work read that someone else changed since: the families, numbering and
+        carried amounts it read, or (``places``) the limited places it read and then booked."""
+        if places:
+            written = {key for scope, key in self._written if scope == _PRESTATION}
+            limited = {
+                row[0]
+                for row in self._db.execute("SELECT prestation_id FROM capacity_limited").fetchall()
+                if row[0] in written
+            }
+            checked = {(s, k): v for (s, k), v in self._read.items() if s == _PRESTATION and k in limited}
+        else:
+            checked = {(s, k): v for (s, k), v in self._read.items() if s != _PRESTATION}
+        changed: list[tuple[str, str]] = []
+        by_scope: dict[str, list[str]] = {}
+        for scope, key in checked:
+            by_scope.setdefault(scope, []).append(key)
+        for scope, keys in by_scope.items():
+            for chunk in _chunks(keys):
+                current = dict(
+                    self._db.execute(
+                        "SELECT key, version FROM versions "
+                        f"WHERE scope = ? AND key IN ({_marks(len(chunk))})",
+                        (scope, *chunk),
+                    ).fetchall()
+                )
+                changed.extend((scope, key) for key in chunk if current.get(key, 0) != checked[(scope, key)])
+        return sorted(changed)
+
+    def _raise_if_changed(self) -> None:
+        changed = self._changed(places=False)
+        if changed:
+            raise ConcurrentChange(
+                "changed by another unit of work since read: "
+                + ", ".join(f"{scope} {key!r}" for scope, key in changed),
+                message_fr="Ces informations ont été modifiées entre-temps ; veuillez recommencer.",
+                details={"changed": changed},
+            )
+
+    def commit(self) -> None:
+        """Write everything at once, or raise ``ConcurrentChange`` and write nothing."""
+        try:
+            if self._pending or self._writing:
+                self._begin_writing()
+            else:
+                # Nothing to write, but the caller relies on what it read being still true.
+                self._db.execute("BEGIN")
+            # Checked before the writes are applied: a write that fails because of someone else's
+            # change (an invoice number already taken) is reported as the conflict it is.
+            self._raise_if_changed()
+            self._sync()
+            changed = self._changed(places=True)
+            if changed:
+                raise ConcurrentChange(
+                    "places booked by another unit of work since read: "
+                    + ", ".join(f"{scope} {key!r}" for scope, key in changed),
+                    message_fr="Ces places ont été réservées entre-temps ; veuillez recommencer.",
+                    details={"changed": changed},
+                )
+            self._db.executemany(
+                "INSERT INTO versions (scope, key, version) VALUES (?, ?, 1) "
+                "ON CONFLICT (scope, key) DO UPDATE SET version = version + 1",
+                sorted(self._written),
+            )
+            self._db.execute("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            self._reset()
+            raise
+        self._reset()
+
+    def rollback(self) -> None:
+        """Forget every write since the last commit."""
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
+        self._reset()
+
+    def _reset(self) -> None:
+        self._writing = False
+        self._pending.clear()
+        self._pending_invoices.clear()
+        self._pending_outbox.clear()
+        self._read.clear()
+        self._written.clear()
+
+    def _close(self) -> None:
+        try:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+        finally:
+            self._reset()
+            self._db.close()
+
+    # -- configuration -------------------------------------------------------------------------
+
+    def commune(self) -> Commune:
+        self._sync()
+        text = _scalar(self._db, "SELECT toml FROM commune")
+        if text is None:
+            raise NotFound(
+                "no commune configuration saved in this store",
+                message_fr="Aucune configuration de commune n'est enregistrée.",
+                code="not_found.commune",
+            )
+        return self._store._parse_commune(text)
+
+    def save_commune(self, commune: Commune) -> None:
+        text = dumps_commune(commune)
+
+        def apply() -> None:
+            self._db.execute(
+                "INSERT INTO commune (singleton, toml) VALUES (1, ?) "
+                "ON CONFLICT (singleton) DO UPDATE SET toml = excluded.toml",
+                (text,),
+            )
+            self._db.execute("DELETE FROM capacity_limited")
+            self._db.executemany(
+                "INSERT INTO capacity_limited (prestation_id) VALUES (?)",
+                [(prestation_id,) for prestation_id in sorted(commune.capacities)],
+            )
+
+        self._write(apply)
+
+    # -- families, children, enrolments --------------------------------------------------------
+
+    def family(self, family_id: str) -> Family:
+        self._sync()
+        self._seen(_FAMILY, family_id)
+        row = self._db.execute(
+            "SELECT id, name, payer_id, residence, direct_debit FROM families WHERE id = ?", (family_id,)
+        ).fetchone()
+        if row is None:
+            raise _not_found("family", family_id, "famille")
+        return self._families([row])[0]
+
+    def families(self) -> Iterator[Family]:
+        """Every family ordered by id, read a batch at a time (memory does not grow with the city)."""
+        self._sync()
+        after = ""
+        while True:
+            rows = self._db.execute(
+                "SELECT f.id, f.name, f.payer_id, f.residence, f.direct_debit, v.version FROM families f "
+                "LEFT JOIN versions v ON v.scope = 'family' AND v.key = f.id "
+                "WHERE f.id > ? ORDER BY f.id LIMIT ?",
+                (after, _BATCH),
+            ).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                self._read.setdefault((_FAMILY, row[0]), 0 if row[5] is None else int(row[5]))
+            yield from self._families([row[:5] for row in rows])
+            after = rows[-1][0]
+
+    def _families(self, rows: list[Any]) -> list[Family]:
+        ids = [row[0] for row in rows]
+        guardians: dict[str, list[Guardian]] = {}
+        quotients: dict[str, list[QuotientFamilial]] = {}
+        marks = _marks(len(ids))
+        for family_id, *fields in self._db.execute(
+            "SELECT family_id, id, first_name, last_name, email, phone FROM guardians "
+            f"WHERE family_id IN ({marks}) ORDER BY family_id, position",
+            ids,
+        ):
+            guardians.setdefault(family_id, []).append(Guardian(*fields))
+        for family_id, value, valid_from, valid_until, source in self._db.execute(
+            "SELECT family_id, value, valid_from, valid_until, source FROM quotients "
+            f"WHERE family_id IN ({marks}) ORDER BY family_id, position",
+            ids,
+        ):
+            quotients.setdefault(family_id, []).append(
+                QuotientFamilial(Decimal(value), _day(valid_from), _optional_day(valid_until), source)
+            )
+        return [
+            Family(
+                family_id,
+                name,
+                guardians.get(family_id, ()),
+                payer_id,
+                Residence(residence),
+                quotients.get(family_id, ()),
+                bool(direct_debit),
+            )
+            for family_id, name, payer_id, residence, direct_debit in rows
+        ]
+
+    def save_family(self, family: Family) -> None:
+
+        def apply() -> None:
+            self._mark(_FAMILY, family.id)
+            self._db.execute("DELETE FROM families WHERE id = ?", (family.id,))
+            self._db.execute(
+                "INSERT INTO families (id, name, payer_id, residence, direct_debit) VALUES (?, ?, ?, ?, ?)",
+                (family.id, family.name, family.payer_id, family.residence.value, int(family.direct_debit)),
+            )
+            self._db.executemany(
+                "INSERT INTO guardians (family_id, position, id, first_name, last_name, email, phone) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (family.id, position, g.id, g.first_name, g.last_name, g.email, g.phone)
+                    for position, g in enumerate(family.guardians)
+                ],
+            )
+            self._db.executemany(
+                "INSERT INTO quotients (family_id, position, value, valid_from, valid_until, source) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        family.id,
+                        position,
+                        str(q.value),
+                        q.valid_from.isoformat(),
+                        _iso(q.valid_until),
+                        q.source,
+                    )
+                    for position, q in enumerate(family.quotients)
+                ],
+            )
+
+        self._write(apply)
+
+    _CHILD_COLUMNS: Final = (
+        "id, first_name, last_name, birth_date, school, school_class, pai, needs_support, diets"
+    )
+
+    def child(self, child_id: str) -> Child:
+        self._sync()
+        families = self._child_families([child_id]).get(child_id)
+        for family_id in families or ():
+            self._seen(_FAMILY, family_id)
+        row = self._db.execute(
+            f"SELECT {self._CHILD_COLUMNS} FROM children WHERE id = ?", (child_id,)
+        ).fetchone()
+        if row is None:
+            raise _not_found("child", child_id, "enfant")
+        return self._children([row])[0]
+
+    def children_of(self, family_id: str) -> tuple[Child, ...]:
+        self._sync()
+        self._seen(_FAMILY, family_id)
+        rows = self._db.execute(
+            f"SELECT {', '.join('c.' + c.strip() for c in self._CHILD_COLUMNS.split(','))} FROM children c "
+            "JOIN child_families l ON l.child_id = c.id WHERE l.family_id = ? ORDER BY c.id",
+            (family_id,),
+        ).fetchall()
+        return tuple(self._children(rows))
+
+    def _child_families(self, ids: Sequence[str]) -> dict[str, list[str]]:
+        links: dict[str, list[str]] = {}
+        for child_id, family_id in self._db.execute(
+            f"SELECT child_id, family_id FROM child_families WHERE child_id IN ({_marks(len(ids))}) "
+            "ORDER BY child_id, position",
+            ids,
+        ):
+            links.setdefault(child_id, []).append(family_id)
+        return links
+
+    def _children(self, rows: list[Any]) -> list[Child]:
+        links = self._child_families([row[0] for row in rows])
+        return [
+            Child(
+                child_id,
+                first_name,
+                last_name,
+                _day(birth_date),
+                links.get(child_id, ()),
+                school,
+                None if school_class is None else SchoolClass(school_class),
+                bool(pai),
+                bool(needs_support),
+                frozenset(Diet(diet) for diet in diets.split(",") if diet),
+            )
+            for (
+                child_id,
+                first_name,
+                last_name,
+                birth_date,
+                school,
+                school_class,
+                pai,
+                needs_support,
+                diets,
+            ) in rows
+        ]
+
+    def save_child(self, child: Child) -> None:
+
+        def apply() -> None:
+            previous = self._child_families([child.id]).get(child.id, [])
+            for family_id in {*previous, *child.family_ids}:
+                self._mark(_FAMILY, family_id)
+            self._db.execute("DELETE FROM children WHERE id = ?", (child.id,))
+            self._db.execute(
+                f"INSERT INTO children ({self._CHILD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    child.id,
+                    child.first_name,
+                    child.last_name,
+                    child.birth_date.isoformat(),
+                    child.school,
+                    None if child.school_class is None else child.school_class.value,
+                    int(child.pai),
+                    int(child.needs_support),
+                    ",".join(sorted(diet.value for diet in child.diets)),
+                ),
+            )
+            self._db.executemany(
+                "INSERT INTO child_families (child_id, position, family_id) VALUES (?, ?, ?)",
+                [(child.id, position, family_id) for position, family_id in enumerate(child.family_ids)],
+            )
+
+        self._write(apply)
+
+    def enrolments_of(self, child_id: str) -> tuple[Enrolment, ...]:
+        self._sync()
+        for family_id in self._child_families([child_id]).get(child_id, ()):
+            self._seen(_FAMILY, family_id)
+        rows = self._db.execute(
+            "SELECT id, child_id, family_id, service_id, start_day, end_day, validated FROM enrolments "
+            "WHERE child_id = ? ORDER BY id",
+            (child_id,),
+        ).fetchall()
+        return tuple(
+            Enrolment(id_, child, family, service, DateRange(_day(start), _day(end)), bool(validated))
+            for id_, child, family, service, start, end, validated in rows
+        )
+
+    def save_enrolment(self, enrolment: Enrolment) -> None:
+
+        def apply() -> None:
+            previous = _scalar(self._db, "SELECT family_id FROM enrolments WHERE id = ?", (enrolment.id,))
+            self._mark(_FAMILY, enrolment.family_id)
+            if previous is not None:
+                self._mark(_FAMILY, previous)
+            self._db.execute(
+                "INSERT OR REPLACE INTO enrolments (id, child_id, family_id, service_id, start_day, end_day, "
+                "validated) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    enrolment.id,
+                    enrolment.child_id,
+                    enrolment.family_id,
+                    enrolment.service_id,
+                    enrolment.period.start.isoformat(),
+                    enrolment.period.end.isoformat(),
+                    int(enrolment.validated),
+                ),
+            )
+
+        self._write(apply)
+
+    # -- bookings, attendance, closures --------------------------------------------------------
+
+    _BOOKING_COLUMNS: Final = (
+        "child_id, prestation_id, day, family_id, status, booked_at, paid_cents, surcharge_code"
+    )
+
+    @staticmethod
+    def _bookings(rows: Iterable[Any]) -> tuple[Booking, ...]:
+        status = _BOOKING_STATUS
+        instant = _read_instant
+        day = dt.date.fromisoformat
+        cents = Money.from_cents
+        new = _new_booking
+        return tuple(
+            new(
+                child_id,
+                prestation_id,
+                day(on),
+                family_id,
+                status[state],
+                instant(booked_at),
+                None if paid is None else cents(paid),
+                surcharge,
+            )
+            for child_id, prestation_id, on, family_id, state, booked_at, paid, surcharge in rows
+        )
+
+    def bookings_of_family(self, family_id: str, period: DateRange) -> tuple[Booking, ...]:
+        self._sync()
+        self._seen(_FAMILY, family_id)
+        return self._bookings(
+            self._db.execute(
+                f"SELECT {self._BOOKING_COLUMNS} FROM bookings WHERE family_id = ? AND day BETWEEN ? AND ? "
+                "ORDER BY child_id, prestation_id, day",
+                (family_id, period.start.isoformat(), period.end.isoformat()),
+            )
+        )
+
+    def bookings_of_prestation(self, prestation_id: str, period: DateRange) -> tuple[Booking, ...]:
+        self._sync()
+        self._seen(_PRESTATION, prestation_id)
+        return self._bookings(
+            self._db.execute(
+                f"SELECT {self._BOOKING_COLUMNS} FROM bookings WHERE prestation_id = ? "
+                "AND day BETWEEN ? AND ? ORDER BY child_id, day",
+                (prestation_id, period.start.isoformat(), period.end.isoformat()),
+            )
+        )
+
+    def save_bookings(self, bookings: Iterable[Booking]) -> None:
+        rows = []
+        scopes: set[tuple[str, str]] = set()
+        for booking in bookings:
+            if not isinstance(booking, Booking):
+                raise InvalidInput(f"expected a Booking, got {booking!r}", code="store.not_a_booking")
+            rows.append(
+                (
+                    booking.family_id,
+                    booking.day.isoformat(),
+                    booking.child_id,
+                    booking.prestation_id,
+                    booking.status.value,
+                    _instant(booking.booked_at),
+                    None if booking.paid is None else booking.paid.cents,
+                    booking.surcharge_code,
+                )
+            )
+            scopes.add((_FAMILY, booking.family_id))
+            scopes.add((_PRESTATION, booking.prestation_id))
+        if not rows:
+            return
+
+        def apply() -> None:
+            # A booking that moves from one household to the other leaves the first one changed too.
+            for child_id, prestation_id, day in {(row[2], row[3], row[1]) for row in rows}:
+                previous = _scalar(
+                    self._db,
+                    "SELECT family_id FROM bookings WHERE child_id = ? AND prestation_id = ? AND day = ?",
+                    (child_id, prestation_id, day),
+                )
+                if previous is not None:
+                    scopes.add((_FAMILY, previous))
+            self._written.update(scopes)
+            # OR REPLACE also removes the row of the same child, prestation and date (the unique key).
+            self._db.executemany(
+                "INSERT OR REPLACE INTO bookings (family_id, day, child_id, prestation_id, status, "
+                "booked_at, paid_cents, surcharge_code) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+        self._write(apply)
+
+    def attendance_of_family(self, family_id: str, period: DateRange) -> tuple[AttendanceFact, ...]:
+        self._sync()
+        self._seen(_FAMILY, family_id)
+        rows = self._db.execute(
+            "SELECT child_id, prestation_id, day, status, recorded_by, recorded_at, note FROM attendance "
+            "WHERE family_id = ? AND day BETWEEN ? AND ? ORDER BY child_id, prestation_id, day",
+            (family_id, period.start.isoformat(), period.end.isoformat()),
+        ).fetchall()
+        return tuple(
+            AttendanceFact(
+                child_id,
+                prestation_id,
+                _day(day),
+                AttendanceStatus(status),
+                recorded_by,
+                _read_optional_instant(recorded_at),
+                note,
+            )
+            for child_id, prestation_id, day, status, recorded_by, recorded_at, note in rows
+        )
+
+    def save_attendance(self, facts: Iterable[AttendanceFact], family_id: str) -> None:
+        rows = [
+            (
+                family_id,
+                fact.day.isoformat(),
+                fact.child_id,
+                fact.prestation_id,
+                fact.status.value,
+                fact.recorded_by,
+                _optional_instant(fact.recorded_at),
+                fact.note,
+            )
+            for fact in facts
+        ]
+        if not rows:
+            return
+
+        def apply() -> None:
+            self._mark(_FAMILY, family_id)
+            self._db.executemany(
+                "INSERT OR REPLACE INTO attendance (family_id, day, child_id, prestation_id, status, "
+                "recorded_by, recorded_at, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+        self._write(apply)
+
+    def absences_of_family(self, family_id: str) -> tuple[AbsenceDeclaration, ...]:
+        self._sync()
+        self._seen(_FAMILY, family_id)
+        rows = self._db.execute(
+            "SELECT child_id, start_day, end_day, reason, declared_at, proof_received_at FROM absences "
+            "WHERE family_id = ? ORDER BY child_id, start_day, end_day",
+            (family_id,),
+        ).fetchall()
+        return tuple(
+            AbsenceDeclaration(
+                child_id,
+                DateRange(_day(start), _day(end)),
+                AbsenceReason(reason),
+                _read_instant(declared_at),
+                _read_optional_instant(proof),
+            )
+            for child_id, start, end, reason, declared_at, proof in rows
+        )
+
+    def save_absence(self, declaration: AbsenceDeclaration, family_id: str) -> None:
+
+        def apply() -> None:
+            self._mark(_FAMILY, family_id)
+            self._db.execute(
+                "INSERT OR REPLACE INTO absences (child_id, start_day, end_day, family_id, reason, "
+                "declared_at, proof_received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    declaration.child_id,
+                    declaration.days.start.isoformat(),
+                    declaration.days.end.isoformat(),
+                    family_id,
+                    declaration.reason.value,
+                    _instant(declaration.declared_at),
+                    _optional_instant(declaration.proof_received_at),
+                ),
+            )
+
+        self._write(apply)
+
+    def closures(self) -> Mapping[str, tuple[Closure, ...]]:
+        self._sync()
+        result: dict[str, list[Closure]] = {}
+        for service_id, start, end, reason, label in self._db.execute(
+            "SELECT service_id, start_day, end_day, reason, label FROM closures "
+            "ORDER BY service_id, start_day, end_day, position"
+        ):
+            result.setdefault(service_id, []).append(
+                Closure(DateRange(_day(start), _day(end)), ClosureReason(reason), label)
+            )
+        return {service_id: tuple(items) for service_id, items in result.items()}
+
+    def add_closure(self, service_id: str, closure: Closure) -> None:
+
+        def apply() -> None:
+            # Declaring the same closure twice keeps one.
+            self._db.execute(
+                "INSERT OR IGNORE INTO closures (service_id, start_day, end_day, reason, label) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (
+                    service_id,
+                    closure.period.start.isoformat(),
+                    closure.period.end.isoformat(),
+                    closure.reason.value,
+                    closure.label,
+                ),
+            )
+
+        self._write(apply)
+
+    # -- billing -------------------------------------------------------------------------------
+
+    def _invoices(self, where: str, parameters: Sequence[object]) -> tuple[Invoice, ...]:
+        rows = self._db.execute(
+            "SELECT number, regie_id, family_id, kind, period_start, period_end, issued_on, due_on, "
+            f"direct_debit_on FROM invoices WHERE {where} ORDER BY number",
+            parameters,
+        ).fetchall()
+        if not rows:
+            return ()
+        lines: dict[str, list[InvoiceLine]] = {}
+        numbers = [row[0] for row in rows]
+        for chunk in _chunks(numbers):
+            for number, *fields in self._db.execute(
+                "SELECT invoice_number, child_id, prestation_id, label, reason, days, quantity, unit_price, "
+                "total_cents, explanation, regularises_invoice, regularises_day, minutes FROM invoice_lines "
+                f"WHERE invoice_number IN ({_marks(len(chunk))}) ORDER BY invoice_number, position",
+                chunk,
+            ):
+                lines.setdefault(number, []).append(self._line(fields))
+        return tuple(
+            Invoice(
+                number,
+                regie_id,
+                family_id,
+                DocumentKind(kind),
+                DateRange(_day(start), _day(end)),
+                _day(issued_on),
+                _day(due_on),
+                lines.get(number, ()),
+                _optional_day(direct_debit_on),
+            )
+            for number, regie_id, family_id, kind, start, end, issued_on, due_on, direct_debit_on in rows
+        )
+
+    @staticmethod
+    def _line(fields: list[Any]) -> InvoiceLine:
+        (child_id, prestation_id, label, reason, days, quantity, unit_price, total, explanation) = fields[:9]
+        regularises_invoice, regularises_day, minutes = fields[9:]
+        return InvoiceLine(
+            child_id,
+            prestation_id,
+            label,
+            reason,
+            tuple(_day(day) for day in days.split(",") if day),
+            Decimal(quantity),
+            Decimal(unit_price),
+            Money.from_cents(total),
+            explanation,
+            None if regularises_invoice is None else (regularises_invoice, _day(regularises_day)),
+            minutes,
+        )
+
+    def invoices_of_family(self, family_id: str) -> tuple[Invoice, ...]:
+        self._sync()
+        self._seen(_FAMILY, family_id)
+        return self._invoices("family_id = ?", (family_id,))
+
+    def invoice(self, number: str) -> Invoice:
+        self._sync()
+        found = self._invoices("number = ?", (number,))
+        if not found:
+            raise _not_found("invoice", number, "facture")
+        self._seen(_FAMILY, found[0].family_id)
+        return found[0]
+
+    def save_invoice(self, invoice: Invoice) -> None:
+        # Refused at once when the number is known (here or already committed), and checked again
+        # under the write lock, where no other unit of work can slip an invoice in between.
+        earlier = self._pending_invoices.get(invoice.number)
+        if earlier is None:
+            found = self._invoices("number = ?", (invoice.number,))
+            earlier = found[0] if found else None
+        if earlier is not None:
+            if earlier != invoice:
+                # The number may have been given by another unit of work since this one read the
+                # numbering: that is a conflict to retry, not a change to an issued invoice.
+                self._raise_if_changed()
+            _check_same_invoice(earlier, invoice)
+            return
+        self._pending_invoices[invoice.number] = invoice
+
+        def apply() -> None:
+            self._mark(_FAMILY, invoice.family_id)
+            existing = self._invoices("number = ?", (invoice.number,))
+            if existing:
+                _check_same_invoice(existing[0], invoice)
+                return
+            self._db.execute(
+                "INSERT INTO invoices (number, regie_id, family_id, kind, period_start, period_end, "
+                "issued_on, due_on, direct_debit_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    invoice.number,
+                    invoice.regie_id,
+                    invoice.family_id,
+                    invoice.kind.value,
+                    invoice.period.start.isoformat(),
+                    invoice.period.end.isoformat(),
+                    invoice.issued_on.isoformat(),
+                    invoice.due_on.isoformat(),
+                    _iso(invoice.direct_debit_on),
+                ),
+            )
+            self._db.executemany(
+                "INSERT INTO invoice_lines (invoice_number, position, child_id, prestation_id, label, "
+                "reason, days, quantity, unit_price, total_cents, explanation, regularises_invoice, "
+                "regularises_day, minutes) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        invoice.number,
+                        position,
+                        line.child_id,
+                        line.prestation_id,
+                        line.label,
+                        line.reason,
+                        ",".join(day.isoformat() for day in line.days),
+                        str(line.quantity),
+                        str(line.unit_price),
+                        line.total.cents,
+                        line.explanation,
+                        None if line.regularises is None else line.regularises[0],
+                        None if line.regularises is None else line.regularises[1].isoformat(),
+                        line.minutes,
+                    )
+                    for position, line in enumerate(invoice.lines)
+                ],
+            )
+
+        self._write(apply)
+
+    def payments_of_family(self, family_id: str) -> tuple[Payment, ...]:
+        self._sync()
+        self._seen(_FAMILY, family_id)
+        rows = self._db.execute(
+            "SELECT number, regie_id, family_id, amount_cents, received_at, method, reference FROM payments "
+            "WHERE family_id = ? ORDER BY number",
+            (family_id,),
+        ).fetchall()
+        return tuple(
+            Payment(
+                number,
+                regie_id,
+                family,
+                Money.from_cents(cents),
+                _read_instant(received_at),
+                PaymentMethod(method),
+                reference,
+            )
+            for number, regie_id, family, cents, received_at, method, reference in rows
+        )
+
+    def save_payment(self, payment: Payment) -> None:
+
+        def apply() -> None:
+            previous = _scalar(self._db, "SELECT family_id FROM payments WHERE number = ?", (payment.number,))
+            self._mark(_FAMILY, payment.family_id)
+            if previous is not None:
+                self._mark(_FAMILY, previous)
+            self._db.execute(
+                "INSERT OR REPLACE INTO payments (number, regie_id, family_id, amount_cents, received_at, "
+                "method, reference) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    payment.number,
+                    payment.regie_id,
+                    payment.family_id,
+                    payment.amount.cents,
+                    _instant(payment.received_at),
+                    payment.method.value,
+                    payment.reference,
+                ),
+            )
+
+        self._write(apply)
+
+    def allocations_of_family(self, family_id: str) -> tuple[Allocation, ...]:
+        self._sync()
+        self._seen(_FAMILY, family_id)
+        rows = self._db.execute(
+            "SELECT source, invoice_number, amount_cents FROM allocations WHERE family_id = ? "
+            "ORDER BY source, invoice_number",
+            (family_id,),
+        ).fetchall()
+        return tuple(Allocation(source, invoice, Money.from_cents(cents)) for source, invoice, cents in rows)
+
+    def save_allocations(self, allocations: Iterable[Allocation], family_id: str) -> None:
+        rows = [(a.source, a.invoice_number, family_id, a.amount.cents) for a in allocations]
+        if not rows:
+            return
+
+        def apply() -> None:
+            self._mark(_FAMILY, family_id)
+            self._db.executemany(
+                "INSERT OR REPLACE INTO allocations (source, invoice_number, family_id, amount_cents) "
+                "VALUES (?, ?, ?, ?)",
+                rows,
+            )
+
+        self._write(apply)
+
+    def numbering(self) -> Numbering:
+        self._sync()
+        self._seen(_NUMBERING, "")
+        rows = self._db.execute("SELECT regie_id, year, series, last FROM numbering").fetchall()
+        return Numbering({(regie_id, year, Series(series)): last for regie_id, year, series, last in rows})
+
+    def save_numbering(self, numbering: Numbering) -> None:
+        # Numbers are gap-free and unique: two runs numbering at once must not both commit.
+
+        def apply() -> None:
+            self._mark(_NUMBERING, "")
+            self._db.execute("DELETE FROM numbering")
+            self._db.executemany(
+                "INSERT INTO numbering (regie_id, year, series, last) VALUES (?, ?, ?, ?)",
+                [
+                    (regie_id, year, series.value, last)
+                    for (regie_id, year, series), last in numbering.last.items()
+                ],
+            )
+
+        self._write(apply)
+
+    def carried(self, regie_id: str) -> Mapping[str, Money]:
+        self._sync()
+        self._seen(_CARRIED, regie_id)
+        rows = self._db.execute(
+            "SELECT family_id, amount_cents FROM carried WHERE regie_id = ? ORDER BY family_id", (regie_id,)
+        ).fetchall()
+        return {family_id: Money.from_cents(cents) for family_id, cents in rows}
+
+    def save_carried(self, regie_id: str, amounts: Mapping[str, Money]) -> None:
+        """Replace the amounts of the families named (a zero amount clears one); the others stay."""
+        rows = [(regie_id, family_id, amount.cents) for family_id, amount in sorted(amounts.items())]
+
+        def apply() -> None:
+            self._mark(_CARRIED, regie_id)
+            self._db.executemany(
+                "INSERT OR REPLACE INTO carried (regie_id, family_id, amount_cents) VALUES (?, ?, ?)",
+                [row for row in rows if row[2]],
+            )
+            self._db.executemany(
+                "DELETE FROM carried WHERE regie_id = ? AND family_id = ?",
+                [row[:2] for row in rows if not row[2]],
+            )
+
+        self._write(apply)
+
+    # -- requests and notifications ------------------------------------------------------------
+
+    def requests_of_family(self, family_id: str) -> tuple[Request, ...]:
+        self._sync()
+        self._seen(_FAMILY, family_id)
+        rows = self._db.execute(
+            "SELECT id, family_id, category_id, field_values FROM requests WHERE family_id = ? ORDER BY id",
+            (family_id,),
+        ).fetchall()
+        history: dict[str, list[RequestEvent]] = {}
+        for request_id, at, role, actor_id, kind, from_status, to_status, message in self._db.execute(
+            "SELECT e.request_id, e.at, e.actor_role, e.actor_id, e.kind, e.from_status, e.to_status, "
+            "e.message FROM request_events e JOIN requests r ON r.id = e.request_id WHERE r.family_id = ? "
+            "ORDER BY e.request_id, e.position",
+            (family_id,),
+        ):
+            history.setdefault(request_id, []).append(
+                RequestEvent(
+                    _read_instant(at),
+                    Actor(ActorRole(role), actor_id),
+                    EventKind(kind),
+                    None if from_status is None else RequestStatus(from_status),
+                    None if to_status is None else RequestStatus(to_status),
+                    message,
+                )
+            )
+        return tuple(
+            Request(
+                request_id,
+                family,
+                category,
+                {key: _field_value_from_json(item) for key, item in json.loads(values).items()},
+                history.get(request_id, ()),
+            )
+            for request_id, family, category, values in rows
+        )
+
+    def save_request(self, request: Request) -> None:
+
+        def apply() -> None:
+            previous = _scalar(self._db, "SELECT family_id FROM requests WHERE id = ?", (request.id,))
+            self._mark(_FAMILY, request.family_id)
+            if previous is not None:
+                self._mark(_FAMILY, previous)
+            self._db.execute("DELETE FROM requests WHERE id = ?", (request.id,))
+            self._db.execute(
+                "INSERT INTO requests (id, family_id, category_id, field_values) VALUES (?, ?, ?, ?)",
+                (
+                    request.id,
+                    request.family_id,
+                    request.category_id,
+                    json.dumps(
+                        {key: _field_value_to_json(value) for key, value in request.values.items()},
+                        ensure_ascii=False,
+                    ),
+                ),
+            )
+            self._db.executemany(
+                "INSERT INTO request_events (request_id, position, at, actor_role, actor_id, kind, "
+                "from_status, to_status, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        request.id,
+                        position,
+                        _instant(event.at),
+                        event.actor.role.value,
+                        event.actor.id,
+                        event.kind.value,
+                        None if event.from_status is None else event.from_status.value,
+                        None if event.to_status is None else event.to_status.value,
+                        event.message,
+                    )
+                    for position, event in enumerate(request.history)
+                ],
+            )
+
+        self._write(apply)
+
+    def add_outbox(self, message: OutboxMessage) -> None:
+        text = json.dumps(message.to_dict(), ensure_ascii=False, sort_keys=True)
+
+        def apply() -> None:
+            existing = _scalar(self._db, "SELECT message FROM outbox WHERE id = ?", (message.id,))
+            if existing is not None:
+                if existing == text:
+                    return
+                raise InvalidInput(
+                    f"the outbox already holds another message {message.id!r}",
+                    code="store.duplicate_outbox_id",
+                    details={"id": message.id},
+                )
+            self._db.execute("INSERT INTO outbox (id, message) VALUES (?, ?)", (message.id, text))
+
+        self._pending_outbox.add(message.id)
+        self._write(apply)
+
+    def outbox(self) -> tuple[OutboxMessage, ...]:
+        self._sync()
+        return tuple(
+            OutboxMessage.from_dict(json.loads(text))
+            for (text,) in self._db.execute("SELECT message FROM outbox ORDER BY position")
+        )
+
+    def save_outbox(self, message: OutboxMessage) -> None:
+        text = json.dumps(message.to_dict(), ensure_ascii=False, sort_keys=True)
+        if message.id not in self._pending_outbox and (
+            _scalar(self._db, "SELECT 1 FROM outbox WHERE id = ?", (message.id,)) is None
+        ):
+            raise _not_found("outbox message", message.id, "notification")
+
+        def apply() -> None:
+            updated = self._db.execute(
+                "UPDATE outbox SET message = ? WHERE id = ?", (text, message.id)
+            ).rowcount
+            if not updated:
+                raise _not_found("outbox message", message.id, "notification")
+
+        self._write(apply)
+
+
+def _check_same_invoice(issued: Invoice, invoice: Invoice) -> None:
+    if issued != invoice:
+        raise InvalidInput(
+            f"invoice {invoice.number} is already issued with another content; an issued invoice never "
+            "changes (correct it with regularisation lines on a later one)",
+            message_fr=f"La facture {invoice.number} est déjà émise : elle ne peut plus être modifiée.",
+            code="store.invoice_immutable",
+            details={"number": invoice.number},
+        )
+
+
+def _not_found(what: str, key: str, what_fr: str) -> NotFound:
+    return NotFound(
+        f"unknown {what} {key!r}",
+        message_fr=f"{what_fr.capitalize()} inconnu(e) : « {key} ».",
+        code=f"not_found.{what.replace(' ', '_')}",
+        details={"id": key},
+    )
+
+
+# -- the accounts store ------------------------------------------------------------------------
+
+
+class SqliteAccountStore:
+    """Accounts and activations in one SQLite file, apart from any commune; one transaction per call."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        _open_database(self.path, _ACCOUNTS_APPLICATION_ID, _ACCOUNTS_MIGRATIONS, "accounts")
+
+    def __repr__(self) -> str:
+        return f"SqliteAccountStore({str(self.path)!r})"
+
+    @contextmanager
+    def _transaction(self, write: bool) -> Iterator[sqlite3.Connection]:
+        connection = _connect(self.path)
+        try:
+            connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                yield connection
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+        finally:
+            connection.close()
+
+    def account(self, account_id: str) -> Account:
+        with self._transaction(write=False) as db:
+            row = db.execute("SELECT id, email FROM accounts WHERE id = ?", (account_id,)).fetchone()
+            if row is None:
+                raise _not_found("account", account_id, "compte")
+            links = [
+                AccountLink(
+                    collectivite, family, guardian, activation, _read_instant(linked_at), LinkScope(scope)
+                )
+                for collectivite, family, guardian, activation, linked_at, scope in db.execute(
+                    "SELECT collectivite_id, family_id, guardian_id, activation_id, linked_at, scope "
+                    "FROM account_links WHERE account_id = ? ORDER BY position",
+                    (account_id,),
+                )
+            ]
+        return Account(row[0], row[1], links)
+
+    def save_account(self, account: Account) -> None:
+        with self._transaction(write=True) as db:
+            db.execute("DELETE FROM accounts WHERE id = ?", (account.id,))
+            db.execute("INSERT INTO accounts (id, email) VALUES (?, ?)", (account.id, account.email))
+            db.executemany(
+                "INSERT INTO account_links (account_id, position, collectivite_id, family_id, guardian_id, "
+                "activation_id, linked_at, scope) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        account.id,
+                        position,
+                        link.collectivite_id,
+                        link.family_id,
+                        link.guardian_id,
+                        link.activation_id,
+                        _instant(link.linked_at),
+                        link.scope.value,
+                    )
+                    for position, link in enumerate(account.links)
+                ],
+            )
+
+    _ACTIVATION_COLUMNS: Final = (
+        "id, collectivite_id, family_id, guardian_id, token_sha256, issued_at, expires_at, issued_by, scope, "
+        "used_at, used_by"
+    )
+
+    def _activation(self, db: sqlite3.Connection, where: str, key: str) -> Activation | None:
+        row = db.execute(
+            f"SELECT {self._ACTIVATION_COLUMNS} FROM activations WHERE {where} = ?", (key,)
+        ).fetchone()
+        if row is None:
+            return None
+        id_, collectivite, family, guardian, digest, issued, expires, issued_by, scope, used_at, used_by = row
+        return Activation(
+            id_,
+            collectivite,
+            family,
+            guardian,
+            digest,
+            _read_instant(issued),
+            _read_instant(expires),
+            issued_by,
+            LinkScope(scope),
+            _read_optional_instant(used_at),
+            used_by,
+        )
+
+    def activation(self, token_hash: str) -> Activation:
+        with self._transaction(write=False) as db:
+            found = self._activation(db, "token_sha256", token_hash)
+        if found is None:
+            # The hash is a secret's fingerprint: it is not repeated in the message.
+            raise NotFound(
+                "no activation for this token",
+                message_fr="Ce lien d'activation n'est pas valable.",
+                code="not_found.activation",
+            )
+        return found
+
+    def save_activation(self, activation: Activation) -> None:
+        with self._transaction(write=True) as db:
+            stored = self._activation(db, "id", activation.id)
+            if stored is not None and stored.is_used and stored != activation:
+                # Two activations of one token at once: the first one used it, the second must fail.
+                raise ConcurrentChange(
+                    f"activation {activation.id!r} was already used",
+                    message_fr="Ce lien d'activation a déjà été utilisé.",
+                    code="account.activation_used",
+                )
+            db.execute("DELETE FROM activations WHERE id = ?", (activation.id,))
+            db.execute(
+                f"INSERT INTO activations ({self._ACTIVATION_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    activation.id,
+                    activation.collectivite_id,
+                    activation.family_id,
+                    activation.guardian_id,
+                    activation.token_sha256,
+                    _instant(activation.issued_at),
+                    _instant(activation.expires_at),
+                    activation.issued_by,
+                    activation.scope.value,
+                    _optional_instant(activation.used_at),
+                    activation.used_by,
+                ),
+            )

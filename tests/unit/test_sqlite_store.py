@@ -1,0 +1,262 @@
+"""The SQLite store: the conformance kit on a database file, and what only a file on disk can show."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import sqlite3
+import zoneinfo
+from decimal import Decimal
+from pathlib import Path
+
+import attrs
+import pytest
+
+from espacefamille.adapters.sqlite import (
+    ACCOUNTS_SCHEMA_VERSION,
+    SCHEMA_VERSION,
+    IncompatibleDatabase,
+    SqliteAccountStore,
+    SqliteStore,
+)
+from espacefamille.billing.documents import DocumentKind, Invoice, InvoiceLine, Series
+from espacefamille.calendar.periods import DateRange
+from espacefamille.errors import ConcurrentChange
+from espacefamille.examples import example_commune
+from espacefamille.model import Booking, BookingStatus, Family, Guardian, QuotientFamilial
+from espacefamille.money import Money
+from espacefamille.ports import AccountStore, CommuneStore
+from espacefamille.testing.conformance import StoreConformance
+
+_FILES = itertools.count()
+
+
+class TestSqliteStore(StoreConformance):
+    @pytest.fixture(autouse=True)
+    def _directory(self, tmp_path: Path) -> None:
+        self.directory = tmp_path
+
+    def make_store(self) -> CommuneStore:
+        # hypothesis runs many examples in one test: each gets a fresh file.
+        return SqliteStore(self.directory / f"commune-{next(_FILES)}.sqlite")
+
+    def make_account_store(self) -> AccountStore:
+        return SqliteAccountStore(self.directory / f"accounts-{next(_FILES)}.sqlite")
+
+
+# -- what only a file on disk shows ------------------------------------------------------------
+
+PARIS = zoneinfo.ZoneInfo("Europe/Paris")
+REUNION = zoneinfo.ZoneInfo("Indian/Reunion")
+NOVEMBER = DateRange.month(2026, 11)
+# Wednesday 4 November 2026, a périscolaire Wednesday of the example commune.
+WEDNESDAY = dt.date(2026, 11, 4)
+
+
+def _pragma(path: Path, name: str) -> object:
+    connection = sqlite3.connect(path)
+    try:
+        value: object = connection.execute(f"PRAGMA {name}").fetchone()[0]
+    finally:
+        connection.close()
+    return value
+
+
+def _martin() -> Family:
+    payer = Guardian("g1", "Camille", "Martin", email="camille@example.fr")
+    return Family(
+        "F1",
+        "Foyer Martin",
+        (payer,),
+        payer.id,
+        quotients=(QuotientFamilial(Decimal("612.50"), dt.date(2026, 1, 1), dt.date(2026, 12, 31)),),
+    )
+
+
+def _hour_and_five_invoice() -> Invoice:
+    # 1 h 05 of evening care at 2,40 € an hour: 65/60 of an hour, kept exact as minutes and quantity.
+    line = InvoiceLine(
+        "C1",
+        "soir",
+        "Accueil du soir",
+        "attendance.present",
+        (dt.date(2026, 11, 2),),
+        quantity=Decimal("1.083333333333333333333333333"),
+        unit_price=Decimal("2.40"),
+        total=Money("2.60"),
+        minutes=65,
+    )
+    return Invoice(
+        "FAC-enfance-2026-000001",
+        "enfance",
+        "F1",
+        DocumentKind.INVOICE,
+        NOVEMBER,
+        dt.date(2026, 12, 1),
+        dt.date(2026, 12, 15),
+        (line,),
+    )
+
+
+def test_a_new_file_records_its_schema_version(tmp_path: Path) -> None:
+    SqliteStore(tmp_path / "commune.sqlite")
+    SqliteAccountStore(tmp_path / "accounts.sqlite")
+    assert _pragma(tmp_path / "commune.sqlite", "user_version") == SCHEMA_VERSION >= 1
+    assert _pragma(tmp_path / "accounts.sqlite", "user_version") == ACCOUNTS_SCHEMA_VERSION >= 1
+
+
+def test_the_file_is_in_wal_mode_and_units_of_work_enforce_foreign_keys(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "commune.sqlite")
+    assert _pragma(tmp_path / "commune.sqlite", "journal_mode") == "wal"
+    with store.unit_of_work() as uow:
+        connection = uow._db
+        assert connection.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        with pytest.raises(sqlite3.IntegrityError):
+            connection.execute(
+                "INSERT INTO guardians (family_id, position, id, first_name, last_name) "
+                "VALUES ('nobody', 0, 'g1', 'Camille', 'Martin')"
+            )
+
+
+def test_a_file_written_by_a_newer_schema_is_refused_and_left_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "commune.sqlite"
+    store = SqliteStore(path)
+    with store.unit_of_work() as uow:
+        uow.save_family(_martin())
+        uow.commit()
+    connection = sqlite3.connect(path)
+    connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    connection.execute("PRAGMA journal_mode = DELETE")
+    connection.close()
+    before = path.read_bytes()
+    with pytest.raises(IncompatibleDatabase) as refused:
+        SqliteStore(path)
+    assert refused.value.code == "store.schema_too_new"
+    assert "plus récente" in refused.value.message_fr
+    assert path.read_bytes() == before
+    assert _pragma(path, "journal_mode") == "delete"
+
+
+def test_a_file_that_is_not_ours_is_refused(tmp_path: Path) -> None:
+    text = tmp_path / "notes.sqlite"
+    text.write_text("Liste des repas de novembre\n" * 100, encoding="utf-8")
+    with pytest.raises(IncompatibleDatabase) as refused:
+        SqliteStore(text)
+    assert refused.value.code == "store.not_a_database"
+    other = tmp_path / "other.sqlite"
+    connection = sqlite3.connect(other)
+    connection.execute("CREATE TABLE eleves (nom TEXT)")
+    connection.close()
+    with pytest.raises(IncompatibleDatabase) as foreign:
+        SqliteStore(other)
+    assert foreign.value.code == "store.foreign_database"
+    SqliteAccountStore(tmp_path / "accounts.sqlite")
+    with pytest.raises(IncompatibleDatabase):
+        SqliteStore(tmp_path / "accounts.sqlite")
+
+
+def test_reopening_the_file_reads_back_equal_values_in_their_own_zone(tmp_path: Path) -> None:
+    path = tmp_path / "commune.sqlite"
+    commune = example_commune()
+    booked_at = dt.datetime(2026, 10, 30, 21, 45, 12, 500, tzinfo=REUNION)
+    meal = Booking("C1", "journee", WEDNESDAY, "F1", BookingStatus.BOOKED, booked_at, paid=Money("14.05"))
+    with SqliteStore(path).unit_of_work() as uow:
+        uow.save_commune(commune)
+        uow.save_family(_martin())
+        uow.save_bookings([meal])
+        uow.save_invoice(_hour_and_five_invoice())
+        uow.save_carried("enfance", {"F1": Money("14.99")})
+        uow.commit()
+    with SqliteStore(path).unit_of_work() as uow:
+        assert uow.commune() == commune
+        assert uow.family("F1") == _martin()
+        (read,) = uow.bookings_of_family("F1", NOVEMBER)
+        assert read == meal
+        assert isinstance(read.booked_at.tzinfo, zoneinfo.ZoneInfo)
+        assert read.booked_at.tzinfo.key == "Indian/Reunion"
+        assert read.booked_at.hour == 21
+        assert uow.invoice("FAC-enfance-2026-000001") == _hour_and_five_invoice()
+        assert uow.invoice("FAC-enfance-2026-000001").lines[0].quantity == Decimal(
+            "1.083333333333333333333333333"
+        )
+        assert dict(uow.carried("enfance")) == {"F1": Money("14.99")}
+
+
+def test_money_is_stored_as_whole_cents_and_quotients_as_exact_text(tmp_path: Path) -> None:
+    path = tmp_path / "commune.sqlite"
+    booked_at = dt.datetime(2026, 10, 20, 18, 30, tzinfo=PARIS)
+    with SqliteStore(path).unit_of_work() as uow:
+        uow.save_family(_martin())
+        uow.save_bookings(
+            [Booking("C1", "journee", WEDNESDAY, "F1", BookingStatus.BOOKED, booked_at, Money("0.10"))]
+        )
+        uow.save_invoice(_hour_and_five_invoice())
+        uow.commit()
+    connection = sqlite3.connect(path)
+    try:
+        assert connection.execute("SELECT paid_cents, typeof(paid_cents) FROM bookings").fetchall() == [
+            (10, "integer")
+        ]
+        assert connection.execute("SELECT total_cents, unit_price FROM invoice_lines").fetchall() == [
+            (260, "2.40")
+        ]
+        assert connection.execute("SELECT value FROM quotients").fetchall() == [("612.50",)]
+        assert connection.execute("SELECT booked_at FROM bookings").fetchall() == [
+            ("2026-10-20T16:30:00.000000Z[Europe/Paris]",)
+        ]
+    finally:
+        connection.close()
+
+
+def test_month_end_billing_streams_families_while_writing_their_invoices(tmp_path: Path) -> None:
+    # More households than one batch of the stream: every one is seen once, in order, and invoiced.
+    store = SqliteStore(tmp_path / "commune.sqlite")
+    ids = [f"F{n:04d}" for n in range(1_234)]
+    with store.unit_of_work() as uow:
+        for family_id in reversed(ids):
+            payer = Guardian(f"{family_id}-g", "Camille", "Martin")
+            uow.save_family(Family(family_id, "Foyer", (payer,), payer.id))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        seen = []
+        for number, family in enumerate(uow.families(), start=1):
+            seen.append(family.id)
+            invoice = attrs.evolve(
+                _hour_and_five_invoice(), number=f"FAC-enfance-2026-{number:06d}", family_id=family.id
+            )
+            uow.save_invoice(invoice)
+        uow.commit()
+    assert seen == ids
+    with store.unit_of_work() as uow:
+        assert [i.number for i in uow.invoices_of_family("F1233")] == ["FAC-enfance-2026-001234"]
+
+
+def test_a_prepared_unit_of_work_does_not_block_another_writer(tmp_path: Path) -> None:
+    # Writes wait for commit: a family portal preparing a basket never holds the lock others need.
+    store = SqliteStore(tmp_path / "commune.sqlite")
+    with store.unit_of_work() as slow:
+        slow.save_family(_martin())
+        with store.unit_of_work() as quick:
+            quick.save_carried("enfance", {"F2": Money("3.10")})
+            quick.commit()
+        slow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.family("F1") == _martin()
+        assert dict(uow.carried("enfance")) == {"F2": Money("3.10")}
+
+
+def test_an_invoice_number_taken_meanwhile_is_a_conflict_to_retry(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "commune.sqlite")
+    mine = _hour_and_five_invoice()
+    theirs = attrs.evolve(mine, family_id="F2")
+    with store.unit_of_work() as late:
+        _, number = late.numbering().next("enfance", 2026, Series.INVOICE)
+        with store.unit_of_work() as quick:
+            quick.save_numbering(quick.numbering().next("enfance", 2026, Series.INVOICE)[0])
+            quick.save_invoice(theirs)
+            quick.commit()
+        assert number == mine.number
+        with pytest.raises(ConcurrentChange):
+            late.save_invoice(mine)
+    with store.unit_of_work() as uow:
+        assert uow.invoice(mine.number) == theirs
