@@ -1,0 +1,214 @@
+"""An invoice as an HTML page a commune can send to a family or print: every fact a payer needs, in French.
+
+The page names the issuer (the collectivité) and its régie, the number, the issue, due and direct-debit dates,
+the payer, each line with its dates, quantity, unit price and total, the total, what remains to pay, how to
+pay (online through PayFiP with the régie's client number, by direct debit, or at the régie) and the appeal
+routes (article L1617-5 of the CGCT). Wording of dates and amounts comes from ``espacefamille.text``; the
+page is rendered by Jinja2 with autoescaping on, so a family or prestation name cannot inject markup.
+
+Needs the ``cli`` extra (``pip install 'espacefamille[cli]'``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import itertools
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Final
+
+import attrs
+import jinja2
+from babel.numbers import format_currency
+
+from espacefamille.billing.documents import Allocation, DocumentKind, Invoice, InvoiceLine, remaining
+from espacefamille.errors import InvalidInput
+from espacefamille.model import Commune, Family, Regie
+from espacefamille.money import Money
+from espacefamille.text import format_date, locale_for
+
+__all__ = ["APPEAL_ROUTES_FR", "PAYFIP_SITE", "payment_means_fr", "render_invoice_html"]
+
+PAYFIP_SITE: Final = "www.payfip.gouv.fr"
+
+APPEAL_ROUTES_FR: Final = (
+    "Dans le délai de deux mois suivant la réception de la présente facture, vous pouvez contester la somme "
+    "mentionnée en saisissant directement le tribunal judiciaire ou le tribunal administratif compétent "
+    "selon la nature de la créance (article L1617-5 du code général des collectivités territoriales)."
+)
+"""The standard paragraph on contesting a public receivable, printed on every invoice."""
+
+
+@functools.cache
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("espacefamille.exports", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+# -- wording ------------------------------------------------------------------------------------
+
+
+def _amount(money: Money) -> str:
+    return money.format("fr")
+
+
+def _unit_price(price: Decimal) -> str:
+    # A unit price may be finer than the cent (an hourly taux d'effort): show it whole, never rounded.
+    return str(format_currency(price.normalize(), "EUR", locale=locale_for("fr"), decimal_quantization=False))
+
+
+def _day_and_month(day: dt.date) -> tuple[str, str]:
+    """``("1er", "décembre 2026")``: format_date writes "EEEE d MMMM y"; the weekday is dropped here."""
+    _, number, month, year = format_date(day, "fr").split(" ")
+    return number, f"{month} {year}"
+
+
+def _and(parts: Sequence[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " et " + parts[-1]
+
+
+def _days(days: Sequence[dt.date]) -> str:
+    """``2, 3, 5 et 6 novembre 2026``; months apart are joined with " ; "."""
+    groups = []
+    for month, in_month in itertools.groupby((_day_and_month(day) for day in days), key=lambda p: p[1]):
+        groups.append(f"{_and([number for number, _ in in_month])} {month}")
+    return " ; ".join(groups)
+
+
+def _period(invoice: Invoice) -> str:
+    start, end = invoice.period.start, invoice.period.end
+    (first, start_month), (last, end_month) = _day_and_month(start), _day_and_month(end)
+    if start == end:
+        return f"le {first} {start_month}"
+    if start_month == end_month:
+        return f"du {first} au {last} {end_month}"
+    return f"du {first} {start_month} au {last} {end_month}"
+
+
+def _duration(minutes: int) -> str:
+    hours, rest = divmod(minutes, 60)
+    return f"{hours} h {rest:02d}" if hours else f"{rest} min"
+
+
+def _quantity(line: InvoiceLine) -> str:
+    if line.minutes is not None:
+        return _duration(line.minutes)
+    return format(line.quantity.normalize(), "f").replace(".", ",")
+
+
+@attrs.frozen
+class _Line:
+    label: str
+    note: str
+    days: str
+    quantity: str
+    unit_price: str
+    total: str
+
+
+def _line(line: InvoiceLine) -> _Line:
+    notes = [line.explanation] if line.explanation else []
+    if line.regularises is not None:
+        number, day = line.regularises
+        notes.append(f"Régularisation de la facture {number} pour le {format_date(day)}.")
+    return _Line(
+        label=line.label,
+        note=" ".join(notes),
+        days=_days(line.days) if line.days else "",
+        quantity=_quantity(line),
+        unit_price=_unit_price(line.unit_price),
+        total=_amount(line.total),
+    )
+
+
+def payment_means_fr(invoice: Invoice, regie: Regie, left: Money) -> tuple[str, ...]:
+    """How the family pays what is ``left`` on ``invoice``, one French paragraph per way.
+
+    Nothing to do when it is settled or when it will be debited; otherwise online through PayFiP (when the
+    régie has a PayFiP client number) until the due date, and at the régie.
+    """
+    if invoice.is_credit_note:
+        if not left:
+            return ("Cet avoir a été entièrement utilisé.",)
+        return (
+            f"Cet avoir est en votre faveur : il reste {_amount(left)} à déduire de vos prochaines factures "
+            f"de la régie ({regie.name}), ou à vous rembourser.",
+        )
+    if not left:
+        return ("Cette facture est acquittée : vous n'avez rien à payer.",)
+    if invoice.direct_debit_on is not None:
+        return (
+            f"Vous avez choisi le prélèvement automatique : {_amount(left)} seront prélevés sur votre compte "
+            f"le {format_date(invoice.direct_debit_on)}. Vous n'avez rien à faire.",
+        )
+    means = []
+    if regie.payfip_client:
+        means.append(
+            f"En ligne, par carte bancaire ou prélèvement unique, jusqu'au {format_date(invoice.due_on)}, "
+            f"sur {PAYFIP_SITE} ou depuis votre espace famille : identifiant de la collectivité "
+            f"{regie.payfip_client}, référence de la facture {invoice.number}, montant {_amount(left)}."
+        )
+    means.append(
+        f"Auprès de la régie ({regie.name}), aux heures d'ouverture, en espèces ou par chèque, en rappelant "
+        f"la référence {invoice.number}, avant le {format_date(invoice.due_on)}."
+    )
+    return tuple(means)
+
+
+_TITLES: Final = {
+    DocumentKind.INVOICE: "Facture",
+    DocumentKind.IMPORTED: "Facture",
+    DocumentKind.CREDIT_NOTE: "Avoir",
+}
+
+
+def render_invoice_html(
+    invoice: Invoice, commune: Commune, family: Family, *, allocations: Iterable[Allocation] = ()
+) -> str:
+    """The HTML page of ``invoice`` (or credit note) addressed to ``family``'s payer.
+
+    ``allocations`` are the payments and credit notes already allocated (only those naming this invoice
+    count): the page shows what remains to pay. Raises ``InvalidInput`` when the invoice is another family's.
+    """
+    if invoice.family_id != family.id:
+        raise InvalidInput(
+            f"invoice {invoice.number} is addressed to family {invoice.family_id!r}, not {family.id!r}",
+            message_fr=f"La facture {invoice.number} n'est pas adressée à ce foyer.",
+            code="export.other_family",
+        )
+    regie = commune.regie(invoice.regie_id)
+    left = remaining(invoice, allocations)
+    total = invoice.total
+    payer = family.payer
+    credit = invoice.is_credit_note
+    settled = -total - left if credit else total - left
+    context = {
+        "title": _TITLES[invoice.kind],
+        "number": invoice.number,
+        "issuer": commune.collectivite.name,
+        "regie": regie.name,
+        "payer": f"{payer.first_name} {payer.last_name}",
+        "payer_email": payer.email or "",
+        "family": family.name,
+        "period": _period(invoice),
+        "issued_on": format_date(invoice.issued_on),
+        "due_on": "" if credit else format_date(invoice.due_on),
+        "direct_debit_on": "" if invoice.direct_debit_on is None else format_date(invoice.direct_debit_on),
+        "lines": [_line(line) for line in invoice.lines],
+        "total": _amount(total),
+        "settled_label": "Déjà utilisé" if credit else "Déjà réglé",
+        "settled": _amount(settled) if settled else "",
+        "remaining_label": "Crédit restant" if credit else "Reste à payer",
+        "remaining": _amount(left),
+        "payment_title": "Utilisation de l'avoir" if credit else "Comment payer",
+        "payment": payment_means_fr(invoice, regie, left),
+        "appeal": "" if credit else APPEAL_ROUTES_FR,
+    }
+    return _environment().get_template("invoice.html.j2").render(context)
