@@ -1,0 +1,594 @@
+"""The back office's calls: accounts, enrolments, attendance, closures, holds, month-end billing, credits,
+refunds and requests.
+
+Every call is made by an ``Agent`` of the commune (``PermissionDenied`` for a family member, an agent of
+another collectivité, or a role that may not do it; nothing is written) and runs in one unit of work with its
+outbox events, retried on ``ConcurrentChange`` (``espacefamille.services.portal.transact``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import TypeVar
+
+import attrs
+
+from espacefamille.accounts import (
+    DEFAULT_ACTIVATION_DELAY,
+    Actor,
+    AgentRole,
+    IssuedActivation,
+    issue_activation,
+    require_agent,
+)
+from espacefamille.billing.documents import DocumentKind, Invoice, InvoiceLine, Series
+from espacefamille.billing.invoicing import BillingRun, CarriedBalance, run_month_end
+from espacefamille.billing.payments import RefundRecord, apply_credit_notes, refund_credit
+from espacefamille.billing.prepaid import DEFAULT_HOLD, release_expired_holds
+from espacefamille.calendar.opening import Closure
+from espacefamille.calendar.periods import DateRange
+from espacefamille.errors import InvalidInput, NotFound
+from espacefamille.events import (
+    AccountActivated,
+    DomainEvent,
+    HoldExpired,
+    InvoiceIssued,
+    RequestAnswered,
+    new_message,
+)
+from espacefamille.model import Booking, BookingStatus, Child, Commune, Enrolment, Family
+from espacefamille.money import ZERO, Money
+from espacefamille.ports import AccountStore, Clock, CommuneStore, UnitOfWork
+from espacefamille.requests import Actor as RequestActor
+from espacefamille.requests import Request
+from espacefamille.rules.attendance import (
+    AttendanceFact,
+    AttendanceStatus,
+    resolve_absence,
+    service_closed_facts,
+)
+
+from .portal import DEFAULT_RETRIES, billing_ledger, place_ledgers, promote, transact
+
+__all__ = ["BackOffice", "BillingOutcome", "HoldsReleased"]
+
+_T = TypeVar("_T")
+
+_GESTION = (AgentRole.GESTIONNAIRE,)
+_ATTENDANCE = (AgentRole.ANIMATEUR, AgentRole.GESTIONNAIRE)
+_REGIE = (AgentRole.REGISSEUR,)
+#: Holds are on days a family books ahead; a two-year window reaches every one a basket can make.
+_HOLD_WINDOW = (dt.timedelta(days=62), dt.timedelta(days=731))
+_CARRIED_LABEL = "Report des périodes précédentes (sous le seuil de mise en recouvrement)"
+
+
+class _Bytes:
+    """A ``RandomSource`` from a function giving random bytes."""
+
+    def __init__(self, source: Callable[[int], bytes]) -> None:
+        self._source = source
+
+    def token_bytes(self, nbytes: int, /) -> bytes:
+        return self._source(nbytes)
+
+
+@attrs.frozen
+class HoldsReleased:
+    """Expired holds released: the bookings cancelled, and the waiting bookings that got their places."""
+
+    released: tuple[Booking, ...]
+    promoted: tuple[Booking, ...]
+
+    @property
+    def code(self) -> str:
+        return "prepaid.hold_expired" if self.released else "prepaid.nothing_expired"
+
+
+@attrs.frozen
+class BillingOutcome:
+    """A month-end run as saved: the run (invoices, credit notes, carried balances, outcomes per family),
+    and the credit notes applied to open invoices afterwards (one sentence each)."""
+
+    run: BillingRun
+    credits_applied: tuple[str, ...] = ()
+
+    @property
+    def messages_fr(self) -> dict[str, str]:
+        return {family_id: outcome.message_fr for family_id, outcome in sorted(self.run.outcomes.items())}
+
+
+def _carried_balance(family_id: str, regie_id: str, amount: Money) -> CarriedBalance:
+    # The store keeps carried amounts, not their lines: the balance comes back as one line of its own.
+    line = InvoiceLine(
+        "", "", _CARRIED_LABEL, "carried", (), Decimal(1), amount.amount, amount, explanation=_CARRIED_LABEL
+    )
+    return CarriedBalance(family_id, regie_id, (line,))
+
+
+def _absence_facts(
+    uow: UnitOfWork,
+    commune: Commune,
+    family_id: str,
+    bookings: Sequence[Booking],
+    recorded: Iterable[AttendanceFact],
+    now: dt.datetime,
+) -> list[AttendanceFact]:
+    """Facts for the booked days a family declared absent and no agent recorded: what billing prices.
+
+    A day still billed under the absence rules (carence, first days due, a missing proof) is billed as an
+    unjustified absence would be; its note says why.
+    """
+    seen = {(f.child_id, f.prestation_id, f.day) for f in recorded}
+    declarations = uow.absences_of_family(family_id)
+    if not declarations:
+        return []
+    closures = uow.closures()
+    facts: list[AttendanceFact] = []
+    active = [b for b in bookings if b.is_active]
+    for declaration in declarations:
+        prestations = sorted(
+            {
+                b.prestation_id
+                for b in active
+                if b.child_id == declaration.child_id and b.day in declaration.days
+            }
+        )
+        for prestation_id in prestations:
+            service_id = commune.prestation(prestation_id).service_id
+            policy = commune.absence_policies.get(service_id)
+            if policy is None:
+                continue
+            opening = commune.opening_calendar(prestation_id, closures.get(service_id, ()))
+            booked = {
+                b.day
+                for b in active
+                if b.child_id == declaration.child_id and b.prestation_id == prestation_id
+            }
+            for outcome in resolve_absence(declaration, policy, opening, now=now):
+                key = (declaration.child_id, prestation_id, outcome.day)
+                if outcome.day not in booked or key in seen:
+                    continue
+                seen.add(key)
+                status = AttendanceStatus.ABSENT_UNJUSTIFIED if outcome.billed else outcome.status
+                facts.append(
+                    AttendanceFact(
+                        declaration.child_id, prestation_id, outcome.day, status, note=outcome.message_fr
+                    )
+                )
+    return facts
+
+
+class BackOffice:
+    """The calls a commune's back office makes, on its store (and the accounts store, for activations)."""
+
+    def __init__(
+        self,
+        store: CommuneStore,
+        *,
+        clock: Clock,
+        accounts: AccountStore | None = None,
+        hold: dt.timedelta = DEFAULT_HOLD,
+        retries: int = DEFAULT_RETRIES,
+        source: Callable[[int], bytes] = secrets.token_bytes,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.accounts = accounts
+        self.hold = hold
+        self.retries = retries
+        self.source = source
+
+    def _transact(self, work: Callable[[UnitOfWork], _T]) -> _T:
+        return transact(self.store, work, retries=self.retries)
+
+    # -- families ---------------------------------------------------------------------------------------
+
+    def activate_family_account(
+        self,
+        actor: Actor,
+        family_id: str,
+        guardian_id: str,
+        *,
+        link_base: str,
+        delay: dt.timedelta = DEFAULT_ACTIVATION_DELAY,
+    ) -> IssuedActivation:
+        """Issue an activation for a guardian of a family record; the link goes out by e-mail through the
+        outbox (event ``account.activated``), and only the token's hash is stored."""
+        if self.accounts is None:
+            raise InvalidInput("this back office has no account store", code="services.no_account_store")
+        accounts = self.accounts
+        now = self.clock.now()
+
+        def work(uow: UnitOfWork) -> IssuedActivation:
+            commune = uow.commune()
+            collectivite = commune.collectivite
+            require_agent(actor, collectivite.id, _GESTION)
+            family = uow.family(family_id)
+            guardian = next((g for g in family.guardians if g.id == guardian_id), None)
+            if guardian is None:
+                raise NotFound(
+                    f"guardian {guardian_id!r} is not in family {family_id!r}", code="not_found.guardian"
+                )
+            if not guardian.email:
+                raise InvalidInput(
+                    f"guardian {guardian_id!r} has no e-mail address",
+                    message_fr="Ce responsable n'a pas d'adresse électronique pour recevoir le lien.",
+                    code="account.no_email",
+                )
+            issued = issue_activation(
+                actor,
+                collectivite.id,
+                family_id,
+                guardian_id,
+                now,
+                link_base=link_base,
+                delay=delay,
+                source=_Bytes(self.source),
+            )
+            event = AccountActivated(
+                collectivite.id,
+                family_id,
+                now,
+                guardian_id,
+                guardian.email,
+                collectivite.name,
+                issued.link,
+                issued.activation.expires_at,
+            )
+            self._emit(uow, [event])
+            return issued
+
+        issued = self._transact(work)
+        # Saved once the e-mail is queued: an activation nobody was told about would be of no use.
+        accounts.save_activation(issued.activation)
+        return issued
+
+    def register_family(self, actor: Actor, family: Family, children: Iterable[Child] = ()) -> Family:
+        """Record a household and its children (a new family, or a change of situation)."""
+        children = tuple(children)
+
+        def work(uow: UnitOfWork) -> Family:
+            require_agent(actor, uow.commune().collectivite.id, _GESTION)
+            for child in children:
+                if family.id not in child.family_ids:
+                    raise InvalidInput(
+                        f"child {child.id!r} is not in family {family.id!r}", code="services.child_family"
+                    )
+            uow.save_family(family)
+            for child in children:
+                uow.save_child(child)
+            return family
+
+        return self._transact(work)
+
+    def enrol_child(self, actor: Actor, enrolment: Enrolment) -> Enrolment:
+        """Enrol a child of a household in a service for a period (validated by the agent)."""
+
+        def work(uow: UnitOfWork) -> Enrolment:
+            commune = uow.commune()
+            require_agent(actor, commune.collectivite.id, _GESTION)
+            commune.service(enrolment.service_id)
+            child = uow.child(enrolment.child_id)
+            uow.family(enrolment.family_id)
+            if enrolment.family_id not in child.family_ids:
+                raise InvalidInput(
+                    f"child {child.id!r} is not in family {enrolment.family_id!r}",
+                    message_fr="Cet enfant n'appartient pas à ce foyer.",
+                    code="services.child_family",
+                )
+            uow.save_enrolment(enrolment)
+            return enrolment
+
+        return self._transact(work)
+
+    # -- attendance and closures ------------------------------------------------------------------------
+
+    def record_attendance(self, actor: Actor, facts: Iterable[AttendanceFact]) -> tuple[AttendanceFact, ...]:
+        """Record what an agent saw: one fact per child, prestation and date (recorded again: replaced)."""
+        facts = tuple(facts)
+        now = self.clock.now()
+
+        def work(uow: UnitOfWork) -> tuple[AttendanceFact, ...]:
+            commune = uow.commune()
+            agent = require_agent(actor, commune.collectivite.id, _ATTENDANCE)
+            keys = [(f.child_id, f.prestation_id, f.day) for f in facts]
+            if len(set(keys)) != len(keys):
+                raise InvalidInput("a day is recorded twice in one call", code="attendance.duplicate")
+            by_family: dict[str, list[AttendanceFact]] = {}
+            stamped = []
+            for fact in facts:
+                commune.prestation(fact.prestation_id)
+                child = uow.child(fact.child_id)
+                owner = next(
+                    (
+                        b.family_id
+                        for b in uow.bookings_of_prestation(fact.prestation_id, DateRange(fact.day, fact.day))
+                        if b.child_id == fact.child_id and b.is_active
+                    ),
+                    child.family_ids[0],
+                )
+                signed = attrs.evolve(fact, recorded_by=agent.agent_id, recorded_at=now)
+                stamped.append(signed)
+                by_family.setdefault(owner, []).append(signed)
+            for family_id, items in sorted(by_family.items()):
+                uow.save_attendance(items, family_id)
+            return tuple(stamped)
+
+        return self._transact(work)
+
+    def declare_closure(self, actor: Actor, service_id: str, closure: Closure) -> tuple[AttendanceFact, ...]:
+        """Close a service (a strike, an outing): the bookings it covers become ``service_closed`` facts,
+        not billed, with nothing for families to do."""
+        now = self.clock.now()
+
+        def work(uow: UnitOfWork) -> tuple[AttendanceFact, ...]:
+            commune = uow.commune()
+            agent = require_agent(actor, commune.collectivite.id, _GESTION)
+            service = commune.service(service_id)
+            uow.add_closure(service_id, closure)
+            owners: dict[tuple[str, str, dt.date], str] = {}
+            bookings: list[Booking] = []
+            for prestation in service.prestations:
+                for booking in uow.bookings_of_prestation(prestation.id, closure.period):
+                    if booking.is_active:
+                        bookings.append(booking)
+                        owners[booking.key] = booking.family_id
+            facts = service_closed_facts(bookings, [closure], recorded_at=now, recorded_by=agent.agent_id)
+            by_family: dict[str, list[AttendanceFact]] = {}
+            for fact in facts:
+                by_family.setdefault(owners[(fact.child_id, fact.prestation_id, fact.day)], []).append(fact)
+            for family_id, items in sorted(by_family.items()):
+                uow.save_attendance(items, family_id)
+            return facts
+
+        return self._transact(work)
+
+    # -- holds --------------------------------------------------------------------------------------------
+
+    def release_expired_holds(self, actor: Actor) -> HoldsReleased:
+        """Release the prepaid places not paid in time (event ``booking.hold_expired``); the first waiting
+        children get them (``waiting_list.place_granted``)."""
+        now = self.clock.now()
+
+        def work(uow: UnitOfWork) -> HoldsReleased:
+            commune = uow.commune()
+            require_agent(actor, commune.collectivite.id)
+            today = commune.calendar.today(now)
+            window = DateRange(today - _HOLD_WINDOW[0], today + _HOLD_WINDOW[1])
+            released: list[Booking] = []
+            promoted: list[Booking] = []
+            events: list[DomainEvent] = []
+            for family in uow.families():
+                held = [
+                    b for b in uow.bookings_of_family(family.id, window) if b.status is BookingStatus.HELD
+                ]
+                if not held:
+                    continue
+                ledgers, _ = place_ledgers(uow, commune, {b.prestation_id for b in held}, window)
+                release = release_expired_holds(held, now, self.hold, ledgers=ledgers)
+                if not release.released:
+                    continue
+                uow.save_bookings(release.released)
+                released.extend(release.released)
+                granted, granted_events = promote(uow, commune, release.promotions, now)
+                uow.save_bookings(granted)
+                promoted.extend(granted)
+                events.extend(granted_events)
+                names = {c.id: c.first_name for c in uow.children_of(family.id)}
+                grouped: dict[tuple[str, str], list[Booking]] = {}
+                for booking in release.released:
+                    grouped.setdefault((booking.child_id, booking.prestation_id), []).append(booking)
+                for (child_id, prestation_id), items in sorted(grouped.items()):
+                    events.append(
+                        HoldExpired(
+                            commune.collectivite.id,
+                            family.id,
+                            now,
+                            child_id,
+                            names.get(child_id, child_id),
+                            prestation_id,
+                            commune.prestation(prestation_id).name,
+                            [b.day for b in items],
+                            min(b.booked_at for b in items) + self.hold,
+                        )
+                    )
+            self._emit(uow, events)
+            return HoldsReleased(tuple(released), tuple(promoted))
+
+        return self._transact(work)
+
+    # -- billing ------------------------------------------------------------------------------------------
+
+    def run_month_end(
+        self, actor: Actor, regie_id: str, month: DateRange, *, issued_on: dt.date | None = None
+    ) -> BillingOutcome:
+        """Month-end billing of a régie: invoices and credit notes saved with their numbers, amounts below
+        the threshold carried, credit notes applied to open invoices, event ``invoice.issued`` per document.
+
+        Running the same month again issues nothing new and uses no number.
+        """
+        now = self.clock.now()
+
+        def work(uow: UnitOfWork) -> BillingOutcome:
+            commune = uow.commune()
+            require_agent(actor, commune.collectivite.id, _REGIE)
+            commune.regie(regie_id)
+            issued_day = issued_on or commune.calendar.today(now)
+            families = list(uow.families())
+            children: dict[str, Child] = {}
+            bookings: list[Booking] = []
+            attendance: list[AttendanceFact] = []
+            issued: list[Invoice] = []
+            for family in families:
+                for child in uow.children_of(family.id):
+                    children[child.id] = child
+                mine = uow.bookings_of_family(family.id, month)
+                recorded = uow.attendance_of_family(family.id, month)
+                bookings.extend(mine)
+                attendance.extend(recorded)
+                attendance.extend(_absence_facts(uow, commune, family.id, mine, recorded, now))
+                issued.extend(i for i in uow.invoices_of_family(family.id) if i.regie_id == regie_id)
+            carried_before = uow.carried(regie_id)
+            run = run_month_end(
+                commune,
+                regie_id,
+                month,
+                issued_day,
+                families=families,
+                children=children.values(),
+                bookings=bookings,
+                attendance=attendance,
+                issued=issued,
+                carried=[_carried_balance(f, regie_id, a) for f, a in sorted(carried_before.items()) if a],
+                numbering=uow.numbering(),
+            )
+            events: list[DomainEvent] = []
+            for document in run.documents:
+                uow.save_invoice(document)
+                events.append(
+                    InvoiceIssued(
+                        commune.collectivite.id,
+                        document.family_id,
+                        now,
+                        regie_id,
+                        document.number,
+                        document.total,
+                        document.due_on,
+                        document.direct_debit_on is not None,
+                    )
+                )
+            uow.save_numbering(run.numbering)
+            # Saved per family: a balance issued with this run's invoice is cleared, a new one replaces it.
+            carried_changes: dict[str, Money] = {}
+            for family_id, outcome in run.outcomes.items():
+                if family_id in run.carried:
+                    carried_changes[family_id] = run.carried[family_id].amount
+                elif outcome.number is not None and carried_before.get(family_id):
+                    carried_changes[family_id] = ZERO
+            if carried_changes:
+                uow.save_carried(regie_id, carried_changes)
+            applied: list[str] = []
+            for family_id in sorted({d.family_id for d in run.documents}):
+                application = apply_credit_notes(billing_ledger(uow, family_id), family_id=family_id)
+                if application.allocations:
+                    uow.save_allocations(application.allocations, family_id)
+                    applied.extend(application.messages_fr)
+            self._emit(uow, events)
+            return BillingOutcome(run, tuple(applied))
+
+        return self._transact(work)
+
+    def issue_credit(
+        self, actor: Actor, family_id: str, regie_id: str, amount: Money, label: str
+    ) -> tuple[Invoice, tuple[str, ...]]:
+        """A credit note (*avoir*) decided by the régie, applied at once to the family's open invoices there;
+        what is left can be refunded (``refund``)."""
+        now = self.clock.now()
+        if not isinstance(amount, Money) or amount <= ZERO:
+            raise InvalidInput(
+                f"a credit is a positive amount, got {amount!r}",
+                message_fr="Le montant d'un avoir doit être positif.",
+                code="credit.not_positive",
+            )
+
+        def work(uow: UnitOfWork) -> tuple[Invoice, tuple[str, ...]]:
+            commune = uow.commune()
+            require_agent(actor, commune.collectivite.id, _REGIE)
+            commune.regie(regie_id)
+            uow.family(family_id)
+            today = commune.calendar.today(now)
+            numbering, number = uow.numbering().next(regie_id, today.year, Series.CREDIT_NOTE)
+            line = InvoiceLine("", "", label, "credit.manual", (), Decimal(1), -amount.amount, -amount)
+            note = Invoice(
+                number,
+                regie_id,
+                family_id,
+                DocumentKind.CREDIT_NOTE,
+                DateRange(today, today),
+                today,
+                today,
+                [line],
+            )
+            uow.save_invoice(note)
+            uow.save_numbering(numbering)
+            application = apply_credit_notes(billing_ledger(uow, family_id), family_id=family_id)
+            if application.allocations:
+                uow.save_allocations(application.allocations, family_id)
+            self._emit(
+                uow,
+                [InvoiceIssued(commune.collectivite.id, family_id, now, regie_id, number, note.total, today)],
+            )
+            return note, application.messages_fr
+
+        return self._transact(work)
+
+    def refund(self, actor: Actor, credit_note_number: str, *, amount: Money | None = None) -> RefundRecord:
+        """Pay back what is left of a credit note (or ``amount`` of it): a refund in the ``REM`` series."""
+        now = self.clock.now()
+
+        def work(uow: UnitOfWork) -> RefundRecord:
+            commune = uow.commune()
+            require_agent(actor, commune.collectivite.id, _REGIE)
+            note = uow.invoice(credit_note_number)
+            record = refund_credit(
+                billing_ledger(uow, note.family_id), credit_note_number, now, amount=amount
+            )
+            uow.save_payment(record.refund)
+            uow.save_allocations([record.allocation], note.family_id)
+            uow.save_numbering(record.ledger.numbering)
+            return record
+
+        return self._transact(work)
+
+    # -- requests -----------------------------------------------------------------------------------------
+
+    def answer_request(
+        self, actor: Actor, family_id: str, request_id: str, text: str, *, decision: str = "answer"
+    ) -> Request:
+        """Answer a family's request: ``decision`` is ``"answer"`` (a reply, the request stays open),
+        ``"accept"`` or ``"refuse"``; the family is told (event ``request.answered``)."""
+        now = self.clock.now()
+        actions: Mapping[str, Callable[[Request, RequestActor, dt.datetime, str], Request]] = {
+            "answer": Request.answer,
+            "accept": Request.accept,
+            "refuse": Request.refuse,
+        }
+        if decision not in actions:
+            raise InvalidInput(
+                f"decision must be one of {sorted(actions)}, got {decision!r}", code="requests.bad_decision"
+            )
+
+        def work(uow: UnitOfWork) -> Request:
+            commune = uow.commune()
+            agent = require_agent(actor, commune.collectivite.id, _GESTION)
+            request = next((r for r in uow.requests_of_family(family_id) if r.id == request_id), None)
+            if request is None:
+                raise NotFound(f"unknown request {request_id!r}", code="not_found.request")
+            answered = actions[decision](request, RequestActor.agent(agent.agent_id), now, text)
+            uow.save_request(answered)
+            category = commune.request_categories.category(request.category_id)
+            self._emit(
+                uow,
+                [
+                    RequestAnswered(
+                        commune.collectivite.id,
+                        family_id,
+                        now,
+                        request_id,
+                        category.label,
+                        answered.status.value,
+                        answered.answers[-1].message or text,
+                    )
+                ],
+            )
+            return answered
+
+        return self._transact(work)
+
+    @staticmethod
+    def _emit(uow: UnitOfWork, events: Iterable[DomainEvent]) -> None:
+        for event in events:
+            uow.add_outbox(new_message(event))

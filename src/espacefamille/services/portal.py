@@ -1,0 +1,1085 @@
+"""The family portal's calls: children, services, the calendar, baskets, payments, absences and requests.
+
+Each call takes the ``Actor`` first and refuses (``PermissionDenied``, nothing read beyond the check, nothing
+written) a family member acting outside the family records its account is linked to, or an agent of another
+collectivité. It then opens **one** unit of work, reads, calls the pure rules and billing functions, writes
+their results together with the outbox events, and commits; a ``ConcurrentChange`` is retried a bounded
+number of times (``transact``). Time comes from the ``Clock`` port.
+
+Online payments are the exception to "one unit of work": the gateway is outside the store, so a payment is
+created at the gateway *after* the bookings it pays are committed, and the portal's record of it (a
+``PaymentAttempt``) is kept in a ``PaymentAttempts`` port. The commune store's protocol has no place for
+those records yet (see ``docs/services.md``); ``MemoryPaymentAttempts`` is the reference. Settling stays
+safe if that record lags: a payment is recorded in billing under its gateway reference, so a notification
+replayed after a crash is recognised and settles nothing twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Protocol, TypeVar
+
+import attrs
+
+from espacefamille.accounts import (
+    Activated,
+    Activation,
+    Actor,
+    activate,
+    require_child_access,
+    require_family_access,
+    token_hash,
+)
+from espacefamille.billing.documents import (
+    DocumentKind,
+    Invoice,
+    InvoiceLine,
+    Payment,
+    PaymentMethod,
+    Series,
+)
+from espacefamille.billing.payments import (
+    BillingLedger,
+    InvoiceToPay,
+    PaymentOrder,
+    PaymentRefused,
+    allocate_oldest_first,
+    check_payment,
+    invoices_to_pay,
+    record_payment,
+)
+from espacefamille.billing.prepaid import (
+    DEFAULT_HOLD,
+    AmountToPay,
+    PricePreview,
+    amount_to_pay,
+    cancellation_credits,
+    confirm_payment,
+    price_preview,
+)
+from espacefamille.calendar.periods import DateRange
+from espacefamille.errors import ConcurrentChange, InvalidInput, NotFound, PermissionDenied
+from espacefamille.events import (
+    BookingConfirmed,
+    DomainEvent,
+    PaymentReceived,
+    WaitingListPlaceGranted,
+    new_message,
+)
+from espacefamille.model import Booking, BookingStatus, Child, Commune, Family, PaymentMode, Service
+from espacefamille.money import ZERO, Money
+from espacefamille.payment import (
+    NotificationDecision,
+    NotificationOutcome,
+    PaymentAttempt,
+    PaymentGateway,
+    PaymentStatus,
+    begin_payment,
+    payment_under_way,
+    settle_notification,
+)
+from espacefamille.ports import AccountStore, Clock, CommuneStore, UnitOfWork
+from espacefamille.requests import Request, submit_request
+from espacefamille.rules.attendance import AbsenceDeclaration, AbsenceOutcome, AbsenceReason, resolve_absence
+from espacefamille.rules.basket import BasketContext, BasketLine, LineDecision
+from espacefamille.rules.calendar_view import CalendarView, family_calendar
+from espacefamille.rules.capacity import PlaceLedger, Promotion
+
+__all__ = [
+    "DEFAULT_RETRIES",
+    "AbsenceResult",
+    "BasketOutcome",
+    "FamilyPortal",
+    "InvoiceView",
+    "MemoryPaymentAttempts",
+    "NotificationResult",
+    "PaymentAttempts",
+    "transact",
+]
+
+#: How many times a call is tried again after a ``ConcurrentChange`` before the error reaches the caller.
+DEFAULT_RETRIES = 3
+
+_T = TypeVar("_T")
+BookingKey = tuple[str, str, dt.date]
+
+
+# -- the unit of work, retried -----------------------------------------------------------------------
+
+
+def transact(store: CommuneStore, work: Callable[[UnitOfWork], _T], *, retries: int = DEFAULT_RETRIES) -> _T:
+    """Run ``work`` in one unit of work and commit it; on ``ConcurrentChange``, start again from fresh reads.
+
+    ``work`` must only read and write through the unit of work it is given (it may run several times).
+    After ``retries`` further failures the last ``ConcurrentChange`` is raised: nothing was written.
+    """
+    attempt = 0
+    while True:
+        try:
+            with store.unit_of_work() as uow:
+                result = work(uow)
+                uow.commit()
+                return result
+        except ConcurrentChange:
+            attempt += 1
+            if attempt > retries:
+                raise
+
+
+def _emit(uow: UnitOfWork, events: Iterable[DomainEvent]) -> None:
+    for event in events:
+        uow.add_outbox(new_message(event))
+
+
+# -- the portal's record of online payments -----------------------------------------------------------
+
+
+class PaymentAttempts(Protocol):
+    """Where the portal keeps its ``PaymentAttempt`` records (the commune store has no place for them yet)."""
+
+    def attempt(self, payment_id: str) -> PaymentAttempt | None: ...
+
+    def attempts_of_family(self, family_id: str) -> tuple[PaymentAttempt, ...]: ...
+
+    def save_attempt(self, attempt: PaymentAttempt) -> None: ...
+
+
+class MemoryPaymentAttempts:
+    """``PaymentAttempts`` in a dictionary: tests, the demo and small tools."""
+
+    def __init__(self) -> None:
+        self._attempts: dict[str, PaymentAttempt] = {}
+
+    def attempt(self, payment_id: str) -> PaymentAttempt | None:
+        return self._attempts.get(payment_id)
+
+    def attempts_of_family(self, family_id: str) -> tuple[PaymentAttempt, ...]:
+        return tuple(a for _, a in sorted(self._attempts.items()) if a.family_id == family_id)
+
+    def save_attempt(self, attempt: PaymentAttempt) -> None:
+        self._attempts[attempt.payment_id] = attempt
+
+
+# -- shared reads ---------------------------------------------------------------------------------------
+
+
+def billing_ledger(uow: UnitOfWork, family_id: str) -> BillingLedger:
+    """A family's invoices, payments and allocations, with the commune's numbering, as a billing ledger."""
+    return BillingLedger(
+        uow.invoices_of_family(family_id),
+        uow.payments_of_family(family_id),
+        uow.allocations_of_family(family_id),
+        uow.numbering(),
+    )
+
+
+def place_ledgers(
+    uow: UnitOfWork, commune: Commune, prestation_ids: Iterable[str], span: DateRange
+) -> tuple[dict[str, PlaceLedger], list[tuple[str, Promotion]]]:
+    """The place ledgers of the capacity-limited prestations over ``span``, rebuilt from stored bookings.
+
+    Waiting children promoted because places were added since are returned, to be saved and told.
+    """
+    ledgers: dict[str, PlaceLedger] = {}
+    promotions: list[tuple[str, Promotion]] = []
+    children: dict[str, Child] = {}
+    for prestation_id in sorted(set(prestation_ids)):
+        capacity = commune.capacities.get(prestation_id)
+        if capacity is None:
+            continue
+        held: list[tuple[str, dt.date, str | None]] = []
+        waiting: list[tuple[str, dt.date, str | None, dt.datetime]] = []
+        for booking in uow.bookings_of_prestation(prestation_id, span):
+            if booking.status is BookingStatus.CANCELLED:
+                continue
+            group = None
+            if capacity.grouped:
+                child = children.get(booking.child_id)
+                if child is None:
+                    child = children[booking.child_id] = uow.child(booking.child_id)
+                group = capacity.group_for(child, booking.day)
+            if booking.is_active:
+                held.append((booking.child_id, booking.day, group))
+            else:
+                waiting.append((booking.child_id, booking.day, group, booking.booked_at))
+        ledger, promoted = PlaceLedger.restore(capacity, held, waiting)
+        ledgers[prestation_id] = ledger
+        promotions.extend((prestation_id, p) for p in promoted)
+    return ledgers, promotions
+
+
+def promote(
+    uow: UnitOfWork,
+    commune: Commune,
+    promotions: Iterable[tuple[str, Promotion]],
+    now: dt.datetime,
+    *,
+    known: Mapping[BookingKey, Booking] | None = None,
+) -> tuple[list[Booking], list[DomainEvent]]:
+    """The waiting bookings that got a freed place, now booked (or held from ``now`` if prepaid), and the
+    ``waiting_list.place_granted`` events for their families.
+
+    ``known`` are bookings already in hand (a basket's household, possibly changed in this unit of work);
+    the others are read from the store.
+    """
+    collectivite = commune.collectivite.id
+    saved: list[Booking] = []
+    events: list[DomainEvent] = []
+    for prestation_id, promotion in promotions:
+        key = (promotion.child_id, prestation_id, promotion.day)
+        booking = (known or {}).get(key)
+        if booking is None:
+            booking = next(
+                (
+                    b
+                    for b in uow.bookings_of_prestation(
+                        prestation_id, DateRange(promotion.day, promotion.day)
+                    )
+                    if b.child_id == promotion.child_id
+                ),
+                None,
+            )
+        if booking is None or booking.status not in (BookingStatus.WAITING, BookingStatus.BOOKED):
+            continue
+        prestation = commune.prestation(prestation_id)
+        if prestation.payment_mode is PaymentMode.PREPAID:
+            # The family pays for the place it just got: its hold starts now, not when it joined the list.
+            granted = attrs.evolve(booking, status=BookingStatus.HELD, booked_at=now)
+        else:
+            granted = attrs.evolve(booking, status=BookingStatus.BOOKED)
+        saved.append(granted)
+        child = uow.child(promotion.child_id)
+        events.append(
+            WaitingListPlaceGranted(
+                collectivite,
+                booking.family_id,
+                now,
+                child.id,
+                child.first_name,
+                prestation.id,
+                prestation.name,
+                promotion.day,
+            )
+        )
+    return saved, events
+
+
+def _span(days: Iterable[dt.date], margin: int = 7) -> DateRange:
+    ordered = sorted(days)
+    return DateRange(ordered[0] - dt.timedelta(days=margin), ordered[-1] + dt.timedelta(days=margin))
+
+
+def _email(family: Family) -> str | None:
+    if family.payer.email:
+        return family.payer.email
+    return next((g.email for g in family.guardians if g.email), None)
+
+
+def _reference(source: Callable[[int], bytes]) -> str:
+    # PayFiP wants 6 to 30 letters or digits, and one reference per payment.
+    return "EF" + source(10).hex().upper()
+
+
+def _regie_of(commune: Commune, prestation_id: str) -> str:
+    return commune.service(commune.prestation(prestation_id).service_id).regie_id
+
+
+def _stamp(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+
+
+def hold_id(regie_id: str, held_at: dt.datetime, days: Sequence[dt.date]) -> str:
+    """What a payment at booking names instead of invoices: the régie, the basket's instant and its dates."""
+    return f"hold:{regie_id}:{_stamp(held_at)}:{min(days).isoformat()}:{max(days).isoformat()}"
+
+
+def _parse_hold(text: str) -> tuple[str, str, DateRange] | None:
+    parts = text.split(":")
+    if len(parts) != 5 or parts[0] != "hold":
+        return None
+    return parts[1], parts[2], DateRange(dt.date.fromisoformat(parts[3]), dt.date.fromisoformat(parts[4]))
+
+
+@attrs.frozen
+class _HoldGroup:
+    """Held bookings of one household at one régie from one instant: one online payment."""
+
+    family: Family
+    children: tuple[Child, ...]
+    regie_id: str
+    to_pay: AmountToPay
+    bookings: tuple[Booking, ...]
+
+
+def _hold_groups(
+    uow: UnitOfWork, commune: Commune, held: Iterable[Booking], hold: dt.timedelta
+) -> list[_HoldGroup]:
+    by_group: dict[tuple[str, str, dt.datetime], list[Booking]] = {}
+    for booking in held:
+        if booking.status is BookingStatus.HELD:
+            key = (booking.family_id, _regie_of(commune, booking.prestation_id), booking.booked_at)
+            by_group.setdefault(key, []).append(booking)
+    groups = []
+    for (family_id, regie_id, _), bookings in sorted(by_group.items(), key=lambda kv: kv[0][:2]):
+        family = uow.family(family_id)
+        children = uow.children_of(family_id)
+        to_pay = amount_to_pay(commune, family, children, bookings, hold=hold)
+        groups.append(_HoldGroup(family, children, regie_id, to_pay, tuple(bookings)))
+    return groups
+
+
+def _confirmations(
+    commune: Commune,
+    family_id: str,
+    children: Iterable[Child],
+    before: Mapping[BookingKey, Booking],
+    changed: Iterable[Booking],
+    now: dt.datetime,
+) -> list[DomainEvent]:
+    """``booking.confirmed`` per child and prestation for the days newly booked (not held, not waiting)."""
+    confirmed: dict[tuple[str, str], list[dt.date]] = {}
+    for booking in changed:
+        previous = before.get(booking.key)
+        if booking.status is BookingStatus.BOOKED and (
+            previous is None or previous.status is not BookingStatus.BOOKED
+        ):
+            confirmed.setdefault((booking.child_id, booking.prestation_id), []).append(booking.day)
+    names = {c.id: c.first_name for c in children}
+    return [
+        BookingConfirmed(
+            commune.collectivite.id,
+            family_id,
+            now,
+            child_id,
+            names.get(child_id, child_id),
+            prestation_id,
+            commune.prestation(prestation_id).name,
+            days,
+        )
+        for (child_id, prestation_id), days in sorted(confirmed.items())
+    ]
+
+
+# -- results ----------------------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class BasketOutcome:
+    """A validated basket: one decision per line, the price preview, and the online payments to make.
+
+    ``payments`` are the payments created at the gateway for the held prepaid bookings (redirect the family
+    to ``payments[i].created.redirect_url``); ``to_pay`` what each one covers; ``credit_notes`` the credit
+    notes issued for prepaid bookings cancelled within their deadline; ``promoted`` the waiting children of
+    any family who got a freed place.
+    """
+
+    decisions: tuple[LineDecision, ...]
+    preview: PricePreview
+    to_pay: tuple[AmountToPay, ...]
+    payments: tuple[PaymentAttempt, ...]
+    credit_notes: tuple[Invoice, ...]
+    promoted: tuple[Booking, ...]
+
+    @property
+    def refused(self) -> tuple[LineDecision, ...]:
+        return tuple(d for d in self.decisions if d.is_refused)
+
+    @property
+    def messages_fr(self) -> tuple[str, ...]:
+        return tuple(d.message_fr for d in self.decisions) + tuple(t.message_fr for t in self.to_pay)
+
+
+@attrs.frozen
+class NotificationResult:
+    """What a gateway notification did: the checked decision, and what was recorded because of it."""
+
+    decision: NotificationDecision
+    payment: Payment | None = None
+    confirmed: tuple[Booking, ...] = ()
+    refund: Payment | None = None
+    message_fr: str = ""
+
+    @property
+    def code(self) -> str:
+        return self.decision.code
+
+
+@attrs.frozen
+class InvoiceView:
+    """An invoice to pay as the portal lists it, with the payment under way for it, if any."""
+
+    item: InvoiceToPay
+    pending: PaymentAttempt | None
+
+    @property
+    def code(self) -> str:
+        return "payment.under_way" if self.pending is not None else self.item.code
+
+    @property
+    def message_fr(self) -> str:
+        if self.pending is not None:
+            return f"Facture {self.item.number} : paiement en cours (référence {self.pending.reference})."
+        return self.item.message_fr
+
+
+@attrs.frozen
+class AbsenceResult:
+    """A declared absence and, per booked prestation and open day, whether it is still billed and why."""
+
+    declaration: AbsenceDeclaration
+    outcomes: tuple[tuple[str, AbsenceOutcome], ...]
+
+    @property
+    def messages_fr(self) -> tuple[str, ...]:
+        return tuple(outcome.message_fr for _, outcome in self.outcomes)
+
+
+# -- the portal ---------------------------------------------------------------------------------------------
+
+
+class FamilyPortal:
+    """The calls a family portal makes, on one commune's store.
+
+    ``hold`` is how long prepaid places are held while the family pays; ``source`` gives the random bytes of
+    payment references and request ids (``secrets`` by default).
+    """
+
+    def __init__(
+        self,
+        store: CommuneStore,
+        *,
+        gateway: PaymentGateway,
+        clock: Clock,
+        attempts: PaymentAttempts,
+        accounts: AccountStore | None = None,
+        hold: dt.timedelta = DEFAULT_HOLD,
+        retries: int = DEFAULT_RETRIES,
+        source: Callable[[int], bytes] = secrets.token_bytes,
+    ) -> None:
+        self.store = store
+        self.gateway = gateway
+        self.clock = clock
+        self.attempts = attempts
+        self.accounts = accounts
+        self.hold = hold
+        self.retries = retries
+        self.source = source
+
+    def _transact(self, work: Callable[[UnitOfWork], _T]) -> _T:
+        return transact(self.store, work, retries=self.retries)
+
+    # -- accounts ---------------------------------------------------------------------------------------
+
+    def link_account(self, account_id: str, token: str) -> Activated:
+        """Link an account to the family record of an activation token (the link e-mailed to the family).
+
+        Refused with ``ActivationRefused`` (an unknown, reused or expired token; nothing changes).
+        """
+        if self.accounts is None:
+            raise InvalidInput("this portal has no account store", code="services.no_account_store")
+        now = self.clock.now()
+        account = self.accounts.account(account_id)  # the host application's account: NotFound otherwise
+        stored: Activation | None = None
+        if isinstance(token, str) and token:
+            try:
+                stored = self.accounts.activation(token_hash(token))
+            except NotFound:
+                stored = None
+        activated = activate(account, stored, token, now)
+        self.accounts.save_activation(activated.activation)
+        self.accounts.save_account(activated.account)
+        return activated
+
+    # -- reading ----------------------------------------------------------------------------------------
+
+    def children(self, actor: Actor, family_id: str) -> tuple[Child, ...]:
+        """The household's children."""
+
+        def work(uow: UnitOfWork) -> tuple[Child, ...]:
+            require_family_access(actor, uow.commune().collectivite.id, family_id)
+            return uow.children_of(family_id)
+
+        return self._transact(work)
+
+    def services(self, actor: Actor, family_id: str) -> tuple[tuple[Service, tuple[str, ...]], ...]:
+        """The commune's services, each with the household's children enrolled in it (validated)."""
+
+        def work(uow: UnitOfWork) -> tuple[tuple[Service, tuple[str, ...]], ...]:
+            commune = uow.commune()
+            require_family_access(actor, commune.collectivite.id, family_id)
+            enrolled: dict[str, set[str]] = {}
+            for child in uow.children_of(family_id):
+                for enrolment in uow.enrolments_of(child.id):
+                    if enrolment.family_id == family_id and enrolment.validated:
+                        enrolled.setdefault(enrolment.service_id, set()).add(child.id)
+            return tuple((s, tuple(sorted(enrolled.get(s.id, ())))) for s in commune.services)
+
+        return self._transact(work)
+
+    def calendar(
+        self, actor: Actor, child_id: str, service_id: str, period: DateRange, *, family_id: str | None = None
+    ) -> CalendarView:
+        """A child's calendar for one service over ``period``, as the household sees it."""
+
+        def work(uow: UnitOfWork) -> CalendarView:
+            commune = uow.commune()
+            collectivite = commune.collectivite.id
+            child = self._child(uow, actor, child_id, collectivite)
+            households = require_child_access(actor, child, collectivite)
+            household = family_id or households[0]
+            if household not in households:
+                require_family_access(actor, collectivite, household)
+                raise PermissionDenied(
+                    f"child {child_id!r} is not in family {household!r}", code="permission.other_family"
+                )
+            family = uow.family(household)
+            service = commune.service(service_id)
+            now = self.clock.now()
+            ledgers, _ = place_ledgers(uow, commune, (p.id for p in service.prestations), period)
+            invoiced = {
+                (line.prestation_id, day): invoice.number
+                for invoice in uow.invoices_of_family(household)
+                for line in invoice.lines
+                if line.child_id == child_id
+                for day in line.days
+            }
+            return family_calendar(
+                commune,
+                child,
+                period,
+                now=now,
+                enrolments=[e for e in uow.enrolments_of(child_id) if e.family_id == household],
+                bookings=[b for b in uow.bookings_of_family(household, period) if b.child_id == child_id],
+                service_id=service_id,
+                ledgers=ledgers,
+                attendance=[f for f in uow.attendance_of_family(household, period) if f.child_id == child_id],
+                invoiced=invoiced,
+                closures=uow.closures(),
+                resident=family.residence.value == "resident",
+            )
+
+        return self._transact(work)
+
+    @staticmethod
+    def _child(uow: UnitOfWork, actor: Actor, child_id: str, collectivite: str) -> Child:
+        try:
+            return uow.child(child_id)
+        except NotFound:
+            # Saying "unknown child" to a stranger would tell which ids exist.
+            raise PermissionDenied(
+                f"child {child_id!r} is not reachable by this actor",
+                message_fr="Cet enfant n'est pas inscrit dans votre dossier famille.",
+                code="permission.other_family",
+            ) from None
+
+    # -- the basket -------------------------------------------------------------------------------------
+
+    def validate_basket(self, actor: Actor, family_id: str, lines: Sequence[BasketLine]) -> BasketOutcome:
+        """Validate a household's basket: rules, price preview, holds and online payment for prepaid lines.
+
+        Month-end lines are booked at once (event ``booking.confirmed``); prepaid lines are held and an
+        online payment is created for each régie; prepaid bookings cancelled in time give a credit note;
+        waiting children of any household who get a freed place are told (``waiting_list.place_granted``).
+        A line for a child who is not the household's is refused as a whole call (``PermissionDenied``).
+        """
+        lines = tuple(lines)
+        if not lines:
+            raise InvalidInput("an empty basket", message_fr="Le panier est vide.", code="basket.empty")
+        now = self.clock.now()
+
+        def work(uow: UnitOfWork) -> tuple[BasketOutcome, list[_HoldGroup]]:
+            commune = uow.commune()
+            collectivite = commune.collectivite.id
+            require_family_access(actor, collectivite, family_id)
+            family = uow.family(family_id)
+            children = uow.children_of(family_id)
+            known = {c.id for c in children}
+            strangers = sorted({line.child_id for line in lines} - known)
+            if strangers:
+                raise PermissionDenied(
+                    f"children {strangers} are not in family {family_id!r}",
+                    message_fr="Ce panier concerne un enfant qui n'est pas dans votre dossier famille.",
+                    code="permission.other_family",
+                )
+            span = _span(line.day for line in lines)
+            prestation_ids = {line.prestation_id for line in lines}
+            services = set()
+            for prestation_id in prestation_ids:
+                try:
+                    services.add(commune.prestation(prestation_id).service_id)
+                except NotFound:
+                    continue
+            closures = uow.closures()
+            context = BasketContext(
+                commune,
+                family,
+                children,
+                [e for c in children for e in uow.enrolments_of(c.id)],
+                [c for s in sorted(services) for c in closures.get(s, ())],
+            )
+            before = {b.key: b for b in uow.bookings_of_family(family_id, span)}
+            ledgers, restored = place_ledgers(uow, commune, prestation_ids, span)
+            preview = price_preview(context, lines, now, bookings=before, ledgers=ledgers)
+            result = preview.result
+            after = dict(result.bookings)
+            promoted, events = promote(uow, commune, [*restored, *result.promotions], now, known=after)
+            for booking in promoted:
+                if booking.family_id == family_id:
+                    after[booking.key] = booking
+            changed = [b for key, b in after.items() if before.get(key) != b]
+            uow.save_bookings(changed)
+            others = [b for b in promoted if b.family_id != family_id]
+            uow.save_bookings(others)
+            credit_notes = self._credit_notes(uow, commune, family, result, now)
+            events.extend(_confirmations(commune, family_id, children, before, changed, now))
+            _emit(uow, events)
+            held = [b for b in (*changed, *others) if b.status is BookingStatus.HELD]
+            groups = _hold_groups(uow, commune, held, self.hold)
+            for group in groups:
+                if group.to_pay.total > ZERO and _email(group.family) is None:
+                    raise InvalidInput(
+                        f"family {group.family.id!r} has no e-mail address for the online payment",
+                        message_fr="Aucune adresse électronique pour le paiement en ligne : "
+                        "complétez votre dossier famille.",
+                        code="payment.no_email",
+                    )
+            outcome = BasketOutcome(
+                result.decisions,
+                preview,
+                tuple(g.to_pay for g in groups if g.family.id == family_id),
+                (),
+                tuple(credit_notes),
+                tuple(promoted),
+            )
+            return outcome, groups
+
+        outcome, groups = self._transact(work)
+        # The gateway is not in the store: payments are created once the holds are committed. If this
+        # fails, the holds simply expire and their places are released.
+        payments = []
+        for group in groups:
+            attempt = self._begin_hold_payment(group, now)
+            if attempt is not None and group.family.id == family_id:
+                payments.append(attempt)
+        return attrs.evolve(outcome, payments=tuple(payments))
+
+    def _credit_notes(
+        self, uow: UnitOfWork, commune: Commune, family: Family, result: object, now: dt.datetime
+    ) -> list[Invoice]:
+        from espacefamille.rules.basket import BasketResult
+
+        assert isinstance(result, BasketResult)
+        entries = [e for e in cancellation_credits(commune, result) if e.amount > ZERO]
+        if not entries:
+            return []
+        today = commune.calendar.today(now)
+        numbering = uow.numbering()
+        notes = []
+        for regie_id in sorted({e.regie_id for e in entries}):
+            mine = [e for e in entries if e.regie_id == regie_id]
+            numbering, number = numbering.next(regie_id, today.year, Series.CREDIT_NOTE)
+            lines = [
+                InvoiceLine(
+                    e.booking.child_id,
+                    e.booking.prestation_id,
+                    commune.prestation(e.booking.prestation_id).name,
+                    "prepaid.credit",
+                    (e.booking.day,),
+                    quantity=Money(1).amount,
+                    unit_price=-e.amount.amount,
+                    total=-e.amount,
+                    explanation=e.message_fr,
+                )
+                for e in mine
+            ]
+            days = [e.booking.day for e in mine]
+            note = Invoice(
+                number,
+                regie_id,
+                family.id,
+                DocumentKind.CREDIT_NOTE,
+                DateRange(min(days), max(days)),
+                today,
+                today,
+                lines,
+            )
+            uow.save_invoice(note)
+            notes.append(note)
+        uow.save_numbering(numbering)
+        return notes
+
+    def _begin_hold_payment(self, group: _HoldGroup, now: dt.datetime) -> PaymentAttempt | None:
+        if group.to_pay.total <= ZERO:
+            return None
+        email = _email(group.family)
+        assert email is not None  # checked before the holds were committed
+        days = [b.day for b in group.bookings]
+        hold = hold_id(group.regie_id, group.bookings[0].booked_at, days)
+        known = {a.payment_id: a for a in self.attempts.attempts_of_family(group.family.id)}
+        current = payment_under_way(known.values(), group.family.id, [hold], now)
+        if current is not None:
+            # The same places held again at the same instant (cancelled and booked back): the payment under
+            # way still pays for them if the amount is the same; otherwise the holds will simply expire.
+            return current if current.amount == group.to_pay.total else None
+        attempt = begin_payment(
+            self.gateway,
+            known,
+            regie_id=group.regie_id,
+            family_id=group.family.id,
+            invoice_numbers=[hold],
+            amount=group.to_pay.total,
+            reference=_reference(self.source),
+            email=email,
+            now=now,
+        )
+        self.attempts.save_attempt(attempt)
+        return attempt
+
+    # -- payments -----------------------------------------------------------------------------------------
+
+    def payment_notification(self, payload: Mapping[str, str]) -> NotificationResult:
+        """The gateway calls back: check the payment's result and record it once.
+
+        A paid basket confirms its held bookings (``booking.confirmed``, with the amount paid) and records the
+        receipt; paid invoices get the payment allocated oldest first (``payment.received``). An unknown id, a
+        tampered amount or reference, or a notification seen before settles nothing.
+        """
+        notification = self.gateway.receive_notification(payload)
+        now = self.clock.now()
+        attempt = self.attempts.attempt(notification.payment_id)
+        known = {} if attempt is None else {attempt.payment_id: attempt}
+        decision = settle_notification(self.gateway, known, notification, now)
+        if decision.outcome is NotificationOutcome.CLOSE:
+            self.attempts.save_attempt(decision.record(known)[decision.payment_id])
+        if decision.outcome is not NotificationOutcome.SETTLE:
+            return NotificationResult(decision, message_fr=decision.message_fr)
+        assert decision.attempt is not None
+        hold = _parse_hold(decision.attempt.invoice_numbers[0])
+        if hold is not None:
+            result = self._transact(lambda uow: self._settle_hold(uow, decision, hold, now))
+        else:
+            result = self._transact(lambda uow: self._settle_invoices(uow, decision, now))
+        self.attempts.save_attempt(decision.record(known)[decision.payment_id])
+        return result
+
+    @staticmethod
+    def _recorded(uow: UnitOfWork, attempt: PaymentAttempt) -> Payment | None:
+        return next(
+            (
+                p
+                for p in uow.payments_of_family(attempt.family_id)
+                if p.reference == attempt.reference and p.regie_id == attempt.regie_id and p.amount > ZERO
+            ),
+            None,
+        )
+
+    def _settle_hold(
+        self,
+        uow: UnitOfWork,
+        decision: NotificationDecision,
+        hold: tuple[str, str, DateRange],
+        now: dt.datetime,
+    ) -> NotificationResult:
+        attempt = decision.attempt
+        assert attempt is not None
+        assert decision.result is not None
+        commune = uow.commune()
+        if self._recorded(uow, attempt) is not None:
+            return NotificationResult(
+                decision, message_fr=f"Le paiement {attempt.reference} est déjà enregistré."
+            )
+        regie_id, stamp, span = hold
+        family = uow.family(attempt.family_id)
+        children = uow.children_of(family.id)
+        bookings = uow.bookings_of_family(family.id, span)
+        basket = [
+            b
+            for b in bookings
+            if b.status is BookingStatus.HELD
+            and _stamp(b.booked_at) == stamp
+            and _regie_of(commune, b.prestation_id) == regie_id
+        ]
+        paid_at = decision.result.answered_at or now
+        numbering = uow.numbering()
+        numbering, number = numbering.next(regie_id, paid_at.year, Series.PAYMENT)
+        payment = Payment(
+            number, regie_id, family.id, attempt.amount, paid_at, PaymentMethod.ONLINE, attempt.reference
+        )
+        uow.save_payment(payment)
+        confirmation = None
+        if basket:
+            to_pay = amount_to_pay(commune, family, children, basket, hold=self.hold)
+            if to_pay.total == attempt.amount:
+                confirmation = confirm_payment(
+                    to_pay, bookings, attempt.amount, paid_at, hold=self.hold, reference=attempt.reference
+                )
+        refund = None
+        if confirmation is None or not confirmation.confirmed:
+            # Paid too late (or for places no longer held): the money goes back.
+            numbering, refund_number = numbering.next(regie_id, now.year, Series.REFUND)
+            refund = Payment(
+                refund_number,
+                regie_id,
+                family.id,
+                -attempt.amount,
+                now,
+                PaymentMethod.ONLINE,
+                attempt.reference,
+            )
+            uow.save_payment(refund)
+            uow.save_numbering(numbering)
+            text = (
+                f"Paiement {attempt.reference} reçu après la fin de la réservation des places : "
+                f"{attempt.amount.format()} vous seront remboursés."
+            )
+            return NotificationResult(decision, payment, (), refund, text)
+        uow.save_numbering(numbering)
+        receipt = confirmation.receipt
+        paid_keys = (
+            {(line.child_id, line.prestation_id, line.day) for line in receipt.lines} if receipt else set()
+        )
+        confirmed = [b for b in confirmation.bookings if b.family_id == family.id and b.key in paid_keys]
+        uow.save_bookings(confirmed)
+        events: list[DomainEvent] = []
+        grouped: dict[tuple[str, str], list[Booking]] = {}
+        for booking in confirmed:
+            grouped.setdefault((booking.child_id, booking.prestation_id), []).append(booking)
+        names = {c.id: c.first_name for c in children}
+        for (child_id, prestation_id), items in sorted(grouped.items()):
+            events.append(
+                BookingConfirmed(
+                    commune.collectivite.id,
+                    family.id,
+                    now,
+                    child_id,
+                    names.get(child_id, child_id),
+                    prestation_id,
+                    commune.prestation(prestation_id).name,
+                    [b.day for b in items],
+                    Money.total(b.paid or ZERO for b in items),
+                )
+            )
+        events.append(
+            PaymentReceived(commune.collectivite.id, family.id, now, attempt.reference, attempt.amount)
+        )
+        _emit(uow, events)
+        return NotificationResult(decision, payment, tuple(confirmed), None, confirmation.message_fr)
+
+    def _settle_invoices(
+        self, uow: UnitOfWork, decision: NotificationDecision, now: dt.datetime
+    ) -> NotificationResult:
+        attempt = decision.attempt
+        assert attempt is not None
+        commune = uow.commune()
+        order = decision.payment_order()
+        ledger = billing_ledger(uow, attempt.family_id)
+        today = commune.calendar.today(now)
+        try:
+            record = record_payment(ledger, order, today)
+            payment, allocations, message = record.payment, record.allocations, record.message_fr
+            if record.already_recorded:
+                return NotificationResult(decision, payment, message_fr=message)
+            numbering = record.ledger.numbering
+        except PaymentRefused:
+            # The money is received whatever happened meanwhile (a credit note applied, an invoice paid at the
+            # counter): record it, allocate what still remains, and leave the rest for the régie to refund.
+            numbering, number = ledger.numbering.next(order.regie_id, order.received_at.year, Series.PAYMENT)
+            payment = Payment(
+                number,
+                order.regie_id,
+                order.family_id,
+                order.amount,
+                order.received_at,
+                order.method,
+                order.reference,
+            )
+            selected = [i for i in ledger.invoices if i.number in order.invoice_numbers]
+            allocations = allocate_oldest_first(selected, ledger.allocations, number, order.amount)
+            left = order.amount - Money.total(a.amount for a in allocations)
+            message = (
+                f"Paiement {number} de {order.amount.format()} enregistré ; {left.format()} n'ont pu être "
+                "affectés à une facture et vous seront remboursés."
+            )
+        uow.save_payment(payment)
+        uow.save_allocations(allocations, attempt.family_id)
+        uow.save_numbering(numbering)
+        _emit(
+            uow,
+            [
+                PaymentReceived(
+                    commune.collectivite.id,
+                    attempt.family_id,
+                    now,
+                    attempt.reference,
+                    attempt.amount,
+                    sorted({a.invoice_number for a in allocations}),
+                )
+            ],
+        )
+        return NotificationResult(decision, payment, message_fr=message)
+
+    def payments_under_way(self, actor: Actor, family_id: str) -> tuple[PaymentAttempt, ...]:
+        """The household's online payments still pending (shown as « Paiement en cours »)."""
+        collectivite = self._transact(lambda uow: uow.commune().collectivite.id)
+        require_family_access(actor, collectivite, family_id, invoices=True)
+        now = self.clock.now()
+        return tuple(
+            a
+            for a in self.attempts.attempts_of_family(family_id)
+            if a.status_at(now) is PaymentStatus.PENDING
+        )
+
+    def invoices_to_pay(self, actor: Actor, family_id: str) -> tuple[InvoiceView, ...]:
+        """« Factures à payer »: what remains on each open invoice, whether it can be paid online, and the
+        payment under way for it, if any (so nobody pays twice)."""
+        now = self.clock.now()
+
+        def work(uow: UnitOfWork) -> tuple[InvoiceToPay, ...]:
+            commune = uow.commune()
+            require_family_access(actor, commune.collectivite.id, family_id, invoices=True)
+            return invoices_to_pay(billing_ledger(uow, family_id), family_id, commune.calendar.today(now))
+
+        items = self._transact(work)
+        attempts = self.attempts.attempts_of_family(family_id)
+        return tuple(
+            InvoiceView(item, payment_under_way(attempts, family_id, [item.number], now)) for item in items
+        )
+
+    def pay_invoices(self, actor: Actor, family_id: str, invoice_numbers: Sequence[str]) -> PaymentAttempt:
+        """« Payer les factures sélectionnées »: one online payment of what remains on the selection.
+
+        Refused with ``PaymentRefused`` (every reason) for an invoice of another payer, paid, past due or on
+        direct debit, and with ``InvalidInput`` (``payment.under_way``) while a payment of them is pending.
+        """
+        numbers = tuple(invoice_numbers)
+        now = self.clock.now()
+
+        def work(uow: UnitOfWork) -> tuple[PaymentOrder, str]:
+            commune = uow.commune()
+            require_family_access(actor, commune.collectivite.id, family_id, invoices=True)
+            ledger = billing_ledger(uow, family_id)
+            regies = {i.regie_id for i in ledger.invoices if i.number in numbers}
+            if len(regies) > 1:
+                raise InvalidInput(
+                    f"invoices of several régies selected: {sorted(regies)}",
+                    message_fr="Ces factures relèvent de plusieurs régies : payez-les séparément.",
+                    code="payment.several_regies",
+                )
+            regie_id = regies.pop() if regies else commune.regies[0].id
+            left = Money.total(
+                ledger.remaining(n)
+                for n in dict.fromkeys(numbers)
+                if n in {i.number for i in ledger.invoices}
+            )
+            order = PaymentOrder(regie_id, family_id, numbers, left if left > ZERO else Money(0), now)
+            refusals = check_payment(ledger, order, commune.calendar.today(now))
+            if refusals:
+                raise PaymentRefused(refusals)
+            email = _email(uow.family(family_id))
+            if email is None:
+                raise InvalidInput(f"family {family_id!r} has no e-mail address", code="payment.no_email")
+            return order, email
+
+        order, email = self._transact(work)
+        attempt = begin_payment(
+            self.gateway,
+            {a.payment_id: a for a in self.attempts.attempts_of_family(family_id)},
+            regie_id=order.regie_id,
+            family_id=family_id,
+            invoice_numbers=order.invoice_numbers,
+            amount=order.amount,
+            reference=_reference(self.source),
+            email=email,
+            now=now,
+        )
+        self.attempts.save_attempt(attempt)
+        return attempt
+
+    # -- absences -----------------------------------------------------------------------------------------
+
+    def declare_absence(
+        self,
+        actor: Actor,
+        child_id: str,
+        days: DateRange,
+        reason: AbsenceReason,
+        *,
+        family_id: str | None = None,
+        proof_received: bool = False,
+    ) -> AbsenceResult:
+        """Declare a child's absence (with its proof, when ``proof_received``), and say, per booked prestation
+        and open day, whether the day is still billed under the service's absence rules."""
+        now = self.clock.now()
+
+        def work(uow: UnitOfWork) -> AbsenceResult:
+            commune = uow.commune()
+            collectivite = commune.collectivite.id
+            child = self._child(uow, actor, child_id, collectivite)
+            households = require_child_access(actor, child, collectivite)
+            household = family_id or households[0]
+            if household not in households:
+                raise PermissionDenied(
+                    f"child {child_id!r} is not in family {household!r}", code="permission.other_family"
+                )
+            declaration = AbsenceDeclaration(child_id, days, reason, now, now if proof_received else None)
+            uow.save_absence(declaration, household)
+            closures = uow.closures()
+            outcomes: list[tuple[str, AbsenceOutcome]] = []
+            booked = sorted(
+                {
+                    b.prestation_id
+                    for b in uow.bookings_of_family(household, days)
+                    if b.child_id == child_id and b.is_active
+                }
+            )
+            for prestation_id in booked:
+                service_id = commune.prestation(prestation_id).service_id
+                policy = commune.absence_policies.get(service_id)
+                if policy is None:
+                    continue
+                opening = commune.opening_calendar(prestation_id, closures.get(service_id, ()))
+                for outcome in resolve_absence(declaration, policy, opening, now=now):
+                    outcomes.append((prestation_id, outcome))
+            return AbsenceResult(declaration, tuple(outcomes))
+
+        return self._transact(work)
+
+    # -- requests -----------------------------------------------------------------------------------------
+
+    def submit_request(
+        self,
+        actor: Actor,
+        family_id: str,
+        category_id: str,
+        values: Mapping[str, object],
+        *,
+        message: str | None = None,
+    ) -> Request:
+        """« Formulez une demande »: a request validated against its category's form (``InvalidSubmission``
+        lists every faulty field, and nothing is saved)."""
+        now = self.clock.now()
+        request_id = "REQ-" + self.source(8).hex()
+
+        def work(uow: UnitOfWork) -> Request:
+            commune = uow.commune()
+            require_family_access(actor, commune.collectivite.id, family_id)
+            category = commune.request_categories.category(category_id)
+            children = [c.id for c in uow.children_of(family_id)]
+            request = submit_request(
+                request_id, category, family_id, values, now, children=children, message=message
+            )
+            uow.save_request(request)
+            return request
+
+        return self._transact(work)
+
+    def requests(self, actor: Actor, family_id: str) -> tuple[Request, ...]:
+        """The household's requests, each with its status and dated history."""
+
+        def work(uow: UnitOfWork) -> tuple[Request, ...]:
+            require_family_access(actor, uow.commune().collectivite.id, family_id)
+            return uow.requests_of_family(family_id)
+
+        return self._transact(work)

@@ -1,0 +1,557 @@
+"""The portal and back-office services on the in-memory store: each use case, and who may do what.
+
+Saint-Aubin-des-Prés (the example commune), Thursday 26 November 2026 at 9:00. Léa Martin (CE2) eats at the
+canteen (J-3 ouvrés before 11:00, billed at month end) and goes to the holiday centre (prepaid, taux d'effort
+1,5 % × QF 800 = 12,00 € a day); Hugo Durand is in another household.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import TypeVar
+from zoneinfo import ZoneInfo
+
+import attrs
+import pytest
+
+from espacefamille.accounts import (
+    Account,
+    AccountLink,
+    ActivationRefused,
+    Agent,
+    AgentRole,
+    FamilyMember,
+)
+from espacefamille.adapters.memory import MemoryAccountStore, MemoryStore
+from espacefamille.billing.payments import PaymentRefused
+from espacefamille.calendar.opening import Closure, ClosureReason
+from espacefamille.calendar.periods import DateRange
+from espacefamille.errors import ConcurrentChange, InvalidInput, NotFound, PermissionDenied
+from espacefamille.examples import example_commune
+from espacefamille.model import (
+    BookingStatus,
+    Child,
+    Enrolment,
+    Family,
+    Guardian,
+    QuotientFamilial,
+    SchoolClass,
+)
+from espacefamille.money import Money
+from espacefamille.payment import FakeGateway, NotificationOutcome
+from espacefamille.ports import CommuneStore, FixedClock, UnitOfWork
+from espacefamille.requests import InvalidSubmission, RequestStatus
+from espacefamille.rules.attendance import AbsenceReason, AttendanceFact, AttendanceStatus
+from espacefamille.rules.basket import Action, BasketLine
+from espacefamille.rules.capacity import Capacity, Places
+from espacefamille.services import BackOffice, FamilyPortal, MemoryPaymentAttempts, transact
+
+_T = TypeVar("_T")
+PARIS = ZoneInfo("Europe/Paris")
+NOW = dt.datetime(2026, 11, 26, 9, 0, tzinfo=PARIS)
+YEAR = DateRange(dt.date(2026, 9, 1), dt.date(2027, 8, 27))
+DECEMBER_MEALS = [dt.date(2026, 12, d) for d in (1, 3, 4, 7, 8, 10, 11, 14, 15, 17)]
+HOLIDAY_MONDAY = dt.date(2026, 12, 21)
+
+AGENT = Agent("agent-1", "saint-aubin", AgentRole.ADMINISTRATEUR)
+STRANGER_AGENT = Agent("agent-9", "autre-ville", AgentRole.ADMINISTRATEUR)
+MARTIN = FamilyMember("acc-martin", [AccountLink("saint-aubin", "F1", "G1", "act-1", NOW)])
+DURAND = FamilyMember("acc-durand", [AccountLink("saint-aubin", "F2", "G2", "act-2", NOW)])
+ELSEWHERE = FamilyMember("acc-x", [AccountLink("autre-ville", "F1", "G1", "act-3", NOW)])
+
+
+@attrs.define
+class World:
+    store: MemoryStore
+    clock: FixedClock
+    gateway: FakeGateway
+    attempts: MemoryPaymentAttempts
+    accounts: MemoryAccountStore
+    portal: FamilyPortal
+    office: BackOffice
+
+    def outbox_types(self) -> list[str]:
+        with self.store.unit_of_work() as uow:
+            return [m.event.type_code for m in uow.outbox()]
+
+    def read(self, read: Callable[[UnitOfWork], _T]) -> _T:
+        with self.store.unit_of_work() as uow:
+            return read(uow)
+
+
+def _source() -> Callable[[int], bytes]:
+    counter = iter(range(1, 10_000))
+    return lambda n: next(counter).to_bytes(n, "big")
+
+
+def make_world(places: int | None = None) -> World:
+    commune = example_commune()
+    if places is not None:
+        commune = attrs.evolve(
+            commune, capacities={**commune.capacities, "journee": Capacity(Places(places))}
+        )
+    store = MemoryStore()
+    with store.unit_of_work() as uow:
+        uow.save_commune(commune)
+        uow.commit()
+    clock = FixedClock(NOW)
+    gateway = FakeGateway()
+    attempts = MemoryPaymentAttempts()
+    accounts = MemoryAccountStore()
+    portal = FamilyPortal(
+        store, gateway=gateway, clock=clock, attempts=attempts, accounts=accounts, source=_source()
+    )
+    office = BackOffice(store, clock=clock, accounts=accounts, source=_source())
+    qf = [QuotientFamilial(800, dt.date(2026, 9, 1))]
+    martin = Family(
+        "F1", "Martin", [Guardian("G1", "Claire", "Martin", email="claire@example.fr")], "G1", quotients=qf
+    )
+    durand = Family(
+        "F2", "Durand", [Guardian("G2", "Marc", "Durand", email="marc@example.fr")], "G2", quotients=qf
+    )
+    lea = Child("C1", "Léa", "Martin", dt.date(2018, 3, 14), ["F1"], school_class=SchoolClass.CE2)
+    hugo = Child("C3", "Hugo", "Durand", dt.date(2018, 5, 2), ["F2"], school_class=SchoolClass.CE2)
+    office.register_family(AGENT, martin, [lea])
+    office.register_family(AGENT, durand, [hugo])
+    for child, family in (("C1", "F1"), ("C3", "F2")):
+        for service in ("cantine", "alsh"):
+            office.enrol_child(AGENT, Enrolment(f"E-{child}-{service}", child, family, service, YEAR))
+    return World(store, clock, gateway, attempts, accounts, portal, office)
+
+
+def book(child: str, prestation: str, *days: dt.date) -> list[BasketLine]:
+    return [BasketLine(Action.BOOK, child, prestation, day) for day in days]
+
+
+@pytest.fixture
+def world() -> World:
+    return make_world()
+
+
+# -- reading -------------------------------------------------------------------------------------------
+
+
+def test_a_family_lists_its_children_services_and_calendar(world: World) -> None:
+    assert [c.first_name for c in world.portal.children(MARTIN, "F1")] == ["Léa"]
+    services = {s.id: kids for s, kids in world.portal.services(MARTIN, "F1")}
+    assert services == {"cantine": ("C1",), "periscolaire": (), "alsh": ("C1",)}
+    world.portal.validate_basket(MARTIN, "F1", book("C1", "repas", dt.date(2026, 12, 1)))
+    week = DateRange(dt.date(2026, 11, 30), dt.date(2026, 12, 6))
+    view = world.portal.calendar(MARTIN, "C1", "cantine", week)
+    assert view.cell("repas", dt.date(2026, 12, 1)).is_booked
+    assert view.cell("repas", dt.date(2026, 12, 2)).is_closed  # no canteen on Wednesdays
+
+
+@pytest.mark.parametrize(
+    ("actor", "code"),
+    [
+        (DURAND, "permission.other_family"),
+        (ELSEWHERE, "permission.other_commune"),
+        (STRANGER_AGENT, "permission.other_commune"),
+    ],
+)
+def test_nobody_reads_another_familys_records(world: World, actor: Agent | FamilyMember, code: str) -> None:
+    with pytest.raises(PermissionDenied) as error:
+        world.portal.children(actor, "F1")
+    assert error.value.code == code
+    with pytest.raises(PermissionDenied):
+        world.portal.calendar(actor, "C1", "cantine", DateRange(dt.date(2026, 12, 1), dt.date(2026, 12, 7)))
+
+
+# -- baskets ---------------------------------------------------------------------------------------------
+
+
+def test_month_end_meals_are_booked_at_once_and_confirmed(world: World) -> None:
+    outcome = world.portal.validate_basket(MARTIN, "F1", book("C1", "repas", *DECEMBER_MEALS[:2]))
+    assert [d.code for d in outcome.decisions] == ["basket.accepted", "basket.accepted"]
+    assert outcome.payments == ()
+    assert outcome.preview.invoiced_later == Money("5.20")
+    bookings = world.read(lambda uow: uow.bookings_of_family("F1", YEAR))
+    assert {b.status for b in bookings} == {BookingStatus.BOOKED}
+    assert world.outbox_types() == ["booking.confirmed"]
+
+
+def test_a_late_meal_is_accepted_with_its_surcharge_code(world: World) -> None:
+    # Monday 30 November was due Wednesday 25 November at 11:00 (J-3 ouvrés).
+    outcome = world.portal.validate_basket(MARTIN, "F1", book("C1", "repas", dt.date(2026, 11, 30)))
+    assert outcome.decisions[0].outcome.value == "accepted_with_surcharge"
+
+
+def test_a_basket_naming_another_familys_child_changes_nothing(world: World) -> None:
+    lines = book("C1", "repas", dt.date(2026, 12, 1)) + book("C3", "repas", dt.date(2026, 12, 1))
+    with pytest.raises(PermissionDenied) as error:
+        world.portal.validate_basket(MARTIN, "F1", lines)
+    assert error.value.code == "permission.other_family"
+    assert world.read(lambda uow: uow.bookings_of_family("F1", YEAR)) == ()
+    with pytest.raises(PermissionDenied):
+        world.portal.validate_basket(MARTIN, "F2", book("C3", "repas", dt.date(2026, 12, 1)))
+    assert world.outbox_types() == []
+
+
+def test_an_empty_basket_is_refused(world: World) -> None:
+    with pytest.raises(InvalidInput):
+        world.portal.validate_basket(MARTIN, "F1", [])
+
+
+# -- paying at booking -------------------------------------------------------------------------------------
+
+
+def test_a_prepaid_day_is_held_then_confirmed_once_paid(world: World) -> None:
+    outcome = world.portal.validate_basket(MARTIN, "F1", book("C1", "journee", HOLIDAY_MONDAY))
+    assert outcome.to_pay[0].total == Money("12.00")
+    (payment,) = outcome.payments
+    assert payment.amount == Money("12.00")
+    assert payment.regie_id == "loisirs"
+    held = world.read(lambda uow: uow.bookings_of_family("F1", YEAR))
+    assert [b.status for b in held] == [BookingStatus.HELD]
+
+    world.gateway.pay(payment.payment_id, NOW + dt.timedelta(minutes=5))
+    world.clock.advance(dt.timedelta(minutes=6))
+    result = world.portal.payment_notification(world.gateway.notification(payment.payment_id))
+    assert result.decision.outcome is NotificationOutcome.SETTLE
+    assert [(b.status, b.paid) for b in result.confirmed] == [(BookingStatus.BOOKED, Money("12.00"))]
+    assert world.outbox_types() == ["booking.confirmed", "payment.received"]
+
+    again = world.portal.payment_notification(world.gateway.notification(payment.payment_id))
+    assert again.code == "payment.notification.duplicate"
+    payments = world.read(lambda uow: uow.payments_of_family("F1"))
+    assert [p.amount for p in payments] == [Money("12.00")]
+    assert world.outbox_types() == ["booking.confirmed", "payment.received"]
+
+
+def test_a_tampered_amount_or_an_unknown_payment_settles_nothing(world: World) -> None:
+    (payment,) = world.portal.validate_basket(MARTIN, "F1", book("C1", "journee", HOLIDAY_MONDAY)).payments
+    world.gateway.pay(payment.payment_id, NOW + dt.timedelta(minutes=1))
+    world.gateway.tamper(payment.payment_id, amount=Money("1.00"))
+    world.clock.advance(dt.timedelta(minutes=2))
+    result = world.portal.payment_notification(world.gateway.notification(payment.payment_id))
+    assert result.code == "payment.notification.amount_mismatch"
+    unknown = world.portal.payment_notification({"idop": "fake-999999"})
+    assert unknown.code == "payment.notification.unknown_id"
+    assert world.read(lambda uow: uow.payments_of_family("F1")) == ()
+    held = world.read(lambda uow: uow.bookings_of_family("F1", YEAR))
+    assert [b.status for b in held] == [BookingStatus.HELD]
+
+
+def test_unpaid_holds_are_released_and_a_late_payment_is_refunded(world: World) -> None:
+    (payment,) = world.portal.validate_basket(MARTIN, "F1", book("C1", "journee", HOLIDAY_MONDAY)).payments
+    world.gateway.pay(payment.payment_id, NOW + dt.timedelta(minutes=14))
+    world.clock.advance(dt.timedelta(minutes=61))
+    released = world.office.release_expired_holds(AGENT)
+    assert [b.status for b in released.released] == [BookingStatus.CANCELLED]
+    assert "booking.hold_expired" in world.outbox_types()
+    late = world.portal.payment_notification(world.gateway.notification(payment.payment_id))
+    assert late.refund is not None
+    assert late.refund.amount == Money("-12.00")
+    assert late.confirmed == ()
+    with pytest.raises(PermissionDenied):
+        world.office.release_expired_holds(MARTIN)
+
+
+def test_a_freed_place_goes_to_the_waiting_family_who_is_told() -> None:
+    world = make_world(places=1)
+    world.portal.validate_basket(MARTIN, "F1", book("C1", "journee", HOLIDAY_MONDAY))
+    waiting = world.portal.validate_basket(DURAND, "F2", book("C3", "journee", HOLIDAY_MONDAY))
+    assert waiting.decisions[0].position == 1
+    assert waiting.payments == ()
+    world.clock.advance(dt.timedelta(minutes=10))
+    cancel = [BasketLine(Action.CANCEL, "C1", "journee", HOLIDAY_MONDAY)]
+    outcome = world.portal.validate_basket(MARTIN, "F1", cancel)
+    assert [(b.family_id, b.status) for b in outcome.promoted] == [("F2", BookingStatus.HELD)]
+    assert "waiting_list.place_granted" in world.outbox_types()
+    # Hugo's family pays for the place it got, from now on.
+    assert [a.family_id for a in world.attempts.attempts_of_family("F2")] == ["F2"]
+
+
+def test_a_paid_prepaid_day_cancelled_in_time_gives_a_credit_note(world: World) -> None:
+    (payment,) = world.portal.validate_basket(MARTIN, "F1", book("C1", "journee", HOLIDAY_MONDAY)).payments
+    world.gateway.pay(payment.payment_id, NOW + dt.timedelta(minutes=1))
+    world.clock.advance(dt.timedelta(minutes=2))
+    world.portal.payment_notification(world.gateway.notification(payment.payment_id))
+    cancel = [BasketLine(Action.CANCEL, "C1", "journee", HOLIDAY_MONDAY)]
+    outcome = world.portal.validate_basket(MARTIN, "F1", cancel)
+    (note,) = outcome.credit_notes
+    assert note.total == Money("-12.00")
+    assert note.number == "AV-loisirs-2026-000001"
+    record = world.office.refund(AGENT, note.number)
+    assert record.refund.amount == Money("-12.00")
+
+
+# -- attendance, absences, closures, billing --------------------------------------------------------------
+
+
+def test_month_end_billing_issues_once_and_the_family_pays_online(world: World) -> None:
+    world.portal.validate_basket(MARTIN, "F1", book("C1", "repas", *DECEMBER_MEALS))
+    world.clock.instant = dt.datetime(2027, 1, 4, 8, 0, tzinfo=PARIS)
+    first = world.office.run_month_end(AGENT, "enfance", DateRange.month(2026, 12))
+    (invoice,) = first.run.invoices
+    assert invoice.total == Money("26.00")
+    assert invoice.number == "FAC-enfance-2027-000001"
+    again = world.office.run_month_end(AGENT, "enfance", DateRange.month(2026, 12))
+    assert again.run.documents == ()
+    assert world.outbox_types().count("invoice.issued") == 1
+
+    (view,) = world.portal.invoices_to_pay(MARTIN, "F1")
+    attempt = world.portal.pay_invoices(MARTIN, "F1", [view.item.number])
+    (pending,) = world.portal.invoices_to_pay(MARTIN, "F1")
+    assert pending.code == "payment.under_way"
+    with pytest.raises(InvalidInput) as twice:
+        world.portal.pay_invoices(MARTIN, "F1", [view.item.number])
+    assert twice.value.code == "payment.under_way"
+    world.gateway.pay(attempt.payment_id, world.clock.now() + dt.timedelta(minutes=2))
+    world.clock.advance(dt.timedelta(minutes=3))
+    paid = world.portal.payment_notification(world.gateway.notification(attempt.payment_id))
+    assert paid.payment is not None
+    assert paid.payment.amount == Money("26.00")
+    assert world.portal.invoices_to_pay(MARTIN, "F1") == ()
+    world.portal.payment_notification(world.gateway.notification(attempt.payment_id))
+    assert len(world.read(lambda uow: uow.payments_of_family("F1"))) == 1
+
+
+def test_another_familys_invoice_cannot_be_paid(world: World) -> None:
+    world.portal.validate_basket(DURAND, "F2", book("C3", "repas", *DECEMBER_MEALS))
+    world.clock.instant = dt.datetime(2027, 1, 4, 8, 0, tzinfo=PARIS)
+    (invoice,) = world.office.run_month_end(AGENT, "enfance", DateRange.month(2026, 12)).run.invoices
+    with pytest.raises(PaymentRefused):
+        world.portal.pay_invoices(MARTIN, "F1", [invoice.number])
+    with pytest.raises(PermissionDenied):
+        world.portal.pay_invoices(MARTIN, "F2", [invoice.number])
+    with pytest.raises(PermissionDenied):
+        world.office.run_month_end(MARTIN, "enfance", DateRange.month(2026, 12))
+
+
+def test_a_small_month_is_carried_to_the_next_invoice(world: World) -> None:
+    world.portal.validate_basket(MARTIN, "F1", book("C1", "repas", *DECEMBER_MEALS[:3]))
+    world.clock.instant = dt.datetime(2027, 1, 4, 8, 0, tzinfo=PARIS)
+    december = world.office.run_month_end(AGENT, "enfance", DateRange.month(2026, 12))
+    assert december.run.outcomes["F1"].code == "billing.carried_forward"
+    assert world.read(lambda uow: dict(uow.carried("enfance"))) == {"F1": Money("7.80")}
+    january = [dt.date(2027, 1, d) for d in (11, 12, 14, 15)]
+    world.portal.validate_basket(MARTIN, "F1", book("C1", "repas", *january))
+    world.clock.instant = dt.datetime(2027, 2, 1, 8, 0, tzinfo=PARIS)
+    run = world.office.run_month_end(AGENT, "enfance", DateRange.month(2027, 1))
+    (invoice,) = run.run.invoices
+    assert invoice.total == Money("18.20")
+    assert world.read(lambda uow: dict(uow.carried("enfance"))) == {}
+
+
+def test_attendance_absences_and_closures_are_what_billing_prices(world: World) -> None:
+    world.portal.validate_basket(MARTIN, "F1", book("C1", "repas", *DECEMBER_MEALS))
+    # Ill from Monday 7 to Tuesday 8, certificate brought at once: the first day stays billed (carence).
+    absence = world.portal.declare_absence(
+        MARTIN,
+        "C1",
+        DateRange(dt.date(2026, 12, 7), dt.date(2026, 12, 8)),
+        AbsenceReason.ILLNESS,
+        proof_received=True,
+    )
+    assert [o.code for _, o in absence.outcomes] == ["absence.carence", "absence.justified"]
+    facts = world.office.record_attendance(
+        AGENT, [AttendanceFact("C1", "repas", dt.date(2026, 12, 1), AttendanceStatus.PRESENT)]
+    )
+    assert facts[0].recorded_by == "agent-1"
+    strike = Closure(DateRange(dt.date(2026, 12, 10), dt.date(2026, 12, 10)), ClosureReason.STRIKE)
+    closed = world.office.declare_closure(AGENT, "cantine", strike)
+    assert [f.status for f in closed] == [AttendanceStatus.SERVICE_CLOSED]
+    world.clock.instant = dt.datetime(2027, 1, 4, 8, 0, tzinfo=PARIS)
+    (invoice,) = world.office.run_month_end(AGENT, "enfance", DateRange.month(2026, 12)).run.invoices
+    # Ten meals booked, 8 December justified and 10 December closed: eight at 2,60 €.
+    assert invoice.total == Money("20.80")
+    with pytest.raises(PermissionDenied):
+        world.office.record_attendance(
+            STRANGER_AGENT, [AttendanceFact("C1", "repas", dt.date(2026, 12, 3), AttendanceStatus.PRESENT)]
+        )
+    with pytest.raises(PermissionDenied):
+        world.portal.declare_absence(
+            DURAND, "C1", DateRange(dt.date(2026, 12, 3), dt.date(2026, 12, 3)), AbsenceReason.ILLNESS
+        )
+
+
+def test_an_agent_issues_a_credit_that_settles_an_open_invoice(world: World) -> None:
+    world.portal.validate_basket(MARTIN, "F1", book("C1", "repas", *DECEMBER_MEALS))
+    world.clock.instant = dt.datetime(2027, 1, 4, 8, 0, tzinfo=PARIS)
+    world.office.run_month_end(AGENT, "enfance", DateRange.month(2026, 12))
+    note, applied = world.office.issue_credit(AGENT, "F1", "enfance", Money("30.00"), "Geste commercial")
+    assert note.total == Money("-30.00")
+    assert len(applied) == 1
+    assert world.portal.invoices_to_pay(MARTIN, "F1") == ()
+    record = world.office.refund(AGENT, note.number)
+    assert record.refund.amount == Money("-4.00")
+    with pytest.raises(InvalidInput):
+        world.office.issue_credit(AGENT, "F1", "enfance", Money("0"), "rien")
+
+
+# -- accounts -----------------------------------------------------------------------------------------
+
+
+def test_an_activation_links_an_account_once_and_expires(world: World) -> None:
+    world.accounts.save_account(Account("acc-new", "claire@example.fr"))
+    issued = world.office.activate_family_account(
+        AGENT, "F1", "G1", link_base="https://famille.example/activer"
+    )
+    assert "account.activated" in world.outbox_types()
+    activated = world.portal.link_account("acc-new", issued.token)
+    assert activated.link.family_key == ("saint-aubin", "F1")
+    member = FamilyMember.from_account(activated.account)
+    assert [c.id for c in world.portal.children(member, "F1")] == ["C1"]
+    with pytest.raises(ActivationRefused) as reused:
+        world.portal.link_account("acc-new", issued.token)
+    assert reused.value.code == "activation.already_used"
+    late = world.office.activate_family_account(
+        AGENT, "F1", "G1", link_base="https://famille.example/activer"
+    )
+    world.clock.advance(dt.timedelta(days=15))
+    world.accounts.save_account(Account("acc-late", "claire@example.fr"))
+    with pytest.raises(ActivationRefused) as expired:
+        world.portal.link_account("acc-late", late.token)
+    assert expired.value.code == "activation.expired"
+    with pytest.raises(ActivationRefused):
+        world.portal.link_account("acc-late", "not-a-token")
+    with pytest.raises(PermissionDenied):
+        world.office.activate_family_account(STRANGER_AGENT, "F1", "G1", link_base="https://x.example/a")
+    with pytest.raises(NotFound):
+        world.office.activate_family_account(AGENT, "F1", "G9", link_base="https://x.example/a")
+
+
+def test_an_enrolment_of_a_child_in_another_household_is_refused(world: World) -> None:
+    with pytest.raises(InvalidInput):
+        world.office.enrol_child(AGENT, Enrolment("E-x", "C3", "F1", "cantine", YEAR))
+    with pytest.raises(PermissionDenied):
+        world.office.enrol_child(MARTIN, Enrolment("E-y", "C1", "F1", "cantine", YEAR))
+
+
+# -- requests -----------------------------------------------------------------------------------------------
+
+
+def test_a_request_is_validated_submitted_answered_and_followed(world: World) -> None:
+    with pytest.raises(InvalidSubmission) as missing:
+        world.portal.submit_request(MARTIN, "F1", "attestation-caf", {"enfant": "C1"})
+    assert set(missing.value.by_field) == {"du", "au"}
+    assert world.portal.requests(MARTIN, "F1") == ()
+    request = world.portal.submit_request(
+        MARTIN, "F1", "attestation-caf", {"enfant": "C1", "du": "2026-09-01", "au": "2026-11-30"}
+    )
+    answered = world.office.answer_request(
+        AGENT, "F1", request.id, "Votre attestation est jointe.", decision="accept"
+    )
+    assert answered.status is RequestStatus.ACCEPTED
+    (followed,) = world.portal.requests(MARTIN, "F1")
+    assert followed.status is RequestStatus.ACCEPTED
+    assert len(followed.history) == 2
+    assert world.outbox_types() == ["request.answered"]
+    with pytest.raises(PermissionDenied):
+        world.portal.submit_request(DURAND, "F1", "attestation-caf", {})
+    with pytest.raises(InvalidInput):
+        world.office.answer_request(AGENT, "F1", request.id, "?", decision="ignore")
+
+
+# -- concurrency ------------------------------------------------------------------------------------------
+
+
+class _Contended:
+    """A store whose first ``failures`` commits meet a concurrent change (another agent was quicker)."""
+
+    def __init__(self, store: MemoryStore, failures: int) -> None:
+        self.store = store
+        self.failures = failures
+
+    def unit_of_work(self) -> _Contended:
+        self._inner = self.store.unit_of_work()
+        return self
+
+    def __enter__(self) -> UnitOfWork:
+        uow = self._inner.__enter__()
+        outer = self
+
+        class _Failing:
+            def __getattr__(self, name: str) -> object:
+                return getattr(uow, name)
+
+            def commit(self) -> None:
+                if outer.failures > 0:
+                    outer.failures -= 1
+                    raise ConcurrentChange("someone else wrote first")
+                uow.commit()
+
+        return _Failing()  # type: ignore[return-value]
+
+    def __exit__(self, *exc: object) -> None:
+        self._inner.__exit__(None, None, None)
+
+
+def test_a_concurrent_change_is_retried_then_reported(world: World) -> None:
+    def touch(uow: UnitOfWork) -> str:
+        return uow.commune().collectivite.id
+
+    contended: CommuneStore = _Contended(world.store, failures=2)
+    assert transact(contended, touch, retries=3) == "saint-aubin"
+    stuck: CommuneStore = _Contended(world.store, failures=5)
+    with pytest.raises(ConcurrentChange):
+        transact(stuck, touch, retries=2)
+
+
+# -- edges ------------------------------------------------------------------------------------------------
+
+
+def test_an_unknown_child_reads_as_someone_elses(world: World) -> None:
+    with pytest.raises(PermissionDenied):
+        world.portal.calendar(MARTIN, "C99", "cantine", DateRange(dt.date(2026, 12, 1), dt.date(2026, 12, 7)))
+    with pytest.raises(PermissionDenied):
+        world.portal.calendar(
+            MARTIN, "C1", "cantine", DateRange(dt.date(2026, 12, 1), dt.date(2026, 12, 7)), family_id="F2"
+        )
+
+
+def test_an_unknown_prestation_is_a_refused_line(world: World) -> None:
+    outcome = world.portal.validate_basket(MARTIN, "F1", book("C1", "piscine", dt.date(2026, 12, 1)))
+    assert outcome.decisions[0].code == "basket.unknown_prestation"
+    assert world.read(lambda uow: uow.bookings_of_family("F1", YEAR)) == ()
+
+
+def test_a_prepaid_basket_without_an_email_address_is_not_held(world: World) -> None:
+    no_mail = Family("F3", "Petit", [Guardian("G3", "Paul", "Petit")], "G3")
+    world.office.register_family(AGENT, no_mail, [Child("C5", "Zoé", "Petit", dt.date(2019, 1, 5), ["F3"])])
+    world.office.enrol_child(AGENT, Enrolment("E-C5", "C5", "F3", "alsh", YEAR))
+    petit = FamilyMember("acc-petit", [AccountLink("saint-aubin", "F3", "G3", "act-5", NOW)])
+    with pytest.raises(InvalidInput) as error:
+        world.portal.validate_basket(petit, "F3", book("C5", "journee", HOLIDAY_MONDAY))
+    assert error.value.code == "payment.no_email"
+    assert world.read(lambda uow: uow.bookings_of_family("F3", YEAR)) == ()
+
+
+def test_a_refused_payment_leaves_the_invoice_to_pay_again(world: World) -> None:
+    world.portal.validate_basket(MARTIN, "F1", book("C1", "repas", *DECEMBER_MEALS))
+    world.clock.instant = dt.datetime(2027, 1, 4, 8, 0, tzinfo=PARIS)
+    (invoice,) = world.office.run_month_end(AGENT, "enfance", DateRange.month(2026, 12)).run.invoices
+    attempt = world.portal.pay_invoices(MARTIN, "F1", [invoice.number])
+    assert world.portal.payments_under_way(MARTIN, "F1") == (attempt,)
+    world.gateway.refuse(attempt.payment_id, world.clock.now() + dt.timedelta(minutes=1))
+    world.clock.advance(dt.timedelta(minutes=2))
+    result = world.portal.payment_notification(world.gateway.notification(attempt.payment_id))
+    assert result.code == "payment.notification.refused"
+    assert world.portal.payments_under_way(MARTIN, "F1") == ()
+    (view,) = world.portal.invoices_to_pay(MARTIN, "F1")
+    assert view.code == "payment.payable_online"
+
+
+def test_money_received_for_an_invoice_settled_meanwhile_is_kept_for_a_refund(world: World) -> None:
+    world.portal.validate_basket(MARTIN, "F1", book("C1", "repas", *DECEMBER_MEALS))
+    world.clock.instant = dt.datetime(2027, 1, 4, 8, 0, tzinfo=PARIS)
+    (invoice,) = world.office.run_month_end(AGENT, "enfance", DateRange.month(2026, 12)).run.invoices
+    attempt = world.portal.pay_invoices(MARTIN, "F1", [invoice.number])
+    world.office.issue_credit(AGENT, "F1", "enfance", Money("20.00"), "Erreur de pointage")
+    world.gateway.pay(attempt.payment_id, world.clock.now() + dt.timedelta(minutes=1))
+    world.clock.advance(dt.timedelta(minutes=2))
+    result = world.portal.payment_notification(world.gateway.notification(attempt.payment_id))
+    assert result.payment is not None
+    assert result.payment.amount == Money("26.00")
+    allocations = world.read(lambda uow: uow.allocations_of_family("F1"))
+    from_payment = [a.amount for a in allocations if a.source == result.payment.number]
+    assert from_payment == [Money("6.00")]
+    assert world.portal.invoices_to_pay(MARTIN, "F1") == ()
+
+
+def test_an_unknown_invoice_cannot_be_paid(world: World) -> None:
+    with pytest.raises(PaymentRefused):
+        world.portal.pay_invoices(MARTIN, "F1", ["FAC-enfance-2027-000099"])
