@@ -2,8 +2,10 @@
 
 ``run_month_end`` bills a régie's *payable en fin de mois* prestations for a month. Prepaid prestations are
 paid at booking and never appear here. What each booked day costs comes from the one pricing path
-(``billing.pricing.price_quote``), called once per child × prestation × attendance status (and price
-situation), with the number of days — or of minutes for hourly prices, so 1 h 05 is 65 minutes.
+(``billing.pricing.price_quote``), with the number of days — or of minutes for hourly prices, so 1 h 05 is
+65 minutes. A run calls it once per price situation (``pricing.situation_key``) × attendance status, and
+once more per number of days, and families in the same situation share the result: a city's run prices a
+few tens of thousands of situations, not half a million lines.
 
 The rules, in the words of a régie (``docs/invoicing.md`` has worked examples):
 
@@ -47,7 +49,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
 from typing import Final
@@ -62,6 +64,7 @@ from espacefamille.billing.pricing import (
     SurchargeQuote,
     price_quote,
     price_surcharge,
+    situation_key,
 )
 from espacefamille.billing.tariffs import (
     DEFAULT_ATTENDANCE_EFFECTS,
@@ -69,6 +72,7 @@ from espacefamille.billing.tariffs import (
     FixedSurcharge,
     FullPrice,
     PercentSurcharge,
+    PrestationTariff,
     PriceList,
     PriceUnit,
     SurchargeKind,
@@ -316,24 +320,101 @@ class BillingRun:
 class _Priced:
     """What a prestation needs for billing under one price list, worked out once per run."""
 
-    __slots__ = ("count_started", "late_rule", "minutes", "price_list", "tariff_label", "timed", "unit")
+    __slots__ = (
+        "count_started",
+        "count_texts",
+        "late_rule",
+        "minutes",
+        "price_list",
+        "tariff",
+        "tariff_label",
+        "timed",
+        "unit",
+    )
 
     def __init__(
         self,
         price_list: PriceList,
-        unit: PriceUnit,
+        tariff: PrestationTariff,
         count_started: bool,
         minutes: int | None,
         late_rule: SurchargeRule | None,
         tariff_label: str,
     ) -> None:
         self.price_list = price_list
-        self.unit = unit
+        self.tariff = tariff
+        unit = self.unit = tariff.unit
         self.timed = unit.is_timed  # asked for every line: an enum lookup is not free
         self.count_started = count_started
         self.minutes = minutes
         self.late_rule = late_rule
         self.tariff_label = tariff_label
+        self.count_texts: dict[int, str] = {}  # "16 jours", per number of days
+
+
+class _Template:
+    """A main line for a number of days of one ``_Kind``, all but its dates: quantity, unit price, total,
+    minutes, and the explanation's words before and after the list of dates."""
+
+    __slots__ = ("after", "before", "minutes", "quantity", "total", "unit_price")
+
+    def __init__(
+        self,
+        quantity: Decimal,
+        unit_price: Decimal,
+        total: Money,
+        minutes: int | None,
+        before: str,
+        after: str,
+    ) -> None:
+        self.quantity = quantity
+        self.unit_price = unit_price
+        self.total = total
+        self.minutes = minutes
+        self.before = before
+        self.after = after
+
+
+class _Kind:
+    """What a day of one attendance status costs in one price situation (prestation, price list, band or
+    QF under a taux d'effort, residence, PAI, rank, size — ``pricing.situation_key``).
+
+    Shared by every child in that situation during a run: the pricing path runs once per kind (and per
+    number of days), not once per line. ``one_day`` prices one day (or one day's minutes).
+    """
+
+    __slots__ = (
+        "late",
+        "one_day",
+        "priced",
+        "reason",
+        "status",
+        "status_arg",
+        "templates",
+        "text",
+        "unit_price",
+    )
+
+    def __init__(
+        self, priced: _Priced, status: AttendanceStatus, status_arg: str | None, one_day: PriceQuote
+    ) -> None:
+        self.priced = priced
+        self.status = status
+        self.reason = status.code
+        self.status_arg = status_arg
+        self.one_day = one_day
+        self.unit_price = one_day.unit_price
+        self.templates: dict[int, _Template] = {}
+        self.late: tuple[SurchargeQuote | None] | None = None  # the late-booking surcharge, once priced
+        self.text: str | None = None
+
+    def after(self, ctx: BillingContext, explanation: PriceExplanation) -> str:
+        """``. `` and the sentence of ``explanation``: the kind's own (whatever the number of days), once."""
+        if explanation is not self.one_day.explanation:
+            return f". {ctx._message(explanation)}"
+        if self.text is None:
+            self.text = f". {ctx._message(explanation)}"
+        return self.text
 
 
 def _late_rule(commune: Commune, prestation_id: str) -> SurchargeRule | None:
@@ -384,6 +465,10 @@ class BillingContext:
     _month_list: PriceList | None = attrs.field(init=False, repr=False, eq=False)
     _facts: dict[tuple[object, ...], FamilyFacts] = attrs.field(init=False, repr=False, eq=False)
     _texts: dict[PriceExplanation, str] = attrs.field(init=False, repr=False, eq=False)
+    _situations: dict[tuple[object, ...], list[_Kind | None]] = attrs.field(init=False, repr=False, eq=False)
+    _dates: dict[tuple[dt.date, ...], tuple[tuple[dt.date, ...], str]] = attrs.field(
+        init=False, repr=False, eq=False
+    )
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.period, DateRange):
@@ -420,9 +505,12 @@ class BillingContext:
         object.__setattr__(self, "_month_list", month_list)
         object.__setattr__(self, "_facts", {})
         object.__setattr__(self, "_texts", {})
+        object.__setattr__(self, "_situations", {})
+        object.__setattr__(self, "_dates", {})
 
     # Caches of the run (not part of the value): tariffs per prestation and price list, FamilyFacts per
-    # situation, the French sentence of each price explanation.
+    # situation, the price of a day per price situation and status (``_Kind``), the French sentence of
+    # each price explanation, the French list of each set of dates.
 
     def _price_list(self, day: dt.date) -> PriceList:
         month_list = self._month_list
@@ -448,7 +536,7 @@ class BillingContext:
                 )
             priced = _Priced(
                 price_list,
-                tariff.unit,
+                tariff,
                 tariff.count_started,
                 minutes,
                 _late_rule(self.commune, prestation_id) or tariff.late_booking,
@@ -465,6 +553,52 @@ class BillingContext:
         if facts is None:
             facts = self._facts[key] = FamilyFacts(quotient, family.residence, child.pai, rank, size)
         return facts
+
+    def _kinds_of(self, priced: _Priced, facts: FamilyFacts) -> list[_Kind | None]:
+        """The kinds of the price situation of ``facts`` under ``priced``, by status index (filled as met)."""
+        situation = (
+            id(priced),
+            situation_key(priced.tariff, facts),
+        )  # priced is kept by the run: id is stable
+        kinds = self._situations.get(situation)
+        if kinds is None:
+            if len(self._situations) >= 100_000:  # a taux d'effort has a situation per QF: bounded memory
+                self._situations.clear()
+            kinds = self._situations[situation] = [None] * len(_STATUSES)
+        return kinds
+
+    def _kind(
+        self, priced: _Priced, facts: FamilyFacts, index: int, prestation_id: str, day: dt.date
+    ) -> _Kind:
+        """A new kind: the day of status ``_STATUSES[index]`` priced once for the situation."""
+        status = _STATUSES[index]
+        status_arg = _status_argument(priced, prestation_id, status)
+        minutes = priced.minutes if priced.timed else None
+        one_day = price_quote(
+            self.commune.tariffs,
+            prestation_id,
+            day,
+            facts,
+            1 if minutes is None else minutes,
+            rounding=self.commune.rounding,
+            status=status_arg,
+        )
+        return _Kind(priced, status, status_arg, one_day)
+
+    def _dates_entry(self, days: Sequence[dt.date]) -> tuple[tuple[dt.date, ...], str]:
+        """Sorted ``days`` without repeats, and their French list; most children of a month share their
+        dates (every school day but an absence or two), so each list is written once."""
+        key = tuple(days)
+        entry = self._dates.get(key)
+        if entry is None:
+            if len(self._dates) > 100_000:
+                self._dates.clear()
+            unique = key if len(set(key)) == len(key) else tuple(sorted(set(key)))
+            entry = self._dates[key] = (unique, _days_text(unique))
+        return entry
+
+    def _dates_text(self, days: Sequence[dt.date]) -> str:
+        return self._dates_entry(days)[1]
 
     def _message(self, explanation: PriceExplanation) -> str:
         # Families in the same price situation share one sentence: babel writes it once per run.
@@ -527,12 +661,18 @@ _UNIT_NOUNS: Final = {
 
 
 def _count_text(priced: _Priced, count: int) -> str:
-    if priced.minutes is not None and priced.timed:
-        noun = "accueil" if count == 1 else "accueils"
-        text = f"{count} {noun} de {_duration(priced.minutes)}"
-        return text if count == 1 else f"{text}, soit {_duration(priced.minutes * count)}"
-    singular, plural = _UNIT_NOUNS[priced.unit]
-    return f"{count} {singular if count == 1 else plural}"
+    text = priced.count_texts.get(count)
+    if text is None:
+        if priced.minutes is not None and priced.timed:
+            noun = "accueil" if count == 1 else "accueils"
+            text = f"{count} {noun} de {_duration(priced.minutes)}"
+            if count != 1:
+                text = f"{text}, soit {_duration(priced.minutes * count)}"
+        else:
+            singular, plural = _UNIT_NOUNS[priced.unit]
+            text = f"{count} {singular if count == 1 else plural}"
+        priced.count_texts[count] = text
+    return text
 
 
 def _status_label(status: AttendanceStatus) -> str:
@@ -578,26 +718,25 @@ def _per_occurrence(priced: _Priced, prestation_id: str, status: str | None) -> 
 class _Group:
     """The days of one child × prestation × status × price situation, and how they price."""
 
-    __slots__ = ("child", "day", "facts", "late", "prestation_id", "priced", "status", "status_arg")
+    __slots__ = ("child", "day", "facts", "kind", "late", "prestation_id", "priced", "status")
 
     def __init__(
         self,
         child: Child,
         prestation_id: str,
-        status: AttendanceStatus,
         facts: FamilyFacts,
-        priced: _Priced,
+        kind: _Kind,
         day: dt.date,
         late: bool,
     ) -> None:
         self.child = child
         self.prestation_id = prestation_id
-        self.status = status
+        self.status = kind.status
         self.facts = facts
-        self.priced = priced
+        self.priced = kind.priced
+        self.kind = kind
         self.day = day
         self.late = late
-        self.status_arg = _status_argument(priced, prestation_id, status)
 
 
 def _quote(ctx: BillingContext, group: _Group, quantity: int) -> PriceQuote:
@@ -608,13 +747,8 @@ def _quote(ctx: BillingContext, group: _Group, quantity: int) -> PriceQuote:
         group.facts,
         quantity,
         rounding=ctx.commune.rounding,
-        status=group.status_arg,
+        status=group.kind.status_arg,
     )
-
-
-def _one_day(ctx: BillingContext, group: _Group) -> PriceQuote:
-    minutes = group.priced.minutes if group.priced.timed else None
-    return _quote(ctx, group, 1 if minutes is None else minutes)
 
 
 @attrs.frozen
@@ -628,18 +762,16 @@ class _DaysPrice:
     quote: PriceQuote
 
 
-def _price_days(
-    ctx: BillingContext, group: _Group, count: int, one_day: PriceQuote | None = None
-) -> _DaysPrice:
+def _price_days(ctx: BillingContext, group: _Group, count: int) -> _DaysPrice:
     priced = group.priced
     if not priced.timed:
         quote = _quote(ctx, group, count)
         return _DaysPrice(quote.unit_price, quote.billed_units, None, quote.total, quote)
     assert priced.minutes is not None
     minutes = priced.minutes * count
-    if priced.count_started or _per_occurrence(priced, group.prestation_id, group.status_arg):
+    if priced.count_started or _per_occurrence(priced, group.prestation_id, group.kind.status_arg):
         # Started units and fixed amounts count per attendance, never over the month's minutes.
-        quote = _one_day(ctx, group) if one_day is None else one_day
+        quote = group.kind.one_day
         units = quote.billed_units * count
         total = ctx.commune.rounding.line_total(quote.unit_price, units.numerator)
         return _DaysPrice(quote.unit_price, units, minutes, total, quote)
@@ -647,30 +779,25 @@ def _price_days(
     return _DaysPrice(quote.unit_price, quote.billed_units, minutes, quote.total, quote)
 
 
+def _template(ctx: BillingContext, group: _Group, count: int) -> _Template:
+    """The main line of ``count`` days of the group's kind, but for its dates: priced once per run."""
+    kind = group.kind
+    template = kind.templates.get(count)
+    if template is None:
+        priced_days = _price_days(ctx, group, count)
+        template = kind.templates[count] = _Template(
+            _decimal(priced_days.units),
+            priced_days.unit_price,
+            priced_days.total,
+            priced_days.minutes,
+            f"{_status_label(kind.status)} : {_count_text(kind.priced, count)}, ",
+            kind.after(ctx, priced_days.quote.explanation),
+        )
+    return template
+
+
 def _line_label(prestation: Prestation, child: Child) -> str:
     return f"{prestation.name} — {child.first_name}"
-
-
-def _main_line(
-    ctx: BillingContext, group: _Group, days: list[dt.date], label: str, priced_days: _DaysPrice
-) -> InvoiceLine:
-    explanation = (
-        f"{_status_label(group.status)} : {_count_text(group.priced, len(days))}, {_days_text(days)}. "
-        f"{ctx._message(priced_days.quote.explanation)}"
-    )
-    return InvoiceLine(
-        group.child.id,
-        group.prestation_id,
-        label,
-        group.status.code,
-        days,
-        _decimal(priced_days.units),
-        priced_days.unit_price,
-        priced_days.total,
-        explanation,
-        None,
-        priced_days.minutes,
-    )
 
 
 def _surcharge_line(
@@ -688,7 +815,7 @@ def _surcharge_line(
     if timed and not surcharge.per_occurrence and surcharge.billed_units:
         minutes = (group.priced.minutes or 0) * count
     explanation = (
-        f"Majoration : {_count_text(group.priced, count)}, {_days_text(days)}. "
+        f"Majoration : {_count_text(group.priced, count)}, {ctx._dates_text(days)}. "
         f"{ctx._message(surcharge.explanation)}"
     )
     return InvoiceLine(
@@ -802,45 +929,79 @@ def _collect(ctx: BillingContext, month: FamilyMonth, invoiced: _Invoiced | None
     the already-invoiced ones to check for a regularisation (None: no longer billable)."""
     prestations = ctx.prestations
     period_start, period_end = ctx.period.start, ctx.period.end
-    facts: dict[_DayKey, int] = {}
-    for fact in month.attendance:
-        if fact.prestation_id in prestations:
-            facts[(fact.child_id, fact.prestation_id, fact.day)] = _INDEX[fact.status]
+    facts, pair_facts = _recorded(ctx, month)
 
     # The hot loop of a city's run (four million booking-days): as little as possible per day.
+    # Bookings usually come child by child and prestation by prestation: what depends on the pair is
+    # looked up when the pair changes (``is``: equal strings that are not the same object just look
+    # it up again).
     groups: _Groups = {}
     inactive: set[_DayKey] = set()
     consumed: set[_DayKey] = set()
     checks: _Checks = {}
+    check_all = invoiced is not None
+    pair_child: str | None = None
+    pair_prestation: str | None = None
+    billable = False
+    recorded_days: dict[dt.date, int] | None = None
+    present: list[dt.date] | None = None  # the pair's group of days present, booked in time
     for booking in month.bookings:
+        child_id = booking.child_id
         prestation_id = booking.prestation_id
-        if prestation_id not in prestations:
+        if child_id is not pair_child or prestation_id is not pair_prestation:
+            pair_child, pair_prestation = child_id, prestation_id
+            billable = prestation_id in prestations
+            recorded_days = pair_facts.get((child_id, prestation_id))
+            present = None
+        if not billable:
             continue
         day = booking.day
-        child_id = booking.child_id
         if booking.status not in _ACTIVE:
             inactive.add((child_id, prestation_id, day))
             continue
         status = _PRESENT_I
-        if facts:
-            day_key = (child_id, prestation_id, day)
-            recorded = facts.get(day_key)
+        if recorded_days is not None:
+            recorded = recorded_days.get(day)
             if recorded is not None:
-                consumed.add(day_key)
+                consumed.add((child_id, prestation_id, day))
                 if recorded != _UNBOOKED_I:  # booked after all: an ordinary presence
                     status = recorded
         late = booking.surcharge_code is not None
-        if invoiced is not None or not period_start <= day <= period_end:
+        if check_all or not period_start <= day <= period_end:
             checks[(child_id, prestation_id, day)] = (_STATUSES[status], late)
             continue
-        group_key = (child_id, prestation_id, status, late)
-        days = groups.get(group_key)
-        if days is None:
-            groups[group_key] = [day]
-        else:
-            days.append(day)
+        if status == _PRESENT_I and not late:
+            if present is None:
+                present = groups.setdefault((child_id, prestation_id, _PRESENT_I, False), [])
+            present.append(day)
+            continue
+        groups.setdefault((child_id, prestation_id, status, late), []).append(day)
 
     _unbooked_facts(facts, consumed, inactive, checks)
+    return groups, _sort_checks(ctx, checks, groups, invoiced)
+
+
+def _recorded(
+    ctx: BillingContext, month: FamilyMonth
+) -> tuple[dict[_DayKey, int], dict[tuple[str, str], dict[dt.date, int]]]:
+    """The attendance facts by day (the last one of a day wins), and the same per child × prestation."""
+    prestations = ctx.prestations
+    facts: dict[_DayKey, int] = {}
+    for fact in month.attendance:
+        if fact.prestation_id in prestations:
+            facts[(fact.child_id, fact.prestation_id, fact.day)] = _INDEX[fact.status]
+    pair_facts: dict[tuple[str, str], dict[dt.date, int]] = {}
+    for (child_id, prestation_id, day), index in facts.items():
+        pair_facts.setdefault((child_id, prestation_id), {})[day] = index
+    return facts, pair_facts
+
+
+def _sort_checks(
+    ctx: BillingContext, checks: _Checks, groups: _Groups, invoiced: _Invoiced | None
+) -> _Checks:
+    """Days to check: those already invoiced are to regularise; the others of the period are billed
+    fresh (added to ``groups``)."""
+    period_start, period_end = ctx.period.start, ctx.period.end
     regularise: _Checks = {}
     for day_key, (status_now, late) in checks.items():
         day = day_key[2]
@@ -853,7 +1014,7 @@ def _collect(ctx: BillingContext, month: FamilyMonth, invoiced: _Invoiced | None
         for day_key in invoiced.entries:
             if day_key not in regularise and period_start <= day_key[2] <= period_end:
                 regularise[day_key] = (None, False)  # invoiced, and no longer booked
-    return groups, regularise
+    return regularise
 
 
 def _unbooked_facts(
@@ -945,6 +1106,11 @@ def _issue(
     return FamilyBill(outcome, document=document), numbering
 
 
+# A child's price situation for a prestation: the child, its FamilyFacts, the prestation's pricing, the
+# kinds of the situation by status index, and the lines' label.
+_Base = tuple[Child, FamilyFacts, _Priced, list[_Kind | None], str]
+
+
 class _LineBuilder:
     """Turns one family's grouped days into invoice lines."""
 
@@ -967,7 +1133,9 @@ class _LineBuilder:
         self.invoiced = invoiced
         self.labels: dict[tuple[str, str], str] = {}
         self.month_quotient: tuple[bool, Decimal | None] | None = None
-        self.one_days: dict[tuple[object, ...], PriceQuote] = {}
+        self.steady: bool | None = None  # one price list and one QF for the whole period
+        self.bases: dict[tuple[str, str], _Base] = {}
+        self.facts: dict[str, tuple[Decimal | None, FamilyFacts]] = {}  # per child, for its last QF
         self.unbooked_days: dict[tuple[str, str], list[dt.date]] = {}
 
     def child(self, child_id: str) -> Child:
@@ -1002,37 +1170,59 @@ class _LineBuilder:
                 return value
         return self.family.quotient_on(day)
 
-    def group(
-        self, child_id: str, prestation_id: str, status: AttendanceStatus, late: bool, day: dt.date
-    ) -> _Group:
+    def base(self, child_id: str, prestation_id: str, day: dt.date) -> _Base:
+        """The child's price situation for a prestation on ``day``."""
         child = self.child(child_id)
-        rank = self.ranks[child.id]
-        facts = self.ctx._family_facts(self.quotient(day), self.family, child, rank, self.size)
-        priced = self.ctx._prestation_pricing(prestation_id, day)
-        return _Group(child, prestation_id, status, facts, priced, day, late)
+        ctx = self.ctx
+        quotient = self.quotient(day)
+        known = self.facts.get(child_id)
+        if known is not None and known[0] is quotient:
+            facts = known[1]
+        else:
+            facts = ctx._family_facts(quotient, self.family, child, self.ranks[child.id], self.size)
+            self.facts[child_id] = (quotient, facts)
+        priced = ctx._prestation_pricing(prestation_id, day)
+        label = self.label(child, prestation_id)
+        return child, facts, priced, ctx._kinds_of(priced, facts), label
 
-    def split(
-        self, child_id: str, prestation_id: str, days: list[dt.date]
-    ) -> list[tuple[tuple[object, ...], list[dt.date]]]:
+    def group(self, child_id: str, prestation_id: str, index: int, late: bool, day: dt.date) -> _Group:
+        """Days of status ``_STATUSES[index]`` from ``day`` on (in one price situation)."""
+        base, kind = self.locate(child_id, prestation_id, index, day)
+        return _Group(base[0], prestation_id, base[1], kind, day, late)
+
+    def locate(self, child_id: str, prestation_id: str, index: int, day: dt.date) -> tuple[_Base, _Kind]:
+        """The child's situation for the prestation on ``day``, and its kind for status ``index``."""
+        ctx = self.ctx
+        if self.steady is None:
+            self.quotient(ctx.period.start)
+            assert self.month_quotient is not None
+            self.steady = ctx._month_list is not None and self.month_quotient[0]
+        if self.steady and ctx.period.start <= day <= ctx.period.end:
+            # One price list and one QF all month: a child's situation is the same on every day.
+            key = (child_id, prestation_id)
+            base = self.bases.get(key)
+            if base is None:
+                base = self.bases[key] = self.base(child_id, prestation_id, day)
+        else:
+            base = self.base(child_id, prestation_id, day)
+        kind = base[3][index]
+        if kind is None:
+            kind = base[3][index] = ctx._kind(base[2], base[1], index, prestation_id, day)
+        return base, kind
+
+    def split(self, days: list[dt.date]) -> Collection[list[dt.date]]:
         """Days of one group by price situation (price list and QF); one piece in the usual month."""
         ctx = self.ctx
         first, last = days[0], days[-1]
         if ctx._month_list is not None and ctx.period.start <= first and last <= ctx.period.end:
             self.quotient(first)
             if self.month_quotient is not None and self.month_quotient[0]:
-                return [((), days)]
+                return (days,)
         pieces: dict[tuple[object, ...], list[dt.date]] = {}
         for day in days:
             key = (id(ctx._price_list(day)), self.quotient(day))
             pieces.setdefault(key, []).append(day)
-        return list(pieces.items())
-
-    def one_day(self, group: _Group, situation: tuple[object, ...]) -> PriceQuote:
-        key = (group.child.id, group.prestation_id, group.status, situation)
-        quote = self.one_days.get(key)
-        if quote is None:
-            quote = self.one_days[key] = _one_day(self.ctx, group)
-        return quote
+        return pieces.values()
 
     def earlier_unbooked(self, child_id: str, prestation_id: str, day: dt.date) -> int:
         before = self.unbooked_earlier.get((child_id, prestation_id), 0)
@@ -1054,59 +1244,91 @@ class _LineBuilder:
                 self.unbooked_days.setdefault((child_id, prestation_id), []).append(day)
 
         # Price every piece, then merge pieces of one child × prestation × reason × unit price.
-        mains: dict[tuple[str, str, str, Decimal], list[tuple[_Group, list[dt.date], _DaysPrice]]] = {}
+        mains: dict[
+            tuple[str, str, str, Decimal], list[tuple[_Base, _Kind, Sequence[dt.date], str | None]]
+        ] = {}
         surcharges: dict[
             tuple[str, str, str, Decimal, Money], tuple[_Group, SurchargeQuote, list[dt.date]]
         ] = {}
+        ranks = self.ranks
         for (child_id, prestation_id, index, late), days in sorted(
-            groups.items(),
-            key=lambda item: (
-                self.ranks.get(item[0][0], 0),
-                item[0][0],
-                item[0][1],
-                item[0][2],
-                item[0][3],
-            ),
+            groups.items(), key=lambda item: (ranks.get(item[0][0], 0), item[0])
         ):
-            status = _STATUSES[index]
             days.sort()
-            if len(days) > 1 and len(set(days)) != len(days):
-                days[:] = sorted(set(days))  # the same day booked twice is billed once
-            for situation, piece in self.split(child_id, prestation_id, days):
-                group = self.group(child_id, prestation_id, status, late, piece[0])
-                one_day: PriceQuote | None = None
-                if status is _UNBOOKED_STATUS or late:
-                    one_day = self.one_day(group, situation)
-                priced_days = _price_days(ctx, group, len(piece), one_day)
-                mains.setdefault((child_id, prestation_id, status.code, priced_days.unit_price), []).append(
-                    (group, piece, priced_days)
+            unique, whole_text = ctx._dates_entry(days)
+            text: str | None = whole_text
+            if len(unique) != len(days):
+                days[:] = unique  # the same day booked twice is billed once
+            pieces = self.split(days)
+            if len(pieces) != 1:
+                text = None
+            for piece in pieces:
+                base, kind = self.locate(child_id, prestation_id, index, piece[0])
+                mains.setdefault((child_id, prestation_id, kind.reason, kind.unit_price), []).append(
+                    (base, kind, piece, text)
                 )
+                if not late and index != _UNBOOKED_I:
+                    continue
+                group = _Group(base[0], prestation_id, base[1], kind, piece[0], late)
                 if late:
-                    assert one_day is not None
-                    surcharge = _late_surcharge(ctx, group, one_day)
+                    if kind.late is None:
+                        kind.late = (_late_surcharge(ctx, group, kind.one_day),)
+                    surcharge = kind.late[0]
                     if surcharge is not None:
                         self._add_surcharge(surcharges, group, _LATE, surcharge, piece)
-                if status is _UNBOOKED_STATUS:
-                    assert one_day is not None
+                if index == _UNBOOKED_I:
+                    one_day = kind.one_day
                     for day in piece:
                         earlier = self.earlier_unbooked(child_id, prestation_id, day)
                         found = _unbooked_surcharge(ctx, one_day, earlier)
                         if found is not None:
                             self._add_surcharge(surcharges, group, found[0], found[1], [day])
         lines: list[InvoiceLine] = []
-        for (_, prestation_id, _, _), pieces in mains.items():
-            group, days, priced_days = pieces[0]
-            if len(pieces) > 1:  # two price situations, one price: one line, priced once
-                days = sorted(day for _, piece, _ in pieces for day in piece)
-                priced_days = _price_days(ctx, group, len(days))
-            lines.append(_main_line(ctx, group, days, self.label(group.child, prestation_id), priced_days))
+        for (_, prestation_id, _, _), merged in mains.items():
+            base, kind, line_days, line_text = merged[0]
+            first = line_days[0]
+            if len(merged) > 1:  # two price situations, one price: one line, priced once
+                line_days = sorted(day for _, _, piece, _ in merged for day in piece)
+                line_text = None
+            lines.append(self.main_line(base, kind, prestation_id, first, line_days, line_text))
         for (_, prestation_id, reason, _, _), (group, surcharge, days) in surcharges.items():
             days.sort()
             lines.append(
                 _surcharge_line(ctx, group, self.label(group.child, prestation_id), reason, days, surcharge)
             )
-        lines.sort(key=lambda line: (self.ranks.get(line.child_id, 0), line.child_id, line.prestation_id))
+        if surcharges:  # main lines already come in that order (groups were sorted so)
+            lines.sort(key=lambda line: (ranks.get(line.child_id, 0), line.child_id, line.prestation_id))
         return lines
+
+    def main_line(
+        self,
+        base: _Base,
+        kind: _Kind,
+        prestation_id: str,
+        first: dt.date,
+        days: Sequence[dt.date],
+        text: str | None,
+    ) -> InvoiceLine:
+        """The line of ``days`` of a kind (``first``: the first day of its first piece, for pricing)."""
+        ctx = self.ctx
+        template = kind.templates.get(len(days))
+        if template is None:
+            template = _template(ctx, _Group(base[0], prestation_id, base[1], kind, first, False), len(days))
+        if text is None:
+            text = ctx._dates_text(days)
+        return InvoiceLine(
+            base[0].id,
+            prestation_id,
+            base[4],
+            kind.reason,
+            days,
+            template.quantity,
+            template.unit_price,
+            template.total,
+            template.before + text + template.after,
+            None,
+            template.minutes,
+        )
 
     @staticmethod
     def _add_surcharge(
@@ -1173,9 +1395,8 @@ class _LineBuilder:
         child_id, prestation_id, day = key
         if status is None:
             return ZERO, "jour qui n'est plus réservé"
-        group = self.group(child_id, prestation_id, status, late, day)
-        situation = (id(group.priced.price_list), group.facts.quotient)
-        one_day = self.one_day(group, situation)
+        group = self.group(child_id, prestation_id, _INDEX[status], late, day)
+        one_day = group.kind.one_day
         main = invoiced.matching(key, status.code, one_day.unit_price)
         worth = one_day.total if main is None else main
         basis = status.label("fr")

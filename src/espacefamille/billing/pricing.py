@@ -46,7 +46,6 @@ from espacefamille.billing.tariffs import (
     SurchargeRule,
     TariffBook,
     format_number,
-    format_quotient,
 )
 from espacefamille.calendar.periods import DateRange
 from espacefamille.errors import InvalidInput, MissingData
@@ -64,6 +63,7 @@ __all__ = [
     "price_quote",
     "price_surcharge",
     "quotient_on",
+    "situation_key",
 ]
 
 _HUNDRED: Final = Decimal(100)
@@ -279,8 +279,13 @@ class _Priced:
         self.rounded = rounding.round(unit_price)
 
 
-def _situation(tariff: PrestationTariff, facts: FamilyFacts) -> Hashable:
-    """What decides the unit price besides the status, as a small key."""
+def situation_key(tariff: PrestationTariff, facts: FamilyFacts) -> Hashable:
+    """What decides a quote of ``tariff`` besides the status and the quantity, as a small key.
+
+    Two families with equal keys get the same unit price and explanation from one price list (the QF
+    band, or the QF itself under a taux d'effort; residence, PAI, the child's rank and the family's
+    size only where the tariff looks at them): callers pricing many families may share their work.
+    """
     if facts.pai and tariff.pai is not None:
         return "pai"
     if facts.residence is Residence.NON_RESIDENT and tariff.non_resident is not None:
@@ -419,7 +424,7 @@ def price_quote(
         raise InvalidInput(f"expected FamilyFacts, got {type(facts).__name__}", code="tariff.facts")
     price_list, tariff, effects = book.priced_on(prestation_id, day)
     # A band, a reduction or a QF's taux d'effort is worked out once per price list, not per line.
-    key = (prestation_id, _situation(tariff, facts), status)
+    key = (prestation_id, situation_key(tariff, facts), status)
     memo = price_list.memo
     priced = cast(_Priced | None, memo.get(key))
     if priced is None or (priced.rounding is not rounding and priced.rounding != rounding):
@@ -561,17 +566,43 @@ def quotient_on(
 # -- French wording ---------------------------------------------------------------------------
 
 
-def _euros(value: Decimal | Money) -> str:
-    if isinstance(value, Money):
-        return value.format()
+# Babel is slow for the thousands of sentences of a city's run (a taux d'effort writes one per QF), and
+# the same few numbers come back: each is written once, keyed by its exact digits (``str`` of a Decimal
+# keeps them, so ``0.4`` and ``0.40`` stay apart).
+
+
+@functools.lru_cache(maxsize=16_384)
+def _money_text(cents: int) -> str:
+    return Money.from_cents(cents).format()
+
+
+@functools.lru_cache(maxsize=16_384)
+def _decimal_euros(digits: str) -> str:
+    value = Decimal(digits)
     if value == value.quantize(Decimal("0.01")):
         return format_amount(value)
     # A price finer than the cent (1,125 € the hour) is shown as configured, not silently rounded.
     return str(format_currency(value, "EUR", locale="fr_FR", decimal_quantization=False))
 
 
+@functools.lru_cache(maxsize=16_384)
+def _number(digits: str) -> str:
+    return format_number(Decimal(digits))
+
+
+def _euros(value: Decimal | Money) -> str:
+    if isinstance(value, Money):
+        return _money_text(value.cents)
+    return _decimal_euros(str(value))
+
+
 def _percent(value: Decimal) -> str:
-    return format_number(value) + "\u202f%"
+    return _number(str(value)) + "\u202f%"
+
+
+def _quotient_text(value: Decimal) -> str:
+    """``format_quotient``, through the cache."""
+    return _number(str(value)) + "\u00a0€"
 
 
 def _ordinal(rank: int) -> str:
@@ -620,7 +651,7 @@ def _qf_band(band: QfBand, label: str) -> str:
 
 def _effort(rate: Decimal, quotient: Decimal, raw: Decimal, label: str, rounding: RoundingPolicy) -> str:
     price = _euros(rounding.round(raw))
-    return f"taux d'effort {_percent(rate)} × QF {format_quotient(quotient)} : {price} {label}"
+    return f"taux d'effort {_percent(rate)} × QF {_quotient_text(quotient)} : {price} {label}"
 
 
 _RENDERERS: Final[dict[str, Callable[..., str]]] = {
@@ -631,11 +662,11 @@ _RENDERERS: Final[dict[str, Callable[..., str]]] = {
     ),
     "tariff.effort_rate": _effort,
     "tariff.effort_floor": lambda rate, quotient, floor, label: (
-        f"taux d'effort {_percent(rate)} × QF {format_quotient(quotient)}, porté au prix plancher : "
+        f"taux d'effort {_percent(rate)} × QF {_quotient_text(quotient)}, porté au prix plancher : "
         f"{_euros(floor)} {label}"
     ),
     "tariff.effort_ceiling": lambda rate, quotient, ceiling, label: (
-        f"taux d'effort {_percent(rate)} × QF {format_quotient(quotient)}, limité au prix plafond : "
+        f"taux d'effort {_percent(rate)} × QF {_quotient_text(quotient)}, limité au prix plafond : "
         f"{_euros(ceiling)} {label}"
     ),
     "tariff.effort_unknown": lambda ceiling, label: (
@@ -657,7 +688,7 @@ _RENDERERS: Final[dict[str, Callable[..., str]]] = {
         f"majoration pour {kind.label} : +{_percent(percent)} du prix"
     ),
     "tariff.surcharge_multiplier": lambda kind, multiplier: (
-        f"majoration pour {kind.label} : prix × {format_number(multiplier)}"
+        f"majoration pour {kind.label} : prix × {_number(str(multiplier))}"
     ),
     "tariff.surcharge_tolerated": lambda kind, tolerance: (
         f"{kind.label} tolérée, sans majoration ({tolerance} par année scolaire)"
