@@ -34,16 +34,26 @@ import attrs
 
 from espacefamille.accounts import Account, Activation
 from espacefamille.billing.documents import Allocation, Invoice, Numbering, Payment
+from espacefamille.billing.invoicing import CarriedBalance
 from espacefamille.calendar.opening import Closure
 from espacefamille.calendar.periods import DateRange
 from espacefamille.calendar.timezones import require_aware, time_zone
+from espacefamille.errors import InvalidInput
 from espacefamille.events import OutboxMessage
 from espacefamille.model import Booking, Child, Commune, Enrolment, Family
-from espacefamille.money import Money
+from espacefamille.payment import PaymentAttempt
 from espacefamille.requests import Request
 from espacefamille.rules.attendance import AbsenceDeclaration, AttendanceFact
 
-__all__ = ["AccountStore", "Clock", "CommuneStore", "FixedClock", "SystemClock", "UnitOfWork"]
+__all__ = [
+    "AccountStore",
+    "Clock",
+    "CommuneStore",
+    "FixedClock",
+    "SystemClock",
+    "UnitOfWork",
+    "check_carried",
+]
 
 
 @runtime_checkable
@@ -172,11 +182,35 @@ class UnitOfWork(Protocol):
 
     def save_numbering(self, numbering: Numbering) -> None: ...
 
-    def carried(self, regie_id: str) -> Mapping[str, Money]:
-        """Amounts below the recovery threshold carried to the next period, by family id."""
+    def carried(self, regie_id: str, before: dt.date | None = None) -> Mapping[str, CarriedBalance]:
+        """The balances below the recovery threshold a run of the régie starts from, by family id.
+
+        For each family, the balance recorded by the régie's run of the latest period starting before
+        ``before`` (of any period when ``None``); a family whose latest run carried nothing is absent.
+        A rerun of a month thus starts from what the month started from, not from what it carried.
+        """
         ...
 
-    def save_carried(self, regie_id: str, amounts: Mapping[str, Money]) -> None: ...
+    def save_carried(
+        self, regie_id: str, period: DateRange, balances: Mapping[str, CarriedBalance | None]
+    ) -> None:
+        """Record, for the families named, what the régie's run of ``period`` left carried (``None``:
+        nothing); it replaces what was recorded for the same régie, family and first day of period."""
+        ...
+
+    # -- online payments -----------------------------------------------------------------------
+    def payment_attempt(self, payment_id: str) -> PaymentAttempt:
+        """The portal's record of the online payment ``payment_id`` (``NotFound`` if none)."""
+        ...
+
+    def payment_attempts_of_family(self, family_id: str) -> tuple[PaymentAttempt, ...]:
+        """The household's online payments, any state, ordered by payment id."""
+        ...
+
+    def save_payment_attempt(self, attempt: PaymentAttempt) -> None:
+        """Record an online payment, or its new state, by its payment id — in the same transaction as the
+        hold or invoices it pays."""
+        ...
 
     # -- requests and notifications --------------------------------------------------------
     def requests_of_family(self, family_id: str) -> tuple[Request, ...]: ...
@@ -194,6 +228,21 @@ class UnitOfWork(Protocol):
     def save_outbox(self, message: OutboxMessage) -> None:
         """Record a message's new state (sent, failed attempt) by its id."""
         ...
+
+
+def check_carried(
+    regie_id: str, balances: Mapping[str, CarriedBalance | None]
+) -> dict[str, CarriedBalance | None]:
+    """``balances`` as a dict, once each balance is known to be the named family's at ``regie_id``: a store
+    calls it in ``save_carried`` (``InvalidInput``, code ``store.carried_mismatch``, otherwise)."""
+    for family_id, balance in balances.items():
+        if balance is not None and (balance.family_id, balance.regie_id) != (family_id, regie_id):
+            raise InvalidInput(
+                f"the balance saved for family {family_id!r} at régie {regie_id!r} is family "
+                f"{balance.family_id!r}'s at régie {balance.regie_id!r}",
+                code="store.carried_mismatch",
+            )
+    return dict(balances)
 
 
 class CommuneStore(Protocol):

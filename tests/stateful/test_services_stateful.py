@@ -28,7 +28,7 @@ from espacefamille.ports import FixedClock
 from espacefamille.rules.attendance import AttendanceFact, AttendanceStatus
 from espacefamille.rules.basket import Action, BasketLine
 from espacefamille.rules.capacity import Capacity, Places
-from espacefamille.services import BackOffice, FamilyPortal, MemoryPaymentAttempts
+from espacefamille.services import BackOffice, FamilyPortal
 from espacefamille.services.portal import billing_ledger
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -53,8 +53,7 @@ class ServicesMachine(RuleBasedStateMachine):
             uow.commit()
         self.clock = FixedClock(dt.datetime(2026, 11, 26, 9, 0, tzinfo=PARIS))
         self.gateway = FakeGateway()
-        self.attempts = MemoryPaymentAttempts()
-        self.portal = FamilyPortal(self.store, gateway=self.gateway, clock=self.clock, attempts=self.attempts)
+        self.portal = FamilyPortal(self.store, gateway=self.gateway, clock=self.clock)
         self.office = BackOffice(self.store, clock=self.clock)
         self.members: dict[str, FamilyMember] = {}
         for index, family_id in enumerate(FAMILIES, start=1):
@@ -109,10 +108,11 @@ class ServicesMachine(RuleBasedStateMachine):
     @rule(data=st.data(), tamper=st.booleans(), replay=st.booleans())
     def pay_a_pending_payment(self, data: st.DataObject, tamper: bool, replay: bool) -> None:
         now = self.clock.now()
+        with self.store.unit_of_work() as uow:
+            attempts = [a for f in FAMILIES for a in uow.payment_attempts_of_family(f)]
         pending = [
             a
-            for f in FAMILIES
-            for a in self.attempts.attempts_of_family(f)
+            for a in attempts
             if a.status_at(now) is PaymentStatus.PENDING and a.payment_id not in self.answered
         ]
         if not pending:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from decimal import Decimal
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -24,6 +25,14 @@ from espacefamille.accounts import (
     FamilyMember,
 )
 from espacefamille.adapters.memory import MemoryAccountStore, MemoryStore
+from espacefamille.billing.documents import (
+    Allocation,
+    DocumentKind,
+    Invoice,
+    InvoiceLine,
+    Payment,
+    PaymentMethod,
+)
 from espacefamille.billing.payments import PaymentRefused
 from espacefamille.calendar.opening import Closure, ClosureReason
 from espacefamille.calendar.periods import DateRange
@@ -37,6 +46,7 @@ from espacefamille.model import (
     Guardian,
     QuotientFamilial,
     SchoolClass,
+    ServiceKind,
 )
 from espacefamille.money import Money
 from espacefamille.payment import FakeGateway, NotificationOutcome
@@ -45,7 +55,9 @@ from espacefamille.requests import InvalidSubmission, RequestStatus
 from espacefamille.rules.attendance import AbsenceReason, AttendanceFact, AttendanceStatus
 from espacefamille.rules.basket import Action, BasketLine
 from espacefamille.rules.capacity import Capacity, Places
-from espacefamille.services import BackOffice, FamilyPortal, MemoryPaymentAttempts, transact
+from espacefamille.rules.unpaid import UnpaidAction, UnpaidPolicy, UnpaidStep
+from espacefamille.services import BackOffice, FamilyPortal, transact
+from espacefamille.testing.faults import FailingStore, InjectedFault
 
 _T = TypeVar("_T")
 PARIS = ZoneInfo("Europe/Paris")
@@ -66,7 +78,6 @@ class World:
     store: MemoryStore
     clock: FixedClock
     gateway: FakeGateway
-    attempts: MemoryPaymentAttempts
     accounts: MemoryAccountStore
     portal: FamilyPortal
     office: BackOffice
@@ -97,11 +108,8 @@ def make_world(places: int | None = None) -> World:
         uow.commit()
     clock = FixedClock(NOW)
     gateway = FakeGateway()
-    attempts = MemoryPaymentAttempts()
     accounts = MemoryAccountStore()
-    portal = FamilyPortal(
-        store, gateway=gateway, clock=clock, attempts=attempts, accounts=accounts, source=_source()
-    )
+    portal = FamilyPortal(store, gateway=gateway, clock=clock, accounts=accounts, source=_source())
     office = BackOffice(store, clock=clock, accounts=accounts, source=_source())
     qf = [QuotientFamilial(800, dt.date(2026, 9, 1))]
     martin = Family(
@@ -117,7 +125,7 @@ def make_world(places: int | None = None) -> World:
     for child, family in (("C1", "F1"), ("C3", "F2")):
         for service in ("cantine", "alsh"):
             office.enrol_child(AGENT, Enrolment(f"E-{child}-{service}", child, family, service, YEAR))
-    return World(store, clock, gateway, attempts, accounts, portal, office)
+    return World(store, clock, gateway, accounts, portal, office)
 
 
 def book(child: str, prestation: str, *days: dt.date) -> list[BasketLine]:
@@ -194,7 +202,87 @@ def test_an_empty_basket_is_refused(world: World) -> None:
         world.portal.validate_basket(MARTIN, "F1", [])
 
 
+# -- unpaid invoices -----------------------------------------------------------------------------------
+
+
+def october_meals(number: str, due_on: dt.date, meals: int) -> Invoice:
+    line = InvoiceLine(
+        "C1",
+        "repas",
+        "Restauration scolaire",
+        "attendance.present",
+        [dt.date(2026, 10, 1)],
+        Decimal(meals),
+        Decimal("2.60"),
+        Money.from_cents(260 * meals),
+    )
+    return Invoice(
+        number,
+        "enfance",
+        "F1",
+        DocumentKind.INVOICE,
+        DateRange.month(2026, 10),
+        dt.date(2026, 11, 2),
+        due_on,
+        [line],
+    )
+
+
+def test_an_unpaid_invoice_blocks_the_holiday_centre_but_never_the_canteen(world: World) -> None:
+    # The règlement: more than 15 days late on an invoice blocks holiday-centre bookings.
+    policy = UnpaidPolicy([UnpaidStep(UnpaidAction.BLOCK, after_days=15, service_kinds=[ServiceKind.ALSH])])
+    late = october_meals("FAC-enfance-2026-000001", dt.date(2026, 11, 9), 10)  # 17 days late on 26 November
+    not_yet_due = october_meals("FAC-enfance-2026-000002", dt.date(2026, 12, 2), 5)
+
+    def owe(uow: UnitOfWork) -> None:
+        uow.save_commune(attrs.evolve(uow.commune(), unpaid=policy))
+        uow.save_invoice(late)
+        uow.save_invoice(not_yet_due)
+
+    transact(world.store, owe)
+    blocked = world.portal.validate_basket(MARTIN, "F1", book("C1", "journee", HOLIDAY_MONDAY))
+    (decision,) = blocked.decisions
+    assert decision.code == "unpaid.blocked"
+    assert "26,00" in decision.message_fr  # the late invoice only, not the one due on 2 December
+    assert blocked.payments == ()
+    canteen = world.portal.validate_basket(MARTIN, "F1", book("C1", "repas", *DECEMBER_MEALS[:2]))
+    assert [d.code for d in canteen.decisions] == ["basket.accepted", "basket.accepted"]
+
+    # Once the late invoice is paid, the holiday centre can be booked again.
+    def pay(uow: UnitOfWork) -> None:
+        uow.save_payment(
+            Payment("PAY-1", "enfance", "F1", Money("26.00"), NOW, PaymentMethod.CHEQUE, "chèque 0042")
+        )
+        uow.save_allocations([Allocation("PAY-1", late.number, Money("26.00"))], "F1")
+
+    transact(world.store, pay)
+    allowed = world.portal.validate_basket(MARTIN, "F1", book("C1", "journee", HOLIDAY_MONDAY))
+    assert [d.code for d in allowed.decisions] == ["basket.accepted"]
+
+
 # -- paying at booking -------------------------------------------------------------------------------------
+
+
+def test_a_hold_and_its_online_payment_are_written_together_or_not_at_all() -> None:
+    failed = []
+    for fail_at in range(1, 20):
+        world = make_world()
+        store = FailingStore(world.store, fail_at)
+        portal = FamilyPortal(store, gateway=world.gateway, clock=world.clock, source=_source())
+
+        def held(uow: UnitOfWork) -> tuple[list[BookingStatus], int]:
+            bookings = uow.bookings_of_family("F1", YEAR)
+            return [b.status for b in bookings], len(uow.payment_attempts_of_family("F1"))
+
+        try:
+            portal.validate_basket(MARTIN, "F1", book("C1", "journee", HOLIDAY_MONDAY))
+        except InjectedFault as fault:
+            failed.append(fault.operation)
+            assert world.read(held) == ([], 0)
+        else:
+            assert world.read(held) == ([BookingStatus.HELD], 1)
+            break
+    assert failed[-1] == "save_payment_attempt"
 
 
 def test_a_prepaid_day_is_held_then_confirmed_once_paid(world: World) -> None:
@@ -261,7 +349,7 @@ def test_a_freed_place_goes_to_the_waiting_family_who_is_told() -> None:
     assert [(b.family_id, b.status) for b in outcome.promoted] == [("F2", BookingStatus.HELD)]
     assert "waiting_list.place_granted" in world.outbox_types()
     # Hugo's family pays for the place it got, from now on.
-    assert [a.family_id for a in world.attempts.attempts_of_family("F2")] == ["F2"]
+    assert [a.family_id for a in world.read(lambda uow: uow.payment_attempts_of_family("F2"))] == ["F2"]
 
 
 def test_a_paid_prepaid_day_cancelled_in_time_gives_a_credit_note(world: World) -> None:
@@ -321,19 +409,48 @@ def test_another_familys_invoice_cannot_be_paid(world: World) -> None:
         world.office.run_month_end(MARTIN, "enfance", DateRange.month(2026, 12))
 
 
-def test_a_small_month_is_carried_to_the_next_invoice(world: World) -> None:
+def carried_amounts(world: World, before: dt.date | None = None) -> dict[str, Money]:
+    return world.read(lambda uow: {f: b.amount for f, b in uow.carried("enfance", before).items()})
+
+
+def test_a_small_month_is_carried_with_its_meals_and_issued_once_with_the_next(world: World) -> None:
     world.portal.validate_basket(MARTIN, "F1", book("C1", "repas", *DECEMBER_MEALS[:3]))
+    world.portal.validate_basket(DURAND, "F2", book("C3", "repas", *DECEMBER_MEALS))
     world.clock.instant = dt.datetime(2027, 1, 4, 8, 0, tzinfo=PARIS)
     december = world.office.run_month_end(AGENT, "enfance", DateRange.month(2026, 12))
     assert december.run.outcomes["F1"].code == "billing.carried_forward"
-    assert world.read(lambda uow: dict(uow.carried("enfance"))) == {"F1": Money("7.80")}
+    (durand,) = december.run.invoices
+    # The store keeps the balance as billing made it: the three meals of 1, 3 and 4 December, 7,80 €.
+    assert world.read(lambda uow: dict(uow.carried("enfance"))) == december.run.carried
+    (line,) = december.run.carried["F1"].lines
+    assert (line.days, line.total) == (tuple(DECEMBER_MEALS[:3]), Money("7.80"))
+
+    # Running December again changes nothing: no new invoice, and Léa's meals are still 7,80 €, not 15,60 €.
+    again = world.office.run_month_end(AGENT, "enfance", DateRange.month(2026, 12))
+    assert again.run.documents == ()
+    assert again.run.carried == december.run.carried
+    assert again.run.outcomes["F1"].total == Money("7.80")
+    assert world.read(lambda uow: uow.invoices_of_family("F2")) == (durand,)
+    assert world.read(lambda uow: uow.invoices_of_family("F1")) == ()
+    assert world.read(lambda uow: dict(uow.carried("enfance"))) == december.run.carried
+    assert world.outbox_types().count("invoice.issued") == 1
+
     january = [dt.date(2027, 1, d) for d in (11, 12, 14, 15)]
     world.portal.validate_basket(MARTIN, "F1", book("C1", "repas", *january))
     world.clock.instant = dt.datetime(2027, 2, 1, 8, 0, tzinfo=PARIS)
     run = world.office.run_month_end(AGENT, "enfance", DateRange.month(2027, 1))
     (invoice,) = run.run.invoices
-    assert invoice.total == Money("18.20")
-    assert world.read(lambda uow: dict(uow.carried("enfance"))) == {}
+    assert (invoice.family_id, invoice.total) == ("F1", Money("18.20"))
+    assert run.run.outcomes["F1"].carried_in == Money("7.80")
+    assert line in invoice.lines
+    assert carried_amounts(world) == {}
+    # December's balance stays what January started from; January and December again issue nothing more.
+    assert carried_amounts(world, before=dt.date(2027, 1, 1)) == {"F1": Money("7.80")}
+    assert world.office.run_month_end(AGENT, "enfance", DateRange.month(2027, 1)).run.documents == ()
+    late = world.office.run_month_end(AGENT, "enfance", DateRange.month(2026, 12))
+    assert (late.run.documents, dict(late.run.carried)) == ((), {})
+    assert carried_amounts(world) == {}
+    assert world.read(lambda uow: uow.invoices_of_family("F1")) == (invoice,)
 
 
 def test_attendance_absences_and_closures_are_what_billing_prices(world: World) -> None:

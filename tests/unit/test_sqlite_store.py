@@ -13,6 +13,8 @@ import attrs
 import pytest
 
 from espacefamille.adapters.sqlite import (
+    _COMMUNE_APPLICATION_ID,
+    _COMMUNE_MIGRATIONS,
     ACCOUNTS_SCHEMA_VERSION,
     SCHEMA_VERSION,
     IncompatibleDatabase,
@@ -20,13 +22,14 @@ from espacefamille.adapters.sqlite import (
     SqliteStore,
 )
 from espacefamille.billing.documents import DocumentKind, Invoice, InvoiceLine, Series
+from espacefamille.billing.invoicing import CarriedBalance
 from espacefamille.calendar.periods import DateRange
 from espacefamille.errors import ConcurrentChange
 from espacefamille.examples import example_commune
 from espacefamille.model import Booking, BookingStatus, Family, Guardian, QuotientFamilial
 from espacefamille.money import Money
 from espacefamille.ports import AccountStore, CommuneStore
-from espacefamille.testing.conformance import StoreConformance
+from espacefamille.testing.conformance import StoreConformance, attempt
 
 _FILES = itertools.count()
 
@@ -118,6 +121,52 @@ def test_the_file_is_in_wal_mode_and_units_of_work_enforce_foreign_keys(tmp_path
             )
 
 
+def _carried(family_id: str, amount: Money) -> CarriedBalance:
+    line = _hour_and_five_invoice().lines[0]
+    return CarriedBalance(family_id, "enfance", (line, attrs.evolve(line, total=amount)))
+
+
+def test_a_version_1_file_is_migrated_and_its_carried_amounts_kept_as_one_line(tmp_path: Path) -> None:
+    # A file of espacefamille's first schema, with amounts carried as bare cents at two régies.
+    path = tmp_path / "commune.sqlite"
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        for statement in _COMMUNE_MIGRATIONS[0]:
+            connection.execute(statement)
+        connection.execute("INSERT INTO carried VALUES ('enfance', 'F1', 780), ('loisirs', 'F2', 1405)")
+        connection.execute(f"PRAGMA application_id = {_COMMUNE_APPLICATION_ID}")
+        connection.execute("PRAGMA user_version = 1")
+    finally:
+        connection.close()
+    store = SqliteStore(path)
+    assert _pragma(path, "user_version") == SCHEMA_VERSION == 2
+    with store.unit_of_work() as uow:
+        balances = {**uow.carried("enfance"), **uow.carried("loisirs")}
+        # January's run, the first after the upgrade, starts from them.
+        assert dict(uow.carried("enfance", dt.date(2027, 1, 1))) == {"F1": balances["F1"]}
+    assert {f: (b.regie_id, b.amount) for f, b in balances.items()} == {
+        "F1": ("enfance", Money("7.80")),
+        "F2": ("loisirs", Money("14.05")),
+    }
+    (line,) = balances["F1"].lines
+    assert (
+        line.label
+        == line.explanation
+        == "Report des périodes précédentes (sous le seuil de mise en recouvrement)"
+    )
+    assert (line.days, line.quantity, line.unit_price) == ((), Decimal(1), Decimal("7.80"))
+    # The month after is billed as before the upgrade; its balance is recorded the new way.
+    with store.unit_of_work() as uow:
+        uow.save_carried("enfance", DateRange.month(2027, 1), {"F1": None})
+        uow.commit()
+    with SqliteStore(path).unit_of_work() as uow:
+        assert dict(uow.carried("enfance")) == {}
+        assert dict(uow.carried("loisirs")) == {"F2": balances["F2"]}
+        # The new table of online payments is there too.
+        uow.save_payment_attempt(attempt("pay-1", "F1"))
+        assert uow.payment_attempt("pay-1") == attempt("pay-1", "F1")
+
+
 def test_a_file_written_by_a_newer_schema_is_refused_and_left_untouched(tmp_path: Path) -> None:
     path = tmp_path / "commune.sqlite"
     store = SqliteStore(path)
@@ -165,7 +214,7 @@ def test_reopening_the_file_reads_back_equal_values_in_their_own_zone(tmp_path: 
         uow.save_family(_martin())
         uow.save_bookings([meal])
         uow.save_invoice(_hour_and_five_invoice())
-        uow.save_carried("enfance", {"F1": Money("14.99")})
+        uow.save_carried("enfance", NOVEMBER, {"F1": _carried("F1", Money("14.99"))})
         uow.commit()
     with SqliteStore(path).unit_of_work() as uow:
         assert uow.commune() == commune
@@ -179,7 +228,7 @@ def test_reopening_the_file_reads_back_equal_values_in_their_own_zone(tmp_path: 
         assert uow.invoice("FAC-enfance-2026-000001").lines[0].quantity == Decimal(
             "1.083333333333333333333333333"
         )
-        assert dict(uow.carried("enfance")) == {"F1": Money("14.99")}
+        assert dict(uow.carried("enfance")) == {"F1": _carried("F1", Money("14.99"))}
 
 
 def test_money_is_stored_as_whole_cents_and_quotients_as_exact_text(tmp_path: Path) -> None:
@@ -237,12 +286,12 @@ def test_a_prepared_unit_of_work_does_not_block_another_writer(tmp_path: Path) -
     with store.unit_of_work() as slow:
         slow.save_family(_martin())
         with store.unit_of_work() as quick:
-            quick.save_carried("enfance", {"F2": Money("3.10")})
+            quick.save_carried("enfance", NOVEMBER, {"F2": _carried("F2", Money("3.10"))})
             quick.commit()
         slow.commit()
     with store.unit_of_work() as uow:
         assert uow.family("F1") == _martin()
-        assert dict(uow.carried("enfance")) == {"F2": Money("3.10")}
+        assert dict(uow.carried("enfance")) == {"F2": _carried("F2", Money("3.10"))}
 
 
 def test_an_invoice_number_taken_meanwhile_is_a_conflict_to_retry(tmp_path: Path) -> None:

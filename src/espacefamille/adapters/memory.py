@@ -19,12 +19,14 @@ from typing import Generic, TypeVar
 
 from espacefamille.accounts import Account, Activation
 from espacefamille.billing.documents import Allocation, Invoice, Numbering, Payment
+from espacefamille.billing.invoicing import CarriedBalance
 from espacefamille.calendar.opening import Closure
 from espacefamille.calendar.periods import DateRange
 from espacefamille.errors import ConcurrentChange, InvalidInput, NotFound
 from espacefamille.events import OutboxMessage
 from espacefamille.model import Booking, Child, Commune, Enrolment, Family
-from espacefamille.money import Money
+from espacefamille.payment import PaymentAttempt
+from espacefamille.ports import check_carried
 from espacefamille.requests import Request
 from espacefamille.rules.attendance import AbsenceDeclaration, AttendanceFact
 
@@ -70,9 +72,10 @@ class _Tables:
         self.payments: dict[str, Payment] = {}
         self.allocations: dict[tuple[str, str], tuple[str, Allocation]] = {}
         self.numbering: dict[str, Numbering] = {}
-        # A zero amount in a unit of work's changes clears the family's carried amount at commit.
-        self.carried: dict[tuple[str, str], Money] = {}
+        # (régie, family, first day of the period billed) -> what that run left carried (None: nothing).
+        self.carried: dict[tuple[str, str, dt.date], CarriedBalance | None] = {}
         self.requests: dict[str, Request] = {}
+        self.payment_attempts: dict[str, PaymentAttempt] = {}
         self.outbox: dict[str, OutboxMessage] = {}
 
     def pairs(self, other: _Tables) -> Iterator[tuple[dict[object, object], dict[object, object]]]:
@@ -152,9 +155,6 @@ class MemoryUnitOfWork:
             self._check_documents()
             for committed, changes in store._tables.pairs(self._changes):
                 committed.update(changes)
-            for key, amount in self._changes.carried.items():
-                if not amount:
-                    del store._tables.carried[key]
             for key in self._written:
                 store._versions[key] = store._versions.get(key, 0) + 1
         self._reset()
@@ -420,23 +420,61 @@ class MemoryUnitOfWork:
             self._touch(_NUMBERING)
         self._changes.numbering[_SINGLE] = numbering
 
-    def carried(self, regie_id: str) -> Mapping[str, Money]:
+    def carried(self, regie_id: str, before: dt.date | None = None) -> Mapping[str, CarriedBalance]:
+        latest: dict[str, tuple[dt.date, CarriedBalance | None]] = {}
         with self._store._lock:
-            found = _View(self._store._tables.carried, self._changes.carried)
-            amounts = {
-                key[1]: amount
-                for key in {*found.committed, *found.changes}
-                if key[0] == regie_id and (amount := found.get(key)) is not None and amount
-            }
-        return dict(sorted(amounts.items()))
+            committed, changes = self._store._tables.carried, self._changes.carried
+            for key in {*committed, *changes}:
+                regie, family_id, start = key
+                if regie != regie_id or (before is not None and start >= before):
+                    continue
+                if family_id not in latest or latest[family_id][0] < start:
+                    latest[family_id] = (start, changes[key] if key in changes else committed[key])
+            for family_id in latest:
+                self._see(_family(family_id))
+        return {
+            family_id: balance
+            for family_id, (_start, balance) in sorted(latest.items())
+            if balance is not None
+        }
 
-    def save_carried(self, regie_id: str, amounts: Mapping[str, Money]) -> None:
-        amounts = dict(amounts)
+    def save_carried(
+        self, regie_id: str, period: DateRange, balances: Mapping[str, CarriedBalance | None]
+    ) -> None:
+        balances = check_carried(regie_id, balances)
         with self._store._lock:
-            for family_id in amounts:
+            for family_id in balances:
                 self._touch(_family(family_id))
-        for family_id, amount in amounts.items():
-            self._changes.carried[(regie_id, family_id)] = amount
+        for family_id, balance in balances.items():
+            self._changes.carried[(regie_id, family_id, period.start)] = balance
+
+    # -- online payments -------------------------------------------------------------------------------
+
+    def payment_attempt(self, payment_id: str) -> PaymentAttempt:
+        with self._store._lock:
+            found = _View(self._store._tables.payment_attempts, self._changes.payment_attempts).get(
+                payment_id
+            )
+            if found is not None:
+                self._see(_family(found.family_id))
+        if found is None:
+            raise _not_found("payment attempt", payment_id)
+        return found
+
+    def payment_attempts_of_family(self, family_id: str) -> tuple[PaymentAttempt, ...]:
+        with self._store._lock:
+            self._see(_family(family_id))
+            found = _View(self._store._tables.payment_attempts, self._changes.payment_attempts).values()
+        return tuple(sorted((a for a in found if a.family_id == family_id), key=lambda a: a.payment_id))
+
+    def save_payment_attempt(self, attempt: PaymentAttempt) -> None:
+        with self._store._lock:
+            view = _View(self._store._tables.payment_attempts, self._changes.payment_attempts)
+            before = view.get(attempt.payment_id)
+            self._touch(_family(attempt.family_id))
+            if before is not None:
+                self._touch(_family(before.family_id))
+        self._changes.payment_attempts[attempt.payment_id] = attempt
 
     # -- requests and notifications --------------------------------------------------------------
 

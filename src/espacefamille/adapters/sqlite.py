@@ -53,6 +53,7 @@ from espacefamille.billing.documents import (
     PaymentMethod,
     Series,
 )
+from espacefamille.billing.invoicing import CarriedBalance
 from espacefamille.calendar.opening import Closure, ClosureReason
 from espacefamille.calendar.periods import DateRange
 from espacefamille.config import dumps_commune, loads_commune
@@ -72,6 +73,8 @@ from espacefamille.model import (
     SchoolClass,
 )
 from espacefamille.money import Money
+from espacefamille.payment import CreatedPayment, PaymentAttempt, PaymentStatus
+from espacefamille.ports import check_carried
 from espacefamille.requests import (
     Actor,
     ActorRole,
@@ -102,6 +105,9 @@ _BUSY_TIMEOUT_SECONDS: Final = 60.0
 _BATCH: Final = 500
 # SQLite's default limit of bound parameters is 999 on old builds: stay well under it.
 _IN_CHUNK: Final = 500
+
+# The line a version-1 carried amount becomes (the label the services gave it then).
+_V1_CARRIED_LABEL: Final = "Report des périodes précédentes (sous le seuil de mise en recouvrement)"
 
 # -- schema --------------------------------------------------------------------------------------
 #
@@ -198,6 +204,42 @@ _COMMUNE_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
             PRIMARY KEY (request_id, position)) WITHOUT ROWID""",
         """CREATE TABLE outbox (
             position INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, message TEXT NOT NULL)""",
+    ),
+    # 2: carried balances kept with their lines, per run (régie, family, first day of the period billed),
+    # so a rerun starts from what the month started from. A version-1 amount becomes one line recorded
+    # for a run before any other (0001-01-01), just as the services used to rebuild it.
+    (
+        """CREATE TABLE carried_balances (
+            regie_id TEXT NOT NULL, family_id TEXT NOT NULL, period_start TEXT NOT NULL,
+            period_end TEXT NOT NULL, carries INTEGER NOT NULL,
+            PRIMARY KEY (regie_id, family_id, period_start)) WITHOUT ROWID""",
+        """CREATE TABLE carried_lines (
+            regie_id TEXT NOT NULL, family_id TEXT NOT NULL, period_start TEXT NOT NULL,
+            position INTEGER NOT NULL, child_id TEXT NOT NULL, prestation_id TEXT NOT NULL,
+            label TEXT NOT NULL, reason TEXT NOT NULL, days TEXT NOT NULL, quantity TEXT NOT NULL,
+            unit_price TEXT NOT NULL, total_cents INTEGER NOT NULL, explanation TEXT NOT NULL,
+            regularises_invoice TEXT, regularises_day TEXT, minutes INTEGER,
+            PRIMARY KEY (regie_id, family_id, period_start, position),
+            FOREIGN KEY (regie_id, family_id, period_start)
+                REFERENCES carried_balances (regie_id, family_id, period_start) ON DELETE CASCADE
+            ) WITHOUT ROWID""",
+        """INSERT INTO carried_balances (regie_id, family_id, period_start, period_end, carries)
+            SELECT regie_id, family_id, '0001-01-01', '0001-01-01', 1 FROM carried""",
+        f"""INSERT INTO carried_lines (regie_id, family_id, period_start, position, child_id, prestation_id,
+            label, reason, days, quantity, unit_price, total_cents, explanation)
+            SELECT regie_id, family_id, '0001-01-01', 0, '', '', '{_V1_CARRIED_LABEL}', 'carried', '', '1',
+                CASE WHEN amount_cents < 0 THEN '-' ELSE '' END
+                    || printf('%d.%02d', abs(amount_cents) / 100, abs(amount_cents) % 100),
+                amount_cents, '{_V1_CARRIED_LABEL}'
+            FROM carried""",
+        "DROP TABLE carried",
+        # The portal's online payments, written in the same transaction as the hold or invoices they pay.
+        """CREATE TABLE payment_attempts (
+            payment_id TEXT PRIMARY KEY, family_id TEXT NOT NULL, regie_id TEXT NOT NULL,
+            invoice_numbers TEXT NOT NULL, status TEXT NOT NULL, redirect_url TEXT NOT NULL,
+            amount_cents INTEGER NOT NULL, reference TEXT NOT NULL, email TEXT NOT NULL,
+            created_at TEXT NOT NULL, expires_at TEXT NOT NULL) WITHOUT ROWID""",
+        "CREATE INDEX payment_attempts_by_family ON payment_attempts (family_id, payment_id)",
     ),
 )
 
@@ -1114,6 +1156,24 @@ class SqliteUnitOfWork:
         )
 
     @staticmethod
+    def _line_row(line: InvoiceLine) -> tuple[object, ...]:
+        """A line's columns, from ``child_id`` to ``minutes`` (as ``invoice_lines`` and ``carried_lines``)."""
+        return (
+            line.child_id,
+            line.prestation_id,
+            line.label,
+            line.reason,
+            ",".join(day.isoformat() for day in line.days),
+            str(line.quantity),
+            str(line.unit_price),
+            line.total.cents,
+            line.explanation,
+            None if line.regularises is None else line.regularises[0],
+            None if line.regularises is None else line.regularises[1].isoformat(),
+            line.minutes,
+        )
+
+    @staticmethod
     def _line(fields: list[Any]) -> InvoiceLine:
         (child_id, prestation_id, label, reason, days, quantity, unit_price, total, explanation) = fields[:9]
         regularises_invoice, regularises_day, minutes = fields[9:]
@@ -1187,22 +1247,7 @@ class SqliteUnitOfWork:
                 "regularises_day, minutes) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (
-                        invoice.number,
-                        position,
-                        line.child_id,
-                        line.prestation_id,
-                        line.label,
-                        line.reason,
-                        ",".join(day.isoformat() for day in line.days),
-                        str(line.quantity),
-                        str(line.unit_price),
-                        line.total.cents,
-                        line.explanation,
-                        None if line.regularises is None else line.regularises[0],
-                        None if line.regularises is None else line.regularises[1].isoformat(),
-                        line.minutes,
-                    )
+                    (invoice.number, position, *self._line_row(line))
                     for position, line in enumerate(invoice.lines)
                 ],
             )
@@ -1300,27 +1345,138 @@ class SqliteUnitOfWork:
 
         self._write(apply)
 
-    def carried(self, regie_id: str) -> Mapping[str, Money]:
+    def carried(self, regie_id: str, before: dt.date | None = None) -> Mapping[str, CarriedBalance]:
         self._sync()
         self._seen(_CARRIED, regie_id)
-        rows = self._db.execute(
-            "SELECT family_id, amount_cents FROM carried WHERE regie_id = ? ORDER BY family_id", (regie_id,)
-        ).fetchall()
-        return {family_id: Money.from_cents(cents) for family_id, cents in rows}
+        limit = (before or dt.date.max).isoformat()
+        # Each family's latest run before ``before``: the row whose period starts last.
+        latest = """SELECT regie_id, family_id, max(period_start) AS period_start FROM carried_balances
+            WHERE regie_id = ? AND period_start < ? GROUP BY family_id"""
+        found = [
+            family_id
+            for family_id, carries in self._db.execute(
+                f"SELECT b.family_id, b.carries FROM ({latest}) l JOIN carried_balances b "
+                "USING (regie_id, family_id, period_start) ORDER BY b.family_id",
+                (regie_id, limit),
+            )
+            if carries
+        ]
+        lines: dict[str, list[InvoiceLine]] = {family_id: [] for family_id in found}
+        for family_id, *fields in self._db.execute(
+            "SELECT c.family_id, child_id, prestation_id, label, reason, days, quantity, unit_price, "
+            "total_cents, explanation, regularises_invoice, regularises_day, minutes "
+            f"FROM ({latest}) l JOIN carried_lines c USING (regie_id, family_id, period_start) "
+            "ORDER BY c.family_id, c.position",
+            (regie_id, limit),
+        ):
+            lines[family_id].append(self._line(fields))
+        return {family_id: CarriedBalance(family_id, regie_id, items) for family_id, items in lines.items()}
 
-    def save_carried(self, regie_id: str, amounts: Mapping[str, Money]) -> None:
-        """Replace the amounts of the families named (a zero amount clears one); the others stay."""
-        rows = [(regie_id, family_id, amount.cents) for family_id, amount in sorted(amounts.items())]
+    def save_carried(
+        self, regie_id: str, period: DateRange, balances: Mapping[str, CarriedBalance | None]
+    ) -> None:
+        """Replace what the run of ``period`` recorded for the families named (``None``: nothing carried)."""
+        checked = sorted(check_carried(regie_id, balances).items())
+        start = period.start.isoformat()
 
         def apply() -> None:
             self._mark(_CARRIED, regie_id)
-            self._db.executemany(
-                "INSERT OR REPLACE INTO carried (regie_id, family_id, amount_cents) VALUES (?, ?, ?)",
-                [row for row in rows if row[2]],
+            for family_id, balance in checked:
+                key = (regie_id, family_id, start)
+                self._db.execute(
+                    "DELETE FROM carried_lines WHERE regie_id = ? AND family_id = ? AND period_start = ?", key
+                )
+                self._db.execute(
+                    "DELETE FROM carried_balances WHERE regie_id = ? AND family_id = ? AND period_start = ?",
+                    key,
+                )
+                self._db.execute(
+                    "INSERT INTO carried_balances (regie_id, family_id, period_start, period_end, carries) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (*key, period.end.isoformat(), balance is not None),
+                )
+                if balance is not None:
+                    self._db.executemany(
+                        "INSERT INTO carried_lines (regie_id, family_id, period_start, position, child_id, "
+                        "prestation_id, label, reason, days, quantity, unit_price, total_cents, explanation, "
+                        "regularises_invoice, regularises_day, minutes) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [
+                            (*key, position, *self._line_row(line))
+                            for position, line in enumerate(balance.lines)
+                        ],
+                    )
+
+        self._write(apply)
+
+    # -- online payments -----------------------------------------------------------------------
+
+    _ATTEMPT_COLUMNS: Final = (
+        "payment_id, family_id, regie_id, invoice_numbers, status, redirect_url, amount_cents, reference, "
+        "email, created_at, expires_at"
+    )
+
+    @staticmethod
+    def _attempt(row: Sequence[Any]) -> PaymentAttempt:
+        payment_id, family_id, regie_id, numbers, status, url, cents, reference, email, created, expires = row
+        created_payment = CreatedPayment(
+            payment_id,
+            url,
+            Money.from_cents(cents),
+            reference,
+            email,
+            _read_instant(created),
+            _read_instant(expires),
+        )
+        return PaymentAttempt(
+            created_payment, regie_id, family_id, json.loads(numbers), PaymentStatus(status)
+        )
+
+    def payment_attempt(self, payment_id: str) -> PaymentAttempt:
+        self._sync()
+        row = self._db.execute(
+            f"SELECT {self._ATTEMPT_COLUMNS} FROM payment_attempts WHERE payment_id = ?", (payment_id,)
+        ).fetchone()
+        if row is None:
+            raise _not_found("payment attempt", payment_id, "paiement en ligne")
+        self._seen(_FAMILY, row[1])
+        return self._attempt(row)
+
+    def payment_attempts_of_family(self, family_id: str) -> tuple[PaymentAttempt, ...]:
+        self._sync()
+        self._seen(_FAMILY, family_id)
+        rows = self._db.execute(
+            f"SELECT {self._ATTEMPT_COLUMNS} FROM payment_attempts WHERE family_id = ? ORDER BY payment_id",
+            (family_id,),
+        ).fetchall()
+        return tuple(self._attempt(row) for row in rows)
+
+    def save_payment_attempt(self, attempt: PaymentAttempt) -> None:
+        created = attempt.created
+
+        def apply() -> None:
+            previous = _scalar(
+                self._db, "SELECT family_id FROM payment_attempts WHERE payment_id = ?", (attempt.payment_id,)
             )
-            self._db.executemany(
-                "DELETE FROM carried WHERE regie_id = ? AND family_id = ?",
-                [row[:2] for row in rows if not row[2]],
+            self._mark(_FAMILY, attempt.family_id)
+            if previous is not None:
+                self._mark(_FAMILY, previous)
+            self._db.execute(
+                f"INSERT OR REPLACE INTO payment_attempts ({self._ATTEMPT_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    attempt.payment_id,
+                    attempt.family_id,
+                    attempt.regie_id,
+                    json.dumps(list(attempt.invoice_numbers)),
+                    attempt.status.value,
+                    created.redirect_url,
+                    created.amount.cents,
+                    created.reference,
+                    created.email,
+                    _instant(created.created_at),
+                    _instant(created.expires_at),
+                ),
             )
 
         self._write(apply)

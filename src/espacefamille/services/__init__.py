@@ -13,9 +13,7 @@ from espacefamille.services.portal import (
     BasketOutcome,
     FamilyPortal,
     InvoiceView,
-    MemoryPaymentAttempts,
     NotificationResult,
-    PaymentAttempts,
     transact,
 )
 
@@ -28,8 +26,6 @@ __all__ = [
     "FamilyPortal",
     "HoldsReleased",
     "InvoiceView",
-    "MemoryPaymentAttempts",
     "NotificationResult",
-    "PaymentAttempts",
     "transact",
 ]

@@ -62,7 +62,6 @@ _ATTENDANCE = (AgentRole.ANIMATEUR, AgentRole.GESTIONNAIRE)
 _REGIE = (AgentRole.REGISSEUR,)
 #: Holds are on days a family books ahead; a two-year window reaches every one a basket can make.
 _HOLD_WINDOW = (dt.timedelta(days=62), dt.timedelta(days=731))
-_CARRIED_LABEL = "Report des périodes précédentes (sous le seuil de mise en recouvrement)"
 
 
 class _Bytes:
@@ -98,14 +97,6 @@ class BillingOutcome:
     @property
     def messages_fr(self) -> dict[str, str]:
         return {family_id: outcome.message_fr for family_id, outcome in sorted(self.run.outcomes.items())}
-
-
-def _carried_balance(family_id: str, regie_id: str, amount: Money) -> CarriedBalance:
-    # The store keeps carried amounts, not their lines: the balance comes back as one line of its own.
-    line = InvoiceLine(
-        "", "", _CARRIED_LABEL, "carried", (), Decimal(1), amount.amount, amount, explanation=_CARRIED_LABEL
-    )
-    return CarriedBalance(family_id, regie_id, (line,))
 
 
 def _absence_facts(
@@ -431,7 +422,8 @@ class BackOffice:
                 attendance.extend(recorded)
                 attendance.extend(_absence_facts(uow, commune, family.id, mine, recorded, now))
                 issued.extend(i for i in uow.invoices_of_family(family.id) if i.regie_id == regie_id)
-            carried_before = uow.carried(regie_id)
+            # What the month started from: a rerun of the month must not count its own carried lines.
+            carried_before = uow.carried(regie_id, before=month.start)
             run = run_month_end(
                 commune,
                 regie_id,
@@ -442,7 +434,7 @@ class BackOffice:
                 bookings=bookings,
                 attendance=attendance,
                 issued=issued,
-                carried=[_carried_balance(f, regie_id, a) for f, a in sorted(carried_before.items()) if a],
+                carried=carried_before.values(),
                 numbering=uow.numbering(),
             )
             events: list[DomainEvent] = []
@@ -461,15 +453,15 @@ class BackOffice:
                     )
                 )
             uow.save_numbering(run.numbering)
-            # Saved per family: a balance issued with this run's invoice is cleared, a new one replaces it.
-            carried_changes: dict[str, Money] = {}
-            for family_id, outcome in run.outcomes.items():
-                if family_id in run.carried:
-                    carried_changes[family_id] = run.carried[family_id].amount
-                elif outcome.number is not None and carried_before.get(family_id):
-                    carried_changes[family_id] = ZERO
-            if carried_changes:
-                uow.save_carried(regie_id, carried_changes)
+            # Recorded for this month: what it carries now, and that it carries nothing for a family it
+            # started with a balance or an earlier run of it carried one (issued since, or corrected).
+            carried_earlier_run = uow.carried(regie_id, before=month.start + dt.timedelta(days=1))
+            carried_now: dict[str, CarriedBalance | None] = {
+                family_id: run.carried.get(family_id)
+                for family_id in {*carried_before, *carried_earlier_run, *run.carried}
+            }
+            if carried_now:
+                uow.save_carried(regie_id, month, carried_now)
             applied: list[str] = []
             for family_id in sorted({d.family_id for d in run.documents}):
                 application = apply_credit_notes(billing_ledger(uow, family_id), family_id=family_id)

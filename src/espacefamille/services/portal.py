@@ -6,12 +6,12 @@ collectivité. It then opens **one** unit of work, reads, calls the pure rules a
 their results together with the outbox events, and commits; a ``ConcurrentChange`` is retried a bounded
 number of times (``transact``). Time comes from the ``Clock`` port.
 
-Online payments are the exception to "one unit of work": the gateway is outside the store, so a payment is
-created at the gateway *after* the bookings it pays are committed, and the portal's record of it (a
-``PaymentAttempt``) is kept in a ``PaymentAttempts`` port. The commune store's protocol has no place for
-those records yet (see ``docs/services.md``); ``MemoryPaymentAttempts`` is the reference. Settling stays
-safe if that record lags: a payment is recorded in billing under its gateway reference, so a notification
-replayed after a crash is recognised and settles nothing twice.
+Online payments are created at the gateway from inside the unit of work, and the portal's record of one (a
+``PaymentAttempt``) is saved in the same transaction as the holds or invoices it pays: holds are never
+committed without their payment, nor a payment recorded without its holds. Should the commit fail after the
+gateway created the payment (a ``ConcurrentChange`` retried), that payment was never shown to the family and
+simply expires unpaid. A settled payment is recorded in billing under its gateway reference, so a
+notification replayed after a crash is recognised and settles nothing twice.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 import attrs
 
@@ -86,6 +86,7 @@ from espacefamille.rules.attendance import AbsenceDeclaration, AbsenceOutcome, A
 from espacefamille.rules.basket import BasketContext, BasketLine, LineDecision
 from espacefamille.rules.calendar_view import CalendarView, family_calendar
 from espacefamille.rules.capacity import PlaceLedger, Promotion
+from espacefamille.rules.unpaid import Debt
 
 __all__ = [
     "DEFAULT_RETRIES",
@@ -93,9 +94,7 @@ __all__ = [
     "BasketOutcome",
     "FamilyPortal",
     "InvoiceView",
-    "MemoryPaymentAttempts",
     "NotificationResult",
-    "PaymentAttempts",
     "transact",
 ]
 
@@ -133,35 +132,6 @@ def _emit(uow: UnitOfWork, events: Iterable[DomainEvent]) -> None:
         uow.add_outbox(new_message(event))
 
 
-# -- the portal's record of online payments -----------------------------------------------------------
-
-
-class PaymentAttempts(Protocol):
-    """Where the portal keeps its ``PaymentAttempt`` records (the commune store has no place for them yet)."""
-
-    def attempt(self, payment_id: str) -> PaymentAttempt | None: ...
-
-    def attempts_of_family(self, family_id: str) -> tuple[PaymentAttempt, ...]: ...
-
-    def save_attempt(self, attempt: PaymentAttempt) -> None: ...
-
-
-class MemoryPaymentAttempts:
-    """``PaymentAttempts`` in a dictionary: tests, the demo and small tools."""
-
-    def __init__(self) -> None:
-        self._attempts: dict[str, PaymentAttempt] = {}
-
-    def attempt(self, payment_id: str) -> PaymentAttempt | None:
-        return self._attempts.get(payment_id)
-
-    def attempts_of_family(self, family_id: str) -> tuple[PaymentAttempt, ...]:
-        return tuple(a for _, a in sorted(self._attempts.items()) if a.family_id == family_id)
-
-    def save_attempt(self, attempt: PaymentAttempt) -> None:
-        self._attempts[attempt.payment_id] = attempt
-
-
 # -- shared reads ---------------------------------------------------------------------------------------
 
 
@@ -173,6 +143,27 @@ def billing_ledger(uow: UnitOfWork, family_id: str) -> BillingLedger:
         uow.allocations_of_family(family_id),
         uow.numbering(),
     )
+
+
+def unpaid_debts(uow: UnitOfWork, family_id: str, today: dt.date) -> tuple[Debt, ...]:
+    """What the household still owes past due on ``today``: one debt per invoice (not credit note) with
+    something left to pay after its payments and credit notes, for the commune's unpaid policy."""
+    ledger = billing_ledger(uow, family_id)
+    debts = []
+    for invoice in ledger.invoices:
+        if invoice.is_credit_note or invoice.due_on >= today:
+            continue
+        remaining = ledger.remaining(invoice.number)
+        if remaining > ZERO:
+            debts.append(Debt(invoice.number, invoice.regie_id, invoice.due_on, remaining))
+    return tuple(debts)
+
+
+def _attempt_or_none(uow: UnitOfWork, payment_id: str) -> PaymentAttempt | None:
+    try:
+        return uow.payment_attempt(payment_id)
+    except NotFound:
+        return None
 
 
 def place_ledgers(
@@ -452,7 +443,6 @@ class FamilyPortal:
         *,
         gateway: PaymentGateway,
         clock: Clock,
-        attempts: PaymentAttempts,
         accounts: AccountStore | None = None,
         hold: dt.timedelta = DEFAULT_HOLD,
         retries: int = DEFAULT_RETRIES,
@@ -461,7 +451,6 @@ class FamilyPortal:
         self.store = store
         self.gateway = gateway
         self.clock = clock
-        self.attempts = attempts
         self.accounts = accounts
         self.hold = hold
         self.retries = retries
@@ -589,7 +578,7 @@ class FamilyPortal:
             raise InvalidInput("an empty basket", message_fr="Le panier est vide.", code="basket.empty")
         now = self.clock.now()
 
-        def work(uow: UnitOfWork) -> tuple[BasketOutcome, list[_HoldGroup]]:
+        def work(uow: UnitOfWork) -> BasketOutcome:
             commune = uow.commune()
             collectivite = commune.collectivite.id
             require_family_access(actor, collectivite, family_id)
@@ -618,6 +607,7 @@ class FamilyPortal:
                 children,
                 [e for c in children for e in uow.enrolments_of(c.id)],
                 [c for s in sorted(services) for c in closures.get(s, ())],
+                debts=unpaid_debts(uow, family_id, commune.calendar.today(now)),
             )
             before = {b.key: b for b in uow.bookings_of_family(family_id, span)}
             ledgers, restored = place_ledgers(uow, commune, prestation_ids, span)
@@ -645,25 +635,23 @@ class FamilyPortal:
                         "complétez votre dossier famille.",
                         code="payment.no_email",
                     )
-            outcome = BasketOutcome(
+            # Each hold's payment is created now and saved with the hold: if the gateway fails, nothing
+            # is held; if the commit fails, the payment was never shown and expires unpaid.
+            payments = []
+            for group in groups:
+                attempt = self._begin_hold_payment(uow, group, now)
+                if attempt is not None and group.family.id == family_id:
+                    payments.append(attempt)
+            return BasketOutcome(
                 result.decisions,
                 preview,
                 tuple(g.to_pay for g in groups if g.family.id == family_id),
-                (),
+                tuple(payments),
                 tuple(credit_notes),
                 tuple(promoted),
             )
-            return outcome, groups
 
-        outcome, groups = self._transact(work)
-        # The gateway is not in the store: payments are created once the holds are committed. If this
-        # fails, the holds simply expire and their places are released.
-        payments = []
-        for group in groups:
-            attempt = self._begin_hold_payment(group, now)
-            if attempt is not None and group.family.id == family_id:
-                payments.append(attempt)
-        return attrs.evolve(outcome, payments=tuple(payments))
+        return self._transact(work)
 
     def _credit_notes(
         self, uow: UnitOfWork, commune: Commune, family: Family, result: object, now: dt.datetime
@@ -710,14 +698,16 @@ class FamilyPortal:
         uow.save_numbering(numbering)
         return notes
 
-    def _begin_hold_payment(self, group: _HoldGroup, now: dt.datetime) -> PaymentAttempt | None:
+    def _begin_hold_payment(
+        self, uow: UnitOfWork, group: _HoldGroup, now: dt.datetime
+    ) -> PaymentAttempt | None:
         if group.to_pay.total <= ZERO:
             return None
         email = _email(group.family)
         assert email is not None  # checked before the holds were committed
         days = [b.day for b in group.bookings]
         hold = hold_id(group.regie_id, group.bookings[0].booked_at, days)
-        known = {a.payment_id: a for a in self.attempts.attempts_of_family(group.family.id)}
+        known = {a.payment_id: a for a in uow.payment_attempts_of_family(group.family.id)}
         current = payment_under_way(known.values(), group.family.id, [hold], now)
         if current is not None:
             # The same places held again at the same instant (cancelled and booked back): the payment under
@@ -734,7 +724,7 @@ class FamilyPortal:
             email=email,
             now=now,
         )
-        self.attempts.save_attempt(attempt)
+        uow.save_payment_attempt(attempt)
         return attempt
 
     # -- payments -----------------------------------------------------------------------------------------
@@ -748,21 +738,28 @@ class FamilyPortal:
         """
         notification = self.gateway.receive_notification(payload)
         now = self.clock.now()
-        attempt = self.attempts.attempt(notification.payment_id)
+        attempt = self._transact(lambda uow: _attempt_or_none(uow, notification.payment_id))
         known = {} if attempt is None else {attempt.payment_id: attempt}
         decision = settle_notification(self.gateway, known, notification, now)
         if decision.outcome is NotificationOutcome.CLOSE:
-            self.attempts.save_attempt(decision.record(known)[decision.payment_id])
+            closed = decision.record(known)[decision.payment_id]
+            self._transact(lambda uow: uow.save_payment_attempt(closed))
         if decision.outcome is not NotificationOutcome.SETTLE:
             return NotificationResult(decision, message_fr=decision.message_fr)
         assert decision.attempt is not None
+        settled = decision.record(known)[decision.payment_id]
         hold = _parse_hold(decision.attempt.invoice_numbers[0])
-        if hold is not None:
-            result = self._transact(lambda uow: self._settle_hold(uow, decision, hold, now))
-        else:
-            result = self._transact(lambda uow: self._settle_invoices(uow, decision, now))
-        self.attempts.save_attempt(decision.record(known)[decision.payment_id])
-        return result
+
+        def settle(uow: UnitOfWork) -> NotificationResult:
+            # The attempt's new state is saved with what its payment settles.
+            if hold is not None:
+                result = self._settle_hold(uow, decision, hold, now)
+            else:
+                result = self._settle_invoices(uow, decision, now)
+            uow.save_payment_attempt(settled)
+            return result
+
+        return self._transact(settle)
 
     @staticmethod
     def _recorded(uow: UnitOfWork, attempt: PaymentAttempt) -> Payment | None:
@@ -922,27 +919,27 @@ class FamilyPortal:
 
     def payments_under_way(self, actor: Actor, family_id: str) -> tuple[PaymentAttempt, ...]:
         """The household's online payments still pending (shown as « Paiement en cours »)."""
-        collectivite = self._transact(lambda uow: uow.commune().collectivite.id)
-        require_family_access(actor, collectivite, family_id, invoices=True)
         now = self.clock.now()
-        return tuple(
-            a
-            for a in self.attempts.attempts_of_family(family_id)
-            if a.status_at(now) is PaymentStatus.PENDING
-        )
+
+        def work(uow: UnitOfWork) -> tuple[PaymentAttempt, ...]:
+            require_family_access(actor, uow.commune().collectivite.id, family_id, invoices=True)
+            attempts = uow.payment_attempts_of_family(family_id)
+            return tuple(a for a in attempts if a.status_at(now) is PaymentStatus.PENDING)
+
+        return self._transact(work)
 
     def invoices_to_pay(self, actor: Actor, family_id: str) -> tuple[InvoiceView, ...]:
         """« Factures à payer »: what remains on each open invoice, whether it can be paid online, and the
         payment under way for it, if any (so nobody pays twice)."""
         now = self.clock.now()
 
-        def work(uow: UnitOfWork) -> tuple[InvoiceToPay, ...]:
+        def work(uow: UnitOfWork) -> tuple[tuple[InvoiceToPay, ...], tuple[PaymentAttempt, ...]]:
             commune = uow.commune()
             require_family_access(actor, commune.collectivite.id, family_id, invoices=True)
-            return invoices_to_pay(billing_ledger(uow, family_id), family_id, commune.calendar.today(now))
+            items = invoices_to_pay(billing_ledger(uow, family_id), family_id, commune.calendar.today(now))
+            return items, uow.payment_attempts_of_family(family_id)
 
-        items = self._transact(work)
-        attempts = self.attempts.attempts_of_family(family_id)
+        items, attempts = self._transact(work)
         return tuple(
             InvoiceView(item, payment_under_way(attempts, family_id, [item.number], now)) for item in items
         )
@@ -956,7 +953,7 @@ class FamilyPortal:
         numbers = tuple(invoice_numbers)
         now = self.clock.now()
 
-        def work(uow: UnitOfWork) -> tuple[PaymentOrder, str]:
+        def work(uow: UnitOfWork) -> PaymentAttempt:
             commune = uow.commune()
             require_family_access(actor, commune.collectivite.id, family_id, invoices=True)
             ledger = billing_ledger(uow, family_id)
@@ -980,22 +977,23 @@ class FamilyPortal:
             email = _email(uow.family(family_id))
             if email is None:
                 raise InvalidInput(f"family {family_id!r} has no e-mail address", code="payment.no_email")
-            return order, email
+            # In the unit of work: a payment of the same invoices begun meanwhile is a conflict, and the
+            # retry then finds it under way.
+            attempt = begin_payment(
+                self.gateway,
+                {a.payment_id: a for a in uow.payment_attempts_of_family(family_id)},
+                regie_id=order.regie_id,
+                family_id=family_id,
+                invoice_numbers=order.invoice_numbers,
+                amount=order.amount,
+                reference=_reference(self.source),
+                email=email,
+                now=now,
+            )
+            uow.save_payment_attempt(attempt)
+            return attempt
 
-        order, email = self._transact(work)
-        attempt = begin_payment(
-            self.gateway,
-            {a.payment_id: a for a in self.attempts.attempts_of_family(family_id)},
-            regie_id=order.regie_id,
-            family_id=family_id,
-            invoice_numbers=order.invoice_numbers,
-            amount=order.amount,
-            reference=_reference(self.source),
-            email=email,
-            now=now,
-        )
-        self.attempts.save_attempt(attempt)
-        return attempt
+        return self._transact(work)
 
     # -- absences -----------------------------------------------------------------------------------------
 

@@ -14,7 +14,8 @@ empty store::
 
 pytest then runs every ``test_…`` method below on it: round trips of every value the store keeps, upserts,
 ordering, ``NotFound``, commit visibility, rollback, concurrent-change detection, immutable invoices, the
-outbox kept in the same transaction, and account lookups. The kit needs pytest and hypothesis.
+outbox and online payments kept in the same transaction, and account lookups. The kit needs pytest and
+hypothesis.
 
 What the kit fixes where ``ports.py`` leaves a choice (so that every store behaves alike):
 
@@ -23,9 +24,11 @@ What the kit fixes where ``ports.py`` leaves a choice (so that every store behav
   invoice), requests by id, closures by their first then last day; the outbox is oldest first;
 * a booking and an attendance fact are identified by (child, prestation, day), an absence declaration by
   (child, days), an allocation by (source, invoice), an outbox message and a request by their id;
-* ``numbering()`` is an empty ``Numbering`` before one is saved; ``carried()`` is empty before amounts are
-  saved, ``save_carried`` replaces the amounts of the families it names (a zero amount clears one) and
-  keeps the others;
+* ``numbering()`` is an empty ``Numbering`` before one is saved; ``carried()`` is empty before balances
+  are saved; ``save_carried`` replaces, for the families it names, what was recorded for the same régie
+  and first day of period (``None`` records that nothing is carried) and keeps the others; a balance saved
+  under another family or régie than its own is ``InvalidInput`` (``store.carried_mismatch``);
+* payment attempts are identified by their payment id and listed per family by payment id;
 * ``save_invoice`` of a number already recorded with other content raises ``InvalidInput`` with the code
   ``store.invoice_immutable``; the same content again is a no-op;
 * ``add_closure`` of a closure already declared for the service is a no-op; ``add_outbox`` of a message
@@ -60,6 +63,7 @@ from espacefamille.billing.documents import (
     PaymentMethod,
     Series,
 )
+from espacefamille.billing.invoicing import CarriedBalance
 from espacefamille.calendar.opening import Closure, ClosureReason
 from espacefamille.calendar.periods import DateRange
 from espacefamille.errors import ConcurrentChange, InvalidInput, NotFound
@@ -67,6 +71,7 @@ from espacefamille.events import InvoiceIssued, OutboxMessage, mark_sent
 from espacefamille.examples import example_commune
 from espacefamille.model import Booking, BookingStatus, Child, Enrolment, Family, Guardian
 from espacefamille.money import ZERO, Money
+from espacefamille.payment import CreatedPayment, PaymentAttempt, PaymentStatus
 from espacefamille.ports import AccountStore, CommuneStore, UnitOfWork
 from espacefamille.requests import Actor, EventKind, Request, RequestEvent, RequestStatus
 from espacefamille.rules.attendance import (
@@ -150,6 +155,39 @@ def payment(number: str, family_id: str, cents: int = 1_234) -> Payment:
         PaymentMethod.ONLINE,
         "PAYFIP-1",
     )
+
+
+def carried(family_id: str, regie_id: str, amount: Money, *days: dt.date) -> CarriedBalance:
+    """A balance below the threshold: one line of meals on ``days`` (one line a day) worth ``amount``."""
+    lines = [
+        InvoiceLine(
+            "C1" if family_id == "F1" else "C2",
+            "repas",
+            "Restauration scolaire",
+            "attendance.present",
+            (day,),
+            Decimal(1),
+            Decimal("2.60"),
+            amount if index == 0 else ZERO,
+        )
+        for index, day in enumerate(days)
+    ]
+    return CarriedBalance(family_id, regie_id, lines)
+
+
+def attempt(payment_id: str, family_id: str) -> PaymentAttempt:
+    """A PayFiP payment of 26,00 € for a December invoice, created on 4 January 2027, valid 15 minutes."""
+    created_at = dt.datetime(2027, 1, 4, 9, 0, tzinfo=PARIS)
+    created = CreatedPayment(
+        payment_id,
+        f"https://www.tipi.budget.gouv.fr/tpa/paiement.web?idop={payment_id}",
+        Money("26.00"),
+        f"REF-{payment_id}",
+        "claire@example.fr",
+        created_at,
+        created_at + dt.timedelta(minutes=15),
+    )
+    return PaymentAttempt(created, "enfance", family_id, ["FAC-enfance-2027-000001"])
 
 
 def message(message_id: str, family_id: str, number: str = "FAC-enfance-2026-000001") -> OutboxMessage:
@@ -566,25 +604,112 @@ class StoreConformance:
         assert own == value
         assert later == value
 
-    def test_carried_amounts_are_exact_per_regie_and_replaced_per_family(self) -> None:
+    def test_carried_balances_are_per_regie_and_each_run_starts_from_the_latest_earlier_one(self) -> None:
         store = self.seeded_store()
+        november, december = NOVEMBER, DateRange.month(2026, 12)
+        f1_nov = carried("F1", "enfance", Money("4.10"), NOVEMBER.start)
+        f2_nov = carried("F2", "enfance", Money("0.01"), NOVEMBER.start)
+        f1_dec = carried("F1", "enfance", Money("14.99"), NOVEMBER.start, december.start)
         assert self.read(store, lambda uow: dict(uow.carried("enfance"))) == {}
+        self.write(store, lambda uow: uow.save_carried("enfance", november, {"F1": f1_nov, "F2": f2_nov}))
         self.write(
-            store, lambda uow: uow.save_carried("enfance", {"F1": Money("14.99"), "F2": Money("0.01")})
+            store,
+            lambda uow: uow.save_carried(
+                "loisirs", november, {"F1": carried("F1", "loisirs", Money("3.10"), NOVEMBER.start)}
+            ),
         )
-        self.write(store, lambda uow: uow.save_carried("loisirs", {"F1": Money("3.10")}))
-        self.write(store, lambda uow: uow.save_carried("enfance", {"F1": ZERO, "F2": Money("7.05")}))
-        assert self.read(store, lambda uow: dict(uow.carried("enfance"))) == {"F2": Money("7.05")}
-        assert self.read(store, lambda uow: dict(uow.carried("loisirs"))) == {"F1": Money("3.10")}
+        # December's run carries more for F1 and issues F2's balance.
+        self.write(store, lambda uow: uow.save_carried("enfance", december, {"F1": f1_dec, "F2": None}))
+        assert self.read(store, lambda uow: dict(uow.carried("enfance"))) == {"F1": f1_dec}
+        # A rerun of December starts from November's balances; November's from nothing.
+        assert self.read(store, lambda uow: dict(uow.carried("enfance", december.start))) == {
+            "F1": f1_nov,
+            "F2": f2_nov,
+        }
+        assert self.read(store, lambda uow: dict(uow.carried("enfance", november.start))) == {}
+        assert self.read(store, lambda uow: set(uow.carried("loisirs"))) == {"F1"}
+
+    def test_saving_a_runs_carried_balance_again_replaces_it(self) -> None:
+        store = self.seeded_store()
+        december = DateRange.month(2026, 12)
+        first = carried("F1", "enfance", Money("7.80"), december.start)
+        second = carried("F1", "enfance", Money("5.20"), december.start)
+        self.write(store, lambda uow: uow.save_carried("enfance", december, {"F1": first}))
+        self.write(store, lambda uow: uow.save_carried("enfance", december, {"F1": second}))
+        assert self.read(store, lambda uow: dict(uow.carried("enfance"))) == {"F1": second}
+        self.write(store, lambda uow: uow.save_carried("enfance", december, {"F1": None}))
+        assert self.read(store, lambda uow: dict(uow.carried("enfance"))) == {}
+
+    def test_a_balance_saved_under_another_family_or_regie_is_refused(self) -> None:
+        store = self.seeded_store()
+        balance = carried("F1", "enfance", Money("7.80"), NOVEMBER.start)
+        for regie_id, family_id in (("enfance", "F2"), ("loisirs", "F1")):
+            with store.unit_of_work() as uow, pytest.raises(InvalidInput) as refused:
+                uow.save_carried(regie_id, NOVEMBER, {family_id: balance})
+            assert refused.value.code == "store.carried_mismatch"
 
     @_ROUND_TRIPS
-    @given(st.dictionaries(s.identifiers(), s.money_amounts().filter(bool), max_size=5))
-    def test_carried_amounts_read_back_to_the_cent(self, amounts: dict[str, Money]) -> None:
+    @given(st.lists(s.carried_balances(regie_id="enfance"), max_size=4, unique_by=lambda b: b.family_id))
+    def test_carried_balances_read_back_equal_with_their_lines(self, balances: list[CarriedBalance]) -> None:
+        table = {balance.family_id: balance for balance in balances}
         own, later = self.round_trip(
-            lambda uow: uow.save_carried("enfance", amounts), lambda uow: dict(uow.carried("enfance"))
+            lambda uow: uow.save_carried("enfance", NOVEMBER, table), lambda uow: dict(uow.carried("enfance"))
         )
-        assert own == amounts
-        assert later == amounts
+        assert own == table
+        assert later == table
+
+    # -- online payments -------------------------------------------------------------------------
+
+    @_ROUND_TRIPS
+    @given(s.payment_attempts(family_id="F1"))
+    def test_payment_attempt_reads_back_equal(self, value: PaymentAttempt) -> None:
+        own, later = self.round_trip(
+            lambda uow: uow.save_payment_attempt(value), lambda uow: uow.payment_attempt(value.payment_id)
+        )
+        assert own == value
+        assert later == value
+        assert s.same_instants(later.created.created_at, value.created.created_at)
+
+    def test_payment_attempts_are_listed_per_family_by_id_and_replaced_by_id(self) -> None:
+        store = self.seeded_store()
+        with pytest.raises(NotFound):
+            self.read(store, lambda uow: uow.payment_attempt("pay-1"))
+        second, first = attempt("pay-2", "F1"), attempt("pay-1", "F1")
+        self.write(store, lambda uow: uow.save_payment_attempt(second))
+        self.write(
+            store,
+            lambda uow: uow.save_payment_attempt(first),
+            lambda uow: uow.save_payment_attempt(attempt("pay-3", "F2")),
+        )
+        paid = attrs.evolve(first, status=PaymentStatus.PAID)
+        self.write(store, lambda uow: uow.save_payment_attempt(paid))
+        assert self.read(store, lambda uow: uow.payment_attempts_of_family("F1")) == (paid, second)
+        assert [a.payment_id for a in self.read(store, lambda uow: uow.payment_attempts_of_family("F2"))] == [
+            "pay-3"
+        ]
+        assert self.read(store, lambda uow: uow.payment_attempts_of_family("F9")) == ()
+
+    def test_a_payment_attempt_is_written_with_the_hold_it_pays_or_not_at_all(self) -> None:
+        store = self.seeded_store()
+        with store.unit_of_work() as uow:
+            uow.save_bookings([booking("C1", "F1", MONDAY, "journee", BookingStatus.HELD)])
+            uow.save_payment_attempt(attempt("pay-1", "F1"))
+            assert [a.payment_id for a in uow.payment_attempts_of_family("F1")] == ["pay-1"]
+        assert self.read(store, lambda uow: uow.payment_attempts_of_family("F1")) == ()
+
+    def test_two_units_of_work_recording_a_familys_payments_conflict(self) -> None:
+        store = self.seeded_store()
+        with store.unit_of_work() as first, store.unit_of_work() as second:
+            assert first.payment_attempts_of_family("F1") == ()
+            assert second.payment_attempts_of_family("F1") == ()
+            first.save_payment_attempt(attempt("pay-1", "F1"))
+            second.save_payment_attempt(attempt("pay-2", "F1"))
+            first.commit()
+            with pytest.raises(ConcurrentChange):
+                second.commit()
+        assert [a.payment_id for a in self.read(store, lambda uow: uow.payment_attempts_of_family("F1"))] == [
+            "pay-1"
+        ]
 
     # -- requests and outbox -------------------------------------------------------------------
 
@@ -690,7 +815,7 @@ class StoreConformance:
         with store.unit_of_work() as uow:
             uow.save_payment(payment("PAY-enfance-2026-000001", "F1"))
         with store.unit_of_work() as uow:
-            uow.save_carried("enfance", {"F1": Money("3")})
+            uow.save_carried("enfance", NOVEMBER, {"F1": carried("F1", "enfance", Money("3"), MONDAY)})
             uow.rollback()
             assert dict(uow.carried("enfance")) == {}
             uow.commit()

@@ -10,16 +10,18 @@ allocations).
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 
 from espacefamille.billing.documents import Allocation, Invoice, Numbering, Payment
+from espacefamille.billing.invoicing import CarriedBalance
 from espacefamille.calendar.opening import Closure
 from espacefamille.calendar.periods import DateRange
 from espacefamille.events import OutboxMessage
 from espacefamille.model import Booking, Child, Commune, Enrolment, Family
-from espacefamille.money import Money
+from espacefamille.payment import PaymentAttempt
 from espacefamille.ports import CommuneStore, UnitOfWork
 from espacefamille.requests import Request
 from espacefamille.rules.attendance import AbsenceDeclaration, AttendanceFact
@@ -171,12 +173,24 @@ class _FailingUnitOfWork:
         self._store.count("save_numbering")
         self._inner.save_numbering(numbering)
 
-    def carried(self, regie_id: str) -> Mapping[str, Money]:
-        return self._inner.carried(regie_id)
+    def carried(self, regie_id: str, before: dt.date | None = None) -> Mapping[str, CarriedBalance]:
+        return self._inner.carried(regie_id, before)
 
-    def save_carried(self, regie_id: str, amounts: Mapping[str, Money]) -> None:
+    def save_carried(
+        self, regie_id: str, period: DateRange, balances: Mapping[str, CarriedBalance | None]
+    ) -> None:
         self._store.count("save_carried")
-        self._inner.save_carried(regie_id, amounts)
+        self._inner.save_carried(regie_id, period, balances)
+
+    def payment_attempt(self, payment_id: str) -> PaymentAttempt:
+        return self._inner.payment_attempt(payment_id)
+
+    def payment_attempts_of_family(self, family_id: str) -> tuple[PaymentAttempt, ...]:
+        return self._inner.payment_attempts_of_family(family_id)
+
+    def save_payment_attempt(self, attempt: PaymentAttempt) -> None:
+        self._store.count("save_payment_attempt")
+        self._inner.save_payment_attempt(attempt)
 
     def requests_of_family(self, family_id: str) -> tuple[Request, ...]:
         return self._inner.requests_of_family(family_id)

@@ -31,6 +31,7 @@ from espacefamille.billing.documents import (
     PaymentMethod,
     Series,
 )
+from espacefamille.billing.invoicing import CarriedBalance
 from espacefamille.calendar.opening import Closure, ClosureReason
 from espacefamille.calendar.periods import DateRange
 from espacefamille.events import (
@@ -55,6 +56,7 @@ from espacefamille.model import (
     SchoolClass,
 )
 from espacefamille.money import Money
+from espacefamille.payment import CreatedPayment, PaymentAttempt, PaymentStatus
 from espacefamille.requests import Actor, EventKind, FieldValue, Request, RequestEvent, RequestStatus
 from espacefamille.rules.attendance import (
     AbsenceDeclaration,
@@ -70,6 +72,7 @@ __all__ = [
     "allocations",
     "attendance_facts",
     "bookings",
+    "carried_balances",
     "children",
     "closures",
     "date_ranges",
@@ -84,6 +87,7 @@ __all__ = [
     "names",
     "numberings",
     "outbox_messages",
+    "payment_attempts",
     "payments",
     "requests",
     "same_instants",
@@ -327,6 +331,16 @@ def invoice_lines(draw: st.DrawFn, child_id: str | None = None) -> InvoiceLine:
 
 
 @st.composite
+def carried_balances(
+    draw: st.DrawFn, family_id: str | None = None, regie_id: str | None = None
+) -> CarriedBalance:
+    """Lines below the recovery threshold waiting for a later invoice (possibly none, as billing allows)."""
+    return CarriedBalance(
+        _or_draw(draw, family_id), _or_draw(draw, regie_id), draw(st.lists(invoice_lines(), max_size=4))
+    )
+
+
+@st.composite
 def invoices(
     draw: st.DrawFn, number: str | None = None, family_id: str | None = None, regie_id: str | None = None
 ) -> Invoice:
@@ -365,6 +379,27 @@ def payments(
         received_at=draw(instants()),
         method=draw(st.sampled_from(PaymentMethod)),
         reference=draw(st.just("") | identifiers()),
+    )
+
+
+@st.composite
+def payment_attempts(
+    draw: st.DrawFn, payment_id: str | None = None, family_id: str | None = None
+) -> PaymentAttempt:
+    """The portal's record of an online payment: for invoices or a hold, in any state."""
+    created_at = draw(instants())
+    created = CreatedPayment(
+        _or_draw(draw, payment_id),
+        "https://paiement.example.fr/" + draw(identifiers()),
+        draw(money_amounts(1, 1_000_000)),
+        draw(identifiers()),
+        draw(identifiers()) + "@example.fr",
+        created_at,
+        created_at + dt.timedelta(minutes=draw(st.integers(min_value=1, max_value=60 * 24))),
+    )
+    numbers = draw(st.lists(identifiers(), min_size=1, max_size=3, unique=True))
+    return PaymentAttempt(
+        created, draw(identifiers()), _or_draw(draw, family_id), numbers, draw(st.sampled_from(PaymentStatus))
     )
 
 

@@ -1,0 +1,845 @@
+"""The subcommands of ``espacefamille``: each reads its arguments, calls the library, and reports.
+
+Back-office calls are made as the commune's administrator (``--agent``), through ``BackOffice`` and
+``FamilyPortal`` on the SQLite store of ``--db``; time comes from ``--now`` (the commune's local time) or
+the machine's clock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import io
+import json
+import re
+import shutil
+from collections.abc import Callable, Sequence
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from espacefamille.accounts import Agent, AgentRole
+from espacefamille.adapters.sqlite import SqliteStore
+from espacefamille.billing.documents import Allocation, Invoice, PaymentMethod
+from espacefamille.billing.payments import BillingLedger, PaymentOrder, PaymentRecord, record_payment
+from espacefamille.calendar.opening import ClosedBecause
+from espacefamille.calendar.periods import DateRange
+from espacefamille.calendar.timezones import time_zone
+from espacefamille.config import load_commune
+from espacefamille.demo_city import DemoCity
+from espacefamille.errors import InvalidInput, NotFound
+from espacefamille.imports import (
+    attendance_from_csv,
+    children_from_csv,
+    enrolments_from_csv,
+    families_from_csv,
+)
+from espacefamille.model import Booking, BookingStatus, Child, Commune, Family, PaymentMode
+from espacefamille.money import Money
+from espacefamille.payment import FakeGateway
+from espacefamille.ports import Clock, FixedClock, SystemClock, UnitOfWork
+from espacefamille.rules.basket import Action, BasketLine
+from espacefamille.rules.calendar_view import CalendarView
+from espacefamille.services import BackOffice, FamilyPortal, transact
+from espacefamille.text import format_date
+
+from ._output import CliError, ExitCode, Output
+
+__all__ = ["COMMANDS", "Context"]
+
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_MONTHS_FR = (
+    "janvier", "février", "mars", "avril", "mai", "juin",
+    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
+)  # fmt: skip
+
+
+# -- shared parsing ----------------------------------------------------------------------------------
+
+
+def parse_month(value: str) -> DateRange:
+    match = _MONTH.match(value.strip())
+    if match is None or not 1 <= int(match.group(2)) <= 12:
+        raise CliError(ExitCode.USAGE, "month.bad", value=value)
+    return DateRange.month(int(match.group(1)), int(match.group(2)))
+
+
+def parse_date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise CliError(ExitCode.USAGE, "date.bad", value=value) from None
+
+
+def parse_amount(value: str) -> Money:
+    try:
+        return Money(Decimal(value.strip().replace(",", ".").replace("€", "").strip()))
+    except (InvalidOperation, InvalidInput):
+        raise CliError(ExitCode.USAGE, "amount.bad", value=value) from None
+
+
+def month_name(period: DateRange, lang: str) -> str:
+    if lang == "fr":
+        return f"{_MONTHS_FR[period.start.month - 1]} {period.start.year}"
+    return period.start.strftime("%B %Y")
+
+
+def read_file(path: str) -> bytes:
+    file = Path(path)
+    if not file.is_file():
+        raise CliError(ExitCode.USAGE, "file.missing", path=path)
+    try:
+        return file.read_bytes()
+    except OSError:
+        raise CliError(ExitCode.USAGE, "file.unreadable", path=path) from None
+
+
+# -- the run's context -------------------------------------------------------------------------------
+
+
+class Context:
+    """What every subcommand needs: its arguments, its output, the store, the commune, a clock, the agent."""
+
+    def __init__(self, args: argparse.Namespace, out: Output) -> None:
+        self.args = args
+        self.out = out
+        self._store: SqliteStore | None = None
+        self._commune: Commune | None = None
+
+    @property
+    def db(self) -> Path:
+        return Path(self.args.db)
+
+    @property
+    def store(self) -> SqliteStore:
+        if self._store is None:
+            if not self.db.is_file():
+                raise CliError(ExitCode.USAGE, "db.missing", path=str(self.db))
+            self._store = SqliteStore(self.db)
+        return self._store
+
+    @property
+    def commune(self) -> Commune:
+        if self._commune is None:
+            self._commune = transact(self.store, lambda uow: uow.commune())
+        return self._commune
+
+    @property
+    def clock(self) -> Clock:
+        zone = self.commune.collectivite.timezone
+        value: str | None = self.args.now
+        if value is None:
+            return SystemClock(zone)
+        try:
+            instant = dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise CliError(ExitCode.USAGE, "now.bad", value=value) from None
+        if instant.tzinfo is None:
+            instant = instant.replace(tzinfo=time_zone(zone))
+        return FixedClock(instant)
+
+    @property
+    def agent(self) -> Agent:
+        return Agent(self.args.agent, self.commune.collectivite.id, AgentRole.ADMINISTRATEUR)
+
+    def back_office(self) -> BackOffice:
+        return BackOffice(self.store, clock=self.clock)
+
+    def portal(self) -> FamilyPortal:
+        # The command line has no online payment: prepaid lines are held and a (fake) payment is created,
+        # as the portal would redirect a family to PayFiP; the holds expire if nobody pays.
+        return FamilyPortal(self.store, gateway=FakeGateway(), clock=self.clock)
+
+
+# -- init --------------------------------------------------------------------------------------------
+
+
+def cmd_init(ctx: Context) -> int:
+    args, out = ctx.args, ctx.out
+    if not Path(args.toml).is_file():
+        raise CliError(ExitCode.USAGE, "file.missing", path=args.toml)
+    commune = load_commune(args.toml)
+    store = SqliteStore(ctx.db)
+
+    def work(uow: UnitOfWork) -> None:
+        try:
+            existing = uow.commune()
+        except NotFound:
+            existing = None
+        if existing is not None and not args.replace:
+            raise CliError(
+                ExitCode.REFUSED, "db.has_commune", path=str(ctx.db), name=existing.collectivite.name
+            )
+        uow.save_commune(commune)
+
+    transact(store, work)
+    words = {
+        "name": commune.collectivite.name,
+        "path": str(ctx.db),
+        "services": len(commune.services),
+        "regies": len(commune.regies),
+    }
+    out.say("init.done", **words)
+    out.document(
+        "init",
+        {
+            "db": str(ctx.db),
+            "collectivite": commune.collectivite.id,
+            "name": commune.collectivite.name,
+            "services": [s.id for s in commune.services],
+            "regies": [r.id for r in commune.regies],
+        },
+    )
+    return ExitCode.OK
+
+
+# -- import ------------------------------------------------------------------------------------------
+
+
+_KIND_WORDS = {
+    "families": ("foyer(s)", "famil(ies)"),
+    "children": ("enfant(s)", "child(ren)"),
+    "enrolments": ("inscription(s)", "enrolment(s)"),
+    "attendance": ("pointage(s)", "attendance fact(s)"),
+}
+
+
+def cmd_import(ctx: Context) -> int:
+    args, out = ctx.args, ctx.out
+    data = read_file(args.file)
+    commune = ctx.commune
+    source = Path(args.file).name
+    problems: list[str] = []
+    lang = out.lang
+    what_fr, what_en = ("enfant", "child") if args.kind == "children" else ("inscription", "enrolment")
+    what = what_fr if lang == "fr" else what_en
+
+    def problem(key: str, **words: object) -> None:
+        from ._output import text
+
+        problems.append(text(key, lang, what=what, **words))
+
+    if args.kind == "families":
+        families = families_from_csv(data, source=source)
+
+        def save(uow: UnitOfWork) -> int:
+            for family in families:
+                uow.save_family(family)
+            return len(families)
+
+    elif args.kind == "children":
+        children = children_from_csv(data, source=source)
+
+        def save(uow: UnitOfWork) -> int:
+            for child in children:
+                for family_id in child.family_ids:
+                    try:
+                        uow.family(family_id)
+                    except NotFound:
+                        problem("import.unknown_family", id=child.id, family=family_id)
+            if problems:
+                raise CliError(ExitCode.USAGE, "import.reference", path=source, problems="; ".join(problems))
+            for child in children:
+                uow.save_child(child)
+            return len(children)
+
+    elif args.kind == "enrolments":
+        enrolments = enrolments_from_csv(data, commune=commune, source=source)
+
+        def save(uow: UnitOfWork) -> int:
+            for enrolment in enrolments:
+                try:
+                    child = uow.child(enrolment.child_id)
+                except NotFound:
+                    problem("import.unknown_child", id=enrolment.id, child=enrolment.child_id)
+                    continue
+                if enrolment.family_id not in child.family_ids:
+                    problem(
+                        "import.child_family", id=enrolment.id, child=child.id, family=enrolment.family_id
+                    )
+            if problems:
+                raise CliError(ExitCode.USAGE, "import.reference", path=source, problems="; ".join(problems))
+            for enrolment in enrolments:
+                uow.save_enrolment(enrolment)
+            return len(enrolments)
+
+    else:
+        facts = attendance_from_csv(data, commune=commune, recorded_by=args.agent, source=source)
+
+        def save(uow: UnitOfWork) -> int:
+            for fact in facts:
+                try:
+                    uow.child(fact.child_id)
+                except NotFound:
+                    problem("import.unknown_child", id=fact.child_id, child=fact.child_id)
+            if problems:
+                raise CliError(ExitCode.USAGE, "import.reference", path=source, problems="; ".join(problems))
+            return -1
+
+        # Attendance goes through the back office (one unit of work, stamped with the agent and the time).
+        transact(ctx.store, save)
+        recorded = ctx.back_office().record_attendance(ctx.agent, facts)
+        return _imported(ctx, len(recorded))
+
+    count = transact(ctx.store, save)
+    return _imported(ctx, count)
+
+
+def _imported(ctx: Context, count: int) -> int:
+    args, out = ctx.args, ctx.out
+    fr, en = _KIND_WORDS[args.kind]
+    out.say("import.done", count=count, what=out.pick(fr, en), path=args.file)
+    out.document("import", {"kind": args.kind, "file": args.file, "imported": count})
+    return ExitCode.OK
+
+
+# -- calendar ----------------------------------------------------------------------------------------
+
+
+def cmd_calendar(ctx: Context) -> int:
+    args, out = ctx.args, ctx.out
+    period = parse_month(args.month)
+    commune = ctx.commune
+    child_id: str = args.child
+
+    def services(uow: UnitOfWork) -> tuple[str, ...]:
+        uow.child(child_id)
+        enrolled = {e.service_id for e in uow.enrolments_of(child_id)}
+        return tuple(s.id for s in commune.services if s.id in enrolled)
+
+    chosen: tuple[str, ...] = (args.service,) if args.service else transact(ctx.store, services)
+    if not chosen:
+        raise CliError(ExitCode.REFUSED, "calendar.no_service", child=child_id)
+    portal = ctx.portal()
+    views = [portal.calendar(ctx.agent, child_id, service_id, period) for service_id in chosen]
+    out.document(
+        "calendar",
+        {
+            "child": child_id,
+            "month": args.month,
+            "services": list(chosen),
+            "cells": [
+                {
+                    "date": cell.day.isoformat(),
+                    "prestation": cell.prestation_id,
+                    "code": cell.code,
+                    "label": cell.label,
+                    "sentence": cell.sentence,
+                    "invoice": cell.invoice,
+                }
+                for view in views
+                for cell in view.cells
+            ],
+        },
+    )
+    if not out.as_json:
+        _print_calendar(ctx, views, period)
+    return ExitCode.OK
+
+
+def _print_calendar(ctx: Context, views: Sequence[CalendarView], period: DateRange) -> None:
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    out, commune = ctx.out, ctx.commune
+    prestations = [p for view in views for p in view.prestation_ids]
+    table = Table(
+        title=f"{ctx.args.child} — {month_name(period, out.lang)}",
+        box=box.SIMPLE_HEAVY,
+        show_lines=False,
+    )
+    table.add_column(out.pick("Jour", "Day"), no_wrap=True)
+    for prestation_id in prestations:
+        table.add_column(commune.prestation(prestation_id).name, overflow="fold")
+    for day in period:
+        cells = [view.cell(pid, day) for view in views for pid in view.prestation_ids]
+        if all(c.opening.reason is ClosedBecause.WEEKDAY for c in cells):
+            continue
+        if day.weekday() == 0 and table.row_count:
+            table.add_section()
+        labels = [
+            Text(
+                c.label if out.lang == "fr" else c.state.value.replace("_", " "), style=_style(c.state.value)
+            )
+            for c in cells
+        ]
+        table.add_row(format_date(day, out.lang), *labels)
+    console = Console(file=out.stdout, width=max(100, 28 + 24 * len(prestations)), highlight=False)
+    console.print(table)
+
+
+def _style(state: str) -> str:
+    if state in {"booked", "present", "invoiced", "held"}:
+        return "green"
+    if state.startswith("absent") or state in {"too_late", "waiting_list"}:
+        return "yellow"
+    if state.startswith("bookable"):
+        return "cyan"
+    return "dim"
+
+
+# -- basket ------------------------------------------------------------------------------------------
+
+
+def _basket_lines(path: str, raw: bytes) -> tuple[str | None, list[BasketLine]]:
+    """A basket from a JSON file (``{"family": …, "lines": [{action, child, prestation, date}…]}``) or a CSV
+    file (header ``action;enfant;prestation;date``)."""
+    text = raw.decode("utf-8-sig")
+    rows: list[dict[str, str]]
+    family: str | None = None
+    if path.lower().endswith(".json"):
+        document = json.loads(text)
+        if isinstance(document, dict):
+            family = document.get("family")
+            rows = document.get("lines", [])
+        else:
+            rows = document
+    else:
+        header = text.splitlines()[0] if text else ""
+        delimiter = ";" if header.count(";") >= header.count(",") else ","
+        rows = list(csv.DictReader(io.StringIO(text), delimiter=delimiter))
+    lines = []
+    aliases = {"reserver": "book", "réserver": "book", "annuler": "cancel"}
+    for number, row in enumerate(rows, start=1 if isinstance(rows, list) and path.endswith(".json") else 2):
+        try:
+            action = str(row.get("action", "book")).strip().lower()
+            lines.append(
+                BasketLine(
+                    Action(aliases.get(action, action)),
+                    str(row.get("child") or row.get("enfant") or ""),
+                    str(row["prestation"]),
+                    dt.date.fromisoformat(str(row.get("date") or row.get("day"))),
+                )
+            )
+        except (KeyError, ValueError, TypeError, AttributeError) as error:
+            raise CliError(
+                ExitCode.USAGE, "basket.bad", path=path, reason=f"{number}: {type(error).__name__} {error}"
+            ) from None
+        if family is None and (row.get("family") or row.get("famille")):
+            family = str(row.get("family") or row.get("famille"))
+    return family, lines
+
+
+def cmd_basket(ctx: Context) -> int:
+    args, out = ctx.args, ctx.out
+    raw = read_file(args.file)
+    try:
+        family, lines = _basket_lines(args.file, raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise CliError(ExitCode.USAGE, "basket.bad", path=args.file, reason=str(error)) from None
+    family_id = args.family or family
+    if not family_id:
+        raise CliError(ExitCode.USAGE, "basket.bad", path=args.file, reason="family?")
+    outcome = ctx.portal().validate_basket(ctx.agent, family_id, lines)
+    refused = len(outcome.refused)
+    for decision in outcome.decisions:
+        mark = "✗" if decision.is_refused else "✓"
+        out.line(f"{mark} {decision.explain(out.lang)}")
+    for to_pay in outcome.to_pay:
+        out.line(f"€ {to_pay.message_fr}")
+    out.say("basket.summary", accepted=len(outcome.decisions) - refused, refused=refused)
+    out.document(
+        "basket",
+        {
+            "family": family_id,
+            "decisions": [
+                {
+                    "action": d.line.action.value,
+                    "child": d.line.child_id,
+                    "prestation": d.line.prestation_id,
+                    "date": d.line.day.isoformat(),
+                    "outcome": d.outcome.value,
+                    "code": d.code,
+                    "message": d.explain(out.lang),
+                    "deadline": None if d.deadline is None else d.deadline.isoformat(),
+                    "waiting_position": d.position,
+                }
+                for d in outcome.decisions
+            ],
+            "to_pay": [str(t.total.amount) for t in outcome.to_pay],
+            "credit_notes": [n.number for n in outcome.credit_notes],
+            "refused": refused,
+        },
+        ok=refused == 0,
+    )
+    return ExitCode.REFUSED if refused else ExitCode.OK
+
+
+# -- bill --------------------------------------------------------------------------------------------
+
+
+def cmd_bill(ctx: Context) -> int:
+    args, out = ctx.args, ctx.out
+    month = parse_month(args.month)
+    issued_on = parse_date(args.issued_on) if args.issued_on else None
+    summary = bill(ctx, args.regie, month, issued_on)
+    out.document("bill", summary)
+    return ExitCode.OK
+
+
+def bill(ctx: Context, regie_id: str, month: DateRange, issued_on: dt.date | None) -> dict[str, object]:
+    """Run month-end billing of a régie and say what it issued; the summary as a JSON-safe dict."""
+    out, commune = ctx.out, ctx.commune
+    commune.regie(regie_id)
+    month_end = [
+        p
+        for s in commune.services
+        if s.regie_id == regie_id
+        for p in s.prestations
+        if p.payment_mode is PaymentMode.MONTH_END
+    ]
+    words: dict[str, object] = {"regie": regie_id, "month": month_name(month, out.lang)}
+    if not month_end:
+        out.say("bill.prepaid_only", **words)
+        return {
+            "regie": regie_id,
+            "month": month.start.strftime("%Y-%m"),
+            "invoices": [],
+            "prepaid_only": True,
+        }
+    with out.status(_text("bill.running", out, **words)):
+        outcome = ctx.back_office().run_month_end(ctx.agent, regie_id, month, issued_on=issued_on)
+    run = outcome.run
+    total = Money.total(i.total for i in run.invoices)
+    carried = Money.total(c.amount for c in run.carried.values())
+    out.say(
+        "bill.summary",
+        **words,
+        invoices=len(run.invoices),
+        total=total.format(out.lang),
+        credits=len(run.credit_notes),
+        credited=run.total_credited.format(out.lang),
+        carried=len(run.carried),
+        carried_total=carried.format(out.lang),
+    )
+    for sentence in outcome.credits_applied:
+        out.line(f"  {sentence}")
+    return {
+        "regie": regie_id,
+        "month": month.start.strftime("%Y-%m"),
+        "invoices": [i.number for i in run.invoices],
+        "invoiced_total": str(total.amount),
+        "credit_notes": [n.number for n in run.credit_notes],
+        "credited_total": str(run.total_credited.amount),
+        "carried": {family: str(balance.amount.amount) for family, balance in sorted(run.carried.items())},
+        "carried_total": str(carried.amount),
+        "credits_applied": list(outcome.credits_applied),
+    }
+
+
+def _text(key: str, out: Output, **words: object) -> str:
+    from ._output import text
+
+    return text(key, out.lang, **words)
+
+
+# -- invoices ----------------------------------------------------------------------------------------
+
+
+def _documents(
+    ctx: Context, *, family: str | None = None, regie: str | None = None, month: DateRange | None = None
+) -> list[tuple[Family, Invoice, tuple[Allocation, ...]]]:
+    def work(uow: UnitOfWork) -> list[tuple[Family, Invoice, tuple[Allocation, ...]]]:
+        families = [uow.family(family)] if family else list(uow.families())
+        found = []
+        for household in families:
+            invoices = uow.invoices_of_family(household.id)
+            if not invoices:
+                continue
+            allocations = uow.allocations_of_family(household.id)
+            for invoice in invoices:
+                if regie and invoice.regie_id != regie:
+                    continue
+                if month and not (month.start <= invoice.period.start <= month.end):
+                    continue
+                found.append((household, invoice, allocations))
+        return sorted(found, key=lambda item: item[1].number)
+
+    return transact(ctx.store, work)
+
+
+def _filtered(ctx: Context) -> list[tuple[Family, Invoice, tuple[Allocation, ...]]]:
+    args = ctx.args
+    month = parse_month(args.month) if args.month else None
+    return _documents(ctx, family=args.family, regie=args.regie, month=month)
+
+
+def cmd_invoices_list(ctx: Context) -> int:
+    from espacefamille.exports.tables import invoice_record
+
+    out = ctx.out
+    documents = _filtered(ctx)
+    records = [invoice_record(invoice, allocations) for _, invoice, allocations in documents]
+    out.document("invoices list", {"invoices": records})
+    if out.as_json:
+        return ExitCode.OK
+    if not records:
+        out.say("invoices.none")
+        return ExitCode.OK
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(box=box.SIMPLE)
+    headers = out.pick(
+        "Numéro Foyer Période Émise Échéance Total Reste", "Number Family Period Issued Due Total Left"
+    )
+    for index, header in enumerate(headers.split()):
+        table.add_column(header, justify="right" if index >= 5 else "left", no_wrap=True)
+    for family, invoice, allocations in documents:
+        record = invoice_record(invoice, allocations)
+        table.add_row(
+            invoice.number,
+            family.id,
+            f"{invoice.period.start:%d/%m} → {invoice.period.end:%d/%m/%Y}",
+            f"{invoice.issued_on:%d/%m/%Y}",
+            f"{invoice.due_on:%d/%m/%Y}",
+            invoice.total.format(out.lang),
+            Money(str(record["remaining"])).format(out.lang),
+        )
+    Console(file=out.stdout, width=120, highlight=False).print(table)
+    out.say("invoices.count", count=len(records))
+    return ExitCode.OK
+
+
+def export_invoices(
+    ctx: Context, documents: Sequence[tuple[Family, Invoice, tuple[Allocation, ...]]], fmt: str, target: Path
+) -> list[Path]:
+    """Write ``documents`` to ``target`` in ``fmt``; the files written."""
+    from espacefamille.exports.tables import invoice_json, invoices_csv, lines_csv
+
+    target.mkdir(parents=True, exist_ok=True)
+    invoices = [invoice for _, invoice, _ in documents]
+    allocations = {a for _, _, items in documents for a in items}
+    if fmt == "csv":
+        first, second = target / "factures.csv", target / "lignes-factures.csv"
+        first.write_text(invoices_csv(invoices, allocations), encoding="utf-8")
+        second.write_text(lines_csv(invoices), encoding="utf-8")
+        return [first, second]
+    if fmt == "json":
+        path = target / "factures.json"
+        items = [invoice_json(invoice, allocations) for _, invoice, allocations in documents]
+        path.write_text(json.dumps(items, ensure_ascii=False, indent=2), encoding="utf-8")
+        return [path]
+    from espacefamille.exports.invoice_html import render_invoice_html
+
+    commune = ctx.commune
+    written = []
+    for family, invoice, family_allocations in _progress(ctx, documents):
+        path = target / f"{invoice.number}.html"
+        path.write_text(
+            render_invoice_html(invoice, commune, family, allocations=family_allocations), encoding="utf-8"
+        )
+        written.append(path)
+    return written
+
+
+def _progress(
+    ctx: Context, items: Sequence[tuple[Family, Invoice, tuple[Allocation, ...]]]
+) -> list[tuple[Family, Invoice, tuple[Allocation, ...]]]:
+    if not ctx.out.interactive or len(items) < 50:
+        return list(items)
+    from rich.console import Console
+    from rich.progress import track
+
+    return list(
+        track(items, description=_text("export.writing", ctx.out), console=Console(file=ctx.out.stderr))
+    )
+
+
+def cmd_invoices_export(ctx: Context) -> int:
+    args, out = ctx.args, ctx.out
+    documents = _filtered(ctx)
+    written = export_invoices(ctx, documents, args.format, Path(args.out))
+    out.say("export.done", count=len(documents), out=args.out, format=args.format)
+    out.document(
+        "invoices export",
+        {"format": args.format, "count": len(documents), "files": [str(p) for p in written]},
+    )
+    return ExitCode.OK
+
+
+# -- pay ---------------------------------------------------------------------------------------------
+
+
+_METHODS = {
+    "cheque": PaymentMethod.CHEQUE,
+    "especes": PaymentMethod.CASH,
+    "cash": PaymentMethod.CASH,
+    "virement": PaymentMethod.TRANSFER,
+    "transfer": PaymentMethod.TRANSFER,
+    "prelevement": PaymentMethod.DIRECT_DEBIT,
+    "direct_debit": PaymentMethod.DIRECT_DEBIT,
+}
+
+
+def cmd_pay(ctx: Context) -> int:
+    """Record a payment received at the régie (cheque, cash, transfer, direct debit)."""
+    args, out = ctx.args, ctx.out
+    amount = parse_amount(args.amount)
+    numbers = tuple(args.invoice)
+    now = ctx.clock.now()
+    commune = ctx.commune
+
+    def work(uow: UnitOfWork) -> PaymentRecord:
+        first = uow.invoice(numbers[0])
+        family_id = args.family or first.family_id
+        ledger = BillingLedger(
+            uow.invoices_of_family(family_id),
+            uow.payments_of_family(family_id),
+            uow.allocations_of_family(family_id),
+            uow.numbering(),
+        )
+        order = PaymentOrder(
+            first.regie_id, family_id, numbers, amount, now, _METHODS[args.method], args.reference or ""
+        )
+        record = record_payment(ledger, order, commune.calendar.today(now))
+        if not record.already_recorded:
+            uow.save_payment(record.payment)
+            uow.save_allocations(record.allocations, family_id)
+            uow.save_numbering(record.ledger.numbering)
+        return record
+
+    record = transact(ctx.store, work)
+    out.line(record.explain(out.lang))
+    out.document(
+        "pay",
+        {
+            "payment": record.payment.number,
+            "family": record.payment.family_id,
+            "amount": str(record.payment.amount.amount),
+            "allocations": [
+                {"invoice": a.invoice_number, "amount": str(a.amount.amount)} for a in record.allocations
+            ],
+            "already_recorded": record.already_recorded,
+            "message": record.explain(out.lang),
+        },
+    )
+    return ExitCode.OK
+
+
+# -- ical --------------------------------------------------------------------------------------------
+
+
+def cmd_ical(ctx: Context) -> int:
+    from espacefamille.exports.ical import bookings_ical
+
+    args, out = ctx.args, ctx.out
+    commune = ctx.commune
+    today = commune.calendar.today(ctx.clock.now())
+    start = parse_date(args.start) if args.start else today
+    end = parse_date(args.end) if args.end else start + dt.timedelta(days=365)
+    period = DateRange(start, end)
+
+    def work(uow: UnitOfWork) -> tuple[Child, list[Booking]]:
+        child = uow.child(args.child)
+        bookings = [
+            b
+            for family_id in child.family_ids
+            for b in uow.bookings_of_family(family_id, period)
+            if b.child_id == child.id
+        ]
+        return child, bookings
+
+    child, bookings = transact(ctx.store, work)
+    data = bookings_ical(commune, child, bookings)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_bytes(data)
+    count = sum(1 for b in bookings if b.status in {BookingStatus.BOOKED, BookingStatus.HELD})
+    out.say("ical.done", count=count, child=args.child, out=args.out)
+    out.document("ical", {"child": args.child, "file": args.out, "events": count})
+    return ExitCode.OK
+
+
+# -- demo --------------------------------------------------------------------------------------------
+
+
+def cmd_demo(ctx: Context) -> int:
+    from espacefamille.demo_city import DEMO_ISSUED_ON, build_demo_city
+
+    args, out = ctx.args, ctx.out
+    target = Path(args.out)
+    target.mkdir(parents=True, exist_ok=True)
+    db = target / "saint-aubin-demo.db"
+    for leftover in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+        leftover.unlink(missing_ok=True)
+    store = SqliteStore(db)
+    ctx.args.db = str(db)
+    ctx._store = store
+    city = _build(ctx, lambda progress: build_demo_city(store, families=args.families, progress=progress))
+    commune = ctx.commune
+    words = {
+        "name": commune.collectivite.name,
+        "families": city.families,
+        "children": city.children,
+        "bookings": city.bookings,
+        "attendance": city.attendance,
+        "month": month_name(city.month, out.lang),
+    }
+    out.say("demo.built", **words)
+    credited = -Money.total(n.total for n in city.credit_notes)
+    out.say(
+        "demo.prepaid",
+        paid=city.prepaid_paid,
+        waiting=city.prepaid_waiting,
+        notes=len(city.credit_notes),
+        credited=credited.format(out.lang),
+    )
+    ctx.args.now = dt.datetime.combine(DEMO_ISSUED_ON, dt.time(8, 0)).isoformat()
+    runs = [bill(ctx, regie.id, city.month, DEMO_ISSUED_ON) for regie in commune.regies]
+    documents = _documents(ctx)
+    html_dir = target / "factures"
+    if html_dir.exists():
+        shutil.rmtree(html_dir)
+    html = export_invoices(ctx, documents, "html", html_dir)
+    csv_files = export_invoices(ctx, documents, "csv", target)
+    out.say("demo.written", html=html_dir, csv=csv_files[0], db=db)
+    out.document(
+        "demo",
+        {
+            "db": str(db),
+            **{k: v for k, v in words.items() if k != "name"},
+            "prepaid": {
+                "paid_days": city.prepaid_paid,
+                "waiting": city.prepaid_waiting,
+                "credit_notes": [n.number for n in city.credit_notes],
+                "credited_total": str(credited.amount),
+            },
+            "billing": runs,
+            "html_dir": str(html_dir),
+            "html_files": len(html),
+            "csv": [str(p) for p in csv_files],
+        },
+    )
+    return ExitCode.OK
+
+
+def _build(ctx: Context, build: Callable[[Callable[[int, int], None] | None], DemoCity]) -> DemoCity:
+    if not ctx.out.interactive:
+        return build(None)
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(file=ctx.out.stderr), transient=True) as progress:
+        task = progress.add_task(_text("demo.building", ctx.out), total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        return build(advance)
+
+
+COMMANDS: dict[str, Callable[[Context], int]] = {
+    "init": cmd_init,
+    "import": cmd_import,
+    "calendar": cmd_calendar,
+    "basket": cmd_basket,
+    "bill": cmd_bill,
+    "invoices list": cmd_invoices_list,
+    "invoices export": cmd_invoices_export,
+    "pay": cmd_pay,
+    "ical": cmd_ical,
+    "demo": cmd_demo,
+}
