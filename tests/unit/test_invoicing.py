@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import attrs
 import pytest
 
-from espacefamille.billing.documents import Invoice, Numbering, Series
+from espacefamille.billing.documents import DocumentKind, Invoice, InvoiceLine, Numbering, Series
 from espacefamille.billing.invoicing import (
     BillingContext,
     BillingRun,
@@ -409,3 +409,40 @@ def test_bad_input_is_refused(commune: Commune) -> None:
         bill(commune, book(LEA, "repas", SCHOOL_DAYS), children=[TOM])
     with pytest.raises(InvalidInput):
         bill(commune, [], families=[family(), family()])
+
+
+def test_credit_notes_of_cancelled_prepaid_days_are_not_regularised_by_month_end(commune: Commune) -> None:
+    # A holiday-centre day paid at booking and cancelled in time gave a credit note (AV) of the régie; the
+    # month-end run of that régie must leave it alone — it is not a month-end day to regularise.
+    credit = Invoice(
+        "AV-loisirs-2026-000001",
+        "loisirs",
+        "F1",
+        DocumentKind.CREDIT_NOTE,
+        DECEMBER,
+        dt.date(2026, 12, 10),
+        dt.date(2026, 12, 10),
+        [
+            InvoiceLine(
+                "C1",
+                "journee",
+                "Journée",
+                "prepaid.cancellation_credit",
+                [dt.date(2026, 12, 21)],
+                Decimal(1),
+                Decimal("-9.60"),
+                Money("-9.60"),
+            )
+        ],
+    )
+    run = run_month_end(
+        commune,
+        "loisirs",
+        DECEMBER,
+        dt.date(2027, 1, 4),
+        families=[family()],
+        children=[LEA],
+        bookings=[],
+        issued=[credit],
+    )
+    assert run.documents == ()

@@ -49,7 +49,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import itertools
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Container, Iterable, Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
 from typing import Final
@@ -877,7 +877,9 @@ class _Invoiced:
 
     __slots__ = ("entries", "issued_on", "origin")
 
-    def __init__(self, issued: Iterable[Invoice], regie_id: str, family_id: str) -> None:
+    def __init__(
+        self, issued: Iterable[Invoice], regie_id: str, family_id: str, prestations: Container[str]
+    ) -> None:
         self.entries: dict[_DayKey, list[tuple[str, Decimal, Money]]] = {}
         self.origin: dict[_DayKey, str] = {}
         self.issued_on: dict[str, dt.date] = {}
@@ -888,7 +890,9 @@ class _Invoiced:
         for document in ordered:
             self.issued_on[document.number] = document.issued_on
             for line in document.lines:
-                if not line.days:
+                # Days without dates, and prepaid prestations (their credit notes come from cancellations
+                # paid at booking), are not month-end days to regularise.
+                if not line.days or line.prestation_id not in prestations:
                     continue
                 shares = _shares(line.total, len(line.days))
                 for day, share in zip(line.days, shares, strict=True):
@@ -1041,7 +1045,7 @@ def bill_family(
     returned with the bill.
     """
     family = month.family
-    invoiced = _Invoiced(month.issued, ctx.regie_id, family.id) if month.issued else None
+    invoiced = _Invoiced(month.issued, ctx.regie_id, family.id, ctx.prestations) if month.issued else None
     groups, regularise = _collect(ctx, month, invoiced)
     if not groups and not regularise and month.carried is None:
         return _empty_bill(ctx, family.id), numbering
