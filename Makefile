@@ -1,11 +1,12 @@
 # Two entry points: `make demo` (the main job) and `make check` (every check).
+DEMO_OUT ?= out/demo
 PYTHON ?= python3
 UV_VENV := .tools
 UV := $(UV_VENV)/bin/uv
 VENV := .venv
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo check lint typecheck test install clean bench
+.PHONY: demo calendar check lint typecheck test install clean bench
 
 $(UV):
 	$(PYTHON) -m venv $(UV_VENV)
@@ -18,6 +19,9 @@ $(VENV)/.installed: $(UV) pyproject.toml uv.lock
 install: $(VENV)/.installed
 
 demo: install
+	$(VENV)/bin/espacefamille demo --out $(DEMO_OUT) $(ARGS)
+
+calendar: install
 	$(VENV)/bin/python -m espacefamille.demo $(ARGS)
 
 lint: install
@@ -36,4 +40,4 @@ bench: install
 	$(VENV)/bin/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) $(UV_VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage
+	rm -rf out $(VENV) $(UV_VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage
