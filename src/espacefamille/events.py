@@ -14,7 +14,6 @@ happened, a French subject and body for an e-mail, and a JSON-safe ``to_dict``/`
 from __future__ import annotations
 
 import datetime as dt
-import re
 import secrets
 import typing
 import zoneinfo
@@ -23,7 +22,8 @@ from typing import Any, ClassVar, Final, Protocol
 
 import attrs
 
-from espacefamille.accounts import RandomSource
+# The account and event records share their validators (identifiers, aware instants).
+from espacefamille.accounts import RandomSource, _aware, _identifier, _require_aware
 from espacefamille.errors import InvalidInput
 from espacefamille.money import Money
 from espacefamille.text import format_date, format_datetime
@@ -49,39 +49,8 @@ __all__ = [
     "pending",
 ]
 
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 # An error text is kept for the agent who looks at a stuck message, not as a log: a bounded length.
 _MAX_ERROR_LENGTH: Final = 500
-
-
-def _identifier(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, str) or not _ID.fullmatch(value):
-        raise InvalidInput(
-            f"{type(instance).__name__}.{attribute.name} must be an identifier, got {value!r}",
-            message_fr=f"Identifiant invalide : « {value} ».",
-            code="model.bad_identifier",
-        )
-
-
-def _aware(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is None:
-        return
-    if not isinstance(value, dt.datetime) or value.utcoffset() is None:
-        raise InvalidInput(
-            f"{type(instance).__name__}.{attribute.name} must be an aware datetime, got {value!r}",
-            message_fr="Date et heure sans fuseau horaire.",
-            code="input.naive_datetime",
-        )
-
-
-def _require_aware(now: object) -> dt.datetime:
-    if not isinstance(now, dt.datetime) or now.utcoffset() is None:
-        raise InvalidInput(
-            f"now must be an aware datetime, got {now!r}",
-            message_fr="Date et heure sans fuseau horaire.",
-            code="input.naive_datetime",
-        )
-    return now
 
 
 def _dates(items: Iterable[dt.date]) -> tuple[dt.date, ...]:
