@@ -561,6 +561,13 @@ class SqliteUnitOfWork:
     def _mark(self, scope: str, key: str) -> None:
         self._written.add((scope, key))
 
+    def _mark_owners(self, table: str, key_column: str, key: str, family_id: str) -> None:
+        """A row moving between households changes both: mark the new owner and the one it had."""
+        self._mark(_FAMILY, family_id)
+        previous = _scalar(self._db, f"SELECT family_id FROM {table} WHERE {key_column} = ?", (key,))
+        if previous is not None:
+            self._mark(_FAMILY, previous)
+
     def _changed(self, *, places: bool) -> list[tuple[str, str]]:
         """What this unit of work read that someone else changed since: the families, numbering and
         carried amounts it read, or (``places``) the limited places it read and then booked."""
@@ -891,10 +898,7 @@ class SqliteUnitOfWork:
     def save_enrolment(self, enrolment: Enrolment) -> None:
 
         def apply() -> None:
-            previous = _scalar(self._db, "SELECT family_id FROM enrolments WHERE id = ?", (enrolment.id,))
-            self._mark(_FAMILY, enrolment.family_id)
-            if previous is not None:
-                self._mark(_FAMILY, previous)
+            self._mark_owners("enrolments", "id", enrolment.id, enrolment.family_id)
             self._db.execute(
                 "INSERT OR REPLACE INTO enrolments (id, child_id, family_id, service_id, start_day, end_day, "
                 "validated) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -1278,10 +1282,7 @@ class SqliteUnitOfWork:
     def save_payment(self, payment: Payment) -> None:
 
         def apply() -> None:
-            previous = _scalar(self._db, "SELECT family_id FROM payments WHERE number = ?", (payment.number,))
-            self._mark(_FAMILY, payment.family_id)
-            if previous is not None:
-                self._mark(_FAMILY, previous)
+            self._mark_owners("payments", "number", payment.number, payment.family_id)
             self._db.execute(
                 "INSERT OR REPLACE INTO payments (number, regie_id, family_id, amount_cents, received_at, "
                 "method, reference) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -1521,10 +1522,7 @@ class SqliteUnitOfWork:
     def save_request(self, request: Request) -> None:
 
         def apply() -> None:
-            previous = _scalar(self._db, "SELECT family_id FROM requests WHERE id = ?", (request.id,))
-            self._mark(_FAMILY, request.family_id)
-            if previous is not None:
-                self._mark(_FAMILY, previous)
+            self._mark_owners("requests", "id", request.id, request.family_id)
             self._db.execute("DELETE FROM requests WHERE id = ?", (request.id,))
             self._db.execute(
                 "INSERT INTO requests (id, family_id, category_id, field_values) VALUES (?, ?, ?, ?)",
