@@ -9,7 +9,6 @@ outbox events, retried on ``ConcurrentChange`` (``espacefamille.services.portal.
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import TypeVar
@@ -27,7 +26,7 @@ from espacefamille.accounts import (
 from espacefamille.billing.documents import DocumentKind, Invoice, InvoiceLine, Series
 from espacefamille.billing.invoicing import BillingRun, CarriedBalance, run_month_end
 from espacefamille.billing.payments import RefundRecord, apply_credit_notes, refund_credit
-from espacefamille.billing.prepaid import DEFAULT_HOLD, release_expired_holds
+from espacefamille.billing.prepaid import release_expired_holds
 from espacefamille.calendar.opening import Closure
 from espacefamille.calendar.periods import DateRange
 from espacefamille.errors import InvalidInput, NotFound
@@ -41,7 +40,7 @@ from espacefamille.events import (
 )
 from espacefamille.model import Booking, BookingStatus, Child, Commune, Enrolment, Family
 from espacefamille.money import ZERO, Money
-from espacefamille.ports import AccountStore, Clock, CommuneStore, UnitOfWork
+from espacefamille.ports import UnitOfWork
 from espacefamille.requests import Actor as RequestActor
 from espacefamille.requests import Request
 from espacefamille.rules.attendance import (
@@ -51,7 +50,7 @@ from espacefamille.rules.attendance import (
     service_closed_facts,
 )
 
-from .portal import DEFAULT_RETRIES, billing_ledger, place_ledgers, promote, transact
+from .portal import ServiceBase, billing_ledger, place_ledgers, promote
 
 __all__ = ["BackOffice", "BillingOutcome", "HoldsReleased"]
 
@@ -152,28 +151,8 @@ def _absence_facts(
     return facts
 
 
-class BackOffice:
+class BackOffice(ServiceBase):
     """The calls a commune's back office makes, on its store (and the accounts store, for activations)."""
-
-    def __init__(
-        self,
-        store: CommuneStore,
-        *,
-        clock: Clock,
-        accounts: AccountStore | None = None,
-        hold: dt.timedelta = DEFAULT_HOLD,
-        retries: int = DEFAULT_RETRIES,
-        source: Callable[[int], bytes] = secrets.token_bytes,
-    ) -> None:
-        self.store = store
-        self.clock = clock
-        self.accounts = accounts
-        self.hold = hold
-        self.retries = retries
-        self.source = source
-
-    def _transact(self, work: Callable[[UnitOfWork], _T]) -> _T:
-        return transact(self.store, work, retries=self.retries)
 
     # -- families ---------------------------------------------------------------------------------------
 

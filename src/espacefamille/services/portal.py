@@ -430,7 +430,32 @@ class AbsenceResult:
 # -- the portal ---------------------------------------------------------------------------------------------
 
 
-class FamilyPortal:
+class ServiceBase:
+    """What the portal and the back office share: the store, the clock, the accounts store, how long prepaid
+    places are held, how many times a call is retried on ``ConcurrentChange``, and the random source."""
+
+    def __init__(
+        self,
+        store: CommuneStore,
+        *,
+        clock: Clock,
+        accounts: AccountStore | None = None,
+        hold: dt.timedelta = DEFAULT_HOLD,
+        retries: int = DEFAULT_RETRIES,
+        source: Callable[[int], bytes] = secrets.token_bytes,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.accounts = accounts
+        self.hold = hold
+        self.retries = retries
+        self.source = source
+
+    def _transact(self, work: Callable[[UnitOfWork], _T]) -> _T:
+        return transact(self.store, work, retries=self.retries)
+
+
+class FamilyPortal(ServiceBase):
     """The calls a family portal makes, on one commune's store.
 
     ``hold`` is how long prepaid places are held while the family pays; ``source`` gives the random bytes of
@@ -448,16 +473,8 @@ class FamilyPortal:
         retries: int = DEFAULT_RETRIES,
         source: Callable[[int], bytes] = secrets.token_bytes,
     ) -> None:
-        self.store = store
+        super().__init__(store, clock=clock, accounts=accounts, hold=hold, retries=retries, source=source)
         self.gateway = gateway
-        self.clock = clock
-        self.accounts = accounts
-        self.hold = hold
-        self.retries = retries
-        self.source = source
-
-    def _transact(self, work: Callable[[UnitOfWork], _T]) -> _T:
-        return transact(self.store, work, retries=self.retries)
 
     # -- accounts ---------------------------------------------------------------------------------------
 
