@@ -48,7 +48,7 @@ from espacefamille.model import (
 )
 from espacefamille.rules.attendance import AttendanceFact, AttendanceStatus
 
-__all__ = ["City", "main", "synthetic_city"]
+__all__ = ["City", "Household", "main", "synthetic_city"]
 
 MONTH = DateRange.month(2026, 11)
 ISSUED_ON = dt.date(2026, 12, 1)
@@ -61,6 +61,10 @@ _SCHOOL_YEAR_START = dt.date(2026, 9, 1)
 _TAKE_UP = (("repas", 0.9), ("matin", 0.6), ("soir", 0.7))
 _WEDNESDAY = (("mercredi_journee", 0.2), ("mercredi_matin", 0.1))
 _PERISCOLAIRE = frozenset({"matin", "soir"})
+
+
+# A family, its children, its bookings and its attendance facts.
+Household = tuple[Family, list[Child], list[Booking], list[AttendanceFact]]
 
 
 @attrs.frozen
@@ -87,19 +91,27 @@ class City:
         return self._open_days[prestation_id]
 
     def families(self) -> Iterator[FamilyMonth]:
-        """One ``FamilyMonth`` per family, in family-id order, until the city has its children."""
+        """One ``FamilyMonth`` per family, in family-id order, until the city has its children (its
+        bookings grouped into runs of days, as a store reads them)."""
+        for family, children, bookings, facts in self.households():
+            with attrs.validators.disabled():
+                month = FamilyMonth(family, children, bookings, facts)
+            yield month
+
+    def households(self) -> Iterator[Household]:
+        """Each family with its children, bookings (one ``Booking`` per day) and attendance facts."""
         made = 0
         index = 0
         while made < self.children:
             rng = random.Random(f"{self.seed}/{index}")
             size = min(_family_size(rng), self.children - made)
             with attrs.validators.disabled():
-                month = self._family(rng, index, size)
-            yield month
+                household = self._family(rng, index, size)
+            yield household
             made += size
             index += 1
 
-    def _family(self, rng: random.Random, index: int, size: int) -> FamilyMonth:
+    def _family(self, rng: random.Random, index: int, size: int) -> Household:
         family_id = f"F{index:07d}"
         draw = rng.random()
         quotients: list[QuotientFamilial] = []
@@ -128,7 +140,7 @@ class City:
                 Child(child_id, f"Enfant{number}", family.name, born, (family_id,), pai=rng.random() < 0.03)
             )
             self._child_month(rng, family_id, child_id, bookings, facts)
-        return FamilyMonth(family, children, bookings, facts)
+        return family, children, bookings, facts
 
     def _child_month(
         self,
@@ -195,10 +207,10 @@ def main(children: int = 10_000) -> dict[str, float]:
     city = synthetic_city(children)
     start = time.perf_counter()
     families = bookings = facts = 0
-    for month in city.families():
+    for _, _, booked, recorded in city.households():
         families += 1
-        bookings += len(month.bookings)
-        facts += len(month.attendance)
+        bookings += len(booked)
+        facts += len(recorded)
     seconds = time.perf_counter() - start
     print(
         f"synthetic city, {children:,} children: {families:,} families, {bookings:,} bookings, "

@@ -205,8 +205,15 @@ class DomainEvent:
         return event_from_dict(data) if cls is DomainEvent else _decode(cls, data)
 
 
+_HINTS: dict[type[DomainEvent], dict[str, object]] = {}
+
+
 def _hints(cls: type[DomainEvent]) -> dict[str, object]:
-    return typing.get_type_hints(cls)
+    # Resolving the annotations is slow (a month-end run writes one event per invoice): once per class.
+    found = _HINTS.get(cls)
+    if found is None:
+        found = _HINTS[cls] = typing.get_type_hints(cls)
+    return found
 
 
 def _decode(cls: type[DomainEvent], data: Mapping[str, object]) -> DomainEvent:

@@ -124,6 +124,12 @@ _COLUMNS: Mapping[CsvKind, tuple[Column, ...]] = {
             Column("qf_debut", False, "début de validité du quotient (obligatoire avec un quotient)"),
             Column("qf_fin", False, "fin de validité du quotient, incluse (vide : sans fin)"),
             Column("qf_source", False, "origine du quotient (vide : CAF)"),
+            Column(
+                "qf_recu_le",
+                False,
+                "date de réception de l'attestation : le quotient s'applique à partir de la date que fixe "
+                "la grille tarifaire (qf_change), jamais avant (vide : dès qf_debut)",
+            ),
         )
     ),
     CsvKind.CHILDREN: _columns(
@@ -522,8 +528,9 @@ def _quotient(row: _Row) -> QuotientFamilial | None:
     start = row.optional_date("qf_debut")
     end = row.optional_date("qf_fin")
     origin = row.optional_text("qf_source") or "CAF"
+    received = row.optional_date("qf_recu_le")
     if value is None:
-        if start is not None or end is not None:
+        if start is not None or end is not None or received is not None:
             row.error("qf", "import.empty", "dates are given without a quotient", "Dates sans quotient.")
         return None
     if start is None:
@@ -534,7 +541,7 @@ def _quotient(row: _Row) -> QuotientFamilial | None:
             "Un quotient doit avoir sa date de début de validité.",
         )
         return None
-    return row.build(QuotientFamilial, value, start, end, origin)
+    return row.build(QuotientFamilial, value, start, end, origin, received_on=received)
 
 
 @attrs.frozen

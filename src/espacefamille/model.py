@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import itertools
 import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
-from espacefamille.billing.tariffs import TariffBook
+from espacefamille.billing.tariffs import QfChangeRule, TariffBook
 from espacefamille.calendar.commune import CommuneCalendar
 from espacefamille.calendar.opening import Closure, Opening, OpeningCalendar
 from espacefamille.calendar.periods import DateRange
@@ -38,6 +39,7 @@ if TYPE_CHECKING:  # the rules modules import this one; the aggregate only names
     from espacefamille.rules.unpaid import UnpaidPolicy
 
 __all__ = [
+    "BookedDays",
     "Booking",
     "BookingStatus",
     "Child",
@@ -56,6 +58,8 @@ __all__ = [
     "SchoolClass",
     "Service",
     "ServiceKind",
+    "booked_days",
+    "quotient_in_force",
 ]
 
 _T = TypeVar("_T")
@@ -298,13 +302,17 @@ def _quotient_value(value: object) -> Decimal:
 class QuotientFamilial:
     """A family's QF from ``valid_from`` (to ``valid_until`` included, or open-ended).
 
-    A value of 0 is a real quotient (the lowest band), distinct from an unknown QF.
+    A value of 0 is a real quotient (the lowest band), distinct from an unknown QF. ``received_on`` is
+    the day the commune received the attestation: a QF is never backdated, it applies from the date the
+    price list's ``qf_change`` rule gives (``in_force_from``). None for a quotient entered with its dates
+    already decided (migrated data): it applies from ``valid_from``.
     """
 
     value: Decimal = attrs.field(converter=_quotient_value)
     valid_from: dt.date = attrs.field(validator=_plain_date)
     valid_until: dt.date | None = attrs.field(default=None, validator=_plain_date)
     source: str = "CAF"
+    received_on: dt.date | None = attrs.field(default=None, validator=_plain_date, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         if self.valid_until is not None and self.valid_until < self.valid_from:
@@ -314,8 +322,42 @@ class QuotientFamilial:
                 code="input.end_before_start",
             )
 
-    def covers(self, day: dt.date) -> bool:
-        return self.valid_from <= day and (self.valid_until is None or day <= self.valid_until)
+    def in_force_from(self, rule: QfChangeRule = QfChangeRule.IMMEDIATELY) -> dt.date:
+        """The first day this QF prices: ``valid_from``, or later when ``rule`` puts the change after the
+        day it was received (the 1st of the next month…). Never before it was received."""
+        if self.received_on is None:
+            return self.valid_from
+        return max(self.valid_from, rule.effective_from(self.received_on))
+
+
+def quotient_in_force(
+    quotients: Iterable[QuotientFamilial], day: dt.date, rule: QfChangeRule = QfChangeRule.IMMEDIATELY
+) -> QuotientFamilial | None:
+    """The quotient that prices ``day`` under ``rule`` (the price list's ``qf_change``), or None (unknown).
+
+    The one way to say which QF is in force: the latest to come into force (``in_force_from``) on or
+    before ``day``, until its ``valid_until``. A quotient replaced by one that starts the day after it
+    ends stays in force until the new one comes into force, so a change is never backdated and leaves no
+    gap: a new QF valid from 1 November but received on 17 November under a "next month" rule prices
+    from 1 December, November keeping the old one.
+    """
+    candidates = tuple(quotients)
+    best: QuotientFamilial | None = None
+    best_key: tuple[dt.date, dt.date] | None = None
+    for quotient in candidates:
+        start = quotient.in_force_from(rule)
+        if start > day or (quotient.valid_until is not None and start > quotient.valid_until):
+            continue  # not yet in force, or received too late to ever be
+        key = (start, quotient.valid_from)
+        if best_key is None or key >= best_key:
+            best, best_key = quotient, key
+    if best is None or best.valid_until is None or day <= best.valid_until:
+        return best
+    successor_from = best.valid_until + dt.timedelta(days=1)
+    for quotient in candidates:
+        if quotient.valid_from == successor_from and day < quotient.in_force_from(rule):
+            return best  # replaced, but the new one is not in force yet
+    return None
 
 
 @attrs.frozen
@@ -365,12 +407,11 @@ class Family:
     def payer(self) -> Guardian:
         return next(g for g in self.guardians if g.id == self.payer_id)
 
-    def quotient_on(self, day: dt.date) -> Decimal | None:
-        """The QF in force on ``day``; None when unknown (0 is a known, real quotient)."""
-        for quotient in self.quotients:
-            if quotient.covers(day):
-                return quotient.value
-        return None
+    def quotient_on(self, day: dt.date, rule: QfChangeRule = QfChangeRule.IMMEDIATELY) -> Decimal | None:
+        """The QF in force on ``day`` under ``rule`` (billing passes the price list's ``qf_change``); None
+        when unknown (0 is a known, real quotient). See ``quotient_in_force``."""
+        quotient = quotient_in_force(self.quotients, day, rule)
+        return None if quotient is None else quotient.value
 
 
 class SchoolClass(enum.Enum):
@@ -491,6 +532,70 @@ class Booking:
     def is_active(self) -> bool:
         """Booked or held: the child has (or is about to have) a place."""
         return self.status in (BookingStatus.BOOKED, BookingStatus.HELD)
+
+
+def _day_tuple(items: Iterable[dt.date]) -> tuple[dt.date, ...]:
+    return tuple(items)
+
+
+def _plain_dates(instance: object, attribute: attrs.Attribute[Any], value: tuple[dt.date, ...]) -> None:
+    if not value:
+        raise InvalidInput(
+            f"{type(instance).__name__}.{attribute.name} needs at least one day",
+            message_fr="Au moins une date est attendue.",
+            code="input.no_day",
+        )
+    for day in value:
+        _plain_date(instance, attribute, day)
+    if any(later <= earlier for earlier, later in itertools.pairwise(value)):
+        raise InvalidInput(
+            f"{type(instance).__name__}.{attribute.name} must be increasing dates, each once",
+            message_fr="Les dates doivent être croissantes et distinctes.",
+            code="input.days_order",
+        )
+
+
+@attrs.frozen
+class BookedDays:
+    """The days one child is booked for one prestation with one status and one late-booking surcharge
+    code: bookings as month-end billing reads them, a month of meals in one value instead of twenty.
+
+    ``booked_days`` makes them from bookings; a store may read them so directly (the SQLite store groups
+    a city's four million booking-days in SQL).
+    """
+
+    child_id: str = attrs.field(validator=_identifier)
+    prestation_id: str = attrs.field(validator=_identifier)
+    status: BookingStatus = attrs.field(validator=attrs.validators.instance_of(BookingStatus))
+    days: tuple[dt.date, ...] = attrs.field(converter=_day_tuple, validator=_plain_dates)
+    surcharge_code: str | None = None
+
+    @property
+    def is_active(self) -> bool:
+        """Booked or held: the child has (or is about to have) a place on these days."""
+        return self.status in (BookingStatus.BOOKED, BookingStatus.HELD)
+
+
+def booked_days(bookings: Iterable[Booking | BookedDays]) -> tuple[BookedDays, ...]:
+    """Bookings as runs of days: one ``BookedDays`` per child × prestation × status × surcharge code, in
+    that order, days increasing. ``BookedDays`` given are kept as they are."""
+    runs: dict[tuple[str, str, BookingStatus, str], list[dt.date]] = {}
+    kept: list[BookedDays] = []
+    for booking in bookings:
+        if isinstance(booking, BookedDays):
+            kept.append(booking)
+            continue
+        if not isinstance(booking, Booking):
+            raise InvalidInput(f"expected a Booking, got {booking!r}", code="input.not_a_booking")
+        key = (booking.child_id, booking.prestation_id, booking.status, booking.surcharge_code or "")
+        runs.setdefault(key, []).append(booking.day)
+    made = [
+        BookedDays(child_id, prestation_id, status, sorted(set(days)), code or None)
+        for (child_id, prestation_id, status, code), days in sorted(
+            runs.items(), key=lambda item: (item[0][0], item[0][1], item[0][2].value, item[0][3])
+        )
+    ]
+    return (*kept, *made) if kept else tuple(made)
 
 
 # -- the whole setup --------------------------------------------------------------------------

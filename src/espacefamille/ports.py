@@ -40,7 +40,7 @@ from espacefamille.calendar.periods import DateRange
 from espacefamille.calendar.timezones import require_aware, time_zone
 from espacefamille.errors import InvalidInput
 from espacefamille.events import OutboxMessage
-from espacefamille.model import Booking, Child, Commune, Enrolment, Family
+from espacefamille.model import BookedDays, Booking, Child, Commune, Enrolment, Family, booked_days
 from espacefamille.payment import PaymentAttempt
 from espacefamille.requests import Request
 from espacefamille.rules.attendance import AbsenceDeclaration, AttendanceFact
@@ -49,11 +49,62 @@ __all__ = [
     "AccountStore",
     "Clock",
     "CommuneStore",
+    "FamilyRecords",
     "FixedClock",
     "SystemClock",
     "UnitOfWork",
     "check_carried",
+    "family_records_by_parts",
 ]
+
+
+def _children(items: Iterable[Child]) -> tuple[Child, ...]:
+    return tuple(items)
+
+
+def _bookings(items: Iterable[Booking | BookedDays]) -> tuple[BookedDays, ...]:
+    return booked_days(items)
+
+
+def _facts(items: Iterable[AttendanceFact]) -> tuple[AttendanceFact, ...]:
+    return tuple(items)
+
+
+def _absences(items: Iterable[AbsenceDeclaration]) -> tuple[AbsenceDeclaration, ...]:
+    return tuple(items)
+
+
+def _invoices(items: Iterable[Invoice]) -> tuple[Invoice, ...]:
+    return tuple(items)
+
+
+@attrs.frozen
+class FamilyRecords:
+    """One household as month-end billing reads it for a period: its children, the bookings of the period
+    (as runs of days, ``Booking`` values given are grouped so), its attendance facts of the period, its
+    absence declarations and every invoice or credit note issued to it."""
+
+    family: Family
+    children: tuple[Child, ...] = attrs.field(converter=_children)
+    bookings: tuple[BookedDays, ...] = attrs.field(converter=_bookings)
+    attendance: tuple[AttendanceFact, ...] = attrs.field(converter=_facts)
+    absences: tuple[AbsenceDeclaration, ...] = attrs.field(converter=_absences)
+    invoices: tuple[Invoice, ...] = attrs.field(converter=_invoices)
+
+
+def family_records_by_parts(uow: UnitOfWork, period: DateRange) -> Iterator[FamilyRecords]:
+    """``UnitOfWork.family_records`` made of a unit of work's per-family reads, for a store that has no
+    faster way (the memory store uses it; the SQLite store reads a few hundred families per query)."""
+    for family in uow.families():
+        family_id = family.id
+        yield FamilyRecords(
+            family,
+            uow.children_of(family_id),
+            uow.bookings_of_family(family_id, period),
+            uow.attendance_of_family(family_id, period),
+            uow.absences_of_family(family_id),
+            uow.invoices_of_family(family_id),
+        )
 
 
 @runtime_checkable
@@ -120,6 +171,14 @@ class UnitOfWork(Protocol):
         ...
 
     def save_family(self, family: Family) -> None: ...
+
+    def family_records(self, period: DateRange) -> Iterator[FamilyRecords]:
+        """Every family, ordered by id, with what month-end billing reads of it for ``period``: exactly what
+        ``children_of``, ``bookings_of_family``, ``attendance_of_family``, ``absences_of_family`` and
+        ``invoices_of_family`` return, and read as they would be (the families count as read by this unit
+        of work). Streamed: memory does not grow with the city. A store with nothing faster to offer
+        returns ``family_records_by_parts(self, period)``."""
+        ...
 
     def child(self, child_id: str) -> Child: ...
 

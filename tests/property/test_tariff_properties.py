@@ -7,6 +7,7 @@ import tomllib
 from decimal import Decimal
 from fractions import Fraction
 
+import attrs
 import pytest
 import tomli_w
 from hypothesis import assume, given
@@ -14,10 +15,8 @@ from hypothesis import strategies as st
 
 from espacefamille.billing.pricing import (
     FamilyFacts,
-    QuotientAttestation,
     price_quote,
     price_surcharge,
-    quotient_on,
 )
 from espacefamille.billing.tariffs import (
     FULL_PRICE,
@@ -48,8 +47,9 @@ from espacefamille.billing.tariffs import (
 )
 from espacefamille.calendar.periods import DateRange
 from espacefamille.errors import InvalidConfiguration, MissingData
-from espacefamille.model import Residence
+from espacefamille.model import Family, Residence, quotient_in_force
 from espacefamille.money import Money, RoundingMode, RoundingPoint, RoundingPolicy
+from espacefamille.testing.strategies import families
 
 SCHOOL_YEAR = DateRange(dt.date(2026, 9, 1), dt.date(2027, 8, 31))
 DAY = dt.date(2026, 11, 12)
@@ -271,26 +271,24 @@ def test_exactly_the_days_beyond_the_tolerance_are_surcharged(tolerance: int, da
     assert sum(charged, Money(0)) == Money("2.00") * max(0, days - tolerance)
 
 
-attestations = st.builds(
-    QuotientAttestation,
-    quotients,
-    st.dates(dt.date(2025, 1, 1), dt.date(2027, 12, 31)),
-)
-
-
-@given(
-    st.lists(attestations, max_size=5),
-    st.dates(dt.date(2025, 1, 1), dt.date(2028, 6, 30)),
-    st.sampled_from(QfChangeRule),
-)
-def test_a_quotient_is_never_applied_before_its_effective_date(
-    history: list[QuotientAttestation], day: dt.date, rule: QfChangeRule
+@given(families(), st.integers(-45, 45), st.data(), st.sampled_from(QfChangeRule))
+def test_a_quotient_never_applies_before_the_day_it_was_received_nor_its_rule_s_date(
+    family: Family, offset: int, data: st.DataObject, rule: QfChangeRule
 ) -> None:
-    quotient = quotient_on(history, day, rule)
-    if quotient is None:
-        assert all(rule.effective_from(a.received_on) > day for a in history)
-    else:
-        assert any(a.value == quotient and rule.effective_from(a.received_on) <= day for a in history)
+    # Days around the quotients' dates, where changes happen.
+    edges = [d for q in family.quotients for d in (q.valid_from, q.valid_until, q.received_on) if d]
+    day = data.draw(st.sampled_from(edges)) + dt.timedelta(days=offset) if edges else dt.date(2026, 11, 17)
+    quotient = quotient_in_force(family.quotients, day, rule)
+    if quotient is not None:
+        assert quotient.valid_from <= day
+        if quotient.received_on is not None:
+            assert quotient.received_on <= day
+            assert rule.effective_from(quotient.received_on) <= day
+    assert family.quotient_on(day, rule) == (None if quotient is None else quotient.value)
+    # Without reception dates, a quotient applies exactly over its validity dates.
+    entered = [attrs.evolve(q, received_on=None) for q in family.quotients]
+    covering = [q for q in entered if q.valid_from <= day and (q.valid_until is None or day <= q.valid_until)]
+    assert quotient_in_force(entered, day, rule) == (covering[0] if covering else None)
 
 
 # -- configuration round trip ------------------------------------------------------------------
@@ -339,7 +337,6 @@ def prestation_tariffs(draw: st.DrawFn, prestation_id: str) -> PrestationTariff:
         non_resident=draw(st.none() | amounts),
         pai=draw(st.none() | amounts),
         sibling_reduction=reduction,
-        late_booking=draw(surcharges),
         unbooked_presence=draw(surcharges),
         attendance=attendance,
     )

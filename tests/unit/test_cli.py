@@ -318,3 +318,68 @@ def test_an_enrolment_of_another_familys_child_is_refused(db: str, tmp_path: Pat
     code, document = run_json("import", "enrolments", str(file), "--db", db)
     assert code == ExitCode.USAGE
     assert "n'appartient pas au foyer F2" in str(document["error"])
+
+
+class _Terminal(io.StringIO):
+    """Standard error as a terminal, where progress is drawn."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_billing_draws_its_progress_on_a_terminal_and_prints_only_the_result(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    code, text = run(
+        "bill", "--regie", "enfance", "--month", "2026-11", "--db", db, "--now", "2026-12-01T09:00",
+        "--lang", "en",
+    )  # fmt: skip
+    assert code == ExitCode.OK
+    assert text.startswith("Régie enfance, November 2026: 0 invoice(s)")
+    assert len(text.splitlines()) == 1
+    assert "Billing November 2026" in terminal.getvalue()
+    quiet = _Terminal()
+    monkeypatch.setattr(sys, "stderr", quiet)
+    code, document = run_json(
+        "bill", "--regie", "enfance", "--month", "2026-11", "--db", db, "--now", "2026-12-01T09:00"
+    )
+    assert code == ExitCode.OK
+    assert document["invoices"] == []
+    assert quiet.getvalue() == ""
+
+
+def test_help_is_french_by_default_and_english_with_lang_en(capsys: pytest.CaptureFixture[str]) -> None:
+    def words(text: str) -> str:  # argparse wraps to the terminal's width
+        return " ".join(text.split())
+
+    code, french = run("--help")
+    assert code == ExitCode.OK
+    assert "bill facturation de fin de mois" in words(french)
+    assert french.startswith("utilisation : espacefamille")
+    assert run("--lang", "en", "--help")[0] == ExitCode.OK
+    english = capsys.readouterr().out
+    assert "bill month-end billing" in words(english)
+    assert english.startswith("usage: espacefamille")
+    assert "facturation" not in english
+    assert run("--lang", "en", "bill", "--help")[0] == ExitCode.OK
+    bill = words(capsys.readouterr().out)
+    assert "--issued-on ISSUED_ON issue date (default: today)" in bill
+    assert "date d'émission" not in bill
+    assert run("bill", "--help")[0] == ExitCode.OK
+    assert "date d'émission (par défaut : aujourd'hui)" in words(capsys.readouterr().out)
+
+
+def test_a_usage_error_speaks_the_language_asked(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("bill", "--regie", "enfance", "--db", db, "--lang", "en")[0] == ExitCode.USAGE
+    english = capsys.readouterr().err
+    assert english.startswith("usage: espacefamille")
+    assert "Bad usage: the following arguments are required: --month" in english
+    assert run("bill", "--regie", "enfance", "--db", db)[0] == ExitCode.USAGE
+    french = capsys.readouterr().err
+    assert french.startswith("utilisation : espacefamille")
+    assert "Utilisation incorrecte : arguments obligatoires manquants : --month" in french
+    code, document = run_json("pay", "--invoice", "X", "--amount", "1", "--method", "carte", "--lang", "en")
+    assert code == ExitCode.USAGE
+    assert document["error"]["message"].startswith("argument --method: invalid choice: 'carte'")  # type: ignore[index]

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 
+from espacefamille.billing.tariffs import QfChangeRule
 from espacefamille.errors import InvalidInput
 from espacefamille.imports import (
     CsvKind,
@@ -74,6 +75,26 @@ def test_a_quotient_of_zero_is_a_real_quotient() -> None:
     text = FAMILIES_HEADER + "\nF1;Martin;G1;Claire;Martin;;;;;;;;0;2026-09-01;\n"
     (family,) = families_from_csv(text)
     assert family.quotient_on(dt.date(2026, 11, 12)) == Decimal(0)
+
+
+def test_a_quotient_s_reception_date_is_read_and_the_change_is_not_backdated() -> None:
+    # The new QF is valid from 1 November, but the commune received it on Tuesday 17 November 2026.
+    text = (
+        "famille;nom;responsable1_id;responsable1_prenom;responsable1_nom;qf;qf_debut;qf_fin;qf_recu_le\n"
+        "F1;Martin;G1;Claire;Martin;812,5;2026-09-01;2026-10-31;\n"
+        "F1;Martin;G1;Claire;Martin;540;2026-11-01;;17/11/2026\n"
+    )
+    (family,) = families_from_csv(text)
+    assert [q.received_on for q in family.quotients] == [None, dt.date(2026, 11, 17)]
+    assert family.quotient_on(dt.date(2026, 11, 16), QfChangeRule.IMMEDIATELY) == Decimal("812.5")
+    assert family.quotient_on(dt.date(2026, 11, 17), QfChangeRule.IMMEDIATELY) == Decimal(540)
+    assert family.quotient_on(dt.date(2026, 11, 30), QfChangeRule.NEXT_MONTH) == Decimal("812.5")
+
+
+def test_a_reception_date_without_a_quotient_is_refused() -> None:
+    text = FAMILIES_HEADER + ";qf_recu_le\nF1;Martin;G1;Claire;Martin;;;;;;;;;;;17/11/2026\n"
+    error = rejected(lambda: families_from_csv(text))
+    assert [(e.line, e.column, e.code) for e in error.errors] == [(2, "qf", "import.empty")]
 
 
 def test_a_malformed_line_is_reported_by_its_number_and_nothing_is_imported() -> None:

@@ -19,7 +19,7 @@ from espacefamille.billing.invoicing import (
     sibling_ranks,
 )
 from espacefamille.calendar.periods import DateRange
-from espacefamille.errors import InvalidInput, NotFound
+from espacefamille.errors import InvalidInput, MissingData, NotFound
 from espacefamille.model import (
     Booking,
     BookingStatus,
@@ -32,6 +32,7 @@ from espacefamille.model import (
 )
 from espacefamille.money import Money
 from espacefamille.rules.attendance import AttendanceFact, AttendanceStatus
+from espacefamille.rules.policies import WaitingList
 
 PARIS = ZoneInfo("Europe/Paris")
 BOOKED_AT = dt.datetime(2026, 10, 1, 9, 0, tzinfo=PARIS)
@@ -202,6 +203,16 @@ def test_a_late_booking_accepted_with_a_surcharge_has_its_own_line(commune: Comm
     assert [line.reason for line in lines] == ["attendance.present", "surcharge.late_booking"]
     assert lines[0].unit_price == Decimal("2.60")  # never folded into the meal's price
     assert (lines[1].days, lines[1].total) == (late, Money("1.04"))
+
+
+def test_a_surcharged_late_booking_under_a_rule_without_surcharge_is_missing_data(commune: Commune) -> None:
+    # The canteen's rule puts late bookings on a waiting list: no price list can say what a surcharge costs.
+    rules = dict(commune.booking_rules)
+    rules["repas"] = attrs.evolve(rules["repas"], after_booking_deadline=WaitingList())
+    without = attrs.evolve(commune, booking_rules=rules)
+    with pytest.raises(MissingData) as caught:
+        bill(without, book(LEA, "repas", SCHOOL_DAYS[-1:], late=True), children=[LEA])
+    assert caught.value.code == "billing.no_late_booking_surcharge"
 
 
 def test_non_resident_pai_and_unknown_quotient_prices(commune: Commune) -> None:

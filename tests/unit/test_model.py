@@ -9,12 +9,16 @@ from typing import Any
 import attrs
 import pytest
 
+from espacefamille.billing.tariffs import QfChangeRule
 from espacefamille.calendar.opening import ClosedBecause, Closure, ClosureReason, Opening
 from espacefamille.calendar.periods import DateRange, Weekday
 from espacefamille.calendar.public_holidays import HolidaySubdivision
 from espacefamille.calendar.school import SchoolHoliday, SchoolYear, SchoolZone
 from espacefamille.errors import InvalidConfiguration, InvalidInput, NotFound
 from espacefamille.model import (
+    BookedDays,
+    Booking,
+    BookingStatus,
     Child,
     Collectivite,
     Commune,
@@ -31,6 +35,7 @@ from espacefamille.model import (
     SchoolClass,
     Service,
     ServiceKind,
+    booked_days,
 )
 from espacefamille.money import Money, RoundingMode, RoundingPolicy
 
@@ -256,6 +261,37 @@ def test_a_gap_between_quotients_is_unknown() -> None:
     assert family.quotient_on(dt.date(2026, 7, 14)) is None
 
 
+def test_a_late_received_quotient_leaves_the_old_one_until_it_applies_but_fills_no_gap() -> None:
+    # 640 valid from Sunday 1 November 2026, received on Tuesday 17 November: from 1 December ("next month").
+    late = QuotientFamilial(640, dt.date(2026, 11, 1), received_on=dt.date(2026, 11, 17))
+    replaced = martin(QuotientFamilial(812, dt.date(2026, 1, 1), dt.date(2026, 10, 31)), late)
+    assert replaced.quotient_on(dt.date(2026, 11, 30), QfChangeRule.NEXT_MONTH) == Decimal(812)
+    assert replaced.quotient_on(dt.date(2026, 12, 1), QfChangeRule.NEXT_MONTH) == Decimal(640)
+    assert replaced.quotient_on(dt.date(2026, 11, 16)) == Decimal(812)  # by default: from the day received
+    assert replaced.quotient_on(dt.date(2026, 11, 17)) == Decimal(640)
+    # The first one had expired in June: the summer stays unknown, and so does November until 1 December.
+    expired = martin(QuotientFamilial(812, dt.date(2026, 1, 1), dt.date(2026, 6, 30)), late)
+    assert expired.quotient_on(dt.date(2026, 11, 30), QfChangeRule.NEXT_MONTH) is None
+    assert expired.quotient_on(dt.date(2026, 12, 1), QfChangeRule.NEXT_MONTH) == Decimal(640)
+
+
+def test_a_quotient_received_after_its_validity_never_applies() -> None:
+    # Valid for October only, but received on 17 November: under "next month" it would start on 1 December.
+    october = QuotientFamilial(
+        500, dt.date(2026, 10, 1), dt.date(2026, 10, 31), received_on=dt.date(2026, 11, 17)
+    )
+    family = martin(october, QuotientFamilial(700, dt.date(2026, 11, 1)))
+    assert family.quotient_on(dt.date(2026, 10, 15), QfChangeRule.NEXT_MONTH) is None
+    assert family.quotient_on(dt.date(2026, 12, 1), QfChangeRule.NEXT_MONTH) == Decimal(700)
+    assert october.in_force_from(QfChangeRule.NEXT_MONTH) == dt.date(2026, 12, 1)
+
+
+def test_a_reception_date_must_be_a_date() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        QuotientFamilial(700, dt.date(2026, 11, 1), received_on="2026-11-17")  # type: ignore[arg-type]
+    assert caught.value.code == "input.not_a_date"
+
+
 @pytest.mark.parametrize(
     "second",
     [
@@ -471,3 +507,46 @@ def test_the_example_commune_closes_the_canteen_for_the_end_of_term_outing(commu
     assert commune.opening_calendar("matin").day(dt.date(2026, 11, 27)).explain() == (
         "Fermé : journée de formation des animateurs."
     )
+
+
+# -- bookings as runs of days ---------------------------------------------------------------------
+
+_BOOKED_AT = dt.datetime(2026, 10, 20, 18, 30, tzinfo=dt.UTC)
+
+
+def _meal(day: dt.date, status: BookingStatus = BookingStatus.BOOKED, code: str | None = None) -> Booking:
+    return Booking("C1", "repas", day, "F1", status, _BOOKED_AT, None, code)
+
+
+def test_a_month_of_meals_becomes_one_run_per_status_and_surcharge() -> None:
+    # Armistice week 2026: meals on Monday 9, Tuesday 10 (booked late) and Friday 13, Thursday 12 cancelled.
+    runs = booked_days(
+        [
+            _meal(dt.date(2026, 11, 13)),
+            _meal(dt.date(2026, 11, 9)),
+            _meal(dt.date(2026, 11, 10), code="after_deadline.surcharge"),
+            _meal(dt.date(2026, 11, 12), BookingStatus.CANCELLED),
+        ]
+    )
+    assert runs == (
+        BookedDays("C1", "repas", BookingStatus.BOOKED, (dt.date(2026, 11, 9), dt.date(2026, 11, 13))),
+        BookedDays("C1", "repas", BookingStatus.BOOKED, (dt.date(2026, 11, 10),), "after_deadline.surcharge"),
+        BookedDays("C1", "repas", BookingStatus.CANCELLED, (dt.date(2026, 11, 12),)),
+    )
+    assert [run.is_active for run in runs] == [True, True, False]
+    assert booked_days(runs) == runs  # runs given are kept
+
+
+@pytest.mark.parametrize(
+    "days",
+    [(), (dt.date(2026, 11, 10), dt.date(2026, 11, 9)), (dt.date(2026, 11, 9), dt.date(2026, 11, 9))],
+)
+def test_a_run_needs_increasing_days_each_once(days: tuple[dt.date, ...]) -> None:
+    with pytest.raises(InvalidInput):
+        BookedDays("C1", "repas", BookingStatus.BOOKED, days)
+
+
+def test_only_bookings_make_runs() -> None:
+    with pytest.raises(InvalidInput) as raised:
+        booked_days([dt.date(2026, 11, 9)])  # type: ignore[list-item]
+    assert raised.value.code == "input.not_a_booking"

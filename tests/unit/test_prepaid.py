@@ -22,6 +22,7 @@ from espacefamille.billing.prepaid import (
     refund_prepaid_credit,
     release_expired_holds,
 )
+from espacefamille.billing.tariffs import QfChangeRule
 from espacefamille.calendar.periods import DateRange
 from espacefamille.errors import InvalidInput, MissingData
 from espacefamille.model import (
@@ -294,6 +295,16 @@ def test_the_price_preview_shows_each_line_before_validating(commune: Commune) -
     # The preview and the amount to pay go through the same pricing path.
     to_pay = amount_to_pay(commune, FAMILY, CHILDREN, preview.result, hold=HOLD)
     assert to_pay.gross == preview.to_pay_now
+
+
+def test_a_holiday_week_is_priced_with_the_qf_of_the_price_list_s_date_not_a_backdated_one() -> None:
+    # A new QF of 500, valid from 1 December, reached the commune on Tuesday 15 December 2026.
+    old = QuotientFamilial(808, dt.date(2026, 1, 1), dt.date(2026, 11, 30))
+    new = QuotientFamilial(500, dt.date(2026, 12, 1), received_on=dt.date(2026, 12, 15))
+    family = attrs.evolve(FAMILY, quotients=(old, new))
+    next_month = family_facts(family, TOM, CHILDREN, CHRISTMAS_MONDAY, QfChangeRule.NEXT_MONTH)
+    at_once = family_facts(family, TOM, CHILDREN, CHRISTMAS_MONDAY, QfChangeRule.IMMEDIATELY)
+    assert (next_month.quotient, at_once.quotient) == (Decimal(808), Decimal(500))
 
 
 def test_family_facts_come_from_the_household_and_the_child() -> None:

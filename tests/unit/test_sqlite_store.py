@@ -23,6 +23,7 @@ from espacefamille.adapters.sqlite import (
 )
 from espacefamille.billing.documents import DocumentKind, Invoice, InvoiceLine, Series
 from espacefamille.billing.invoicing import CarriedBalance
+from espacefamille.billing.tariffs import QfChangeRule
 from espacefamille.calendar.periods import DateRange
 from espacefamille.errors import ConcurrentChange
 from espacefamille.examples import example_commune
@@ -139,7 +140,7 @@ def test_a_version_1_file_is_migrated_and_its_carried_amounts_kept_as_one_line(t
     finally:
         connection.close()
     store = SqliteStore(path)
-    assert _pragma(path, "user_version") == SCHEMA_VERSION == 2
+    assert _pragma(path, "user_version") == SCHEMA_VERSION == 3
     with store.unit_of_work() as uow:
         balances = {**uow.carried("enfance"), **uow.carried("loisirs")}
         # January's run, the first after the upgrade, starts from them.
@@ -165,6 +166,60 @@ def test_a_version_1_file_is_migrated_and_its_carried_amounts_kept_as_one_line(t
         # The new table of online payments is there too.
         uow.save_payment_attempt(attempt("pay-1", "F1"))
         assert uow.payment_attempt("pay-1") == attempt("pay-1", "F1")
+
+
+def test_a_version_2_file_is_migrated_and_its_quotients_keep_applying_from_their_valid_from(
+    tmp_path: Path,
+) -> None:
+    # A file of the second schema, whose quotients had no reception date.
+    path = tmp_path / "commune.sqlite"
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        for statement in itertools.chain(*_COMMUNE_MIGRATIONS[:2]):
+            connection.execute(statement)
+        connection.execute("INSERT INTO families VALUES ('F1', 'Foyer Martin', 'g1', 'resident', 0)")
+        connection.execute("INSERT INTO guardians VALUES ('F1', 0, 'g1', 'Camille', 'Martin', NULL, NULL)")
+        connection.execute(
+            "INSERT INTO quotients VALUES ('F1', 0, '612.50', '2026-01-01', '2026-12-31', 'CAF')"
+        )
+        connection.execute(f"PRAGMA application_id = {_COMMUNE_APPLICATION_ID}")
+        connection.execute("PRAGMA user_version = 2")
+    finally:
+        connection.close()
+    store = SqliteStore(path)
+    assert _pragma(path, "user_version") == SCHEMA_VERSION == 3
+    with store.unit_of_work() as uow:
+        family = uow.family("F1")
+        (quotient,) = family.quotients
+        assert quotient.received_on is None
+        assert family.quotient_on(dt.date(2026, 1, 1), QfChangeRule.NEXT_MONTH) == Decimal("612.50")
+        # A new attestation, received on Tuesday 17 November 2026, is stored with its reception date.
+        received = QuotientFamilial(
+            Decimal(540), dt.date(2027, 1, 1), source="CAF", received_on=dt.date(2026, 11, 17)
+        )
+        uow.save_family(attrs.evolve(family, quotients=(quotient, received)))
+        uow.commit()
+    with SqliteStore(path).unit_of_work() as uow:
+        assert [q.received_on for q in uow.family("F1").quotients] == [None, dt.date(2026, 11, 17)]
+
+
+def test_a_quotient_s_reception_date_survives_a_round_trip(tmp_path: Path) -> None:
+    late = QuotientFamilial(
+        Decimal("480"), dt.date(2026, 11, 1), source="MSA", received_on=dt.date(2026, 11, 17)
+    )
+    earlier = attrs.evolve(_martin().quotients[0], valid_until=dt.date(2026, 10, 31))
+    family = attrs.evolve(_martin(), quotients=(earlier, late))
+    store = SqliteStore(tmp_path / "commune.sqlite")
+    with store.unit_of_work() as uow:
+        uow.save_family(family)
+        uow.commit()
+    with SqliteStore(tmp_path / "commune.sqlite").unit_of_work() as uow:
+        stored = uow.family("F1")
+    assert stored == family
+    assert stored.quotients[1].received_on == dt.date(2026, 11, 17)
+    # Under a "next month" rule, November keeps the old QF.
+    assert stored.quotient_on(dt.date(2026, 11, 30), QfChangeRule.NEXT_MONTH) == Decimal("612.50")
+    assert stored.quotient_on(dt.date(2026, 12, 1), QfChangeRule.NEXT_MONTH) == Decimal(480)
 
 
 def test_a_file_written_by_a_newer_schema_is_refused_and_left_untouched(tmp_path: Path) -> None:

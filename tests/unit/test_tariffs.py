@@ -15,10 +15,8 @@ from espacefamille.billing import pricing
 from espacefamille.billing.pricing import (
     FamilyFacts,
     PriceQuote,
-    QuotientAttestation,
     price_quote,
     price_surcharge,
-    quotient_on,
 )
 from espacefamille.billing.tariffs import (
     DEFAULT_ATTENDANCE_EFFECTS,
@@ -29,6 +27,7 @@ from espacefamille.billing.tariffs import (
     FixedSurcharge,
     FlatPrice,
     PercentOfPrice,
+    PercentSurcharge,
     PrestationTariff,
     PriceList,
     PriceUnit,
@@ -42,7 +41,7 @@ from espacefamille.billing.tariffs import (
 )
 from espacefamille.calendar.periods import DateRange
 from espacefamille.errors import InvalidConfiguration, InvalidInput, MissingData
-from espacefamille.model import Commune, Residence
+from espacefamille.model import Commune, QuotientFamilial, Residence, quotient_in_force
 from espacefamille.money import Money, RoundingMode, RoundingPoint, RoundingPolicy
 
 # Saint-Aubin-des-Prés' price lists for two school years, as its TOML file writes them.
@@ -83,7 +82,6 @@ bands = [
 non_resident = "5.80"
 pai = "1.20"
 sibling_reduction = ["0", "10", "50"]
-late_booking = { percent = "20" }
 unbooked_presence = { fixed = "5.00", tolerance = 2 }
 
 [tariffs.prices.matin]
@@ -485,8 +483,9 @@ def test_rank_reductions_and_prices_by_family_size_do_not_stack() -> None:
 
 
 def test_a_late_booking_surcharge_is_a_line_of_its_own(book: TariffBook) -> None:
+    # The booking rule that accepted the late booking says what it costs (after_deadline, +20 %).
     meal = quote(book, "repas", quotient=800)
-    surcharge = price_surcharge(book, meal, SurchargeKind.LATE_BOOKING)
+    surcharge = price_surcharge(book, meal, SurchargeKind.LATE_BOOKING, rule=PercentSurcharge(Decimal(20)))
     assert surcharge is not None
     assert meal.total == Money("3.20")  # the meal keeps its price
     assert (surcharge.total, surcharge.code) == (Money("0.64"), "tariff.surcharge_percent")
@@ -527,7 +526,19 @@ def test_a_multiplier_surcharge_bills_the_part_above_the_price(book: TariffBook)
 
 
 def test_no_surcharge_where_the_tariff_has_none(book: TariffBook) -> None:
-    assert price_surcharge(book, quote(book, "matin", 65), SurchargeKind.LATE_BOOKING) is None
+    assert price_surcharge(book, quote(book, "matin", 65), SurchargeKind.UNBOOKED_PRESENCE) is None
+
+
+def test_a_tariff_never_sets_a_late_booking_surcharge(book: TariffBook) -> None:
+    # repas has an unbooked-presence surcharge; a late booking's comes only from its booking rule.
+    assert price_surcharge(book, quote(book, "repas", quotient=800), SurchargeKind.LATE_BOOKING) is None
+
+
+def test_a_price_list_that_still_sets_late_booking_is_told_where_it_moved() -> None:
+    error = config_error(document(repas={"unit": "day", "flat": "3", "late_booking": {"percent": "20"}}))
+    assert (error.code, error.path) == ("tariff.late_booking_moved", "tariffs[0].prices.repas.late_booking")
+    assert "booking rule" in error.message
+    assert "after_deadline" in error.message
 
 
 @pytest.mark.parametrize(
@@ -540,9 +551,9 @@ def test_no_surcharge_where_the_tariff_has_none(book: TariffBook) -> None:
     ],
 )
 def test_a_surcharge_must_add_something(surcharge: dict[str, Any], code: str) -> None:
-    error = config_error(document(repas={"unit": "day", "flat": "3", "late_booking": surcharge}))
+    error = config_error(document(repas={"unit": "day", "flat": "3", "unbooked_presence": surcharge}))
     assert error.code == code
-    assert error.path.startswith("tariffs[0].prices.repas.late_booking")
+    assert error.path.startswith("tariffs[0].prices.repas.unbooked_presence")
 
 
 # -- attendance -------------------------------------------------------------------------------
@@ -623,17 +634,27 @@ def test_a_bad_attendance_effect_is_named_by_its_key() -> None:
 # -- QF changes -------------------------------------------------------------------------------
 
 
+# CAF attestations valid from 1 September and 1 November, received on 3 September and 10 November.
 HISTORY = (
-    QuotientAttestation(Decimal(800), received_on=dt.date(2026, 9, 3)),
-    QuotientAttestation(Decimal(540), received_on=dt.date(2026, 11, 10)),
+    QuotientFamilial(
+        Decimal(800), dt.date(2026, 9, 1), dt.date(2026, 10, 31), received_on=dt.date(2026, 9, 3)
+    ),
+    QuotientFamilial(Decimal(540), dt.date(2026, 11, 1), received_on=dt.date(2026, 11, 10)),
 )
+
+
+def quotient_on(
+    history: tuple[QuotientFamilial, ...] | list[QuotientFamilial], day: dt.date, rule: QfChangeRule
+) -> Decimal | None:
+    quotient = quotient_in_force(history, day, rule)
+    return None if quotient is None else quotient.value
 
 
 def test_a_new_qf_applies_from_the_next_month_never_backdated() -> None:
     rule = QfChangeRule.NEXT_MONTH
     assert quotient_on(HISTORY, dt.date(2026, 9, 30), rule) is None  # nothing applied before October
     assert quotient_on(HISTORY, dt.date(2026, 10, 1), rule) == 800
-    assert quotient_on(HISTORY, dt.date(2026, 11, 30), rule) == 800
+    assert quotient_on(HISTORY, dt.date(2026, 11, 30), rule) == 800  # kept until the new one applies
     assert quotient_on(HISTORY, dt.date(2026, 12, 1), rule) == 540
 
 
@@ -647,7 +668,9 @@ def test_a_qf_can_apply_from_the_day_it_is_received() -> None:
 
 
 def test_an_expired_qf_is_unknown_and_zero_stays_a_real_qf() -> None:
-    history = [QuotientAttestation(0, dt.date(2026, 9, 1), valid_until=dt.date(2026, 12, 31))]
+    history = [
+        QuotientFamilial(0, dt.date(2026, 9, 1), dt.date(2026, 12, 31), received_on=dt.date(2026, 9, 1))
+    ]
     assert quotient_on(history, dt.date(2026, 12, 31), QfChangeRule.IMMEDIATELY) == 0
     assert quotient_on(history, dt.date(2027, 1, 4), QfChangeRule.IMMEDIATELY) is None
 

@@ -26,7 +26,7 @@ from espacefamille.errors import ConcurrentChange, InvalidInput, NotFound
 from espacefamille.events import OutboxMessage
 from espacefamille.model import Booking, Child, Commune, Enrolment, Family
 from espacefamille.payment import PaymentAttempt
-from espacefamille.ports import check_carried
+from espacefamille.ports import FamilyRecords, check_carried, family_records_by_parts
 from espacefamille.requests import Request
 from espacefamille.rules.attendance import AbsenceDeclaration, AttendanceFact
 
@@ -209,6 +209,9 @@ class MemoryUnitOfWork:
             for item in found:
                 self._see(_family(item.id))
         return iter(found)
+
+    def family_records(self, period: DateRange) -> Iterator[FamilyRecords]:
+        return family_records_by_parts(self, period)
 
     def save_family(self, family: Family) -> None:
         with self._store._lock:

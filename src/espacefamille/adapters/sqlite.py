@@ -30,7 +30,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import json
+import operator
 import os
 import sqlite3
 import zoneinfo
@@ -40,8 +42,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
 
-import attrs
-
+from espacefamille._trusted import trusted_builder
 from espacefamille.accounts import Account, AccountLink, Activation, LinkScope
 from espacefamille.billing.documents import (
     Allocation,
@@ -60,6 +61,7 @@ from espacefamille.config import dumps_commune, loads_commune
 from espacefamille.errors import ConcurrentChange, EspaceFamilleError, InvalidInput, NotFound
 from espacefamille.events import OutboxMessage
 from espacefamille.model import (
+    BookedDays,
     Booking,
     BookingStatus,
     Child,
@@ -74,7 +76,7 @@ from espacefamille.model import (
 )
 from espacefamille.money import Money
 from espacefamille.payment import CreatedPayment, PaymentAttempt, PaymentStatus
-from espacefamille.ports import check_carried
+from espacefamille.ports import FamilyRecords, check_carried
 from espacefamille.requests import (
     Actor,
     ActorRole,
@@ -241,6 +243,9 @@ _COMMUNE_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
             created_at TEXT NOT NULL, expires_at TEXT NOT NULL) WITHOUT ROWID""",
         "CREATE INDEX payment_attempts_by_family ON payment_attempts (family_id, payment_id)",
     ),
+    # 3: the day the commune received a quotient's attestation (a QF is never backdated); NULL for the
+    # quotients already stored, which keep applying from their valid_from.
+    ("ALTER TABLE quotients ADD COLUMN received_on TEXT",),
 )
 
 _ACCOUNTS_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
@@ -440,26 +445,12 @@ def _field_value_from_json(item: list[Any]) -> FieldValue:
     return value
 
 
-def _fast_builder(cls: type[Any]) -> Callable[..., Any]:
-    """A constructor that skips the validators, for rows this store wrote from validated values.
-
-    Rebuilding four million bookings for month-end billing with every validator costs twice the time;
-    this sets the slots directly, without the process-wide ``attrs.validators.set_disabled``, which
-    would also switch validation off in other threads.
-    """
-    setters = [cls.__dict__[field.name].__set__ for field in attrs.fields(cls)]
-    new = object.__new__
-
-    def build(*values: object) -> Any:
-        instance = new(cls)
-        for setter, value in zip(setters, values, strict=True):
-            setter(instance, value)
-        return instance
-
-    return build
+_new_booking: Final = trusted_builder(Booking)
+_new_booked_days: Final = trusted_builder(BookedDays)
+_new_fact: Final = trusted_builder(AttendanceFact)
+_ATTENDANCE_STATUS: Final = {status.value: status for status in AttendanceStatus}
 
 
-_new_booking: Final = _fast_builder(Booking)
 _BOOKING_STATUS: Final = {status.value: status for status in BookingStatus}
 
 
@@ -722,6 +713,91 @@ class SqliteUnitOfWork:
             yield from self._families([row[:5] for row in rows])
             after = rows[-1][0]
 
+    def family_records(self, period: DateRange) -> Iterator[FamilyRecords]:
+        """Every family with its month, read a batch of families at a time: one query per table for
+        the batch instead of one per family (what makes month-end billing from SQLite fast)."""
+        batch: list[Family] = []
+        for family in self.families():
+            batch.append(family)
+            if len(batch) == _BATCH:
+                yield from self._records(batch, period)
+                batch = []
+        if batch:
+            yield from self._records(batch, period)
+
+    def _records(self, batch: list[Family], period: DateRange) -> Iterator[FamilyRecords]:
+        # The batch holds consecutive families in id order: a row of one of them is one whose family id
+        # lies between the first and the last.
+        self._sync()
+        first, last = batch[0].id, batch[-1].id
+        start, end = period.start.isoformat(), period.end.isoformat()
+        db = self._db
+        children: dict[str, list[Child]] = {}
+        rows = db.execute(
+            f"SELECT l.family_id, {', '.join('c.' + c.strip() for c in self._CHILD_COLUMNS.split(','))} "
+            "FROM child_families l JOIN children c ON c.id = l.child_id "
+            "WHERE l.family_id BETWEEN ? AND ? ORDER BY l.family_id, c.id",
+            (first, last),
+        ).fetchall()
+        for child, (family_id, *_) in zip(self._children([row[1:] for row in rows]), rows, strict=True):
+            children.setdefault(family_id, []).append(child)
+        # The month's booking-days come grouped by SQLite into runs (child × prestation × status ×
+        # surcharge): a few hundred thousand rows for a city instead of four million.
+        runs: dict[str, list[BookedDays]] = {}
+        day = {day.isoformat(): day for day in period}.__getitem__  # the query keeps to the period
+        status = _BOOKING_STATUS
+        new = _new_booked_days
+        for family_id, child_id, prestation_id, state, surcharge, days in db.execute(
+            "SELECT family_id, child_id, prestation_id, status, surcharge_code, group_concat(day) "
+            "FROM bookings WHERE family_id BETWEEN ? AND ? AND day BETWEEN ? AND ? "
+            "GROUP BY family_id, child_id, prestation_id, status, surcharge_code "
+            "ORDER BY family_id, child_id, prestation_id, status, surcharge_code",
+            (first, last, start, end),
+        ):
+            dates = tuple(map(day, sorted(days.split(","))))
+            run = new(child_id, prestation_id, status[state], dates, surcharge)
+            found = runs.get(family_id)
+            if found is None:
+                runs[family_id] = [run]
+            else:
+                found.append(run)
+        facts = {
+            family_id: self._attendance(row[1:] for row in group)
+            for family_id, group in itertools.groupby(
+                db.execute(
+                    f"SELECT family_id, {self._FACT_COLUMNS} FROM attendance "
+                    "WHERE family_id BETWEEN ? AND ? AND day BETWEEN ? AND ? "
+                    "ORDER BY family_id, child_id, prestation_id, day",
+                    (first, last, start, end),
+                ),
+                key=operator.itemgetter(0),
+            )
+        }
+        absences = {
+            family_id: self._absences(row[1:] for row in group)
+            for family_id, group in itertools.groupby(
+                db.execute(
+                    f"SELECT family_id, {self._ABSENCE_COLUMNS} FROM absences "
+                    "WHERE family_id BETWEEN ? AND ? ORDER BY family_id, child_id, start_day, end_day",
+                    (first, last),
+                ),
+                key=operator.itemgetter(0),
+            )
+        }
+        invoices: dict[str, list[Invoice]] = {}
+        for invoice in self._invoices("family_id BETWEEN ? AND ?", (first, last)):
+            invoices.setdefault(invoice.family_id, []).append(invoice)
+        for family in batch:
+            family_id = family.id
+            yield FamilyRecords(
+                family,
+                children.get(family_id, ()),
+                runs.get(family_id, ()),
+                facts.get(family_id, ()),
+                absences.get(family_id, ()),
+                invoices.get(family_id, ()),
+            )
+
     def _families(self, rows: list[Any]) -> list[Family]:
         ids = [row[0] for row in rows]
         guardians: dict[str, list[Guardian]] = {}
@@ -733,13 +809,19 @@ class SqliteUnitOfWork:
             ids,
         ):
             guardians.setdefault(family_id, []).append(Guardian(*fields))
-        for family_id, value, valid_from, valid_until, source in self._db.execute(
-            "SELECT family_id, value, valid_from, valid_until, source FROM quotients "
+        for family_id, value, valid_from, valid_until, source, received_on in self._db.execute(
+            "SELECT family_id, value, valid_from, valid_until, source, received_on FROM quotients "
             f"WHERE family_id IN ({marks}) ORDER BY family_id, position",
             ids,
         ):
             quotients.setdefault(family_id, []).append(
-                QuotientFamilial(Decimal(value), _day(valid_from), _optional_day(valid_until), source)
+                QuotientFamilial(
+                    Decimal(value),
+                    _day(valid_from),
+                    _optional_day(valid_until),
+                    source,
+                    received_on=_optional_day(received_on),
+                )
             )
         return [
             Family(
@@ -772,8 +854,8 @@ class SqliteUnitOfWork:
                 ],
             )
             self._db.executemany(
-                "INSERT INTO quotients (family_id, position, value, valid_from, valid_until, source) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO quotients (family_id, position, value, valid_from, valid_until, source, "
+                "received_on) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         family.id,
@@ -782,6 +864,7 @@ class SqliteUnitOfWork:
                         q.valid_from.isoformat(),
                         _iso(q.valid_until),
                         q.source,
+                        _iso(q.received_on),
                     )
                     for position, q in enumerate(family.quotients)
                 ],
@@ -1010,22 +1093,31 @@ class SqliteUnitOfWork:
     def attendance_of_family(self, family_id: str, period: DateRange) -> tuple[AttendanceFact, ...]:
         self._sync()
         self._seen(_FAMILY, family_id)
-        rows = self._db.execute(
-            "SELECT child_id, prestation_id, day, status, recorded_by, recorded_at, note FROM attendance "
-            "WHERE family_id = ? AND day BETWEEN ? AND ? ORDER BY child_id, prestation_id, day",
-            (family_id, period.start.isoformat(), period.end.isoformat()),
-        ).fetchall()
+        return self._attendance(
+            self._db.execute(
+                f"SELECT {self._FACT_COLUMNS} FROM attendance "
+                "WHERE family_id = ? AND day BETWEEN ? AND ? ORDER BY child_id, prestation_id, day",
+                (family_id, period.start.isoformat(), period.end.isoformat()),
+            )
+        )
+
+    _FACT_COLUMNS: Final = "child_id, prestation_id, day, status, recorded_by, recorded_at, note"
+
+    @staticmethod
+    def _attendance(rows: Iterable[Any]) -> tuple[AttendanceFact, ...]:
+        new = _new_fact
+        status = _ATTENDANCE_STATUS
         return tuple(
-            AttendanceFact(
+            new(
                 child_id,
                 prestation_id,
                 _day(day),
-                AttendanceStatus(status),
+                status[state],
                 recorded_by,
-                _read_optional_instant(recorded_at),
+                None if recorded_at is None else _read_instant(recorded_at),
                 note,
             )
-            for child_id, prestation_id, day, status, recorded_by, recorded_at, note in rows
+            for child_id, prestation_id, day, state, recorded_by, recorded_at, note in rows
         )
 
     def save_attendance(self, facts: Iterable[AttendanceFact], family_id: str) -> None:
@@ -1058,11 +1150,18 @@ class SqliteUnitOfWork:
     def absences_of_family(self, family_id: str) -> tuple[AbsenceDeclaration, ...]:
         self._sync()
         self._seen(_FAMILY, family_id)
-        rows = self._db.execute(
-            "SELECT child_id, start_day, end_day, reason, declared_at, proof_received_at FROM absences "
-            "WHERE family_id = ? ORDER BY child_id, start_day, end_day",
-            (family_id,),
-        ).fetchall()
+        return self._absences(
+            self._db.execute(
+                f"SELECT {self._ABSENCE_COLUMNS} FROM absences "
+                "WHERE family_id = ? ORDER BY child_id, start_day, end_day",
+                (family_id,),
+            )
+        )
+
+    _ABSENCE_COLUMNS: Final = "child_id, start_day, end_day, reason, declared_at, proof_received_at"
+
+    @staticmethod
+    def _absences(rows: Iterable[Any]) -> tuple[AbsenceDeclaration, ...]:
         return tuple(
             AbsenceDeclaration(
                 child_id,
@@ -1167,7 +1266,7 @@ class SqliteUnitOfWork:
             line.prestation_id,
             line.label,
             line.reason,
-            ",".join(day.isoformat() for day in line.days),
+            ",".join(map(dt.date.isoformat, line.days)),
             str(line.quantity),
             str(line.unit_price),
             line.total.cents,
@@ -1223,13 +1322,15 @@ class SqliteUnitOfWork:
             _check_same_invoice(earlier, invoice)
             return
         self._pending_invoices[invoice.number] = invoice
+        checked_under_lock = self._writing
 
         def apply() -> None:
             self._mark(_FAMILY, invoice.family_id)
-            existing = self._invoices("number = ?", (invoice.number,))
-            if existing:
-                _check_same_invoice(existing[0], invoice)
-                return
+            if not checked_under_lock:
+                existing = self._invoices("number = ?", (invoice.number,))
+                if existing:
+                    _check_same_invoice(existing[0], invoice)
+                    return
             self._db.execute(
                 "INSERT INTO invoices (number, regie_id, family_id, kind, period_start, period_end, "
                 "issued_on, due_on, direct_debit_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

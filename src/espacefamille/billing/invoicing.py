@@ -16,7 +16,8 @@ The rules, in the words of a régie (``docs/invoicing.md`` has worked examples):
   effect for that status (the full price when it says nothing), plus the tariff's ``unbooked_presence``
   surcharge as a line of its own, after its yearly tolerance. A booking accepted after the deadline with a
   surcharge (``Booking.surcharge_code``) adds a late-booking line priced by the prestation's after-deadline
-  ``Surcharge`` policy (or the tariff's ``late_booking`` rule), on days that are billed something.
+  ``Surcharge`` policy — the rule that accepted it, the one place a late booking's cost is set — on days
+  that are billed something.
 * **Lines.** One line per child × prestation × unit price × reason, with its dates, quantity, exact unit
   price and rounded total; surcharges are always lines of their own. Days billed nothing (a justified
   absence, the training day) are shown as lines at 0 € so that the family sees why.
@@ -49,13 +50,14 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import itertools
-from collections.abc import Collection, Container, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Container, Iterable, Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
 from typing import Final
 
 import attrs
 
+from espacefamille._trusted import trusted_builder
 from espacefamille.billing.documents import DocumentKind, Invoice, InvoiceLine, Numbering, Series
 from espacefamille.billing.pricing import (
     FamilyFacts,
@@ -80,7 +82,17 @@ from espacefamille.billing.tariffs import (
 )
 from espacefamille.calendar.periods import DateRange
 from espacefamille.errors import InvalidInput, MissingData, NotFound
-from espacefamille.model import Booking, BookingStatus, Child, Commune, Family, PaymentMode, Prestation
+from espacefamille.model import (
+    BookedDays,
+    Booking,
+    BookingStatus,
+    Child,
+    Commune,
+    Family,
+    PaymentMode,
+    Prestation,
+    booked_days,
+)
 from espacefamille.money import ZERO, Money
 from espacefamille.rules.attendance import AttendanceFact, AttendanceStatus
 from espacefamille.rules.policies import Surcharge
@@ -107,6 +119,7 @@ DEFAULT_DIRECT_DEBIT_DAY: Final = 10
 
 REGULARISATION: Final = "regularisation"
 _LATE: Final = "surcharge.late_booking"
+_new_line: Final = trusted_builder(InvoiceLine)
 _UNBOOKED: Final = "surcharge.unbooked_presence"
 _UNBOOKED_TOLERATED: Final = "surcharge.unbooked_presence.tolerated"
 
@@ -143,8 +156,8 @@ def _children(items: Iterable[Child]) -> tuple[Child, ...]:
     return tuple(items)
 
 
-def _bookings(items: Iterable[Booking]) -> tuple[Booking, ...]:
-    return tuple(items)
+def _bookings(items: Iterable[Booking | BookedDays]) -> tuple[BookedDays, ...]:
+    return booked_days(items)
 
 
 def _facts(items: Iterable[AttendanceFact]) -> tuple[AttendanceFact, ...]:
@@ -190,8 +203,9 @@ class CarriedBalance:
 class FamilyMonth:
     """Everything one family's month-end bill depends on, for streaming a city family by family.
 
-    ``children`` are all the family's children (for the sibling rank); ``bookings`` and ``attendance``
-    cover the period, plus any earlier day whose facts changed after it was invoiced; ``issued`` are the
+    ``children`` are all the family's children (for the sibling rank); ``bookings`` (``Booking`` values,
+    or ``BookedDays`` runs as a store may read them: either way kept as runs) and ``attendance`` cover the
+    period, plus any earlier day whose facts changed after it was invoiced; ``issued`` are the
     family's documents already issued by the régie; ``carried`` its balance carried from earlier periods;
     ``unbooked_earlier`` counts, per (child id, prestation id), the presences without booking earlier in
     the school year, before the period (for the surcharge's yearly tolerance).
@@ -199,7 +213,7 @@ class FamilyMonth:
 
     family: Family
     children: tuple[Child, ...] = attrs.field(converter=_children)
-    bookings: tuple[Booking, ...] = attrs.field(converter=_bookings)
+    bookings: tuple[BookedDays, ...] = attrs.field(converter=_bookings)
     attendance: tuple[AttendanceFact, ...] = attrs.field(converter=_facts, default=())
     issued: tuple[Invoice, ...] = attrs.field(converter=_invoices, default=())
     carried: CarriedBalance | None = None
@@ -425,7 +439,7 @@ def _late_rule(commune: Commune, prestation_id: str) -> SurchargeRule | None:
             return PercentSurcharge(policy.percent)
         assert policy.amount is not None
         return FixedSurcharge(policy.amount)
-    return None  # the tariff's own late_booking rule, if any
+    return None  # no surcharge configured: a surcharged booking is then an error (see _late_surcharge)
 
 
 def _check_count(name: str, value: object, minimum: int, maximum: int) -> None:
@@ -539,7 +553,7 @@ class BillingContext:
                 tariff,
                 tariff.count_started,
                 minutes,
-                _late_rule(self.commune, prestation_id) or tariff.late_booking,
+                _late_rule(self.commune, prestation_id),
                 tariff.label,
             )
             self._priced[key] = priced
@@ -935,51 +949,41 @@ def _collect(ctx: BillingContext, month: FamilyMonth, invoiced: _Invoiced | None
     period_start, period_end = ctx.period.start, ctx.period.end
     facts, pair_facts = _recorded(ctx, month)
 
-    # The hot loop of a city's run (four million booking-days): as little as possible per day.
-    # Bookings usually come child by child and prestation by prestation: what depends on the pair is
-    # looked up when the pair changes (``is``: equal strings that are not the same object just look
-    # it up again).
+    # The hot loop of a city's run (four million booking-days): as little as possible per day. Bookings
+    # come as runs of days (child × prestation × status × surcharge); a run with no fact recorded, inside
+    # the period, is all presences and joins its group whole.
     groups: _Groups = {}
     inactive: set[_DayKey] = set()
     consumed: set[_DayKey] = set()
     checks: _Checks = {}
     check_all = invoiced is not None
-    pair_child: str | None = None
-    pair_prestation: str | None = None
-    billable = False
-    recorded_days: dict[dt.date, int] | None = None
-    present: list[dt.date] | None = None  # the pair's group of days present, booked in time
-    for booking in month.bookings:
-        child_id = booking.child_id
-        prestation_id = booking.prestation_id
-        if child_id is not pair_child or prestation_id is not pair_prestation:
-            pair_child, pair_prestation = child_id, prestation_id
-            billable = prestation_id in prestations
-            recorded_days = pair_facts.get((child_id, prestation_id))
-            present = None
-        if not billable:
+    # Days join their group in any order: pricing sorts each group's days (and bills a day once).
+    for run in month.bookings:
+        child_id = run.child_id
+        prestation_id = run.prestation_id
+        if prestation_id not in prestations:
             continue
-        day = booking.day
-        if booking.status not in _ACTIVE:
-            inactive.add((child_id, prestation_id, day))
+        days = run.days
+        if run.status not in _ACTIVE:
+            inactive.update((child_id, prestation_id, day) for day in days)
             continue
-        status = _PRESENT_I
-        if recorded_days is not None:
-            recorded = recorded_days.get(day)
-            if recorded is not None:
-                consumed.add((child_id, prestation_id, day))
-                if recorded != _UNBOOKED_I:  # booked after all: an ordinary presence
-                    status = recorded
-        late = booking.surcharge_code is not None
-        if check_all or not period_start <= day <= period_end:
-            checks[(child_id, prestation_id, day)] = (_STATUSES[status], late)
+        late = run.surcharge_code is not None
+        recorded_days = pair_facts.get((child_id, prestation_id))
+        if recorded_days is None and not check_all and period_start <= days[0] and days[-1] <= period_end:
+            groups.setdefault((child_id, prestation_id, _PRESENT_I, late), []).extend(days)
             continue
-        if status == _PRESENT_I and not late:
-            if present is None:
-                present = groups.setdefault((child_id, prestation_id, _PRESENT_I, False), [])
-            present.append(day)
-            continue
-        groups.setdefault((child_id, prestation_id, status, late), []).append(day)
+        for day in days:
+            status = _PRESENT_I
+            if recorded_days is not None:
+                recorded = recorded_days.get(day)
+                if recorded is not None:
+                    consumed.add((child_id, prestation_id, day))
+                    if recorded != _UNBOOKED_I:  # booked after all: an ordinary presence
+                        status = recorded
+            if check_all or not period_start <= day <= period_end:
+                checks[(child_id, prestation_id, day)] = (_STATUSES[status], late)
+                continue
+            groups.setdefault((child_id, prestation_id, status, late), []).append(day)
 
     _unbooked_facts(facts, consumed, inactive, checks)
     return groups, _sort_checks(ctx, checks, groups, invoiced)
@@ -1160,19 +1164,28 @@ class _LineBuilder:
         return label
 
     def quotient(self, day: dt.date) -> Decimal | None:
+        """The QF in force on ``day`` under its price list's ``qf_change`` rule (never backdated)."""
         ctx = self.ctx
         if ctx.period.start <= day <= ctx.period.end:
             if self.month_quotient is None:
                 start, end = ctx.period.start, ctx.period.end
-                edges = [q.valid_from for q in self.family.quotients] + [
-                    q.valid_until + dt.timedelta(days=1) for q in self.family.quotients if q.valid_until
-                ]
-                constant = not any(start < edge <= end for edge in edges)
-                self.month_quotient = (constant, self.family.quotient_on(start))
+                month_list = ctx._month_list
+                constant = month_list is not None  # else the rule itself may change within the month
+                if month_list is not None:
+                    rule = month_list.qf_change
+                    # The QF can only change where a quotient comes into force or ends.
+                    edges = [q.in_force_from(rule) for q in self.family.quotients] + [
+                        q.valid_until + dt.timedelta(days=1) for q in self.family.quotients if q.valid_until
+                    ]
+                    constant = not any(start < edge <= end for edge in edges)
+                self.month_quotient = (constant, self._quotient_on(start))
             constant, value = self.month_quotient
             if constant:
                 return value
-        return self.family.quotient_on(day)
+        return self._quotient_on(day)
+
+    def _quotient_on(self, day: dt.date) -> Decimal | None:
+        return self.family.quotient_on(day, self.ctx._price_list(day).qf_change)
 
     def base(self, child_id: str, prestation_id: str, day: dt.date) -> _Base:
         """The child's price situation for a prestation on ``day``."""
@@ -1320,12 +1333,12 @@ class _LineBuilder:
             template = _template(ctx, _Group(base[0], prestation_id, base[1], kind, first, False), len(days))
         if text is None:
             text = ctx._dates_text(days)
-        return InvoiceLine(
+        return _new_line(  # priced here from validated values: no need to check them again
             base[0].id,
             prestation_id,
             base[4],
             kind.reason,
-            days,
+            tuple(days),
             template.quantity,
             template.unit_price,
             template.total,
@@ -1425,11 +1438,18 @@ class _LineBuilder:
 
 
 def run_month_end_streamed(
-    ctx: BillingContext, months: Iterable[FamilyMonth], numbering: Numbering | None = None
+    ctx: BillingContext,
+    months: Iterable[FamilyMonth],
+    numbering: Numbering | None = None,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    total: int | None = None,
 ) -> BillingRun:
     """Bill families one at a time, in the order given (their documents are numbered in that order).
 
     Meant for a store that reads a city family by family: nothing but the documents produced is kept.
+    ``progress``, when given, is called after each family with (families billed so far, ``total``): the
+    number of families expected, as the caller knows it (``0`` when it does not), for a progress bar.
     """
     numbering = Numbering() if numbering is None else numbering
     invoices: list[Invoice] = []
@@ -1448,6 +1468,8 @@ def run_month_end_streamed(
             (credit_notes if bill.document.is_credit_note else invoices).append(bill.document)
         if bill.carried is not None:
             carried[family_id] = bill.carried
+        if progress is not None:
+            progress(len(outcomes), 0 if total is None else total)
     return BillingRun(
         ctx.regie_id, ctx.period, ctx.issued_on, invoices, credit_notes, carried, numbering, outcomes
     )
@@ -1487,6 +1509,7 @@ def run_month_end(
     unbooked_earlier: Mapping[tuple[str, str], int] | None = None,
     payment_delay_days: int = DEFAULT_PAYMENT_DELAY_DAYS,
     direct_debit_day: int = DEFAULT_DIRECT_DEBIT_DAY,
+    progress: Callable[[int, int], None] | None = None,
 ) -> BillingRun:
     """The month-end run of régie ``regie_id`` for ``month``, issued on ``issued_on``.
 
@@ -1497,6 +1520,8 @@ def run_month_end(
     prestation id) the presences without booking earlier in the school year. Families are billed, and
     their documents numbered, in the order of their ids. A payment is due ``payment_delay_days`` after
     the issue date; families on direct debit are debited on ``direct_debit_day`` of the following month.
+    ``progress``, when given, is called after each family is billed with (families billed so far, number
+    of families).
     """
     ctx = BillingContext(commune, regie_id, month, issued_on, payment_delay_days, direct_debit_day)
     family_list = sorted(families, key=lambda family: family.id)
@@ -1553,4 +1578,4 @@ def run_month_end(
         )
         for family in family_list
     )
-    return run_month_end_streamed(ctx, months, numbering)
+    return run_month_end_streamed(ctx, months, numbering, progress=progress, total=len(family_list))

@@ -45,7 +45,14 @@ from espacefamille.text import Lang, format_date, format_datetime
 
 from .documents import Numbering, Payment, PaymentMethod, Series
 from .pricing import FamilyFacts, PriceQuote, SurchargeQuote, price_quote, price_surcharge
-from .tariffs import FixedSurcharge, PercentSurcharge, PriceUnit, SurchargeKind, SurchargeRule
+from .tariffs import (
+    FixedSurcharge,
+    PercentSurcharge,
+    PriceUnit,
+    QfChangeRule,
+    SurchargeKind,
+    SurchargeRule,
+)
 
 __all__ = [
     "DEFAULT_HOLD",
@@ -84,16 +91,23 @@ def _check_hold(hold: dt.timedelta) -> None:
 # -- what prices depend on --------------------------------------------------------------------
 
 
-def family_facts(family: Family, child: Child, siblings: Iterable[Child], day: dt.date) -> FamilyFacts:
-    """The ``FamilyFacts`` to price ``child``'s day: the household's QF in force that day (None if unknown),
-    its residence, the child's PAI, and its rank among the household's children (eldest first, by birth
-    date then id) for sibling reductions and prices by family size."""
+def family_facts(
+    family: Family,
+    child: Child,
+    siblings: Iterable[Child],
+    day: dt.date,
+    qf_change: QfChangeRule = QfChangeRule.IMMEDIATELY,
+) -> FamilyFacts:
+    """The ``FamilyFacts`` to price ``child``'s day: the household's QF in force that day under the price
+    list's ``qf_change`` rule (None if unknown; never before it was received), its residence, the child's
+    PAI, and its rank among the household's children (eldest first, by birth date then id) for sibling
+    reductions and prices by family size."""
     children = {c.id: c for c in siblings if family.id in c.family_ids}
     children[child.id] = child
     order = sorted(children.values(), key=lambda c: (c.birth_date, c.id))
     rank = next(index for index, c in enumerate(order, 1) if c.id == child.id)
     return FamilyFacts(
-        family.quotient_on(day),
+        family.quotient_on(day, qf_change),
         family.residence,
         child.pai,
         child_rank=rank,
@@ -186,7 +200,8 @@ class _Pricer:
         first = bookings[0]
         prestation = self.commune.prestation(first.prestation_id)
         child = self.child(first.child_id)
-        facts = family_facts(self.family, child, self.children.values(), first.day)
+        qf_change = self.commune.tariffs.price_list_on(first.day).qf_change
+        facts = family_facts(self.family, child, self.children.values(), first.day, qf_change)
         _, tariff = self.commune.tariffs.tariff_on(prestation.id, first.day)
         quantity = 1
         if tariff.unit.is_timed:

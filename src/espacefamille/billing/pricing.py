@@ -5,8 +5,8 @@ Invoices, prepaid baskets and price previews all call ``price_quote``: given the
 or minutes for hourly units), it returns a ``PriceQuote`` with the exact unit price, the line total
 rounded by the commune's ``RoundingPolicy``, and an explanation with stable codes and a sentence a
 parent understands ("Tranche QF 651 à 1 000 € : 3,20 € le repas ; 2e enfant −10 %."). Surcharges
-are separate lines, priced by ``price_surcharge``; ``quotient_on`` tells which QF applies on a date
-from the CAF attestations and the dates they were received (a QF is never backdated).
+are separate lines, priced by ``price_surcharge``. Which QF applies on a date (never backdated, by the
+price list's ``qf_change``) is ``model.Family.quotient_on``.
 
 Pricing is cheap by design (month-end billing prices millions of booking-days): the tariffs are
 looked up in tables precomputed per price list, and the French sentences are only written when read.
@@ -40,7 +40,6 @@ from espacefamille.billing.tariffs import (
     PriceRule,
     PriceUnit,
     QfBand,
-    QfChangeRule,
     QuotientBands,
     SurchargeKind,
     SurchargeRule,
@@ -58,11 +57,9 @@ __all__ = [
     "FamilyFacts",
     "PriceExplanation",
     "PriceQuote",
-    "QuotientAttestation",
     "SurchargeQuote",
     "price_quote",
     "price_surcharge",
-    "quotient_on",
     "situation_key",
 ]
 
@@ -95,7 +92,7 @@ class FamilyFacts:
     """What prices depend on: the QF in force (None when unknown — 0 is a real QF), residence, PAI, and
     the child's rank among the family's ``children`` (for sibling reductions and prices by family size).
 
-    ``quotient_on`` gives the QF to use on a date from the family's attestations.
+    ``Family.quotient_on`` gives the QF to use on a date, under the price list's ``qf_change``.
     """
 
     quotient: Decimal | None = attrs.field(default=None, converter=_quotient)
@@ -473,9 +470,10 @@ def price_surcharge(
     """The surcharge line for a priced attendance that was booked late or not booked at all.
 
     ``earlier_occurrences`` counts the family's earlier such days for this child and prestation in the
-    same school year: the rule's tolerance forgives the first ones. The rule is the tariff's, unless
-    one is given (a booking decision's own surcharge); None when there is none. A percentage or a
-    multiplier applies to the quote's unit price, rounded like the quote.
+    same school year: the rule's tolerance forgives the first ones. A late booking's rule is the one
+    given (the booking rule's ``after_deadline`` surcharge, which accepted the booking); presence without
+    booking takes the tariff's ``unbooked_presence`` unless one is given. None when there is no rule. A
+    percentage or a multiplier applies to the quote's unit price, rounded like the quote.
     """
     _count("earlier_occurrences", earlier_occurrences, 0)
     _, tariff, _ = book.priced_on(quote.prestation_id, quote.day)
@@ -519,48 +517,6 @@ def price_surcharge(
         total=total,
         explanation=PriceExplanation(quote.explanation.price_list, quote.explanation.validity, steps),
     )
-
-
-# -- which QF applies -------------------------------------------------------------------------
-
-
-@attrs.frozen
-class QuotientAttestation:
-    """A QF as the commune received it (a CAF or MSA attestation), optionally valid until a date."""
-
-    value: Decimal = attrs.field(converter=_quotient)
-    received_on: dt.date
-    valid_until: dt.date | None = None
-
-    def __attrs_post_init__(self) -> None:
-        _check_day(self.received_on)
-        if self.valid_until is not None:
-            _check_day(self.valid_until)
-
-
-def quotient_on(
-    attestations: Iterable[QuotientAttestation], day: dt.date, rule: QfChangeRule
-) -> Decimal | None:
-    """The QF to price ``day`` with: the latest attestation in force by ``rule``, never backdated.
-
-    An attestation applies from ``rule.effective_from(received_on)`` (the 1st of the next month, or
-    the day it was received) until a later one takes over. None — an unknown QF — before the first
-    one applies, or after the one in force expired. The rule is usually the price list's
-    ``qf_change``.
-    """
-    _check_day(day)
-    best: QuotientAttestation | None = None
-    best_key: tuple[dt.date, dt.date] | None = None
-    for attestation in attestations:
-        start = rule.effective_from(attestation.received_on)
-        if start > day:
-            continue
-        key = (start, attestation.received_on)
-        if best_key is None or key >= best_key:
-            best, best_key = attestation, key
-    if best is None or (best.valid_until is not None and day > best.valid_until):
-        return None
-    return best.value
 
 
 # -- French wording ---------------------------------------------------------------------------

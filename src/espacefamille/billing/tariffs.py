@@ -397,7 +397,11 @@ class RankReduction:
 
 
 class SurchargeKind(enum.Enum):
-    """The two surcharges communes apply, always as a line of their own."""
+    """The two surcharges communes apply, always as a line of their own.
+
+    A tariff sets only the surcharge for presence without booking (``unbooked_presence``); the one for a
+    late booking is set by the prestation's booking rule (``after_deadline``), which accepts the booking.
+    """
 
     LATE_BOOKING = "late_booking"
     UNBOOKED_PRESENCE = "unbooked_presence"
@@ -620,7 +624,6 @@ class PrestationTariff:
     non_resident: Decimal | None = attrs.field(default=None, converter=_optional_decimal)
     pai: Decimal | None = attrs.field(default=None, converter=_optional_decimal)
     sibling_reduction: RankReduction | None = None
-    late_booking: SurchargeRule | None = None
     unbooked_presence: SurchargeRule | None = None
     attendance: AttendanceEffects | None = None
 
@@ -650,7 +653,9 @@ class PrestationTariff:
         return self.unit_label or self.unit.default_label
 
     def surcharge(self, kind: SurchargeKind) -> SurchargeRule | None:
-        return self.late_booking if kind is SurchargeKind.LATE_BOOKING else self.unbooked_presence
+        """The tariff's own surcharge of ``kind``: only presence without booking has one (a late booking's
+        surcharge is the booking rule's, so the parent sees when booking what the invoice will say)."""
+        return self.unbooked_presence if kind is SurchargeKind.UNBOOKED_PRESENCE else None
 
 
 def _tariffs(items: Iterable[PrestationTariff]) -> tuple[PrestationTariff, ...]:
@@ -1029,10 +1034,19 @@ def _read_prestation(node: _Node, prestation_id: str) -> PrestationTariff:
     if node.has("sibling_reduction"):
         percents = tuple(_amount_value(item, path) for path, item in reduction_items)
         reduction = _build(node.at("sibling_reduction"), lambda: RankReduction(percents))
-    surcharges: dict[str, SurchargeRule | None] = {}
-    for kind in SurchargeKind:
-        sub = node.table(kind.value)
-        surcharges[kind.value] = None if sub is None else _read_surcharge(sub)
+    if node.has("late_booking"):
+        raise _invalid(
+            "late_booking is no longer a tariff setting: the late-booking surcharge is now set by the "
+            f"prestation's booking rule, in the booking table of prestation {prestation_id!r}: "
+            'after_deadline = { policy = "surcharge", percent = "…" } (or amount = "…" euros); '
+            "move it there and remove late_booking from the price list",
+            node.at("late_booking"),
+            "tariff.late_booking_moved",
+            "La majoration pour réservation tardive se règle désormais dans les règles de réservation de la "
+            "prestation (after_deadline), plus dans la grille tarifaire.",
+        )
+    unbooked_node = node.table("unbooked_presence")
+    unbooked = None if unbooked_node is None else _read_surcharge(unbooked_node)
     attendance_node = node.table("attendance")
     attendance = None if attendance_node is None else _read_effects(attendance_node)
     node.done()
@@ -1047,8 +1061,7 @@ def _read_prestation(node: _Node, prestation_id: str) -> PrestationTariff:
             non_resident=non_resident,
             pai=pai,
             sibling_reduction=reduction,
-            late_booking=surcharges["late_booking"],
-            unbooked_presence=surcharges["unbooked_presence"],
+            unbooked_presence=unbooked,
             attendance=attendance,
         ),
     )
@@ -1161,10 +1174,8 @@ def _tariff_dict(tariff: PrestationTariff) -> dict[str, Any]:
         result["pai"] = _amount_text(tariff.pai)
     if tariff.sibling_reduction is not None:
         result["sibling_reduction"] = [_amount_text(p) for p in tariff.sibling_reduction.percent_off]
-    for kind in SurchargeKind:
-        surcharge = tariff.surcharge(kind)
-        if surcharge is not None:
-            result[kind.value] = _surcharge_dict(surcharge)
+    if tariff.unbooked_presence is not None:
+        result["unbooked_presence"] = _surcharge_dict(tariff.unbooked_presence)
     if tariff.attendance is not None:
         result["attendance"] = _effects_dict(tariff.attendance)
     return result

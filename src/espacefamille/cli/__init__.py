@@ -21,13 +21,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
-from typing import IO, NoReturn
+from collections.abc import Iterable, Sequence
+from typing import IO, Any, NoReturn
 
 from espacefamille.errors import EspaceFamilleError, InvalidConfiguration, NotFound
 from espacefamille.imports import ImportRejected
 
-from ._output import CliError, ExitCode, Lang, Output
+from ._output import CliError, ExitCode, Lang, Output, argparse_message, text
 
 __all__ = ["ExitCode", "main"]
 
@@ -38,85 +38,128 @@ class _UsageError(Exception):
     pass
 
 
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help layout, with the usage line's prefix in the run's language."""
+
+    def __init__(self, prog: str, *, lang: Lang) -> None:
+        super().__init__(prog)
+        self._usage_prefix = text("help.usage", lang)
+
+    def add_usage(
+        self,
+        usage: str | None,
+        actions: Iterable[argparse.Action],
+        groups: Iterable[argparse._MutuallyExclusiveGroup],
+        prefix: str | None = None,
+    ) -> None:
+        super().add_usage(usage, actions, groups, self._usage_prefix if prefix is None else prefix)
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse, reporting usage errors to ``main`` (in the run's language and format) instead of exiting."""
+    """argparse in the run's language (help texts, headings, usage errors), reporting usage errors to
+    ``main`` (in the run's language and format) instead of exiting."""
+
+    def __init__(self, *, lang: Lang = "fr", **kwargs: Any) -> None:
+        self.lang: Lang = lang  # before argparse's own set-up, which already formats
+        super().__init__(**kwargs)
+        self._positionals.title = text("help.positionals", lang)
+        self._optionals.title = text("help.options", lang)
+        help_action = self._option_string_actions.get("--help")
+        if help_action is not None:
+            help_action.help = text("help.help", lang)
+
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        return _Formatter(self.prog, lang=self.lang)
 
     def error(self, message: str) -> NoReturn:
-        raise _UsageError(message)
+        raise _UsageError(argparse_message(message, self.lang))
 
 
-def _common() -> _Parser:
-    common = _Parser(add_help=False)
-    common.add_argument("--db", default=argparse.SUPPRESS, help="base SQLite de la commune")
-    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="sortie JSON")
-    common.add_argument("--lang", choices=("fr", "en"), default=argparse.SUPPRESS, help="langue des messages")
-    common.add_argument("--now", default=argparse.SUPPRESS, help="instant d'action (AAAA-MM-JJTHH:MM)")
-    common.add_argument("--agent", default=argparse.SUPPRESS, help="identifiant de l'agent")
+def _common(lang: Lang) -> _Parser:
+    def say(key: str) -> str:
+        return text(f"help.{key}", lang)
+
+    common = _Parser(add_help=False, lang=lang)
+    common.add_argument("--db", default=argparse.SUPPRESS, help=say("db"))
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help=say("json"))
+    common.add_argument("--lang", choices=("fr", "en"), default=argparse.SUPPRESS, help=say("lang"))
+    common.add_argument("--now", default=argparse.SUPPRESS, help=say("now"))
+    common.add_argument("--agent", default=argparse.SUPPRESS, help=say("agent"))
     return common
 
 
-def build_parser() -> argparse.ArgumentParser:
-    common = _common()
-    parser = _Parser(
-        prog=_PROG,
-        description="Services aux familles d'une commune : réservations, facturation, factures.",
-        parents=[common],
-    )
+def build_parser(lang: Lang = "fr") -> argparse.ArgumentParser:
+    """The command's parser, its help and usage errors in ``lang`` (French by default)."""
+
+    def say(key: str) -> str:
+        return text(f"help.{key}", lang)
+
+    common = _common(lang)
+    parser = _Parser(prog=_PROG, description=say("description"), parents=[common], lang=lang)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    init = commands.add_parser("init", parents=[common], help="créer la base d'une commune")
-    init.add_argument("toml", help="fichier TOML de la commune")
-    init.add_argument("--replace", action="store_true", help="remplacer la configuration existante")
+    def command(name: str, under: argparse._SubParsersAction[_Parser] = commands) -> _Parser:
+        key = name if under is commands else f"invoices.{name}"
+        return under.add_parser(name, parents=[common], help=say(key), lang=lang)
 
-    imports = commands.add_parser("import", parents=[common], help="importer un fichier CSV")
-    imports.add_argument("kind", choices=("families", "children", "enrolments", "attendance"))
-    imports.add_argument("file", help="fichier CSV")
+    init = command("init")
+    init.add_argument("toml", help=say("init.toml"))
+    init.add_argument("--replace", action="store_true", help=say("init.replace"))
 
-    calendar = commands.add_parser("calendar", parents=[common], help="calendrier d'un enfant")
-    calendar.add_argument("child")
-    calendar.add_argument("--month", required=True, help="AAAA-MM")
-    calendar.add_argument("--service", help="un seul service (par défaut : ceux où l'enfant est inscrit)")
+    imports = command("import")
+    imports.add_argument(
+        "kind", choices=("families", "children", "enrolments", "attendance"), help=say("import.kind")
+    )
+    imports.add_argument("file", help=say("import.file"))
 
-    basket = commands.add_parser("basket", parents=[common], help="valider un panier (JSON ou CSV)")
-    basket.add_argument("file")
-    basket.add_argument("--family", help="foyer (sinon : celui du fichier)")
+    calendar = command("calendar")
+    calendar.add_argument("child", help=say("child"))
+    calendar.add_argument("--month", required=True, help=say("month"))
+    calendar.add_argument("--service", help=say("calendar.service"))
 
-    bill = commands.add_parser("bill", parents=[common], help="facturation de fin de mois")
-    bill.add_argument("--regie", required=True)
-    bill.add_argument("--month", required=True, help="AAAA-MM")
-    bill.add_argument("--issued-on", help="date d'émission (par défaut : aujourd'hui)")
+    basket = command("basket")
+    basket.add_argument("file", help=say("basket.file"))
+    basket.add_argument("--family", help=say("basket.family"))
 
-    invoices = commands.add_parser("invoices", parents=[common], help="lister ou exporter les factures")
+    bill = command("bill")
+    bill.add_argument("--regie", required=True, help=say("regie"))
+    bill.add_argument("--month", required=True, help=say("month"))
+    bill.add_argument("--issued-on", help=say("bill.issued_on"))
+
+    invoices = command("invoices")
     actions = invoices.add_subparsers(dest="action", required=True, parser_class=_Parser)
-    listing = actions.add_parser("list", parents=[common], help="lister les factures")
-    export = actions.add_parser("export", parents=[common], help="exporter les factures")
-    export.add_argument("--format", choices=("csv", "json", "html"), required=True)
-    export.add_argument("--out", required=True, help="dossier de sortie")
+    listing = command("list", actions)
+    export = command("export", actions)
+    export.add_argument(
+        "--format", choices=("csv", "json", "html"), required=True, help=say("invoices.format")
+    )
+    export.add_argument("--out", required=True, help=say("out_dir"))
     for sub in (listing, export):
-        sub.add_argument("--family")
-        sub.add_argument("--regie")
-        sub.add_argument("--month", help="AAAA-MM")
+        sub.add_argument("--family", help=say("family"))
+        sub.add_argument("--regie", help=say("regie"))
+        sub.add_argument("--month", help=say("month"))
 
-    pay = commands.add_parser("pay", parents=[common], help="enregistrer un paiement reçu à la régie")
-    pay.add_argument("--invoice", action="append", required=True, help="numéro de facture (répétable)")
-    pay.add_argument("--amount", required=True, help="montant, par exemple 12,50")
+    pay = command("pay")
+    pay.add_argument("--invoice", action="append", required=True, help=say("pay.invoice"))
+    pay.add_argument("--amount", required=True, help=say("pay.amount"))
     pay.add_argument(
         "--method",
         choices=("cheque", "especes", "cash", "virement", "transfer", "prelevement", "direct_debit"),
         default="cheque",
+        help=say("pay.method"),
     )
-    pay.add_argument("--reference", help="référence du paiement (numéro de chèque…)")
-    pay.add_argument("--family", help="foyer payeur (par défaut : celui de la première facture)")
+    pay.add_argument("--reference", help=say("pay.reference"))
+    pay.add_argument("--family", help=say("pay.family"))
 
-    ical = commands.add_parser("ical", parents=[common], help="exporter les réservations d'un enfant (.ics)")
-    ical.add_argument("child")
-    ical.add_argument("--out", required=True, help="fichier .ics")
-    ical.add_argument("--from", dest="start", help="premier jour (par défaut : aujourd'hui)")
-    ical.add_argument("--to", dest="end", help="dernier jour (par défaut : un an après)")
+    ical = command("ical")
+    ical.add_argument("child", help=say("child"))
+    ical.add_argument("--out", required=True, help=say("ical.out"))
+    ical.add_argument("--from", dest="start", help=say("ical.from"))
+    ical.add_argument("--to", dest="end", help=say("ical.to"))
 
-    demo = commands.add_parser("demo", parents=[common], help="commune de démonstration facturée")
-    demo.add_argument("--out", default="espacefamille-demo", help="dossier de sortie")
-    demo.add_argument("--families", type=int, default=400, help="nombre de familles")
+    demo = command("demo")
+    demo.add_argument("--out", default="espacefamille-demo", help=say("out_dir"))
+    demo.add_argument("--families", type=int, default=400, help=say("demo.families"))
     return parser
 
 
@@ -134,7 +177,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None) ->
     args_list = list(sys.argv[1:] if argv is None else argv)
     lang, as_json = _sniff(args_list)
     out = Output(lang=lang, as_json=as_json, stdout=stdout)
-    parser = build_parser()
+    parser = build_parser(lang)
     if not args_list or args_list[0] in {"-h", "--help"}:
         parser.print_help(out.stdout)
         return int(ExitCode.OK if args_list else ExitCode.USAGE)
@@ -189,12 +232,8 @@ def run(args: argparse.Namespace, out: Output) -> int:
 
 
 def _missing(lang: Lang, module: str) -> str:
-    from ._output import text
-
     return text("missing_extra", lang, module=module)
 
 
 def _usage(lang: Lang, message: str) -> str:
-    from ._output import text
-
     return text("usage", lang, message=message)

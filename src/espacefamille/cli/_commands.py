@@ -21,7 +21,6 @@ from pathlib import Path
 from espacefamille.accounts import Agent, AgentRole
 from espacefamille.adapters.sqlite import SqliteStore
 from espacefamille.billing.documents import Allocation, Invoice, PaymentMethod
-from espacefamille.billing.payments import BillingLedger, PaymentOrder, PaymentRecord, record_payment
 from espacefamille.calendar.opening import ClosedBecause
 from espacefamille.calendar.periods import DateRange
 from espacefamille.calendar.timezones import time_zone
@@ -499,8 +498,10 @@ def bill(ctx: Context, regie_id: str, month: DateRange, issued_on: dt.date | Non
             "invoices": [],
             "prepaid_only": True,
         }
-    with out.status(_text("bill.running", out, **words)):
-        outcome = ctx.back_office().run_month_end(ctx.agent, regie_id, month, issued_on=issued_on)
+    with out.progress(_text("bill.running", out, **words)) as advance:
+        outcome = ctx.back_office().run_month_end(
+            ctx.agent, regie_id, month, issued_on=issued_on, progress=advance
+        )
     run = outcome.run
     total = Money.total(i.total for i in run.invoices)
     carried = Money.total(c.amount for c in run.carried.values())
@@ -676,33 +677,22 @@ _METHODS = {
 
 
 def cmd_pay(ctx: Context) -> int:
-    """Record a payment received at the régie (cheque, cash, transfer, direct debit)."""
+    """Record a payment received at the régie (cheque, cash, transfer, direct debit), as its régisseur."""
     args, out = ctx.args, ctx.out
     amount = parse_amount(args.amount)
     numbers = tuple(args.invoice)
-    now = ctx.clock.now()
-    commune = ctx.commune
-
-    def work(uow: UnitOfWork) -> PaymentRecord:
-        first = uow.invoice(numbers[0])
-        family_id = args.family or first.family_id
-        ledger = BillingLedger(
-            uow.invoices_of_family(family_id),
-            uow.payments_of_family(family_id),
-            uow.allocations_of_family(family_id),
-            uow.numbering(),
-        )
-        order = PaymentOrder(
-            first.regie_id, family_id, numbers, amount, now, _METHODS[args.method], args.reference or ""
-        )
-        record = record_payment(ledger, order, commune.calendar.today(now))
-        if not record.already_recorded:
-            uow.save_payment(record.payment)
-            uow.save_allocations(record.allocations, family_id)
-            uow.save_numbering(record.ledger.numbering)
-        return record
-
-    record = transact(ctx.store, work)
+    # The first invoice names the régie (and the payer, unless --family says otherwise); issued invoices
+    # never change, so reading it apart from the payment's unit of work is safe.
+    first = transact(ctx.store, lambda uow: uow.invoice(numbers[0]))
+    record = ctx.back_office().record_payment(
+        ctx.agent,
+        args.family or first.family_id,
+        first.regie_id,
+        numbers,
+        amount,
+        _METHODS[args.method],
+        reference=args.reference or "",
+    )
     out.line(record.explain(out.lang))
     out.document(
         "pay",
@@ -817,17 +807,7 @@ def cmd_demo(ctx: Context) -> int:
 
 
 def _build(ctx: Context, build: Callable[[Callable[[int, int], None] | None], DemoCity]) -> DemoCity:
-    if not ctx.out.interactive:
-        return build(None)
-    from rich.console import Console
-    from rich.progress import Progress
-
-    with Progress(console=Console(file=ctx.out.stderr), transient=True) as progress:
-        task = progress.add_task(_text("demo.building", ctx.out), total=None)
-
-        def advance(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
-
+    with ctx.out.progress(_text("demo.building", ctx.out)) as advance:
         return build(advance)
 
 

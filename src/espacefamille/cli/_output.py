@@ -2,7 +2,7 @@
 
 Human output goes to standard output (errors to standard error); with ``--json`` standard output carries one
 JSON document per run, ``{"ok": true, "command": …}`` or ``{"ok": false, "error": {…}}``, and nothing else.
-Progress bars and spinners are drawn on standard error, only when it is a terminal and ``--json`` is off,
+Progress bars are drawn on standard error, only when it is a terminal and ``--json`` is off,
 so cron jobs and pipes get clean output.
 """
 
@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import IO, Final, Literal
 
 from espacefamille.errors import EspaceFamilleError
 
-__all__ = ["CliError", "ExitCode", "Lang", "Output", "text"]
+__all__ = ["CliError", "ExitCode", "Lang", "Output", "argparse_message", "text"]
 
 Lang = Literal["fr", "en"]
 
@@ -133,7 +134,87 @@ _TEXT: Final[dict[str, tuple[str, str]]] = {
         "Factures HTML : {html}\nTableau des factures (CSV) : {csv}\nBase de la commune : {db}",
         "HTML invoices: {html}\nInvoice table (CSV): {csv}\nCommune database: {db}",
     ),
+    # -- the parser's help and usage errors (argparse's own words included) --
+    "help.description": (
+        "Services aux familles d'une commune : réservations, facturation, factures.",
+        "A commune's family services: bookings, billing, invoices.",
+    ),
+    "help.usage": ("utilisation : ", "usage: "),
+    "help.positionals": ("arguments", "positional arguments"),
+    "help.options": ("options", "options"),
+    "help.help": ("afficher cette aide et quitter", "show this help message and exit"),
+    "help.db": ("base SQLite de la commune", "the commune's SQLite database"),
+    "help.json": ("sortie JSON", "JSON output"),
+    "help.lang": ("langue des messages", "language of the messages"),
+    "help.now": ("instant d'action (AAAA-MM-JJTHH:MM)", "instant to act at (YYYY-MM-DDTHH:MM)"),
+    "help.agent": ("identifiant de l'agent", "the agent's id"),
+    "help.month": ("mois, AAAA-MM", "month, YYYY-MM"),
+    "help.regie": ("identifiant de la régie", "the régie's id"),
+    "help.family": ("foyer", "household"),
+    "help.out_dir": ("dossier de sortie", "output folder"),
+    "help.init": ("créer la base d'une commune", "create a commune's database"),
+    "help.init.toml": ("fichier TOML de la commune", "the commune's TOML file"),
+    "help.init.replace": ("remplacer la configuration existante", "replace the existing configuration"),
+    "help.import": ("importer un fichier CSV", "import a CSV file"),
+    "help.import.kind": ("ce que contient le fichier", "what the file holds"),
+    "help.import.file": ("fichier CSV", "CSV file"),
+    "help.calendar": ("calendrier d'un enfant", "a child's calendar"),
+    "help.child": ("identifiant de l'enfant", "the child's id"),
+    "help.calendar.service": (
+        "un seul service (par défaut : ceux où l'enfant est inscrit)",
+        "one service only (default: those the child is enrolled in)",
+    ),
+    "help.basket": ("valider un panier (JSON ou CSV)", "validate a basket (JSON or CSV)"),
+    "help.basket.file": ("fichier JSON ou CSV du panier", "the basket's JSON or CSV file"),
+    "help.basket.family": ("foyer (sinon : celui du fichier)", "household (otherwise: the file's)"),
+    "help.bill": ("facturation de fin de mois", "month-end billing"),
+    "help.bill.issued_on": ("date d'émission (par défaut : aujourd'hui)", "issue date (default: today)"),
+    "help.invoices": ("lister ou exporter les factures", "list or export invoices"),
+    "help.invoices.list": ("lister les factures", "list invoices"),
+    "help.invoices.export": ("exporter les factures", "export invoices"),
+    "help.invoices.format": ("format des fichiers", "file format"),
+    "help.pay": ("enregistrer un paiement reçu à la régie", "record a payment received at the régie"),
+    "help.pay.invoice": ("numéro de facture (répétable)", "invoice number (repeatable)"),
+    "help.pay.amount": ("montant, par exemple 12,50", "amount, e.g. 12.50"),
+    "help.pay.method": ("moyen de paiement", "means of payment"),
+    "help.pay.reference": ("référence du paiement (numéro de chèque…)", "payment reference (cheque number…)"),
+    "help.pay.family": (
+        "foyer payeur (par défaut : celui de la première facture)",
+        "paying household (default: that of the first invoice)",
+    ),
+    "help.ical": ("exporter les réservations d'un enfant (.ics)", "export a child's bookings (.ics)"),
+    "help.ical.out": ("fichier .ics", ".ics file"),
+    "help.ical.from": ("premier jour (par défaut : aujourd'hui)", "first day (default: today)"),
+    "help.ical.to": ("dernier jour (par défaut : un an après)", "last day (default: a year later)"),
+    "help.demo": ("commune de démonstration facturée", "a demo commune, billed"),
+    "help.demo.families": ("nombre de familles", "number of families"),
 }
+
+#: argparse's own error sentences (English) and their French; colons get their French space afterwards.
+_ARGPARSE_FR: Final[tuple[tuple[str, str], ...]] = (
+    ("the following arguments are required", "arguments obligatoires manquants"),
+    ("one of the arguments", "un des arguments"),
+    ("is required", "est obligatoire"),
+    ("unrecognized arguments", "arguments inconnus"),
+    ("ambiguous option", "option ambiguë"),
+    ("could match", "pourrait être"),
+    ("invalid choice", "choix invalide"),
+    ("(choose from", "(au choix :"),
+    ("expected one argument", "une valeur est attendue"),
+    ("expected at least one argument", "au moins une valeur est attendue"),
+    ("expected at most one argument", "au plus une valeur est attendue"),
+    ("not allowed with argument", "incompatible avec l'argument"),
+    ("invalid int value", "nombre entier invalide"),
+)
+
+
+def argparse_message(message: str, lang: Lang) -> str:
+    """An argparse usage error in ``lang``: argparse speaks English; its usual sentences are put in French."""
+    if lang == "en":
+        return message
+    for english, french in _ARGPARSE_FR:
+        message = message.replace(english, french)
+    return re.sub(r"(?<=\S): ", " : ", message)
 
 
 def text(key: str, lang: Lang, **words: object) -> str:
@@ -221,12 +302,19 @@ class Output:
         return not self.as_json and self.stderr.isatty()
 
     @contextmanager
-    def status(self, message: str) -> Iterator[None]:
-        """A spinner on standard error while a long call runs (a month-end run is one call)."""
+    def progress(self, message: str) -> Iterator[Callable[[int, int], None] | None]:
+        """A progress bar on standard error while a long call runs; yields the hook the call reports to with
+        (done so far, total; 0 when unknown), or ``None`` when nothing is drawn (``--json``, no terminal)."""
         if not self.interactive:
-            yield
+            yield None
             return
         from rich.console import Console
+        from rich.progress import Progress
 
-        with Console(file=self.stderr).status(message):
-            yield
+        with Progress(console=Console(file=self.stderr), transient=True) as bar:
+            task = bar.add_task(message, total=None)
+
+            def advance(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total or None)
+
+            yield advance

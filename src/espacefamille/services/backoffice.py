@@ -1,5 +1,5 @@
-"""The back office's calls: accounts, enrolments, attendance, closures, holds, month-end billing, credits,
-refunds and requests.
+"""The back office's calls: accounts, enrolments, attendance, closures, holds, month-end billing, payments
+at the counter, credits, refunds and requests.
 
 Every call is made by an ``Agent`` of the commune (``PermissionDenied`` for a family member, an agent of
 another collectivité, or a role that may not do it; nothing is written) and runs in one unit of work with its
@@ -9,7 +9,7 @@ outbox events, retried on ``ConcurrentChange`` (``espacefamille.services.portal.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import TypeVar
 
@@ -23,9 +23,22 @@ from espacefamille.accounts import (
     issue_activation,
     require_agent,
 )
-from espacefamille.billing.documents import DocumentKind, Invoice, InvoiceLine, Series
-from espacefamille.billing.invoicing import BillingRun, CarriedBalance, run_month_end
-from espacefamille.billing.payments import RefundRecord, apply_credit_notes, refund_credit
+from espacefamille.billing.documents import DocumentKind, Invoice, InvoiceLine, PaymentMethod, Series
+from espacefamille.billing.invoicing import (
+    BillingContext,
+    BillingRun,
+    CarriedBalance,
+    FamilyMonth,
+    run_month_end_streamed,
+)
+from espacefamille.billing.payments import (
+    PaymentOrder,
+    PaymentRecord,
+    RefundRecord,
+    apply_credit_notes,
+    record_payment,
+    refund_credit,
+)
 from espacefamille.billing.prepaid import release_expired_holds
 from espacefamille.calendar.opening import Closure
 from espacefamille.calendar.periods import DateRange
@@ -35,12 +48,13 @@ from espacefamille.events import (
     DomainEvent,
     HoldExpired,
     InvoiceIssued,
+    PaymentReceived,
     RequestAnswered,
     new_message,
 )
 from espacefamille.model import Booking, BookingStatus, Child, Commune, Enrolment, Family
 from espacefamille.money import ZERO, Money
-from espacefamille.ports import UnitOfWork
+from espacefamille.ports import FamilyRecords, UnitOfWork
 from espacefamille.requests import Actor as RequestActor
 from espacefamille.requests import Request
 from espacefamille.rules.attendance import (
@@ -99,11 +113,9 @@ class BillingOutcome:
 
 
 def _absence_facts(
-    uow: UnitOfWork,
     commune: Commune,
-    family_id: str,
-    bookings: Sequence[Booking],
-    recorded: Iterable[AttendanceFact],
+    closures: Mapping[str, Sequence[Closure]],
+    records: FamilyRecords,
     now: dt.datetime,
 ) -> list[AttendanceFact]:
     """Facts for the booked days a family declared absent and no agent recorded: what billing prices.
@@ -111,20 +123,19 @@ def _absence_facts(
     A day still billed under the absence rules (carence, first days due, a missing proof) is billed as an
     unjustified absence would be; its note says why.
     """
-    seen = {(f.child_id, f.prestation_id, f.day) for f in recorded}
-    declarations = uow.absences_of_family(family_id)
-    if not declarations:
+    if not records.absences:
         return []
-    closures = uow.closures()
+    seen = {(f.child_id, f.prestation_id, f.day) for f in records.attendance}
+    booked: dict[tuple[str, str], set[dt.date]] = {}
+    for run in records.bookings:
+        if run.is_active:
+            booked.setdefault((run.child_id, run.prestation_id), set()).update(run.days)
     facts: list[AttendanceFact] = []
-    active = [b for b in bookings if b.is_active]
-    for declaration in declarations:
+    for declaration in records.absences:
         prestations = sorted(
-            {
-                b.prestation_id
-                for b in active
-                if b.child_id == declaration.child_id and b.day in declaration.days
-            }
+            prestation_id
+            for (child_id, prestation_id), days in booked.items()
+            if child_id == declaration.child_id and any(day in declaration.days for day in days)
         )
         for prestation_id in prestations:
             service_id = commune.prestation(prestation_id).service_id
@@ -132,14 +143,10 @@ def _absence_facts(
             if policy is None:
                 continue
             opening = commune.opening_calendar(prestation_id, closures.get(service_id, ()))
-            booked = {
-                b.day
-                for b in active
-                if b.child_id == declaration.child_id and b.prestation_id == prestation_id
-            }
+            days = booked[(declaration.child_id, prestation_id)]
             for outcome in resolve_absence(declaration, policy, opening, now=now):
                 key = (declaration.child_id, prestation_id, outcome.day)
-                if outcome.day not in booked or key in seen:
+                if outcome.day not in days or key in seen:
                     continue
                 seen.add(key)
                 status = AttendanceStatus.ABSENT_UNJUSTIFIED if outcome.billed else outcome.status
@@ -373,49 +380,58 @@ class BackOffice(ServiceBase):
     # -- billing ------------------------------------------------------------------------------------------
 
     def run_month_end(
-        self, actor: Actor, regie_id: str, month: DateRange, *, issued_on: dt.date | None = None
+        self,
+        actor: Actor,
+        regie_id: str,
+        month: DateRange,
+        *,
+        issued_on: dt.date | None = None,
+        progress: Callable[[int, int], None] | None = None,
     ) -> BillingOutcome:
         """Month-end billing of a régie: invoices and credit notes saved with their numbers, amounts below
         the threshold carried, credit notes applied to open invoices, event ``invoice.issued`` per document.
 
-        Running the same month again issues nothing new and uses no number.
+        Running the same month again issues nothing new and uses no number. ``progress`` is called after
+        each family is billed with (families billed so far, number of families), for a progress bar; a
+        retried unit of work starts it again from the first family.
         """
         now = self.clock.now()
 
         def work(uow: UnitOfWork) -> BillingOutcome:
             commune = uow.commune()
             require_agent(actor, commune.collectivite.id, _REGIE)
-            commune.regie(regie_id)
-            issued_day = issued_on or commune.calendar.today(now)
-            families = list(uow.families())
-            children: dict[str, Child] = {}
-            bookings: list[Booking] = []
-            attendance: list[AttendanceFact] = []
-            issued: list[Invoice] = []
-            for family in families:
-                for child in uow.children_of(family.id):
-                    children[child.id] = child
-                mine = uow.bookings_of_family(family.id, month)
-                recorded = uow.attendance_of_family(family.id, month)
-                bookings.extend(mine)
-                attendance.extend(recorded)
-                attendance.extend(_absence_facts(uow, commune, family.id, mine, recorded, now))
-                issued.extend(i for i in uow.invoices_of_family(family.id) if i.regie_id == regie_id)
-            # What the month started from: a rerun of the month must not count its own carried lines.
-            carried_before = uow.carried(regie_id, before=month.start)
-            run = run_month_end(
+            regie = commune.regie(regie_id)
+            ctx = BillingContext(
                 commune,
                 regie_id,
                 month,
-                issued_day,
-                families=families,
-                children=children.values(),
-                bookings=bookings,
-                attendance=attendance,
-                issued=issued,
-                carried=carried_before.values(),
-                numbering=uow.numbering(),
+                issued_on or commune.calendar.today(now),
+                regie.payment_delay_days,
+                regie.direct_debit_day,
             )
+            # What the month started from: a rerun of the month must not count its own carried lines.
+            carried_before = uow.carried(regie_id, before=month.start)
+            closures = uow.closures()
+            with_credit_notes: set[str] = set()
+
+            def months() -> Iterator[FamilyMonth]:
+                # The city streamed family by family: only the documents made are kept.
+                for records in uow.family_records(month):
+                    family_id = records.family.id
+                    if any(document.is_credit_note for document in records.invoices):
+                        with_credit_notes.add(family_id)
+                    absent = _absence_facts(commune, closures, records, now)
+                    yield FamilyMonth(
+                        records.family,
+                        records.children,
+                        records.bookings,
+                        (*records.attendance, *absent),
+                        [document for document in records.invoices if document.regie_id == regie_id],
+                        carried_before.get(family_id),
+                    )
+
+            total = sum(1 for _ in uow.families()) if progress is not None else None
+            run = run_month_end_streamed(ctx, months(), uow.numbering(), progress=progress, total=total)
             events: list[DomainEvent] = []
             for document in run.documents:
                 uow.save_invoice(document)
@@ -442,13 +458,83 @@ class BackOffice(ServiceBase):
             if carried_now:
                 uow.save_carried(regie_id, month, carried_now)
             applied: list[str] = []
-            for family_id in sorted({d.family_id for d in run.documents}):
+            # Only a family with a credit note, old or new, has one to apply to its open invoices.
+            with_credit_notes.update(note.family_id for note in run.credit_notes)
+            for family_id in sorted(with_credit_notes & {d.family_id for d in run.documents}):
                 application = apply_credit_notes(billing_ledger(uow, family_id), family_id=family_id)
                 if application.allocations:
                     uow.save_allocations(application.allocations, family_id)
                     applied.extend(application.messages_fr)
             self._emit(uow, events)
             return BillingOutcome(run, tuple(applied))
+
+        return self._transact(work)
+
+    def record_payment(
+        self,
+        actor: Actor,
+        family_id: str,
+        regie_id: str,
+        invoice_numbers: Sequence[str],
+        amount: Money,
+        method: PaymentMethod,
+        *,
+        reference: str = "",
+    ) -> PaymentRecord:
+        """A payment the régisseur takes at the counter (cheque, cash, transfer, direct debit) for invoices of
+        ``family_id`` at ``regie_id``: numbered in the ``PAY`` series, allocated oldest first and never above
+        what remains, with event ``payment.received`` (its reference is the payment's number).
+
+        Refused as a whole (``PaymentRefused``, nothing saved) for an invoice of another payer or régie,
+        a credit note, an invoice paid already, or an amount above what remains; the due date does not
+        matter at the counter. The same ``reference`` again (a cheque recorded twice) changes nothing
+        (``PaymentRecord.already_recorded``). Online payments come from the gateway's notification
+        (``FamilyPortal.payment_notification``), not from here.
+        """
+        if method is PaymentMethod.ONLINE:
+            raise InvalidInput(
+                "online payments are recorded from the gateway's notification, not at the counter",
+                message_fr="Un paiement en ligne est enregistré à sa notification, pas au guichet.",
+                code="payment.method",
+            )
+        now = self.clock.now()
+        order = PaymentOrder(regie_id, family_id, invoice_numbers, amount, now, method, reference)
+
+        def work(uow: UnitOfWork) -> PaymentRecord:
+            commune = uow.commune()
+            require_agent(actor, commune.collectivite.id, _REGIE)
+            commune.regie(regie_id)
+            uow.family(family_id)
+            ledger = billing_ledger(uow, family_id)
+            # An invoice of another household is named as such (``payment.other_payer``), not as unknown.
+            foreign = []
+            for number in dict.fromkeys(order.invoice_numbers):
+                try:
+                    ledger.invoice(number)
+                except NotFound:
+                    try:
+                        foreign.append(uow.invoice(number))
+                    except NotFound:
+                        continue
+            if foreign:
+                ledger = ledger.add_invoices(foreign)
+            record = record_payment(ledger, order, commune.calendar.today(now))
+            if record.already_recorded:
+                return record
+            payment = record.payment
+            uow.save_payment(payment)
+            uow.save_allocations(record.allocations, family_id)
+            uow.save_numbering(record.ledger.numbering)
+            event = PaymentReceived(
+                commune.collectivite.id,
+                family_id,
+                now,
+                payment.number,
+                payment.amount,
+                sorted({a.invoice_number for a in record.allocations}),
+            )
+            self._emit(uow, [event])
+            return record
 
         return self._transact(work)
 

@@ -69,10 +69,10 @@ from espacefamille.calendar.periods import DateRange
 from espacefamille.errors import ConcurrentChange, InvalidInput, NotFound
 from espacefamille.events import InvoiceIssued, OutboxMessage, mark_sent
 from espacefamille.examples import example_commune
-from espacefamille.model import Booking, BookingStatus, Child, Enrolment, Family, Guardian
+from espacefamille.model import BookedDays, Booking, BookingStatus, Child, Enrolment, Family, Guardian
 from espacefamille.money import ZERO, Money
 from espacefamille.payment import CreatedPayment, PaymentAttempt, PaymentStatus
-from espacefamille.ports import AccountStore, CommuneStore, UnitOfWork
+from espacefamille.ports import AccountStore, CommuneStore, UnitOfWork, family_records_by_parts
 from espacefamille.requests import Actor, EventKind, Request, RequestEvent, RequestStatus
 from espacefamille.rules.attendance import (
     AbsenceDeclaration,
@@ -429,6 +429,72 @@ class StoreConformance:
         week = DateRange(MONDAY, friday)
         of_meal = self.read(store, lambda uow: uow.bookings_of_prestation("repas", week))
         assert [(b.child_id, b.day) for b in of_meal] == [("C1", MONDAY), ("C1", friday), ("C2", tuesday)]
+
+    def test_family_records_give_each_household_its_month_as_its_own_reads_do(self) -> None:
+        store = self.seeded_store()
+        tuesday, friday = MONDAY + dt.timedelta(days=1), MONDAY + dt.timedelta(days=4)
+        shared = child("C3", "F1", "F2")  # separated parents: listed by both households
+        late = attrs.evolve(booking("C1", "F1", tuesday), surcharge_code="after_deadline.surcharge")
+        absence = AbsenceDeclaration(
+            "C1",
+            DateRange(friday, friday),
+            AbsenceReason.ILLNESS,
+            dt.datetime(2026, 11, 13, 8, 0, tzinfo=PARIS),
+        )
+        self.write(
+            store,
+            lambda uow: uow.save_child(shared),
+            lambda uow: uow.save_bookings(
+                [
+                    booking("C1", "F1", friday),
+                    booking("C1", "F1", MONDAY),
+                    late,
+                    booking("C1", "F1", MONDAY, "matin", BookingStatus.CANCELLED),
+                    booking("C1", "F1", dt.date(2026, 12, 1)),  # another month
+                    booking("C3", "F2", MONDAY),
+                ]
+            ),
+            lambda uow: uow.save_attendance(
+                [AttendanceFact("C1", "repas", friday, AttendanceStatus.ABSENT_JUSTIFIED)], "F1"
+            ),
+            lambda uow: uow.save_absence(absence, "F1"),
+            lambda uow: uow.save_invoice(invoice("FAC-enfance-2026-000001", "F1")),
+        )
+        records = self.read(store, lambda uow: list(uow.family_records(NOVEMBER)))
+        assert records == self.read(store, lambda uow: list(family_records_by_parts(uow, NOVEMBER)))
+        martin, bernard = records
+        assert (martin.family.id, bernard.family.id) == ("F1", "F2")
+        assert [c.id for c in martin.children] == ["C1", "C3"]
+        assert [c.id for c in bernard.children] == ["C2", "C3"]
+        # Runs of days per child × prestation × status × surcharge, days increasing.
+        assert martin.bookings == (
+            BookedDays("C1", "matin", BookingStatus.CANCELLED, (MONDAY,)),
+            BookedDays("C1", "repas", BookingStatus.BOOKED, (MONDAY, friday)),
+            BookedDays("C1", "repas", BookingStatus.BOOKED, (tuesday,), "after_deadline.surcharge"),
+        )
+        assert bernard.bookings == (BookedDays("C3", "repas", BookingStatus.BOOKED, (MONDAY,)),)
+        assert [f.day for f in martin.attendance] == [friday]
+        assert martin.absences == (absence,)
+        assert [i.number for i in martin.invoices] == ["FAC-enfance-2026-000001"]
+        assert (bernard.attendance, bernard.absences, bernard.invoices) == ((), (), ())
+
+    @_ROUND_TRIPS
+    @given(st.lists(s.bookings(child_id="C1", family_id="F1"), max_size=8, unique_by=lambda b: b.key))
+    def test_family_records_hold_every_booking_day_of_the_period_once(self, values: list[Booking]) -> None:
+        store = self.seeded_store()
+        self.write(store, lambda uow: uow.save_bookings(values))
+        martin = self.read(store, lambda uow: next(iter(uow.family_records(NOVEMBER))))
+        days = sorted((run.prestation_id, day, run.status) for run in martin.bookings for day in run.days)
+        assert days == sorted((b.prestation_id, b.day, b.status) for b in values if b.day in NOVEMBER)
+
+    def test_families_read_through_their_records_conflict_when_changed_meanwhile(self) -> None:
+        store = self.seeded_store()
+        with store.unit_of_work() as reader:
+            assert [r.family.id for r in reader.family_records(NOVEMBER)] == ["F1", "F2"]
+            self.write(store, lambda uow: uow.save_bookings([booking("C2", "F2")]))
+            reader.save_payment(payment("PAY-enfance-2026-000001", "F1"))
+            with pytest.raises(ConcurrentChange):
+                reader.commit()
 
     def test_saving_a_booking_again_replaces_it_and_keeps_it_cancelled(self) -> None:
         store = self.seeded_store()

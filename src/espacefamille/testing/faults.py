@@ -22,7 +22,7 @@ from espacefamille.calendar.periods import DateRange
 from espacefamille.events import OutboxMessage
 from espacefamille.model import Booking, Child, Commune, Enrolment, Family
 from espacefamille.payment import PaymentAttempt
-from espacefamille.ports import CommuneStore, UnitOfWork
+from espacefamille.ports import CommuneStore, FamilyRecords, UnitOfWork
 from espacefamille.requests import Request
 from espacefamille.rules.attendance import AbsenceDeclaration, AttendanceFact
 
@@ -89,6 +89,9 @@ class _FailingUnitOfWork:
 
     def families(self) -> Iterator[Family]:
         return self._inner.families()
+
+    def family_records(self, period: DateRange) -> Iterator[FamilyRecords]:
+        return self._inner.family_records(period)
 
     def save_family(self, family: Family) -> None:
         self._store.count("save_family")

@@ -183,7 +183,11 @@ def _quotient_lists(draw: st.DrawFn) -> list[QuotientFamilial]:
         value = draw(
             st.decimals(min_value=0, max_value=5_000, places=2, allow_nan=False, allow_infinity=False)
         )
-        result.append(QuotientFamilial(value, start, until, draw(st.sampled_from(("CAF", "MSA", "mairie")))))
+        source = draw(st.sampled_from(("CAF", "MSA", "mairie")))
+        # Sometimes the day the attestation was received, shortly before or after the validity starts.
+        received = draw(st.none() | st.integers(min_value=-30, max_value=60))
+        received_on = None if received is None else start + dt.timedelta(days=received)
+        result.append(QuotientFamilial(value, start, until, source, received_on=received_on))
         if until is None:
             break
         start = until + dt.timedelta(days=draw(st.integers(min_value=1, max_value=30)))
