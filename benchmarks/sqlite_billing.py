@@ -118,7 +118,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     city = synthetic_city(args.children)
     with tempfile.TemporaryDirectory() as directory:
         source = args.path if args.path is not None else Path(directory) / "city.sqlite"
-        if not source.exists():
+        if source.exists():
+            SqliteStore(source)  # brought to the current schema once, not in every copy
+        else:
             started = time.perf_counter()
             families, bookings = write_city(SqliteStore(source), city)
             print(

@@ -22,6 +22,7 @@ from espacefamille.errors import (
     PermissionDenied,
 )
 from espacefamille.model import (
+    BookedDays,
     Booking,
     BookingStatus,
     Child,
@@ -47,6 +48,7 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "ZERO",
+    "BookedDays",
     "Booking",
     "BookingStatus",
     "Child",

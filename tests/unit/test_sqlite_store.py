@@ -15,6 +15,7 @@ import pytest
 from espacefamille.adapters.sqlite import (
     _COMMUNE_APPLICATION_ID,
     _COMMUNE_MIGRATIONS,
+    _RUNS_QUERY,
     ACCOUNTS_SCHEMA_VERSION,
     SCHEMA_VERSION,
     IncompatibleDatabase,
@@ -140,7 +141,7 @@ def test_a_version_1_file_is_migrated_and_its_carried_amounts_kept_as_one_line(t
     finally:
         connection.close()
     store = SqliteStore(path)
-    assert _pragma(path, "user_version") == SCHEMA_VERSION == 3
+    assert _pragma(path, "user_version") == SCHEMA_VERSION == 4
     with store.unit_of_work() as uow:
         balances = {**uow.carried("enfance"), **uow.carried("loisirs")}
         # January's run, the first after the upgrade, starts from them.
@@ -187,7 +188,7 @@ def test_a_version_2_file_is_migrated_and_its_quotients_keep_applying_from_their
     finally:
         connection.close()
     store = SqliteStore(path)
-    assert _pragma(path, "user_version") == SCHEMA_VERSION == 3
+    assert _pragma(path, "user_version") == SCHEMA_VERSION == 4
     with store.unit_of_work() as uow:
         family = uow.family("F1")
         (quotient,) = family.quotients
@@ -364,3 +365,20 @@ def test_an_invoice_number_taken_meanwhile_is_a_conflict_to_retry(tmp_path: Path
             late.save_invoice(mine)
     with store.unit_of_work() as uow:
         assert uow.invoice(mine.number) == theirs
+
+
+def test_month_end_reads_runs_of_days_from_an_index_without_sorting_the_month(tmp_path: Path) -> None:
+    path = tmp_path / "commune.sqlite"
+    SqliteStore(path)
+    connection = sqlite3.connect(path)
+    try:
+        plan = " ".join(
+            str(row[3])
+            for row in connection.execute(
+                f"EXPLAIN QUERY PLAN {_RUNS_QUERY}", ("F1", "F9", "2026-11-01", "2026-11-30")
+            )
+        )
+    finally:
+        connection.close()
+    assert "COVERING INDEX bookings_by_run" in plan
+    assert "TEMP B-TREE" not in plan

@@ -246,6 +246,12 @@ _COMMUNE_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
     # 3: the day the commune received a quotient's attestation (a QF is never backdated); NULL for the
     # quotients already stored, which keep applying from their valid_from.
     ("ALTER TABLE quotients ADD COLUMN received_on TEXT",),
+    # 4: month-end billing reads bookings as runs of days (child x prestation x status x surcharge): this
+    # covering index gives them in that order, so SQLite groups them without sorting a city's month.
+    (
+        "CREATE INDEX bookings_by_run ON bookings "
+        "(family_id, child_id, prestation_id, status, surcharge_code, day)",
+    ),
 )
 
 _ACCOUNTS_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
@@ -444,6 +450,15 @@ def _field_value_from_json(item: list[Any]) -> FieldValue:
     value: FieldValue = raw
     return value
 
+
+# The booking-days of a batch of families (first and last id) in a period (first and last day), grouped
+# into runs; the index bookings_by_run gives them in this order (no sort).
+_RUNS_QUERY: Final = (
+    "SELECT family_id, child_id, prestation_id, status, surcharge_code, group_concat(day) "
+    "FROM bookings WHERE family_id BETWEEN ? AND ? AND day BETWEEN ? AND ? "
+    "GROUP BY family_id, child_id, prestation_id, status, surcharge_code "
+    "ORDER BY family_id, child_id, prestation_id, status, surcharge_code"
+)
 
 _new_booking: Final = trusted_builder(Booking)
 _new_booked_days: Final = trusted_builder(BookedDays)
@@ -748,11 +763,7 @@ class SqliteUnitOfWork:
         status = _BOOKING_STATUS
         new = _new_booked_days
         for family_id, child_id, prestation_id, state, surcharge, days in db.execute(
-            "SELECT family_id, child_id, prestation_id, status, surcharge_code, group_concat(day) "
-            "FROM bookings WHERE family_id BETWEEN ? AND ? AND day BETWEEN ? AND ? "
-            "GROUP BY family_id, child_id, prestation_id, status, surcharge_code "
-            "ORDER BY family_id, child_id, prestation_id, status, surcharge_code",
-            (first, last, start, end),
+            _RUNS_QUERY, (first, last, start, end)
         ):
             dates = tuple(map(day, sorted(days.split(","))))
             run = new(child_id, prestation_id, status[state], dates, surcharge)

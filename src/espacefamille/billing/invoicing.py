@@ -969,9 +969,17 @@ def _collect(ctx: BillingContext, month: FamilyMonth, invoiced: _Invoiced | None
             continue
         late = run.surcharge_code is not None
         recorded_days = pair_facts.get((child_id, prestation_id))
-        if recorded_days is None and not check_all and period_start <= days[0] and days[-1] <= period_end:
-            groups.setdefault((child_id, prestation_id, _PRESENT_I, late), []).extend(days)
-            continue
+        if not check_all and period_start <= days[0] and days[-1] <= period_end:
+            # Days without a fact are presences: they join their group at once, the others one by one.
+            if recorded_days is None:
+                groups.setdefault((child_id, prestation_id, _PRESENT_I, late), []).extend(days)
+                continue
+            present = [day for day in days if day not in recorded_days]
+            if present:
+                groups.setdefault((child_id, prestation_id, _PRESENT_I, late), []).extend(present)
+                if len(present) == len(days):
+                    continue
+                days = tuple(day for day in days if day in recorded_days)
         for day in days:
             status = _PRESENT_I
             if recorded_days is not None:
