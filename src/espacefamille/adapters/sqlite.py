@@ -463,10 +463,25 @@ _RUNS_QUERY: Final = (
 _new_booking: Final = trusted_builder(Booking)
 _new_booked_days: Final = trusted_builder(BookedDays)
 _new_fact: Final = trusted_builder(AttendanceFact)
+_new_family: Final = trusted_builder(Family)
+_new_guardian: Final = trusted_builder(Guardian)
+_new_quotient: Final = trusted_builder(QuotientFamilial)
+_new_child: Final = trusted_builder(Child)
 _ATTENDANCE_STATUS: Final = {status.value: status for status in AttendanceStatus}
 
 
 _BOOKING_STATUS: Final = {status.value: status for status in BookingStatus}
+
+
+class _IsoDays(dict[dt.date, str]):
+    """``date.isoformat`` of the days of a city's invoice lines, each day written once."""
+
+    def __missing__(self, day: dt.date) -> str:
+        text = self[day] = day.isoformat()
+        return text
+
+
+_ISO_DAYS: Final = _IsoDays()
 
 
 # -- the commune store -------------------------------------------------------------------------
@@ -819,29 +834,30 @@ class SqliteUnitOfWork:
             f"WHERE family_id IN ({marks}) ORDER BY family_id, position",
             ids,
         ):
-            guardians.setdefault(family_id, []).append(Guardian(*fields))
+            guardians.setdefault(family_id, []).append(_new_guardian(*fields))
         for family_id, value, valid_from, valid_until, source, received_on in self._db.execute(
             "SELECT family_id, value, valid_from, valid_until, source, received_on FROM quotients "
             f"WHERE family_id IN ({marks}) ORDER BY family_id, position",
             ids,
         ):
             quotients.setdefault(family_id, []).append(
-                QuotientFamilial(
+                _new_quotient(
                     Decimal(value),
                     _day(valid_from),
                     _optional_day(valid_until),
                     source,
-                    received_on=_optional_day(received_on),
+                    _optional_day(received_on),
                 )
             )
+        # Rows this store wrote from validated families: rebuilt without checking them again.
         return [
-            Family(
+            _new_family(
                 family_id,
                 name,
-                guardians.get(family_id, ()),
+                tuple(guardians.get(family_id, ())),
                 payer_id,
                 Residence(residence),
-                quotients.get(family_id, ()),
+                tuple(quotients.get(family_id, ())),
                 bool(direct_debit),
             )
             for family_id, name, payer_id, residence, direct_debit in rows
@@ -922,12 +938,12 @@ class SqliteUnitOfWork:
     def _children(self, rows: list[Any]) -> list[Child]:
         links = self._child_families([row[0] for row in rows])
         return [
-            Child(
+            _new_child(
                 child_id,
                 first_name,
                 last_name,
                 _day(birth_date),
-                links.get(child_id, ()),
+                tuple(links.get(child_id, ())),
                 school,
                 None if school_class is None else SchoolClass(school_class),
                 bool(pai),
@@ -1277,7 +1293,7 @@ class SqliteUnitOfWork:
             line.prestation_id,
             line.label,
             line.reason,
-            ",".join(map(dt.date.isoformat, line.days)),
+            ",".join(map(_ISO_DAYS.__getitem__, line.days)),
             str(line.quantity),
             str(line.unit_price),
             line.total.cents,

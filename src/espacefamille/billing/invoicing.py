@@ -120,6 +120,7 @@ DEFAULT_DIRECT_DEBIT_DAY: Final = 10
 REGULARISATION: Final = "regularisation"
 _LATE: Final = "surcharge.late_booking"
 _new_line: Final = trusted_builder(InvoiceLine)
+_new_invoice: Final = trusted_builder(Invoice)
 _UNBOOKED: Final = "surcharge.unbooked_presence"
 _UNBOOKED_TOLERATED: Final = "surcharge.unbooked_presence.tolerated"
 
@@ -1105,8 +1106,9 @@ def _issue(
         numbering, number = numbering.next(ctx.regie_id, year, Series.INVOICE)
         kind, outcome_kind = DocumentKind.INVOICE, OutcomeKind.INVOICED
         debit = ctx.direct_debit_on if family.direct_debit else None
-    document = Invoice(
-        number, ctx.regie_id, family.id, kind, ctx.period, ctx.issued_on, ctx.due_on, lines, debit
+    # Its checks hold by construction (due after issue, the sign matches the kind): not run again.
+    document = _new_invoice(
+        number, ctx.regie_id, family.id, kind, ctx.period, ctx.issued_on, ctx.due_on, tuple(lines), debit
     )
     outcome = FamilyOutcome(
         family.id,
@@ -1215,14 +1217,18 @@ class _LineBuilder:
         base, kind = self.locate(child_id, prestation_id, index, day)
         return _Group(base[0], prestation_id, base[1], kind, day, late)
 
+    def is_steady(self) -> bool:
+        """One price list and one QF all the period: a child's situation is the same on every day of it."""
+        if self.steady is None:
+            self.quotient(self.ctx.period.start)
+            assert self.month_quotient is not None
+            self.steady = self.ctx._month_list is not None and self.month_quotient[0]
+        return self.steady
+
     def locate(self, child_id: str, prestation_id: str, index: int, day: dt.date) -> tuple[_Base, _Kind]:
         """The child's situation for the prestation on ``day``, and its kind for status ``index``."""
         ctx = self.ctx
-        if self.steady is None:
-            self.quotient(ctx.period.start)
-            assert self.month_quotient is not None
-            self.steady = ctx._month_list is not None and self.month_quotient[0]
-        if self.steady and ctx.period.start <= day <= ctx.period.end:
+        if self.is_steady() and ctx.period.start <= day <= ctx.period.end:
             # One price list and one QF all month: a child's situation is the same on every day.
             key = (child_id, prestation_id)
             base = self.bases.get(key)
@@ -1238,11 +1244,8 @@ class _LineBuilder:
     def split(self, days: list[dt.date]) -> Collection[list[dt.date]]:
         """Days of one group by price situation (price list and QF); one piece in the usual month."""
         ctx = self.ctx
-        first, last = days[0], days[-1]
-        if ctx._month_list is not None and ctx.period.start <= first and last <= ctx.period.end:
-            self.quotient(first)
-            if self.month_quotient is not None and self.month_quotient[0]:
-                return (days,)
+        if self.is_steady() and ctx.period.start <= days[0] and days[-1] <= ctx.period.end:
+            return (days,)
         pieces: dict[tuple[object, ...], list[dt.date]] = {}
         for day in days:
             key = (id(ctx._price_list(day)), self.quotient(day))
@@ -1284,9 +1287,11 @@ class _LineBuilder:
             text: str | None = whole_text
             if len(unique) != len(days):
                 days[:] = unique  # the same day booked twice is billed once
-            pieces = self.split(days)
+            pieces: Collection[Sequence[dt.date]] = self.split(days)
             if len(pieces) != 1:
                 text = None
+            else:
+                pieces = (unique,)  # the run's tuple of these dates, shared by every line of the same dates
             for piece in pieces:
                 base, kind = self.locate(child_id, prestation_id, index, piece[0])
                 mains.setdefault((child_id, prestation_id, kind.reason, kind.unit_price), []).append(
@@ -1346,7 +1351,7 @@ class _LineBuilder:
             prestation_id,
             base[4],
             kind.reason,
-            tuple(days),
+            days if type(days) is tuple else tuple(days),
             template.quantity,
             template.unit_price,
             template.total,
@@ -1361,7 +1366,7 @@ class _LineBuilder:
         group: _Group,
         reason: str,
         surcharge: SurchargeQuote,
-        days: list[dt.date],
+        days: Sequence[dt.date],
     ) -> None:
         key = (group.child.id, group.prestation_id, reason, surcharge.unit_price, surcharge.total)
         entry = table.get(key)
