@@ -16,10 +16,11 @@ import itertools
 import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import attrs
 
+from espacefamille._trusted import trusted_builder
 from espacefamille.billing.tariffs import QfChangeRule, TariffBook
 from espacefamille.calendar.commune import CommuneCalendar
 from espacefamille.calendar.opening import Closure, Opening, OpeningCalendar
@@ -578,24 +579,42 @@ class BookedDays:
 
 def booked_days(bookings: Iterable[Booking | BookedDays]) -> tuple[BookedDays, ...]:
     """Bookings as runs of days: one ``BookedDays`` per child × prestation × status × surcharge code, in
-    that order, days increasing. ``BookedDays`` given are kept as they are."""
-    runs: dict[tuple[str, str, BookingStatus, str], list[dt.date]] = {}
+    that order (no surcharge first), days increasing, each once. ``BookedDays`` given are kept as they are."""
+    pairs: dict[tuple[str, str], list[Booking]] = {}
     kept: list[BookedDays] = []
     for booking in bookings:
-        if isinstance(booking, BookedDays):
+        if not isinstance(booking, Booking):
+            if not isinstance(booking, BookedDays):
+                raise InvalidInput(f"expected a Booking, got {booking!r}", code="input.not_a_booking")
             kept.append(booking)
             continue
-        if not isinstance(booking, Booking):
-            raise InvalidInput(f"expected a Booking, got {booking!r}", code="input.not_a_booking")
-        key = (booking.child_id, booking.prestation_id, booking.status, booking.surcharge_code or "")
-        runs.setdefault(key, []).append(booking.day)
-    made = [
-        BookedDays(child_id, prestation_id, status, sorted(set(days)), code or None)
-        for (child_id, prestation_id, status, code), days in sorted(
-            runs.items(), key=lambda item: (item[0][0], item[0][1], item[0][2].value, item[0][3])
-        )
-    ]
+        key = (booking.child_id, booking.prestation_id)
+        found = pairs.get(key)
+        if found is None:
+            pairs[key] = [booking]
+        else:
+            found.append(booking)
+    # Runs are made from validated bookings: built without checking them again. A child's month of one
+    # prestation is usually one status and one surcharge code: one run, told apart with ``is``.
+    made: list[BookedDays] = []
+    for (child_id, prestation_id), items in sorted(pairs.items()):
+        status, code = items[0].status, items[0].surcharge_code
+        if all(b.status is status and b.surcharge_code == code for b in items):
+            made.append(
+                _new_run(child_id, prestation_id, status, tuple(sorted({b.day for b in items})), code)
+            )
+            continue
+        runs: dict[tuple[str, str], set[dt.date]] = {}
+        for booking in items:
+            runs.setdefault((booking.status.value, booking.surcharge_code or ""), set()).add(booking.day)
+        for (value, text), days in sorted(runs.items()):
+            made.append(
+                _new_run(child_id, prestation_id, BookingStatus(value), tuple(sorted(days)), text or None)
+            )
     return (*kept, *made) if kept else tuple(made)
+
+
+_new_run: Final = trusted_builder(BookedDays)
 
 
 # -- the whole setup --------------------------------------------------------------------------

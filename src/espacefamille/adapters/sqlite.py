@@ -788,7 +788,7 @@ class SqliteUnitOfWork:
             else:
                 found.append(run)
         facts = {
-            family_id: self._attendance(row[1:] for row in group)
+            family_id: self._attendance((row[1:] for row in group), day)
             for family_id, group in itertools.groupby(
                 db.execute(
                     f"SELECT family_id, {self._FACT_COLUMNS} FROM attendance "
@@ -1131,20 +1131,22 @@ class SqliteUnitOfWork:
     _FACT_COLUMNS: Final = "child_id, prestation_id, day, status, recorded_by, recorded_at, note"
 
     @staticmethod
-    def _attendance(rows: Iterable[Any]) -> tuple[AttendanceFact, ...]:
+    def _attendance(
+        rows: Iterable[Any], day: Callable[[str], dt.date] = dt.date.fromisoformat
+    ) -> tuple[AttendanceFact, ...]:
         new = _new_fact
         status = _ATTENDANCE_STATUS
         return tuple(
             new(
                 child_id,
                 prestation_id,
-                _day(day),
+                day(on),
                 status[state],
                 recorded_by,
                 None if recorded_at is None else _read_instant(recorded_at),
                 note,
             )
-            for child_id, prestation_id, day, state, recorded_by, recorded_at, note in rows
+            for child_id, prestation_id, on, state, recorded_by, recorded_at, note in rows
         )
 
     def save_attendance(self, facts: Iterable[AttendanceFact], family_id: str) -> None:
@@ -1326,6 +1328,9 @@ class SqliteUnitOfWork:
         self._seen(_FAMILY, family_id)
         return self._invoices("family_id = ?", (family_id,))
 
+    def _invoice_exists(self, number: str) -> bool:
+        return _scalar(self._db, "SELECT 1 FROM invoices WHERE number = ?", (number,)) is not None
+
     def invoice(self, number: str) -> Invoice:
         self._sync()
         found = self._invoices("number = ?", (number,))
@@ -1338,9 +1343,8 @@ class SqliteUnitOfWork:
         # Refused at once when the number is known (here or already committed), and checked again
         # under the write lock, where no other unit of work can slip an invoice in between.
         earlier = self._pending_invoices.get(invoice.number)
-        if earlier is None:
-            found = self._invoices("number = ?", (invoice.number,))
-            earlier = found[0] if found else None
+        if earlier is None and self._invoice_exists(invoice.number):
+            earlier = self._invoices("number = ?", (invoice.number,))[0]
         if earlier is not None:
             if earlier != invoice:
                 # The number may have been given by another unit of work since this one read the
@@ -1353,11 +1357,9 @@ class SqliteUnitOfWork:
 
         def apply() -> None:
             self._mark(_FAMILY, invoice.family_id)
-            if not checked_under_lock:
-                existing = self._invoices("number = ?", (invoice.number,))
-                if existing:
-                    _check_same_invoice(existing[0], invoice)
-                    return
+            if not checked_under_lock and self._invoice_exists(invoice.number):
+                _check_same_invoice(self._invoices("number = ?", (invoice.number,))[0], invoice)
+                return
             self._db.execute(
                 "INSERT INTO invoices (number, regie_id, family_id, kind, period_start, period_end, "
                 "issued_on, due_on, direct_debit_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
