@@ -21,7 +21,6 @@ import argparse
 import datetime as dt
 import resource
 import shutil
-import sqlite3
 import sys
 import tempfile
 import time
@@ -30,13 +29,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 from city import ISSUED_ON, City, synthetic_city
+from sqlite_read import read_raw  # the yardstick: the same raw read of every booking row
 
 from espacefamille.accounts import Agent, AgentRole
 from espacefamille.adapters.sqlite import SqliteStore
 from espacefamille.ports import FixedClock
 from espacefamille.services import BackOffice
 
-__all__ = ["bill_from_store", "main", "read_raw", "write_city"]
+__all__ = ["bill_from_store", "main", "write_city"]
 
 _FAMILIES_PER_COMMIT = 2_000
 _NOW = dt.datetime(2026, 12, 1, 7, 0, tzinfo=dt.UTC)
@@ -70,21 +70,6 @@ def write_city(store: SqliteStore, city: City) -> tuple[int, int]:
                 bookings += len(booked)
             uow.commit()
     return families, bookings
-
-
-def read_raw(path: Path) -> int:
-    """Every booking row, ordered by family, with the standard library alone: the yardstick."""
-    connection = sqlite3.connect(path)
-    try:
-        count = 0
-        for _row in connection.execute(
-            "SELECT child_id, prestation_id, day, family_id, status, booked_at, paid_cents, surcharge_code "
-            "FROM bookings ORDER BY family_id, day, child_id, prestation_id"
-        ):
-            count += 1
-        return count
-    finally:
-        connection.close()
 
 
 def bill_from_store(store: SqliteStore, commune_id: str) -> dict[str, float]:

@@ -34,13 +34,15 @@ import attrs
 
 from espacefamille.accounts import Account, Activation
 from espacefamille.billing.documents import Allocation, Invoice, Numbering, Payment
-from espacefamille.billing.invoicing import CarriedBalance
+
+# FamilyRecords converts its fields as FamilyMonth does (bookings become runs of days).
+from espacefamille.billing.invoicing import CarriedBalance, _bookings, _children, _facts, _invoices
 from espacefamille.calendar.opening import Closure
 from espacefamille.calendar.periods import DateRange
 from espacefamille.calendar.timezones import require_aware, time_zone
 from espacefamille.errors import InvalidInput
 from espacefamille.events import OutboxMessage
-from espacefamille.model import BookedDays, Booking, Child, Commune, Enrolment, Family, booked_days
+from espacefamille.model import BookedDays, Booking, Child, Commune, Enrolment, Family
 from espacefamille.payment import PaymentAttempt
 from espacefamille.requests import Request
 from espacefamille.rules.attendance import AbsenceDeclaration, AttendanceFact
@@ -58,23 +60,7 @@ __all__ = [
 ]
 
 
-def _children(items: Iterable[Child]) -> tuple[Child, ...]:
-    return tuple(items)
-
-
-def _bookings(items: Iterable[Booking | BookedDays]) -> tuple[BookedDays, ...]:
-    return booked_days(items)
-
-
-def _facts(items: Iterable[AttendanceFact]) -> tuple[AttendanceFact, ...]:
-    return tuple(items)
-
-
 def _absences(items: Iterable[AbsenceDeclaration]) -> tuple[AbsenceDeclaration, ...]:
-    return tuple(items)
-
-
-def _invoices(items: Iterable[Invoice]) -> tuple[Invoice, ...]:
     return tuple(items)
 
 

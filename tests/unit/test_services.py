@@ -672,3 +672,24 @@ def test_money_received_for_an_invoice_settled_meanwhile_is_kept_for_a_refund(wo
 def test_an_unknown_invoice_cannot_be_paid(world: World) -> None:
     with pytest.raises(PaymentRefused):
         world.portal.pay_invoices(MARTIN, "F1", ["FAC-enfance-2027-000099"])
+
+
+def test_month_end_billing_follows_the_regies_payment_delay_and_direct_debit_day(world: World) -> None:
+    # The régie enfance gives 45 days to pay and debits on the 5th; the Durands pay by direct debit.
+    with world.store.unit_of_work() as uow:
+        commune = uow.commune()
+        regies = tuple(
+            attrs.evolve(r, payment_delay_days=45, direct_debit_day=5) if r.id == "enfance" else r
+            for r in commune.regies
+        )
+        uow.save_commune(attrs.evolve(commune, regies=regies))
+        uow.save_family(attrs.evolve(uow.family("F2"), direct_debit=True))
+        uow.commit()
+    world.portal.validate_basket(MARTIN, "F1", book("C1", "repas", *DECEMBER_MEALS))
+    world.portal.validate_basket(DURAND, "F2", book("C3", "repas", *DECEMBER_MEALS))
+    world.clock.instant = dt.datetime(2027, 1, 4, 8, 0, tzinfo=PARIS)
+    martin, durand = world.office.run_month_end(AGENT, "enfance", DateRange.month(2026, 12)).run.invoices
+    # Issued on Monday 4 January 2027: due 45 days later, on Thursday 18 February; December's direct
+    # debit is taken on the 5th of the month after it, Tuesday 5 January.
+    assert (martin.due_on, martin.direct_debit_on) == (dt.date(2027, 2, 18), None)
+    assert (durand.due_on, durand.direct_debit_on) == (dt.date(2027, 2, 18), dt.date(2027, 1, 5))
