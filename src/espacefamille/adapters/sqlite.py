@@ -1691,16 +1691,18 @@ class SqliteUnitOfWork:
         text = json.dumps(message.to_dict(), ensure_ascii=False, sort_keys=True)
 
         def apply() -> None:
-            existing = _scalar(self._db, "SELECT message FROM outbox WHERE id = ?", (message.id,))
-            if existing is not None:
+            # Ids are random: a message is inserted at once, and only a clash looks at what is there.
+            try:
+                self._db.execute("INSERT INTO outbox (id, message) VALUES (?, ?)", (message.id, text))
+            except sqlite3.IntegrityError:
+                existing = _scalar(self._db, "SELECT message FROM outbox WHERE id = ?", (message.id,))
                 if existing == text:
                     return
                 raise InvalidInput(
-                    f"the outbox already holds another message {message.id!r}",
-                    code="store.duplicate_outbox_id",
+                    f"outbox message {message.id!r} is already queued with other content",
+                    code="store.duplicate_message",
                     details={"id": message.id},
-                )
-            self._db.execute("INSERT INTO outbox (id, message) VALUES (?, ?)", (message.id, text))
+                ) from None
 
         self._pending_outbox.add(message.id)
         self._write(apply)

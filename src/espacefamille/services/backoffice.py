@@ -15,6 +15,7 @@ from typing import TypeVar
 
 import attrs
 
+from espacefamille._gc import paused
 from espacefamille.accounts import (
     DEFAULT_ACTIVATION_DELAY,
     Actor,
@@ -468,7 +469,8 @@ class BackOffice(ServiceBase):
             self._emit(uow, events)
             return BillingOutcome(run, tuple(applied))
 
-        return self._transact(work)
+        with paused():  # a city's run allocates millions of objects and makes no cycle
+            return self._transact(work)
 
     def record_payment(
         self,

@@ -821,6 +821,17 @@ class StoreConformance:
         with store.unit_of_work() as uow, pytest.raises(NotFound):
             uow.save_outbox(message("m-unknown", "F1"))
 
+    def test_an_outbox_message_added_again_is_kept_once_and_another_under_its_id_is_refused(self) -> None:
+        store = self.seeded_store()
+        first = message("m-1", "F1")
+        self.write(store, lambda uow: uow.add_outbox(first))
+        self.write(store, lambda uow: uow.add_outbox(first))
+        assert self.read(store, lambda uow: uow.outbox()) == (first,)
+        with pytest.raises(InvalidInput) as refused:
+            self.write(store, lambda uow: uow.add_outbox(message("m-1", "F2")))
+        assert refused.value.code == "store.duplicate_message"
+        assert self.read(store, lambda uow: uow.outbox()) == (first,)
+
     def test_outbox_message_is_kept_in_the_same_transaction_as_its_change(self) -> None:
         store = self.seeded_store()
         issued = invoice("FAC-enfance-2026-000001", "F1")
