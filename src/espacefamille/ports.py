@@ -46,6 +46,7 @@ from espacefamille.model import BookedDays, Booking, Child, Commune, Enrolment, 
 from espacefamille.payment import PaymentAttempt
 from espacefamille.requests import Request
 from espacefamille.rules.attendance import AbsenceDeclaration, AttendanceFact
+from espacefamille.rules.unpaid import UnpaidExemption
 
 __all__ = [
     "AccountStore",
@@ -241,6 +242,15 @@ class UnitOfWork(Protocol):
     ) -> None:
         """Record, for the families named, what the régie's run of ``period`` left carried (``None``:
         nothing); it replaces what was recorded for the same régie, family and first day of period."""
+        ...
+
+    def unpaid_exemption(self, family_id: str) -> UnpaidExemption | None:
+        """The agent's waiver of the unpaid-invoice block recorded for the household, or ``None``
+        (whether or not it still covers today: ``UnpaidExemption.covers`` says so)."""
+        ...
+
+    def save_unpaid_exemption(self, family_id: str, exemption: UnpaidExemption | None) -> None:
+        """Record the household's waiver, replacing the one it had; ``None`` removes it. A family write."""
         ...
 
     # -- online payments -----------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from espacefamille.calendar.periods import DateRange
@@ -46,6 +46,24 @@ baskets = st.lists(
 
 
 @given(baskets, st.integers(1, 4))
+# One place on Tuesday 22 December 2026: the first child holds it, the second waits; then one basket cancels
+# and rebooks both. The first cancellation promotes the second child, whose own cancellation must undo that
+# promotion (it once left two children holding the one place).
+@example(
+    [
+        (0, [(0, dt.date(2026, 12, 22), True), (1, dt.date(2026, 12, 22), True)]),
+        (
+            0,
+            [
+                (0, dt.date(2026, 12, 22), False),
+                (0, dt.date(2026, 12, 22), True),
+                (1, dt.date(2026, 12, 22), False),
+                (1, dt.date(2026, 12, 22), True),
+            ],
+        ),
+    ],
+    1,
+)
 def test_no_sequence_of_baskets_exceeds_capacity(
     sequence: list[tuple[int, list[tuple[int, dt.date, bool]]]], places: int
 ) -> None:

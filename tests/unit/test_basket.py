@@ -312,10 +312,45 @@ def test_a_policy_blocking_the_canteen_is_refused_at_load_time(commune: Commune)
 def test_a_closure_declared_by_an_agent_refuses_bookings(commune: Commune) -> None:
     strike = Closure(DateRange(dt.date(2026, 11, 19), dt.date(2026, 11, 19)), ClosureReason.STRIKE, "grève")
     decision = evaluate_basket(
-        context(commune, closures=[strike]), [book("C1", "repas", dt.date(2026, 11, 19))], NOW
+        context(commune, closures={"cantine": [strike]}), [book("C1", "repas", dt.date(2026, 11, 19))], NOW
     ).decisions[0]
     assert decision.code == "calendar.closed.closure"
     assert decision.message_fr.endswith("Fermé : grève.")
+
+
+def test_closures_are_kept_by_service_as_a_copy(commune: Commune) -> None:
+    strike = Closure(DateRange(dt.date(2026, 11, 19), dt.date(2026, 11, 19)), ClosureReason.STRIKE)
+    declared = {"cantine": [strike]}
+    basket_context = context(commune, closures=declared)
+    declared["periscolaire"] = [strike]
+    declared["cantine"].append(strike)
+    assert basket_context.closures == {"cantine": (strike,)}
+    assert context(commune).closures == {}
+
+
+@pytest.mark.parametrize(
+    ("closures", "code"),
+    [
+        ("flat", "basket.closures_not_by_service"),
+        ({1: []}, "basket.closures_not_by_service"),
+        ({"cantine": "2026-11-19"}, "input.not_a_closure"),
+        ({"cantine": 19}, "input.not_a_closure"),
+        ({"cantine": [None]}, "input.not_a_closure"),
+    ],
+)
+def test_closures_not_keyed_by_service_are_refused(commune: Commune, closures: object, code: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        context(commune, closures=closures)
+    assert caught.value.code == code
+
+
+def test_a_flat_list_of_closures_is_refused_rather_than_closing_every_service(commune: Commune) -> None:
+    strike = Closure(DateRange(dt.date(2026, 11, 19), dt.date(2026, 11, 19)), ClosureReason.STRIKE)
+    with pytest.raises(InvalidInput) as caught:
+        context(commune, closures=[strike])
+    assert caught.value.code == "basket.closures_not_by_service"
+    with pytest.raises(InvalidInput):
+        context(commune, closures={"cantine": strike})
 
 
 def test_period_booking_skips_closed_days_with_their_reason(commune: Commune) -> None:

@@ -55,7 +55,7 @@ from espacefamille.requests import InvalidSubmission, RequestStatus
 from espacefamille.rules.attendance import AbsenceReason, AttendanceFact, AttendanceStatus
 from espacefamille.rules.basket import Action, BasketLine
 from espacefamille.rules.capacity import Capacity, Places
-from espacefamille.rules.unpaid import UnpaidAction, UnpaidPolicy, UnpaidStep
+from espacefamille.rules.unpaid import UnpaidAction, UnpaidExemption, UnpaidPolicy, UnpaidStep
 from espacefamille.services import BackOffice, FamilyPortal, transact
 from espacefamille.testing.faults import FailingStore, InjectedFault
 
@@ -258,6 +258,93 @@ def test_an_unpaid_invoice_blocks_the_holiday_centre_but_never_the_canteen(world
     transact(world.store, pay)
     allowed = world.portal.validate_basket(MARTIN, "F1", book("C1", "journee", HOLIDAY_MONDAY))
     assert [d.code for d in allowed.decisions] == ["basket.accepted"]
+
+
+REGISSEUR = Agent("reg-1", "saint-aubin", AgentRole.REGISSEUR)
+# A payment plan agreed at the régie on Thursday 26 November 2026, until the end of the year.
+PLAN = UnpaidExemption("reg-1", dt.date(2026, 11, 26), dt.date(2026, 12, 31), "échéancier en 3 fois")
+
+
+def owe_a_late_invoice(world: World) -> None:
+    """More than 15 days late on an invoice blocks holiday-centre bookings; Martin is 17 days late."""
+    policy = UnpaidPolicy([UnpaidStep(UnpaidAction.BLOCK, after_days=15, service_kinds=[ServiceKind.ALSH])])
+
+    def owe(uow: UnitOfWork) -> None:
+        uow.save_commune(attrs.evolve(uow.commune(), unpaid=policy))
+        uow.save_invoice(october_meals("FAC-enfance-2026-000001", dt.date(2026, 11, 9), 10))
+
+    transact(world.store, owe)
+
+
+def test_an_agents_exemption_lifts_the_unpaid_block_until_it_is_revoked(world: World) -> None:
+    owe_a_late_invoice(world)
+    blocked = world.portal.validate_basket(MARTIN, "F1", book("C1", "journee", HOLIDAY_MONDAY))
+    assert [d.code for d in blocked.decisions] == ["unpaid.blocked"]
+
+    assert world.office.grant_unpaid_exemption(REGISSEUR, "F1", PLAN) == PLAN
+    assert world.read(lambda uow: uow.unpaid_exemption("F1")) == PLAN
+    exempt = world.portal.validate_basket(MARTIN, "F1", book("C1", "journee", HOLIDAY_MONDAY))
+    assert [d.code for d in exempt.decisions] == ["basket.accepted"]
+    assert [p.amount for p in exempt.payments] == [Money("12.00")]
+    held = world.read(lambda uow: uow.bookings_of_family("F1", YEAR))
+    assert [(b.day, b.status) for b in held] == [(HOLIDAY_MONDAY, BookingStatus.HELD)]
+
+    assert world.office.revoke_unpaid_exemption(AGENT, "F1") == PLAN
+    assert world.read(lambda uow: uow.unpaid_exemption("F1")) is None
+    again = world.portal.validate_basket(MARTIN, "F1", book("C1", "journee", dt.date(2026, 12, 22)))
+    assert [d.code for d in again.decisions] == ["unpaid.blocked"]
+    assert world.office.revoke_unpaid_exemption(AGENT, "F1") is None  # nothing left to revoke
+
+
+def test_an_exemption_that_has_ended_no_longer_lifts_the_block(world: World) -> None:
+    owe_a_late_invoice(world)
+    # A plan that ended on Sunday 22 November, before Thursday's basket.
+    ended = UnpaidExemption("reg-1", dt.date(2026, 11, 2), dt.date(2026, 11, 22), "échéancier")
+    world.office.grant_unpaid_exemption(REGISSEUR, "F1", ended)
+    outcome = world.portal.validate_basket(MARTIN, "F1", book("C1", "journee", HOLIDAY_MONDAY))
+    assert [d.code for d in outcome.decisions] == ["unpaid.blocked"]
+
+
+@pytest.mark.parametrize(
+    ("actor", "code"),
+    [
+        (MARTIN, "permission.not_an_agent"),
+        (Agent("anim-1", "saint-aubin", AgentRole.ANIMATEUR), "permission.role"),
+        (Agent("gest-1", "saint-aubin", AgentRole.GESTIONNAIRE), "permission.role"),
+        (STRANGER_AGENT, "permission.other_commune"),
+    ],
+)
+def test_only_the_regie_grants_or_revokes_an_exemption_and_a_refusal_writes_nothing(
+    world: World, actor: Agent | FamilyMember, code: str
+) -> None:
+    owe_a_late_invoice(world)
+    with pytest.raises(PermissionDenied) as refused:
+        world.office.grant_unpaid_exemption(actor, "F1", PLAN)
+    assert refused.value.code == code
+    assert world.read(lambda uow: uow.unpaid_exemption("F1")) is None
+    world.office.grant_unpaid_exemption(REGISSEUR, "F1", PLAN)
+    with pytest.raises(PermissionDenied) as refused:
+        world.office.revoke_unpaid_exemption(actor, "F1")
+    assert refused.value.code == code
+    assert world.read(lambda uow: uow.unpaid_exemption("F1")) == PLAN
+    blocked = world.portal.validate_basket(MARTIN, "F1", book("C1", "journee", HOLIDAY_MONDAY))
+    assert [d.code for d in blocked.decisions] == ["basket.accepted"]
+
+
+def test_an_exemption_for_an_unknown_family_or_of_another_kind_is_refused(world: World) -> None:
+    with pytest.raises(NotFound):
+        world.office.grant_unpaid_exemption(REGISSEUR, "F9", PLAN)
+    with pytest.raises(InvalidInput):
+        world.office.grant_unpaid_exemption(REGISSEUR, "F1", "jusqu'au 31 décembre")  # type: ignore[arg-type]
+    assert world.read(lambda uow: uow.unpaid_exemption("F9")) is None
+
+
+def test_an_exemption_whose_write_fails_is_not_recorded(world: World) -> None:
+    office = BackOffice(FailingStore(world.store, 1), clock=world.clock)
+    with pytest.raises(InjectedFault) as fault:
+        office.grant_unpaid_exemption(REGISSEUR, "F1", PLAN)
+    assert fault.value.operation == "save_unpaid_exemption"
+    assert world.read(lambda uow: uow.unpaid_exemption("F1")) is None
 
 
 # -- paying at booking -------------------------------------------------------------------------------------

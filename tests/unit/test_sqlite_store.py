@@ -31,6 +31,7 @@ from espacefamille.examples import example_commune
 from espacefamille.model import Booking, BookingStatus, Family, Guardian, QuotientFamilial
 from espacefamille.money import Money
 from espacefamille.ports import AccountStore, CommuneStore
+from espacefamille.rules.unpaid import UnpaidExemption
 from espacefamille.testing.conformance import StoreConformance, attempt
 
 _FILES = itertools.count()
@@ -141,7 +142,7 @@ def test_a_version_1_file_is_migrated_and_its_carried_amounts_kept_as_one_line(t
     finally:
         connection.close()
     store = SqliteStore(path)
-    assert _pragma(path, "user_version") == SCHEMA_VERSION == 4
+    assert _pragma(path, "user_version") == SCHEMA_VERSION == 5
     with store.unit_of_work() as uow:
         balances = {**uow.carried("enfance"), **uow.carried("loisirs")}
         # January's run, the first after the upgrade, starts from them.
@@ -188,7 +189,7 @@ def test_a_version_2_file_is_migrated_and_its_quotients_keep_applying_from_their
     finally:
         connection.close()
     store = SqliteStore(path)
-    assert _pragma(path, "user_version") == SCHEMA_VERSION == 4
+    assert _pragma(path, "user_version") == SCHEMA_VERSION == 5
     with store.unit_of_work() as uow:
         family = uow.family("F1")
         (quotient,) = family.quotients
@@ -202,6 +203,38 @@ def test_a_version_2_file_is_migrated_and_its_quotients_keep_applying_from_their
         uow.commit()
     with SqliteStore(path).unit_of_work() as uow:
         assert [q.received_on for q in uow.family("F1").quotients] == [None, dt.date(2026, 11, 17)]
+
+
+def test_a_version_4_file_is_migrated_and_keeps_an_agents_waiver_of_the_unpaid_block(tmp_path: Path) -> None:
+    # A file of the fourth schema, which had no place for unpaid exemptions.
+    path = tmp_path / "commune.sqlite"
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        for statement in itertools.chain(*_COMMUNE_MIGRATIONS[:4]):
+            connection.execute(statement)
+        connection.execute("INSERT INTO families VALUES ('F1', 'Foyer Martin', 'g1', 'resident', 0)")
+        connection.execute("INSERT INTO guardians VALUES ('F1', 0, 'g1', 'Camille', 'Martin', NULL, NULL)")
+        connection.execute(f"PRAGMA application_id = {_COMMUNE_APPLICATION_ID}")
+        connection.execute("PRAGMA user_version = 4")
+    finally:
+        connection.close()
+    store = SqliteStore(path)
+    assert _pragma(path, "user_version") == SCHEMA_VERSION == 5
+    # A payment plan agreed on Monday 2 November 2026, until the end of the year.
+    plan = UnpaidExemption("agent.martin", dt.date(2026, 11, 2), dt.date(2026, 12, 31), "échéancier")
+    with store.unit_of_work() as uow:
+        assert uow.unpaid_exemption("F1") is None
+        uow.save_unpaid_exemption("F1", plan)
+        uow.commit()
+    with SqliteStore(path).unit_of_work() as uow:
+        assert uow.family("F1").name == "Foyer Martin"
+        assert uow.unpaid_exemption("F1") == plan
+    connection = sqlite3.connect(path)
+    try:
+        rows = connection.execute("SELECT since, until FROM unpaid_exemptions").fetchall()
+    finally:
+        connection.close()
+    assert rows == [("2026-11-02", "2026-12-31")]  # dates as ISO text
 
 
 def test_a_quotient_s_reception_date_survives_a_round_trip(tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ from espacefamille.payment import PaymentAttempt
 from espacefamille.ports import FamilyRecords, check_carried, family_records_by_parts
 from espacefamille.requests import Request
 from espacefamille.rules.attendance import AbsenceDeclaration, AttendanceFact
+from espacefamille.rules.unpaid import UnpaidExemption
 
 __all__ = ["MemoryAccountStore", "MemoryStore", "MemoryUnitOfWork"]
 
@@ -74,6 +75,8 @@ class _Tables:
         self.numbering: dict[str, Numbering] = {}
         # (régie, family, first day of the period billed) -> what that run left carried (None: nothing).
         self.carried: dict[tuple[str, str, dt.date], CarriedBalance | None] = {}
+        # family -> the agent's waiver of the unpaid-invoice block (None: removed).
+        self.unpaid_exemptions: dict[str, UnpaidExemption | None] = {}
         self.requests: dict[str, Request] = {}
         self.payment_attempts: dict[str, PaymentAttempt] = {}
         self.outbox: dict[str, OutboxMessage] = {}
@@ -450,6 +453,18 @@ class MemoryUnitOfWork:
                 self._touch(_family(family_id))
         for family_id, balance in balances.items():
             self._changes.carried[(regie_id, family_id, period.start)] = balance
+
+    def unpaid_exemption(self, family_id: str) -> UnpaidExemption | None:
+        with self._store._lock:
+            self._see(_family(family_id))
+            return _View(self._store._tables.unpaid_exemptions, self._changes.unpaid_exemptions).get(
+                family_id
+            )
+
+    def save_unpaid_exemption(self, family_id: str, exemption: UnpaidExemption | None) -> None:
+        with self._store._lock:
+            self._touch(_family(family_id))
+        self._changes.unpaid_exemptions[family_id] = exemption
 
     # -- online payments -------------------------------------------------------------------------------
 

@@ -87,6 +87,7 @@ from espacefamille.requests import (
     RequestStatus,
 )
 from espacefamille.rules.attendance import AbsenceDeclaration, AbsenceReason, AttendanceFact, AttendanceStatus
+from espacefamille.rules.unpaid import UnpaidExemption
 
 __all__ = [
     "ACCOUNTS_SCHEMA_VERSION",
@@ -251,6 +252,13 @@ _COMMUNE_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
     (
         "CREATE INDEX bookings_by_run ON bookings "
         "(family_id, child_id, prestation_id, status, surcharge_code, day)",
+    ),
+    # 5: an agent's waiver of the unpaid-invoice block (rules.unpaid.UnpaidExemption), one per household;
+    # removing it deletes the row.
+    (
+        """CREATE TABLE unpaid_exemptions (
+            family_id TEXT PRIMARY KEY, granted_by TEXT NOT NULL, since TEXT NOT NULL, until TEXT,
+            reason TEXT NOT NULL) WITHOUT ROWID""",
     ),
 )
 
@@ -1537,6 +1545,43 @@ class SqliteUnitOfWork:
                             for position, line in enumerate(balance.lines)
                         ],
                     )
+
+        self._write(apply)
+
+    def unpaid_exemption(self, family_id: str) -> UnpaidExemption | None:
+        self._sync()
+        self._seen(_FAMILY, family_id)
+        row = self._db.execute(
+            "SELECT granted_by, since, until, reason FROM unpaid_exemptions WHERE family_id = ?", (family_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        granted_by, since, until, reason = row
+        return UnpaidExemption(granted_by, _day(since), _optional_day(until), reason)
+
+    def save_unpaid_exemption(self, family_id: str, exemption: UnpaidExemption | None) -> None:
+        row = (
+            None
+            if exemption is None
+            else (
+                family_id,
+                exemption.granted_by,
+                exemption.since.isoformat(),
+                _iso(exemption.until),
+                exemption.reason,
+            )
+        )
+
+        def apply() -> None:
+            self._mark(_FAMILY, family_id)
+            if row is None:
+                self._db.execute("DELETE FROM unpaid_exemptions WHERE family_id = ?", (family_id,))
+            else:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO unpaid_exemptions (family_id, granted_by, since, until, reason) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    row,
+                )
 
         self._write(apply)
 

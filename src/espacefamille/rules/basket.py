@@ -260,8 +260,35 @@ def _enrolments(items: Iterable[Enrolment]) -> tuple[Enrolment, ...]:
     return tuple(items)
 
 
-def _closures(items: Iterable[Closure]) -> tuple[Closure, ...]:
-    return tuple(items)
+def _closures(items: Mapping[str, Iterable[Closure]]) -> Mapping[str, tuple[Closure, ...]]:
+    # A flat list would close every prestation of the basket (a canteen strike closing the morning
+    # care): refuse it rather than guess which service it was declared for.
+    if not isinstance(items, Mapping):
+        raise InvalidInput(
+            f"closures must map a service id to its closures, got {type(items).__name__}",
+            code="basket.closures_not_by_service",
+        )
+    by_service: dict[str, tuple[Closure, ...]] = {}
+    for service_id, closures in items.items():
+        if not isinstance(service_id, str):
+            raise InvalidInput(
+                f"closures must be keyed by service id, got {service_id!r}",
+                code="basket.closures_not_by_service",
+            )
+        if isinstance(closures, Closure) or not isinstance(closures, Iterable):
+            raise InvalidInput(
+                f"closures of service {service_id!r} must be a sequence of Closure, got {closures!r}",
+                code="input.not_a_closure",
+            )
+        declared = tuple(closures)
+        for closure in declared:
+            if not isinstance(closure, Closure):
+                raise InvalidInput(
+                    f"closures of service {service_id!r} must be Closure, got {closure!r}",
+                    code="input.not_a_closure",
+                )
+        by_service[service_id] = declared
+    return by_service
 
 
 def _debts(items: Iterable[Debt]) -> tuple[Debt, ...]:
@@ -271,13 +298,17 @@ def _debts(items: Iterable[Debt]) -> tuple[Debt, ...]:
 @attrs.frozen
 class BasketContext:
     """Who is booking: the commune, the household, its children and enrolments, closures declared since
-    configuration, and the household's unpaid debts (with an agent's exemption, if any)."""
+    configuration, and the household's unpaid debts (with an agent's exemption, if any).
+
+    ``closures`` maps a service id to the closures an agent declared for that service (a strike): they
+    close that service's prestations only, as ``UnitOfWork.closures()`` keeps them.
+    """
 
     commune: Commune
     family: Family
     children: Mapping[str, Child] = attrs.field(converter=_children)
     enrolments: tuple[Enrolment, ...] = attrs.field(converter=_enrolments, default=())
-    closures: tuple[Closure, ...] = attrs.field(converter=_closures, default=())
+    closures: Mapping[str, tuple[Closure, ...]] = attrs.field(converter=_closures, factory=dict)
     debts: tuple[Debt, ...] = attrs.field(converter=_debts, default=())
     unpaid_exemption: UnpaidExemption | None = None
 
@@ -399,8 +430,9 @@ class _Evaluation:
 
     def opening(self, prestation_id: str) -> OpeningCalendar:
         if prestation_id not in self._openings:
+            service_id = self.commune.prestation(prestation_id).service_id
             self._openings[prestation_id] = self.commune.opening_calendar(
-                prestation_id, self.context.closures
+                prestation_id, self.context.closures.get(service_id, ())
             )
         return self._openings[prestation_id]
 
@@ -714,6 +746,11 @@ class _Evaluation:
             ledger, promotions = ledger.release_many((line.child_id, day) for day in days)
             self.ledgers[prestation.id] = ledger
             self.promotions.extend((prestation.id, p) for p in promotions)
+            # A child of this household promoted now holds the place for the rest of the basket (a later
+            # line may cancel it again, or rebook it).
+            self.bookings = apply_promotions(
+                self.commune, self.bookings, ((prestation.id, p) for p in promotions)
+            )
         for day in days:
             key = (line.child_id, prestation.id, day)
             booking = self.bookings[key]
@@ -798,13 +835,20 @@ def evaluate_basket(
             untouched.bookings,
             untouched.ledgers,
         )
+    # A promotion stands if the child still holds the place at the end: a child of this household promoted
+    # by one line and cancelled by a later one does not (the basket would otherwise hold its place twice).
+    promotions = tuple(
+        (prestation_id, promotion)
+        for prestation_id, promotion in evaluation.promotions
+        if promotion.child_id in evaluation.ledgers[prestation_id].holders(promotion.day, promotion.group)
+    )
     return BasketResult(
         ordered,
-        apply_promotions(context.commune, evaluation.bookings, evaluation.promotions),
+        apply_promotions(context.commune, evaluation.bookings, promotions),
         evaluation.ledgers,
         tuple(evaluation.added.values()),
         tuple(evaluation.cancelled.values()),
-        tuple(evaluation.promotions),
+        promotions,
     )
 
 
@@ -828,12 +872,13 @@ def period_lines(
     *,
     every: int = 1,
     action: Action = Action.BOOK,
-    closures: Iterable[Closure] = (),
+    closures: Mapping[str, Iterable[Closure]] | None = None,
 ) -> PeriodExpansion:
     """Book or cancel given weekdays between two dates, every ``every`` weeks, over the opening calendar.
 
     Closed days are skipped and reported with their reason; evaluate the lines with ``evaluate_basket``,
-    which leaves already-booked (or already-cancelled) dates unchanged.
+    which leaves already-booked (or already-cancelled) dates unchanged. ``closures`` maps a service id to
+    closures declared since the configuration, as in ``BasketContext``.
     """
     return typical_week_lines(
         commune,
@@ -854,18 +899,23 @@ def typical_week_lines(
     *,
     every: int = 1,
     action: Action = Action.BOOK,
-    closures: Iterable[Closure] = (),
+    closures: Mapping[str, Iterable[Closure]] | None = None,
 ) -> PeriodExpansion:
-    """Lines from a family's typical week (weekday → prestations), repeated over ``period``."""
+    """Lines from a family's typical week (weekday → prestations), repeated over ``period``.
+
+    ``closures`` maps a service id to closures declared since the configuration; each applies only to the
+    prestations of its service.
+    """
     by_prestation: dict[str, set[Weekday]] = {}
     for weekday, prestations in week.items():
         for prestation_id in prestations:
             by_prestation.setdefault(prestation_id, set()).add(Weekday(weekday))
     lines: list[BasketLine] = []
     skipped: list[tuple[str, dt.date, str]] = []
-    extra = tuple(closures)
+    extra = _closures({} if closures is None else closures)
     for prestation_id, weekdays in sorted(by_prestation.items()):
-        opening = commune.opening_calendar(prestation_id, extra)
+        service_id = commune.prestation(prestation_id).service_id
+        opening = commune.opening_calendar(prestation_id, extra.get(service_id, ()))
         for day in weekly_dates(period, weekdays, every):
             answer = opening.day(day)
             if answer.is_open:

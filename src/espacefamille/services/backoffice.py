@@ -1,5 +1,5 @@
 """The back office's calls: accounts, enrolments, attendance, closures, holds, month-end billing, payments
-at the counter, credits, refunds and requests.
+at the counter, credits, refunds, exemptions from the unpaid-invoice block and requests.
 
 Every call is made by an ``Agent`` of the commune (``PermissionDenied`` for a family member, an agent of
 another collectivité, or a role that may not do it; nothing is written) and runs in one unit of work with its
@@ -64,6 +64,7 @@ from espacefamille.rules.attendance import (
     resolve_absence,
     service_closed_facts,
 )
+from espacefamille.rules.unpaid import UnpaidExemption
 
 from .portal import ServiceBase, billing_ledger, place_ledgers, promote
 
@@ -599,6 +600,42 @@ class BackOffice(ServiceBase):
             uow.save_allocations([record.allocation], note.family_id)
             uow.save_numbering(record.ledger.numbering)
             return record
+
+        return self._transact(work)
+
+    # -- unpaid invoices --------------------------------------------------------------------------------
+
+    def grant_unpaid_exemption(
+        self, actor: Actor, family_id: str, exemption: UnpaidExemption
+    ) -> UnpaidExemption:
+        """Lift the unpaid-invoice block for a household (a payment plan, a social-services follow-up) from
+        ``exemption.since`` until ``exemption.until`` included: its baskets are then judged with it (a
+        blocked service answers ``unpaid.exempt`` and the booking goes through; reminders still apply).
+        It replaces the household's previous exemption. A régisseur's (or administrateur's) decision."""
+        if not isinstance(exemption, UnpaidExemption):
+            raise InvalidInput(f"expected an UnpaidExemption, got {exemption!r}", code="input.invalid")
+
+        def work(uow: UnitOfWork) -> UnpaidExemption:
+            commune = uow.commune()
+            require_agent(actor, commune.collectivite.id, _REGIE)
+            uow.family(family_id)
+            uow.save_unpaid_exemption(family_id, exemption)
+            return exemption
+
+        return self._transact(work)
+
+    def revoke_unpaid_exemption(self, actor: Actor, family_id: str) -> UnpaidExemption | None:
+        """End a household's exemption at once: the commune's unpaid policy blocks its baskets again. Returns
+        the exemption revoked, or ``None`` (and writes nothing) when the household had none."""
+
+        def work(uow: UnitOfWork) -> UnpaidExemption | None:
+            commune = uow.commune()
+            require_agent(actor, commune.collectivite.id, _REGIE)
+            uow.family(family_id)
+            revoked = uow.unpaid_exemption(family_id)
+            if revoked is not None:
+                uow.save_unpaid_exemption(family_id, None)
+            return revoked
 
         return self._transact(work)
 

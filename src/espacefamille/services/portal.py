@@ -611,20 +611,14 @@ class FamilyPortal(ServiceBase):
                 )
             span = _span(line.day for line in lines)
             prestation_ids = {line.prestation_id for line in lines}
-            services = set()
-            for prestation_id in prestation_ids:
-                try:
-                    services.add(commune.prestation(prestation_id).service_id)
-                except NotFound:
-                    continue
-            closures = uow.closures()
             context = BasketContext(
                 commune,
                 family,
                 children,
                 [e for c in children for e in uow.enrolments_of(c.id)],
-                [c for s in sorted(services) for c in closures.get(s, ())],
+                uow.closures(),
                 debts=unpaid_debts(uow, family_id, commune.calendar.today(now)),
+                unpaid_exemption=uow.unpaid_exemption(family_id),
             )
             before = {b.key: b for b in uow.bookings_of_family(family_id, span)}
             ledgers, restored = place_ledgers(uow, commune, prestation_ids, span)

@@ -29,6 +29,8 @@ What the kit fixes where ``ports.py`` leaves a choice (so that every store behav
   and first day of period (``None`` records that nothing is carried) and keeps the others; a balance saved
   under another family or régie than its own is ``InvalidInput`` (``store.carried_mismatch``);
 * payment attempts are identified by their payment id and listed per family by payment id;
+* a household has at most one unpaid exemption: ``save_unpaid_exemption`` replaces it, ``None`` removes it,
+  and ``unpaid_exemption`` is ``None`` for a household without one (known or not);
 * ``save_invoice`` of a number already recorded with other content raises ``InvalidInput`` with the code
   ``store.invoice_immutable``; the same content again is a no-op;
 * ``add_closure`` of a closure already declared for the service is a no-op; ``add_outbox`` of a message
@@ -80,6 +82,7 @@ from espacefamille.rules.attendance import (
     AttendanceFact,
     AttendanceStatus,
 )
+from espacefamille.rules.unpaid import UnpaidExemption
 from espacefamille.testing import strategies as s
 
 __all__ = ["StoreConformance"]
@@ -723,6 +726,63 @@ class StoreConformance:
         )
         assert own == table
         assert later == table
+
+    # -- unpaid exemptions -----------------------------------------------------------------------
+
+    @_ROUND_TRIPS
+    @given(s.unpaid_exemptions())
+    def test_unpaid_exemption_reads_back_equal(self, value: UnpaidExemption) -> None:
+        own, later = self.round_trip(
+            lambda uow: uow.save_unpaid_exemption("F1", value), lambda uow: uow.unpaid_exemption("F1")
+        )
+        assert own == value
+        assert later == value
+
+    def test_an_unpaid_exemption_is_kept_per_family_replaced_and_removed(self) -> None:
+        store = self.seeded_store()
+        assert self.read(store, lambda uow: uow.unpaid_exemption("F1")) is None
+        assert self.read(store, lambda uow: uow.unpaid_exemption("F9")) is None
+        # A payment plan from Monday 2 November 2026, extended once to the end of January.
+        plan = UnpaidExemption("agent-1", dt.date(2026, 11, 2), dt.date(2026, 12, 31), "échéancier")
+        longer = attrs.evolve(plan, until=dt.date(2027, 1, 31))
+        self.write(store, lambda uow: uow.save_unpaid_exemption("F1", plan))
+        self.write(store, lambda uow: uow.save_unpaid_exemption("F1", longer))
+        assert self.read(store, lambda uow: uow.unpaid_exemption("F1")) == longer
+        assert self.read(store, lambda uow: uow.unpaid_exemption("F2")) is None
+        with store.unit_of_work() as uow:
+            uow.save_unpaid_exemption("F1", None)
+            assert uow.unpaid_exemption("F1") is None  # its own removal, before the commit
+            assert self.read(store, lambda other: other.unpaid_exemption("F1")) == longer
+            uow.commit()
+        assert self.read(store, lambda uow: uow.unpaid_exemption("F1")) is None
+        self.write(store, lambda uow: uow.save_unpaid_exemption("F1", None))  # removing none is harmless
+        assert self.read(store, lambda uow: uow.unpaid_exemption("F1")) is None
+
+    def test_a_basket_read_under_an_exemption_revoked_meanwhile_conflicts(self) -> None:
+        store = self.seeded_store()
+        plan = UnpaidExemption("agent-1", dt.date(2026, 11, 2), None, "suivi social")
+        self.write(store, lambda uow: uow.save_unpaid_exemption("F1", plan))
+        with store.unit_of_work() as basket:
+            assert basket.unpaid_exemption("F1") == plan
+            self.write(store, lambda uow: uow.save_unpaid_exemption("F1", None))
+            basket.save_bookings([booking("C1", "F1")])
+            with pytest.raises(ConcurrentChange):
+                basket.commit()
+        assert self.read(store, lambda uow: uow.bookings_of_family("F1", NOVEMBER)) == ()
+
+    def test_two_units_of_work_changing_a_familys_unpaid_exemption_conflict(self) -> None:
+        store = self.seeded_store()
+        first_plan = UnpaidExemption("agent-1", dt.date(2026, 11, 2), dt.date(2026, 12, 31))
+        second_plan = UnpaidExemption("agent-2", dt.date(2026, 11, 2), dt.date(2027, 3, 31))
+        with store.unit_of_work() as first, store.unit_of_work() as second:
+            assert first.unpaid_exemption("F1") is None
+            assert second.unpaid_exemption("F1") is None
+            first.save_unpaid_exemption("F1", first_plan)
+            second.save_unpaid_exemption("F1", second_plan)
+            first.commit()
+            with pytest.raises(ConcurrentChange):
+                second.commit()
+        assert self.read(store, lambda uow: uow.unpaid_exemption("F1")) == first_plan
 
     # -- online payments -------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from espacefamille.payment import PaymentAttempt
 from espacefamille.ports import CommuneStore, FamilyRecords, UnitOfWork
 from espacefamille.requests import Request
 from espacefamille.rules.attendance import AbsenceDeclaration, AttendanceFact
+from espacefamille.rules.unpaid import UnpaidExemption
 
 __all__ = ["FailingStore", "InjectedFault"]
 
@@ -184,6 +185,13 @@ class _FailingUnitOfWork:
     ) -> None:
         self._store.count("save_carried")
         self._inner.save_carried(regie_id, period, balances)
+
+    def unpaid_exemption(self, family_id: str) -> UnpaidExemption | None:
+        return self._inner.unpaid_exemption(family_id)
+
+    def save_unpaid_exemption(self, family_id: str, exemption: UnpaidExemption | None) -> None:
+        self._store.count("save_unpaid_exemption")
+        self._inner.save_unpaid_exemption(family_id, exemption)
 
     def payment_attempt(self, payment_id: str) -> PaymentAttempt:
         return self._inner.payment_attempt(payment_id)

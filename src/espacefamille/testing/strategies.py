@@ -64,6 +64,7 @@ from espacefamille.rules.attendance import (
     AttendanceFact,
     AttendanceStatus,
 )
+from espacefamille.rules.unpaid import UnpaidExemption
 
 __all__ = [
     "absence_declarations",
@@ -91,6 +92,7 @@ __all__ = [
     "payments",
     "requests",
     "same_instants",
+    "unpaid_exemptions",
 ]
 
 # Zones a French collectivité uses; Paris brings the clock-change nights (ambiguous 02:30 in October).
@@ -405,6 +407,15 @@ def payment_attempts(
     return PaymentAttempt(
         created, draw(identifiers()), _or_draw(draw, family_id), numbers, draw(st.sampled_from(PaymentStatus))
     )
+
+
+@st.composite
+def unpaid_exemptions(draw: st.DrawFn) -> UnpaidExemption:
+    """An agent's waiver of the unpaid-invoice block: from a day, open-ended or until a later one."""
+    since = draw(dates(max_value=dt.date(2034, 12, 31)))
+    length = draw(st.none() | st.integers(min_value=0, max_value=365))
+    until = None if length is None else since + dt.timedelta(days=length)
+    return UnpaidExemption(draw(names()), since, until, draw(st.just("") | names()))
 
 
 @st.composite
