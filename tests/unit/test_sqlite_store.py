@@ -129,18 +129,30 @@ def _carried(family_id: str, amount: Money) -> CarriedBalance:
     return CarriedBalance(family_id, "enfance", (line, attrs.evolve(line, total=amount)))
 
 
+def _old_file(path: Path, version: int, *rows: str) -> None:
+    """A commune file written by schema ``version`` of an earlier release, holding ``rows`` (INSERTs)."""
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        for statement in itertools.chain(*_COMMUNE_MIGRATIONS[:version]):
+            connection.execute(statement)
+        for row in rows:
+            connection.execute(row)
+        connection.execute(f"PRAGMA application_id = {_COMMUNE_APPLICATION_ID}")
+        connection.execute(f"PRAGMA user_version = {version}")
+    finally:
+        connection.close()
+
+
+_MARTIN_ROWS = (
+    "INSERT INTO families VALUES ('F1', 'Foyer Martin', 'g1', 'resident', 0)",
+    "INSERT INTO guardians VALUES ('F1', 0, 'g1', 'Camille', 'Martin', NULL, NULL)",
+)
+
+
 def test_a_version_1_file_is_migrated_and_its_carried_amounts_kept_as_one_line(tmp_path: Path) -> None:
     # A file of espacefamille's first schema, with amounts carried as bare cents at two régies.
     path = tmp_path / "commune.sqlite"
-    connection = sqlite3.connect(path, isolation_level=None)
-    try:
-        for statement in _COMMUNE_MIGRATIONS[0]:
-            connection.execute(statement)
-        connection.execute("INSERT INTO carried VALUES ('enfance', 'F1', 780), ('loisirs', 'F2', 1405)")
-        connection.execute(f"PRAGMA application_id = {_COMMUNE_APPLICATION_ID}")
-        connection.execute("PRAGMA user_version = 1")
-    finally:
-        connection.close()
+    _old_file(path, 1, "INSERT INTO carried VALUES ('enfance', 'F1', 780), ('loisirs', 'F2', 1405)")
     store = SqliteStore(path)
     assert _pragma(path, "user_version") == SCHEMA_VERSION == 5
     with store.unit_of_work() as uow:
@@ -175,19 +187,12 @@ def test_a_version_2_file_is_migrated_and_its_quotients_keep_applying_from_their
 ) -> None:
     # A file of the second schema, whose quotients had no reception date.
     path = tmp_path / "commune.sqlite"
-    connection = sqlite3.connect(path, isolation_level=None)
-    try:
-        for statement in itertools.chain(*_COMMUNE_MIGRATIONS[:2]):
-            connection.execute(statement)
-        connection.execute("INSERT INTO families VALUES ('F1', 'Foyer Martin', 'g1', 'resident', 0)")
-        connection.execute("INSERT INTO guardians VALUES ('F1', 0, 'g1', 'Camille', 'Martin', NULL, NULL)")
-        connection.execute(
-            "INSERT INTO quotients VALUES ('F1', 0, '612.50', '2026-01-01', '2026-12-31', 'CAF')"
-        )
-        connection.execute(f"PRAGMA application_id = {_COMMUNE_APPLICATION_ID}")
-        connection.execute("PRAGMA user_version = 2")
-    finally:
-        connection.close()
+    _old_file(
+        path,
+        2,
+        *_MARTIN_ROWS,
+        "INSERT INTO quotients VALUES ('F1', 0, '612.50', '2026-01-01', '2026-12-31', 'CAF')",
+    )
     store = SqliteStore(path)
     assert _pragma(path, "user_version") == SCHEMA_VERSION == 5
     with store.unit_of_work() as uow:
@@ -208,16 +213,7 @@ def test_a_version_2_file_is_migrated_and_its_quotients_keep_applying_from_their
 def test_a_version_4_file_is_migrated_and_keeps_an_agents_waiver_of_the_unpaid_block(tmp_path: Path) -> None:
     # A file of the fourth schema, which had no place for unpaid exemptions.
     path = tmp_path / "commune.sqlite"
-    connection = sqlite3.connect(path, isolation_level=None)
-    try:
-        for statement in itertools.chain(*_COMMUNE_MIGRATIONS[:4]):
-            connection.execute(statement)
-        connection.execute("INSERT INTO families VALUES ('F1', 'Foyer Martin', 'g1', 'resident', 0)")
-        connection.execute("INSERT INTO guardians VALUES ('F1', 0, 'g1', 'Camille', 'Martin', NULL, NULL)")
-        connection.execute(f"PRAGMA application_id = {_COMMUNE_APPLICATION_ID}")
-        connection.execute("PRAGMA user_version = 4")
-    finally:
-        connection.close()
+    _old_file(path, 4, *_MARTIN_ROWS)
     store = SqliteStore(path)
     assert _pragma(path, "user_version") == SCHEMA_VERSION == 5
     # A payment plan agreed on Monday 2 November 2026, until the end of the year.
