@@ -18,24 +18,9 @@ from espacefamille.config import load_commune
 from espacefamille.errors import EspaceFamilleError
 from espacefamille.examples import example_commune
 from espacefamille.model import Commune
-from espacefamille.text import format_date
+from espacefamille.text import format_date, month_name
 
 __all__ = ["main", "month_calendar_text"]
-
-_MONTHS_FR = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
 
 
 def _grouped(days: Sequence[OpeningDay]) -> list[tuple[dt.date, dt.date, str]]:
@@ -57,7 +42,7 @@ def month_calendar_text(commune: Commune, year: int, month: int) -> str:
     period = DateRange.month(year, month)
     coll = commune.collectivite
     lines = [
-        f"{coll.name} — {_MONTHS_FR[month - 1]} {year} (zone {coll.school_zone.value}, {coll.timezone})",
+        f"{coll.name} — {month_name(month)} {year} (zone {coll.school_zone.value}, {coll.timezone})",
         "",
     ]
     prestations = commune.prestations

@@ -14,7 +14,15 @@ from typing import Literal
 from babel.dates import get_day_names, get_month_names
 from babel.numbers import format_currency as _babel_format_currency
 
-__all__ = ["Lang", "format_amount", "format_date", "format_datetime", "format_time", "locale_for"]
+__all__ = [
+    "Lang",
+    "format_amount",
+    "format_date",
+    "format_datetime",
+    "format_time",
+    "locale_for",
+    "month_name",
+]
 
 Lang = Literal["fr", "en"]
 
@@ -33,6 +41,11 @@ def _names(lang: Lang) -> tuple[tuple[str, ...], tuple[str, ...]]:
     weekdays = get_day_names("wide", "format", locale=locale)
     months = get_month_names("wide", "format", locale=locale)
     return tuple(str(weekdays[i]) for i in range(7)), tuple(str(months[i]) for i in range(1, 13))
+
+
+def month_name(month: int, lang: Lang = "fr") -> str:
+    """A month's name as a date shows it: ``month_name(11)`` is ``novembre``."""
+    return _names(lang)[1][month - 1]
 
 
 def format_date(day: dt.date, lang: Lang = "fr") -> str:

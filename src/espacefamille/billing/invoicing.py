@@ -96,7 +96,7 @@ from espacefamille.model import (
 from espacefamille.money import ZERO, Money
 from espacefamille.rules.attendance import AttendanceFact, AttendanceStatus
 from espacefamille.rules.policies import Surcharge
-from espacefamille.text import format_date
+from espacefamille.text import format_date, month_name
 
 __all__ = [
     "DEFAULT_DIRECT_DEBIT_DAY",
@@ -133,21 +133,6 @@ _STATUSES: Final = tuple(AttendanceStatus)
 _INDEX: Final = {status: index for index, status in enumerate(_STATUSES)}
 _PRESENT_I: Final = _INDEX[AttendanceStatus.PRESENT]
 _UNBOOKED_I: Final = _INDEX[AttendanceStatus.PRESENT_UNBOOKED]
-
-_MONTHS_FR: Final = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
 
 
 # -- inputs -----------------------------------------------------------------------------------
@@ -655,11 +640,11 @@ def _days_text(days: Sequence[dt.date]) -> str:
     """``le 12 novembre 2026``, ``les 2, 3 et 5 novembre 2026``, ``les 30 novembre et 1er décembre 2026``…"""
     if len(days) == 1:
         day = days[0]
-        return f"le {_day_number(day)} {_MONTHS_FR[day.month - 1]} {day.year}"
+        return f"le {_day_number(day)} {month_name(day.month)} {day.year}"
     months = []
     for (year, month), group in itertools.groupby(days, key=lambda day: (day.year, day.month)):
         numbers = [_day_number(day) for day in group]
-        months.append(f"{_and(numbers)} {_MONTHS_FR[month - 1]} {year}")
+        months.append(f"{_and(numbers)} {month_name(month)} {year}")
     return "les " + _and(months)
 
 

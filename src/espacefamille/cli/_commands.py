@@ -40,17 +40,13 @@ from espacefamille.ports import Clock, FixedClock, SystemClock, UnitOfWork
 from espacefamille.rules.basket import Action, BasketLine
 from espacefamille.rules.calendar_view import CalendarView
 from espacefamille.services import BackOffice, FamilyPortal, transact
-from espacefamille.text import format_date
+from espacefamille.text import format_date, month_name
 
 from ._output import CliError, ExitCode, Output
 
 __all__ = ["COMMANDS", "Context"]
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-_MONTHS_FR = (
-    "janvier", "février", "mars", "avril", "mai", "juin",
-    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
-)  # fmt: skip
 
 
 # -- shared parsing ----------------------------------------------------------------------------------
@@ -77,10 +73,9 @@ def parse_amount(value: str) -> Money:
         raise CliError(ExitCode.USAGE, "amount.bad", value=value) from None
 
 
-def month_name(period: DateRange, lang: str) -> str:
-    if lang == "fr":
-        return f"{_MONTHS_FR[period.start.month - 1]} {period.start.year}"
-    return period.start.strftime("%B %Y")
+def month_title(period: DateRange, lang: str) -> str:
+    """``novembre 2026`` (``November 2026`` in English): the month a period starts in."""
+    return f"{month_name(period.start.month, 'en' if lang == 'en' else 'fr')} {period.start.year}"
 
 
 def read_file(path: str) -> bytes:
@@ -345,7 +340,7 @@ def _print_calendar(ctx: Context, views: Sequence[CalendarView], period: DateRan
     out, commune = ctx.out, ctx.commune
     prestations = [p for view in views for p in view.prestation_ids]
     table = Table(
-        title=f"{ctx.args.child} — {month_name(period, out.lang)}",
+        title=f"{ctx.args.child} — {month_title(period, out.lang)}",
         box=box.SIMPLE_HEAVY,
         show_lines=False,
     )
@@ -489,7 +484,7 @@ def bill(ctx: Context, regie_id: str, month: DateRange, issued_on: dt.date | Non
         for p in s.prestations
         if p.payment_mode is PaymentMode.MONTH_END
     ]
-    words: dict[str, object] = {"regie": regie_id, "month": month_name(month, out.lang)}
+    words: dict[str, object] = {"regie": regie_id, "month": month_title(month, out.lang)}
     if not month_end:
         out.say("bill.prepaid_only", **words)
         return {
@@ -766,7 +761,7 @@ def cmd_demo(ctx: Context) -> int:
         "children": city.children,
         "bookings": city.bookings,
         "attendance": city.attendance,
-        "month": month_name(city.month, out.lang),
+        "month": month_title(city.month, out.lang),
     }
     out.say("demo.built", **words)
     credited = -Money.total(n.total for n in city.credit_notes)
