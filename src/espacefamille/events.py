@@ -2,10 +2,11 @@
 
 The services emit an event when something a family should hear about happens — its account was
 activated, a booking confirmed, a waiting-list place granted, a hold expired, an invoice issued, a
-payment received, a request answered. The store keeps each event as an ``OutboxMessage`` in the same
-transaction as the change it reports, so an event exists if and only if the change does. A host
-application then calls ``drain`` with its ``Notifier`` (e-mail, SMS…): a message that fails stays
-pending and is retried after a growing delay; a message that was sent is never sent again.
+payment received, a request answered, the unpaid-invoice block of its bookings lifted or restored. The
+store keeps each event as an ``OutboxMessage`` in the same transaction as the change it reports, so an
+event exists if and only if the change does. A host application then calls ``drain`` with its
+``Notifier`` (e-mail, SMS…): a message that fails stays pending and is retried after a growing delay; a
+message that was sent is never sent again.
 
 Every event has a stable ``type_code``, the collectivité and family it concerns, the instant it
 happened, a French subject and body for an e-mail, and a JSON-safe ``to_dict``/``from_dict`` form.
@@ -40,6 +41,8 @@ __all__ = [
     "PaymentReceived",
     "RequestAnswered",
     "RetryPolicy",
+    "UnpaidExemptionGranted",
+    "UnpaidExemptionRevoked",
     "WaitingListPlaceGranted",
     "drain",
     "event_from_dict",
@@ -153,6 +156,7 @@ _CODECS: Final[dict[object, tuple[Callable[[Any], object], Callable[[object], An
     str | None: (_same, _optional(_str_from_json)),
     bool: (_same, _bool_from_json),
     dt.date: (_iso, _date_from_json),
+    dt.date | None: (_optional_encode(_iso), _optional(_date_from_json)),
     dt.datetime: (_instant_to_json, _instant_from_json),
     Money: (_money_to_json, _money_from_json),
     Money | None: (_optional_encode(_money_to_json), _optional(_money_from_json)),
@@ -449,6 +453,62 @@ class RequestAnswered(DomainEvent):
         )
 
 
+@attrs.frozen
+class UnpaidExemptionGranted(DomainEvent):
+    """The régie lifted the unpaid-invoice block of the household's bookings from ``since`` until ``until``
+    included (open-ended if ``None``); the invoices are still due.
+
+    The agent and the reason (a social-services follow-up…) stay in the store's record, not in a message
+    that any guardian of the household may read.
+    """
+
+    type_code: ClassVar[str] = "unpaid.exemption_granted"
+
+    since: dt.date = attrs.field(validator=attrs.validators.instance_of(dt.date))
+    until: dt.date | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(dt.date))
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if self.until is not None and self.until < self.since:
+            raise InvalidInput("an exemption cannot end before it starts", code="input.end_before_start")
+
+    @property
+    def subject_fr(self) -> str:
+        return "Vos réservations ne sont plus bloquées pour factures impayées"
+
+    @property
+    def body_fr(self) -> str:
+        when = (
+            f"à partir du {format_date(self.since)} et jusqu'à nouvel ordre"
+            if self.until is None
+            else f"du {format_date(self.since)} au {format_date(self.until)} inclus"
+        )
+        return (
+            f"Bonjour,\n\nLa régie a suspendu le blocage pour factures impayées {when} : vos réservations "
+            "ne sont plus bloquées pendant cette période. Vos factures impayées restent à régler."
+        )
+
+
+@attrs.frozen
+class UnpaidExemptionRevoked(DomainEvent):
+    """The régie ended the household's exemption: unpaid invoices may block its bookings again."""
+
+    type_code: ClassVar[str] = "unpaid.exemption_revoked"
+
+    @property
+    def subject_fr(self) -> str:
+        return "Fin de la suspension du blocage pour factures impayées"
+
+    @property
+    def body_fr(self) -> str:
+        return (
+            "Bonjour,\n\nLa régie a mis fin à la suspension du blocage pour factures impayées : tant que des "
+            "factures restent impayées, vos réservations peuvent de nouveau être bloquées. Réglez vos "
+            "factures ou contactez la régie."
+        )
+
+
 # The request statuses as a family reads them; a status not listed here is shown as it is.
 _REQUEST_STATUS_FR: Final = {
     "submitted": "envoyée",
@@ -469,6 +529,8 @@ EVENT_TYPES: Final[Mapping[str, type[DomainEvent]]] = {
         InvoiceIssued,
         PaymentReceived,
         RequestAnswered,
+        UnpaidExemptionGranted,
+        UnpaidExemptionRevoked,
     )
 }
 

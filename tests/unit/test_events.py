@@ -22,6 +22,8 @@ from espacefamille.events import (
     PaymentReceived,
     RequestAnswered,
     RetryPolicy,
+    UnpaidExemptionGranted,
+    UnpaidExemptionRevoked,
     WaitingListPlaceGranted,
     drain,
     event_from_dict,
@@ -109,6 +111,9 @@ def one_of_each() -> list[DomainEvent]:
             "accepted",
             "Votre attestation est jointe.",
         ),
+        # A payment plan agreed at the régie, until New Year's Eve; then ended early.
+        UnpaidExemptionGranted("saint-aubin", "martin", NOW, dt.date(2026, 11, 30), dt.date(2026, 12, 31)),
+        UnpaidExemptionRevoked("saint-aubin", "martin", NOW),
     ]
 
 
@@ -123,6 +128,8 @@ def test_every_kind_of_notification_has_its_own_stable_type_code() -> None:
         "invoice.issued",
         "payment.received",
         "request.answered",
+        "unpaid.exemption_granted",
+        "unpaid.exemption_revoked",
         "waiting_list.place_granted",
     ]
     assert {type(event) for event in one_of_each()} == set(EVENT_TYPES.values())
@@ -222,6 +229,30 @@ def test_the_request_answer_gives_the_status_in_french() -> None:
 def test_the_expired_hold_e_mail_says_when_payment_was_due() -> None:
     assert "avant le lundi 30 novembre 2026 à 5 h 59" in one_of_each()[3].body_fr
     assert one_of_each()[2].subject_fr == "Une place s'est libérée pour Léa"
+
+
+def test_the_exemption_e_mails_say_until_when_bookings_are_no_longer_blocked_and_when_they_may_be_again() -> (
+    None
+):
+    granted, revoked = one_of_each()[7:]
+    assert granted.subject_fr == "Vos réservations ne sont plus bloquées pour factures impayées"
+    assert (
+        "du lundi 30 novembre 2026 au jeudi 31 décembre 2026 inclus : vos réservations ne sont plus bloquées"
+        in granted.body_fr
+    )
+    assert "Vos factures impayées restent à régler." in granted.body_fr
+    # A social-services follow-up with no end date: the régie decides when it ends.
+    open_ended = UnpaidExemptionGranted("saint-aubin", "martin", NOW, dt.date(2026, 11, 30))
+    assert "à partir du lundi 30 novembre 2026 et jusqu'à nouvel ordre" in open_ended.body_fr
+    assert event_from_dict(json.loads(json.dumps(open_ended.to_dict()))) == open_ended
+    assert open_ended.to_dict()["until"] is None
+    assert "vos réservations peuvent de nouveau être bloquées" in revoked.body_fr
+
+
+def test_an_exemption_notice_cannot_end_before_it_starts() -> None:
+    with pytest.raises(InvalidInput) as backwards:
+        UnpaidExemptionGranted("saint-aubin", "martin", NOW, dt.date(2026, 12, 31), dt.date(2026, 11, 30))
+    assert backwards.value.code == "input.end_before_start"
 
 
 def test_the_activation_e_mail_carries_the_link_until_it_is_sent() -> None:

@@ -37,6 +37,7 @@ from espacefamille.billing.payments import PaymentRefused
 from espacefamille.calendar.opening import Closure, ClosureReason
 from espacefamille.calendar.periods import DateRange
 from espacefamille.errors import ConcurrentChange, InvalidInput, NotFound, PermissionDenied
+from espacefamille.events import UnpaidExemptionGranted, UnpaidExemptionRevoked
 from espacefamille.examples import example_commune
 from espacefamille.model import (
     BookingStatus,
@@ -296,6 +297,70 @@ def test_an_agents_exemption_lifts_the_unpaid_block_until_it_is_revoked(world: W
     assert world.office.revoke_unpaid_exemption(AGENT, "F1") is None  # nothing left to revoke
 
 
+def test_a_booking_that_goes_through_only_thanks_to_the_exemption_tells_the_family_until_when(
+    world: World,
+) -> None:
+    owe_a_late_invoice(world)
+    world.office.grant_unpaid_exemption(REGISSEUR, "F1", PLAN)
+    (decision,) = world.portal.validate_basket(MARTIN, "F1", book("C1", "journee", HOLIDAY_MONDAY)).decisions
+    assert decision.code == "basket.accepted"
+    assert decision.message_fr.endswith(
+        "Réservation possible grâce à l'exemption accordée par la régie jusqu'au jeudi 31 décembre 2026, "
+        "mais vos factures sont toujours dues : 26,00\xa0€ restent impayés depuis le lundi 9 novembre 2026 "
+        "(plus de 15 jours). Réglez vos factures ou contactez la régie."
+    )
+    assert "until Thursday 31 December 2026" in decision.explain("en")
+    assert decision.unpaid is not None
+    assert (decision.unpaid.code, decision.unpaid.amount) == ("unpaid.exempt", Money("26.00"))
+    # The canteen is never blocked, so a meal owes nothing to the exemption and says nothing of it.
+    (meal,) = world.portal.validate_basket(MARTIN, "F1", book("C1", "repas", DECEMBER_MEALS[0])).decisions
+    assert meal.code == "basket.accepted"
+    assert meal.unpaid is None
+    assert "exemption" not in meal.message_fr
+
+
+def test_a_booking_refused_for_another_reason_does_not_mention_the_exemption(world: World) -> None:
+    owe_a_late_invoice(world)
+    world.office.grant_unpaid_exemption(REGISSEUR, "F1", PLAN)
+    # The winter holidays (Monday 22 February 2027) open for booking on 11 January, not before.
+    (early,) = world.portal.validate_basket(
+        MARTIN, "F1", book("C1", "journee", dt.date(2027, 2, 22))
+    ).decisions
+    assert early.is_refused
+    assert early.code == "deadline.window_not_open"
+    assert early.unpaid is None
+    assert "exemption" not in early.message_fr
+
+
+def test_granting_and_revoking_an_exemption_tells_the_household(world: World) -> None:
+    owe_a_late_invoice(world)
+    world.office.grant_unpaid_exemption(REGISSEUR, "F1", PLAN)
+    world.office.revoke_unpaid_exemption(AGENT, "F1")
+    world.office.revoke_unpaid_exemption(AGENT, "F1")  # nothing left to revoke: nothing to tell
+    with world.store.unit_of_work() as uow:
+        events = [m.event for m in uow.outbox()]
+    assert events == [
+        UnpaidExemptionGranted("saint-aubin", "F1", NOW, dt.date(2026, 11, 26), dt.date(2026, 12, 31)),
+        UnpaidExemptionRevoked("saint-aubin", "F1", NOW),
+    ]
+    assert "du jeudi 26 novembre 2026 au jeudi 31 décembre 2026 inclus" in events[0].body_fr
+
+
+def test_an_exemption_names_the_agent_who_grants_it(world: World) -> None:
+    owe_a_late_invoice(world)
+    # The administrateur cannot record a plan in the régisseur's name, nor the régisseur in anyone else's.
+    for actor, plan in ((AGENT, PLAN), (REGISSEUR, attrs.evolve(PLAN, granted_by="agent-1"))):
+        with pytest.raises(InvalidInput) as refused:
+            world.office.grant_unpaid_exemption(actor, "F1", plan)
+        assert refused.value.code == "unpaid.exemption_granted_by"
+        assert refused.value.message_fr == "Une exemption est enregistrée au nom de l'agent qui l'accorde."
+    assert world.read(lambda uow: uow.unpaid_exemption("F1")) is None
+    assert world.outbox_types() == []
+    own = attrs.evolve(PLAN, granted_by="agent-1")
+    assert world.office.grant_unpaid_exemption(AGENT, "F1", own) == own
+    assert world.read(lambda uow: uow.unpaid_exemption("F1")) == own
+
+
 def test_an_exemption_that_has_ended_no_longer_lifts_the_block(world: World) -> None:
     owe_a_late_invoice(world)
     # A plan that ended on Sunday 22 November, before Thursday's basket.
@@ -322,11 +387,13 @@ def test_only_the_regie_grants_or_revokes_an_exemption_and_a_refusal_writes_noth
         world.office.grant_unpaid_exemption(actor, "F1", PLAN)
     assert refused.value.code == code
     assert world.read(lambda uow: uow.unpaid_exemption("F1")) is None
+    assert world.outbox_types() == []
     world.office.grant_unpaid_exemption(REGISSEUR, "F1", PLAN)
     with pytest.raises(PermissionDenied) as refused:
         world.office.revoke_unpaid_exemption(actor, "F1")
     assert refused.value.code == code
     assert world.read(lambda uow: uow.unpaid_exemption("F1")) == PLAN
+    assert world.outbox_types() == ["unpaid.exemption_granted"]
     blocked = world.portal.validate_basket(MARTIN, "F1", book("C1", "journee", HOLIDAY_MONDAY))
     assert [d.code for d in blocked.decisions] == ["basket.accepted"]
 
@@ -345,6 +412,7 @@ def test_an_exemption_whose_write_fails_is_not_recorded(world: World) -> None:
         office.grant_unpaid_exemption(REGISSEUR, "F1", PLAN)
     assert fault.value.operation == "save_unpaid_exemption"
     assert world.read(lambda uow: uow.unpaid_exemption("F1")) is None
+    assert world.outbox_types() == []  # no notice of a decision that was not recorded
 
 
 # -- paying at booking -------------------------------------------------------------------------------------

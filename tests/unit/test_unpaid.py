@@ -200,8 +200,12 @@ def test_an_exempt_family_is_told_but_not_blocked_until_its_exemption_ends() -> 
     assert decision.outcome is UnpaidOutcome.REMINDER
     assert decision.code == "unpaid.exempt"
     assert decision.message_fr.startswith(
-        "Réservation possible : la régie a suspendu le blocage pour impayés jusqu'au jeudi 31 décembre 2026. "
-        "86,40\xa0€ restent impayés"
+        "Réservation possible grâce à l'exemption accordée par la régie jusqu'au jeudi 31 décembre 2026, "
+        "mais vos factures sont toujours dues : 86,40\xa0€ restent impayés depuis le lundi 5 octobre 2026"
+    )
+    assert decision.explain("en").startswith(
+        "Booking possible thanks to the exemption granted by the régie until Thursday 31 December 2026, "
+        "but your invoices are still due: €86.40 unpaid since"
     )
     # Reminders still apply to an exempt family.
     assert judge_unpaid(SAINT_AUBIN, [OCTOBER], PERISCOLAIRE, dt.date(2026, 10, 21), exemption).code == (
@@ -217,10 +221,13 @@ def test_an_open_ended_exemption() -> None:
     assert exemption.covers(dt.date(2027, 7, 6))
     assert not exemption.covers(dt.date(2026, 11, 1))
     decision = judge_unpaid(SAINT_AUBIN, [OCTOBER], ALSH, dt.date(2027, 2, 15), exemption)
+    # No end date to announce: the exemption holds until the régie revokes it.
     assert decision.message_fr.startswith(
-        "Réservation possible : la régie a suspendu le blocage pour impayés. "
+        "Réservation possible grâce à l'exemption accordée par la régie, mais vos factures sont toujours dues"
     )
-    assert decision.explain("en").startswith("Booking possible: the régie has lifted the block")
+    assert decision.explain("en").startswith(
+        "Booking possible thanks to the exemption granted by the régie, but"
+    )
 
 
 def test_small_amounts_and_one_day_read_in_the_singular() -> None:

@@ -9,7 +9,8 @@ and prestations. ``evaluate_basket`` judges every line against, in this order:
 4. what is already booked: booking a booked date or cancelling a cancelled one changes nothing;
 5. the prestation's conditions: class or age, prerequisites (a meal needs the midday care), exclusions
    (a full day and a half day on one date);
-6. the commune's unpaid-invoices policy (never for the canteen);
+6. the commune's unpaid-invoices policy (never for the canteen; a booking let through only by the régie's
+   exemption says so in its message);
 7. the booking or cancellation deadlines (``rules.policies``), with the after-deadline policy;
 8. the places (``rules.capacity``): granted, or a waiting-list position the family learns at once.
 
@@ -55,7 +56,7 @@ from espacefamille.rules.policies import (
     judge_booking,
     judge_cancellation,
 )
-from espacefamille.rules.unpaid import Debt, UnpaidExemption, judge_unpaid
+from espacefamille.rules.unpaid import Debt, UnpaidDecision, UnpaidExemption, judge_unpaid
 from espacefamille.text import Lang, format_date
 
 __all__ = [
@@ -128,7 +129,9 @@ class LineDecision:
     ``days`` are the dates the decision covers (several for a block); ``deadline`` the instant that
     applied, when a deadline was judged; ``policy`` the after-deadline policy applied to a late line;
     ``position`` the waiting-list position; ``changed`` is False when the line changed nothing (already
-    booked, already cancelled, or refused).
+    booked, already cancelled, or refused). ``unpaid`` is the unpaid-invoices verdict behind a booking that
+    goes through only thanks to the régie's exemption (code ``unpaid.exempt``): its sentence ends the line's
+    messages, so the family knows until when, and that the invoices are still to pay.
     """
 
     line: BasketLine
@@ -141,6 +144,7 @@ class LineDecision:
     policy: AfterDeadlinePolicy | None = None
     position: int | None = None
     changed: bool = False
+    unpaid: UnpaidDecision | None = None
 
     @property
     def is_refused(self) -> bool:
@@ -547,9 +551,31 @@ class _Evaluation:
         refusal = self.check_conditions(line, prestation, child)
         if refusal is not None:
             return refusal
-        unpaid = self.check_unpaid(line, prestation, now)
-        if unpaid is not None:
-            return unpaid
+        verdict = self.check_unpaid(prestation, now)
+        if verdict is not None and verdict.is_blocked:
+            return LineDecision(
+                line, Outcome.REFUSED, verdict.code, verdict.message_fr, verdict.message, (line.day,)
+            )
+        decision = self.book_in_time(line, prestation, child, days, now)
+        if verdict is None or verdict.code != "unpaid.exempt" or decision.is_refused:
+            return decision
+        # Without the régie's exemption this booking would have been refused: the family must hear that it
+        # holds only until the exemption ends, and that the invoices are still due.
+        return attrs.evolve(
+            decision,
+            message_fr=f"{decision.message_fr} {verdict.message_fr}",
+            message=f"{decision.message} {verdict.message}",
+            unpaid=verdict,
+        )
+
+    def book_in_time(
+        self,
+        line: BasketLine,
+        prestation: Prestation,
+        child: Child,
+        days: Sequence[dt.date],
+        now: dt.datetime,
+    ) -> LineDecision:
         judged = self.judge(prestation, days[0], now, Action.BOOK)
         if judged is not None and judged.outcome is DeadlineOutcome.REFUSED:
             return self.from_deadline(line, judged, days)
@@ -596,18 +622,13 @@ class _Evaluation:
                     return self.decide(line, Outcome.REFUSED, "basket.excluded", words={"other": name})
         return None
 
-    def check_unpaid(self, line: BasketLine, prestation: Prestation, now: dt.datetime) -> LineDecision | None:
+    def check_unpaid(self, prestation: Prestation, now: dt.datetime) -> UnpaidDecision | None:
         policy = self.commune.unpaid
         if policy is None:
             return None
         service = self.commune.service(prestation.service_id)
         today = self.commune.calendar.today(now)
-        verdict = judge_unpaid(policy, self.context.debts, service, today, self.context.unpaid_exemption)
-        if not verdict.is_blocked:
-            return None
-        return LineDecision(
-            line, Outcome.REFUSED, verdict.code, verdict.message_fr, verdict.message, (line.day,)
-        )
+        return judge_unpaid(policy, self.context.debts, service, today, self.context.unpaid_exemption)
 
     def judge(
         self, prestation: Prestation, day: dt.date, now: dt.datetime, action: Action

@@ -298,8 +298,14 @@ def judge_unpaid(
         assert exemption is not None
         until_fr = f" jusqu'au {format_date(exemption.until, 'fr')}" if exemption.until else ""
         until_en = f" until {format_date(exemption.until, 'en')}" if exemption.until else ""
-        lead_fr = f"Réservation possible : la régie a suspendu le blocage pour impayés{until_fr}. "
-        lead_en = f"Booking possible: the régie has lifted the block for unpaid invoices{until_en}. "
+        lead_fr = (
+            f"Réservation possible grâce à l'exemption accordée par la régie{until_fr}, "
+            "mais vos factures sont toujours dues : "
+        )
+        lead_en = (
+            f"Booking possible thanks to the exemption granted by the régie{until_en}, "
+            "but your invoices are still due: "
+        )
     else:
         lead_fr, lead_en = _LEADS[code]
     outcome = UnpaidOutcome.BLOCKED if code == "unpaid.blocked" else UnpaidOutcome.REMINDER

@@ -51,6 +51,8 @@ from espacefamille.events import (
     InvoiceIssued,
     PaymentReceived,
     RequestAnswered,
+    UnpaidExemptionGranted,
+    UnpaidExemptionRevoked,
     new_message,
 )
 from espacefamille.model import Booking, BookingStatus, Child, Commune, Enrolment, Family
@@ -611,22 +613,41 @@ class BackOffice(ServiceBase):
         """Lift the unpaid-invoice block for a household (a payment plan, a social-services follow-up) from
         ``exemption.since`` until ``exemption.until`` included: its baskets are then judged with it (a
         blocked service answers ``unpaid.exempt`` and the booking goes through; reminders still apply).
-        It replaces the household's previous exemption. A régisseur's (or administrateur's) decision."""
+        It replaces the household's previous exemption, and the household is told (event
+        ``unpaid.exemption_granted``). A régisseur's (or administrateur's) decision.
+
+        ``exemption.granted_by`` must be the acting agent's id: the record is the audit trail of who lifted
+        the block, so a mismatch is refused (``InvalidInput``, ``unpaid.exemption_granted_by``, nothing
+        written) rather than silently rewritten — what is stored, and returned, is what the caller built."""
         if not isinstance(exemption, UnpaidExemption):
             raise InvalidInput(f"expected an UnpaidExemption, got {exemption!r}", code="input.invalid")
+        now = self.clock.now()
 
         def work(uow: UnitOfWork) -> UnpaidExemption:
             commune = uow.commune()
-            require_agent(actor, commune.collectivite.id, _REGIE)
+            agent = require_agent(actor, commune.collectivite.id, _REGIE)
+            if exemption.granted_by != agent.agent_id:
+                raise InvalidInput(
+                    f"the exemption names {exemption.granted_by!r} as its author, but {agent.agent_id!r} "
+                    "grants it",
+                    message_fr="Une exemption est enregistrée au nom de l'agent qui l'accorde.",
+                    code="unpaid.exemption_granted_by",
+                )
             uow.family(family_id)
             uow.save_unpaid_exemption(family_id, exemption)
+            event = UnpaidExemptionGranted(
+                commune.collectivite.id, family_id, now, exemption.since, exemption.until
+            )
+            self._emit(uow, [event])
             return exemption
 
         return self._transact(work)
 
     def revoke_unpaid_exemption(self, actor: Actor, family_id: str) -> UnpaidExemption | None:
-        """End a household's exemption at once: the commune's unpaid policy blocks its baskets again. Returns
-        the exemption revoked, or ``None`` (and writes nothing) when the household had none."""
+        """End a household's exemption at once: the commune's unpaid policy blocks its baskets again, and the
+        household is told (event ``unpaid.exemption_revoked``). Returns the exemption revoked, or ``None``
+        (and writes and tells nothing) when the household had none."""
+        now = self.clock.now()
 
         def work(uow: UnitOfWork) -> UnpaidExemption | None:
             commune = uow.commune()
@@ -635,6 +656,7 @@ class BackOffice(ServiceBase):
             revoked = uow.unpaid_exemption(family_id)
             if revoked is not None:
                 uow.save_unpaid_exemption(family_id, None)
+                self._emit(uow, [UnpaidExemptionRevoked(commune.collectivite.id, family_id, now)])
             return revoked
 
         return self._transact(work)

@@ -69,7 +69,13 @@ from espacefamille.billing.invoicing import CarriedBalance
 from espacefamille.calendar.opening import Closure, ClosureReason
 from espacefamille.calendar.periods import DateRange
 from espacefamille.errors import ConcurrentChange, InvalidInput, NotFound
-from espacefamille.events import InvoiceIssued, OutboxMessage, mark_sent
+from espacefamille.events import (
+    InvoiceIssued,
+    OutboxMessage,
+    UnpaidExemptionGranted,
+    UnpaidExemptionRevoked,
+    mark_sent,
+)
 from espacefamille.examples import example_commune
 from espacefamille.model import BookedDays, Booking, BookingStatus, Child, Enrolment, Family, Guardian
 from espacefamille.money import ZERO, Money
@@ -783,6 +789,21 @@ class StoreConformance:
             with pytest.raises(ConcurrentChange):
                 second.commit()
         assert self.read(store, lambda uow: uow.unpaid_exemption("F1")) == first_plan
+
+    def test_the_notices_of_an_exemption_granted_and_revoked_read_back_from_the_outbox(self) -> None:
+        store = self.seeded_store()
+        # Granted on Thursday 26 November 2026 until New Year's Eve, another open-ended, then revoked.
+        at = dt.datetime(2026, 11, 26, 9, 0, tzinfo=PARIS)
+        granted = UnpaidExemptionGranted(
+            "saint-aubin", "F1", at, dt.date(2026, 11, 26), dt.date(2026, 12, 31)
+        )
+        open_ended = UnpaidExemptionGranted("saint-aubin", "F2", at, dt.date(2026, 11, 26))
+        revoked = UnpaidExemptionRevoked("saint-aubin", "F1", at + dt.timedelta(days=5))
+        messages = [OutboxMessage(f"m-{n}", event) for n, event in enumerate((granted, open_ended, revoked))]
+        self.write(store, _each(lambda uow, v: uow.add_outbox(v), messages))
+        back = self.read(store, lambda uow: uow.outbox())
+        assert back == tuple(messages)
+        assert [m.event.body_fr for m in back] == [e.body_fr for e in (granted, open_ended, revoked)]
 
     # -- online payments -------------------------------------------------------------------------
 

@@ -42,6 +42,8 @@ from espacefamille.events import (
     OutboxMessage,
     PaymentReceived,
     RequestAnswered,
+    UnpaidExemptionGranted,
+    UnpaidExemptionRevoked,
 )
 from espacefamille.model import (
     Booking,
@@ -481,7 +483,7 @@ def requests(draw: st.DrawFn, request_id: str | None = None, family_id: str | No
 def _events(draw: st.DrawFn, family_id: str) -> DomainEvent:
     cid = draw(identifiers())
     at = draw(instants())
-    kind = draw(st.sampled_from(("invoice", "payment", "booking", "request", "account")))
+    kind = draw(st.sampled_from(("invoice", "payment", "booking", "request", "account", "exemption")))
     if kind == "invoice":
         return InvoiceIssued(
             cid, family_id, at, draw(identifiers()), draw(identifiers()), draw(money_amounts()), draw(dates())
@@ -511,6 +513,11 @@ def _events(draw: st.DrawFn, family_id: str) -> DomainEvent:
         return RequestAnswered(
             cid, family_id, at, draw(identifiers()), draw(names()), "accepted", draw(names())
         )
+    if kind == "exemption":
+        if draw(st.booleans()):
+            return UnpaidExemptionRevoked(cid, family_id, at)
+        exemption = draw(unpaid_exemptions())
+        return UnpaidExemptionGranted(cid, family_id, at, exemption.since, exemption.until)
     return AccountActivated(
         cid,
         family_id,
