@@ -78,14 +78,13 @@ def bill_from_store(store: SqliteStore, commune_id: str) -> dict[str, float]:
     back_office = BackOffice(store, clock=FixedClock(_NOW))
     rss_before = _peak_mb()
     started = time.perf_counter()
-    outcome = back_office.run_month_end(agent, "enfance", synthetic_city(1).month, issued_on=ISSUED_ON)
+    report = back_office.run_month_end(agent, "enfance", synthetic_city(1).month, issued_on=ISSUED_ON)
     seconds = time.perf_counter() - started
-    run = outcome.run
     return {
         "seconds": seconds,
-        "invoices": float(len(run.invoices)),
-        "credit_notes": float(len(run.credit_notes)),
-        "carried": float(len(run.carried)),
+        "invoices": float(report.invoices),
+        "credit_notes": float(report.credit_notes),
+        "carried": float(report.carried),
         "memory_growth_mb": _peak_mb() - rss_before,
     }
 

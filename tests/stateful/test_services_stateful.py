@@ -17,6 +17,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from espacefamille.accounts import AccountLink, Agent, AgentRole, FamilyMember
 from espacefamille.adapters.memory import MemoryStore
+from espacefamille.billing.documents import Invoice
 from espacefamille.billing.payments import PaymentRefused
 from espacefamille.calendar.periods import DateRange
 from espacefamille.errors import InvalidInput
@@ -145,8 +146,19 @@ class ServicesMachine(RuleBasedStateMachine):
 
     @rule()
     def bill_december(self) -> None:
-        self.office.run_month_end(AGENT, "enfance", DateRange.month(2026, 12), issued_on=dt.date(2027, 1, 4))
+        before = self._documents()
+        report = self.office.run_month_end(
+            AGENT, "enfance", DateRange.month(2026, 12), issued_on=dt.date(2027, 1, 4)
+        )
+        new = [d for d in self._documents() if d not in before]
+        # The run's report tells what it saved: as many documents, for the same amounts.
+        assert report.invoices + report.credit_notes == len(new)
+        assert report.total_invoiced - report.total_credited == Money.total(d.total for d in new)
         self.billed = True
+
+    def _documents(self) -> list[Invoice]:
+        with self.store.unit_of_work() as uow:
+            return [d for f in FAMILIES for d in uow.invoices_of_family(f)]
 
     @precondition(lambda self: self.billed)
     @rule(family=st.sampled_from(FAMILIES))

@@ -85,4 +85,4 @@ def test_the_back_office_run_tells_its_progress_family_by_family() -> None:
         AGENT, "enfance", DateRange.month(2026, 12), progress=lambda done, total: told.append((done, total))
     )
     assert told == [(1, 2), (2, 2)]
-    assert [i.total for i in outcome.run.invoices] == [Money("26.00")]
+    assert (outcome.families, outcome.invoices, outcome.total_invoiced) == (2, 1, Money("26.00"))

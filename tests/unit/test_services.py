@@ -91,6 +91,23 @@ class World:
         with self.store.unit_of_work() as uow:
             return read(uow)
 
+    def invoices(self, *family_ids: str) -> tuple[Invoice, ...]:
+        """The documents saved for these families, in number order: what a run left in the store."""
+        with self.store.unit_of_work() as uow:
+            return tuple(sorted((d for f in family_ids for d in uow.invoices_of_family(f)), key=_number))
+
+    def bill_december(self) -> tuple[Invoice, ...]:
+        """Bill December as the régisseur and return the documents this run saved."""
+        report = self.office.run_month_end(AGENT, "enfance", DateRange.month(2026, 12))
+        if report.invoice_numbers is None:
+            return ()
+        first, last = report.invoice_numbers
+        return tuple(d for d in self.invoices("F1", "F2", "F3") if first <= d.number <= last)
+
+
+def _number(document: Invoice) -> str:
+    return document.number
+
 
 def _source() -> Callable[[int], bytes]:
     counter = iter(range(1, 10_000))
@@ -528,11 +545,14 @@ def test_month_end_billing_issues_once_and_the_family_pays_online(world: World) 
     world.portal.validate_basket(MARTIN, "F1", book("C1", "repas", *DECEMBER_MEALS))
     world.clock.instant = dt.datetime(2027, 1, 4, 8, 0, tzinfo=PARIS)
     first = world.office.run_month_end(AGENT, "enfance", DateRange.month(2026, 12))
-    (invoice,) = first.run.invoices
+    assert (first.invoices, first.total_invoiced) == (1, Money("26.00"))
+    assert first.invoice_numbers == ("FAC-enfance-2027-000001", "FAC-enfance-2027-000001")
+    (invoice,) = world.invoices("F1")
     assert invoice.total == Money("26.00")
-    assert invoice.number == "FAC-enfance-2027-000001"
     again = world.office.run_month_end(AGENT, "enfance", DateRange.month(2026, 12))
-    assert again.run.documents == ()
+    assert (again.invoices, again.credit_notes, again.invoice_numbers) == (0, 0, None)
+    assert again.code == "billing.nothing_issued"
+    assert world.invoices("F1") == (invoice,)
     assert world.outbox_types().count("invoice.issued") == 1
 
     (view,) = world.portal.invoices_to_pay(MARTIN, "F1")
@@ -555,7 +575,7 @@ def test_month_end_billing_issues_once_and_the_family_pays_online(world: World) 
 def test_another_familys_invoice_cannot_be_paid(world: World) -> None:
     world.portal.validate_basket(DURAND, "F2", book("C3", "repas", *DECEMBER_MEALS))
     world.clock.instant = dt.datetime(2027, 1, 4, 8, 0, tzinfo=PARIS)
-    (invoice,) = world.office.run_month_end(AGENT, "enfance", DateRange.month(2026, 12)).run.invoices
+    (invoice,) = world.bill_december()
     with pytest.raises(PaymentRefused):
         world.portal.pay_invoices(MARTIN, "F1", [invoice.number])
     with pytest.raises(PermissionDenied):
@@ -573,39 +593,43 @@ def test_a_small_month_is_carried_with_its_meals_and_issued_once_with_the_next(w
     world.portal.validate_basket(DURAND, "F2", book("C3", "repas", *DECEMBER_MEALS))
     world.clock.instant = dt.datetime(2027, 1, 4, 8, 0, tzinfo=PARIS)
     december = world.office.run_month_end(AGENT, "enfance", DateRange.month(2026, 12))
-    assert december.run.outcomes["F1"].code == "billing.carried_forward"
-    (durand,) = december.run.invoices
+    assert (december.invoices, december.carried, december.total_carried) == (1, 1, Money("7.80"))
+    assert december.message_fr == (
+        "Décembre 2026, régie enfance : 1 facture (26,00\u00a0€), 0 avoir (0,00\u00a0€), 1 solde reporté "
+        "(7,80\u00a0€) pour 2 foyers, émis le lundi 4 janvier 2027."
+    )
+    assert december.nothing_to_bill == 0
+    (durand,) = world.invoices("F2")
     # The store keeps the balance as billing made it: the three meals of 1, 3 and 4 December, 7,80 €.
-    assert world.read(lambda uow: dict(uow.carried("enfance"))) == december.run.carried
-    (line,) = december.run.carried["F1"].lines
+    carried = world.read(lambda uow: dict(uow.carried("enfance")))
+    (line,) = carried["F1"].lines
     assert (line.days, line.total) == (tuple(DECEMBER_MEALS[:3]), Money("7.80"))
 
     # Running December again changes nothing: no new invoice, and Léa's meals are still 7,80 €, not 15,60 €.
     again = world.office.run_month_end(AGENT, "enfance", DateRange.month(2026, 12))
-    assert again.run.documents == ()
-    assert again.run.carried == december.run.carried
-    assert again.run.outcomes["F1"].total == Money("7.80")
-    assert world.read(lambda uow: uow.invoices_of_family("F2")) == (durand,)
-    assert world.read(lambda uow: uow.invoices_of_family("F1")) == ()
-    assert world.read(lambda uow: dict(uow.carried("enfance"))) == december.run.carried
+    assert (again.invoices, again.carried, again.total_carried) == (0, 1, Money("7.80"))
+    assert world.invoices("F2") == (durand,)
+    assert world.invoices("F1") == ()
+    assert world.read(lambda uow: dict(uow.carried("enfance"))) == carried
     assert world.outbox_types().count("invoice.issued") == 1
 
     january = [dt.date(2027, 1, d) for d in (11, 12, 14, 15)]
     world.portal.validate_basket(MARTIN, "F1", book("C1", "repas", *january))
     world.clock.instant = dt.datetime(2027, 2, 1, 8, 0, tzinfo=PARIS)
-    run = world.office.run_month_end(AGENT, "enfance", DateRange.month(2027, 1))
-    (invoice,) = run.run.invoices
-    assert (invoice.family_id, invoice.total) == ("F1", Money("18.20"))
-    assert run.run.outcomes["F1"].carried_in == Money("7.80")
-    assert line in invoice.lines
+    january_run = world.office.run_month_end(AGENT, "enfance", DateRange.month(2027, 1))
+    assert (january_run.invoices, january_run.carried) == (1, 0)
+    (invoice,) = world.invoices("F1")
+    assert january_run.invoice_numbers == (invoice.number, invoice.number)
+    assert invoice.total == Money("18.20")
+    assert line in invoice.lines  # December's 7,80 € with January's four meals
     assert carried_amounts(world) == {}
     # December's balance stays what January started from; January and December again issue nothing more.
     assert carried_amounts(world, before=dt.date(2027, 1, 1)) == {"F1": Money("7.80")}
-    assert world.office.run_month_end(AGENT, "enfance", DateRange.month(2027, 1)).run.documents == ()
+    assert world.office.run_month_end(AGENT, "enfance", DateRange.month(2027, 1)).invoices == 0
     late = world.office.run_month_end(AGENT, "enfance", DateRange.month(2026, 12))
-    assert (late.run.documents, dict(late.run.carried)) == ((), {})
+    assert (late.invoices, late.credit_notes, late.carried) == (0, 0, 0)
     assert carried_amounts(world) == {}
-    assert world.read(lambda uow: uow.invoices_of_family("F1")) == (invoice,)
+    assert world.invoices("F1") == (invoice,)
 
 
 def test_attendance_absences_and_closures_are_what_billing_prices(world: World) -> None:
@@ -627,7 +651,7 @@ def test_attendance_absences_and_closures_are_what_billing_prices(world: World) 
     closed = world.office.declare_closure(AGENT, "cantine", strike)
     assert [f.status for f in closed] == [AttendanceStatus.SERVICE_CLOSED]
     world.clock.instant = dt.datetime(2027, 1, 4, 8, 0, tzinfo=PARIS)
-    (invoice,) = world.office.run_month_end(AGENT, "enfance", DateRange.month(2026, 12)).run.invoices
+    (invoice,) = world.bill_december()
     # Ten meals booked, 8 December justified and 10 December closed: eight at 2,60 €.
     assert invoice.total == Money("20.80")
     with pytest.raises(PermissionDenied):
@@ -795,7 +819,7 @@ def test_a_prepaid_basket_without_an_email_address_is_not_held(world: World) -> 
 def test_a_refused_payment_leaves_the_invoice_to_pay_again(world: World) -> None:
     world.portal.validate_basket(MARTIN, "F1", book("C1", "repas", *DECEMBER_MEALS))
     world.clock.instant = dt.datetime(2027, 1, 4, 8, 0, tzinfo=PARIS)
-    (invoice,) = world.office.run_month_end(AGENT, "enfance", DateRange.month(2026, 12)).run.invoices
+    (invoice,) = world.bill_december()
     attempt = world.portal.pay_invoices(MARTIN, "F1", [invoice.number])
     assert world.portal.payments_under_way(MARTIN, "F1") == (attempt,)
     world.gateway.refuse(attempt.payment_id, world.clock.now() + dt.timedelta(minutes=1))
@@ -810,7 +834,7 @@ def test_a_refused_payment_leaves_the_invoice_to_pay_again(world: World) -> None
 def test_money_received_for_an_invoice_settled_meanwhile_is_kept_for_a_refund(world: World) -> None:
     world.portal.validate_basket(MARTIN, "F1", book("C1", "repas", *DECEMBER_MEALS))
     world.clock.instant = dt.datetime(2027, 1, 4, 8, 0, tzinfo=PARIS)
-    (invoice,) = world.office.run_month_end(AGENT, "enfance", DateRange.month(2026, 12)).run.invoices
+    (invoice,) = world.bill_december()
     attempt = world.portal.pay_invoices(MARTIN, "F1", [invoice.number])
     world.office.issue_credit(AGENT, "F1", "enfance", Money("20.00"), "Erreur de pointage")
     world.gateway.pay(attempt.payment_id, world.clock.now() + dt.timedelta(minutes=1))
@@ -843,7 +867,7 @@ def test_month_end_billing_follows_the_regies_payment_delay_and_direct_debit_day
     world.portal.validate_basket(MARTIN, "F1", book("C1", "repas", *DECEMBER_MEALS))
     world.portal.validate_basket(DURAND, "F2", book("C3", "repas", *DECEMBER_MEALS))
     world.clock.instant = dt.datetime(2027, 1, 4, 8, 0, tzinfo=PARIS)
-    martin, durand = world.office.run_month_end(AGENT, "enfance", DateRange.month(2026, 12)).run.invoices
+    martin, durand = world.bill_december()
     # Issued on Monday 4 January 2027: due 45 days later, on Thursday 18 February; December's direct
     # debit is taken on the 5th of the month after it, Tuesday 5 January.
     assert (martin.due_on, martin.direct_debit_on) == (dt.date(2027, 2, 18), None)

@@ -15,12 +15,12 @@ import pytest
 from espacefamille.adapters.sqlite import (
     _COMMUNE_APPLICATION_ID,
     _COMMUNE_MIGRATIONS,
-    _RUNS_QUERY,
     ACCOUNTS_SCHEMA_VERSION,
     SCHEMA_VERSION,
     IncompatibleDatabase,
     SqliteAccountStore,
     SqliteStore,
+    _runs_query,
 )
 from espacefamille.billing.documents import DocumentKind, Invoice, InvoiceLine, Series
 from espacefamille.billing.invoicing import CarriedBalance
@@ -28,11 +28,12 @@ from espacefamille.billing.tariffs import QfChangeRule
 from espacefamille.calendar.periods import DateRange
 from espacefamille.errors import ConcurrentChange
 from espacefamille.examples import example_commune
-from espacefamille.model import Booking, BookingStatus, Family, Guardian, QuotientFamilial
+from espacefamille.model import BookedDays, Booking, BookingStatus, Family, Guardian, QuotientFamilial
 from espacefamille.money import Money
-from espacefamille.ports import AccountStore, CommuneStore
+from espacefamille.ports import AccountStore, CommuneStore, family_records_by_parts
+from espacefamille.rules.attendance import AttendanceFact, AttendanceStatus
 from espacefamille.rules.unpaid import UnpaidExemption
-from espacefamille.testing.conformance import StoreConformance, attempt
+from espacefamille.testing.conformance import StoreConformance, attempt, child
 
 _FILES = itertools.count()
 
@@ -154,7 +155,7 @@ def test_a_version_1_file_is_migrated_and_its_carried_amounts_kept_as_one_line(t
     path = tmp_path / "commune.sqlite"
     _old_file(path, 1, "INSERT INTO carried VALUES ('enfance', 'F1', 780), ('loisirs', 'F2', 1405)")
     store = SqliteStore(path)
-    assert _pragma(path, "user_version") == SCHEMA_VERSION == 5
+    assert _pragma(path, "user_version") == SCHEMA_VERSION == 6
     with store.unit_of_work() as uow:
         balances = {**uow.carried("enfance"), **uow.carried("loisirs")}
         # January's run, the first after the upgrade, starts from them.
@@ -194,7 +195,7 @@ def test_a_version_2_file_is_migrated_and_its_quotients_keep_applying_from_their
         "INSERT INTO quotients VALUES ('F1', 0, '612.50', '2026-01-01', '2026-12-31', 'CAF')",
     )
     store = SqliteStore(path)
-    assert _pragma(path, "user_version") == SCHEMA_VERSION == 5
+    assert _pragma(path, "user_version") == SCHEMA_VERSION == 6
     with store.unit_of_work() as uow:
         family = uow.family("F1")
         (quotient,) = family.quotients
@@ -215,7 +216,7 @@ def test_a_version_4_file_is_migrated_and_keeps_an_agents_waiver_of_the_unpaid_b
     path = tmp_path / "commune.sqlite"
     _old_file(path, 4, *_MARTIN_ROWS)
     store = SqliteStore(path)
-    assert _pragma(path, "user_version") == SCHEMA_VERSION == 5
+    assert _pragma(path, "user_version") == SCHEMA_VERSION == 6
     # A payment plan agreed on Monday 2 November 2026, until the end of the year.
     plan = UnpaidExemption("agent.martin", dt.date(2026, 11, 2), dt.date(2026, 12, 31), "échéancier")
     with store.unit_of_work() as uow:
@@ -396,18 +397,151 @@ def test_an_invoice_number_taken_meanwhile_is_a_conflict_to_retry(tmp_path: Path
         assert uow.invoice(mine.number) == theirs
 
 
-def test_month_end_reads_runs_of_days_from_an_index_without_sorting_the_month(tmp_path: Path) -> None:
+def test_month_end_seeks_each_family_s_month_in_an_index_that_needs_no_sort(tmp_path: Path) -> None:
     path = tmp_path / "commune.sqlite"
     SqliteStore(path)
     connection = sqlite3.connect(path)
     try:
-        plan = " ".join(
-            str(row[3])
-            for row in connection.execute(
-                f"EXPLAIN QUERY PLAN {_RUNS_QUERY}", ("F1", "F9", "2026-11-01", "2026-11-30")
+        plans = [
+            " ".join(str(row[3]) for row in connection.execute(f"EXPLAIN QUERY PLAN {query}", arguments))
+            for query, arguments in (
+                (_runs_query(2, True), ("F1", "F2", "2026-11-01", "2026-11-30", "2026-11")),
+                (_runs_query(2, False), ("F1", "F2", "2026-10-26", "2026-11-06")),
             )
-        )
+        ]
     finally:
         connection.close()
-    assert "COVERING INDEX bookings_by_run" in plan
-    assert "TEMP B-TREE" not in plan
+    one_month, across_months = plans
+    # Each family, then the month, is an equality: the runs come in order, whatever else the file holds.
+    assert "COVERING INDEX bookings_by_month (family_id=? AND " in one_month
+    assert "TEMP B-TREE" not in one_month
+    # A period across months still seeks its days in each family (and sorts them into runs).
+    assert "PRIMARY KEY (family_id=? AND day>? AND day<?)" in across_months
+
+
+def _school_days(month: DateRange) -> list[dt.date]:
+    # Monday, Tuesday, Thursday and Friday: the four days of a French school week.
+    return [day for day in month if day.isoweekday() in (1, 2, 4, 5)]
+
+
+def _school_year_store(path: Path, months: list[DateRange]) -> SqliteStore:
+    """Households F1–F3, two children each, booked for every school day of ``months``: the meal, the
+    morning care (cancelled) and the evening care (booked late, with a surcharge)."""
+    store = SqliteStore(path)
+    booked_at = dt.datetime(2026, 8, 28, 18, 30, tzinfo=PARIS)
+    with store.unit_of_work() as uow:
+        for family_id in ("F1", "F2", "F3"):
+            uow.save_family(attrs.evolve(_martin(), id=family_id))
+            children = [child(f"{family_id}-C{n}", family_id) for n in (1, 2)]
+            for kid in children:
+                uow.save_child(kid)
+            uow.save_bookings(
+                Booking(kid.id, prestation, day, family_id, status, booked_at, surcharge_code=surcharge)
+                for kid in children
+                for month in months
+                for day in _school_days(month)
+                for prestation, status, surcharge in (
+                    ("repas", BookingStatus.BOOKED, None),
+                    ("matin", BookingStatus.CANCELLED, None),
+                    ("soir", BookingStatus.BOOKED, "after_deadline.surcharge"),
+                )
+            )
+            uow.save_attendance(
+                [
+                    AttendanceFact(children[0].id, "repas", day, AttendanceStatus.ABSENT_JUSTIFIED)
+                    for month in months
+                    for day in _school_days(month)[:2]
+                ],
+                family_id,
+            )
+        uow.commit()
+    return store
+
+
+def test_a_file_holding_october_and_november_gives_month_end_only_november_s_runs(tmp_path: Path) -> None:
+    october = DateRange.month(2026, 10)
+    store = _school_year_store(tmp_path / "commune.sqlite", [october, NOVEMBER])
+    with store.unit_of_work() as uow:
+        records = list(uow.family_records(NOVEMBER))
+        # Friday 30 October to Friday 6 November: across the two months, each run still holds its days.
+        across = DateRange(dt.date(2026, 10, 30), dt.date(2026, 11, 6))
+        across_records = list(uow.family_records(across))
+        assert records == list(family_records_by_parts(uow, NOVEMBER))
+        assert across_records == list(family_records_by_parts(uow, across))
+    assert [r.family.id for r in records] == ["F1", "F2", "F3"]
+    martin = records[0]
+    november = tuple(_school_days(NOVEMBER))
+    assert martin.bookings == tuple(
+        BookedDays(kid, prestation, status, november, surcharge)
+        for kid in ("F1-C1", "F1-C2")
+        for prestation, status, surcharge in (
+            ("matin", BookingStatus.CANCELLED, None),
+            ("repas", BookingStatus.BOOKED, None),
+            ("soir", BookingStatus.BOOKED, "after_deadline.surcharge"),
+        )
+    )
+    # Monday 2 and Tuesday 3 November, not 1 and 2 October.
+    assert [f.day for f in martin.attendance] == [dt.date(2026, 11, 2), dt.date(2026, 11, 3)]
+    friday, monday = dt.date(2026, 10, 30), dt.date(2026, 11, 2)
+    assert across_records[0].bookings[1] == BookedDays(
+        "F1-C1", "repas", BookingStatus.BOOKED, (friday, monday, *november[1:4])
+    )
+
+
+def _steps_to_read(store: SqliteStore, period: DateRange) -> int:
+    """How many instructions SQLite's engine runs to read every family's ``period``."""
+    steps = 0
+
+    def count() -> int:
+        nonlocal steps
+        steps += 1
+        return 0  # carry on
+
+    with store.unit_of_work() as uow:
+        uow._db.set_progress_handler(count, 1)
+        list(uow.family_records(period))
+    return steps
+
+
+def test_reading_november_costs_the_same_whatever_other_months_the_file_holds(tmp_path: Path) -> None:
+    # A commune keeps the school year in its file: September 2026 to June 2027.
+    school_year = [DateRange.month(2026 + (month < 9), month) for month in (9, 10, 11, 12, 1, 2, 3, 4, 5, 6)]
+    just_november = _school_year_store(tmp_path / "november.sqlite", [NOVEMBER])
+    whole_year = _school_year_store(tmp_path / "year.sqlite", school_year)
+    alone = _steps_to_read(just_november, NOVEMBER)
+    assert (
+        _steps_to_read(whole_year, NOVEMBER) < alone * 1.1
+    )  # ten months of bookings, not ten times the work
+
+
+def test_a_version_5_file_is_migrated_and_reads_a_month_of_bookings_from_its_new_index(
+    tmp_path: Path,
+) -> None:
+    # A file of the fifth schema, whose run index read every month of a family.
+    path = tmp_path / "commune.sqlite"
+    booked_at = "'2026-10-20T16:30:00.000000Z[Europe/Paris]'"
+    _old_file(
+        path,
+        5,
+        *_MARTIN_ROWS,
+        *(
+            f"INSERT INTO bookings VALUES ('F1', '{day}', 'C1', 'repas', 'booked', {booked_at}, NULL, NULL)"
+            for day in ("2026-10-30", "2026-11-03", "2026-11-02", "2026-12-01")
+        ),
+    )
+    store = SqliteStore(path)
+    assert _pragma(path, "user_version") == SCHEMA_VERSION == 6
+    connection = sqlite3.connect(path)
+    try:
+        indexes = connection.execute(
+            "SELECT name FROM sqlite_master "
+            "WHERE type = 'index' AND tbl_name = 'bookings' AND sql IS NOT NULL ORDER BY name"
+        ).fetchall()
+    finally:
+        connection.close()
+    assert indexes == [("bookings_by_key",), ("bookings_by_month",), ("bookings_by_prestation",)]
+    with store.unit_of_work() as uow:
+        (martin,) = uow.family_records(NOVEMBER)
+    assert martin.bookings == (
+        BookedDays("C1", "repas", BookingStatus.BOOKED, (dt.date(2026, 11, 2), dt.date(2026, 11, 3))),
+    )

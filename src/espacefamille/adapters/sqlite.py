@@ -260,6 +260,14 @@ _COMMUNE_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
             family_id TEXT PRIMARY KEY, granted_by TEXT NOT NULL, since TEXT NOT NULL, until TEXT,
             reason TEXT NOT NULL) WITHOUT ROWID""",
     ),
+    # 6: month-end billing seeks each family's month. bookings_by_run ended with the day, so a file holding
+    # a school year made every month's run read the year; here the month comes right after the family, and
+    # the columns of a run after it still give a month's days in run order (no sort).
+    (
+        "DROP INDEX bookings_by_run",
+        "CREATE INDEX bookings_by_month ON bookings "
+        "(family_id, substr(day, 1, 7), child_id, prestation_id, status, surcharge_code, day)",
+    ),
 )
 
 _ACCOUNTS_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
@@ -459,14 +467,23 @@ def _field_value_from_json(item: list[Any]) -> FieldValue:
     return value
 
 
-# The booking-days of a batch of families (first and last id) in a period (first and last day), grouped
-# into runs; the index bookings_by_run gives them in this order (no sort).
-_RUNS_QUERY: Final = (
-    "SELECT family_id, child_id, prestation_id, status, surcharge_code, group_concat(day) "
-    "FROM bookings WHERE family_id BETWEEN ? AND ? AND day BETWEEN ? AND ? "
-    "GROUP BY family_id, child_id, prestation_id, status, surcharge_code "
-    "ORDER BY family_id, child_id, prestation_id, status, surcharge_code"
-)
+@functools.cache
+def _runs_query(families: int, one_month: bool) -> str:
+    """The booking-days of ``families`` households (their ids) in a period (its first and last day, then,
+    if ``one_month``, its month as ``YYYY-MM``), grouped into runs of child × prestation × status × surcharge.
+
+    Each family is an equality, not a range of ids: SQLite seeks to the period inside each family's
+    bookings, whatever other months the file holds. Within one month the index bookings_by_month gives
+    the days in run order (no sort); a longer period is read from the primary key (family, day) and sorted.
+    """
+    month = " AND substr(day, 1, 7) = ?" if one_month else ""
+    return (
+        "SELECT family_id, child_id, prestation_id, status, surcharge_code, group_concat(day) FROM bookings "
+        f"WHERE family_id IN ({_marks(families)}) AND day BETWEEN ? AND ?{month} "
+        "GROUP BY family_id, child_id, prestation_id, status, surcharge_code "
+        "ORDER BY family_id, child_id, prestation_id, status, surcharge_code"
+    )
+
 
 _new_booking: Final = trusted_builder(Booking)
 _new_booked_days: Final = trusted_builder(BookedDays)
@@ -765,10 +782,13 @@ class SqliteUnitOfWork:
 
     def _records(self, batch: list[Family], period: DateRange) -> Iterator[FamilyRecords]:
         # The batch holds consecutive families in id order: a row of one of them is one whose family id
-        # lies between the first and the last.
+        # lies between the first and the last. The dated rows are read family by family (ids), so that
+        # SQLite seeks to the period in each family's rows instead of reading all their months.
         self._sync()
         first, last = batch[0].id, batch[-1].id
+        ids = [family.id for family in batch]
         start, end = period.start.isoformat(), period.end.isoformat()
+        one_month = start[:7] == end[:7]
         db = self._db
         children: dict[str, list[Child]] = {}
         rows = db.execute(
@@ -785,8 +805,9 @@ class SqliteUnitOfWork:
         day = {day.isoformat(): day for day in period}.__getitem__  # the query keeps to the period
         status = _BOOKING_STATUS
         new = _new_booked_days
+        dated = [*ids, start, end]
         for family_id, child_id, prestation_id, state, surcharge, days in db.execute(
-            _RUNS_QUERY, (first, last, start, end)
+            _runs_query(len(ids), one_month), [*dated, start[:7]] if one_month else dated
         ):
             dates = tuple(map(day, sorted(days.split(","))))
             run = new(child_id, prestation_id, status[state], dates, surcharge)
@@ -800,9 +821,9 @@ class SqliteUnitOfWork:
             for family_id, group in itertools.groupby(
                 db.execute(
                     f"SELECT family_id, {self._FACT_COLUMNS} FROM attendance "
-                    "WHERE family_id BETWEEN ? AND ? AND day BETWEEN ? AND ? "
+                    f"WHERE family_id IN ({_marks(len(ids))}) AND day BETWEEN ? AND ? "
                     "ORDER BY family_id, child_id, prestation_id, day",
-                    (first, last, start, end),
+                    dated,
                 ),
                 key=operator.itemgetter(0),
             )
@@ -1360,8 +1381,11 @@ class SqliteUnitOfWork:
                 self._raise_if_changed()
             _check_same_invoice(earlier, invoice)
             return
-        self._pending_invoices[invoice.number] = invoice
         checked_under_lock = self._writing
+        if not checked_under_lock:
+            # Only a write still waiting for the lock is remembered: once written, the row answers (a
+            # month-end run that saves a city's invoices as it goes keeps none of them in memory).
+            self._pending_invoices[invoice.number] = invoice
 
         def apply() -> None:
             self._mark(_FAMILY, invoice.family_id)
@@ -1749,7 +1773,8 @@ class SqliteUnitOfWork:
                     details={"id": message.id},
                 ) from None
 
-        self._pending_outbox.add(message.id)
+        if not self._writing:  # once written, the row itself answers save_outbox
+            self._pending_outbox.add(message.id)
         self._write(apply)
 
     def outbox(self) -> tuple[OutboxMessage, ...]:

@@ -510,7 +510,9 @@ class BillingContext:
 
     # Caches of the run (not part of the value): tariffs per prestation and price list, FamilyFacts per
     # situation, the price of a day per price situation and status (``_Kind``), the French sentence of
-    # each price explanation, the French list of each set of dates.
+    # each price explanation, the French list of each set of dates. Each holds at most _CACHE_LIMIT
+    # entries and starts again when full: a taux d'effort gives every quotient its own price, so a
+    # city's run would otherwise keep one entry per family.
 
     def _price_list(self, day: dt.date) -> PriceList:
         month_list = self._month_list
@@ -551,6 +553,8 @@ class BillingContext:
         key = (quotient, family.residence, child.pai, rank, size)
         facts = self._facts.get(key)
         if facts is None:
+            if len(self._facts) >= _CACHE_LIMIT:
+                self._facts.clear()
             facts = self._facts[key] = FamilyFacts(quotient, family.residence, child.pai, rank, size)
         return facts
 
@@ -562,7 +566,7 @@ class BillingContext:
         )  # priced is kept by the run: id is stable
         kinds = self._situations.get(situation)
         if kinds is None:
-            if len(self._situations) >= 100_000:  # a taux d'effort has a situation per QF: bounded memory
+            if len(self._situations) >= _CACHE_LIMIT:
                 self._situations.clear()
             kinds = self._situations[situation] = [None] * len(_STATUSES)
         return kinds
@@ -591,7 +595,7 @@ class BillingContext:
         key = tuple(days)
         entry = self._dates.get(key)
         if entry is None:
-            if len(self._dates) > 100_000:
+            if len(self._dates) >= _CACHE_LIMIT:
                 self._dates.clear()
             unique = key if len(set(key)) == len(key) else tuple(sorted(set(key)))
             entry = self._dates[key] = (unique, _days_text(unique))
@@ -604,10 +608,15 @@ class BillingContext:
         # Families in the same price situation share one sentence: babel writes it once per run.
         text = self._texts.get(explanation)
         if text is None:
-            if len(self._texts) > 100_000:
-                self._texts.clear()  # a taux d'effort has one sentence per QF: keep memory bounded
+            if len(self._texts) >= _CACHE_LIMIT:
+                self._texts.clear()
             text = self._texts[explanation] = explanation.message_fr
         return text
+
+
+#: Entries a run's cache holds before it starts again (see ``BillingContext``): enough for the situations a
+#: city shares (bands, ranks, sets of school days), small next to a city of taux-d'effort quotients.
+_CACHE_LIMIT: Final = 10_000
 
 
 def sibling_ranks(children: Iterable[Child]) -> dict[str, int]:

@@ -490,38 +490,41 @@ def bill(ctx: Context, regie_id: str, month: DateRange, issued_on: dt.date | Non
         return {
             "regie": regie_id,
             "month": month.start.strftime("%Y-%m"),
-            "invoices": [],
+            "invoices": 0,
             "prepaid_only": True,
         }
     with out.progress(_text("bill.running", out, **words)) as advance:
-        outcome = ctx.back_office().run_month_end(
+        report = ctx.back_office().run_month_end(
             ctx.agent, regie_id, month, issued_on=issued_on, progress=advance
         )
-    run = outcome.run
-    total = Money.total(i.total for i in run.invoices)
-    carried = Money.total(c.amount for c in run.carried.values())
     out.say(
         "bill.summary",
         **words,
-        invoices=len(run.invoices),
-        total=total.format(out.lang),
-        credits=len(run.credit_notes),
-        credited=run.total_credited.format(out.lang),
-        carried=len(run.carried),
-        carried_total=carried.format(out.lang),
+        invoices=report.invoices,
+        total=report.total_invoiced.format(out.lang),
+        credits=report.credit_notes,
+        credited=report.total_credited.format(out.lang),
+        carried=report.carried,
+        carried_total=report.total_carried.format(out.lang),
     )
-    for sentence in outcome.credits_applied:
+    for sentence in report.credits_applied:
         out.line(f"  {sentence}")
+    # A city's run is reported in figures; its documents are listed by ``invoices list``.
     return {
         "regie": regie_id,
         "month": month.start.strftime("%Y-%m"),
-        "invoices": [i.number for i in run.invoices],
-        "invoiced_total": str(total.amount),
-        "credit_notes": [n.number for n in run.credit_notes],
-        "credited_total": str(run.total_credited.amount),
-        "carried": {family: str(balance.amount.amount) for family, balance in sorted(run.carried.items())},
-        "carried_total": str(carried.amount),
-        "credits_applied": list(outcome.credits_applied),
+        "families": report.families,
+        "invoices": report.invoices,
+        "invoice_numbers": None if report.invoice_numbers is None else list(report.invoice_numbers),
+        "invoiced_total": str(report.total_invoiced.amount),
+        "credit_notes": report.credit_notes,
+        "credit_note_numbers": (
+            None if report.credit_note_numbers is None else list(report.credit_note_numbers)
+        ),
+        "credited_total": str(report.total_credited.amount),
+        "carried": report.carried,
+        "carried_total": str(report.total_carried.amount),
+        "credits_applied": list(report.credits_applied),
     }
 
 

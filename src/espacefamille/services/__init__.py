@@ -6,7 +6,7 @@ credits, refunds, answers to requests). Each call checks who acts, runs in one u
 events, and is retried on ``ConcurrentChange``. ``docs/services.md`` has a worked example per use case.
 """
 
-from espacefamille.services.backoffice import BackOffice, BillingOutcome, HoldsReleased
+from espacefamille.services.backoffice import BackOffice, HoldsReleased, MonthEndReport
 from espacefamille.services.portal import (
     DEFAULT_RETRIES,
     AbsenceResult,
@@ -22,10 +22,10 @@ __all__ = [
     "AbsenceResult",
     "BackOffice",
     "BasketOutcome",
-    "BillingOutcome",
     "FamilyPortal",
     "HoldsReleased",
     "InvoiceView",
+    "MonthEndReport",
     "NotificationResult",
     "transact",
 ]

@@ -9,7 +9,7 @@ outbox events, retried on ``ConcurrentChange`` (``espacefamille.services.portal.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import TypeVar
 
@@ -27,10 +27,10 @@ from espacefamille.accounts import (
 from espacefamille.billing.documents import DocumentKind, Invoice, InvoiceLine, PaymentMethod, Series
 from espacefamille.billing.invoicing import (
     BillingContext,
-    BillingRun,
     CarriedBalance,
+    FamilyBill,
     FamilyMonth,
-    run_month_end_streamed,
+    bill_family,
 )
 from espacefamille.billing.payments import (
     PaymentOrder,
@@ -67,10 +67,11 @@ from espacefamille.rules.attendance import (
     service_closed_facts,
 )
 from espacefamille.rules.unpaid import UnpaidExemption
+from espacefamille.text import format_date, month_name
 
 from .portal import ServiceBase, billing_ledger, place_ledgers, promote
 
-__all__ = ["BackOffice", "BillingOutcome", "HoldsReleased"]
+__all__ = ["BackOffice", "HoldsReleased", "MonthEndReport"]
 
 _T = TypeVar("_T")
 
@@ -103,17 +104,124 @@ class HoldsReleased:
         return "prepaid.hold_expired" if self.released else "prepaid.nothing_expired"
 
 
-@attrs.frozen
-class BillingOutcome:
-    """A month-end run as saved: the run (invoices, credit notes, carried balances, outcomes per family),
-    and the credit notes applied to open invoices afterwards (one sentence each)."""
+def _numbers(value: tuple[str, str] | None) -> tuple[str, str] | None:
+    return None if value is None else (value[0], value[1])
 
-    run: BillingRun
-    credits_applied: tuple[str, ...] = ()
+
+def _sentences(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(items)
+
+
+@attrs.frozen
+class MonthEndReport:
+    """A month-end run as saved, in figures that do not grow with the city.
+
+    The documents are in the store as they were billed (``UnitOfWork.invoices_of_family``, the portal's
+    invoices); the report counts the families read and what each got — an invoice, a credit note, a balance
+    carried below the recovery threshold, or nothing — with the totals, the first and last numbers given
+    (a run numbers its documents consecutively, in family order) and one sentence per credit note applied
+    to open invoices afterwards.
+    """
+
+    regie_id: str
+    period: DateRange
+    issued_on: dt.date
+    families: int = 0
+    invoices: int = 0
+    credit_notes: int = 0
+    carried: int = 0
+    total_invoiced: Money = ZERO
+    total_credited: Money = ZERO
+    total_carried: Money = ZERO
+    invoice_numbers: tuple[str, str] | None = attrs.field(default=None, converter=_numbers)
+    credit_note_numbers: tuple[str, str] | None = attrs.field(default=None, converter=_numbers)
+    credits_applied: tuple[str, ...] = attrs.field(default=(), converter=_sentences)
 
     @property
-    def messages_fr(self) -> dict[str, str]:
-        return {family_id: outcome.message_fr for family_id, outcome in sorted(self.run.outcomes.items())}
+    def nothing_to_bill(self) -> int:
+        """Families read that got no document and carry nothing."""
+        return self.families - self.invoices - self.credit_notes - self.carried
+
+    @property
+    def code(self) -> str:
+        return "billing.run_saved" if self.invoices or self.credit_notes else "billing.nothing_issued"
+
+    @property
+    def message_fr(self) -> str:
+        """What an agent reads after the run, e.g. « Novembre 2026, régie enfance : 3 factures (…) »."""
+        parts = [
+            f"{self.invoices} facture{_s(self.invoices)} ({self.total_invoiced.format()})",
+            f"{self.credit_notes} avoir{_s(self.credit_notes)} ({self.total_credited.format()})",
+            f"{self.carried} solde{_s(self.carried)} reporté{_s(self.carried)} "
+            f"({self.total_carried.format()})",
+        ]
+        month = f"{month_name(self.period.start.month).capitalize()} {self.period.start.year}"
+        return (
+            f"{month}, régie {self.regie_id} : {', '.join(parts)} pour {self.families} "
+            f"foyer{_s(self.families)}, émis le {format_date(self.issued_on)}."
+        )
+
+
+def _s(count: int) -> str:
+    return "s" if count > 1 else ""
+
+
+class _Tally:
+    """The report of a run being made, family by family: counts and running totals only."""
+
+    def __init__(self, ctx: BillingContext) -> None:
+        self._ctx = ctx
+        self.families = self.invoices = self.credit_notes = self.carried = 0
+        self.invoiced = self.credited = self.carried_total = ZERO
+        self._numbers: dict[bool, tuple[str, str]] = {}  # is a credit note -> (first, last)
+
+    def add(self, bill: FamilyBill) -> None:
+        self.families += 1
+        document = bill.document
+        if document is not None:
+            note = document.is_credit_note
+            if note:
+                self.credit_notes += 1
+                self.credited -= document.total
+            else:
+                self.invoices += 1
+                self.invoiced += document.total
+            first = self._numbers.get(note, (document.number, document.number))[0]
+            self._numbers[note] = (first, document.number)
+        if bill.carried is not None:
+            self.carried += 1
+            self.carried_total += bill.carried.amount
+
+    def report(self, credits_applied: Sequence[str]) -> MonthEndReport:
+        ctx = self._ctx
+        return MonthEndReport(
+            ctx.regie_id,
+            ctx.period,
+            ctx.issued_on,
+            self.families,
+            self.invoices,
+            self.credit_notes,
+            self.carried,
+            self.invoiced,
+            self.credited,
+            self.carried_total,
+            self._numbers.get(False),
+            self._numbers.get(True),
+            tuple(credits_applied),
+        )
+
+
+def _issued(commune: Commune, document: Invoice, now: dt.datetime) -> InvoiceIssued:
+    return InvoiceIssued(
+        commune.collectivite.id,
+        document.family_id,
+        now,
+        document.regie_id,
+        document.number,
+        document.total,
+        document.due_on,
+        document.direct_debit_on is not None,
+    )
 
 
 def _absence_facts(
@@ -391,17 +499,20 @@ class BackOffice(ServiceBase):
         *,
         issued_on: dt.date | None = None,
         progress: Callable[[int, int], None] | None = None,
-    ) -> BillingOutcome:
+    ) -> MonthEndReport:
         """Month-end billing of a régie: invoices and credit notes saved with their numbers, amounts below
         the threshold carried, credit notes applied to open invoices, event ``invoice.issued`` per document.
 
-        Running the same month again issues nothing new and uses no number. ``progress`` is called after
-        each family is billed with (families billed so far, number of families), for a progress bar; a
-        retried unit of work starts it again from the first family.
+        The city is read, billed and saved family by family (``UnitOfWork.family_records``), in one unit of
+        work: each family's document is saved as soon as it is made and nothing but counts and totals is
+        kept, so memory does not grow with the city. Running the same month again issues nothing new and
+        uses no number. ``progress`` is called after each family is billed with (families billed so far,
+        number of families), for a progress bar; a retried unit of work starts it again from the first
+        family.
         """
         now = self.clock.now()
 
-        def work(uow: UnitOfWork) -> BillingOutcome:
+        def work(uow: UnitOfWork) -> MonthEndReport:
             commune = uow.commune()
             require_agent(actor, commune.collectivite.id, _REGIE)
             regie = commune.regie(regie_id)
@@ -416,61 +527,51 @@ class BackOffice(ServiceBase):
             # What the month started from: a rerun of the month must not count its own carried lines.
             carried_before = uow.carried(regie_id, before=month.start)
             closures = uow.closures()
-            with_credit_notes: set[str] = set()
-
-            def months() -> Iterator[FamilyMonth]:
-                # The city streamed family by family: only the documents made are kept.
-                for records in uow.family_records(month):
-                    family_id = records.family.id
-                    if any(document.is_credit_note for document in records.invoices):
-                        with_credit_notes.add(family_id)
-                    absent = _absence_facts(commune, closures, records, now)
-                    yield FamilyMonth(
-                        records.family,
-                        records.children,
-                        records.bookings,
-                        (*records.attendance, *absent),
-                        [document for document in records.invoices if document.regie_id == regie_id],
-                        carried_before.get(family_id),
-                    )
-
-            total = sum(1 for _ in uow.families()) if progress is not None else None
-            run = run_month_end_streamed(ctx, months(), uow.numbering(), progress=progress, total=total)
-            events: list[DomainEvent] = []
-            for document in run.documents:
-                uow.save_invoice(document)
-                events.append(
-                    InvoiceIssued(
-                        commune.collectivite.id,
-                        document.family_id,
-                        now,
-                        regie_id,
-                        document.number,
-                        document.total,
-                        document.due_on,
-                        document.direct_debit_on is not None,
-                    )
+            numbering = uow.numbering()
+            total = sum(1 for _ in uow.families()) if progress is not None else 0
+            tally = _Tally(ctx)
+            carried_now: dict[str, CarriedBalance | None] = {}
+            # Families with a credit note, old or new, and a document of this run: their notes are applied
+            # to their open invoices once the run is saved.
+            to_apply: list[str] = []
+            for records in uow.family_records(month):
+                family_id = records.family.id
+                absent = _absence_facts(commune, closures, records, now)
+                family_month = FamilyMonth(
+                    records.family,
+                    records.children,
+                    records.bookings,
+                    (*records.attendance, *absent),
+                    [document for document in records.invoices if document.regie_id == regie_id],
+                    carried_before.get(family_id),
                 )
-            uow.save_numbering(run.numbering)
+                bill, numbering = bill_family(ctx, family_month, numbering)
+                tally.add(bill)
+                document = bill.document
+                if document is not None:
+                    uow.save_invoice(document)
+                    self._emit(uow, [_issued(commune, document, now)])
+                    if document.is_credit_note or any(d.is_credit_note for d in records.invoices):
+                        to_apply.append(family_id)
+                if bill.carried is not None:
+                    carried_now[family_id] = bill.carried
+                if progress is not None:
+                    progress(tally.families, total)
+            uow.save_numbering(numbering)
             # Recorded for this month: what it carries now, and that it carries nothing for a family it
             # started with a balance or an earlier run of it carried one (issued since, or corrected).
             carried_earlier_run = uow.carried(regie_id, before=month.start + dt.timedelta(days=1))
-            carried_now: dict[str, CarriedBalance | None] = {
-                family_id: run.carried.get(family_id)
-                for family_id in {*carried_before, *carried_earlier_run, *run.carried}
-            }
+            for family_id in (*carried_before, *carried_earlier_run):
+                carried_now.setdefault(family_id, None)
             if carried_now:
                 uow.save_carried(regie_id, month, carried_now)
             applied: list[str] = []
-            # Only a family with a credit note, old or new, has one to apply to its open invoices.
-            with_credit_notes.update(note.family_id for note in run.credit_notes)
-            for family_id in sorted(with_credit_notes & {d.family_id for d in run.documents}):
+            for family_id in to_apply:
                 application = apply_credit_notes(billing_ledger(uow, family_id), family_id=family_id)
                 if application.allocations:
                     uow.save_allocations(application.allocations, family_id)
                     applied.extend(application.messages_fr)
-            self._emit(uow, events)
-            return BillingOutcome(run, tuple(applied))
+            return tally.report(applied)
 
         with paused():  # a city's run allocates millions of objects and makes no cycle
             return self._transact(work)
