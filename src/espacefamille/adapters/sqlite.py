@@ -576,8 +576,10 @@ class SqliteUnitOfWork:
 
     def _seen(self, scope: str, key: str) -> None:
         # The version is read before the data it guards: a change in between is then seen as a
-        # conflict at commit (at worst a needless retry), never missed.
-        if (scope, key) not in self._read:
+        # conflict at commit (at worst a needless retry), never missed. Under the write lock nobody else
+        # can commit before this unit of work does: what it reads then cannot change, nothing to record
+        # (a month-end run reads most of a city that way).
+        if not self._writing and (scope, key) not in self._read:
             version = _scalar(
                 self._db, "SELECT version FROM versions WHERE scope = ? AND key = ?", (scope, key)
             )
@@ -763,8 +765,9 @@ class SqliteUnitOfWork:
             ).fetchall()
             if not rows:
                 return
-            for row in rows:
-                self._read.setdefault((_FAMILY, row[0]), 0 if row[5] is None else int(row[5]))
+            if not self._writing:  # under the write lock they cannot change (see _seen)
+                for row in rows:
+                    self._read.setdefault((_FAMILY, row[0]), 0 if row[5] is None else int(row[5]))
             yield from self._families([row[:5] for row in rows])
             after = rows[-1][0]
 

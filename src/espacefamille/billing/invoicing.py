@@ -616,7 +616,7 @@ class BillingContext:
 
 #: Entries a run's cache holds before it starts again (see ``BillingContext``): enough for the situations a
 #: city shares (bands, ranks, sets of school days), small next to a city of taux-d'effort quotients.
-_CACHE_LIMIT: Final = 10_000
+_CACHE_LIMIT: Final = 50_000
 
 
 def sibling_ranks(children: Iterable[Child]) -> dict[str, int]:
