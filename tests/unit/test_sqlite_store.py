@@ -155,7 +155,7 @@ def test_a_version_1_file_is_migrated_and_its_carried_amounts_kept_as_one_line(t
     path = tmp_path / "commune.sqlite"
     _old_file(path, 1, "INSERT INTO carried VALUES ('enfance', 'F1', 780), ('loisirs', 'F2', 1405)")
     store = SqliteStore(path)
-    assert _pragma(path, "user_version") == SCHEMA_VERSION == 6
+    assert _pragma(path, "user_version") == SCHEMA_VERSION == 7
     with store.unit_of_work() as uow:
         balances = {**uow.carried("enfance"), **uow.carried("loisirs")}
         # January's run, the first after the upgrade, starts from them.
@@ -195,7 +195,7 @@ def test_a_version_2_file_is_migrated_and_its_quotients_keep_applying_from_their
         "INSERT INTO quotients VALUES ('F1', 0, '612.50', '2026-01-01', '2026-12-31', 'CAF')",
     )
     store = SqliteStore(path)
-    assert _pragma(path, "user_version") == SCHEMA_VERSION == 6
+    assert _pragma(path, "user_version") == SCHEMA_VERSION == 7
     with store.unit_of_work() as uow:
         family = uow.family("F1")
         (quotient,) = family.quotients
@@ -216,7 +216,7 @@ def test_a_version_4_file_is_migrated_and_keeps_an_agents_waiver_of_the_unpaid_b
     path = tmp_path / "commune.sqlite"
     _old_file(path, 4, *_MARTIN_ROWS)
     store = SqliteStore(path)
-    assert _pragma(path, "user_version") == SCHEMA_VERSION == 6
+    assert _pragma(path, "user_version") == SCHEMA_VERSION == 7
     # A payment plan agreed on Monday 2 November 2026, until the end of the year.
     plan = UnpaidExemption("agent.martin", dt.date(2026, 11, 2), dt.date(2026, 12, 31), "échéancier")
     with store.unit_of_work() as uow:
@@ -341,6 +341,35 @@ def test_money_is_stored_as_whole_cents_and_quotients_as_exact_text(tmp_path: Pa
         ]
     finally:
         connection.close()
+
+
+def test_a_line_s_days_are_stored_compactly_and_full_dates_of_older_files_read_the_same(
+    tmp_path: Path,
+) -> None:
+    # Meals of Monday 30 November, Tuesday 1 and Thursday 3 December 2026, then Monday 4 January 2027.
+    days = (dt.date(2026, 11, 30), dt.date(2026, 12, 1), dt.date(2026, 12, 3), dt.date(2027, 1, 4))
+    invoice = _hour_and_five_invoice()
+    (line,) = invoice.lines
+    invoice = attrs.evolve(invoice, lines=(attrs.evolve(line, days=days),))
+    path = tmp_path / "commune.sqlite"
+    store = SqliteStore(path)
+    with store.unit_of_work() as uow:
+        uow.save_family(_martin())
+        uow.save_invoice(invoice)
+        uow.commit()
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        assert connection.execute("SELECT days FROM invoice_lines").fetchall() == [
+            ("2026-11-30,12-01,03,2027-01-04",)
+        ]
+        with store.unit_of_work() as uow:
+            assert uow.invoice(invoice.number) == invoice
+        # A line written before schema version 7 lists its days in full.
+        connection.execute("UPDATE invoice_lines SET days = '2026-11-30,2026-12-01,2026-12-03,2027-01-04'")
+    finally:
+        connection.close()
+    with store.unit_of_work() as uow:
+        assert uow.invoice(invoice.number) == invoice
 
 
 def test_month_end_billing_streams_families_while_writing_their_invoices(tmp_path: Path) -> None:
@@ -530,7 +559,7 @@ def test_a_version_5_file_is_migrated_and_reads_a_month_of_bookings_from_its_new
         ),
     )
     store = SqliteStore(path)
-    assert _pragma(path, "user_version") == SCHEMA_VERSION == 6
+    assert _pragma(path, "user_version") == SCHEMA_VERSION == 7
     connection = sqlite3.connect(path)
     try:
         indexes = connection.execute(

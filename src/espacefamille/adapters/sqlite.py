@@ -268,6 +268,10 @@ _COMMUNE_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         "CREATE INDEX bookings_by_month ON bookings "
         "(family_id, substr(day, 1, 7), child_id, prestation_id, status, surcharge_code, day)",
     ),
+    # 7: invoice and carried lines store their days compactly (_compact_days: a third of a line's bytes
+    # were its dates). Rows written before keep full dates, which read the same; the version tells an older
+    # library that it could not read the new rows.
+    (),
 )
 
 _ACCOUNTS_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
@@ -498,15 +502,53 @@ _ATTENDANCE_STATUS: Final = {status.value: status for status in AttendanceStatus
 _BOOKING_STATUS: Final = {status.value: status for status in BookingStatus}
 
 
-class _IsoDays(dict[dt.date, str]):
-    """``date.isoformat`` of the days of a city's invoice lines, each day written once."""
+def _compact_days(days: Iterable[dt.date]) -> str:
+    """A line's days as stored: the first in full, then each by what differs from the one before — the day
+    in the same month, month and day in the same year, else in full: ``2026-11-30,12-01,02,03``."""
+    parts: list[str] = []
+    previous: dt.date | None = None
+    for day in days:
+        if previous is None or day.year != previous.year:
+            parts.append(day.isoformat())
+        elif day.month != previous.month:
+            parts.append(f"{day.month:02d}-{day.day:02d}")
+        else:
+            parts.append(f"{day.day:02d}")
+        previous = day
+    return ",".join(parts)
 
-    def __missing__(self, day: dt.date) -> str:
-        text = self[day] = day.isoformat()
+
+def _line_days(text: str) -> tuple[dt.date, ...]:
+    """The days ``_compact_days`` wrote, or a list of full dates (lines written before schema version 7)."""
+    days: list[dt.date] = []
+    for part in text.split(","):
+        if len(part) == 10:
+            day = dt.date.fromisoformat(part)
+        elif days and len(part) == 5 and part[2] == "-":
+            day = dt.date(days[-1].year, int(part[:2]), int(part[3:]))
+        elif days and len(part) == 2:
+            day = days[-1].replace(day=int(part))
+        elif part:
+            raise ValueError(f"not a line's days: {text!r}")
+        else:
+            continue
+        days.append(day)
+    return tuple(days)
+
+
+class _LineDaysText(dict[tuple[dt.date, ...], str]):
+    """``_compact_days`` of the days of a city's invoice lines: most children of a month share their days, so
+    each list is written once (at most ``_LINE_DAYS_KEPT`` lists kept)."""
+
+    def __missing__(self, days: tuple[dt.date, ...]) -> str:
+        if len(self) >= _LINE_DAYS_KEPT:
+            self.clear()
+        text = self[days] = _compact_days(days)
         return text
 
 
-_ISO_DAYS: Final = _IsoDays()
+_LINE_DAYS_KEPT: Final = 50_000
+_LINE_DAYS_TEXT: Final = _LineDaysText()
 
 
 # -- the commune store -------------------------------------------------------------------------
@@ -1327,7 +1369,7 @@ class SqliteUnitOfWork:
             line.prestation_id,
             line.label,
             line.reason,
-            ",".join(map(_ISO_DAYS.__getitem__, line.days)),
+            _LINE_DAYS_TEXT[line.days],
             str(line.quantity),
             str(line.unit_price),
             line.total.cents,
@@ -1346,7 +1388,7 @@ class SqliteUnitOfWork:
             prestation_id,
             label,
             reason,
-            tuple(_day(day) for day in days.split(",") if day),
+            _line_days(days),
             Decimal(quantity),
             Decimal(unit_price),
             Money.from_cents(total),
@@ -1372,44 +1414,45 @@ class SqliteUnitOfWork:
         return found[0]
 
     def save_invoice(self, invoice: Invoice) -> None:
-        # Refused at once when the number is known (here or already committed), and checked again
-        # under the write lock, where no other unit of work can slip an invoice in between.
+        # A known number (here or already committed) is refused unless it is the same invoice. Before the
+        # write lock it is looked up at once and again under the lock, where no other unit of work can slip
+        # an invoice in between; under the lock the insert itself finds it (one lookup less per invoice of
+        # a month-end run).
         earlier = self._pending_invoices.get(invoice.number)
-        if earlier is None and self._invoice_exists(invoice.number):
+        if earlier is None and not self._writing and self._invoice_exists(invoice.number):
             earlier = self._invoices("number = ?", (invoice.number,))[0]
         if earlier is not None:
-            if earlier != invoice:
-                # The number may have been given by another unit of work since this one read the
-                # numbering: that is a conflict to retry, not a change to an issued invoice.
-                self._raise_if_changed()
-            _check_same_invoice(earlier, invoice)
+            self._check_known_invoice(earlier, invoice)
             return
-        checked_under_lock = self._writing
-        if not checked_under_lock:
+        if not self._writing:
             # Only a write still waiting for the lock is remembered: once written, the row answers (a
             # month-end run that saves a city's invoices as it goes keeps none of them in memory).
             self._pending_invoices[invoice.number] = invoice
 
         def apply() -> None:
             self._mark(_FAMILY, invoice.family_id)
-            if not checked_under_lock and self._invoice_exists(invoice.number):
-                _check_same_invoice(self._invoices("number = ?", (invoice.number,))[0], invoice)
+            try:
+                self._db.execute(
+                    "INSERT INTO invoices (number, regie_id, family_id, kind, period_start, period_end, "
+                    "issued_on, due_on, direct_debit_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        invoice.number,
+                        invoice.regie_id,
+                        invoice.family_id,
+                        invoice.kind.value,
+                        invoice.period.start.isoformat(),
+                        invoice.period.end.isoformat(),
+                        invoice.issued_on.isoformat(),
+                        invoice.due_on.isoformat(),
+                        _iso(invoice.direct_debit_on),
+                    ),
+                )
+            except sqlite3.IntegrityError:
+                found = self._invoices("number = ?", (invoice.number,))
+                if not found:  # pragma: no cover - every column is given; only the number can clash
+                    raise
+                self._check_known_invoice(found[0], invoice)
                 return
-            self._db.execute(
-                "INSERT INTO invoices (number, regie_id, family_id, kind, period_start, period_end, "
-                "issued_on, due_on, direct_debit_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    invoice.number,
-                    invoice.regie_id,
-                    invoice.family_id,
-                    invoice.kind.value,
-                    invoice.period.start.isoformat(),
-                    invoice.period.end.isoformat(),
-                    invoice.issued_on.isoformat(),
-                    invoice.due_on.isoformat(),
-                    _iso(invoice.direct_debit_on),
-                ),
-            )
             self._db.executemany(
                 "INSERT INTO invoice_lines (invoice_number, position, child_id, prestation_id, label, "
                 "reason, days, quantity, unit_price, total_cents, explanation, regularises_invoice, "
@@ -1422,6 +1465,13 @@ class SqliteUnitOfWork:
             )
 
         self._write(apply)
+
+    def _check_known_invoice(self, earlier: Invoice, invoice: Invoice) -> None:
+        if earlier != invoice:
+            # The number may have been given by another unit of work since this one read the numbering:
+            # that is a conflict to retry, not a change to an issued invoice.
+            self._raise_if_changed()
+        _check_same_invoice(earlier, invoice)
 
     def payments_of_family(self, family_id: str) -> tuple[Payment, ...]:
         self._sync()

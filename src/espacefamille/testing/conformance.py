@@ -634,6 +634,23 @@ class StoreConformance:
                 uow.save_invoice(attrs.evolve(issued, due_on=dt.date(2026, 12, 31)))
         assert self.read(store, lambda uow: uow.invoice(issued.number)) == issued
 
+    def test_an_issued_invoice_never_changes_while_the_unit_of_work_writes(self) -> None:
+        # A month-end run saves invoices after it has read its own writes (the SQLite store then holds the
+        # write lock): an issued number is still refused with other content and harmless with the same.
+        store = self.seeded_store()
+        issued = invoice("FAC-enfance-2026-000001", "F1", cents=1_234)
+        later = invoice("FAC-enfance-2026-000002", "F1")
+        self.write(store, lambda uow: uow.save_invoice(issued))
+        with store.unit_of_work() as uow:
+            uow.save_invoice(later)
+            assert uow.invoices_of_family("F1") == (issued, later)
+            uow.save_invoice(issued)
+            with pytest.raises(InvalidInput) as refused:
+                uow.save_invoice(invoice("FAC-enfance-2026-000001", "F1", cents=1_235))
+            assert refused.value.code == "store.invoice_immutable"
+            uow.commit()
+        assert self.read(store, lambda uow: uow.invoices_of_family("F1")) == (issued, later)
+
     @_ROUND_TRIPS
     @given(st.lists(s.payments(family_id="F1"), max_size=4, unique_by=lambda p: p.number))
     def test_payments_read_back_equal_by_number(self, values: list[Payment]) -> None:
