@@ -680,10 +680,7 @@ class BackOffice(ServiceBase):
             application = apply_credit_notes(billing_ledger(uow, family_id), family_id=family_id)
             if application.allocations:
                 uow.save_allocations(application.allocations, family_id)
-            self._emit(
-                uow,
-                [InvoiceIssued(commune.collectivite.id, family_id, now, regie_id, number, note.total, today)],
-            )
+            self._emit(uow, [_issued(commune, note, now)])
             return note, application.messages_fr
 
         return self._transact(work)
