@@ -104,10 +104,6 @@ class HoldsReleased:
         return "prepaid.hold_expired" if self.released else "prepaid.nothing_expired"
 
 
-def _numbers(value: tuple[str, str] | None) -> tuple[str, str] | None:
-    return None if value is None else (value[0], value[1])
-
-
 def _sentences(items: Iterable[str]) -> tuple[str, ...]:
     return tuple(items)
 
@@ -133,8 +129,8 @@ class MonthEndReport:
     total_invoiced: Money = ZERO
     total_credited: Money = ZERO
     total_carried: Money = ZERO
-    invoice_numbers: tuple[str, str] | None = attrs.field(default=None, converter=_numbers)
-    credit_note_numbers: tuple[str, str] | None = attrs.field(default=None, converter=_numbers)
+    invoice_numbers: tuple[str, str] | None = None
+    credit_note_numbers: tuple[str, str] | None = None
     credits_applied: tuple[str, ...] = attrs.field(default=(), converter=_sentences)
 
     @property
