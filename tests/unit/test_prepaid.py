@@ -9,15 +9,30 @@ from zoneinfo import ZoneInfo
 import attrs
 import pytest
 
-from espacefamille.billing.documents import Numbering, PaymentMethod
+from espacefamille.billing.documents import (
+    Allocation,
+    DocumentKind,
+    Invoice,
+    InvoiceLine,
+    Numbering,
+    Payment,
+    PaymentMethod,
+    Series,
+)
+from espacefamille.billing.payments import BillingLedger
 from espacefamille.billing.prepaid import (
+    LATE_PAYMENT_REASONS,
     PrepaidCredit,
     amount_to_pay,
     cancellation_credits,
     confirm_payment,
+    credit_allocations,
     credit_wallet,
     expired_holds,
     family_facts,
+    late_payment_credit_note,
+    prepaid_credit_notes,
+    prepaid_credits,
     price_preview,
     refund_prepaid_credit,
     release_expired_holds,
@@ -172,17 +187,20 @@ def test_a_payment_in_time_books_the_places_and_records_what_was_paid(commune: C
     )
 
 
-def test_a_payment_after_the_hold_confirms_nothing_and_is_to_be_refunded(commune: Commune) -> None:
+def test_a_payment_after_the_hold_confirms_nothing_and_becomes_a_credit(commune: Commune) -> None:
     result = holiday_basket(commune)
     to_pay = amount_to_pay(commune, FAMILY, CHILDREN, result, hold=HOLD)
     late = dt.datetime(2026, 11, 5, 11, 3, tzinfo=PARIS)
     confirmation = confirm_payment(to_pay, result.bookings.values(), Money("72.12"), late)
     assert not confirmation.confirmed
-    assert confirmation.code == "prepaid.hold_expired"
-    assert confirmation.refund_due == Money("72.12")
+    assert confirmation.code == "prepaid.paid_after_hold"
+    assert confirmation.credit_due == confirmation.refund_due == Money("72.12")
     assert confirmation.receipt is None
     assert all(b.paid is None for b in confirmation.bookings)
-    assert "Paiement reçu trop tard" in confirmation.message_fr
+    assert spaces(confirmation.message_fr) == (
+        "Paiement reçu trop tard : la place « Journée centre de loisirs » du lundi 21 décembre 2026 "
+        "n'était plus retenue. Rien n'est réservé ; les 72,12 € payés vous sont rendus sous forme d'avoir."
+    )
 
 
 def test_a_payment_of_another_amount_is_refused(commune: Commune) -> None:
@@ -217,7 +235,7 @@ def test_a_cancellation_in_time_gives_back_what_was_paid_not_todays_price(commun
         (Money("12.12"), "prepaid.credit", "loisirs")
     ]
     assert spaces(entries[0].message_fr) == (
-        "Journée centre de loisirs du lundi 21 décembre 2026 annulé(e) dans les délais : "
+        "Journée centre de loisirs du lundi 21 décembre 2026 : annulation dans les délais, "
         "avoir de 12,12 € (le montant payé)."
     )
     wallet = credit_wallet("F1", [], entries)
@@ -288,13 +306,17 @@ def test_the_price_preview_shows_each_line_before_validating(commune: Commune) -
     assert preview.lines[2].decision.outcome is Outcome.REFUSED
     assert amounts[3] == ("basket.cancelled", Money("-12.12"), True)
     assert "Avoir de 12,12 € (le montant payé)." in spaces(preview.lines[3].message_fr)
-    assert preview.to_pay_now == Money("12.12")
+    # Léa's cancelled day gives back 12,12 €, which pays Tom's day of the same basket: nothing to pay online.
+    assert preview.prepaid_price == Money("12.12")
+    assert preview.credit_used == {"loisirs": Money("12.12")}
+    assert preview.to_pay_now == Money(0)
     assert preview.invoiced_later == Money("3.12")
     assert preview.credit == Money("12.12")
     assert "12,12 € à payer à la réservation." in spaces(preview.explain())
+    assert spaces(preview.explain()).endswith("Avoir de 12,12 € déduit : rien à payer en ligne.")
     # The preview and the amount to pay go through the same pricing path.
     to_pay = amount_to_pay(commune, FAMILY, CHILDREN, preview.result, hold=HOLD)
-    assert to_pay.gross == preview.to_pay_now
+    assert to_pay.gross == preview.prepaid_price
 
 
 def test_a_holiday_week_is_priced_with_the_qf_of_the_price_list_s_date_not_a_backdated_one() -> None:
@@ -334,3 +356,178 @@ def test_bad_arguments_are_refused(commune: Commune) -> None:
     assert family.value.code == "prepaid.other_family"
     with pytest.raises(InvalidInput):
         expired_holds(result.added, dt.datetime(2026, 11, 5, 11, 0), HOLD)
+
+
+# -- credits as billing documents ------------------------------------------------------------------------
+
+
+def cancelled_day(commune: Commune) -> BasketResult:
+    """Léa's paid day of 21 December, cancelled in time on Friday 20 November."""
+    later = dt.datetime(2026, 11, 20, 9, 0, tzinfo=PARIS)
+    return evaluate_basket(
+        context(commune),
+        [cancel("C1", "journee", CHRISTMAS_MONDAY)],
+        later,
+        bookings=paid_day(commune).bookings,
+    )
+
+
+def test_billing_numbers_the_credit_notes_of_cancelled_prepaid_days(commune: Commune) -> None:
+    entries = cancellation_credits(commune, cancelled_day(commune))
+    start = Numbering({("loisirs", 2026, Series.CREDIT_NOTE): 4})
+    (note,), numbering = prepaid_credit_notes(commune, FAMILY, entries, start, dt.date(2026, 11, 20))
+    assert note.number == "AV-loisirs-2026-000005"
+    assert (note.kind, note.total, note.family_id) == (DocumentKind.CREDIT_NOTE, Money("-12.12"), "F1")
+    assert (note.issued_on, note.due_on, note.period) == (
+        dt.date(2026, 11, 20),
+        dt.date(2026, 11, 20),
+        DateRange(CHRISTMAS_MONDAY, CHRISTMAS_MONDAY),
+    )
+    (line,) = note.lines
+    assert (line.reason, line.days, line.label) == (
+        "prepaid.credit",
+        (CHRISTMAS_MONDAY,),
+        "Journée centre de loisirs",
+    )
+    assert numbering.next("loisirs", 2026, Series.CREDIT_NOTE)[1] == "AV-loisirs-2026-000006"
+    # Nothing to credit (an unpaid hold): no credit note, the numbering unchanged.
+    held = evaluate_basket(context(commune), [book("C1", "journee", CHRISTMAS_MONDAY)], NOW)
+    unpaid = evaluate_basket(
+        context(commune), [cancel("C1", "journee", CHRISTMAS_MONDAY)], NOW, bookings=held.bookings
+    )
+    nothing = cancellation_credits(commune, unpaid)
+    assert prepaid_credit_notes(commune, FAMILY, nothing, start, dt.date(2026, 11, 20)) == ((), start)
+    with pytest.raises(InvalidInput) as other:
+        prepaid_credit_notes(commune, attrs.evolve(FAMILY, id="F2"), entries, start, dt.date(2026, 11, 20))
+    assert other.value.code == "prepaid.other_family"
+    bad = [attrs.evolve(entries[0], amount=Money("-1.00"))]
+    with pytest.raises(InvalidInput) as negative:
+        prepaid_credit_notes(commune, FAMILY, bad, start, dt.date(2026, 11, 20))
+    assert negative.value.code == "prepaid.negative_credit"
+    with pytest.raises(InvalidInput) as when:
+        prepaid_credit_notes(commune, FAMILY, entries, start, NOW)
+    assert when.value.code == "input.not_a_date"
+
+
+def late_payment(amount: str = "12.00", family_id: str = "F1") -> Payment:
+    at = dt.datetime(2026, 11, 5, 11, 3, tzinfo=PARIS)
+    return Payment(
+        "PAY-loisirs-2026-000001", "loisirs", family_id, Money(amount), at, PaymentMethod.ONLINE, "EF01"
+    )
+
+
+def test_a_payment_that_confirmed_nothing_becomes_a_numbered_credit_note(commune: Commune) -> None:
+    note, numbering = late_payment_credit_note(
+        commune, FAMILY, late_payment(), Numbering(), dt.date(2026, 11, 5), days=[CHRISTMAS_MONDAY]
+    )
+    assert note.number == "AV-loisirs-2026-000001"
+    assert note.total == Money("-12.00")
+    (line,) = note.lines
+    assert (line.reason, line.days) == ("prepaid.paid_after_hold", (CHRISTMAS_MONDAY,))
+    assert spaces(line.explanation) == (
+        "Votre paiement de 12,00 € (référence EF01) est arrivé après la fin de la réservation de vos "
+        "places : rien n'est réservé, les places ont pu être attribuées à d'autres familles. "
+        "Cette somme devient l'avoir AV-loisirs-2026-000001."
+    )
+    assert "(e)" not in line.explanation
+    assert numbering.next("loisirs", 2026, Series.CREDIT_NOTE)[1] == "AV-loisirs-2026-000002"
+    other, _ = late_payment_credit_note(
+        commune, FAMILY, late_payment(), numbering, dt.date(2026, 11, 5), code="prepaid.credit_unavailable"
+    )
+    assert (other.number, other.period, other.lines[0].days) == (
+        "AV-loisirs-2026-000002",
+        DateRange(dt.date(2026, 11, 5), dt.date(2026, 11, 5)),
+        (),
+    )
+    assert set(LATE_PAYMENT_REASONS) == {
+        "prepaid.paid_after_hold",
+        "prepaid.credit_unavailable",
+        "prepaid.basket_changed",
+    }
+    for code, payment in (
+        ("prepaid.unknown_reason", late_payment()),
+        ("prepaid.other_family", late_payment(family_id="F2")),
+        ("prepaid.negative_credit", late_payment("-12.00")),
+    ):
+        reason = "prepaid.nope" if code == "prepaid.unknown_reason" else "prepaid.paid_after_hold"
+        with pytest.raises(InvalidInput) as caught:
+            late_payment_credit_note(commune, FAMILY, payment, Numbering(), dt.date(2026, 11, 5), code=reason)
+        assert caught.value.code == code
+
+
+HOLD_REF = "hold:loisirs:20261126T080000000000Z:2027-02-22:2027-02-26"
+
+
+def credit_note(number: str, amount: str, issued: dt.date, regie: str = "loisirs") -> Invoice:
+    line = InvoiceLine(
+        "C1", "journee", "Journée", "prepaid.credit", (), Decimal(1), -Decimal(amount), -Money(amount)
+    )
+    return Invoice(
+        number, regie, "F1", DocumentKind.CREDIT_NOTE, DateRange(issued, issued), issued, issued, [line]
+    )
+
+
+def test_credit_notes_pay_a_basket_oldest_first_and_never_twice() -> None:
+    old = credit_note("AV-loisirs-2026-000001", "12.00", dt.date(2026, 11, 2))
+    new = credit_note("AV-loisirs-2026-000002", "20.00", dt.date(2026, 11, 20))
+    elsewhere = credit_note("AV-enfance-2026-000001", "30.00", dt.date(2026, 11, 1), regie="enfance")
+    ledger = BillingLedger([old, new, elsewhere])
+    assert prepaid_credits(ledger, "F1") == (
+        PrepaidCredit("F1", "enfance", Money("30.00")),
+        PrepaidCredit("F1", "loisirs", Money("32.00")),
+    )
+    # A basket still being paid counts on 30 € of it: 2 € are left for another one.
+    assert prepaid_credits(ledger, "F1", reserved={"loisirs": Money("30.00"), "enfance": Money("30.00")}) == (
+        PrepaidCredit("F1", "loisirs", Money("2.00")),
+    )
+    used = credit_allocations(ledger, "F1", "loisirs", HOLD_REF, Money("15.00"))
+    assert used == (
+        Allocation(old.number, HOLD_REF, Money("12.00")),
+        Allocation(new.number, HOLD_REF, Money("3.00")),
+    )
+    # The ledger accepts a credit note's allocation to a hold, and what is left is derived from it.
+    after = attrs.evolve(ledger, allocations=used)
+    assert (after.remaining(old.number), after.remaining(new.number)) == (Money(0), Money("17.00"))
+    assert prepaid_credits(after, "F1")[1] == PrepaidCredit("F1", "loisirs", Money("17.00"))
+    # More of the same note for the same hold is one allocation with the sum (stores keep one per pair).
+    assert credit_allocations(after, "F1", "loisirs", HOLD_REF, Money("5.00")) == (
+        Allocation(new.number, HOLD_REF, Money("8.00")),
+    )
+    assert credit_allocations(after, "F1", "loisirs", HOLD_REF, Money(0)) == ()
+    with pytest.raises(InvalidInput) as above:
+        credit_allocations(after, "F1", "loisirs", HOLD_REF, Money("17.01"))
+    assert above.value.code == "prepaid.above_credit"
+    assert "il ne reste que 17,00" in spaces(above.value.message_fr or "")
+    with pytest.raises(InvalidInput) as not_a_hold:
+        credit_allocations(after, "F1", "loisirs", "FAC-loisirs-2026-000001", Money("1.00"))
+    assert not_a_hold.value.code == "prepaid.not_a_hold"
+    with pytest.raises(InvalidInput) as negative:
+        credit_allocations(after, "F1", "loisirs", HOLD_REF, Money("-1.00"))
+    assert negative.value.code == "prepaid.negative_credit"
+    with pytest.raises(InvalidInput) as reserved:
+        prepaid_credits(ledger, "F1", reserved={"loisirs": Money("-1.00")})
+    assert reserved.value.code == "prepaid.negative_credit"
+    # Only a credit note pays a hold: a payment allocated to one is refused.
+    payment = late_payment()
+    with pytest.raises(InvalidInput) as unknown:
+        BillingLedger([old], [payment], [Allocation(payment.number, HOLD_REF, Money("1.00"))])
+    assert unknown.value.code == "billing.unknown_allocation_target"
+    with pytest.raises(InvalidInput) as beyond:
+        BillingLedger([old], allocations=[Allocation(old.number, HOLD_REF, Money("12.01"))])
+    assert beyond.value.code == "billing.over_allocated"
+
+
+def test_a_basket_its_credit_pays_in_full_has_nothing_to_pay_online(commune: Commune) -> None:
+    result = evaluate_basket(context(commune), [book("C1", "journee", CHRISTMAS_MONDAY)], NOW)
+    wallet = [PrepaidCredit("F1", "loisirs", Money("20.00")), PrepaidCredit("F1", "enfance", Money("50.00"))]
+    to_pay = amount_to_pay(commune, FAMILY, CHILDREN, result, hold=HOLD, credits=wallet)
+    # Only the holiday centre's régie credit pays the day, and never more than its price.
+    assert to_pay.credit_used == {"loisirs": Money("12.12")}
+    assert (to_pay.total, to_pay.code) == (Money(0), "prepaid.paid_by_credit")
+    assert spaces(to_pay.message_fr) == (
+        "Réglé par votre avoir : 12,12 € déduits, rien à payer en ligne. Vos réservations sont confirmées."
+    )
+    confirmation = confirm_payment(to_pay, result.bookings.values(), Money(0), NOW, credits=wallet)
+    assert confirmation.confirmed
+    assert [b.paid for b in confirmation.bookings] == [Money("12.12")]
+    assert confirmation.credits[0] == PrepaidCredit("F1", "loisirs", Money("7.88"))

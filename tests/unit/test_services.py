@@ -494,7 +494,7 @@ def test_a_tampered_amount_or_an_unknown_payment_settles_nothing(world: World) -
     assert [b.status for b in held] == [BookingStatus.HELD]
 
 
-def test_unpaid_holds_are_released_and_a_late_payment_is_refunded(world: World) -> None:
+def test_unpaid_holds_are_released_and_a_late_payment_is_kept_as_a_credit(world: World) -> None:
     (payment,) = world.portal.validate_basket(MARTIN, "F1", book("C1", "journee", HOLIDAY_MONDAY)).payments
     world.gateway.pay(payment.payment_id, NOW + dt.timedelta(minutes=14))
     world.clock.advance(dt.timedelta(minutes=61))
@@ -502,9 +502,13 @@ def test_unpaid_holds_are_released_and_a_late_payment_is_refunded(world: World) 
     assert [b.status for b in released.released] == [BookingStatus.CANCELLED]
     assert "booking.hold_expired" in world.outbox_types()
     late = world.portal.payment_notification(world.gateway.notification(payment.payment_id))
-    assert late.refund is not None
-    assert late.refund.amount == Money("-12.00")
+    # The money received becomes the family's credit at the régie (refunded on request, or used next time).
+    assert late.code == "prepaid.paid_after_hold"
+    assert late.refund is None
+    assert late.credit_note is not None
+    assert late.credit_note.total == Money("-12.00")
     assert late.confirmed == ()
+    assert world.office.refund(AGENT, late.credit_note.number).refund.amount == Money("-12.00")
     with pytest.raises(PermissionDenied):
         world.office.release_expired_holds(MARTIN)
 

@@ -48,6 +48,7 @@ from .documents import (
 )
 
 __all__ = [
+    "HOLD_PREFIX",
     "BillingLedger",
     "CreditApplication",
     "InvoiceToPay",
@@ -62,10 +63,22 @@ __all__ = [
     "check_payment",
     "import_invoice",
     "invoices_to_pay",
+    "is_hold_reference",
     "payment_order",
     "record_payment",
     "refund_credit",
 ]
+
+
+#: What a payment at booking names instead of invoices starts with
+#: (``hold:<régie>:<instant>:<first day>:<last day>``): the credit of a credit note used on a prepaid basket
+#: is allocated to that hold reference.
+HOLD_PREFIX: Final = "hold:"
+
+
+def is_hold_reference(text: str) -> bool:
+    """Whether ``text`` names a prepaid basket's hold rather than an invoice."""
+    return text.startswith(HOLD_PREFIX)
 
 
 def _check_date(what: str, value: object) -> None:
@@ -97,8 +110,9 @@ class BillingLedger:
     """What régies have issued (invoices, credit notes, imported invoices), received (payments) and paid back
     (refunds), with the allocations between them and the numbering of the next documents.
 
-    Built once and validated: numbers are unique, allocations name known documents, and no invoice is paid,
-    nor any credit note used, beyond its total.
+    Built once and validated: numbers are unique, allocations name known documents (or, for a credit note
+    used on a prepaid basket, the basket's hold reference, ``HOLD_PREFIX``), and no invoice is paid, nor any
+    credit note used, beyond its total.
     """
 
     invoices: tuple[Invoice, ...] = attrs.field(converter=_invoices, default=())
@@ -132,8 +146,14 @@ class BillingLedger:
                 )
             target = by_number.get(allocation.invoice_number)
             refund = payments.get(allocation.invoice_number)
-            if (target is None or target.is_credit_note) and (
-                refund is None or not refund.amount.is_negative
+            # A credit note's credit may pay an invoice, a refund, or a prepaid basket (its hold reference).
+            held = (
+                source is not None and source.is_credit_note and is_hold_reference(allocation.invoice_number)
+            )
+            if (
+                (target is None or target.is_credit_note)
+                and (refund is None or not refund.amount.is_negative)
+                and not held
             ):
                 raise InvalidInput(
                     f"allocation to unknown invoice {allocation.invoice_number}",

@@ -33,14 +33,14 @@ from espacefamille.accounts import (
     token_hash,
 )
 from espacefamille.billing.documents import (
-    DocumentKind,
+    Allocation,
     Invoice,
-    InvoiceLine,
     Payment,
     PaymentMethod,
     Series,
 )
 from espacefamille.billing.payments import (
+    HOLD_PREFIX,
     BillingLedger,
     InvoiceToPay,
     PaymentOrder,
@@ -53,17 +53,26 @@ from espacefamille.billing.payments import (
 from espacefamille.billing.prepaid import (
     DEFAULT_HOLD,
     AmountToPay,
+    PrepaidConfirmation,
+    PrepaidCredit,
     PricePreview,
+    Receipt,
     amount_to_pay,
     cancellation_credits,
     confirm_payment,
+    credit_allocations,
+    late_payment_credit_note,
+    prepaid_credit_notes,
+    prepaid_credits,
     price_preview,
 )
+from espacefamille.calendar.opening import Closure
 from espacefamille.calendar.periods import DateRange
 from espacefamille.errors import ConcurrentChange, InvalidInput, NotFound, PermissionDenied
 from espacefamille.events import (
     BookingConfirmed,
     DomainEvent,
+    InvoiceIssued,
     PaymentReceived,
     WaitingListPlaceGranted,
     new_message,
@@ -83,7 +92,7 @@ from espacefamille.payment import (
 from espacefamille.ports import AccountStore, Clock, CommuneStore, UnitOfWork
 from espacefamille.requests import Request, submit_request
 from espacefamille.rules.attendance import AbsenceDeclaration, AbsenceOutcome, AbsenceReason, resolve_absence
-from espacefamille.rules.basket import BasketContext, BasketLine, LineDecision
+from espacefamille.rules.basket import BasketContext, BasketLine, BasketResult, LineDecision
 from espacefamille.rules.calendar_view import CalendarView, family_calendar
 from espacefamille.rules.capacity import PlaceLedger, Promotion
 from espacefamille.rules.unpaid import Debt
@@ -282,8 +291,10 @@ def _stamp(moment: dt.datetime) -> str:
 
 
 def hold_id(regie_id: str, held_at: dt.datetime, days: Sequence[dt.date]) -> str:
-    """What a payment at booking names instead of invoices: the régie, the basket's instant and its dates."""
-    return f"hold:{regie_id}:{_stamp(held_at)}:{min(days).isoformat()}:{max(days).isoformat()}"
+    """What a payment at booking names instead of invoices: the régie, the basket's instant and its dates.
+
+    The credit of a credit note used on that basket is allocated to the same reference."""
+    return f"{HOLD_PREFIX}{regie_id}:{_stamp(held_at)}:{min(days).isoformat()}:{max(days).isoformat()}"
 
 
 def _parse_hold(text: str) -> tuple[str, str, DateRange] | None:
@@ -295,30 +306,175 @@ def _parse_hold(text: str) -> tuple[str, str, DateRange] | None:
 
 @attrs.frozen
 class _HoldGroup:
-    """Held bookings of one household at one régie from one instant: one online payment."""
+    """Held bookings of one household at one régie from one instant: one online payment (none when the
+    household's credit there covers them), and the credit that pays the rest."""
 
     family: Family
     children: tuple[Child, ...]
     regie_id: str
     to_pay: AmountToPay
     bookings: tuple[Booking, ...]
+    credits: tuple[PrepaidCredit, ...] = ()
+
+    @property
+    def reference(self) -> str:
+        return hold_id(self.regie_id, self.bookings[0].booked_at, [b.day for b in self.bookings])
 
 
-def _hold_groups(
-    uow: UnitOfWork, commune: Commune, held: Iterable[Booking], hold: dt.timedelta
-) -> list[_HoldGroup]:
+class _Credits:
+    """What the households of one unit of work may use of their prepaid credit: per family, the billing
+    ledger (with the credit notes this call issued) and the credit left at each régie once the credit
+    counted on by its other baskets still being paid is held back."""
+
+    def __init__(self, uow: UnitOfWork, commune: Commune, now: dt.datetime, hold: dt.timedelta) -> None:
+        self.uow = uow
+        self.commune = commune
+        self.now = now
+        self.hold = hold
+        self.closures: Mapping[str, tuple[Closure, ...]] = uow.closures()
+        self.ledgers: dict[str, BillingLedger] = {}
+
+    def ledger(self, family_id: str) -> BillingLedger:
+        if family_id not in self.ledgers:
+            self.ledgers[family_id] = billing_ledger(self.uow, family_id)
+        return self.ledgers[family_id]
+
+    def issued(self, family_id: str, notes: Iterable[Invoice]) -> None:
+        self.ledgers[family_id] = self.ledger(family_id).add_invoices(notes)
+
+    def used(self, family_id: str, allocations: Iterable[Allocation]) -> None:
+        ledger = self.ledger(family_id)
+        replaced = {(a.source, a.invoice_number): a for a in allocations}
+        kept = [a for a in ledger.allocations if (a.source, a.invoice_number) not in replaced]
+        self.ledgers[family_id] = attrs.evolve(ledger, allocations=(*kept, *replaced.values()))
+
+    def of(
+        self, family: Family, children: Iterable[Child], *, excluding: Iterable[tuple[str, str]] = ()
+    ) -> tuple[PrepaidCredit, ...]:
+        """The household's credit at each régie, less what its pending baskets (other than ``excluding``,
+        as (régie, instant stamp)) count on: a basket held and not yet expired, whose online payment asks
+        less than its price, has the difference reserved from its credit until it is paid or expires."""
+        ledger = self.ledger(family.id)
+        credits = prepaid_credits(ledger, family.id)
+        if not credits:
+            return ()
+        regies = {c.regie_id for c in credits}
+        skipped = set(excluding)
+        reserved: dict[str, Money] = {}
+        for attempt in self.uow.payment_attempts_of_family(family.id):
+            parsed = _parse_hold(attempt.invoice_numbers[0])
+            if parsed is None:
+                continue
+            regie_id, stamp, span = parsed
+            if regie_id not in regies or (regie_id, stamp) in skipped or attempt.settled:
+                continue
+            if _utc(attempt.created.created_at) + self.hold <= _utc(self.now):
+                continue  # its places were held at its creation: that hold has run out
+            basket = _hold_basket(self.uow, self.commune, family.id, regie_id, stamp, span)
+            if not basket:
+                continue
+            price = amount_to_pay(
+                self.commune, family, children, basket, hold=self.hold, closures=self.closures
+            )
+            if price.held_until is None or _utc(price.held_until) <= _utc(self.now):
+                continue
+            counted = price.gross - attempt.amount
+            if counted > ZERO:
+                reserved[regie_id] = reserved.get(regie_id, ZERO) + counted
+        return prepaid_credits(ledger, family.id, reserved=reserved)
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(dt.UTC)
+
+
+def _hold_basket(
+    uow: UnitOfWork, commune: Commune, family_id: str, regie_id: str, stamp: str, span: DateRange
+) -> list[Booking]:
+    """The household's bookings still held for the basket of ``regie_id`` held at instant ``stamp``."""
+    return [
+        b
+        for b in uow.bookings_of_family(family_id, span)
+        if b.status is BookingStatus.HELD
+        and _stamp(b.booked_at) == stamp
+        and _regie_of(commune, b.prestation_id) == regie_id
+    ]
+
+
+def _hold_groups(credits: _Credits, held: Iterable[Booking]) -> list[_HoldGroup]:
+    uow, commune = credits.uow, credits.commune
     by_group: dict[tuple[str, str, dt.datetime], list[Booking]] = {}
     for booking in held:
         if booking.status is BookingStatus.HELD:
             key = (booking.family_id, _regie_of(commune, booking.prestation_id), booking.booked_at)
             by_group.setdefault(key, []).append(booking)
     groups = []
-    for (family_id, regie_id, _), bookings in sorted(by_group.items(), key=lambda kv: kv[0][:2]):
+    for (family_id, regie_id, held_at), bookings in sorted(by_group.items(), key=lambda kv: kv[0][:2]):
         family = uow.family(family_id)
         children = uow.children_of(family_id)
-        to_pay = amount_to_pay(commune, family, children, bookings, hold=hold)
-        groups.append(_HoldGroup(family, children, regie_id, to_pay, tuple(bookings)))
+        mine = credits.of(family, children, excluding=[(regie_id, _stamp(held_at))])
+        wallet = tuple(c for c in mine if c.regie_id == regie_id)
+        to_pay = amount_to_pay(
+            commune, family, children, bookings, hold=credits.hold, credits=wallet, closures=credits.closures
+        )
+        groups.append(_HoldGroup(family, children, regie_id, to_pay, tuple(bookings), wallet))
     return groups
+
+
+def _cancellation_credit_notes(
+    uow: UnitOfWork, credits: _Credits, family: Family, result: BasketResult, today: dt.date
+) -> tuple[Invoice, ...]:
+    """Billing numbers the credit notes of the prepaid bookings a basket cancelled in time; they are saved,
+    and their credit is there for the basket's prepaid lines at once."""
+    commune = credits.commune
+    notes, numbering = prepaid_credit_notes(
+        commune, family, cancellation_credits(commune, result), uow.numbering(), today
+    )
+    for note in notes:
+        uow.save_invoice(note)
+    if notes:
+        uow.save_numbering(numbering)
+        credits.issued(family.id, notes)
+    return notes
+
+
+def _require_emails(groups: Iterable[_HoldGroup]) -> None:
+    for group in groups:
+        if group.to_pay.total > ZERO and _email(group.family) is None:
+            raise InvalidInput(
+                f"family {group.family.id!r} has no e-mail address for the online payment",
+                message_fr="Aucune adresse électronique pour le paiement en ligne : "
+                "complétez votre dossier famille.",
+                code="payment.no_email",
+            )
+
+
+def _paid_confirmations(
+    commune: Commune,
+    family_id: str,
+    children: Iterable[Child],
+    confirmed: Iterable[Booking],
+    now: dt.datetime,
+) -> list[DomainEvent]:
+    """``booking.confirmed`` per child and prestation for paid bookings, with what was paid for them."""
+    grouped: dict[tuple[str, str], list[Booking]] = {}
+    for booking in confirmed:
+        grouped.setdefault((booking.child_id, booking.prestation_id), []).append(booking)
+    names = {c.id: c.first_name for c in children}
+    return [
+        BookingConfirmed(
+            commune.collectivite.id,
+            family_id,
+            now,
+            child_id,
+            names.get(child_id, child_id),
+            prestation_id,
+            commune.prestation(prestation_id).name,
+            [b.day for b in items],
+            Money.total(b.paid or ZERO for b in items),
+        )
+        for (child_id, prestation_id), items in sorted(grouped.items())
+    ]
 
 
 def _confirmations(
@@ -361,9 +517,11 @@ class BasketOutcome:
     """A validated basket: one decision per line, the price preview, and the online payments to make.
 
     ``payments`` are the payments created at the gateway for the held prepaid bookings (redirect the family
-    to ``payments[i].created.redirect_url``); ``to_pay`` what each one covers; ``credit_notes`` the credit
-    notes issued for prepaid bookings cancelled within their deadline; ``promoted`` the waiting children of
-    any family who got a freed place.
+    to ``payments[i].created.redirect_url``); ``to_pay`` what each one covers, the household's credit at the
+    régie deducted (``credit_used``); ``credit_notes`` the credit notes issued for prepaid bookings cancelled
+    within their deadline (their credit is deducted from this basket's prepaid lines at once);
+    ``receipts`` the baskets the credit paid in full, confirmed at once without an online payment;
+    ``promoted`` the waiting children of any family who got a freed place.
     """
 
     decisions: tuple[LineDecision, ...]
@@ -372,6 +530,7 @@ class BasketOutcome:
     payments: tuple[PaymentAttempt, ...]
     credit_notes: tuple[Invoice, ...]
     promoted: tuple[Booking, ...]
+    receipts: tuple[Receipt, ...] = ()
 
     @property
     def refused(self) -> tuple[LineDecision, ...]:
@@ -384,17 +543,24 @@ class BasketOutcome:
 
 @attrs.frozen
 class NotificationResult:
-    """What a gateway notification did: the checked decision, and what was recorded because of it."""
+    """What a gateway notification did: the checked decision, and what was recorded because of it.
+
+    A payment for held places that confirmed nothing (paid after the hold or a deadline, ``reason``
+    ``prepaid.paid_after_hold``; or no longer matching its basket) is kept for the household as
+    ``credit_note``; ``code`` is then that reason, else the decision's code.
+    """
 
     decision: NotificationDecision
     payment: Payment | None = None
     confirmed: tuple[Booking, ...] = ()
     refund: Payment | None = None
     message_fr: str = ""
+    credit_note: Invoice | None = None
+    reason: str | None = None
 
     @property
     def code(self) -> str:
-        return self.decision.code
+        return self.reason or self.decision.code
 
 
 @attrs.frozen
@@ -611,18 +777,23 @@ class FamilyPortal(ServiceBase):
                 )
             span = _span(line.day for line in lines)
             prestation_ids = {line.prestation_id for line in lines}
+            today = commune.calendar.today(now)
             context = BasketContext(
                 commune,
                 family,
                 children,
                 [e for c in children for e in uow.enrolments_of(c.id)],
                 uow.closures(),
-                debts=unpaid_debts(uow, family_id, commune.calendar.today(now)),
+                debts=unpaid_debts(uow, family_id, today),
                 unpaid_exemption=uow.unpaid_exemption(family_id),
             )
             before = {b.key: b for b in uow.bookings_of_family(family_id, span)}
             ledgers, restored = place_ledgers(uow, commune, prestation_ids, span)
-            preview = price_preview(context, lines, now, bookings=before, ledgers=ledgers)
+            credits = _Credits(uow, commune, now, self.hold)
+            # The preview deducts the same credit the holds will: held back for no other basket at this
+            # instant (the baskets of this call are the ones priced).
+            wallet = credits.of(family, children, excluding=[(r.id, _stamp(now)) for r in commune.regies])
+            preview = price_preview(context, lines, now, bookings=before, ledgers=ledgers, credits=wallet)
             result = preview.result
             after = dict(result.bookings)
             promoted, events = promote(uow, commune, [*restored, *result.promotions], now, known=after)
@@ -630,94 +801,99 @@ class FamilyPortal(ServiceBase):
                 if booking.family_id == family_id:
                     after[booking.key] = booking
             changed = [b for key, b in after.items() if before.get(key) != b]
-            uow.save_bookings(changed)
             others = [b for b in promoted if b.family_id != family_id]
-            uow.save_bookings(others)
-            credit_notes = self._credit_notes(uow, commune, family, result, now)
-            events.extend(_confirmations(commune, family_id, children, before, changed, now))
-            _emit(uow, events)
+            credit_notes = _cancellation_credit_notes(uow, credits, family, result, today)
             held = [b for b in (*changed, *others) if b.status is BookingStatus.HELD]
-            groups = _hold_groups(uow, commune, held, self.hold)
-            for group in groups:
-                if group.to_pay.total > ZERO and _email(group.family) is None:
-                    raise InvalidInput(
-                        f"family {group.family.id!r} has no e-mail address for the online payment",
-                        message_fr="Aucune adresse électronique pour le paiement en ligne : "
-                        "complétez votre dossier famille.",
-                        code="payment.no_email",
-                    )
+            groups = _hold_groups(credits, held)
+            _require_emails(groups)
+            by_credit, receipts, paid_events = self._pay_by_credit(uow, credits, groups, family_id, now)
+            changed = [by_credit.get((b.key, b.family_id), b) for b in changed]
+            others = [by_credit.get((b.key, b.family_id), b) for b in others]
+            uow.save_bookings(changed)
+            uow.save_bookings(others)
+            unpaid = [b for b in changed if (b.key, b.family_id) not in by_credit]
+            events.extend(paid_events)
+            events.extend(_confirmations(commune, family_id, children, before, unpaid, now))
+            _emit(uow, events)
             # Each hold's payment is created now and saved with the hold: if the gateway fails, nothing
             # is held; if the commit fails, the payment was never shown and expires unpaid.
-            payments = []
-            for group in groups:
-                attempt = self._begin_hold_payment(uow, group, now)
-                if attempt is not None and group.family.id == family_id:
-                    payments.append(attempt)
+            payments = [
+                attempt
+                for group in groups
+                if group.to_pay.total
+                and (attempt := self._begin_hold_payment(uow, group, now)) is not None
+                and group.family.id == family_id
+            ]
             return BasketOutcome(
                 result.decisions,
                 preview,
                 tuple(g.to_pay for g in groups if g.family.id == family_id),
                 tuple(payments),
                 tuple(credit_notes),
-                tuple(promoted),
+                tuple(by_credit.get((b.key, b.family_id), b) for b in promoted),
+                tuple(receipts),
             )
 
         return self._transact(work)
 
-    def _credit_notes(
-        self, uow: UnitOfWork, commune: Commune, family: Family, result: object, now: dt.datetime
-    ) -> list[Invoice]:
-        from espacefamille.rules.basket import BasketResult
+    def _pay_by_credit(
+        self,
+        uow: UnitOfWork,
+        credits: _Credits,
+        groups: Iterable[_HoldGroup],
+        family_id: str,
+        now: dt.datetime,
+    ) -> tuple[dict[tuple[BookingKey, str], Booking], list[Receipt], list[DomainEvent]]:
+        """Confirm at once the baskets their household's credit pays in full: the bookings confirmed (by key
+        and household), the basket household's receipts, and the ``booking.confirmed`` events."""
+        commune = credits.commune
+        receipts: list[Receipt] = []
+        by_credit: dict[tuple[BookingKey, str], Booking] = {}
+        events: list[DomainEvent] = []
+        for group in groups:
+            if group.to_pay.total:
+                continue
+            confirmed, receipt = self._confirm_by_credit(uow, credits, group, now)
+            if receipt is None:
+                continue
+            by_credit.update(((b.key, b.family_id), b) for b in confirmed)
+            events.extend(_paid_confirmations(commune, group.family.id, group.children, confirmed, now))
+            if group.family.id == family_id:
+                receipts.append(receipt)
+        return by_credit, receipts, events
 
-        assert isinstance(result, BasketResult)
-        entries = [e for e in cancellation_credits(commune, result) if e.amount > ZERO]
-        if not entries:
-            return []
-        today = commune.calendar.today(now)
-        numbering = uow.numbering()
-        notes = []
-        for regie_id in sorted({e.regie_id for e in entries}):
-            mine = [e for e in entries if e.regie_id == regie_id]
-            numbering, number = numbering.next(regie_id, today.year, Series.CREDIT_NOTE)
-            lines = [
-                InvoiceLine(
-                    e.booking.child_id,
-                    e.booking.prestation_id,
-                    commune.prestation(e.booking.prestation_id).name,
-                    "prepaid.credit",
-                    (e.booking.day,),
-                    quantity=Money(1).amount,
-                    unit_price=-e.amount.amount,
-                    total=-e.amount,
-                    explanation=e.message_fr,
-                )
-                for e in mine
-            ]
-            days = [e.booking.day for e in mine]
-            note = Invoice(
-                number,
-                regie_id,
-                family.id,
-                DocumentKind.CREDIT_NOTE,
-                DateRange(min(days), max(days)),
-                today,
-                today,
-                lines,
-            )
-            uow.save_invoice(note)
-            notes.append(note)
-        uow.save_numbering(numbering)
-        return notes
+    def _confirm_by_credit(
+        self, uow: UnitOfWork, credits: _Credits, group: _HoldGroup, now: dt.datetime
+    ) -> tuple[list[Booking], Receipt | None]:
+        """Book a held basket its credit pays in full: ``paid`` is each booking's share of the credit, and
+        the credit notes' use is recorded against the basket's hold reference."""
+        confirmation = confirm_payment(
+            group.to_pay,
+            group.bookings,
+            ZERO,
+            now,
+            hold=self.hold,
+            credits=group.credits,
+            reference=group.reference,
+        )
+        if not confirmation.confirmed:  # held exactly at a deadline: nothing left to hold it for
+            return [], None
+        used = group.to_pay.credit_used.get(group.regie_id, ZERO)
+        allocations = credit_allocations(
+            credits.ledger(group.family.id), group.family.id, group.regie_id, group.reference, used
+        )
+        uow.save_allocations(allocations, group.family.id)
+        credits.used(group.family.id, allocations)
+        keys = set(group.to_pay.keys)
+        confirmed = [b for b in confirmation.bookings if b.key in keys]
+        return confirmed, confirmation.receipt
 
     def _begin_hold_payment(
         self, uow: UnitOfWork, group: _HoldGroup, now: dt.datetime
     ) -> PaymentAttempt | None:
-        if group.to_pay.total <= ZERO:
-            return None
         email = _email(group.family)
         assert email is not None  # checked before the holds were committed
-        days = [b.day for b in group.bookings]
-        hold = hold_id(group.regie_id, group.bookings[0].booked_at, days)
+        hold = group.reference
         known = {a.payment_id: a for a in uow.payment_attempts_of_family(group.family.id)}
         current = payment_under_way(known.values(), group.family.id, [hold], now)
         if current is not None:
@@ -802,13 +978,6 @@ class FamilyPortal(ServiceBase):
         family = uow.family(attempt.family_id)
         children = uow.children_of(family.id)
         bookings = uow.bookings_of_family(family.id, span)
-        basket = [
-            b
-            for b in bookings
-            if b.status is BookingStatus.HELD
-            and _stamp(b.booked_at) == stamp
-            and _regie_of(commune, b.prestation_id) == regie_id
-        ]
         paid_at = decision.result.answered_at or now
         numbering = uow.numbering()
         numbering, number = numbering.next(regie_id, paid_at.year, Series.PAYMENT)
@@ -816,64 +985,96 @@ class FamilyPortal(ServiceBase):
             number, regie_id, family.id, attempt.amount, paid_at, PaymentMethod.ONLINE, attempt.reference
         )
         uow.save_payment(payment)
-        confirmation = None
-        if basket:
-            to_pay = amount_to_pay(commune, family, children, basket, hold=self.hold)
-            if to_pay.total == attempt.amount:
-                confirmation = confirm_payment(
-                    to_pay, bookings, attempt.amount, paid_at, hold=self.hold, reference=attempt.reference
-                )
-        refund = None
-        if confirmation is None or not confirmation.confirmed:
-            # Paid too late (or for places no longer held): the money goes back.
-            numbering, refund_number = numbering.next(regie_id, now.year, Series.REFUND)
-            refund = Payment(
-                refund_number,
-                regie_id,
-                family.id,
-                -attempt.amount,
-                now,
-                PaymentMethod.ONLINE,
-                attempt.reference,
-            )
-            uow.save_payment(refund)
-            uow.save_numbering(numbering)
-            text = (
-                f"Paiement {attempt.reference} reçu après la fin de la réservation des places : "
-                f"{attempt.amount.format()} vous seront remboursés."
-            )
-            return NotificationResult(decision, payment, (), refund, text)
-        uow.save_numbering(numbering)
-        receipt = confirmation.receipt
-        paid_keys = (
-            {(line.child_id, line.prestation_id, line.day) for line in receipt.lines} if receipt else set()
+        credits = _Credits(uow, commune, now, self.hold)
+        mine = [
+            b
+            for b in bookings
+            if _stamp(b.booked_at) == stamp and _regie_of(commune, b.prestation_id) == regie_id
+        ]
+        basket = [b for b in mine if b.status is BookingStatus.HELD]
+        reason, to_pay, confirmation = self._judge_hold_payment(
+            credits, family, children, basket, bookings, attempt, paid_at
         )
-        confirmed = [b for b in confirmation.bookings if b.family_id == family.id and b.key in paid_keys]
-        uow.save_bookings(confirmed)
-        events: list[DomainEvent] = []
-        grouped: dict[tuple[str, str], list[Booking]] = {}
-        for booking in confirmed:
-            grouped.setdefault((booking.child_id, booking.prestation_id), []).append(booking)
-        names = {c.id: c.first_name for c in children}
-        for (child_id, prestation_id), items in sorted(grouped.items()):
-            events.append(
-                BookingConfirmed(
-                    commune.collectivite.id,
-                    family.id,
-                    now,
-                    child_id,
-                    names.get(child_id, child_id),
-                    prestation_id,
-                    commune.prestation(prestation_id).name,
-                    [b.day for b in items],
-                    Money.total(b.paid or ZERO for b in items),
-                )
+        if confirmation is None or to_pay is None or not confirmation.confirmed:
+            # Nothing is booked (the places may have gone to others): the money received becomes the
+            # household's credit at the régie, for its next basket or a refund.
+            days = [b.day for b in mine] or [span.start, span.end]
+            note, numbering = late_payment_credit_note(
+                commune, family, payment, numbering, commune.calendar.today(now), code=reason, days=days
             )
+            uow.save_invoice(note)
+            uow.save_numbering(numbering)
+            issued = InvoiceIssued(
+                commune.collectivite.id, family.id, now, note.regie_id, note.number, note.total, note.due_on
+            )
+            received = PaymentReceived(
+                commune.collectivite.id, family.id, now, attempt.reference, attempt.amount
+            )
+            _emit(uow, [received, issued])
+            text = (
+                f"{note.lines[0].explanation} Il sera déduit de votre prochain paiement à la réservation, "
+                "ou remboursé sur demande à la régie."
+            )
+            return NotificationResult(decision, payment, (), None, text, credit_note=note, reason=reason)
+        uow.save_numbering(numbering)
+        used = to_pay.credit_used.get(regie_id, ZERO)
+        if used:
+            reference = attempt.invoice_numbers[0]
+            allocations = credit_allocations(credits.ledger(family.id), family.id, regie_id, reference, used)
+            uow.save_allocations(allocations, family.id)
+        keys = set(to_pay.keys)
+        confirmed = [b for b in confirmation.bookings if b.family_id == family.id and b.key in keys]
+        uow.save_bookings(confirmed)
+        events = _paid_confirmations(commune, family.id, children, confirmed, now)
         events.append(
             PaymentReceived(commune.collectivite.id, family.id, now, attempt.reference, attempt.amount)
         )
         _emit(uow, events)
         return NotificationResult(decision, payment, tuple(confirmed), None, confirmation.message_fr)
+
+    def _judge_hold_payment(
+        self,
+        credits: _Credits,
+        family: Family,
+        children: Sequence[Child],
+        basket: Sequence[Booking],
+        bookings: Iterable[Booking],
+        attempt: PaymentAttempt,
+        paid_at: dt.datetime,
+    ) -> tuple[str, AmountToPay | None, PrepaidConfirmation | None]:
+        """Whether a payment received at ``paid_at`` books its basket: the reason it does not (the places no
+        longer held, the credit it was asked net of gone, the basket changed), the amount to pay, and the
+        confirmation."""
+        commune, closures = credits.commune, credits.closures
+        if not basket:
+            return "prepaid.paid_after_hold", None, None
+        price = amount_to_pay(commune, family, children, basket, hold=self.hold, closures=closures)
+        if price.held_until is None or _utc(paid_at) >= _utc(price.held_until):
+            return "prepaid.paid_after_hold", None, None
+        counted = price.gross - attempt.amount  # the credit the payment was asked net of
+        if counted.is_negative:
+            return "prepaid.basket_changed", None, None
+        wallet: tuple[PrepaidCredit, ...] = ()
+        if counted:
+            regie_id = attempt.regie_id
+            stamp = _stamp(basket[0].booked_at)
+            left = credits.of(family, children, excluding=[(regie_id, stamp)])
+            if Money.total(c.balance for c in left if c.regie_id == regie_id) < counted:
+                return "prepaid.credit_unavailable", None, None
+            wallet = (PrepaidCredit(family.id, regie_id, counted),)
+        to_pay = amount_to_pay(
+            commune, family, children, basket, hold=self.hold, credits=wallet, closures=closures
+        )
+        confirmation = confirm_payment(
+            to_pay,
+            bookings,
+            attempt.amount,
+            paid_at,
+            hold=self.hold,
+            credits=wallet,
+            reference=attempt.reference,
+        )
+        return confirmation.code, to_pay, confirmation
 
     def _settle_invoices(
         self, uow: UnitOfWork, decision: NotificationDecision, now: dt.datetime
