@@ -19,7 +19,7 @@ from espacefamille.billing.invoicing import (
     sibling_ranks,
 )
 from espacefamille.calendar.periods import DateRange
-from espacefamille.errors import InvalidInput, MissingData, NotFound
+from espacefamille.errors import InvalidInput, NotFound
 from espacefamille.model import (
     Booking,
     BookingStatus,
@@ -205,14 +205,22 @@ def test_a_late_booking_accepted_with_a_surcharge_has_its_own_line(commune: Comm
     assert (lines[1].days, lines[1].total) == (late, Money("1.04"))
 
 
-def test_a_surcharged_late_booking_under_a_rule_without_surcharge_is_missing_data(commune: Commune) -> None:
-    # The canteen's rule puts late bookings on a waiting list: no price list can say what a surcharge costs.
+def test_a_late_booking_whose_policy_is_gone_is_billed_its_usual_price_and_says_why(commune: Commune) -> None:
+    # The canteen's rule now puts late bookings on a waiting list: the surcharge that accepted this meal is
+    # no longer set anywhere, so the meal is billed its usual price and a 0 € line says why (no crash).
     rules = dict(commune.booking_rules)
     rules["repas"] = attrs.evolve(rules["repas"], after_booking_deadline=WaitingList())
     without = attrs.evolve(commune, booking_rules=rules)
-    with pytest.raises(MissingData) as caught:
-        bill(without, book(LEA, "repas", SCHOOL_DAYS[-1:], late=True), children=[LEA])
-    assert caught.value.code == "billing.no_late_booking_surcharge"
+    bookings = book(LEA, "repas", SCHOOL_DAYS[:-1]) + book(LEA, "repas", SCHOOL_DAYS[-1:], late=True)
+    lines = only_invoice(bill(without, bookings, children=[LEA])).lines
+    assert [(line.reason, line.total) for line in lines] == [
+        ("attendance.present", Money("44.20")),
+        ("surcharge.late_booking.not_billed", Money(0)),
+    ]
+    assert lines[1].explanation == (
+        "Réservation après le délai : 1 jour, le 30 novembre 2026. Aucun supplément facturé : la règle qui a "
+        "accepté cette réservation ne s'applique plus à cette prestation."
+    )
 
 
 def test_non_resident_pai_and_unknown_quotient_prices(commune: Commune) -> None:

@@ -14,10 +14,16 @@ The rules, in the words of a régie (``docs/invoicing.md`` has worked examples):
   A booked day with no attendance fact counts as present (agents usually record only the exceptions).
   A child recorded present on a day without an active booking is *present without booking*: the price list's
   effect for that status (the full price when it says nothing), plus the tariff's ``unbooked_presence``
-  surcharge as a line of its own, after its yearly tolerance. A booking accepted after the deadline with a
-  surcharge (``Booking.surcharge_code``) adds a late-booking line priced by the prestation's after-deadline
-  ``Surcharge`` policy — the rule that accepted it, the one place a late booking's cost is set — on days
-  that are billed something.
+  surcharge as a line of its own, after its yearly tolerance.
+* **Late bookings.** A booking accepted after its deadline (``Booking.surcharge_code``, the code of the
+  decision that accepted it) is billed what the price preview announced, as a line of its own beside the
+  day's usual line: under a ``Surcharge`` policy, the surcharge (``surcharge.late_booking``); under an
+  ``ExceptionalTariff``, the exceptional price minus the usual one
+  (``surcharge.late_booking.exceptional_tariff``). The prestation's after-deadline policy is the one place
+  a late booking's cost is set. A day its attendance bills nothing (a justified absence, a closure) gets
+  no late line. A booking confirmed from the waiting list costs the usual price. When the commune no
+  longer has the policy that accepted a booking, the day is billed its usual price and a 0 € line
+  (``surcharge.late_booking.not_billed``) says why: no family is billed a supplement no rule sets.
 * **Lines.** One line per child × prestation × unit price × reason, with its dates, quantity, exact unit
   price and rounded total; surcharges are always lines of their own. Days billed nothing (a justified
   absence, the training day) are shown as lines at 0 € so that the family sees why.
@@ -60,10 +66,12 @@ import attrs
 from espacefamille._trusted import trusted_builder
 from espacefamille.billing.documents import DocumentKind, Invoice, InvoiceLine, Numbering, Series
 from espacefamille.billing.pricing import (
+    ExplanationStep,
     FamilyFacts,
     PriceExplanation,
     PriceQuote,
     SurchargeQuote,
+    price_exceptional_tariff,
     price_quote,
     price_surcharge,
     situation_key,
@@ -95,7 +103,13 @@ from espacefamille.model import (
 )
 from espacefamille.money import ZERO, Money
 from espacefamille.rules.attendance import AttendanceFact, AttendanceStatus
-from espacefamille.rules.policies import Surcharge
+from espacefamille.rules.policies import (
+    AfterDeadlinePolicy,
+    ExceptionalTariff,
+    Surcharge,
+    WaitingList,
+    late_booking_policy_kind,
+)
 from espacefamille.text import format_date, month_name
 
 __all__ = [
@@ -119,6 +133,8 @@ DEFAULT_DIRECT_DEBIT_DAY: Final = 10
 
 REGULARISATION: Final = "regularisation"
 _LATE: Final = "surcharge.late_booking"
+_LATE_EXCEPTIONAL: Final = "surcharge.late_booking.exceptional_tariff"
+_LATE_NOT_BILLED: Final = "surcharge.late_booking.not_billed"
 _new_line: Final = trusted_builder(InvoiceLine)
 _new_invoice: Final = trusted_builder(Invoice)
 _UNBOOKED: Final = "surcharge.unbooked_presence"
@@ -323,7 +339,8 @@ class _Priced:
     __slots__ = (
         "count_started",
         "count_texts",
-        "late_rule",
+        "late_plans",
+        "late_policy",
         "minutes",
         "price_list",
         "tariff",
@@ -338,7 +355,7 @@ class _Priced:
         tariff: PrestationTariff,
         count_started: bool,
         minutes: int | None,
-        late_rule: SurchargeRule | None,
+        late_policy: AfterDeadlinePolicy | None,
         tariff_label: str,
     ) -> None:
         self.price_list = price_list
@@ -347,9 +364,17 @@ class _Priced:
         self.timed = unit.is_timed  # asked for every line: an enum lookup is not free
         self.count_started = count_started
         self.minutes = minutes
-        self.late_rule = late_rule
+        self.late_policy = late_policy
+        self.late_plans: dict[str, _LatePlan | None] = {}  # per late booking's code, worked out once
         self.tariff_label = tariff_label
         self.count_texts: dict[int, str] = {}  # "16 jours", per number of days
+
+    def late_plan(self, code: str) -> _LatePlan | None:
+        """How this prestation's late bookings stamped with ``code`` are billed (None: like any booking)."""
+        plans = self.late_plans
+        if code not in plans:
+            plans[code] = _late_plan(self.late_policy, code)
+        return plans[code]
 
 
 class _Template:
@@ -405,7 +430,8 @@ class _Kind:
         self.one_day = one_day
         self.unit_price = one_day.unit_price
         self.templates: dict[int, _Template] = {}
-        self.late: tuple[SurchargeQuote | None] | None = None  # the late-booking surcharge, once priced
+        # The late-booking line of a day of this kind, per booking code, once priced.
+        self.late: dict[str, tuple[str, SurchargeQuote] | None] | None = None
         self.text: str | None = None
 
     def after(self, ctx: BillingContext, explanation: PriceExplanation) -> str:
@@ -417,15 +443,49 @@ class _Kind:
         return self.text
 
 
-def _late_rule(commune: Commune, prestation_id: str) -> SurchargeRule | None:
+def _late_policy(commune: Commune, prestation_id: str) -> AfterDeadlinePolicy | None:
     rules = commune.booking_rules.get(prestation_id)
-    policy = None if rules is None else rules.after_booking_deadline
-    if isinstance(policy, Surcharge):
+    return None if rules is None else rules.after_booking_deadline
+
+
+class _LatePlan:
+    """How late bookings of a prestation stamped with one code are billed: a surcharge ``rule``, an
+    exceptional ``price``, or neither (the policy that accepted them is gone: nothing more is billed, and a
+    0 € line says so, naming the policy of the code, ``accepted_by``, when the code tells it)."""
+
+    __slots__ = ("accepted_by", "price", "rule")
+
+    def __init__(
+        self, rule: SurchargeRule | None = None, price: Money | None = None, accepted_by: str | None = None
+    ) -> None:
+        self.rule = rule
+        self.price = price
+        self.accepted_by = accepted_by
+
+
+_POLICY_NAMES: Final[Mapping[type, str]] = {Surcharge: "majoration", ExceptionalTariff: "tarif exceptionnel"}
+
+
+def _late_plan(policy: AfterDeadlinePolicy | None, code: str) -> _LatePlan | None:
+    """The plan for a late booking stamped ``code`` under the prestation's current ``policy``.
+
+    The code's own policy kind wins when it tells one (``rules.policies.LATE_BOOKING_CODES``): a booking
+    confirmed from the waiting list is an ordinary booking; one accepted under a kind of policy the
+    commune no longer has is billed nothing more (its rate is not known any more, and a family is never
+    billed a supplement under a rule it was not told). A code that does not tell (imported data) follows
+    the current policy.
+    """
+    kind = late_booking_policy_kind(code)
+    if kind is WaitingList:
+        return None  # confirmed from the waiting list: the usual price, nothing more
+    if isinstance(policy, Surcharge) and kind in (None, Surcharge):
         if policy.percent is not None:
-            return PercentSurcharge(policy.percent)
+            return _LatePlan(rule=PercentSurcharge(policy.percent))
         assert policy.amount is not None
-        return FixedSurcharge(policy.amount)
-    return None  # no surcharge configured: a surcharged booking is then an error (see _late_surcharge)
+        return _LatePlan(rule=FixedSurcharge(policy.amount))
+    if isinstance(policy, ExceptionalTariff) and kind in (None, ExceptionalTariff):
+        return _LatePlan(price=policy.unit_price)
+    return _LatePlan(accepted_by=None if kind is None else _POLICY_NAMES[kind])
 
 
 def _check_count(name: str, value: object, minimum: int, maximum: int) -> None:
@@ -541,7 +601,7 @@ class BillingContext:
                 tariff,
                 tariff.count_started,
                 minutes,
-                _late_rule(self.commune, prestation_id),
+                _late_policy(self.commune, prestation_id),
                 tariff.label,
             )
             self._priced[key] = priced
@@ -736,7 +796,7 @@ class _Group:
         facts: FamilyFacts,
         kind: _Kind,
         day: dt.date,
-        late: bool,
+        late: str | None,
     ) -> None:
         self.child = child
         self.prestation_id = prestation_id
@@ -824,8 +884,8 @@ def _surcharge_line(
     if timed and not surcharge.per_occurrence and surcharge.billed_units:
         minutes = (group.priced.minutes or 0) * count
     explanation = (
-        f"Majoration : {_count_text(group.priced, count)}, {ctx._dates_text(days)}. "
-        f"{ctx._message(surcharge.explanation)}"
+        f"{_LINE_PREFIXES.get(reason, 'Majoration')} : {_count_text(group.priced, count)}, "
+        f"{ctx._dates_text(days)}. {ctx._message(surcharge.explanation)}"
     )
     return InvoiceLine(
         group.child.id,
@@ -842,18 +902,51 @@ def _surcharge_line(
     )
 
 
-def _late_surcharge(ctx: BillingContext, group: _Group, one_day: PriceQuote) -> SurchargeQuote | None:
-    if not one_day.unit_price:
-        return None  # nothing billed for the day: nothing to surcharge
-    rule = group.priced.late_rule
-    if rule is None:
-        raise MissingData(
-            f"booking of {group.prestation_id!r} on {group.day} was accepted with a surcharge, "
-            "but no surcharge is configured",
-            message_fr="Une réservation tardive a été majorée, mais aucune majoration n'est configurée.",
-            code="billing.no_late_booking_surcharge",
-        )
-    return price_surcharge(ctx.commune.tariffs, one_day, SurchargeKind.LATE_BOOKING, rule=rule)
+_LINE_PREFIXES: Final = {
+    _LATE_EXCEPTIONAL: "Réservation après le délai",
+    _LATE_NOT_BILLED: "Réservation après le délai",
+}
+_LATE_BASES: Final = {
+    _LATE: ", réservation tardive",
+    _LATE_EXCEPTIONAL: ", tarif exceptionnel après le délai",
+    _LATE_NOT_BILLED: ", réservation après le délai sans supplément",
+}
+
+
+def _late_line(ctx: BillingContext, group: _Group, one_day: PriceQuote) -> tuple[str, SurchargeQuote] | None:
+    """The reason and price of the late-booking line of a day of ``group`` (booked late), if any.
+
+    A day its attendance bills nothing (an absence at 0 €, a closure) gets none, whatever the policy; a
+    present day gets what the price preview announced, even at a 0 € tariff.
+    """
+    assert group.late is not None
+    plan = group.priced.late_plan(group.late)
+    if plan is None or (one_day.status is not None and not one_day.unit_price):
+        return None
+    book = ctx.commune.tariffs
+    if plan.rule is not None:
+        surcharge = price_surcharge(book, one_day, SurchargeKind.LATE_BOOKING, rule=plan.rule)
+        return None if surcharge is None else (_LATE, surcharge)
+    if plan.price is not None:
+        supplement = price_exceptional_tariff(book, one_day, plan.price)
+        return None if supplement is None else (_LATE_EXCEPTIONAL, supplement)
+    # The policy that accepted the booking is gone: the usual price only, and a 0 € line that says why.
+    step = ExplanationStep("tariff.late_booking_not_billed", (plan.accepted_by,))
+    explanation = PriceExplanation(one_day.explanation.price_list, one_day.explanation.validity, [step])
+    occurrences = one_day.occurrences
+    nothing = SurchargeQuote(
+        SurchargeKind.LATE_BOOKING,
+        one_day.prestation_id,
+        one_day.day,
+        occurrences,
+        0,
+        True,
+        Fraction(occurrences),
+        Decimal(0),
+        ZERO,
+        explanation,
+    )
+    return _LATE_NOT_BILLED, nothing
 
 
 def _unbooked_surcharge(
@@ -933,8 +1026,9 @@ def _empty_bill(ctx: BillingContext, family_id: str) -> FamilyBill:
     return FamilyBill(FamilyOutcome(family_id, OutcomeKind.NOTHING, period=ctx.period))
 
 
-_Groups = dict[tuple[str, str, int, bool], list[dt.date]]
-_Checks = dict[_DayKey, tuple[AttendanceStatus | None, bool]]
+# Keys and values end with the code of the decision that accepted a late booking (None: booked in time).
+_Groups = dict[tuple[str, str, int, str | None], list[dt.date]]
+_Checks = dict[_DayKey, tuple[AttendanceStatus | None, str | None]]
 
 
 def _collect(ctx: BillingContext, month: FamilyMonth, invoiced: _Invoiced | None) -> tuple[_Groups, _Checks]:
@@ -962,7 +1056,7 @@ def _collect(ctx: BillingContext, month: FamilyMonth, invoiced: _Invoiced | None
         if run.status not in _ACTIVE:
             inactive.update((child_id, prestation_id, day) for day in days)
             continue
-        late = run.surcharge_code is not None
+        late = run.surcharge_code  # the code of the decision that accepted a late booking
         recorded_days = pair_facts.get((child_id, prestation_id))
         if not check_all and period_start <= days[0] and days[-1] <= period_end:
             # Days without a fact are presences: they join their group at once, the others one by one.
@@ -1024,7 +1118,7 @@ def _sort_checks(
     if invoiced is not None:
         for day_key in invoiced.entries:
             if day_key not in regularise and period_start <= day_key[2] <= period_end:
-                regularise[day_key] = (None, False)  # invoiced, and no longer booked
+                regularise[day_key] = (None, None)  # invoiced, and no longer booked
     return regularise
 
 
@@ -1037,9 +1131,9 @@ def _unbooked_facts(
             continue
         recorded = _STATUSES[index]
         if recorded is _PRESENT or recorded is _UNBOOKED_STATUS:
-            checks[day_key] = (_UNBOOKED_STATUS, False)
+            checks[day_key] = (_UNBOOKED_STATUS, None)
         elif recorded is AttendanceStatus.CANCELLED_IN_TIME and day_key in inactive:
-            checks[day_key] = (recorded, False)
+            checks[day_key] = (recorded, None)
         # else: an absence or a closure on a day that was not booked: nothing to bill
 
 
@@ -1206,7 +1300,7 @@ class _LineBuilder:
         label = self.label(child, prestation_id)
         return child, facts, priced, ctx._kinds_of(priced, facts), label
 
-    def group(self, child_id: str, prestation_id: str, index: int, late: bool, day: dt.date) -> _Group:
+    def group(self, child_id: str, prestation_id: str, index: int, late: str | None, day: dt.date) -> _Group:
         """Days of status ``_STATUSES[index]`` from ``day`` on (in one price situation)."""
         base, kind = self.locate(child_id, prestation_id, index, day)
         return _Group(base[0], prestation_id, base[1], kind, day, late)
@@ -1254,7 +1348,7 @@ class _LineBuilder:
     def fresh_lines(
         self,
         groups: _Groups,
-        regularise: Mapping[_DayKey, tuple[AttendanceStatus | None, bool]],
+        regularise: Mapping[_DayKey, tuple[AttendanceStatus | None, str | None]],
     ) -> list[InvoiceLine]:
         ctx = self.ctx
         period = ctx.period
@@ -1274,7 +1368,7 @@ class _LineBuilder:
         ] = {}
         ranks = self.ranks
         for (child_id, prestation_id, index, late), days in sorted(
-            groups.items(), key=lambda item: (ranks.get(item[0][0], 0), item[0])
+            groups.items(), key=lambda item: (ranks.get(item[0][0], 0), item[0][:3], item[0][3] or "")
         ):
             days.sort()
             unique, whole_text = ctx._dates_entry(days)
@@ -1295,11 +1389,14 @@ class _LineBuilder:
                     continue
                 group = _Group(base[0], prestation_id, base[1], kind, piece[0], late)
                 if late:
-                    if kind.late is None:
-                        kind.late = (_late_surcharge(ctx, group, kind.one_day),)
-                    surcharge = kind.late[0]
-                    if surcharge is not None:
-                        self._add_surcharge(surcharges, group, _LATE, surcharge, piece)
+                    known = kind.late
+                    if known is None:
+                        known = kind.late = {}
+                    if late not in known:
+                        known[late] = _late_line(ctx, group, kind.one_day)
+                    found = known[late]
+                    if found is not None:
+                        self._add_surcharge(surcharges, group, found[0], found[1], piece)
                 if index == _UNBOOKED_I:
                     one_day = kind.one_day
                     for day in piece:
@@ -1337,7 +1434,7 @@ class _LineBuilder:
         ctx = self.ctx
         template = kind.templates.get(len(days))
         if template is None:
-            template = _template(ctx, _Group(base[0], prestation_id, base[1], kind, first, False), len(days))
+            template = _template(ctx, _Group(base[0], prestation_id, base[1], kind, first, None), len(days))
         if text is None:
             text = ctx._dates_text(days)
         return _new_line(  # priced here from validated values: no need to check them again
@@ -1370,7 +1467,7 @@ class _LineBuilder:
             entry[2].extend(days)
 
     def regularisation_lines(
-        self, regularise: Mapping[_DayKey, tuple[AttendanceStatus | None, bool]]
+        self, regularise: Mapping[_DayKey, tuple[AttendanceStatus | None, str | None]]
     ) -> list[InvoiceLine]:
         """For each already-invoiced day: (what it is worth now − what was invoiced), when not zero."""
         invoiced = self.invoiced
@@ -1408,7 +1505,7 @@ class _LineBuilder:
             )
         return lines
 
-    def worth_now(self, key: _DayKey, status: AttendanceStatus | None, late: bool) -> tuple[Money, str]:
+    def worth_now(self, key: _DayKey, status: AttendanceStatus | None, late: str | None) -> tuple[Money, str]:
         """What an already-invoiced day is worth now, and why in a few words.
 
         A component (the day's price, a surcharge) whose reason and unit price match a line already
@@ -1425,11 +1522,12 @@ class _LineBuilder:
         worth = one_day.total if main is None else main
         basis = status.label("fr")
         if late:
-            surcharge = _late_surcharge(self.ctx, group, one_day)
-            if surcharge is not None:
-                kept = invoiced.has_reason(key, _LATE)
+            found = _late_line(self.ctx, group, one_day)
+            if found is not None:
+                reason, surcharge = found
+                kept = invoiced.matching(key, reason, surcharge.unit_price)
                 worth += surcharge.total if kept is None else kept
-                basis += ", réservation tardive"
+                basis += _LATE_BASES[reason]
         if status is _UNBOOKED_STATUS:
             kept = invoiced.has_reason(key, _UNBOOKED)
             if kept is None:

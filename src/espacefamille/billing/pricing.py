@@ -5,7 +5,8 @@ Invoices, prepaid baskets and price previews all call ``price_quote``: given the
 or minutes for hourly units), it returns a ``PriceQuote`` with the exact unit price, the line total
 rounded by the commune's ``RoundingPolicy``, and an explanation with stable codes and a sentence a
 parent understands ("Tranche QF 651 à 1 000 € : 3,20 € le repas ; 2e enfant −10 %."). Surcharges
-are separate lines, priced by ``price_surcharge``. Which QF applies on a date (never backdated, by the
+are separate lines, priced by ``price_surcharge``; so is the supplement of a late booking accepted at an
+exceptional tariff (``price_exceptional_tariff``). Which QF applies on a date (never backdated, by the
 price list's ``qf_change``) is ``model.Family.quotient_on``.
 
 Pricing is cheap by design (month-end billing prices millions of booking-days): the tariffs are
@@ -33,6 +34,7 @@ from espacefamille.billing.tariffs import (
     FullPrice,
     MultiplierSurcharge,
     NoCharge,
+    PercentOfPrice,
     PercentSurcharge,
     PrestationTariff,
     PriceByChildren,
@@ -58,6 +60,7 @@ __all__ = [
     "PriceExplanation",
     "PriceQuote",
     "SurchargeQuote",
+    "price_exceptional_tariff",
     "price_quote",
     "price_surcharge",
     "situation_key",
@@ -519,6 +522,58 @@ def price_surcharge(
     )
 
 
+def price_exceptional_tariff(book: TariffBook, quote: PriceQuote, unit_price: Money) -> SurchargeQuote | None:
+    """The supplement of a booking accepted after its deadline at an exceptional tariff, as a line of its own.
+
+    Such a booking costs ``unit_price`` (``rules.policies.ExceptionalTariff``) instead of the tariff's
+    price. ``quote`` keeps the usual price, on its usual line; the supplement bills the rest: the quote's
+    units at the exceptional price, rounded like the quote, minus the quote's total — so both lines add
+    up exactly to what the price preview announced. The attendance effect of the quote's status applies
+    to the exceptional price as to the usual one: its percentage, nothing for a day billed nothing, and a
+    fixed amount whatever the price (nothing to add). None when there is nothing to add. The supplement
+    is negative when the exceptional tariff is below the family's usual price (the family pays the
+    exceptional tariff, as announced).
+    """
+    if not isinstance(unit_price, Money) or unit_price.is_negative:
+        raise InvalidInput(
+            f"an exceptional tariff must be an amount of at least 0 €, got {unit_price!r}",
+            message_fr="Le tarif exceptionnel doit être un montant positif.",
+            code="deadline.exceptional_tariff",
+        )
+    _, tariff, effects = book.priced_on(quote.prestation_id, quote.day)
+    exceptional = unit_price.amount
+    status = quote.status
+    effect = None if status is None else effects.get(status)
+    percent: Decimal | None = None
+    if isinstance(effect, NoCharge | FixedAmount):
+        return None  # the day costs nothing, or the same fixed amount whatever the price
+    if isinstance(effect, PercentOfPrice):
+        percent = effect.percent
+        exceptional = exceptional * percent / _HUNDRED
+    rounding = quote.rounding
+    billed = quote.billed_units
+    total = _line_total(exceptional, rounding.round(exceptional), billed, rounding) - quote.total
+    if not total:
+        return None
+    difference = exceptional - quote.unit_price
+    step = ExplanationStep(
+        "tariff.exceptional_tariff",
+        (exceptional, quote.unit_price, difference, tariff.label, status, percent),
+    )
+    return SurchargeQuote(
+        kind=SurchargeKind.LATE_BOOKING,
+        prestation_id=quote.prestation_id,
+        day=quote.day,
+        occurrences=quote.occurrences,
+        tolerated=0,
+        per_occurrence=False,
+        billed_units=billed,
+        unit_price=difference,
+        total=total,
+        explanation=PriceExplanation(quote.explanation.price_list, quote.explanation.validity, [step]),
+    )
+
+
 # -- French wording ---------------------------------------------------------------------------
 
 
@@ -601,6 +656,31 @@ def _attendance_percent(status: object, percent: Decimal) -> str:
     return f"{_status(status)} : {_percent(percent)} du prix"
 
 
+def _exceptional(
+    exceptional: Decimal,
+    usual: Decimal,
+    difference: Decimal,
+    label: str,
+    status: object,
+    percent: Decimal | None,
+) -> str:
+    rule = "tarif exceptionnel pour une réservation après le délai"
+    if percent is not None:
+        rule = f"{rule} ({_status(status)} : {_percent(percent)} du prix)"
+    more = "de plus" if difference >= 0 else "de moins"
+    return (
+        f"{rule} : {_euros(exceptional)} {label} au lieu de {_euros(usual)}, "
+        f"soit {_euros(abs(difference))} {more}"
+    )
+
+
+def _late_not_billed(policy: str | None) -> str:
+    rule = "la règle qui a accepté cette réservation"
+    if policy is not None:
+        rule = f"{rule} ({policy})"
+    return f"aucun supplément facturé : {rule} ne s'applique plus à cette prestation"
+
+
 def _qf_band(band: QfBand, label: str) -> str:
     return f"tranche QF {band.display_label} : {_euros(band.price)} {label}"
 
@@ -650,4 +730,6 @@ _RENDERERS: Final[dict[str, Callable[..., str]]] = {
         f"{kind.label} tolérée, sans majoration ({tolerance} par année scolaire)"
     ),
     "tariff.surcharge_partly_tolerated": _partly_tolerated,
+    "tariff.exceptional_tariff": _exceptional,
+    "tariff.late_booking_not_billed": _late_not_billed,
 }

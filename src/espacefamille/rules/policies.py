@@ -17,7 +17,7 @@ import datetime as dt
 import enum
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Any, TypeAlias, assert_never
+from typing import Any, Final, TypeAlias, assert_never
 
 import attrs
 from babel.numbers import format_percent
@@ -45,6 +45,7 @@ from espacefamille.rules.deadlines import (
 from espacefamille.text import Lang, format_date, format_datetime, locale_for
 
 __all__ = [
+    "LATE_BOOKING_CODES",
     "AfterDeadlinePolicy",
     "BookingRules",
     "DeadlineDecision",
@@ -59,6 +60,7 @@ __all__ = [
     "check_booking_rules",
     "judge_booking",
     "judge_cancellation",
+    "late_booking_policy_kind",
     "policy_from_dict",
     "policy_to_dict",
 ]
@@ -135,6 +137,21 @@ class WaitingList:
 
 AfterDeadlinePolicy: TypeAlias = Refuse | Surcharge | ExceptionalTariff | WaitingList
 _POLICY_TYPES = (Refuse, Surcharge, ExceptionalTariff, WaitingList)
+
+#: The code of the decision that accepted a booking after its deadline, as a basket stamps it on the booking
+#: (``Booking.surcharge_code``), and the kind of policy behind it. Month-end billing reads it back to know
+#: which rule accepted a late booking, even after the commune changed its configuration.
+LATE_BOOKING_CODES: Final[Mapping[str, type[Surcharge | ExceptionalTariff | WaitingList]]] = {
+    "deadline.late_booking_surcharge": Surcharge,
+    "deadline.late_booking_exceptional_tariff": ExceptionalTariff,
+    "deadline.late_booking_waiting_list": WaitingList,
+}
+
+
+def late_booking_policy_kind(code: str) -> type[Surcharge | ExceptionalTariff | WaitingList] | None:
+    """The kind of after-deadline policy that accepted a booking stamped with ``code``; None for a code
+    that does not say (imported data, or written before the codes were stable)."""
+    return LATE_BOOKING_CODES.get(code)
 
 
 # -- a prestation's rules ---------------------------------------------------------------------
