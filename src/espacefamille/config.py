@@ -377,6 +377,7 @@ def commune_from_dict(data: Mapping[str, Any]) -> Commune:
                 sub.optional_string("payfip_client"),
                 sub.integer("payment_delay_days", 30),
                 sub.integer("direct_debit_day", 10),
+                sub.integer("correction_window_days", 365),
             )
         )
         sub.done()
@@ -539,6 +540,7 @@ def commune_to_dict(commune: Commune) -> dict[str, Any]:
                 **({"payfip_client": r.payfip_client} if r.payfip_client is not None else {}),
                 "payment_delay_days": r.payment_delay_days,
                 "direct_debit_day": r.direct_debit_day,
+                "correction_window_days": r.correction_window_days,
             }
             for r in commune.regies
         },

@@ -172,7 +172,9 @@ class Regie:
     """A cash office: it numbers invoices and collects payments (online through PayFiP).
 
     Its invoices are due ``payment_delay_days`` after they are issued; families on direct debit are debited
-    on ``direct_debit_day`` of the following month.
+    on ``direct_debit_day`` of the following month. A day it already invoiced can still be corrected (an
+    absence justified late, a status fixed by an agent) for ``correction_window_days`` after that day: the
+    correction becomes a regularisation line on the next invoice; an older day's facts are final.
     """
 
     id: str = attrs.field(validator=_identifier)
@@ -180,6 +182,7 @@ class Regie:
     payfip_client: str | None = None
     payment_delay_days: int = attrs.field(default=30, validator=_whole_between(0, 366))
     direct_debit_day: int = attrs.field(default=10, validator=_whole_between(1, 28))
+    correction_window_days: int = attrs.field(default=365, validator=_whole_between(0, 3660))
 
 
 class ServiceKind(enum.Enum):

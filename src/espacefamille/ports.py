@@ -79,11 +79,15 @@ class FamilyRecords:
     invoices: tuple[Invoice, ...] = attrs.field(converter=_invoices)
 
 
-def family_records_by_parts(uow: UnitOfWork, period: DateRange) -> Iterator[FamilyRecords]:
+def family_records_by_parts(
+    uow: UnitOfWork, period: DateRange, after: str | None = None
+) -> Iterator[FamilyRecords]:
     """``UnitOfWork.family_records`` made of a unit of work's per-family reads, for a store that has no
     faster way (the memory store uses it; the SQLite store reads a few hundred families per query)."""
     for family in uow.families():
         family_id = family.id
+        if after is not None and family_id <= after:
+            continue
         yield FamilyRecords(
             family,
             uow.children_of(family_id),
@@ -159,12 +163,13 @@ class UnitOfWork(Protocol):
 
     def save_family(self, family: Family) -> None: ...
 
-    def family_records(self, period: DateRange) -> Iterator[FamilyRecords]:
-        """Every family, ordered by id, with what month-end billing reads of it for ``period``: exactly what
-        ``children_of``, ``bookings_of_family``, ``attendance_of_family``, ``absences_of_family`` and
-        ``invoices_of_family`` return, and read as they would be (the families count as read by this unit
-        of work). Streamed: memory does not grow with the city. A store with nothing faster to offer
-        returns ``family_records_by_parts(self, period)``."""
+    def family_records(self, period: DateRange, after: str | None = None) -> Iterator[FamilyRecords]:
+        """Every family (whose id comes after ``after``, when given), ordered by id, with what month-end
+        billing reads of it for ``period``: exactly what ``children_of``, ``bookings_of_family``,
+        ``attendance_of_family``, ``absences_of_family`` and ``invoices_of_family`` return, and read as they
+        would be (the families count as read by this unit of work). Streamed: memory does not grow with the
+        city, and a run billing a batch of families stops reading after its last one. A store with nothing
+        faster to offer returns ``family_records_by_parts(self, period, after)``."""
         ...
 
     def child(self, child_id: str) -> Child: ...
@@ -242,6 +247,30 @@ class UnitOfWork(Protocol):
     ) -> None:
         """Record, for the families named, what the régie's run of ``period`` left carried (``None``:
         nothing); it replaces what was recorded for the same régie, family and first day of period."""
+        ...
+
+    # -- corrections of days already billed ------------------------------------------------
+    def billed_through(self, regie_id: str) -> dt.date | None:
+        """The last day of the latest period a month-end run of the régie billed (``None``: never run).
+        A change to a day up to it is a correction, to be regularised by the next run."""
+        ...
+
+    def save_billed_through(self, regie_id: str, day: dt.date) -> None:
+        """Record that a run of the régie billed up to ``day`` (it replaces what was recorded)."""
+        ...
+
+    def changed_days(self, regie_id: str) -> Mapping[str, tuple[dt.date, ...]]:
+        """Days already billed whose facts changed since, awaiting the régie's next run: by family id
+        (families in order), days increasing, each once."""
+        ...
+
+    def mark_changed(self, regie_id: str, family_id: str, days: Iterable[dt.date]) -> None:
+        """Remember that the facts of the household's ``days`` changed after the régie billed them (a
+        family write; marking a day twice is harmless)."""
+        ...
+
+    def clear_changed(self, regie_id: str, family_id: str, through: dt.date) -> None:
+        """Forget the household's changed days up to ``through``: a run billed them (a family write)."""
         ...
 
     def unpaid_exemption(self, family_id: str) -> UnpaidExemption | None:

@@ -36,7 +36,8 @@ __all__ = ["MemoryAccountStore", "MemoryStore", "MemoryUnitOfWork"]
 _K = TypeVar("_K", bound=Hashable)
 _V = TypeVar("_V")
 
-# What a version is kept for: ("family", id), ("prestation", id), ("numbering", ""), ("outbox", id).
+# What a version is kept for: ("family", id), ("prestation", id), ("numbering", ""), ("outbox", id),
+# ("billed", régie id).
 _Key = tuple[str, str]
 _BookingKey = tuple[str, str, dt.date]
 _AbsenceKey = tuple[str, dt.date, dt.date]
@@ -46,6 +47,11 @@ _SINGLE = ""  # the key of a one-row table (the commune, the numbering)
 
 def _family(family_id: str) -> _Key:
     return ("family", family_id)
+
+
+def _check_day(day: object, what: str) -> None:
+    if not isinstance(day, dt.date) or isinstance(day, dt.datetime):
+        raise InvalidInput(f"{what} must be a date, got {day!r}", code="input.not_a_date")
 
 
 def _not_found(what: str, key: object) -> NotFound:
@@ -77,6 +83,10 @@ class _Tables:
         self.carried: dict[tuple[str, str, dt.date], CarriedBalance | None] = {}
         # family -> the agent's waiver of the unpaid-invoice block (None: removed).
         self.unpaid_exemptions: dict[str, UnpaidExemption | None] = {}
+        # régie -> the last day its latest month-end run billed.
+        self.billed_through: dict[str, dt.date] = {}
+        # (régie, family, day) -> True while the day's change awaits the next run (False: cleared by one).
+        self.changed_days: dict[tuple[str, str, dt.date], bool] = {}
         self.requests: dict[str, Request] = {}
         self.payment_attempts: dict[str, PaymentAttempt] = {}
         self.outbox: dict[str, OutboxMessage] = {}
@@ -146,7 +156,8 @@ class MemoryUnitOfWork:
             limited = set(commune.capacities) if commune is not None else set()
             for key, version in self._seen.items():
                 kind, ident = key
-                checked = kind == "family" or (
+                # What a régie billed through decides whether a change is a correction: always checked.
+                checked = kind in ("family", "billed") or (
                     key in self._written and (kind != "prestation" or ident in limited)
                 )
                 if checked and store._versions.get(key, 0) != version:
@@ -158,6 +169,9 @@ class MemoryUnitOfWork:
             self._check_documents()
             for committed, changes in store._tables.pairs(self._changes):
                 committed.update(changes)
+            changed = store._tables.changed_days
+            for day_key in [day_key for day_key, waiting in changed.items() if not waiting]:
+                del changed[day_key]
             for key in self._written:
                 store._versions[key] = store._versions.get(key, 0) + 1
         self._reset()
@@ -213,8 +227,8 @@ class MemoryUnitOfWork:
                 self._see(_family(item.id))
         return iter(found)
 
-    def family_records(self, period: DateRange) -> Iterator[FamilyRecords]:
-        return family_records_by_parts(self, period)
+    def family_records(self, period: DateRange, after: str | None = None) -> Iterator[FamilyRecords]:
+        return family_records_by_parts(self, period, after)
 
     def save_family(self, family: Family) -> None:
         with self._store._lock:
@@ -453,6 +467,47 @@ class MemoryUnitOfWork:
                 self._touch(_family(family_id))
         for family_id, balance in balances.items():
             self._changes.carried[(regie_id, family_id, period.start)] = balance
+
+    def billed_through(self, regie_id: str) -> dt.date | None:
+        with self._store._lock:
+            self._see(("billed", regie_id))
+            return _View(self._store._tables.billed_through, self._changes.billed_through).get(regie_id)
+
+    def save_billed_through(self, regie_id: str, day: dt.date) -> None:
+        _check_day(day, "billed through")
+        with self._store._lock:
+            self._touch(("billed", regie_id))
+        self._changes.billed_through[regie_id] = day
+
+    def changed_days(self, regie_id: str) -> Mapping[str, tuple[dt.date, ...]]:
+        found: dict[str, list[dt.date]] = {}
+        with self._store._lock:
+            view = _View(self._store._tables.changed_days, self._changes.changed_days)
+            keys = {*self._store._tables.changed_days, *self._changes.changed_days}
+            for key in sorted(k for k in keys if k[0] == regie_id):
+                if view.get(key):
+                    found.setdefault(key[1], []).append(key[2])
+            for family_id in found:
+                self._see(_family(family_id))
+        return {family_id: tuple(days) for family_id, days in found.items()}
+
+    def mark_changed(self, regie_id: str, family_id: str, days: Iterable[dt.date]) -> None:
+        days = tuple(days)
+        for day in days:
+            _check_day(day, "a changed day")
+        with self._store._lock:
+            self._touch(_family(family_id))
+        for day in days:
+            self._changes.changed_days[(regie_id, family_id, day)] = True
+
+    def clear_changed(self, regie_id: str, family_id: str, through: dt.date) -> None:
+        _check_day(through, "cleared through")
+        with self._store._lock:
+            self._touch(_family(family_id))
+            keys = {*self._store._tables.changed_days, *self._changes.changed_days}
+        for key in keys:
+            if key[0] == regie_id and key[1] == family_id and key[2] <= through:
+                self._changes.changed_days[key] = False
 
     def unpaid_exemption(self, family_id: str) -> UnpaidExemption | None:
         with self._store._lock:

@@ -272,6 +272,14 @@ _COMMUNE_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
     # were its dates). Rows written before keep full dates, which read the same; the version tells an older
     # library that it could not read the new rows.
     (),
+    # 8: corrections of days already billed. What each régie's latest run billed through, and the days
+    # changed after that, which the next run reads besides its month (and forgets once billed).
+    (
+        "CREATE TABLE billed_through (regie_id TEXT PRIMARY KEY, day TEXT NOT NULL) WITHOUT ROWID",
+        """CREATE TABLE changed_days (
+            regie_id TEXT NOT NULL, family_id TEXT NOT NULL, day TEXT NOT NULL,
+            PRIMARY KEY (regie_id, family_id, day)) WITHOUT ROWID""",
+    ),
 )
 
 _ACCOUNTS_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
@@ -444,6 +452,12 @@ def _optional_day(text: str | None) -> dt.date | None:
     return None if text is None else dt.date.fromisoformat(text)
 
 
+def _iso_day(day: object, what: str) -> str:
+    if not isinstance(day, dt.date) or isinstance(day, dt.datetime):
+        raise InvalidInput(f"{what} must be a date, got {day!r}", code="input.not_a_date")
+    return day.isoformat()
+
+
 def _iso(day: dt.date | None) -> str | None:
     return None if day is None else day.isoformat()
 
@@ -592,6 +606,7 @@ _FAMILY: Final = "family"
 _PRESTATION: Final = "prestation"
 _NUMBERING: Final = "numbering"
 _CARRIED: Final = "carried"
+_BILLED: Final = "billed"
 
 
 class SqliteUnitOfWork:
@@ -796,8 +811,10 @@ class SqliteUnitOfWork:
 
     def families(self) -> Iterator[Family]:
         """Every family ordered by id, read a batch at a time (memory does not grow with the city)."""
+        return self._families_after("")
+
+    def _families_after(self, after: str) -> Iterator[Family]:
         self._sync()
-        after = ""
         while True:
             rows = self._db.execute(
                 "SELECT f.id, f.name, f.payer_id, f.residence, f.direct_debit, v.version FROM families f "
@@ -813,11 +830,11 @@ class SqliteUnitOfWork:
             yield from self._families([row[:5] for row in rows])
             after = rows[-1][0]
 
-    def family_records(self, period: DateRange) -> Iterator[FamilyRecords]:
+    def family_records(self, period: DateRange, after: str | None = None) -> Iterator[FamilyRecords]:
         """Every family with its month, read a batch of families at a time: one query per table for
         the batch instead of one per family (what makes month-end billing from SQLite fast)."""
         batch: list[Family] = []
-        for family in self.families():
+        for family in self._families_after(after or ""):
             batch.append(family)
             if len(batch) == _BATCH:
                 yield from self._records(batch, period)
@@ -1622,6 +1639,58 @@ class SqliteUnitOfWork:
                             for position, line in enumerate(balance.lines)
                         ],
                     )
+
+        self._write(apply)
+
+    def billed_through(self, regie_id: str) -> dt.date | None:
+        self._sync()
+        self._seen(_BILLED, regie_id)
+        return _optional_day(
+            _scalar(self._db, "SELECT day FROM billed_through WHERE regie_id = ?", (regie_id,))
+        )
+
+    def save_billed_through(self, regie_id: str, day: dt.date) -> None:
+        text = _iso_day(day, "billed through")
+
+        def apply() -> None:
+            self._mark(_BILLED, regie_id)
+            self._db.execute(
+                "INSERT OR REPLACE INTO billed_through (regie_id, day) VALUES (?, ?)", (regie_id, text)
+            )
+
+        self._write(apply)
+
+    def changed_days(self, regie_id: str) -> Mapping[str, tuple[dt.date, ...]]:
+        self._sync()
+        found: dict[str, list[dt.date]] = {}
+        for family_id, day in self._db.execute(
+            "SELECT family_id, day FROM changed_days WHERE regie_id = ? ORDER BY family_id, day", (regie_id,)
+        ):
+            found.setdefault(family_id, []).append(_day(day))
+        for family_id in found:
+            self._seen(_FAMILY, family_id)
+        return {family_id: tuple(days) for family_id, days in found.items()}
+
+    def mark_changed(self, regie_id: str, family_id: str, days: Iterable[dt.date]) -> None:
+        rows = [(regie_id, family_id, _iso_day(day, "a changed day")) for day in days]
+
+        def apply() -> None:
+            self._mark(_FAMILY, family_id)
+            self._db.executemany(
+                "INSERT OR IGNORE INTO changed_days (regie_id, family_id, day) VALUES (?, ?, ?)", rows
+            )
+
+        self._write(apply)
+
+    def clear_changed(self, regie_id: str, family_id: str, through: dt.date) -> None:
+        text = _iso_day(through, "cleared through")
+
+        def apply() -> None:
+            self._mark(_FAMILY, family_id)
+            self._db.execute(
+                "DELETE FROM changed_days WHERE regie_id = ? AND family_id = ? AND day <= ?",
+                (regie_id, family_id, text),
+            )
 
         self._write(apply)
 

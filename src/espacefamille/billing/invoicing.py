@@ -123,9 +123,11 @@ __all__ = [
     "FamilyOutcome",
     "OutcomeKind",
     "bill_family",
+    "days_to_read",
     "run_month_end",
     "run_month_end_streamed",
     "sibling_ranks",
+    "unbooked_counts",
 ]
 
 DEFAULT_PAYMENT_DELAY_DAYS: Final = 30
@@ -139,6 +141,7 @@ _new_line: Final = trusted_builder(InvoiceLine)
 _new_invoice: Final = trusted_builder(Invoice)
 _UNBOOKED: Final = "surcharge.unbooked_presence"
 _UNBOOKED_TOLERATED: Final = "surcharge.unbooked_presence.tolerated"
+_UNBOOKED_CODE: Final = AttendanceStatus.PRESENT_UNBOOKED.code  # the reason of a presence's own line
 
 _PRESENT: Final = AttendanceStatus.PRESENT
 _UNBOOKED_STATUS: Final = AttendanceStatus.PRESENT_UNBOOKED
@@ -184,6 +187,13 @@ def _counts(table: Mapping[tuple[str, str], int]) -> dict[tuple[str, str], int]:
     return dict(table)
 
 
+def _day_set(items: Iterable[dt.date]) -> frozenset[dt.date]:
+    days = frozenset(items)
+    for day in days:
+        _check_date("a changed day", day)
+    return days
+
+
 @attrs.frozen
 class CarriedBalance:
     """Lines of a family below the recovery threshold, not issued, waiting for a later invoice.
@@ -210,7 +220,11 @@ class FamilyMonth:
     period, plus any earlier day whose facts changed after it was invoiced; ``issued`` are the
     family's documents already issued by the régie; ``carried`` its balance carried from earlier periods;
     ``unbooked_earlier`` counts, per (child id, prestation id), the presences without booking earlier in
-    the school year, before the period (for the surcharge's yearly tolerance).
+    the school year, before the period (for the surcharge's yearly tolerance, ``unbooked_counts`` counts
+    them from the family's documents); ``changed`` are the earlier days whose facts changed after their
+    month was billed (``UnitOfWork.changed_days``): such a day is regularised if it was invoiced, billed now
+    if it was not, and a carried line holding one is billed again from the day's facts
+    (``days_to_read`` says which days to read for that).
     """
 
     family: Family
@@ -220,6 +234,7 @@ class FamilyMonth:
     issued: tuple[Invoice, ...] = attrs.field(converter=_invoices, default=())
     carried: CarriedBalance | None = None
     unbooked_earlier: Mapping[tuple[str, str], int] = attrs.field(factory=dict, converter=_counts)
+    changed: frozenset[dt.date] = attrs.field(factory=frozenset, converter=_day_set)
 
 
 class OutcomeKind(enum.Enum):
@@ -1083,7 +1098,7 @@ def _collect(ctx: BillingContext, month: FamilyMonth, invoiced: _Invoiced | None
             groups.setdefault((child_id, prestation_id, status, late), []).append(day)
 
     _unbooked_facts(facts, consumed, inactive, checks)
-    return groups, _sort_checks(ctx, checks, groups, invoiced)
+    return groups, _sort_checks(ctx, checks, groups, invoiced, month.changed)
 
 
 def _recorded(
@@ -1102,22 +1117,27 @@ def _recorded(
 
 
 def _sort_checks(
-    ctx: BillingContext, checks: _Checks, groups: _Groups, invoiced: _Invoiced | None
+    ctx: BillingContext,
+    checks: _Checks,
+    groups: _Groups,
+    invoiced: _Invoiced | None,
+    changed: frozenset[dt.date],
 ) -> _Checks:
-    """Days to check: those already invoiced are to regularise; the others of the period are billed
-    fresh (added to ``groups``)."""
+    """Days to check: those already invoiced are to regularise; the others of the period, or changed
+    since their own period was billed, are billed fresh (added to ``groups``)."""
     period_start, period_end = ctx.period.start, ctx.period.end
     regularise: _Checks = {}
     for day_key, (status_now, late) in checks.items():
         day = day_key[2]
         if invoiced is not None and day_key in invoiced.entries:
             regularise[day_key] = (status_now, late)
-        elif status_now is not None and period_start <= day <= period_end:
+        elif status_now is not None and (period_start <= day <= period_end or day in changed):
             groups.setdefault((day_key[0], day_key[1], _INDEX[status_now], late), []).append(day)
-        # else: a day of another period that was never invoiced belongs to that period's run
+        # else: a day of another period, unchanged and never invoiced, belongs to that period's run
     if invoiced is not None:
         for day_key in invoiced.entries:
-            if day_key not in regularise and period_start <= day_key[2] <= period_end:
+            day = day_key[2]
+            if day_key not in regularise and (period_start <= day <= period_end or day in changed):
                 regularise[day_key] = (None, None)  # invoiced, and no longer booked
     return regularise
 
@@ -1135,6 +1155,42 @@ def _unbooked_facts(
         elif recorded is AttendanceStatus.CANCELLED_IN_TIME and day_key in inactive:
             checks[day_key] = (recorded, None)
         # else: an absence or a closure on a day that was not booked: nothing to bill
+
+
+def days_to_read(changed: Iterable[dt.date], carried: CarriedBalance | None) -> tuple[dt.date, ...]:
+    """The earlier days a run must read for a family besides its period: the ``changed`` ones, and every
+    day of a carried line that holds one (that line is billed again from its days' facts)."""
+    days = set(changed)
+    if carried is not None and days:
+        for line in carried.lines:
+            if days.intersection(line.days):
+                days.update(line.days)
+    return tuple(sorted(days))
+
+
+def unbooked_counts(
+    documents: Iterable[Invoice],
+    carried: CarriedBalance | None,
+    regie_id: str,
+    since: dt.date,
+    before: dt.date,
+) -> dict[tuple[str, str], int]:
+    """Per (child id, prestation id), the presences without booking a régie already billed (issued, or
+    carried below the threshold) on days from ``since`` up to ``before``: the school year's count so far for
+    the surcharge's tolerance. A day counts once, even if later corrected (a tolerance used stays used)."""
+    seen: set[tuple[str, str, dt.date]] = set()
+    lines = [line for doc in documents if doc.regie_id == regie_id for line in doc.lines]
+    if carried is not None:
+        lines.extend(carried.lines)
+    for line in lines:
+        if line.reason == _UNBOOKED_CODE:
+            seen.update(
+                (line.child_id, line.prestation_id, day) for day in line.days if since <= day < before
+            )
+    counts: dict[tuple[str, str], int] = {}
+    for child_id, prestation_id, _ in seen:
+        counts[(child_id, prestation_id)] = counts.get((child_id, prestation_id), 0) + 1
+    return counts
 
 
 def bill_family(
@@ -1160,9 +1216,15 @@ def bill_family(
 
     carried_in = ZERO
     if month.carried is not None:
-        # Carried lines already issued (a rerun after they went out) are not issued again.
+        # Carried lines already issued (a rerun after they went out) are not issued again; a carried line
+        # with a changed day was never issued: its days are billed again from their facts instead.
         already = {line for doc in month.issued for line in doc.lines} if month.issued else set()
-        pending = [line for line in month.carried.lines if line not in already]
+        changed = month.changed
+        pending = [
+            line
+            for line in month.carried.lines
+            if line not in already and not (changed and changed.intersection(line.days))
+        ]
         carried_in = Money.total(line.total for line in pending)
         lines = pending + lines
     if not lines:

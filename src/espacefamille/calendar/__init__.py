@@ -21,6 +21,7 @@ from espacefamille.calendar.school import (
     SchoolZone,
     school_calendar,
     school_year_label,
+    school_year_start,
 )
 from espacefamille.calendar.timezones import DEFAULT_TIMEZONE, local_instant, require_aware, time_zone
 from espacefamille.calendar.workdays import DayCounting, counts, shift
@@ -51,6 +52,7 @@ __all__ = [
     "require_aware",
     "school_calendar",
     "school_year_label",
+    "school_year_start",
     "shift",
     "time_zone",
     "weekly_dates",

@@ -32,6 +32,7 @@ __all__ = [
     "parse_school_year",
     "school_calendar",
     "school_year_label",
+    "school_year_start",
 ]
 
 SUMMER = "Vacances d'été"
@@ -53,8 +54,13 @@ class SchoolZone(enum.Enum):
 
 def school_year_label(day: dt.date) -> str:
     """The school year a date belongs to, ``"2026-2027"`` (years turn on 1 August)."""
-    first = day.year if day.month >= 8 else day.year - 1
+    first = school_year_start(day).year
     return f"{first}-{first + 1}"
+
+
+def school_year_start(day: dt.date) -> dt.date:
+    """The first day (1 August) of the school year a date belongs to."""
+    return dt.date(day.year if day.month >= 8 else day.year - 1, 8, 1)
 
 
 @attrs.frozen

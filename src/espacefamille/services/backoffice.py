@@ -9,9 +9,10 @@ outbox events, retried on ``ConcurrentChange`` (``espacefamille.services.portal.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import TypeVar
+from typing import Final, TypeVar
 
 import attrs
 
@@ -31,6 +32,8 @@ from espacefamille.billing.invoicing import (
     FamilyBill,
     FamilyMonth,
     bill_family,
+    days_to_read,
+    unbooked_counts,
 )
 from espacefamille.billing.payments import (
     PaymentOrder,
@@ -40,9 +43,11 @@ from espacefamille.billing.payments import (
     record_payment,
     refund_credit,
 )
-from espacefamille.billing.prepaid import release_expired_holds
+from espacefamille.billing.prepaid import held_until, release_expired_holds
 from espacefamille.calendar.opening import Closure
 from espacefamille.calendar.periods import DateRange
+from espacefamille.calendar.school import school_year_start
+from espacefamille.calendar.timezones import require_aware
 from espacefamille.errors import InvalidInput, NotFound
 from espacefamille.events import (
     AccountActivated,
@@ -55,12 +60,22 @@ from espacefamille.events import (
     UnpaidExemptionRevoked,
     new_message,
 )
-from espacefamille.model import Booking, BookingStatus, Child, Commune, Enrolment, Family
+from espacefamille.model import (
+    BookedDays,
+    Booking,
+    BookingStatus,
+    Child,
+    Commune,
+    Enrolment,
+    Family,
+    booked_days,
+)
 from espacefamille.money import ZERO, Money
 from espacefamille.ports import FamilyRecords, UnitOfWork
 from espacefamille.requests import Actor as RequestActor
 from espacefamille.requests import Request
 from espacefamille.rules.attendance import (
+    AbsenceDeclaration,
     AttendanceFact,
     AttendanceStatus,
     resolve_absence,
@@ -69,15 +84,19 @@ from espacefamille.rules.attendance import (
 from espacefamille.rules.unpaid import UnpaidExemption
 from espacefamille.text import format_date, month_name
 
+from .corrections import note_corrections, note_quotient_change
 from .portal import ServiceBase, billing_ledger, place_ledgers, promote
 
-__all__ = ["BackOffice", "HoldsReleased", "MonthEndReport"]
+__all__ = ["MONTH_END_BATCH", "BackOffice", "HoldsReleased", "MonthEndReport"]
 
 _T = TypeVar("_T")
 
 _GESTION = (AgentRole.GESTIONNAIRE,)
 _ATTENDANCE = (AgentRole.ANIMATEUR, AgentRole.GESTIONNAIRE)
 _REGIE = (AgentRole.REGISSEUR,)
+#: How many families a month-end run bills and saves in one unit of work: small enough that a family
+#: validating a basket meanwhile waits a fraction of a second, large enough that commits cost little.
+MONTH_END_BATCH: Final = 500
 #: Holds are on days a family books ahead; a two-year window reaches every one a basket can make.
 _HOLD_WINDOW = (dt.timedelta(days=62), dt.timedelta(days=731))
 
@@ -116,7 +135,9 @@ class MonthEndReport:
     invoices); the report counts the families read and what each got — an invoice, a credit note, a balance
     carried below the recovery threshold, or nothing — with the totals, the first and last numbers given
     (a run numbers its documents consecutively, in family order) and one sentence per credit note applied
-    to open invoices afterwards.
+    to open invoices afterwards. ``regularisations`` counts the lines of its documents that correct a day an
+    earlier invoice billed (an absence justified late, a status or a quotient fixed), ``total_regularised``
+    adds them up (negative when families get money back).
     """
 
     regie_id: str
@@ -132,6 +153,8 @@ class MonthEndReport:
     invoice_numbers: tuple[str, str] | None = None
     credit_note_numbers: tuple[str, str] | None = None
     credits_applied: tuple[str, ...] = attrs.field(default=(), converter=_sentences)
+    regularisations: int = 0
+    total_regularised: Money = ZERO
 
     @property
     def nothing_to_bill(self) -> int:
@@ -152,9 +175,15 @@ class MonthEndReport:
             f"({self.total_carried.format()})",
         ]
         month = f"{month_name(self.period.start.month).capitalize()} {self.period.start.year}"
+        fixed = ""
+        if self.regularisations:
+            fixed = (
+                f" ; dont {self.regularisations} ligne{_s(self.regularisations)} de régularisation "
+                f"de factures précédentes ({self.total_regularised.format()})"
+            )
         return (
             f"{month}, régie {self.regie_id} : {', '.join(parts)} pour {self.families} "
-            f"foyer{_s(self.families)}, émis le {format_date(self.issued_on)}."
+            f"foyer{_s(self.families)}, émis le {format_date(self.issued_on)}{fixed}."
         )
 
 
@@ -168,7 +197,8 @@ class _Tally:
     def __init__(self, ctx: BillingContext) -> None:
         self._ctx = ctx
         self.families = self.invoices = self.credit_notes = self.carried = 0
-        self.invoiced = self.credited = self.carried_total = ZERO
+        self.invoiced = self.credited = self.carried_total = self.regularised = ZERO
+        self.regularisations = 0
         self._numbers: dict[bool, tuple[str, str]] = {}  # is a credit note -> (first, last)
 
     def add(self, bill: FamilyBill) -> None:
@@ -184,9 +214,28 @@ class _Tally:
                 self.invoiced += document.total
             first = self._numbers.get(note, (document.number, document.number))[0]
             self._numbers[note] = (first, document.number)
+            for line in document.lines:
+                if line.regularises is not None:
+                    self.regularisations += 1
+                    self.regularised += line.total
         if bill.carried is not None:
             self.carried += 1
             self.carried_total += bill.carried.amount
+
+    def merge(self, other: _Tally) -> _Tally:
+        """This run's tally followed by the next batch's."""
+        self.families += other.families
+        self.invoices += other.invoices
+        self.credit_notes += other.credit_notes
+        self.carried += other.carried
+        self.invoiced += other.invoiced
+        self.credited += other.credited
+        self.carried_total += other.carried_total
+        self.regularisations += other.regularisations
+        self.regularised += other.regularised
+        for note, (first, last) in other._numbers.items():
+            self._numbers[note] = (self._numbers.get(note, (first, last))[0], last)
+        return self
 
     def report(self, credits_applied: Sequence[str]) -> MonthEndReport:
         ctx = self._ctx
@@ -204,7 +253,21 @@ class _Tally:
             self._numbers.get(False),
             self._numbers.get(True),
             tuple(credits_applied),
+            self.regularisations,
+            self.regularised,
         )
+
+
+def _held_until(
+    commune: Commune,
+    bookings: Sequence[Booking],
+    hold: dt.timedelta,
+    closures: Mapping[str, Sequence[Closure]],
+) -> dt.datetime:
+    """When the places of these bookings, still held, stopped being held (elapsed time and deadlines)."""
+    until = held_until(commune, bookings, hold, closures=closures)
+    assert until is not None  # the bookings are held ones
+    return until
 
 
 def _issued(commune: Commune, document: Invoice, now: dt.datetime) -> InvoiceIssued:
@@ -220,10 +283,72 @@ def _issued(commune: Commune, document: Invoice, now: dt.datetime) -> InvoiceIss
     )
 
 
+class _MonthReader:
+    """What a run gives billing for each family besides its month's records: the earlier days changed since
+    a run billed them (with their bookings and facts), the school year's presences without booking already
+    counted, the balance carried and the absences as facts."""
+
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        commune: Commune,
+        regie_id: str,
+        month: DateRange,
+        carried: Mapping[str, CarriedBalance],
+        now: dt.datetime,
+    ) -> None:
+        self.uow = uow
+        self.commune = commune
+        self.regie_id = regie_id
+        self.month = month
+        self.carried = carried
+        self.now = now
+        self.changed = uow.changed_days(regie_id)
+        self.since = school_year_start(month.start)
+        prestations = {p.id for s in commune.services if s.regie_id == regie_id for p in s.prestations}
+        # A yearly count is needed only where a tariff of the régie tolerates presences without booking.
+        self.counting = any(
+            tariff.unbooked_presence is not None and tariff.unbooked_presence.tolerance > 0
+            for price_list in commune.tariffs.price_lists
+            for tariff in price_list.prices
+            if tariff.prestation_id in prestations
+        )
+
+    def month_of(self, records: FamilyRecords, closures: Mapping[str, Sequence[Closure]]) -> FamilyMonth:
+        family_id, month, regie_id = records.family.id, self.month, self.regie_id
+        carried = self.carried.get(family_id)
+        bookings: list[Booking | BookedDays] = list(records.bookings)
+        attendance: list[AttendanceFact] = list(records.attendance)
+        history: tuple[dt.date, ...] = ()
+        earlier = [day for day in self.changed.get(family_id, ()) if day < month.start]
+        if earlier:
+            history = days_to_read(earlier, carried)
+            span, wanted = DateRange(history[0], history[-1]), set(history)
+            bookings.extend(b for b in self.uow.bookings_of_family(family_id, span) if b.day in wanted)
+            attendance.extend(f for f in self.uow.attendance_of_family(family_id, span) if f.day in wanted)
+        attendance.extend(
+            _absence_facts(self.commune, closures, records.absences, bookings, attendance, self.now)
+        )
+        documents = [document for document in records.invoices if document.regie_id == regie_id]
+        counts = (
+            unbooked_counts(documents, carried, regie_id, self.since, month.start) if self.counting else {}
+        )
+        return FamilyMonth(
+            records.family, records.children, bookings, attendance, documents, carried, counts, history
+        )
+
+    def billed(self, family_id: str) -> None:
+        """The family's changed days up to the month's end are billed now: forget them."""
+        if family_id in self.changed:
+            self.uow.clear_changed(self.regie_id, family_id, self.month.end)
+
+
 def _absence_facts(
     commune: Commune,
     closures: Mapping[str, Sequence[Closure]],
-    records: FamilyRecords,
+    absences: Sequence[AbsenceDeclaration],
+    bookings: Sequence[Booking | BookedDays],
+    attendance: Sequence[AttendanceFact],
     now: dt.datetime,
 ) -> list[AttendanceFact]:
     """Facts for the booked days a family declared absent and no agent recorded: what billing prices.
@@ -231,15 +356,15 @@ def _absence_facts(
     A day still billed under the absence rules (carence, first days due, a missing proof) is billed as an
     unjustified absence would be; its note says why.
     """
-    if not records.absences:
+    if not absences:
         return []
-    seen = {(f.child_id, f.prestation_id, f.day) for f in records.attendance}
+    seen = {(f.child_id, f.prestation_id, f.day) for f in attendance}
     booked: dict[tuple[str, str], set[dt.date]] = {}
-    for run in records.bookings:
+    for run in booked_days(bookings):
         if run.is_active:
             booked.setdefault((run.child_id, run.prestation_id), set()).update(run.days)
     facts: list[AttendanceFact] = []
-    for declaration in records.absences:
+    for declaration in absences:
         prestations = sorted(
             prestation_id
             for (child_id, prestation_id), days in booked.items()
@@ -334,14 +459,21 @@ class BackOffice(ServiceBase):
     def register_family(self, actor: Actor, family: Family, children: Iterable[Child] = ()) -> Family:
         """Record a household and its children (a new family, or a change of situation)."""
         children = tuple(children)
+        now = self.clock.now()
 
         def work(uow: UnitOfWork) -> Family:
-            require_agent(actor, uow.commune().collectivite.id, _GESTION)
+            commune = uow.commune()
+            require_agent(actor, commune.collectivite.id, _GESTION)
             for child in children:
                 if family.id not in child.family_ids:
                     raise InvalidInput(
                         f"child {child.id!r} is not in family {family.id!r}", code="services.child_family"
                     )
+            try:
+                before: Family | None = uow.family(family.id)
+            except NotFound:
+                before = None
+            note_quotient_change(uow, commune, before, family, now)
             uow.save_family(family)
             for child in children:
                 uow.save_child(child)
@@ -399,6 +531,7 @@ class BackOffice(ServiceBase):
                 stamped.append(signed)
                 by_family.setdefault(owner, []).append(signed)
             for family_id, items in sorted(by_family.items()):
+                note_corrections(uow, commune, family_id, ((f.prestation_id, f.day) for f in items), now)
                 uow.save_attendance(items, family_id)
             return tuple(stamped)
 
@@ -426,8 +559,49 @@ class BackOffice(ServiceBase):
             for fact in facts:
                 by_family.setdefault(owners[(fact.child_id, fact.prestation_id, fact.day)], []).append(fact)
             for family_id, items in sorted(by_family.items()):
+                note_corrections(uow, commune, family_id, ((f.prestation_id, f.day) for f in items), now)
                 uow.save_attendance(items, family_id)
             return facts
+
+        return self._transact(work)
+
+    def record_absence_proof(
+        self,
+        actor: Actor,
+        family_id: str,
+        child_id: str,
+        days: DateRange,
+        *,
+        received_at: dt.datetime | None = None,
+    ) -> AbsenceDeclaration:
+        """Record that the commune received the proof (a medical certificate) of a declared absence, at
+        ``received_at`` (now by default). Days already invoiced are regularised by the next month-end run:
+        a certificate received in time after the month was billed becomes a deduction."""
+        now = self.clock.now()
+        received = now if received_at is None else require_aware(received_at, "received_at")
+
+        def work(uow: UnitOfWork) -> AbsenceDeclaration:
+            commune = uow.commune()
+            require_agent(actor, commune.collectivite.id, _ATTENDANCE)
+            declaration = next(
+                (d for d in uow.absences_of_family(family_id) if d.child_id == child_id and d.days == days),
+                None,
+            )
+            if declaration is None:
+                raise NotFound(
+                    f"no absence of child {child_id!r} declared for {days.start}..{days.end}",
+                    message_fr="Aucune absence n'a été déclarée pour cet enfant à ces dates.",
+                    code="not_found.absence",
+                )
+            proved = attrs.evolve(declaration, proof_received_at=received)
+            booked = {
+                (b.prestation_id, b.day)
+                for b in uow.bookings_of_family(family_id, days)
+                if b.child_id == child_id and b.is_active
+            }
+            note_corrections(uow, commune, family_id, booked, now)
+            uow.save_absence(proved, family_id)
+            return proved
 
         return self._transact(work)
 
@@ -446,6 +620,7 @@ class BackOffice(ServiceBase):
             released: list[Booking] = []
             promoted: list[Booking] = []
             events: list[DomainEvent] = []
+            closures = uow.closures()
             for family in uow.families():
                 held = [
                     b for b in uow.bookings_of_family(family.id, window) if b.status is BookingStatus.HELD
@@ -453,7 +628,9 @@ class BackOffice(ServiceBase):
                 if not held:
                     continue
                 ledgers, _ = place_ledgers(uow, commune, {b.prestation_id for b in held}, window)
-                release = release_expired_holds(held, now, self.hold, ledgers=ledgers)
+                release = release_expired_holds(
+                    held, now, self.hold, ledgers=ledgers, commune=commune, closures=closures
+                )
                 if not release.released:
                     continue
                 uow.save_bookings(release.released)
@@ -463,6 +640,7 @@ class BackOffice(ServiceBase):
                 promoted.extend(granted)
                 events.extend(granted_events)
                 names = {c.id: c.first_name for c in uow.children_of(family.id)}
+                holding = {b.key: b for b in held}
                 grouped: dict[tuple[str, str], list[Booking]] = {}
                 for booking in release.released:
                     grouped.setdefault((booking.child_id, booking.prestation_id), []).append(booking)
@@ -477,7 +655,7 @@ class BackOffice(ServiceBase):
                             prestation_id,
                             commune.prestation(prestation_id).name,
                             [b.day for b in items],
-                            min(b.booked_at for b in items) + self.hold,
+                            _held_until(commune, [holding[b.key] for b in items], self.hold, closures),
                         )
                     )
             self._emit(uow, events)
@@ -495,82 +673,136 @@ class BackOffice(ServiceBase):
         *,
         issued_on: dt.date | None = None,
         progress: Callable[[int, int], None] | None = None,
+        batch: int = MONTH_END_BATCH,
     ) -> MonthEndReport:
         """Month-end billing of a régie: invoices and credit notes saved with their numbers, amounts below
         the threshold carried, credit notes applied to open invoices, event ``invoice.issued`` per document.
 
-        The city is read, billed and saved family by family (``UnitOfWork.family_records``), in one unit of
-        work: each family's document is saved as soon as it is made and nothing but counts and totals is
-        kept, so memory does not grow with the city. Running the same month again issues nothing new and
-        uses no number. ``progress`` is called after each family is billed with (families billed so far,
-        number of families), for a progress bar; a retried unit of work starts it again from the first
-        family.
+        Besides the month, each family's earlier days changed since a run billed them are billed again
+        (``UnitOfWork.changed_days``: regularisation lines naming the invoice and the day), and the school
+        year's presences without booking already billed count towards the tolerance.
+
+        The city is read, billed and saved ``batch`` families at a time (``UnitOfWork.family_records``),
+        each batch in a unit of work of its own: a family's documents and their numbers are saved all or
+        nothing, numbers follow each other from one batch to the next, and families validating a basket
+        meanwhile wait for one batch at most, not for the run. Nothing but counts and totals is kept, so
+        memory does not grow with the city. A run stopped half-way (a crash, a kill) is completed by running
+        it again: the families already billed get nothing new and the others the numbers they would have
+        had; running the same month again issues nothing new and uses no number. ``progress`` is called after
+        each family is billed with (families billed so far, number of families), for a progress bar; a
+        retried batch starts again from its first family.
         """
-        now = self.clock.now()
-
-        def work(uow: UnitOfWork) -> MonthEndReport:
-            commune = uow.commune()
-            require_agent(actor, commune.collectivite.id, _REGIE)
-            regie = commune.regie(regie_id)
-            ctx = BillingContext(
-                commune,
-                regie_id,
-                month,
-                issued_on or commune.calendar.today(now),
-                regie.payment_delay_days,
-                regie.direct_debit_day,
+        if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+            raise InvalidInput(
+                f"a batch is a number of families (1 or more), got {batch!r}", code="billing.batch"
             )
-            # What the month started from: a rerun of the month must not count its own carried lines.
-            carried_before = uow.carried(regie_id, before=month.start)
-            closures = uow.closures()
-            numbering = uow.numbering()
-            total = sum(1 for _ in uow.families()) if progress is not None else 0
-            tally = _Tally(ctx)
-            carried_now: dict[str, CarriedBalance | None] = {}
-            # Families with a credit note, old or new, and a document of this run: their notes are applied
-            # to their open invoices once the run is saved.
-            to_apply: list[str] = []
-            for records in uow.family_records(month):
-                family_id = records.family.id
-                absent = _absence_facts(commune, closures, records, now)
-                family_month = FamilyMonth(
-                    records.family,
-                    records.children,
-                    records.bookings,
-                    (*records.attendance, *absent),
-                    [document for document in records.invoices if document.regie_id == regie_id],
-                    carried_before.get(family_id),
-                )
-                bill, numbering = bill_family(ctx, family_month, numbering)
-                tally.add(bill)
-                document = bill.document
-                if document is not None:
-                    uow.save_invoice(document)
-                    self._emit(uow, [_issued(commune, document, now)])
-                    if document.is_credit_note or any(d.is_credit_note for d in records.invoices):
-                        to_apply.append(family_id)
-                if bill.carried is not None:
-                    carried_now[family_id] = bill.carried
-                if progress is not None:
-                    progress(tally.families, total)
-            uow.save_numbering(numbering)
-            # Recorded for this month: what it carries now, and that it carries nothing for a family it
-            # started with a balance or an earlier run of it carried one (issued since, or corrected).
-            carried_earlier_run = uow.carried(regie_id, before=month.start + dt.timedelta(days=1))
-            for family_id in (*carried_before, *carried_earlier_run):
-                carried_now.setdefault(family_id, None)
-            if carried_now:
-                uow.save_carried(regie_id, month, carried_now)
-            applied: list[str] = []
-            for family_id in to_apply:
-                application = apply_credit_notes(billing_ledger(uow, family_id), family_id=family_id)
-                if application.allocations:
-                    uow.save_allocations(application.allocations, family_id)
-                    applied.extend(application.messages_fr)
-            return tally.report(applied)
-
+        now = self.clock.now()
+        total = self._transact(lambda uow: sum(1 for _ in uow.families())) if progress is not None else 0
+        run: _Tally | None = None
+        applied: list[str] = []
+        after: str | None = None
         with paused():  # a city's run allocates millions of objects and makes no cycle
-            return self._transact(work)
+            while True:
+                done = 0 if run is None else run.families
+                work = functools.partial(
+                    self._bill_batch,
+                    actor,
+                    regie_id,
+                    month,
+                    issued_on,
+                    now,
+                    after,
+                    batch,
+                    done,
+                    total,
+                    progress,
+                )
+                part, part_applied, last = self._transact(work)
+                run = part if run is None else run.merge(part)
+                applied.extend(part_applied)
+                if last is None:
+                    return run.report(applied)
+                after = last
+
+    def _bill_batch(
+        self,
+        actor: Actor,
+        regie_id: str,
+        month: DateRange,
+        issued_on: dt.date | None,
+        now: dt.datetime,
+        after: str | None,
+        batch: int,
+        done: int,
+        total: int,
+        progress: Callable[[int, int], None] | None,
+        uow: UnitOfWork,
+    ) -> tuple[_Tally, list[str], str | None]:
+        """One batch of a run: the next ``batch`` families after ``after``, billed and saved; the batch's
+        tally, the credit notes it applied, and its last family (None: the run is over)."""
+        commune = uow.commune()
+        require_agent(actor, commune.collectivite.id, _REGIE)
+        regie = commune.regie(regie_id)
+        ctx = BillingContext(
+            commune,
+            regie_id,
+            month,
+            issued_on or commune.calendar.today(now),
+            regie.payment_delay_days,
+            regie.direct_debit_day,
+        )
+        if after is None:
+            # From the first batch on, a change to a day of the month is a correction for the families
+            # already billed (the others read it with their month).
+            through = uow.billed_through(regie_id)
+            if through is None or through < month.end:
+                uow.save_billed_through(regie_id, month.end)
+        # What the month started from: a rerun of the month must not count its own carried lines.
+        carried_before = uow.carried(regie_id, before=month.start)
+        closures = uow.closures()
+        numbering = uow.numbering()
+        reader = _MonthReader(uow, commune, regie_id, month, carried_before, now)
+        tally = _Tally(ctx)
+        carried_now: dict[str, CarriedBalance | None] = {}
+        # Families with a credit note, old or new, and a document of this run: their notes are applied to
+        # their open invoices once the batch is saved.
+        to_apply: list[str] = []
+        billed: list[str] = []
+        for records in uow.family_records(month, after):
+            family_id = records.family.id
+            bill, numbering = bill_family(ctx, reader.month_of(records, closures), numbering)
+            reader.billed(family_id)
+            tally.add(bill)
+            billed.append(family_id)
+            document = bill.document
+            if document is not None:
+                uow.save_invoice(document)
+                self._emit(uow, [_issued(commune, document, now)])
+                if document.is_credit_note or any(d.is_credit_note for d in records.invoices):
+                    to_apply.append(family_id)
+            if bill.carried is not None:
+                carried_now[family_id] = bill.carried
+            if progress is not None:
+                progress(done + tally.families, total)
+            if len(billed) == batch:
+                break
+        uow.save_numbering(numbering)
+        # Recorded for this month: what it carries now, and that it carries nothing for a family it
+        # started with a balance or an earlier run of it carried one (issued since, or corrected).
+        carried_earlier_run = uow.carried(regie_id, before=month.start + dt.timedelta(days=1))
+        mine = set(billed)
+        for family_id in (*carried_before, *carried_earlier_run):
+            if family_id in mine:
+                carried_now.setdefault(family_id, None)
+        if carried_now:
+            uow.save_carried(regie_id, month, carried_now)
+        applied: list[str] = []
+        for family_id in to_apply:
+            application = apply_credit_notes(billing_ledger(uow, family_id), family_id=family_id)
+            if application.allocations:
+                uow.save_allocations(application.allocations, family_id)
+                applied.extend(application.messages_fr)
+        return tally, applied, billed[-1] if len(billed) == batch else None
 
     def record_payment(
         self,

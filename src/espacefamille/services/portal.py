@@ -97,6 +97,8 @@ from espacefamille.rules.calendar_view import CalendarView, family_calendar
 from espacefamille.rules.capacity import PlaceLedger, Promotion
 from espacefamille.rules.unpaid import Debt
 
+from .corrections import note_corrections
+
 __all__ = [
     "DEFAULT_RETRIES",
     "AbsenceResult",
@@ -1234,16 +1236,15 @@ class FamilyPortal(ServiceBase):
                     f"child {child_id!r} is not in family {household!r}", code="permission.other_family"
                 )
             declaration = AbsenceDeclaration(child_id, days, reason, now, now if proof_received else None)
+            active = [
+                b for b in uow.bookings_of_family(household, days) if b.child_id == child_id and b.is_active
+            ]
+            # An absence declared for days already invoiced is regularised by the next month-end run.
+            note_corrections(uow, commune, household, ((b.prestation_id, b.day) for b in active), now)
             uow.save_absence(declaration, household)
             closures = uow.closures()
             outcomes: list[tuple[str, AbsenceOutcome]] = []
-            booked = sorted(
-                {
-                    b.prestation_id
-                    for b in uow.bookings_of_family(household, days)
-                    if b.child_id == child_id and b.is_active
-                }
-            )
+            booked = sorted({b.prestation_id for b in active})
             for prestation_id in booked:
                 service_id = commune.prestation(prestation_id).service_id
                 policy = commune.absence_policies.get(service_id)

@@ -752,6 +752,71 @@ class StoreConformance:
 
     # -- unpaid exemptions -----------------------------------------------------------------------
 
+    # -- corrections of days already billed ------------------------------------------------------
+
+    def test_what_a_regie_billed_through_is_kept_per_regie_and_replaced(self) -> None:
+        store = self.seeded_store()
+        assert self.read(store, lambda uow: uow.billed_through("enfance")) is None
+        self.write(store, lambda uow: uow.save_billed_through("enfance", NOVEMBER.end))
+        self.write(store, lambda uow: uow.save_billed_through("loisirs", dt.date(2026, 10, 31)))
+        self.write(store, lambda uow: uow.save_billed_through("enfance", dt.date(2026, 12, 31)))
+        assert self.read(store, lambda uow: uow.billed_through("enfance")) == dt.date(2026, 12, 31)
+        assert self.read(store, lambda uow: uow.billed_through("loisirs")) == dt.date(2026, 10, 31)
+
+    def test_changed_days_are_kept_per_regie_and_family_once_each_until_cleared(self) -> None:
+        store = self.seeded_store()
+        days = [dt.date(2026, 11, 16), dt.date(2026, 11, 3), dt.date(2026, 11, 16)]
+        self.write(store, lambda uow: uow.mark_changed("enfance", "F2", days))
+        self.write(store, lambda uow: uow.mark_changed("enfance", "F1", [dt.date(2026, 12, 1)]))
+        self.write(store, lambda uow: uow.mark_changed("loisirs", "F1", [dt.date(2026, 10, 20)]))
+        assert self.read(store, lambda uow: dict(uow.changed_days("enfance"))) == {
+            "F1": (dt.date(2026, 12, 1),),
+            "F2": (dt.date(2026, 11, 3), dt.date(2026, 11, 16)),
+        }
+        assert list(self.read(store, lambda uow: dict(uow.changed_days("enfance")))) == ["F1", "F2"]
+        # A run of November forgets F2's November days; December's day of F1 and the other régie stay.
+        self.write(store, lambda uow: uow.clear_changed("enfance", "F2", NOVEMBER.end))
+        self.write(store, lambda uow: uow.clear_changed("enfance", "F1", NOVEMBER.end))
+        assert self.read(store, lambda uow: dict(uow.changed_days("enfance"))) == {
+            "F1": (dt.date(2026, 12, 1),)
+        }
+        assert self.read(store, lambda uow: dict(uow.changed_days("loisirs"))) == {
+            "F1": (dt.date(2026, 10, 20),)
+        }
+
+    def test_a_change_is_marked_in_the_same_transaction_as_its_write_or_not_at_all(self) -> None:
+        store = self.seeded_store()
+        with store.unit_of_work() as uow:
+            uow.mark_changed("enfance", "F1", [dt.date(2026, 11, 16)])
+            uow.save_billed_through("enfance", NOVEMBER.end)
+            assert dict(uow.changed_days("enfance")) == {"F1": (dt.date(2026, 11, 16),)}
+        assert self.read(store, lambda uow: dict(uow.changed_days("enfance"))) == {}
+        assert self.read(store, lambda uow: uow.billed_through("enfance")) is None
+
+    def test_a_correction_read_before_a_run_moved_billed_through_conflicts(self) -> None:
+        store = self.seeded_store()
+        with store.unit_of_work() as correction:
+            assert correction.billed_through("enfance") is None
+            with store.unit_of_work() as run:
+                run.save_billed_through("enfance", NOVEMBER.end)
+                run.commit()
+            correction.save_attendance([], "F1")
+            with pytest.raises(ConcurrentChange):
+                correction.commit()
+
+    def test_bad_days_of_corrections_are_refused(self) -> None:
+        store = self.seeded_store()
+        writes: tuple[Callable[[UnitOfWork], None], ...] = (
+            lambda uow: uow.save_billed_through("enfance", "2026-11-30"),  # type: ignore[arg-type]
+            lambda uow: uow.mark_changed("enfance", "F1", [dt.datetime(2026, 11, 16, 9, 0, tzinfo=dt.UTC)]),
+            lambda uow: uow.clear_changed("enfance", "F1", None),  # type: ignore[arg-type]
+        )
+        for write in writes:
+            with store.unit_of_work() as uow, pytest.raises(InvalidInput) as refused:
+                write(uow)
+            assert refused.value.code == "input.not_a_date"
+        assert self.read(store, lambda uow: uow.billed_through("enfance")) is None
+
     @_ROUND_TRIPS
     @given(s.unpaid_exemptions())
     def test_unpaid_exemption_reads_back_equal(self, value: UnpaidExemption) -> None:

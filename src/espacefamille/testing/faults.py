@@ -91,8 +91,8 @@ class _FailingUnitOfWork:
     def families(self) -> Iterator[Family]:
         return self._inner.families()
 
-    def family_records(self, period: DateRange) -> Iterator[FamilyRecords]:
-        return self._inner.family_records(period)
+    def family_records(self, period: DateRange, after: str | None = None) -> Iterator[FamilyRecords]:
+        return self._inner.family_records(period, after)
 
     def save_family(self, family: Family) -> None:
         self._store.count("save_family")
@@ -185,6 +185,24 @@ class _FailingUnitOfWork:
     ) -> None:
         self._store.count("save_carried")
         self._inner.save_carried(regie_id, period, balances)
+
+    def billed_through(self, regie_id: str) -> dt.date | None:
+        return self._inner.billed_through(regie_id)
+
+    def save_billed_through(self, regie_id: str, day: dt.date) -> None:
+        self._store.count("save_billed_through")
+        self._inner.save_billed_through(regie_id, day)
+
+    def changed_days(self, regie_id: str) -> Mapping[str, tuple[dt.date, ...]]:
+        return self._inner.changed_days(regie_id)
+
+    def mark_changed(self, regie_id: str, family_id: str, days: Iterable[dt.date]) -> None:
+        self._store.count("mark_changed")
+        self._inner.mark_changed(regie_id, family_id, days)
+
+    def clear_changed(self, regie_id: str, family_id: str, through: dt.date) -> None:
+        self._store.count("clear_changed")
+        self._inner.clear_changed(regie_id, family_id, through)
 
     def unpaid_exemption(self, family_id: str) -> UnpaidExemption | None:
         return self._inner.unpaid_exemption(family_id)

@@ -1,0 +1,170 @@
+"""Month end in batches of families: a run stopped half-way is completed by running it again, and families
+validating a basket during a run wait for one batch, not for the run — on both stores.
+
+Saint-Aubin-des-Prés bills November 2026's canteen meals (2,60 € each at QF 800) on 1 December for a few
+households, two or five at a time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from espacefamille.accounts import AccountLink, Agent, AgentRole, FamilyMember
+from espacefamille.adapters.memory import MemoryStore
+from espacefamille.adapters.sqlite import SqliteStore
+from espacefamille.billing.documents import Invoice
+from espacefamille.calendar.periods import DateRange
+from espacefamille.errors import InvalidInput
+from espacefamille.examples import example_commune
+from espacefamille.model import (
+    Booking,
+    BookingStatus,
+    Child,
+    Enrolment,
+    Family,
+    Guardian,
+    QuotientFamilial,
+    SchoolClass,
+)
+from espacefamille.payment import FakeGateway
+from espacefamille.ports import CommuneStore, FixedClock
+from espacefamille.rules.basket import Action, BasketLine
+from espacefamille.services import BackOffice, FamilyPortal
+from espacefamille.testing.faults import FailingStore, InjectedFault
+
+PARIS = ZoneInfo("Europe/Paris")
+AGENT = Agent("agent-1", "saint-aubin", AgentRole.ADMINISTRATEUR)
+NOVEMBER = DateRange.month(2026, 11)
+RUN_AT = dt.datetime(2026, 12, 1, 10, 0, tzinfo=PARIS)
+YEAR = DateRange(dt.date(2026, 9, 1), dt.date(2027, 7, 3))
+
+
+def _city(store: CommuneStore, households: int) -> CommuneStore:
+    """``households`` families F01, F02…, each with one child eating (nearly) every November meal."""
+    commune = example_commune()
+    meals = commune.opening_calendar("repas").open_days(NOVEMBER)
+    booked_at = dt.datetime(2026, 10, 12, 9, 0, tzinfo=PARIS)
+    with store.unit_of_work() as uow:
+        uow.save_commune(commune)
+        for index in range(1, households + 1):
+            family_id, child_id = f"F{index:02}", f"C{index:02}"
+            guardian = Guardian(f"G{index:02}", "Claire", f"Famille {index}", email=f"f{index}@example.fr")
+            uow.save_family(
+                Family(
+                    family_id,
+                    guardian.last_name,
+                    [guardian],
+                    guardian.id,
+                    quotients=[QuotientFamilial(800, YEAR.start)],
+                )
+            )
+            uow.save_child(
+                Child(
+                    child_id,
+                    "Enfant",
+                    guardian.last_name,
+                    dt.date(2018, 1, 1),
+                    [family_id],
+                    school_class=SchoolClass.CE2,
+                )
+            )
+            uow.save_enrolment(Enrolment(f"E{index:02}", child_id, family_id, "cantine", YEAR))
+            uow.save_bookings(
+                Booking(child_id, "repas", day, family_id, BookingStatus.BOOKED, booked_at)
+                for day in meals[: len(meals) - index % 3]
+            )
+        uow.commit()
+    return store
+
+
+def _documents(store: CommuneStore, households: int) -> list[tuple[str, str, str]]:
+    """(family, number, total) of every document in the store, by number."""
+    with store.unit_of_work() as uow:
+        found: list[Invoice] = [
+            d for index in range(1, households + 1) for d in uow.invoices_of_family(f"F{index:02}")
+        ]
+    return sorted((d.number, d.family_id, str(d.total)) for d in found)
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def new_store(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
+    files = iter(range(1_000))
+
+    def make() -> CommuneStore:
+        if request.param == "memory":
+            return MemoryStore()
+        return SqliteStore(tmp_path / f"commune-{next(files)}.sqlite")
+
+    return make
+
+
+def test_a_run_stopped_half_way_is_completed_by_running_it_again_with_the_same_numbers(new_store) -> None:  # type: ignore[no-untyped-def]
+    households = 5
+    reference = _city(new_store(), households)
+    BackOffice(reference, clock=FixedClock(RUN_AT)).run_month_end(AGENT, "enfance", NOVEMBER, batch=2)
+    expected = _documents(reference, households)
+    assert [number for number, _, _ in expected] == [f"FAC-enfance-2026-{n:06}" for n in range(1, 6)]
+    stopped = 0
+    for fail_at in range(1, 40):
+        store = _city(new_store(), households)
+        clock = FixedClock(RUN_AT)
+        try:
+            BackOffice(FailingStore(store, fail_at), clock=clock).run_month_end(
+                AGENT, "enfance", NOVEMBER, batch=2
+            )
+        except InjectedFault:
+            stopped += 1
+            # What was saved is whole batches: the first families, with the first numbers.
+            saved = _documents(store, households)
+            assert saved == expected[: len(saved)]
+            assert len(saved) % 2 == 0
+            report = BackOffice(store, clock=clock).run_month_end(AGENT, "enfance", NOVEMBER, batch=2)
+            assert report.invoices == households - len(saved)
+            assert _documents(store, households) == expected
+        else:
+            break
+    assert stopped > 5  # the run was stopped in each of its three batches along the way
+
+
+def test_a_batch_is_a_number_of_families(new_store) -> None:  # type: ignore[no-untyped-def]
+    office = BackOffice(_city(new_store(), 1), clock=FixedClock(RUN_AT))
+    for batch in (0, -1, True, 2.5):
+        with pytest.raises(InvalidInput) as refused:
+            office.run_month_end(AGENT, "enfance", NOVEMBER, batch=batch)  # type: ignore[arg-type]
+        assert refused.value.code == "billing.batch"
+
+
+def test_a_family_validating_a_basket_during_a_run_does_not_wait_for_the_run(tmp_path: Path) -> None:
+    households = 40
+    store = _city(SqliteStore(tmp_path / "commune.sqlite"), households)
+    clock = FixedClock(RUN_AT)
+    office = BackOffice(store, clock=clock)
+    portal = FamilyPortal(store, gateway=FakeGateway(), clock=clock)
+    started = threading.Event()
+    finished: dict[str, float] = {}
+
+    def slow_progress(billed: int, total: int) -> None:
+        started.set()
+        time.sleep(0.02)  # a city's families take time to bill: 40 of them here take about a second
+
+    def run() -> None:
+        office.run_month_end(AGENT, "enfance", NOVEMBER, progress=slow_progress, batch=5)
+        finished["run"] = time.monotonic()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    assert started.wait(10)
+    member = FamilyMember("acc-1", [AccountLink("saint-aubin", "F01", "G01", "act", RUN_AT)])
+    january_meal = dt.date(2027, 1, 7)
+    outcome = portal.validate_basket(member, "F01", [BasketLine(Action.BOOK, "C01", "repas", january_meal)])
+    finished["basket"] = time.monotonic()
+    thread.join(60)
+    assert [d.code for d in outcome.decisions] == ["basket.accepted"]
+    assert finished["basket"] < finished["run"]  # it waited for a batch, not for the whole run
+    assert len(_documents(store, households)) == households
