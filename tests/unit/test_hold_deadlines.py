@@ -180,3 +180,21 @@ def test_a_basket_past_its_deadline_no_longer_holds_back_the_credit(
     world.clock.instant = dt.datetime(2026, 12, 7, 0, 5, tzinfo=PARIS)
     (week,) = world.basket(book(WINTER_WEEK, "stage_semaine")).payments
     assert week.amount == Money("48.00")
+
+
+def test_the_back_office_releases_a_hold_at_its_booking_deadline_and_says_until_when(
+    new_store: Callable[[], CommuneStore],
+) -> None:
+    world = world_at(new_store, DEADLINE_EVENING)
+    world.basket(book(WINTER_WEEK, "stage_semaine"))
+    world.clock.instant = dt.datetime(2027, 1, 15, 23, 58, tzinfo=PARIS)
+    assert world.office.release_expired_holds(AGENT).released == ()
+    # Midnight: 15 minutes after the basket, but past the week's deadline of 23:59.
+    world.clock.instant = dt.datetime(2027, 1, 16, 0, 0, tzinfo=PARIS)
+    released = world.office.release_expired_holds(AGENT)
+    assert len(released.released) == 5
+    with world.store.unit_of_work() as uow:
+        expired = [m.event for m in uow.outbox() if m.event.type_code == "booking.hold_expired"]
+    assert [event.held_until for event in expired] == [  # type: ignore[attr-defined]
+        dt.datetime(2027, 1, 15, 23, 59, tzinfo=PARIS)
+    ]
