@@ -27,7 +27,10 @@ from espacefamille.billing.payments import (
     check_payment,
     import_invoice,
     invoices_to_pay,
+    issue_credit_note,
+    number_payment,
     payment_order,
+    receive_payment,
     record_payment,
     refund_credit,
 )
@@ -340,3 +343,58 @@ def test_numbering_continues_from_the_ledger() -> None:
         record_payment(numbered, order([OCT.number], "1.00"), TODAY).payment.number
         == "PAY-enfance-2026-000042"
     )
+
+
+# -- money already received, credit notes the régie decides ------------------------------------------
+
+
+def test_money_received_for_an_invoice_paid_meanwhile_is_recorded_and_the_rest_left_to_refund() -> None:
+    counter = record_payment(LEDGER, order([OCT.number], "30.00", method=PaymentMethod.CASH), TODAY)
+    online = order([OCT.number], "42.50", reference="PAYFIP-9")
+    with pytest.raises(PaymentRefused):
+        record_payment(counter.ledger, online, TODAY)
+    received = receive_payment(counter.ledger, online)
+    assert received.code == "payment.partly_unallocated"
+    assert received.payment.number == "PAY-enfance-2026-000002"
+    assert [(a.invoice_number, a.amount) for a in received.allocations] == [(OCT.number, Money("12.50"))]
+    assert received.ledger.remaining(OCT.number) == Money(0)
+    assert received.message_fr.replace("\xa0", " ") == (
+        "Paiement PAY-enfance-2026-000002 de 42,50 € enregistré ; 30,00 € n'ont pu être affectés à une "
+        "facture et vous seront remboursés."
+    )
+    again = receive_payment(received.ledger, online)
+    assert again.already_recorded
+    assert again.ledger == received.ledger
+
+
+def test_a_payment_is_numbered_in_the_series_of_the_year_it_is_received() -> None:
+    payment, numbering = number_payment(
+        Numbering(), "enfance", "F1", Money("12.00"), AT, PaymentMethod.ONLINE, "PAYFIP-3"
+    )
+    assert (payment.number, payment.amount, payment.reference) == (
+        "PAY-enfance-2026-000001",
+        Money(12),
+        "PAYFIP-3",
+    )
+    assert numbering.last == {("enfance", 2026, Series.PAYMENT): 1}
+    naive = dt.datetime(2026, 11, 20)  # a time without its zone is refused
+    with pytest.raises(InvalidInput):
+        number_payment(Numbering(), "enfance", "F1", Money(1), naive, PaymentMethod.CASH)
+
+
+def test_a_credit_note_decided_by_the_regie_is_numbered_in_its_own_series() -> None:
+    note, numbering = issue_credit_note(
+        Numbering(), "enfance", "F1", Money("15.00"), "Geste commercial", TODAY
+    )
+    assert (note.number, note.kind, note.total, note.issued_on) == (
+        "AV-enfance-2026-000001",
+        DocumentKind.CREDIT_NOTE,
+        Money("-15.00"),
+        TODAY,
+    )
+    assert [(line.reason, line.label) for line in note.lines] == [("credit.manual", "Geste commercial")]
+    assert numbering.last == {("enfance", 2026, Series.CREDIT_NOTE): 1}
+    for amount in (Money(0), Money("-1.00"), 15):
+        with pytest.raises(InvalidInput) as refused:
+            issue_credit_note(Numbering(), "enfance", "F1", amount, "x", TODAY)  # type: ignore[arg-type]
+        assert refused.value.code == "credit.not_positive"

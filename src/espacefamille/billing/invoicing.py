@@ -56,7 +56,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import itertools
-from collections.abc import Callable, Collection, Container, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Container, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
 from typing import Final
@@ -123,6 +123,7 @@ __all__ = [
     "FamilyOutcome",
     "OutcomeKind",
     "bill_family",
+    "bill_month",
     "days_to_read",
     "run_month_end",
     "run_month_end_streamed",
@@ -1604,6 +1605,27 @@ class _LineBuilder:
 # -- a whole run ------------------------------------------------------------------------------
 
 
+def bill_month(
+    ctx: BillingContext, months: Iterable[FamilyMonth], numbering: Numbering
+) -> Iterator[tuple[FamilyBill, Numbering]]:
+    """The one month-end loop: each family's bill, in the order given, with the numbering after it.
+
+    Lazy: a family is read from ``months`` only when the previous bill has been taken, so a caller saves
+    each bill as it comes (and may stop after a batch of families: the rest is not read). A family given
+    twice is refused (``billing.family_twice``).
+    """
+    seen: set[str] = set()
+    for month in months:
+        family_id = month.family.id
+        if family_id in seen:
+            raise InvalidInput(
+                f"family {family_id!r} is billed twice in one run", code="billing.family_twice"
+            )
+        seen.add(family_id)
+        bill, numbering = bill_family(ctx, month, numbering)
+        yield bill, numbering
+
+
 def run_month_end_streamed(
     ctx: BillingContext,
     months: Iterable[FamilyMonth],
@@ -1623,13 +1645,9 @@ def run_month_end_streamed(
     credit_notes: list[Invoice] = []
     carried: dict[str, CarriedBalance] = {}
     outcomes: dict[str, FamilyOutcome] = {}
-    for month in months:
-        family_id = month.family.id
-        if family_id in outcomes:
-            raise InvalidInput(
-                f"family {family_id!r} is billed twice in one run", code="billing.family_twice"
-            )
-        bill, numbering = bill_family(ctx, month, numbering)
+    for bill, numbered in bill_month(ctx, months, numbering):
+        numbering = numbered  # after this family's document
+        family_id = bill.outcome.family_id
         outcomes[family_id] = bill.outcome
         if bill.document is not None:
             (credit_notes if bill.document.is_credit_note else invoices).append(bill.document)

@@ -64,7 +64,10 @@ __all__ = [
     "import_invoice",
     "invoices_to_pay",
     "is_hold_reference",
+    "issue_credit_note",
+    "number_payment",
     "payment_order",
+    "receive_payment",
     "record_payment",
     "refund_credit",
 ]
@@ -260,6 +263,12 @@ _MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "payment.recorded": (
         "Paiement {payment} de {amount} enregistré : {details}.",
         "Payment {payment} of {amount_en} recorded: {details_en}.",
+    ),
+    "payment.partly_unallocated": (
+        "Paiement {payment} de {amount} enregistré ; {left} n'ont pu être affectés à une facture et vous "
+        "seront remboursés.",
+        "Payment {payment} of {amount_en} recorded; {left_en} could not be allocated to an invoice and will "
+        "be refunded to you.",
     ),
     "payment.already_recorded": (
         "Le paiement {payment} est déjà enregistré : rien n'est changé.",
@@ -524,6 +533,19 @@ def allocate_oldest_first(
     return tuple(result)
 
 
+def _already_recorded(ledger: BillingLedger, existing: Payment) -> PaymentRecord:
+    again = {"payment": existing.number}
+    return PaymentRecord(
+        ledger,
+        existing,
+        ledger.allocations_of(existing.number),
+        True,
+        "payment.already_recorded",
+        _render("payment.already_recorded", "fr", again),
+        _render("payment.already_recorded", "en", again),
+    )
+
+
 def record_payment(ledger: BillingLedger, order: PaymentOrder, today: dt.date) -> PaymentRecord:
     """Record ``order`` on ``today`` (the commune's date): allocate it oldest first over its invoices.
 
@@ -534,34 +556,35 @@ def record_payment(ledger: BillingLedger, order: PaymentOrder, today: dt.date) -
     """
     existing = _recorded_before(ledger, order)
     if existing is not None:
-        again = {"payment": existing.number}
-        return PaymentRecord(
-            ledger,
-            existing,
-            ledger.allocations_of(existing.number),
-            True,
-            "payment.already_recorded",
-            _render("payment.already_recorded", "fr", again),
-            _render("payment.already_recorded", "en", again),
-        )
+        return _already_recorded(ledger, existing)
     refusals = check_payment(ledger, order, today)
     if refusals:
         raise PaymentRefused(refusals)
     numbering = ledger.numbering
     number = order.number
     if number is None:
-        numbering, number = numbering.next(order.regie_id, order.received_at.year, Series.PAYMENT)
-    elif number in ledger._by_number:
-        raise InvalidInput(f"{number} already numbers an invoice", code="billing.duplicate_number")
-    payment = Payment(
-        number,
-        order.regie_id,
-        order.family_id,
-        order.amount,
-        order.received_at,
-        order.method,
-        order.reference,
-    )
+        payment, numbering = number_payment(
+            numbering,
+            order.regie_id,
+            order.family_id,
+            order.amount,
+            order.received_at,
+            order.method,
+            order.reference,
+        )
+        number = payment.number
+    else:
+        if number in ledger._by_number:
+            raise InvalidInput(f"{number} already numbers an invoice", code="billing.duplicate_number")
+        payment = Payment(
+            number,
+            order.regie_id,
+            order.family_id,
+            order.amount,
+            order.received_at,
+            order.method,
+            order.reference,
+        )
     selected = [ledger._by_number[n] for n in order.invoice_numbers]
     allocations = allocate_oldest_first(selected, ledger.allocations, number, order.amount)
     after = attrs.evolve(
@@ -583,6 +606,79 @@ def record_payment(ledger: BillingLedger, order: PaymentOrder, today: dt.date) -
     fr = _render("payment.recorded", "fr", {**words, "details": " ; ".join(details_fr)})
     en = _render("payment.recorded", "en", {**words, "details": "; ".join(details_en)})
     return PaymentRecord(after, payment, allocations, False, "payment.recorded", fr, en)
+
+
+def number_payment(
+    numbering: Numbering,
+    regie_id: str,
+    family_id: str,
+    amount: Money,
+    received_at: dt.datetime,
+    method: PaymentMethod,
+    reference: str = "",
+) -> tuple[Payment, Numbering]:
+    """A payment received by a régie, numbered next in its ``PAY`` series for the year it is received."""
+    require_aware(received_at, "received_at")
+    numbering, number = numbering.next(regie_id, received_at.year, Series.PAYMENT)
+    return Payment(number, regie_id, family_id, amount, received_at, method, reference), numbering
+
+
+def receive_payment(ledger: BillingLedger, order: PaymentOrder) -> PaymentRecord:
+    """Money the régie received for ``order`` whatever happened meanwhile (an invoice paid at the counter, a
+    credit note applied, the due date passed): it is recorded, what its invoices still owe is allocated
+    oldest first, and the rest is left for the régie to refund (code ``payment.partly_unallocated``).
+    ``record_payment`` is the call that refuses an order it cannot apply; this one is for money already in."""
+    existing = _recorded_before(ledger, order)
+    if existing is not None:
+        return _already_recorded(ledger, existing)
+    payment, numbering = number_payment(
+        ledger.numbering,
+        order.regie_id,
+        order.family_id,
+        order.amount,
+        order.received_at,
+        order.method,
+        order.reference,
+    )
+    selected = [i for i in ledger.invoices if i.number in order.invoice_numbers]
+    allocations = allocate_oldest_first(selected, ledger.allocations, payment.number, order.amount)
+    after = attrs.evolve(
+        ledger,
+        payments=(*ledger.payments, payment),
+        allocations=(*ledger.allocations, *allocations),
+        numbering=numbering,
+    )
+    left = order.amount - Money.total(a.amount for a in allocations)
+    words: dict[str, object] = {"payment": payment.number, "amount": order.amount, "left": left}
+    return PaymentRecord(
+        after,
+        payment,
+        allocations,
+        False,
+        "payment.partly_unallocated",
+        _render("payment.partly_unallocated", "fr", words),
+        _render("payment.partly_unallocated", "en", words),
+    )
+
+
+def issue_credit_note(
+    numbering: Numbering, regie_id: str, family_id: str, amount: Money, label: str, today: dt.date
+) -> tuple[Invoice, Numbering]:
+    """A credit note (*avoir*) the régie decides, of ``amount`` (positive) for the family, issued ``today``
+    (the commune's date) with the next number of its ``AV`` series."""
+    if not isinstance(amount, Money) or amount <= ZERO:
+        raise InvalidInput(
+            f"a credit is a positive amount, got {amount!r}",
+            message_fr="Le montant d'un avoir doit être positif.",
+            code="credit.not_positive",
+        )
+    _check_date("today", today)
+    numbering, number = numbering.next(regie_id, today.year, Series.CREDIT_NOTE)
+    line = InvoiceLine("", "", label, "credit.manual", (), Decimal(1), -amount.amount, -amount)
+    note = Invoice(
+        number, regie_id, family_id, DocumentKind.CREDIT_NOTE, DateRange(today, today), today, today, [line]
+    )
+    return note, numbering
 
 
 # -- what a family sees under "Factures à payer" -----------------------------------------------

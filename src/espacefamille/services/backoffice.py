@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from decimal import Decimal
 from typing import Final, TypeVar
 
 import attrs
@@ -25,13 +24,13 @@ from espacefamille.accounts import (
     issue_activation,
     require_agent,
 )
-from espacefamille.billing.documents import DocumentKind, Invoice, InvoiceLine, PaymentMethod, Series
+from espacefamille.billing.documents import Invoice, PaymentMethod
 from espacefamille.billing.invoicing import (
     BillingContext,
     CarriedBalance,
     FamilyBill,
     FamilyMonth,
-    bill_family,
+    bill_month,
     days_to_read,
     unbooked_counts,
 )
@@ -40,6 +39,7 @@ from espacefamille.billing.payments import (
     PaymentRecord,
     RefundRecord,
     apply_credit_notes,
+    issue_credit_note,
     record_payment,
     refund_credit,
 )
@@ -304,6 +304,7 @@ class _MonthReader:
         self.carried = carried
         self.now = now
         self.changed = uow.changed_days(regie_id)
+        self.with_credit_notes: set[str] = set()  # families read with a credit note of the régie
         self.since = school_year_start(month.start)
         prestations = {p.id for s in commune.services if s.regie_id == regie_id for p in s.prestations}
         # A yearly count is needed only where a tariff of the régie tolerates presences without booking.
@@ -330,6 +331,8 @@ class _MonthReader:
             _absence_facts(self.commune, closures, records.absences, bookings, attendance, self.now)
         )
         documents = [document for document in records.invoices if document.regie_id == regie_id]
+        if any(document.is_credit_note for document in documents):
+            self.with_credit_notes.add(family_id)
         counts = (
             unbooked_counts(documents, carried, regie_id, self.since, month.start) if self.counting else {}
         )
@@ -768,9 +771,10 @@ class BackOffice(ServiceBase):
         # their open invoices once the batch is saved.
         to_apply: list[str] = []
         billed: list[str] = []
-        for records in uow.family_records(month, after):
-            family_id = records.family.id
-            bill, numbering = bill_family(ctx, reader.month_of(records, closures), numbering)
+        months = (reader.month_of(records, closures) for records in uow.family_records(month, after))
+        for bill, numbered in bill_month(ctx, months, numbering):
+            numbering = numbered  # after this family's document
+            family_id = bill.outcome.family_id
             reader.billed(family_id)
             tally.add(bill)
             billed.append(family_id)
@@ -778,7 +782,7 @@ class BackOffice(ServiceBase):
             if document is not None:
                 uow.save_invoice(document)
                 self._emit(uow, [_issued(commune, document, now)])
-                if document.is_credit_note or any(d.is_credit_note for d in records.invoices):
+                if document.is_credit_note or family_id in reader.with_credit_notes:
                     to_apply.append(family_id)
             if bill.carried is not None:
                 carried_now[family_id] = bill.carried
@@ -878,12 +882,6 @@ class BackOffice(ServiceBase):
         """A credit note (*avoir*) decided by the régie, applied at once to the family's open invoices there;
         what is left can be refunded (``refund``)."""
         now = self.clock.now()
-        if not isinstance(amount, Money) or amount <= ZERO:
-            raise InvalidInput(
-                f"a credit is a positive amount, got {amount!r}",
-                message_fr="Le montant d'un avoir doit être positif.",
-                code="credit.not_positive",
-            )
 
         def work(uow: UnitOfWork) -> tuple[Invoice, tuple[str, ...]]:
             commune = uow.commune()
@@ -891,18 +889,7 @@ class BackOffice(ServiceBase):
             commune.regie(regie_id)
             uow.family(family_id)
             today = commune.calendar.today(now)
-            numbering, number = uow.numbering().next(regie_id, today.year, Series.CREDIT_NOTE)
-            line = InvoiceLine("", "", label, "credit.manual", (), Decimal(1), -amount.amount, -amount)
-            note = Invoice(
-                number,
-                regie_id,
-                family_id,
-                DocumentKind.CREDIT_NOTE,
-                DateRange(today, today),
-                today,
-                today,
-                [line],
-            )
+            note, numbering = issue_credit_note(uow.numbering(), regie_id, family_id, amount, label, today)
             uow.save_invoice(note)
             uow.save_numbering(numbering)
             application = apply_credit_notes(billing_ledger(uow, family_id), family_id=family_id)

@@ -37,7 +37,6 @@ from espacefamille.billing.documents import (
     Invoice,
     Payment,
     PaymentMethod,
-    Series,
 )
 from espacefamille.billing.payments import (
     HOLD_PREFIX,
@@ -45,9 +44,10 @@ from espacefamille.billing.payments import (
     InvoiceToPay,
     PaymentOrder,
     PaymentRefused,
-    allocate_oldest_first,
     check_payment,
     invoices_to_pay,
+    number_payment,
+    receive_payment,
     record_payment,
 )
 from espacefamille.billing.prepaid import (
@@ -981,10 +981,14 @@ class FamilyPortal(ServiceBase):
         children = uow.children_of(family.id)
         bookings = uow.bookings_of_family(family.id, span)
         paid_at = decision.result.answered_at or now
-        numbering = uow.numbering()
-        numbering, number = numbering.next(regie_id, paid_at.year, Series.PAYMENT)
-        payment = Payment(
-            number, regie_id, family.id, attempt.amount, paid_at, PaymentMethod.ONLINE, attempt.reference
+        payment, numbering = number_payment(
+            uow.numbering(),
+            regie_id,
+            family.id,
+            attempt.amount,
+            paid_at,
+            PaymentMethod.ONLINE,
+            attempt.reference,
         )
         uow.save_payment(payment)
         credits = _Credits(uow, commune, now, self.hold)
@@ -1096,23 +1100,9 @@ class FamilyPortal(ServiceBase):
         except PaymentRefused:
             # The money is received whatever happened meanwhile (a credit note applied, an invoice paid at the
             # counter): record it, allocate what still remains, and leave the rest for the régie to refund.
-            numbering, number = ledger.numbering.next(order.regie_id, order.received_at.year, Series.PAYMENT)
-            payment = Payment(
-                number,
-                order.regie_id,
-                order.family_id,
-                order.amount,
-                order.received_at,
-                order.method,
-                order.reference,
-            )
-            selected = [i for i in ledger.invoices if i.number in order.invoice_numbers]
-            allocations = allocate_oldest_first(selected, ledger.allocations, number, order.amount)
-            left = order.amount - Money.total(a.amount for a in allocations)
-            message = (
-                f"Paiement {number} de {order.amount.format()} enregistré ; {left.format()} n'ont pu être "
-                "affectés à une facture et vous seront remboursés."
-            )
+            record = receive_payment(ledger, order)
+            payment, allocations, message = record.payment, record.allocations, record.message_fr
+            numbering = record.ledger.numbering
         uow.save_payment(payment)
         uow.save_allocations(allocations, attempt.family_id)
         uow.save_numbering(numbering)
