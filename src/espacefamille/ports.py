@@ -80,7 +80,7 @@ class FamilyRecords:
 
 
 def family_records_by_parts(
-    uow: UnitOfWork, period: DateRange, after: str | None = None
+    uow: UnitOfWork, period: DateRange, after: str | None = None, documents_from: dt.date | None = None
 ) -> Iterator[FamilyRecords]:
     """``UnitOfWork.family_records`` made of a unit of work's per-family reads, for a store that has no
     faster way (the memory store uses it; the SQLite store reads a few hundred families per query)."""
@@ -94,7 +94,11 @@ def family_records_by_parts(
             uow.bookings_of_family(family_id, period),
             uow.attendance_of_family(family_id, period),
             uow.absences_of_family(family_id),
-            uow.invoices_of_family(family_id),
+            [
+                document
+                for document in uow.invoices_of_family(family_id)
+                if documents_from is None or document.period.end >= documents_from or document.is_credit_note
+            ],
         )
 
 
@@ -163,13 +167,17 @@ class UnitOfWork(Protocol):
 
     def save_family(self, family: Family) -> None: ...
 
-    def family_records(self, period: DateRange, after: str | None = None) -> Iterator[FamilyRecords]:
+    def family_records(
+        self, period: DateRange, after: str | None = None, documents_from: dt.date | None = None
+    ) -> Iterator[FamilyRecords]:
         """Every family (whose id comes after ``after``, when given), ordered by id, with what month-end
         billing reads of it for ``period``: exactly what ``children_of``, ``bookings_of_family``,
-        ``attendance_of_family``, ``absences_of_family`` and ``invoices_of_family`` return, and read as they
-        would be (the families count as read by this unit of work). Streamed: memory does not grow with the
-        city, and a run billing a batch of families stops reading after its last one. A store with nothing
-        faster to offer returns ``family_records_by_parts(self, period, after)``."""
+        ``attendance_of_family``, ``absences_of_family`` and ``invoices_of_family`` return — of the
+        documents, given ``documents_from``, only the credit notes and those whose period ends on or after
+        that day, so that a run does not read a family's whole history — and read as they would be (the
+        families count as read by this unit of work). Streamed: memory does not grow with the city, and a
+        run billing a batch of families stops reading after its last one. A store with nothing faster to
+        offer returns ``family_records_by_parts(self, period, after, documents_from)``."""
         ...
 
     def child(self, child_id: str) -> Child: ...

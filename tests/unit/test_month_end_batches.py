@@ -168,3 +168,23 @@ def test_a_family_validating_a_basket_during_a_run_does_not_wait_for_the_run(tmp
     assert [d.code for d in outcome.decisions] == ["basket.accepted"]
     assert finished["basket"] < finished["run"]  # it waited for a batch, not for the whole run
     assert len(_documents(store, households)) == households
+
+
+def test_a_run_bills_whole_months_and_never_one_before_the_latest_billed(new_store) -> None:  # type: ignore[no-untyped-def]
+    store = _city(new_store(), 2)
+    office = BackOffice(store, clock=FixedClock(RUN_AT))
+    fortnight = DateRange(dt.date(2026, 11, 1), dt.date(2026, 11, 15))
+    with pytest.raises(InvalidInput) as refused:
+        office.run_month_end(AGENT, "enfance", fortnight)
+    assert refused.value.code == "billing.period_not_months"
+    office.run_month_end(AGENT, "enfance", NOVEMBER)
+    with pytest.raises(InvalidInput) as refused:
+        office.run_month_end(AGENT, "enfance", DateRange.month(2026, 10))
+    assert refused.value.code == "billing.period_closed"
+    assert refused.value.message_fr == (
+        "La régie a déjà facturé jusqu'au lundi 30 novembre 2026 : cette période est close ; ses corrections "
+        "figurent sur la prochaine facture."
+    )
+    # Nothing was written by the refused runs; November again issues nothing new.
+    assert len(_documents(store, 2)) == 2
+    assert office.run_month_end(AGENT, "enfance", NOVEMBER).invoices == 0

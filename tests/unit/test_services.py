@@ -627,11 +627,13 @@ def test_a_small_month_is_carried_with_its_meals_and_issued_once_with_the_next(w
     assert invoice.total == Money("18.20")
     assert line in invoice.lines  # December's 7,80 € with January's four meals
     assert carried_amounts(world) == {}
-    # December's balance stays what January started from; January and December again issue nothing more.
+    # December's balance stays what January started from; January again issues nothing more, and December,
+    # closed once January is billed, is refused (its corrections go on the next invoice), writing nothing.
     assert carried_amounts(world, before=dt.date(2027, 1, 1)) == {"F1": Money("7.80")}
     assert world.office.run_month_end(AGENT, "enfance", DateRange.month(2027, 1)).invoices == 0
-    late = world.office.run_month_end(AGENT, "enfance", DateRange.month(2026, 12))
-    assert (late.invoices, late.credit_notes, late.carried) == (0, 0, 0)
+    with pytest.raises(InvalidInput) as closed:
+        world.office.run_month_end(AGENT, "enfance", DateRange.month(2026, 12))
+    assert closed.value.code == "billing.period_closed"
     assert carried_amounts(world) == {}
     assert world.invoices("F1") == (invoice,)
 

@@ -227,8 +227,10 @@ class MemoryUnitOfWork:
                 self._see(_family(item.id))
         return iter(found)
 
-    def family_records(self, period: DateRange, after: str | None = None) -> Iterator[FamilyRecords]:
-        return family_records_by_parts(self, period, after)
+    def family_records(
+        self, period: DateRange, after: str | None = None, documents_from: dt.date | None = None
+    ) -> Iterator[FamilyRecords]:
+        return family_records_by_parts(self, period, after, documents_from)
 
     def save_family(self, family: Family) -> None:
         with self._store._lock:

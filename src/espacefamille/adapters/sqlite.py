@@ -830,19 +830,23 @@ class SqliteUnitOfWork:
             yield from self._families([row[:5] for row in rows])
             after = rows[-1][0]
 
-    def family_records(self, period: DateRange, after: str | None = None) -> Iterator[FamilyRecords]:
+    def family_records(
+        self, period: DateRange, after: str | None = None, documents_from: dt.date | None = None
+    ) -> Iterator[FamilyRecords]:
         """Every family with its month, read a batch of families at a time: one query per table for
         the batch instead of one per family (what makes month-end billing from SQLite fast)."""
         batch: list[Family] = []
         for family in self._families_after(after or ""):
             batch.append(family)
             if len(batch) == _BATCH:
-                yield from self._records(batch, period)
+                yield from self._records(batch, period, documents_from)
                 batch = []
         if batch:
-            yield from self._records(batch, period)
+            yield from self._records(batch, period, documents_from)
 
-    def _records(self, batch: list[Family], period: DateRange) -> Iterator[FamilyRecords]:
+    def _records(
+        self, batch: list[Family], period: DateRange, documents_from: dt.date | None
+    ) -> Iterator[FamilyRecords]:
         # The batch holds consecutive families in id order: a row of one of them is one whose family id
         # lies between the first and the last. The dated rows are read family by family (ids), so that
         # SQLite seeks to the period in each family's rows instead of reading all their months.
@@ -902,7 +906,10 @@ class SqliteUnitOfWork:
             )
         }
         invoices: dict[str, list[Invoice]] = {}
-        for invoice in self._invoices("family_id BETWEEN ? AND ?", (first, last)):
+        since = (documents_from or dt.date.min).isoformat()
+        for invoice in self._invoices(
+            "family_id BETWEEN ? AND ? AND (period_end >= ? OR kind = 'credit_note')", (first, last, since)
+        ):
             invoices.setdefault(invoice.family_id, []).append(invoice)
         for family in batch:
             family_id = family.id

@@ -258,6 +258,29 @@ class _Tally:
         )
 
 
+def _check_run_period(period: DateRange, billed_through: dt.date | None) -> None:
+    """A run bills whole months, and none before the latest one billed (corrections of earlier days are
+    regularised by the next run instead)."""
+    if period.start.day != 1 or (period.end + dt.timedelta(days=1)).day != 1:
+        raise InvalidInput(
+            f"a month-end run bills whole months, not {period.start}..{period.end}",
+            message_fr=(
+                "Une facturation de fin de mois porte sur des mois entiers, du premier au dernier jour."
+            ),
+            code="billing.period_not_months",
+        )
+    if billed_through is not None and period.end < billed_through:
+        raise InvalidInput(
+            f"the régie already billed up to {billed_through}: {period.start}..{period.end} is closed",
+            message_fr=(
+                f"La régie a déjà facturé jusqu'au {format_date(billed_through)} : cette période est close ; "
+                "ses corrections figurent sur la prochaine facture."
+            ),
+            code="billing.period_closed",
+            details={"billed_through": billed_through.isoformat()},
+        )
+
+
 def _held_until(
     commune: Commune,
     bookings: Sequence[Booking],
@@ -314,6 +337,9 @@ class _MonthReader:
             for tariff in price_list.prices
             if tariff.prestation_id in prestations
         )
+        # The documents billing needs of each family: those of the month (a rerun bills nothing twice), and
+        # the school year's for the tolerance count.
+        self.documents_from = self.since if self.counting else month.start
 
     def month_of(self, records: FamilyRecords, closures: Mapping[str, Sequence[Closure]]) -> FamilyMonth:
         family_id, month, regie_id = records.family.id, self.month, self.regie_id
@@ -330,7 +356,9 @@ class _MonthReader:
         attendance.extend(
             _absence_facts(self.commune, closures, records.absences, bookings, attendance, self.now)
         )
-        documents = [document for document in records.invoices if document.regie_id == regie_id]
+        # A family with changed days is read with its whole history: those days may lie in any month.
+        history_documents = self.uow.invoices_of_family(family_id) if earlier else records.invoices
+        documents = [document for document in history_documents if document.regie_id == regie_id]
         if any(document.is_credit_note for document in documents):
             self.with_credit_notes.add(family_id)
         counts = (
@@ -758,6 +786,7 @@ class BackOffice(ServiceBase):
             # From the first batch on, a change to a day of the month is a correction for the families
             # already billed (the others read it with their month).
             through = uow.billed_through(regie_id)
+            _check_run_period(month, through)
             if through is None or through < month.end:
                 uow.save_billed_through(regie_id, month.end)
         # What the month started from: a rerun of the month must not count its own carried lines.
@@ -771,7 +800,8 @@ class BackOffice(ServiceBase):
         # their open invoices once the batch is saved.
         to_apply: list[str] = []
         billed: list[str] = []
-        months = (reader.month_of(records, closures) for records in uow.family_records(month, after))
+        records = uow.family_records(month, after, reader.documents_from)
+        months = (reader.month_of(family, closures) for family in records)
         for bill, numbered in bill_month(ctx, months, numbering):
             numbering = numbered  # after this family's document
             family_id = bill.outcome.family_id

@@ -43,6 +43,7 @@ What the kit fixes where ``ports.py`` leaves a choice (so that every store behav
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import threading
 import zoneinfo
 from collections.abc import Callable, Iterable
@@ -129,6 +130,10 @@ def booking(
     status: BookingStatus = BookingStatus.BOOKED,
 ) -> Booking:
     return Booking(child_id, prestation_id, day, family_id, status, BOOKED_AT)
+
+
+def _save_invoice(uow: UnitOfWork, document: Invoice) -> None:
+    uow.save_invoice(document)
 
 
 def invoice(number: str, family_id: str, cents: int = 1_234) -> Invoice:
@@ -486,6 +491,28 @@ class StoreConformance:
         assert martin.absences == (absence,)
         assert [i.number for i in martin.invoices] == ["FAC-enfance-2026-000001"]
         assert (bernard.attendance, bernard.absences, bernard.invoices) == ((), (), ())
+
+    def test_family_records_start_after_a_family_and_keep_the_documents_asked_for(self) -> None:
+        store = self.seeded_store()
+        october = invoice("FAC-enfance-2026-000001", "F1")
+        october = attrs.evolve(october, period=DateRange.month(2026, 10))
+        november = invoice("FAC-enfance-2026-000002", "F1")
+        refund_line = attrs.evolve(november.lines[0], unit_price=Decimal("-3.00"), total=Money("-3.00"))
+        note = attrs.evolve(
+            november,
+            number="AV-enfance-2026-000001",
+            kind=DocumentKind.CREDIT_NOTE,
+            period=DateRange.month(2026, 9),
+            lines=(refund_line,),
+        )
+        self.write(store, *(functools.partial(_save_invoice, document=d) for d in (october, november, note)))
+        after = self.read(store, lambda uow: [r.family.id for r in uow.family_records(NOVEMBER, "F1")])
+        assert after == ["F2"]
+        (martin, _) = self.read(store, lambda uow: list(uow.family_records(NOVEMBER, None, NOVEMBER.start)))
+        # The month's documents and every credit note, not the older invoices.
+        assert sorted(d.number for d in martin.invoices) == [note.number, november.number]
+        (martin, _) = self.read(store, lambda uow: list(uow.family_records(NOVEMBER)))
+        assert len(martin.invoices) == 3
 
     @_ROUND_TRIPS
     @given(st.lists(s.bookings(child_id="C1", family_id="F1"), max_size=8, unique_by=lambda b: b.key))

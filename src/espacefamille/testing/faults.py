@@ -91,8 +91,10 @@ class _FailingUnitOfWork:
     def families(self) -> Iterator[Family]:
         return self._inner.families()
 
-    def family_records(self, period: DateRange, after: str | None = None) -> Iterator[FamilyRecords]:
-        return self._inner.family_records(period, after)
+    def family_records(
+        self, period: DateRange, after: str | None = None, documents_from: dt.date | None = None
+    ) -> Iterator[FamilyRecords]:
+        return self._inner.family_records(period, after, documents_from)
 
     def save_family(self, family: Family) -> None:
         self._store.count("save_family")
