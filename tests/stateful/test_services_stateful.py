@@ -2,12 +2,16 @@
 
 Three households of Saint-Aubin book and cancel canteen meals (month end) and holiday-centre days (prepaid,
 two places a day), pay (or tamper with, or replay) their online payments, let holds expire, have attendance
-recorded, get billed for December and pay their invoices, in any order hypothesis finds.
+recorded, get billed for December (also while one of them validates a basket in the middle of the run) and
+pay their invoices, in any order hypothesis finds — on the memory store and on the SQLite store.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
+import threading
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -17,6 +21,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from espacefamille.accounts import AccountLink, Agent, AgentRole, FamilyMember
 from espacefamille.adapters.memory import MemoryStore
+from espacefamille.adapters.sqlite import SqliteStore
 from espacefamille.billing.documents import Invoice
 from espacefamille.billing.payments import PaymentRefused
 from espacefamille.calendar.periods import DateRange
@@ -25,7 +30,7 @@ from espacefamille.examples import example_commune
 from espacefamille.model import Child, Enrolment, Family, Guardian, QuotientFamilial, SchoolClass
 from espacefamille.money import ZERO, Money
 from espacefamille.payment import FakeGateway, PaymentStatus
-from espacefamille.ports import FixedClock
+from espacefamille.ports import CommuneStore, FixedClock
 from espacefamille.rules.attendance import AttendanceFact, AttendanceStatus
 from espacefamille.rules.basket import Action, BasketLine
 from espacefamille.rules.capacity import Capacity, Places
@@ -42,13 +47,18 @@ AGENT = Agent("agent-1", "saint-aubin", AgentRole.ADMINISTRATEUR)
 
 
 class ServicesMachine(RuleBasedStateMachine):
+    concurrent = False  # a basket during a run comes from the same thread, between two families
+
+    def make_store(self) -> CommuneStore:
+        return MemoryStore()
+
     def __init__(self) -> None:
         super().__init__()
         commune = example_commune()
         commune = attrs.evolve(
             commune, capacities={**commune.capacities, "journee": Capacity(Places(PLACES))}
         )
-        self.store = MemoryStore()
+        self.store = self.make_store()
         with self.store.unit_of_work() as uow:
             uow.save_commune(commune)
             uow.commit()
@@ -156,6 +166,43 @@ class ServicesMachine(RuleBasedStateMachine):
         assert report.total_invoiced - report.total_credited == Money.total(d.total for d in new)
         self.billed = True
 
+    @rule(
+        family=st.sampled_from(FAMILIES),
+        day=st.sampled_from(MEAL_DAYS),
+        action=st.sampled_from(Action),
+    )
+    def bill_december_while_a_family_books(self, family: str, day: dt.date, action: Action) -> None:
+        """A family validates a basket while the run bills the city one family per batch."""
+        before = self._documents()
+        line = BasketLine(action, "C" + family[1:], "repas", day)
+        outcomes: list[object] = []
+        threads: list[threading.Thread] = []
+
+        def validate() -> None:
+            outcomes.append(self.portal.validate_basket(self.members[family], family, [line]))
+
+        def meanwhile(billed: int, total: int) -> None:
+            if threads or outcomes:
+                return
+            if self.concurrent:  # from another thread, as another request would (it waits for a batch)
+                threads.append(threading.Thread(target=validate))
+                threads[0].start()
+            else:  # in the middle of the batch: the batch then meets the family changed, and is retried
+                validate()
+
+        december = DateRange.month(2026, 12)
+        report = self.office.run_month_end(
+            AGENT, "enfance", december, issued_on=dt.date(2027, 1, 4), progress=meanwhile, batch=1
+        )
+        for thread in threads:
+            thread.join(30)
+        new = [d for d in self._documents() if d not in before]
+        assert len(outcomes) == 1
+        assert report.families == len(FAMILIES)
+        assert report.invoices + report.credit_notes == len(new)
+        assert report.total_invoiced - report.total_credited == Money.total(d.total for d in new)
+        self.billed = True
+
     def _documents(self) -> list[Invoice]:
         with self.store.unit_of_work() as uow:
             return [d for f in FAMILIES for d in uow.invoices_of_family(f)]
@@ -193,6 +240,15 @@ class ServicesMachine(RuleBasedStateMachine):
         assert len(keys) == len(set(keys))
 
     @invariant()
+    def numbers_follow_each_other_once_each(self) -> None:
+        series: dict[str, list[int]] = {}
+        for document in self._documents():
+            prefix, _, counter = document.number.rpartition("-")
+            series.setdefault(prefix, []).append(int(counter))
+        for counters in series.values():
+            assert sorted(counters) == list(range(1, len(counters) + 1))
+
+    @invariant()
     def money_is_conserved(self) -> None:
         with self.store.unit_of_work() as uow:
             for family in FAMILIES:
@@ -216,3 +272,26 @@ ServicesMachine.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 TestServicesKeepPlacesMoneyAndBookingsConsistent = ServicesMachine.TestCase
+
+
+class SqliteServicesMachine(ServicesMachine):
+    """The same families on the embedded SQLite store (a file per run of the machine); a basket during a run
+    comes from another thread (the run's batch may hold the write lock)."""
+
+    concurrent = True
+
+    def make_store(self) -> CommuneStore:
+        self.folder = tempfile.TemporaryDirectory()
+        return SqliteStore(Path(self.folder.name) / "commune.sqlite")
+
+    def teardown(self) -> None:
+        self.folder.cleanup()
+
+
+SqliteServicesMachine.TestCase.settings = settings(
+    max_examples=10,
+    stateful_step_count=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+TestServicesKeepPlacesMoneyAndBookingsConsistentOnSqlite = SqliteServicesMachine.TestCase
