@@ -68,9 +68,11 @@ from espacefamille.billing.documents import DocumentKind, Invoice, InvoiceLine, 
 from espacefamille.billing.pricing import (
     ExplanationStep,
     FamilyFacts,
+    LatePlan,
     PriceExplanation,
     PriceQuote,
     SurchargeQuote,
+    late_plan,
     price_exceptional_tariff,
     price_quote,
     price_surcharge,
@@ -79,14 +81,11 @@ from espacefamille.billing.pricing import (
 from espacefamille.billing.tariffs import (
     DEFAULT_ATTENDANCE_EFFECTS,
     FixedAmount,
-    FixedSurcharge,
     FullPrice,
-    PercentSurcharge,
     PrestationTariff,
     PriceList,
     PriceUnit,
     SurchargeKind,
-    SurchargeRule,
 )
 from espacefamille.calendar.periods import DateRange
 from espacefamille.errors import InvalidInput, MissingData, NotFound
@@ -105,10 +104,6 @@ from espacefamille.money import ZERO, Money
 from espacefamille.rules.attendance import AttendanceFact, AttendanceStatus
 from espacefamille.rules.policies import (
     AfterDeadlinePolicy,
-    ExceptionalTariff,
-    Surcharge,
-    WaitingList,
-    late_booking_policy_kind,
 )
 from espacefamille.text import format_date, month_name
 
@@ -381,15 +376,15 @@ class _Priced:
         self.count_started = count_started
         self.minutes = minutes
         self.late_policy = late_policy
-        self.late_plans: dict[str, _LatePlan | None] = {}  # per late booking's code, worked out once
+        self.late_plans: dict[str, LatePlan | None] = {}  # per late booking's code, worked out once
         self.tariff_label = tariff_label
         self.count_texts: dict[int, str] = {}  # "16 jours", per number of days
 
-    def late_plan(self, code: str) -> _LatePlan | None:
+    def late_plan(self, code: str) -> LatePlan | None:
         """How this prestation's late bookings stamped with ``code`` are billed (None: like any booking)."""
         plans = self.late_plans
         if code not in plans:
-            plans[code] = _late_plan(self.late_policy, code)
+            plans[code] = late_plan(self.late_policy, code)
         return plans[code]
 
 
@@ -462,46 +457,6 @@ class _Kind:
 def _late_policy(commune: Commune, prestation_id: str) -> AfterDeadlinePolicy | None:
     rules = commune.booking_rules.get(prestation_id)
     return None if rules is None else rules.after_booking_deadline
-
-
-class _LatePlan:
-    """How late bookings of a prestation stamped with one code are billed: a surcharge ``rule``, an
-    exceptional ``price``, or neither (the policy that accepted them is gone: nothing more is billed, and a
-    0 € line says so, naming the policy of the code, ``accepted_by``, when the code tells it)."""
-
-    __slots__ = ("accepted_by", "price", "rule")
-
-    def __init__(
-        self, rule: SurchargeRule | None = None, price: Money | None = None, accepted_by: str | None = None
-    ) -> None:
-        self.rule = rule
-        self.price = price
-        self.accepted_by = accepted_by
-
-
-_POLICY_NAMES: Final[Mapping[type, str]] = {Surcharge: "majoration", ExceptionalTariff: "tarif exceptionnel"}
-
-
-def _late_plan(policy: AfterDeadlinePolicy | None, code: str) -> _LatePlan | None:
-    """The plan for a late booking stamped ``code`` under the prestation's current ``policy``.
-
-    The code's own policy kind wins when it tells one (``rules.policies.LATE_BOOKING_CODES``): a booking
-    confirmed from the waiting list is an ordinary booking; one accepted under a kind of policy the
-    commune no longer has is billed nothing more (its rate is not known any more, and a family is never
-    billed a supplement under a rule it was not told). A code that does not tell (imported data) follows
-    the current policy.
-    """
-    kind = late_booking_policy_kind(code)
-    if kind is WaitingList:
-        return None  # confirmed from the waiting list: the usual price, nothing more
-    if isinstance(policy, Surcharge) and kind in (None, Surcharge):
-        if policy.percent is not None:
-            return _LatePlan(rule=PercentSurcharge(policy.percent))
-        assert policy.amount is not None
-        return _LatePlan(rule=FixedSurcharge(policy.amount))
-    if isinstance(policy, ExceptionalTariff) and kind in (None, ExceptionalTariff):
-        return _LatePlan(price=policy.unit_price)
-    return _LatePlan(accepted_by=None if kind is None else _POLICY_NAMES[kind])
 
 
 def _check_count(name: str, value: object, minimum: int, maximum: int) -> None:

@@ -49,7 +49,7 @@ from espacefamille.rules.basket import (
 )
 from espacefamille.rules.capacity import PlaceLedger, Promotion
 from espacefamille.rules.deadlines import DeadlineContext
-from espacefamille.rules.policies import ExceptionalTariff, Surcharge, judge_booking
+from espacefamille.rules.policies import judge_booking
 from espacefamille.text import Lang, format_date, format_datetime
 
 from .documents import (
@@ -63,14 +63,20 @@ from .documents import (
     Series,
 )
 from .payments import BillingLedger, available_credits, is_hold_reference
-from .pricing import FamilyFacts, PriceQuote, SurchargeQuote, price_quote, price_surcharge
+from .pricing import (
+    FamilyFacts,
+    LatePlan,
+    PriceQuote,
+    SurchargeQuote,
+    late_plan,
+    price_exceptional_tariff,
+    price_quote,
+    price_surcharge,
+)
 from .tariffs import (
-    FixedSurcharge,
-    PercentSurcharge,
     PriceUnit,
     QfChangeRule,
     SurchargeKind,
-    SurchargeRule,
 )
 
 __all__ = [
@@ -328,22 +334,16 @@ class _Pricer:
         amount = quote.total
         surcharge: SurchargeQuote | None = None
         exceptional: Money | None = None
-        policy = self._late_policy(first)
-        if isinstance(policy, Surcharge):
-            rule: SurchargeRule
-            if policy.percent is not None:
-                rule = PercentSurcharge(policy.percent)
-            else:
-                assert policy.amount is not None  # a Surcharge is a percent or an amount
-                rule = FixedSurcharge(policy.amount)
-            surcharge = price_surcharge(self.commune.tariffs, quote, SurchargeKind.LATE_BOOKING, rule=rule)
+        plan = self._late_plan(first)
+        if plan is not None and plan.rule is not None:
+            surcharge = price_surcharge(
+                self.commune.tariffs, quote, SurchargeKind.LATE_BOOKING, rule=plan.rule
+            )
             if surcharge is not None:
                 amount += surcharge.total
-        elif isinstance(policy, ExceptionalTariff):
-            billed = quote.billed_units
-            exceptional = rounding.round(
-                policy.unit_price.amount * Decimal(billed.numerator) / Decimal(billed.denominator)
-            )
+        elif plan is not None and plan.price is not None:
+            supplement = price_exceptional_tariff(self.commune.tariffs, quote, plan.price)
+            exceptional = quote.total if supplement is None else quote.total + supplement.total
             amount = exceptional
         regie = self.commune.service(prestation.service_id).regie_id
         return PrepaidItem(
@@ -359,16 +359,13 @@ class _Pricer:
             prestation.name,
         )
 
-    def _late_policy(self, booking: Booking) -> Surcharge | ExceptionalTariff | None:
-        # The basket stamps a late booking with its deadline decision's code; the policy is the commune's.
+    def _late_plan(self, booking: Booking) -> LatePlan | None:
+        # The basket stamps a late booking with its deadline decision's code; month end prices it alike.
         code = booking.surcharge_code
         rules = self.commune.booking_rules.get(booking.prestation_id)
         if code is None or rules is None:
             return None
-        policy = rules.after_booking_deadline
-        if isinstance(policy, Surcharge | ExceptionalTariff):
-            return policy
-        return None
+        return late_plan(rules.after_booking_deadline, code)
 
 
 # -- the amount to pay ------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from decimal import Decimal
 from fractions import Fraction
 from typing import Final, cast
@@ -52,14 +52,23 @@ from espacefamille.calendar.periods import DateRange
 from espacefamille.errors import InvalidInput, MissingData
 from espacefamille.model import Residence
 from espacefamille.money import Money, RoundingPoint, RoundingPolicy, to_decimal
+from espacefamille.rules.policies import (
+    AfterDeadlinePolicy,
+    ExceptionalTariff,
+    Surcharge,
+    WaitingList,
+    late_booking_policy_kind,
+)
 from espacefamille.text import format_amount
 
 __all__ = [
     "ExplanationStep",
     "FamilyFacts",
+    "LatePlan",
     "PriceExplanation",
     "PriceQuote",
     "SurchargeQuote",
+    "late_plan",
     "price_exceptional_tariff",
     "price_quote",
     "price_surcharge",
@@ -520,6 +529,43 @@ def price_surcharge(
         total=total,
         explanation=PriceExplanation(quote.explanation.price_list, quote.explanation.validity, steps),
     )
+
+
+@attrs.frozen
+class LatePlan:
+    """How late bookings of a prestation stamped with one code are priced — by the price preview and by
+    month end alike: a surcharge ``rule``, an exceptional ``price``, or neither (the policy that accepted them
+    is gone: nothing more is billed, and month end shows a 0 € line saying so, naming the policy of the
+    code, ``accepted_by``, when the code tells it)."""
+
+    rule: SurchargeRule | None = None
+    price: Money | None = None
+    accepted_by: str | None = None
+
+
+_POLICY_NAMES: Final[Mapping[type, str]] = {Surcharge: "majoration", ExceptionalTariff: "tarif exceptionnel"}
+
+
+def late_plan(policy: AfterDeadlinePolicy | None, code: str) -> LatePlan | None:
+    """The plan for a late booking stamped ``code`` under the prestation's current ``policy``.
+
+    The code's own policy kind wins when it tells one (``rules.policies.LATE_BOOKING_CODES``): a booking
+    confirmed from the waiting list is an ordinary booking; one accepted under a kind of policy the
+    commune no longer has is billed nothing more (its rate is not known any more, and a family is never
+    billed a supplement under a rule it was not told). A code that does not tell (imported data) follows
+    the current policy.
+    """
+    kind = late_booking_policy_kind(code)
+    if kind is WaitingList:
+        return None  # confirmed from the waiting list: the usual price, nothing more
+    if isinstance(policy, Surcharge) and kind in (None, Surcharge):
+        if policy.percent is not None:
+            return LatePlan(rule=PercentSurcharge(policy.percent))
+        assert policy.amount is not None
+        return LatePlan(rule=FixedSurcharge(policy.amount))
+    if isinstance(policy, ExceptionalTariff) and kind in (None, ExceptionalTariff):
+        return LatePlan(price=policy.unit_price)
+    return LatePlan(accepted_by=None if kind is None else _POLICY_NAMES[kind])
 
 
 def price_exceptional_tariff(book: TariffBook, quote: PriceQuote, unit_price: Money) -> SurchargeQuote | None:
