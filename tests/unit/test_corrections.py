@@ -190,7 +190,10 @@ def test_a_late_medical_certificate_becomes_a_deduction(make: Make) -> None:
     ]
 
 
-def test_the_yearly_tolerance_of_presences_without_booking_counts_earlier_months(make: Make) -> None:
+@pytest.mark.parametrize("seen", [AttendanceStatus.PRESENT_UNBOOKED, AttendanceStatus.PRESENT])
+def test_the_yearly_tolerance_of_presences_without_booking_counts_earlier_months(
+    make: Make, seen: AttendanceStatus
+) -> None:
     # The canteen tolerates 2 presences without booking per school year, then adds 3,00 € to each.
     text = (
         example_path()
@@ -205,8 +208,10 @@ def test_the_yearly_tolerance_of_presences_without_booking_counts_earlier_months
     for day in (dt.date(2026, 10, 5), dt.date(2026, 10, 6)):
         regie.at(at(2026, 10, 6, 18)).record(day, AttendanceStatus.PRESENT_UNBOOKED)
     regie.bill(OCTOBER, at(2026, 11, 2))  # 5,20 €: below the 15 € threshold, carried
-    regie.at(at(2026, 11, 9, 18)).record(dt.date(2026, 11, 9), AttendanceStatus.PRESENT_UNBOOKED)
+    # Monday 9 November, not booked: seen at the canteen (recorded as present without booking, or present).
+    regie.at(at(2026, 11, 9, 18)).record(dt.date(2026, 11, 9), seen)
     regie.at(at(2026, 11, 10)).book(regie.meals(DateRange(dt.date(2026, 11, 16), dt.date(2026, 11, 30))))
+    regie.at(at(2026, 11, 16, 18)).record(dt.date(2026, 11, 16), AttendanceStatus.PRESENT)  # booked: no count
     (november,) = regie.bill(NOVEMBER, at(2026, 12, 1))
     surcharges = [line for line in november.lines if line.reason == "surcharge.unbooked_presence"]
     assert [(line.days, line.total) for line in surcharges] == [((dt.date(2026, 11, 9),), Money("3.00"))]
@@ -286,3 +291,29 @@ def test_days_not_yet_billed_are_not_corrections(regie: Regie) -> None:
     regie.bill(NOVEMBER, at(2026, 12, 1))
     with regie.store.unit_of_work() as uow:
         assert uow.billed_through("enfance") == dt.date(2026, 11, 30)
+
+
+def test_attendance_goes_to_the_household_whose_booking_the_child_came_on(regie: Regie) -> None:
+    # Léa's parents live apart: her father's household books Thursday 19 November, her mother's the rest.
+    father = Family(
+        "F9", "Martin", [Guardian("G9", "Paul", "Martin", email="paul@example.fr")], "G9", quotients=QF
+    )
+    lea = Child("C1", "Léa", "Martin", dt.date(2018, 3, 14), ["F1", "F9"], school_class=SchoolClass.CE2)
+    regie.office.register_family(AGENT, father, [lea])
+    regie.office.enrol_child(AGENT, Enrolment("E-C1-cantine-F9", "C1", "F9", "cantine", YEAR))
+    thursday, friday = dt.date(2026, 11, 19), dt.date(2026, 11, 20)
+    paul = FamilyMember("acc-paul", [AccountLink("saint-aubin", "F9", "G9", "act-9", at(2026, 9, 1))])
+    regie.at(at(2026, 10, 12)).portal.validate_basket(
+        paul, "F9", [BasketLine(Action.BOOK, "C1", "repas", thursday)]
+    )
+    regie.book([friday])
+    regie.at(at(2026, 11, 20, 18)).office.record_attendance(
+        AGENT,
+        [
+            AttendanceFact("C1", "repas", thursday, AttendanceStatus.ABSENT_UNJUSTIFIED),
+            AttendanceFact("C1", "repas", friday, AttendanceStatus.ABSENT_UNJUSTIFIED),
+        ],
+    )
+    with regie.store.unit_of_work() as uow:
+        assert [f.day for f in uow.attendance_of_family("F9", NOVEMBER)] == [thursday]
+        assert [f.day for f in uow.attendance_of_family("F1", NOVEMBER)] == [friday]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Final, TypeVar
 
 import attrs
@@ -306,6 +306,32 @@ def _issued(commune: Commune, document: Invoice, now: dt.datetime) -> InvoiceIss
     )
 
 
+def _presence_without_booking(
+    prestations: Collection[str],
+    bookings: Sequence[Booking | BookedDays],
+    attendance: Sequence[AttendanceFact],
+) -> bool:
+    """Whether a family's facts hold a presence without an active booking of one of ``prestations``."""
+    present = [
+        f
+        for f in attendance
+        if f.prestation_id in prestations
+        and f.status in (AttendanceStatus.PRESENT, AttendanceStatus.PRESENT_UNBOOKED)
+    ]
+    if not present:
+        return False
+    if any(f.status is AttendanceStatus.PRESENT_UNBOOKED for f in present):
+        return True
+    pairs = {(f.child_id, f.prestation_id) for f in present}
+    booked = {
+        (run.child_id, run.prestation_id, day)
+        for run in booked_days(bookings)
+        if run.is_active and (run.child_id, run.prestation_id) in pairs
+        for day in run.days
+    }
+    return any((f.child_id, f.prestation_id, f.day) not in booked for f in present)
+
+
 class _MonthReader:
     """What a run gives billing for each family besides its month's records: the earlier days changed since
     a run billed them (with their bookings and facts), the school year's presences without booking already
@@ -330,16 +356,19 @@ class _MonthReader:
         self.with_credit_notes: set[str] = set()  # families read with a credit note of the régie
         self.since = school_year_start(month.start)
         prestations = {p.id for s in commune.services if s.regie_id == regie_id for p in s.prestations}
-        # A yearly count is needed only where a tariff of the régie tolerates presences without booking.
-        self.counting = any(
-            tariff.unbooked_presence is not None and tariff.unbooked_presence.tolerance > 0
+        # A yearly count is needed only where a tariff of the régie tolerates presences without booking,
+        # and only for a family with such a presence to bill.
+        self.tolerant = {
+            tariff.prestation_id
             for price_list in commune.tariffs.price_lists
             for tariff in price_list.prices
             if tariff.prestation_id in prestations
-        )
-        # The documents billing needs of each family: those of the month (a rerun bills nothing twice), and
-        # the school year's for the tolerance count.
-        self.documents_from = self.since if self.counting else month.start
+            and tariff.unbooked_presence is not None
+            and tariff.unbooked_presence.tolerance > 0
+        }
+        # The documents billing needs of a family: the month's (a rerun bills nothing twice) and the credit
+        # notes; its whole history for a family with changed days or a yearly count to make.
+        self.documents_from = month.start
 
     def month_of(self, records: FamilyRecords, closures: Mapping[str, Sequence[Closure]]) -> FamilyMonth:
         family_id, month, regie_id = records.family.id, self.month, self.regie_id
@@ -357,13 +386,13 @@ class _MonthReader:
             _absence_facts(self.commune, closures, records.absences, bookings, attendance, self.now)
         )
         # A family with changed days is read with its whole history: those days may lie in any month.
-        history_documents = self.uow.invoices_of_family(family_id) if earlier else records.invoices
+        counting = bool(self.tolerant) and _presence_without_booking(self.tolerant, bookings, attendance)
+        whole = earlier or counting
+        history_documents = self.uow.invoices_of_family(family_id) if whole else records.invoices
         documents = [document for document in history_documents if document.regie_id == regie_id]
         if any(document.is_credit_note for document in documents):
             self.with_credit_notes.add(family_id)
-        counts = (
-            unbooked_counts(documents, carried, regie_id, self.since, month.start) if self.counting else {}
-        )
+        counts = unbooked_counts(documents, carried, regie_id, self.since, month.start) if counting else {}
         return FamilyMonth(
             records.family, records.children, bookings, attendance, documents, carried, counts, history
         )
@@ -550,11 +579,18 @@ class BackOffice(ServiceBase):
             for fact in facts:
                 commune.prestation(fact.prestation_id)
                 child = uow.child(fact.child_id)
+                # The household whose booking the child came on (separated parents: each books its days);
+                # without a booking, the child's main household. Read per household, not per prestation:
+                # a city's day of one prestation holds thousands of bookings.
+                day = DateRange(fact.day, fact.day)
                 owner = next(
                     (
                         b.family_id
-                        for b in uow.bookings_of_prestation(fact.prestation_id, DateRange(fact.day, fact.day))
-                        if b.child_id == fact.child_id and b.is_active
+                        for family_id in child.family_ids
+                        for b in uow.bookings_of_family(family_id, day)
+                        if b.child_id == fact.child_id
+                        and b.prestation_id == fact.prestation_id
+                        and b.is_active
                     ),
                     child.family_ids[0],
                 )
