@@ -546,6 +546,45 @@ def _already_recorded(ledger: BillingLedger, existing: Payment) -> PaymentRecord
     )
 
 
+def _book(
+    ledger: BillingLedger, order: PaymentOrder
+) -> tuple[Payment, tuple[Allocation, ...], BillingLedger]:
+    """The order's payment (numbered, unless it brings its number) allocated oldest first over those of its
+    invoices the ledger knows, and the ledger after it."""
+    numbering = ledger.numbering
+    if order.number is None:
+        payment, numbering = number_payment(
+            numbering,
+            order.regie_id,
+            order.family_id,
+            order.amount,
+            order.received_at,
+            order.method,
+            order.reference,
+        )
+    else:
+        if order.number in ledger._by_number:
+            raise InvalidInput(f"{order.number} already numbers an invoice", code="billing.duplicate_number")
+        payment = Payment(
+            order.number,
+            order.regie_id,
+            order.family_id,
+            order.amount,
+            order.received_at,
+            order.method,
+            order.reference,
+        )
+    selected = [ledger._by_number[n] for n in order.invoice_numbers if n in ledger._by_number]
+    allocations = allocate_oldest_first(selected, ledger.allocations, payment.number, order.amount)
+    after = attrs.evolve(
+        ledger,
+        payments=(*ledger.payments, payment),
+        allocations=(*ledger.allocations, *allocations),
+        numbering=numbering,
+    )
+    return payment, allocations, after
+
+
 def record_payment(ledger: BillingLedger, order: PaymentOrder, today: dt.date) -> PaymentRecord:
     """Record ``order`` on ``today`` (the commune's date): allocate it oldest first over its invoices.
 
@@ -560,39 +599,9 @@ def record_payment(ledger: BillingLedger, order: PaymentOrder, today: dt.date) -
     refusals = check_payment(ledger, order, today)
     if refusals:
         raise PaymentRefused(refusals)
-    numbering = ledger.numbering
-    number = order.number
-    if number is None:
-        payment, numbering = number_payment(
-            numbering,
-            order.regie_id,
-            order.family_id,
-            order.amount,
-            order.received_at,
-            order.method,
-            order.reference,
-        )
-        number = payment.number
-    else:
-        if number in ledger._by_number:
-            raise InvalidInput(f"{number} already numbers an invoice", code="billing.duplicate_number")
-        payment = Payment(
-            number,
-            order.regie_id,
-            order.family_id,
-            order.amount,
-            order.received_at,
-            order.method,
-            order.reference,
-        )
+    payment, allocations, after = _book(ledger, order)
+    number = payment.number
     selected = [ledger._by_number[n] for n in order.invoice_numbers]
-    allocations = allocate_oldest_first(selected, ledger.allocations, number, order.amount)
-    after = attrs.evolve(
-        ledger,
-        payments=(*ledger.payments, payment),
-        allocations=(*ledger.allocations, *allocations),
-        numbering=numbering,
-    )
     details_fr, details_en = [], []
     for invoice in sorted(selected, key=_oldest_first):
         left = after.remaining(invoice.number)
@@ -631,23 +640,7 @@ def receive_payment(ledger: BillingLedger, order: PaymentOrder) -> PaymentRecord
     existing = _recorded_before(ledger, order)
     if existing is not None:
         return _already_recorded(ledger, existing)
-    payment, numbering = number_payment(
-        ledger.numbering,
-        order.regie_id,
-        order.family_id,
-        order.amount,
-        order.received_at,
-        order.method,
-        order.reference,
-    )
-    selected = [i for i in ledger.invoices if i.number in order.invoice_numbers]
-    allocations = allocate_oldest_first(selected, ledger.allocations, payment.number, order.amount)
-    after = attrs.evolve(
-        ledger,
-        payments=(*ledger.payments, payment),
-        allocations=(*ledger.allocations, *allocations),
-        numbering=numbering,
-    )
+    payment, allocations, after = _book(ledger, order)
     left = order.amount - Money.total(a.amount for a in allocations)
     words: dict[str, object] = {"payment": payment.number, "amount": order.amount, "left": left}
     return PaymentRecord(

@@ -451,16 +451,19 @@ def _require_emails(groups: Iterable[_HoldGroup]) -> None:
             )
 
 
-def _paid_confirmations(
+def _booking_confirmed(
     commune: Commune,
     family_id: str,
     children: Iterable[Child],
-    confirmed: Iterable[Booking],
+    bookings: Iterable[Booking],
     now: dt.datetime,
+    *,
+    paid: bool,
 ) -> list[DomainEvent]:
-    """``booking.confirmed`` per child and prestation for paid bookings, with what was paid for them."""
+    """``booking.confirmed`` per child and prestation for ``bookings``, with what was paid for them when
+    ``paid``."""
     grouped: dict[tuple[str, str], list[Booking]] = {}
-    for booking in confirmed:
+    for booking in bookings:
         grouped.setdefault((booking.child_id, booking.prestation_id), []).append(booking)
     names = {c.id: c.first_name for c in children}
     return [
@@ -473,10 +476,21 @@ def _paid_confirmations(
             prestation_id,
             commune.prestation(prestation_id).name,
             [b.day for b in items],
-            Money.total(b.paid or ZERO for b in items),
+            Money.total(b.paid or ZERO for b in items) if paid else None,
         )
         for (child_id, prestation_id), items in sorted(grouped.items())
     ]
+
+
+def _paid_confirmations(
+    commune: Commune,
+    family_id: str,
+    children: Iterable[Child],
+    confirmed: Iterable[Booking],
+    now: dt.datetime,
+) -> list[DomainEvent]:
+    """``booking.confirmed`` per child and prestation for paid bookings, with what was paid for them."""
+    return _booking_confirmed(commune, family_id, children, confirmed, now, paid=True)
 
 
 def _confirmations(
@@ -488,27 +502,13 @@ def _confirmations(
     now: dt.datetime,
 ) -> list[DomainEvent]:
     """``booking.confirmed`` per child and prestation for the days newly booked (not held, not waiting)."""
-    confirmed: dict[tuple[str, str], list[dt.date]] = {}
-    for booking in changed:
-        previous = before.get(booking.key)
-        if booking.status is BookingStatus.BOOKED and (
-            previous is None or previous.status is not BookingStatus.BOOKED
-        ):
-            confirmed.setdefault((booking.child_id, booking.prestation_id), []).append(booking.day)
-    names = {c.id: c.first_name for c in children}
-    return [
-        BookingConfirmed(
-            commune.collectivite.id,
-            family_id,
-            now,
-            child_id,
-            names.get(child_id, child_id),
-            prestation_id,
-            commune.prestation(prestation_id).name,
-            days,
-        )
-        for (child_id, prestation_id), days in sorted(confirmed.items())
+    booked = [
+        booking
+        for booking in changed
+        if booking.status is BookingStatus.BOOKED
+        and (booking.key not in before or before[booking.key].status is not BookingStatus.BOOKED)
     ]
+    return _booking_confirmed(commune, family_id, children, booked, now, paid=False)
 
 
 # -- results ----------------------------------------------------------------------------------------------
