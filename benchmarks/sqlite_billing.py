@@ -46,8 +46,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import attrs
-
 sys.path.insert(0, str(Path(__file__).parent))
 
 from _basket_worker import basket_seconds
@@ -62,7 +60,6 @@ from espacefamille.payment import FakeGateway
 from espacefamille.ports import FixedClock
 from espacefamille.rules.attendance import AttendanceFact, AttendanceStatus
 from espacefamille.services import BackOffice, FamilyPortal
-from espacefamille.services.corrections import note_corrections
 
 __all__ = [
     "baskets",
@@ -82,7 +79,7 @@ _DECEMBER_ISSUED_ON = dt.date(2027, 1, 4)
 _SCHOOL_YEAR = DateRange(dt.date(2026, 9, 1), dt.date(2027, 7, 3))
 _CORRECTED_SHARE = 0.01
 _JUSTIFIED = AttendanceStatus.ABSENT_JUSTIFIED
-_THROUGH_SERVICE = 20  # corrections recorded through BackOffice.record_attendance (see correct_days)
+_FACTS_PER_CALL = 200  # corrections per BackOffice.record_attendance call (see correct_days)
 _BASKET_INTERVAL_S = 0.5
 _BATCH = 500  # BackOffice.run_month_end's default (MONTH_END_BATCH)
 _LINE_COLUMNS = (
@@ -272,42 +269,18 @@ def _days_to_correct(path: Path, share: float, seed: int = 2026) -> list[tuple[s
 def correct_days(
     store: SqliteStore, commune_id: str, corrections: list[tuple[str, AttendanceFact]]
 ) -> dict[str, float]:
-    """Record ``corrections`` with the clock after the November run; the seconds it took.
-
-    The first ``_THROUGH_SERVICE`` go through ``BackOffice.record_attendance`` (in one call), which finds
-    each fact's household by reading every booking of its prestation that day — about a tenth of the city
-    per fact, far too slow for 1 % of a city's month. The others are recorded with the calls it makes once
-    it knows the household (``note_corrections``, which marks the billed days changed, then
-    ``save_attendance``), stamped as it stamps them, a few thousand families per unit of work.
-    """
+    """Record ``corrections`` through ``BackOffice.record_attendance`` with the clock after the November run,
+    ``_FACTS_PER_CALL`` facts per call (an agent's screen of a day); the seconds it took."""
     agent = Agent("agent-1", commune_id, AgentRole.ADMINISTRATEUR)
-    clock = FixedClock(_CORRECTED_AT)
-    through, rest = corrections[:_THROUGH_SERVICE], corrections[_THROUGH_SERVICE:]
+    office = BackOffice(store, clock=FixedClock(_CORRECTED_AT))
+    facts = [fact for _, fact in corrections]
     started = time.perf_counter()
-    BackOffice(store, clock=clock).record_attendance(agent, [fact for _, fact in through])
-    service = time.perf_counter() - started
-    by_family: dict[str, list[AttendanceFact]] = {}
-    for family_id, fact in rest:
-        stamped = attrs.evolve(fact, recorded_by=agent.agent_id, recorded_at=clock.now())
-        by_family.setdefault(family_id, []).append(stamped)
-    families = sorted(by_family)
-    started = time.perf_counter()
-    for start in range(0, len(families), _FAMILIES_PER_COMMIT):
-        with store.unit_of_work() as uow:
-            commune = uow.commune()
-            for family_id in families[start : start + _FAMILIES_PER_COMMIT]:
-                items = by_family[family_id]
-                note_corrections(
-                    uow, commune, family_id, ((f.prestation_id, f.day) for f in items), clock.now()
-                )
-                uow.save_attendance(items, family_id)
-            uow.commit()
+    for start in range(0, len(facts), _FACTS_PER_CALL):
+        office.record_attendance(agent, facts[start : start + _FACTS_PER_CALL])
     return {
-        "through_service": float(len(through)),
-        "through_service_s": service,
-        "through_uow": float(len(rest)),
-        "through_uow_s": time.perf_counter() - started,
-        "families": float(len(by_family) + len({f for f, _ in through})),
+        "through_service": float(len(facts)),
+        "through_service_s": time.perf_counter() - started,
+        "families": float(len({family_id for family_id, _ in corrections})),
     }
 
 
@@ -440,10 +413,9 @@ def like_for_like(source: Path, folder: Path, commune_id: str, children: int) ->
     print(
         f"corrections: {len(corrections):,} booked days of November ({_CORRECTED_SHARE:.0%}) become "
         f"justified absences in {corrected['families']:,.0f} families; "
-        f"{corrected['through_service']:.0f} through record_attendance in "
+        f"through record_attendance ({_FACTS_PER_CALL} facts a call) in "
         f"{corrected['through_service_s']:.2f} s "
-        f"({corrected['through_service_s'] / max(1.0, corrected['through_service']) * 1000:.0f} ms a fact), "
-        f"{corrected['through_uow']:,.0f} through the unit of work in {corrected['through_uow_s']:.2f} s"
+        f"({corrected['through_service_s'] / max(1.0, corrected['through_service']) * 1000:.2f} ms a fact)"
     )
     later = bill_from_store(store, commune_id, december, now=_DECEMBER_RUN_AT, issued_on=_DECEMBER_ISSUED_ON)
     december_lines = _count(path, "SELECT count(*) FROM invoice_lines") - lines
