@@ -124,11 +124,11 @@ def test_a_credit_never_goes_negative_when_applied_then_refunded(
         assert not applied.remaining(invoice_.number).is_negative
     amount = Money.from_cents(refund_wish)
     if ZERO < amount <= left:
-        after = refund_credit(applied, note.number, AT, amount=amount).ledger
+        after = refund_credit(applied, note.number, AT, today=AT.date(), amount=amount).ledger
         assert after.remaining(note.number) == left - amount
     else:
         with pytest.raises(InvalidInput):
-            refund_credit(applied, note.number, AT, amount=amount)
+            refund_credit(applied, note.number, AT, today=AT.date(), amount=amount)
 
 
 # -- prepaid ---------------------------------------------------------------------------------

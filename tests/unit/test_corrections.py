@@ -58,6 +58,7 @@ class Regie:
 
     store: CommuneStore
     clock: FixedClock
+    gateway: FakeGateway
     portal: FamilyPortal
     office: BackOffice
 
@@ -96,7 +97,8 @@ def _open(store: CommuneStore, commune: Commune | None = None) -> Regie:
         uow.save_commune(commune or example_commune())
         uow.commit()
     clock = FixedClock(at(2026, 9, 1))
-    portal = FamilyPortal(store, gateway=FakeGateway(), clock=clock)
+    gateway = FakeGateway(validity=dt.timedelta(hours=2))
+    portal = FamilyPortal(store, gateway=gateway, clock=clock)
     office = BackOffice(store, clock=clock)
     martin = Family(
         "F1", "Martin", [Guardian("G1", "Claire", "Martin", email="claire@example.fr")], "G1", quotients=QF
@@ -104,7 +106,7 @@ def _open(store: CommuneStore, commune: Commune | None = None) -> Regie:
     lea = Child("C1", "Léa", "Martin", dt.date(2018, 3, 14), ["F1"], school_class=SchoolClass.CE2)
     office.register_family(AGENT, martin, [lea])
     office.enrol_child(AGENT, Enrolment("E-C1-cantine", "C1", "F1", "cantine", YEAR))
-    return Regie(store, clock, portal, office)
+    return Regie(store, clock, gateway, portal, office)
 
 
 @pytest.fixture(params=["memory", "sqlite"])
@@ -317,3 +319,14 @@ def test_attendance_goes_to_the_household_whose_booking_the_child_came_on(regie:
     with regie.store.unit_of_work() as uow:
         assert [f.day for f in uow.attendance_of_family("F9", NOVEMBER)] == [thursday]
         assert [f.day for f in uow.attendance_of_family("F1", NOVEMBER)] == [friday]
+
+
+def test_a_payment_answered_on_new_years_night_is_numbered_in_the_communes_new_year(regie: Regie) -> None:
+    november = _november_billed(regie)  # due Thursday 31 December
+    attempt = regie.at(at(2026, 12, 31, 23)).portal.pay_invoices(MARTIN, "F1", [november.number])
+    # The gateway answers at 23:30 UTC, 00:30 on 1 January 2027 in Saint-Aubin.
+    regie.gateway.pay(attempt.payment_id, dt.datetime(2026, 12, 31, 23, 30, tzinfo=dt.UTC))
+    regie.at(dt.datetime(2027, 1, 1, 0, 31, tzinfo=PARIS))
+    result = regie.portal.payment_notification(regie.gateway.notification(attempt.payment_id))
+    assert result.payment is not None
+    assert result.payment.number == "PAY-enfance-2027-000001"

@@ -228,7 +228,12 @@ def test_credit_notes_are_applied_to_the_same_payer_and_regie_then_refunded() ->
     assert applied.ledger.remaining(other.number) == Money("20.00")
     assert available_credits(applied.ledger, "F1") == ((credit, Money("7.50")),)
     assert apply_credit_notes(applied.ledger).allocations == ()  # a second run adds nothing
-    refunded = refund_credit(applied.ledger, credit.number, dt.datetime(2026, 12, 3, 9, 0, tzinfo=PARIS))
+    refunded = refund_credit(
+        applied.ledger,
+        credit.number,
+        dt.datetime(2026, 12, 3, 9, 0, tzinfo=PARIS),
+        today=dt.date(2026, 12, 3),
+    )
     assert refunded.refund.number == "REM-enfance-2026-000001"
     assert refunded.refund.amount == Money("-7.50")
     assert refunded.ledger.remaining(credit.number) == Money(0)
@@ -236,10 +241,15 @@ def test_credit_notes_are_applied_to_the_same_payer_and_regie_then_refunded() ->
         "Avoir AV-enfance-2026-000004 : 7,50 € remboursé (REM-enfance-2026-000001)."
     )
     with pytest.raises(InvalidInput) as caught:
-        refund_credit(refunded.ledger, credit.number, dt.datetime(2026, 12, 4, 9, 0, tzinfo=PARIS))
+        refund_credit(
+            refunded.ledger,
+            credit.number,
+            dt.datetime(2026, 12, 4, 9, 0, tzinfo=PARIS),
+            today=dt.date(2026, 12, 4),
+        )
     assert caught.value.code == "refund.nothing"
     with pytest.raises(InvalidInput) as above:
-        refund_credit(applied.ledger, credit.number, AT, amount=Money("7.51"))
+        refund_credit(applied.ledger, credit.number, AT, today=TODAY, amount=Money("7.51"))
     assert above.value.code == "refund.above_credit"
 
 
@@ -250,7 +260,7 @@ def test_a_credit_note_cannot_be_paid_nor_an_invoice_refunded() -> None:
         record_payment(ledger, order([credit.number], "5.00"), TODAY)
     assert caught.value.code == "payment.credit_note"
     with pytest.raises(InvalidInput) as refused:
-        refund_credit(ledger, OCT.number, AT)
+        refund_credit(ledger, OCT.number, AT, today=TODAY)
     assert refused.value.code == "refund.not_a_credit_note"
     assert invoices_to_pay(ledger, "F1", TODAY)[0].number == OCT.number  # credit notes are not listed
 
@@ -353,7 +363,7 @@ def test_money_received_for_an_invoice_paid_meanwhile_is_recorded_and_the_rest_l
     online = order([OCT.number], "42.50", reference="PAYFIP-9")
     with pytest.raises(PaymentRefused):
         record_payment(counter.ledger, online, TODAY)
-    received = receive_payment(counter.ledger, online)
+    received = receive_payment(counter.ledger, online, TODAY)
     assert received.code == "payment.partly_unallocated"
     assert received.payment.number == "PAY-enfance-2026-000002"
     assert [(a.invoice_number, a.amount) for a in received.allocations] == [(OCT.number, Money("12.50"))]
@@ -362,14 +372,14 @@ def test_money_received_for_an_invoice_paid_meanwhile_is_recorded_and_the_rest_l
         "Paiement PAY-enfance-2026-000002 de 42,50 € enregistré ; 30,00 € n'ont pu être affectés à une "
         "facture et vous seront remboursés."
     )
-    again = receive_payment(received.ledger, online)
+    again = receive_payment(received.ledger, online, TODAY)
     assert again.already_recorded
     assert again.ledger == received.ledger
 
 
 def test_a_payment_is_numbered_in_the_series_of_the_year_it_is_received() -> None:
     payment, numbering = number_payment(
-        Numbering(), "enfance", "F1", Money("12.00"), AT, PaymentMethod.ONLINE, "PAYFIP-3"
+        Numbering(), "enfance", "F1", Money("12.00"), AT, PaymentMethod.ONLINE, "PAYFIP-3", received_on=TODAY
     )
     assert (payment.number, payment.amount, payment.reference) == (
         "PAY-enfance-2026-000001",
@@ -379,7 +389,7 @@ def test_a_payment_is_numbered_in_the_series_of_the_year_it_is_received() -> Non
     assert numbering.last == {("enfance", 2026, Series.PAYMENT): 1}
     naive = dt.datetime(2026, 11, 20)  # a time without its zone is refused
     with pytest.raises(InvalidInput):
-        number_payment(Numbering(), "enfance", "F1", Money(1), naive, PaymentMethod.CASH)
+        number_payment(Numbering(), "enfance", "F1", Money(1), naive, PaymentMethod.CASH, received_on=TODAY)
 
 
 def test_a_credit_note_decided_by_the_regie_is_numbered_in_its_own_series() -> None:
@@ -398,3 +408,21 @@ def test_a_credit_note_decided_by_the_regie_is_numbered_in_its_own_series() -> N
         with pytest.raises(InvalidInput) as refused:
             issue_credit_note(Numbering(), "enfance", "F1", amount, "x", TODAY)  # type: ignore[arg-type]
         assert refused.value.code == "credit.not_positive"
+
+
+def test_a_payment_received_on_new_years_night_is_numbered_in_the_communes_new_year() -> None:
+    # 00:30 on 1 January 2027 in Paris is still 31 December 2026 in UTC, the zone a gateway may answer in.
+    received = dt.datetime(2026, 12, 31, 23, 30, tzinfo=dt.UTC)
+    payment, _ = number_payment(
+        Numbering(),
+        "enfance",
+        "F1",
+        Money(5),
+        received,
+        PaymentMethod.ONLINE,
+        received_on=dt.date(2027, 1, 1),
+    )
+    assert payment.number == "PAY-enfance-2027-000001"
+    note = invoice("AV-enfance-2026-000003", "-10.00", dt.date(2026, 12, 31), kind=DocumentKind.CREDIT_NOTE)
+    refund = refund_credit(BillingLedger([note]), note.number, received, today=dt.date(2027, 1, 1))
+    assert refund.refund.number == "REM-enfance-2027-000001"

@@ -272,16 +272,18 @@ def test_cancelling_an_unpaid_hold_gives_no_credit(commune: Commune) -> None:
 def test_a_credit_is_refunded_in_the_refund_series_and_never_beyond_it() -> None:
     credit = PrepaidCredit("F1", "loisirs", Money("12.12"))
     at = dt.datetime(2026, 12, 2, 14, 0, tzinfo=PARIS)
-    after, numbering, refund = refund_prepaid_credit(credit, Numbering(), at, amount=Money("10.00"))
+    after, numbering, refund = refund_prepaid_credit(
+        credit, Numbering(), at, today=at.date(), amount=Money("10.00")
+    )
     assert after.balance == Money("2.12")
     assert refund.number == "REM-loisirs-2026-000001"
     assert refund.amount == Money("-10.00")
     assert refund.method is PaymentMethod.TRANSFER
     with pytest.raises(InvalidInput) as caught:
-        refund_prepaid_credit(after, numbering, at, amount=Money("2.13"))
+        refund_prepaid_credit(after, numbering, at, today=at.date(), amount=Money("2.13"))
     assert caught.value.code == "prepaid.above_credit"
     with pytest.raises(InvalidInput) as empty:
-        refund_prepaid_credit(PrepaidCredit("F1", "loisirs", Money(0)), numbering, at)
+        refund_prepaid_credit(PrepaidCredit("F1", "loisirs", Money(0)), numbering, at, today=at.date())
     assert empty.value.code == "refund.nothing"
     with pytest.raises(InvalidInput):
         PrepaidCredit("F1", "loisirs", Money("-0.01"))

@@ -547,10 +547,10 @@ def _already_recorded(ledger: BillingLedger, existing: Payment) -> PaymentRecord
 
 
 def _book(
-    ledger: BillingLedger, order: PaymentOrder
+    ledger: BillingLedger, order: PaymentOrder, today: dt.date
 ) -> tuple[Payment, tuple[Allocation, ...], BillingLedger]:
-    """The order's payment (numbered, unless it brings its number) allocated oldest first over those of its
-    invoices the ledger knows, and the ledger after it."""
+    """The order's payment (numbered for ``today``'s year, unless it brings its number) allocated oldest first
+    over those of its invoices the ledger knows, and the ledger after it."""
     numbering = ledger.numbering
     if order.number is None:
         payment, numbering = number_payment(
@@ -561,6 +561,7 @@ def _book(
             order.received_at,
             order.method,
             order.reference,
+            received_on=today,
         )
     else:
         if order.number in ledger._by_number:
@@ -599,7 +600,7 @@ def record_payment(ledger: BillingLedger, order: PaymentOrder, today: dt.date) -
     refusals = check_payment(ledger, order, today)
     if refusals:
         raise PaymentRefused(refusals)
-    payment, allocations, after = _book(ledger, order)
+    payment, allocations, after = _book(ledger, order, today)
     number = payment.number
     selected = [ledger._by_number[n] for n in order.invoice_numbers]
     details_fr, details_en = [], []
@@ -625,22 +626,28 @@ def number_payment(
     received_at: dt.datetime,
     method: PaymentMethod,
     reference: str = "",
+    *,
+    received_on: dt.date,
 ) -> tuple[Payment, Numbering]:
-    """A payment received by a régie, numbered next in its ``PAY`` series for the year it is received."""
+    """A payment received by a régie at ``received_at``, numbered next in its ``PAY`` series for the year of
+    ``received_on``, the commune's date of the receipt (its local year: a payment at 00:30 on 1 January in
+    Paris is the new year's, whatever zone the gateway answers in)."""
     require_aware(received_at, "received_at")
-    numbering, number = numbering.next(regie_id, received_at.year, Series.PAYMENT)
+    _check_date("received_on", received_on)
+    numbering, number = numbering.next(regie_id, received_on.year, Series.PAYMENT)
     return Payment(number, regie_id, family_id, amount, received_at, method, reference), numbering
 
 
-def receive_payment(ledger: BillingLedger, order: PaymentOrder) -> PaymentRecord:
+def receive_payment(ledger: BillingLedger, order: PaymentOrder, today: dt.date) -> PaymentRecord:
     """Money the régie received for ``order`` whatever happened meanwhile (an invoice paid at the counter, a
     credit note applied, the due date passed): it is recorded, what its invoices still owe is allocated
-    oldest first, and the rest is left for the régie to refund (code ``payment.partly_unallocated``).
+    oldest first, and the rest is left for the régie to refund (code ``payment.partly_unallocated``);
+    ``today`` is the commune's date, whose year numbers the payment.
     ``record_payment`` is the call that refuses an order it cannot apply; this one is for money already in."""
     existing = _recorded_before(ledger, order)
     if existing is not None:
         return _already_recorded(ledger, existing)
-    payment, allocations, after = _book(ledger, order)
+    payment, allocations, after = _book(ledger, order, today)
     left = order.amount - Money.total(a.amount for a in allocations)
     words: dict[str, object] = {"payment": payment.number, "amount": order.amount, "left": left}
     return PaymentRecord(
@@ -815,12 +822,15 @@ def refund_credit(
     credit_note_number: str,
     refunded_at: dt.datetime,
     *,
+    today: dt.date,
     amount: Money | None = None,
     method: PaymentMethod = PaymentMethod.TRANSFER,
     reference: str = "",
 ) -> RefundRecord:
-    """Pay back what is left of a credit note (or ``amount`` of it), never more than the credit left."""
+    """Pay back what is left of a credit note (or ``amount`` of it), never more than the credit left; the
+    refund is numbered for the year of ``today``, the commune's date."""
     require_aware(refunded_at, "refunded_at")
+    _check_date("today", today)
     note = ledger.invoice(credit_note_number)
     if not note.is_credit_note:
         raise InvalidInput(
@@ -845,7 +855,7 @@ def refund_credit(
             ),
             code="refund.above_credit",
         )
-    numbering, number = ledger.numbering.next(note.regie_id, refunded_at.year, Series.REFUND)
+    numbering, number = ledger.numbering.next(note.regie_id, today.year, Series.REFUND)
     refund = Payment(number, note.regie_id, note.family_id, -amount, refunded_at, method, reference)
     allocation = Allocation(note.number, number, amount)
     after = attrs.evolve(

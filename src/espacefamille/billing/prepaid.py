@@ -1108,12 +1108,13 @@ def refund_prepaid_credit(
     numbering: Numbering,
     refunded_at: dt.datetime,
     *,
+    today: dt.date,
     amount: Money | None = None,
     method: PaymentMethod = PaymentMethod.TRANSFER,
     reference: str = "",
 ) -> tuple[PrepaidCredit, Numbering, Payment]:
     """Pay back a prepaid credit (all of it, or ``amount``): a negative ``Payment`` in the régie's ``REM``
-    series, never more than the credit left."""
+    series for the year of ``today`` (the commune's date), never more than the credit left."""
     require_aware(refunded_at, "refunded_at")
     amount = credit.balance if amount is None else amount
     if amount <= ZERO:
@@ -1123,7 +1124,7 @@ def refund_prepaid_credit(
             code="refund.nothing",
         )
     after = credit.used(amount)
-    numbering, number = numbering.next(credit.regie_id, refunded_at.year, Series.REFUND)
+    numbering, number = numbering.next(credit.regie_id, today.year, Series.REFUND)
     refund = Payment(number, credit.regie_id, credit.family_id, -amount, refunded_at, method, reference)
     return after, numbering, refund
 

@@ -975,7 +975,11 @@ class BackOffice(ServiceBase):
             require_agent(actor, commune.collectivite.id, _REGIE)
             note = uow.invoice(credit_note_number)
             record = refund_credit(
-                billing_ledger(uow, note.family_id), credit_note_number, now, amount=amount
+                billing_ledger(uow, note.family_id),
+                credit_note_number,
+                now,
+                today=commune.calendar.today(now),
+                amount=amount,
             )
             uow.save_payment(record.refund)
             uow.save_allocations([record.allocation], note.family_id)

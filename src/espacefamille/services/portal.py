@@ -989,6 +989,7 @@ class FamilyPortal(ServiceBase):
             paid_at,
             PaymentMethod.ONLINE,
             attempt.reference,
+            received_on=commune.calendar.today(paid_at),
         )
         uow.save_payment(payment)
         credits = _Credits(uow, commune, now, self.hold)
@@ -1100,7 +1101,7 @@ class FamilyPortal(ServiceBase):
         except PaymentRefused:
             # The money is received whatever happened meanwhile (a credit note applied, an invoice paid at the
             # counter): record it, allocate what still remains, and leave the rest for the régie to refund.
-            record = receive_payment(ledger, order)
+            record = receive_payment(ledger, order, today)
             payment, allocations, message = record.payment, record.allocations, record.message_fr
             numbering = record.ledger.numbering
         uow.save_payment(payment)
