@@ -58,6 +58,7 @@ __all__ = [
     "UnitOfWork",
     "check_carried",
     "family_records_by_parts",
+    "family_records_of",
 ]
 
 
@@ -83,11 +84,20 @@ def family_records_by_parts(
     uow: UnitOfWork, period: DateRange, after: str | None = None, documents_from: dt.date | None = None
 ) -> Iterator[FamilyRecords]:
     """``UnitOfWork.family_records`` made of a unit of work's per-family reads, for a store that has no
-    faster way (the memory store uses it; the SQLite store reads a few hundred families per query)."""
-    for family in uow.families():
+    faster way (the SQLite store reads a few hundred families per query). It lists the families with
+    ``families()``: a store whose ``families()`` counts every family as read should rather give
+    ``family_records_of`` the families after ``after`` one at a time, as the memory store does, so that a
+    run's batch does not conflict with families it does not bill."""
+    families = (family for family in uow.families() if after is None or family.id > after)
+    return family_records_of(uow, families, period, documents_from)
+
+
+def family_records_of(
+    uow: UnitOfWork, families: Iterable[Family], period: DateRange, documents_from: dt.date | None = None
+) -> Iterator[FamilyRecords]:
+    """The records of ``families``, read one family at a time as they come (see ``family_records``)."""
+    for family in families:
         family_id = family.id
-        if after is not None and family_id <= after:
-            continue
         yield FamilyRecords(
             family,
             uow.children_of(family_id),
@@ -269,7 +279,9 @@ class UnitOfWork(Protocol):
 
     def changed_days(self, regie_id: str) -> Mapping[str, tuple[dt.date, ...]]:
         """Days already billed whose facts changed since, awaiting the régie's next run: by family id
-        (families in order), days increasing, each once."""
+        (families in order), days increasing, each once. Not a read of the families (a run reads each
+        family's records as it bills it): a family changed meanwhile does not make this unit of work
+        conflict."""
         ...
 
     def mark_changed(self, regie_id: str, family_id: str, days: Iterable[dt.date]) -> None:
@@ -277,8 +289,9 @@ class UnitOfWork(Protocol):
         family write; marking a day twice is harmless)."""
         ...
 
-    def clear_changed(self, regie_id: str, family_id: str, through: dt.date) -> None:
-        """Forget the household's changed days up to ``through``: a run billed them (a family write)."""
+    def clear_changed(self, regie_id: str, family_id: str, days: Iterable[dt.date]) -> None:
+        """Forget these changed days of the household: a run billed them (a family write). A day marked
+        again meanwhile is forgotten too; one marked for the first time meanwhile waits for the next run."""
         ...
 
     def unpaid_exemption(self, family_id: str) -> UnpaidExemption | None:

@@ -34,6 +34,7 @@ from espacefamille.model import (
 )
 from espacefamille.payment import FakeGateway
 from espacefamille.ports import CommuneStore, FixedClock
+from espacefamille.rules.attendance import AttendanceFact, AttendanceStatus
 from espacefamille.rules.basket import Action, BasketLine
 from espacefamille.services import BackOffice, FamilyPortal
 from espacefamille.testing.faults import FailingStore, InjectedFault
@@ -188,3 +189,38 @@ def test_a_run_bills_whole_months_and_never_one_before_the_latest_billed(new_sto
     # Nothing was written by the refused runs; November again issues nothing new.
     assert len(_documents(store, 2)) == 2
     assert office.run_month_end(AGENT, "enfance", NOVEMBER).invoices == 0
+
+
+def test_families_with_corrections_booking_during_a_run_do_not_hold_it_up() -> None:
+    # Every household has a corrected November day; while December is billed one household per batch, the
+    # last household validates a basket between each family of the others. Each batch reads the régie's
+    # corrected days, but only its own family's records: the others' baskets never make it start again.
+    households = 5
+    store = _city(MemoryStore(), households)
+    clock = FixedClock(RUN_AT)
+    office = BackOffice(store, clock=clock)
+    office.run_month_end(AGENT, "enfance", NOVEMBER)
+    clock.instant = dt.datetime(2026, 12, 3, 9, 0, tzinfo=PARIS)
+    office.record_attendance(
+        AGENT,
+        [
+            AttendanceFact(f"C{i:02}", "repas", dt.date(2026, 11, 16), AttendanceStatus.ABSENT_JUSTIFIED)
+            for i in range(1, households + 1)
+        ],
+    )
+    portal = FamilyPortal(store, gateway=FakeGateway(), clock=clock)
+    last = FamilyMember("acc-5", [AccountLink("saint-aubin", "F05", "G05", "act", RUN_AT)])
+    meals = iter(example_commune().opening_calendar("repas").open_days(DateRange.month(2027, 1)))
+    attempts: list[int] = []
+
+    def meanwhile(billed: int, total: int) -> None:
+        attempts.append(billed)
+        if billed < households:  # the others' turn
+            portal.validate_basket(last, "F05", [BasketLine(Action.BOOK, "C05", "repas", next(meals))])
+
+    clock.instant = dt.datetime(2027, 1, 4, 9, 0, tzinfo=PARIS)
+    report = office.run_month_end(AGENT, "enfance", DateRange.month(2026, 12), progress=meanwhile, batch=1)
+    assert attempts == [1, 2, 3, 4, 5]  # no batch billed twice
+    assert (report.credit_notes, report.regularisations) == (households, households)
+    with store.unit_of_work() as uow:
+        assert dict(uow.changed_days("enfance")) == {}

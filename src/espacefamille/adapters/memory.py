@@ -26,7 +26,7 @@ from espacefamille.errors import ConcurrentChange, InvalidInput, NotFound
 from espacefamille.events import OutboxMessage
 from espacefamille.model import Booking, Child, Commune, Enrolment, Family
 from espacefamille.payment import PaymentAttempt
-from espacefamille.ports import FamilyRecords, check_carried, family_records_by_parts
+from espacefamille.ports import FamilyRecords, check_carried, family_records_of
 from espacefamille.requests import Request
 from espacefamille.rules.attendance import AbsenceDeclaration, AttendanceFact
 from espacefamille.rules.unpaid import UnpaidExemption
@@ -230,7 +230,12 @@ class MemoryUnitOfWork:
     def family_records(
         self, period: DateRange, after: str | None = None, documents_from: dt.date | None = None
     ) -> Iterator[FamilyRecords]:
-        return family_records_by_parts(self, period, after, documents_from)
+        # Each family counts as read when its records are: a run's batch stops after its last family and
+        # does not conflict with the families of the batches after it.
+        with self._store._lock:
+            view = _View(self._store._tables.families, self._changes.families)
+            ids = sorted(f.id for f in view.values() if after is None or f.id > after)
+        return family_records_of(self, (self.family(family_id) for family_id in ids), period, documents_from)
 
     def save_family(self, family: Family) -> None:
         with self._store._lock:
@@ -489,8 +494,6 @@ class MemoryUnitOfWork:
             for key in sorted(k for k in keys if k[0] == regie_id):
                 if view.get(key):
                     found.setdefault(key[1], []).append(key[2])
-            for family_id in found:
-                self._see(_family(family_id))
         return {family_id: tuple(days) for family_id, days in found.items()}
 
     def mark_changed(self, regie_id: str, family_id: str, days: Iterable[dt.date]) -> None:
@@ -502,14 +505,14 @@ class MemoryUnitOfWork:
         for day in days:
             self._changes.changed_days[(regie_id, family_id, day)] = True
 
-    def clear_changed(self, regie_id: str, family_id: str, through: dt.date) -> None:
-        _check_day(through, "cleared through")
+    def clear_changed(self, regie_id: str, family_id: str, days: Iterable[dt.date]) -> None:
+        days = tuple(days)
+        for day in days:
+            _check_day(day, "a billed day")
         with self._store._lock:
             self._touch(_family(family_id))
-            keys = {*self._store._tables.changed_days, *self._changes.changed_days}
-        for key in keys:
-            if key[0] == regie_id and key[1] == family_id and key[2] <= through:
-                self._changes.changed_days[key] = False
+        for day in days:
+            self._changes.changed_days[(regie_id, family_id, day)] = False
 
     def unpaid_exemption(self, family_id: str) -> UnpaidExemption | None:
         with self._store._lock:

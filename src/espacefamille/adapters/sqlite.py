@@ -1674,8 +1674,6 @@ class SqliteUnitOfWork:
             "SELECT family_id, day FROM changed_days WHERE regie_id = ? ORDER BY family_id, day", (regie_id,)
         ):
             found.setdefault(family_id, []).append(_day(day))
-        for family_id in found:
-            self._seen(_FAMILY, family_id)
         return {family_id: tuple(days) for family_id, days in found.items()}
 
     def mark_changed(self, regie_id: str, family_id: str, days: Iterable[dt.date]) -> None:
@@ -1689,14 +1687,13 @@ class SqliteUnitOfWork:
 
         self._write(apply)
 
-    def clear_changed(self, regie_id: str, family_id: str, through: dt.date) -> None:
-        text = _iso_day(through, "cleared through")
+    def clear_changed(self, regie_id: str, family_id: str, days: Iterable[dt.date]) -> None:
+        rows = [(regie_id, family_id, _iso_day(day, "a billed day")) for day in days]
 
         def apply() -> None:
             self._mark(_FAMILY, family_id)
-            self._db.execute(
-                "DELETE FROM changed_days WHERE regie_id = ? AND family_id = ? AND day <= ?",
-                (regie_id, family_id, text),
+            self._db.executemany(
+                "DELETE FROM changed_days WHERE regie_id = ? AND family_id = ? AND day = ?", rows
             )
 
         self._write(apply)

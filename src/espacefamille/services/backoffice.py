@@ -398,9 +398,10 @@ class _MonthReader:
         )
 
     def billed(self, family_id: str) -> None:
-        """The family's changed days up to the month's end are billed now: forget them."""
-        if family_id in self.changed:
-            self.uow.clear_changed(self.regie_id, family_id, self.month.end)
+        """The family's changed days read, up to the month's end, are billed now: forget them."""
+        days = [day for day in self.changed.get(family_id, ()) if day <= self.month.end]
+        if days:
+            self.uow.clear_changed(self.regie_id, family_id, days)
 
 
 def _absence_facts(

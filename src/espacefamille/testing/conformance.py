@@ -802,8 +802,8 @@ class StoreConformance:
         }
         assert list(self.read(store, lambda uow: dict(uow.changed_days("enfance")))) == ["F1", "F2"]
         # A run of November forgets F2's November days; December's day of F1 and the other régie stay.
-        self.write(store, lambda uow: uow.clear_changed("enfance", "F2", NOVEMBER.end))
-        self.write(store, lambda uow: uow.clear_changed("enfance", "F1", NOVEMBER.end))
+        self.write(store, lambda uow: uow.clear_changed("enfance", "F2", [dt.date(2026, 11, 3)]))
+        self.write(store, lambda uow: uow.clear_changed("enfance", "F2", [dt.date(2026, 11, 16)]))
         assert self.read(store, lambda uow: dict(uow.changed_days("enfance"))) == {
             "F1": (dt.date(2026, 12, 1),)
         }
@@ -819,6 +819,19 @@ class StoreConformance:
             assert dict(uow.changed_days("enfance")) == {"F1": (dt.date(2026, 11, 16),)}
         assert self.read(store, lambda uow: dict(uow.changed_days("enfance"))) == {}
         assert self.read(store, lambda uow: uow.billed_through("enfance")) is None
+
+    def test_reading_the_changed_days_is_not_a_read_of_their_families(self) -> None:
+        store = self.seeded_store()
+        self.write(store, lambda uow: uow.mark_changed("enfance", "F2", [dt.date(2026, 11, 16)]))
+        with store.unit_of_work() as run:
+            assert dict(run.changed_days("enfance")) == {"F2": (dt.date(2026, 11, 16),)}
+            # F2 validates a basket meanwhile: the run, billing other families, is not disturbed by it.
+            self.write(store, lambda uow: uow.mark_changed("enfance", "F2", [dt.date(2026, 11, 17)]))
+            run.clear_changed("enfance", "F1", [dt.date(2026, 11, 2)])
+            run.commit()
+        assert self.read(store, lambda uow: dict(uow.changed_days("enfance"))) == {
+            "F2": (dt.date(2026, 11, 16), dt.date(2026, 11, 17))
+        }
 
     def test_a_correction_read_before_a_run_moved_billed_through_conflicts(self) -> None:
         store = self.seeded_store()
@@ -836,7 +849,7 @@ class StoreConformance:
         writes: tuple[Callable[[UnitOfWork], None], ...] = (
             lambda uow: uow.save_billed_through("enfance", "2026-11-30"),  # type: ignore[arg-type]
             lambda uow: uow.mark_changed("enfance", "F1", [dt.datetime(2026, 11, 16, 9, 0, tzinfo=dt.UTC)]),
-            lambda uow: uow.clear_changed("enfance", "F1", None),  # type: ignore[arg-type]
+            lambda uow: uow.clear_changed("enfance", "F1", [None]),  # type: ignore[list-item]
         )
         for write in writes:
             with store.unit_of_work() as uow, pytest.raises(InvalidInput) as refused:

@@ -202,9 +202,9 @@ class _FailingUnitOfWork:
         self._store.count("mark_changed")
         self._inner.mark_changed(regie_id, family_id, days)
 
-    def clear_changed(self, regie_id: str, family_id: str, through: dt.date) -> None:
+    def clear_changed(self, regie_id: str, family_id: str, days: Iterable[dt.date]) -> None:
         self._store.count("clear_changed")
-        self._inner.clear_changed(regie_id, family_id, through)
+        self._inner.clear_changed(regie_id, family_id, days)
 
     def unpaid_exemption(self, family_id: str) -> UnpaidExemption | None:
         return self._inner.unpaid_exemption(family_id)
