@@ -13,8 +13,9 @@ import time
 from zoneinfo import ZoneInfo
 
 from espacefamille.calendar.periods import DateRange
+from espacefamille.commune import Commune
 from espacefamille.examples import example_commune
-from espacefamille.model import Booking, BookingStatus, Child, Commune, Enrolment, SchoolClass
+from espacefamille.model import Booking, BookingStatus, Child, Enrolment, SchoolClass
 from espacefamille.rules.attendance import AttendanceFact, AttendanceStatus
 from espacefamille.rules.calendar_view import CalendarView, family_calendar
 from espacefamille.rules.capacity import PlaceLedger

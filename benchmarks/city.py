@@ -35,17 +35,9 @@ import attrs
 
 from espacefamille.billing.invoicing import FamilyMonth
 from espacefamille.calendar.periods import DateRange
+from espacefamille.commune import Commune
 from espacefamille.examples import example_commune
-from espacefamille.model import (
-    Booking,
-    BookingStatus,
-    Child,
-    Commune,
-    Family,
-    Guardian,
-    QuotientFamilial,
-    Residence,
-)
+from espacefamille.model import Booking, BookingStatus, Child, Family, Guardian, QuotientFamilial, Residence
 from espacefamille.rules.attendance import AttendanceFact, AttendanceStatus
 
 __all__ = ["City", "Household", "main", "synthetic_city"]

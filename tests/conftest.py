@@ -7,8 +7,8 @@ import os
 import pytest
 from hypothesis import HealthCheck, settings
 
+from espacefamille.commune import Commune
 from espacefamille.examples import example_commune
-from espacefamille.model import Commune
 
 settings.register_profile(
     "ci",

@@ -18,9 +18,9 @@ from espacefamille.calendar.opening import Closure, ClosureReason, Opening
 from espacefamille.calendar.periods import DateRange, Weekday
 from espacefamille.calendar.public_holidays import HolidaySubdivision
 from espacefamille.calendar.school import SchoolHoliday, SchoolYear, SchoolZone
+from espacefamille.commune import Commune
 from espacefamille.model import (
     Collectivite,
-    Commune,
     PaymentMode,
     Prestation,
     PrestationKind,

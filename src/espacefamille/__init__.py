@@ -5,6 +5,7 @@ library: frontends and ERP scripts import it, storage and payment are protocols 
 This module is the stable public API; submodules named with a leading underscore are private.
 """
 
+from espacefamille.commune import Commune
 from espacefamille.config import (
     commune_from_dict,
     commune_to_dict,
@@ -27,7 +28,6 @@ from espacefamille.model import (
     BookingStatus,
     Child,
     Collectivite,
-    Commune,
     Diet,
     Enrolment,
     Family,

@@ -24,10 +24,10 @@ from espacefamille.calendar.opening import Closure, ClosureReason, Opening
 from espacefamille.calendar.periods import DateRange, Weekday
 from espacefamille.calendar.public_holidays import HolidaySubdivision
 from espacefamille.calendar.school import SchoolYear, SchoolZone, parse_school_year
+from espacefamille.commune import Commune
 from espacefamille.errors import EspaceFamilleError, InvalidConfiguration
 from espacefamille.model import (
     Collectivite,
-    Commune,
     PaymentMode,
     Prestation,
     PrestationKind,
@@ -38,8 +38,8 @@ from espacefamille.model import (
 from espacefamille.money import Money, RoundingMode, RoundingPoint, RoundingPolicy
 from espacefamille.requests import RequestCategories, request_categories_from_dict, request_categories_to_dict
 from espacefamille.rules.attendance import AbsencePolicy, absence_policy_from_dict, absence_policy_to_dict
-from espacefamille.rules.basket import BookingConditions, conditions_from_dict, conditions_to_dict
 from espacefamille.rules.capacity import Capacity, capacity_from_dict, capacity_to_dict
+from espacefamille.rules.conditions import BookingConditions, conditions_from_dict, conditions_to_dict
 from espacefamille.rules.policies import (
     BookingRules,
     booking_rules_from_dict,

@@ -14,10 +14,10 @@ from collections.abc import Sequence
 
 from espacefamille.calendar.opening import ClosedBecause, OpeningDay
 from espacefamille.calendar.periods import DateRange
+from espacefamille.commune import Commune
 from espacefamille.config import load_commune
 from espacefamille.errors import EspaceFamilleError
 from espacefamille.examples import example_commune
-from espacefamille.model import Commune
 from espacefamille.text import format_date, month_name
 
 __all__ = ["main", "month_calendar_text"]

@@ -34,13 +34,13 @@ from espacefamille.accounts import Agent, AgentRole
 from espacefamille.billing.documents import Invoice
 from espacefamille.calendar.periods import DateRange
 from espacefamille.calendar.timezones import time_zone
+from espacefamille.commune import Commune
 from espacefamille.errors import InvalidInput, NotFound
 from espacefamille.examples import example_commune
 from espacefamille.model import (
     Booking,
     BookingStatus,
     Child,
-    Commune,
     Enrolment,
     Family,
     Guardian,

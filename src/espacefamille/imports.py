@@ -29,10 +29,10 @@ from typing import ParamSpec, TypeVar
 import attrs
 
 from espacefamille.calendar.periods import DateRange
+from espacefamille.commune import Commune
 from espacefamille.errors import InvalidInput
 from espacefamille.model import (
     Child,
-    Commune,
     Diet,
     Enrolment,
     Family,

@@ -1,4 +1,7 @@
-"""The commune model: who runs the services, what can be booked, and the families who book it.
+"""The commune's entities: who runs the services, what can be booked, and the families who book it.
+
+The ``Commune`` aggregate, which gathers them with the rules' and prices' configuration, is
+``espacefamille.commune.Commune``.
 
 French words are kept where English has no equal: *collectivité* (the commune or grouping that runs
 the services), *régie* (its cash office, which invoices and collects), *prestation* (the bookable
@@ -14,30 +17,21 @@ import datetime as dt
 import enum
 import itertools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import Any, Final, TypeVar
 
 import attrs
 
 from espacefamille._trusted import trusted_builder
-from espacefamille.billing.tariffs import QfChangeRule, TariffBook
-from espacefamille.calendar.commune import CommuneCalendar
-from espacefamille.calendar.opening import Closure, Opening, OpeningCalendar
+from espacefamille.billing.tariffs import QfChangeRule
+from espacefamille.calendar.opening import Closure, Opening
 from espacefamille.calendar.periods import DateRange
 from espacefamille.calendar.public_holidays import HolidaySubdivision
-from espacefamille.calendar.school import SchoolYear, SchoolZone, school_calendar
+from espacefamille.calendar.school import SchoolYear, SchoolZone
 from espacefamille.calendar.timezones import DEFAULT_TIMEZONE, time_zone
-from espacefamille.errors import InvalidConfiguration, InvalidInput, NotFound
-from espacefamille.money import Money, RoundingPolicy, to_decimal
-from espacefamille.requests import RequestCategories
-
-if TYPE_CHECKING:  # the rules modules import this one; the aggregate only names their types
-    from espacefamille.rules.attendance import AbsencePolicy
-    from espacefamille.rules.basket import BookingConditions
-    from espacefamille.rules.capacity import Capacity
-    from espacefamille.rules.policies import BookingRules
-    from espacefamille.rules.unpaid import UnpaidPolicy
+from espacefamille.errors import InvalidInput
+from espacefamille.money import Money, to_decimal
 
 __all__ = [
     "BookedDays",
@@ -45,7 +39,6 @@ __all__ = [
     "BookingStatus",
     "Child",
     "Collectivite",
-    "Commune",
     "Diet",
     "Enrolment",
     "Family",
@@ -618,169 +611,3 @@ def booked_days(bookings: Iterable[Booking | BookedDays]) -> tuple[BookedDays, .
 
 
 _new_run: Final = trusted_builder(BookedDays)
-
-
-# -- the whole setup --------------------------------------------------------------------------
-
-
-def _booking_rules(table: Mapping[str, BookingRules]) -> dict[str, BookingRules]:
-    return dict(table)
-
-
-def _capacities(table: Mapping[str, Capacity]) -> dict[str, Capacity]:
-    return dict(table)
-
-
-def _absence_policies(table: Mapping[str, AbsencePolicy]) -> dict[str, AbsencePolicy]:
-    return dict(table)
-
-
-def _conditions(table: Mapping[str, BookingConditions]) -> dict[str, BookingConditions]:
-    return dict(table)
-
-
-def _by_id(items: Iterable[Any], what: str, path: str) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for item in items:
-        if item.id in result:
-            raise InvalidConfiguration(
-                f"duplicate {what} id {item.id!r}", path=path, code="config.duplicate_id"
-            )
-        result[item.id] = item
-    return result
-
-
-@attrs.frozen
-class Commune:
-    """A collectivité's whole configuration, as loaded from its TOML file (see ``espacefamille.config``).
-
-    ``school_years`` are the commune's own school-holiday table, overriding the shipped data year by
-    year; ``recovery_threshold`` is the *seuil de mise en recouvrement* (15 € by default, CGCT D1611-1).
-    ``booking_rules`` (deadlines, windows, after-deadline policies) and ``capacities`` are keyed by
-    prestation id, ``absence_policies`` by service id; a prestation without booking rules can be booked
-    and cancelled until it starts, one without capacity has no limit of places. ``conditions`` (class, age,
-    prerequisites, exclusions) are keyed by prestation id; ``unpaid`` is the graduated unpaid-invoices
-    policy; ``all_or_nothing_baskets`` makes a basket with one refused line refuse them all; ``tariffs`` are
-    the commune's price lists (``billing.tariffs``); ``request_categories`` the forms families fill to send
-    a request (``espacefamille.requests``).
-    """
-
-    collectivite: Collectivite
-    regies: tuple[Regie, ...] = attrs.field(converter=_regies)
-    services: tuple[Service, ...] = attrs.field(converter=_services)
-    school_years: tuple[SchoolYear, ...] = attrs.field(converter=_school_years, default=())
-    rounding: RoundingPolicy = attrs.field(factory=RoundingPolicy)
-    recovery_threshold: Money = attrs.field(factory=lambda: Money("15"))
-    booking_rules: Mapping[str, BookingRules] = attrs.field(factory=dict, converter=_booking_rules)
-    capacities: Mapping[str, Capacity] = attrs.field(factory=dict, converter=_capacities)
-    absence_policies: Mapping[str, AbsencePolicy] = attrs.field(factory=dict, converter=_absence_policies)
-    conditions: Mapping[str, BookingConditions] = attrs.field(factory=dict, converter=_conditions)
-    unpaid: UnpaidPolicy | None = None
-    all_or_nothing_baskets: bool = False
-    tariffs: TariffBook = attrs.field(factory=TariffBook)
-    request_categories: RequestCategories = attrs.field(factory=RequestCategories)
-    _regies: Mapping[str, Regie] = attrs.field(init=False, eq=False, repr=False)
-    _services: Mapping[str, Service] = attrs.field(init=False, eq=False, repr=False)
-    _prestations: Mapping[str, Prestation] = attrs.field(init=False, eq=False, repr=False)
-    _calendar: CommuneCalendar = attrs.field(init=False, eq=False, repr=False)
-
-    def __attrs_post_init__(self) -> None:
-        regies = _by_id(self.regies, "régie", "regies")
-        services = _by_id(self.services, "service", "services")
-        prestations = _by_id(
-            (p for s in self.services for p in s.prestations), "prestation", "services.*.prestations"
-        )
-        for service in self.services:
-            if service.regie_id not in regies:
-                raise InvalidConfiguration(
-                    f"unknown régie {service.regie_id!r} (known: {sorted(regies)})",
-                    path=f"services.{service.id}.regie",
-                    code="config.unknown_reference",
-                )
-        if self.recovery_threshold.is_negative:
-            raise InvalidConfiguration(
-                "the recovery threshold cannot be negative",
-                path="billing.recovery_threshold",
-                code="config.value",
-            )
-        for what, table, known in (
-            ("booking_rules", self.booking_rules, prestations),
-            ("capacities", self.capacities, prestations),
-            ("absence_policies", self.absence_policies, services),
-            ("conditions", self.conditions, prestations),
-        ):
-            unknown = sorted(set(table) - set(known))
-            if unknown:
-                raise InvalidConfiguration(
-                    f"{what} name unknown ids {unknown}", path=what, code="config.unknown_reference"
-                )
-        for prestation_id, conditions in self.conditions.items():
-            for key in ("requires", "excludes"):
-                unknown = sorted(set(getattr(conditions, key)) - set(prestations))
-                if unknown:
-                    raise InvalidConfiguration(
-                        f"unknown prestation(s) {unknown}",
-                        path=f"conditions.{prestation_id}.{key}",
-                        code="config.unknown_reference",
-                    )
-        for index, price_list in enumerate(self.tariffs.price_lists):
-            for tariff in price_list.prices:
-                if tariff.prestation_id not in prestations:
-                    raise InvalidConfiguration(
-                        f"price for unknown prestation {tariff.prestation_id!r}",
-                        path=f"tariffs[{index}].prices.{tariff.prestation_id}",
-                        code="config.unknown_reference",
-                    )
-        if self.unpaid is not None:
-            from espacefamille.rules.unpaid import check_unpaid_policy
-
-            check_unpaid_policy(self.unpaid, self.services)
-        labels = [year.label for year in self.school_years]
-        if len(set(labels)) != len(labels):
-            raise InvalidConfiguration(
-                "a school year is given twice", path="calendar.school_years", code="config.duplicate_id"
-            )
-        calendar = CommuneCalendar(
-            timezone=self.collectivite.timezone,
-            subdivision=self.collectivite.subdivision,
-            school=school_calendar(self.collectivite.school_zone, self.school_years),
-        )
-        object.__setattr__(self, "_regies", regies)
-        object.__setattr__(self, "_services", services)
-        object.__setattr__(self, "_prestations", prestations)
-        object.__setattr__(self, "_calendar", calendar)
-
-    @property
-    def calendar(self) -> CommuneCalendar:
-        """The commune's time zone, public holidays and school holidays."""
-        return self._calendar
-
-    def regie(self, regie_id: str) -> Regie:
-        return _lookup(self._regies, regie_id, "régie")
-
-    def service(self, service_id: str) -> Service:
-        return _lookup(self._services, service_id, "service")
-
-    def prestation(self, prestation_id: str) -> Prestation:
-        return _lookup(self._prestations, prestation_id, "prestation")
-
-    @property
-    def prestations(self) -> tuple[Prestation, ...]:
-        return tuple(self._prestations.values())
-
-    def opening_calendar(self, prestation_id: str, closures: Iterable[Closure] = ()) -> OpeningCalendar:
-        """The prestation's opening calendar, with its service's closures and any declared since."""
-        prestation = self.prestation(prestation_id)
-        service_closures = self.service(prestation.service_id).closures
-        return OpeningCalendar(prestation.opening, self._calendar, (*service_closures, *tuple(closures)))
-
-
-def _lookup(table: Mapping[str, _T], key: str, what: str) -> _T:
-    try:
-        return table[key]
-    except KeyError:
-        raise NotFound(
-            f"unknown {what} {key!r}",
-            message_fr=f"{what.capitalize()} inconnu(e) : « {key} ».",
-            code=f"not_found.{what.replace('é', 'e')}",
-        ) from None

@@ -40,9 +40,10 @@ from espacefamille.billing.invoicing import CarriedBalance, _bookings, _children
 from espacefamille.calendar.opening import Closure
 from espacefamille.calendar.periods import DateRange
 from espacefamille.calendar.timezones import require_aware, time_zone
+from espacefamille.commune import Commune
 from espacefamille.errors import InvalidInput
 from espacefamille.events import OutboxMessage
-from espacefamille.model import BookedDays, Booking, Child, Commune, Enrolment, Family
+from espacefamille.model import BookedDays, Booking, Child, Enrolment, Family
 from espacefamille.payment import PaymentAttempt
 from espacefamille.requests import Request
 from espacefamille.rules.attendance import AbsenceDeclaration, AttendanceFact

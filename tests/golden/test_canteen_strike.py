@@ -17,7 +17,8 @@ from espacefamille.accounts import AccountLink, Agent, AgentRole, FamilyMember
 from espacefamille.adapters.memory import MemoryAccountStore, MemoryStore
 from espacefamille.calendar.opening import Closure, ClosureReason
 from espacefamille.calendar.periods import DateRange, Weekday
-from espacefamille.model import Child, Commune, Enrolment, Family, Guardian, SchoolClass
+from espacefamille.commune import Commune
+from espacefamille.model import Child, Enrolment, Family, Guardian, SchoolClass
 from espacefamille.payment import FakeGateway
 from espacefamille.ports import FixedClock
 from espacefamille.rules.basket import (

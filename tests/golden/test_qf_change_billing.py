@@ -17,7 +17,8 @@ from espacefamille.billing.documents import InvoiceLine
 from espacefamille.billing.invoicing import run_month_end
 from espacefamille.billing.tariffs import QfChangeRule, TariffBook
 from espacefamille.calendar.periods import DateRange
-from espacefamille.model import Booking, BookingStatus, Child, Commune, Family, Guardian, QuotientFamilial
+from espacefamille.commune import Commune
+from espacefamille.model import Booking, BookingStatus, Child, Family, Guardian, QuotientFamilial
 
 PARIS = ZoneInfo("Europe/Paris")
 BOOKED_AT = dt.datetime(2026, 10, 1, 9, 0, tzinfo=PARIS)

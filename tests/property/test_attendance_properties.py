@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from espacefamille.calendar import Closure, ClosureReason, DateRange, time_zone
-from espacefamille.model import Commune
+from espacefamille.commune import Commune
 from espacefamille.rules.attendance import (
     AbsenceDeclaration,
     AbsencePolicy,

@@ -10,11 +10,11 @@ from hypothesis import given, note
 from hypothesis import strategies as st
 
 from espacefamille.calendar.periods import DateRange
+from espacefamille.commune import Commune
 from espacefamille.examples import example_commune
-from espacefamille.model import Booking, BookingStatus, Child, Commune, Enrolment, SchoolClass
+from espacefamille.model import Booking, BookingStatus, Child, Enrolment, SchoolClass
 from espacefamille.money import Money
 from espacefamille.rules.calendar_view import CalendarView, CellState, family_calendar
-from espacefamille.rules.deadlines import DeadlineContext
 from espacefamille.rules.policies import ExceptionalTariff, Surcharge, judge_booking, judge_cancellation
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -137,7 +137,7 @@ def test_the_view_agrees_with_judge_booking_and_judge_cancellation(
 ) -> None:
     commune, view, _, resident = case
     for cell in view.cells:
-        context = DeadlineContext.of(commune, cell.prestation_id, resident=resident)
+        context = commune.deadline_context(cell.prestation_id, resident=resident)
         rules = commune.booking_rules[cell.prestation_id]
         if cell.is_bookable or cell.state in (CellState.TOO_LATE, CellState.NOT_YET_OPEN, CellState.NOT_OPEN):
             if cell.reason_code == "capacity.waiting_list":

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from hypothesis import given
 
+from espacefamille.commune import Commune
 from espacefamille.config import commune_from_dict, commune_to_dict, dumps_commune, loads_commune
-from espacefamille.model import Commune
 from tests.strategies import communes
 
 

@@ -16,8 +16,9 @@ from espacefamille.billing.invoicing import BillingRun, run_month_end
 from espacefamille.billing.pricing import FamilyFacts, price_exceptional_tariff, price_quote, price_surcharge
 from espacefamille.billing.tariffs import FixedSurcharge, PercentSurcharge, SurchargeKind
 from espacefamille.calendar.periods import DateRange
+from espacefamille.commune import Commune
 from espacefamille.examples import example_commune
-from espacefamille.model import Booking, BookingStatus, Child, Commune, Family, Guardian, QuotientFamilial
+from espacefamille.model import Booking, BookingStatus, Child, Family, Guardian, QuotientFamilial
 from espacefamille.money import Money
 from espacefamille.rules.attendance import AttendanceFact, AttendanceStatus
 from espacefamille.rules.policies import ExceptionalTariff, Surcharge

@@ -15,8 +15,8 @@ import attrs
 import pytest
 
 from espacefamille.calendar import Closure, ClosureReason, DateRange, OpeningCalendar, time_zone
+from espacefamille.commune import Commune
 from espacefamille.errors import InvalidConfiguration, InvalidInput
-from espacefamille.model import Commune
 from espacefamille.rules.attendance import (
     AbsenceDeclaration,
     AbsenceOutcome,

@@ -11,12 +11,12 @@ import pytest
 
 from espacefamille.calendar.opening import Closure, ClosureReason
 from espacefamille.calendar.periods import DateRange, Weekday
+from espacefamille.commune import Commune
 from espacefamille.errors import InvalidConfiguration, InvalidInput
 from espacefamille.model import (
     Booking,
     BookingStatus,
     Child,
-    Commune,
     Enrolment,
     Family,
     Guardian,

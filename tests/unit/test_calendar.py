@@ -30,8 +30,8 @@ from espacefamille.calendar import (
     time_zone,
     weekly_dates,
 )
+from espacefamille.commune import Commune
 from espacefamille.errors import InvalidConfiguration, InvalidInput
-from espacefamille.model import Commune
 
 D = dt.date
 PARIS = time_zone("Europe/Paris")

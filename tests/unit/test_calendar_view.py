@@ -12,13 +12,13 @@ import pytest
 
 from espacefamille.calendar.opening import Closure, ClosureReason
 from espacefamille.calendar.periods import DateRange
+from espacefamille.commune import Commune
 from espacefamille.errors import InvalidInput, NotFound
-from espacefamille.model import Booking, BookingStatus, Child, Commune, Enrolment, SchoolClass
+from espacefamille.model import Booking, BookingStatus, Child, Enrolment, SchoolClass
 from espacefamille.money import Money
 from espacefamille.rules.attendance import AttendanceFact, AttendanceStatus
 from espacefamille.rules.calendar_view import CalendarView, CellState, family_calendar
 from espacefamille.rules.capacity import PlaceLedger
-from espacefamille.rules.deadlines import DeadlineContext
 from espacefamille.rules.policies import ExceptionalTariff, Surcharge, judge_booking
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -177,7 +177,7 @@ def test_a_morning_slot_is_too_late_48_hours_before(commune: Commune) -> None:
     cell = view(commune, now).cell("matin", dt.date(2026, 11, 16))
     assert cell.state is CellState.TOO_LATE
     assert cell.booking_deadline == paris(2026, 11, 14, 7, 30)
-    context = DeadlineContext.of(commune, "matin")
+    context = commune.deadline_context("matin")
     decision = judge_booking(commune.booking_rules["matin"], dt.date(2026, 11, 16), now, context)
     assert (
         cell.sentence

@@ -11,6 +11,7 @@ from espacefamille.calendar.opening import ClosureReason
 from espacefamille.calendar.periods import Weekday
 from espacefamille.calendar.public_holidays import HolidaySubdivision
 from espacefamille.calendar.school import SchoolZone
+from espacefamille.commune import Commune
 from espacefamille.config import (
     SCHEMA_VERSION,
     commune_from_dict,
@@ -21,7 +22,7 @@ from espacefamille.config import (
 )
 from espacefamille.errors import InvalidConfiguration
 from espacefamille.examples import example_commune, example_path
-from espacefamille.model import Commune, PaymentMode, PrestationKind, ServiceKind
+from espacefamille.model import PaymentMode, PrestationKind, ServiceKind
 from espacefamille.money import Money, RoundingMode, RoundingPoint
 
 # The smallest useful commune: one canteen serving meals on the four school days.

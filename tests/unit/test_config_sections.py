@@ -7,10 +7,11 @@ from decimal import Decimal
 
 import pytest
 
+from espacefamille.billing.pricing import FamilyFacts, price_quote
 from espacefamille.calendar.workdays import DayCounting
+from espacefamille.commune import Commune
 from espacefamille.config import dumps_commune, loads_commune
 from espacefamille.errors import InvalidConfiguration
-from espacefamille.model import Commune
 from espacefamille.money import Money
 from espacefamille.rules.attendance import AbsencePolicy
 from espacefamille.rules.capacity import Capacity
@@ -119,8 +120,6 @@ def test_rules_for_an_unknown_prestation_are_refused(commune: Commune) -> None:
 
 
 def test_the_example_prices_its_meals_by_quotient_familial(commune: Commune) -> None:
-    from espacefamille.billing.pricing import FamilyFacts, price_quote
-
     quote = price_quote(
         commune.tariffs,
         "repas",

@@ -21,10 +21,11 @@ from espacefamille.adapters.memory import MemoryStore
 from espacefamille.adapters.sqlite import SqliteStore
 from espacefamille.billing.documents import Invoice
 from espacefamille.calendar.periods import DateRange
+from espacefamille.commune import Commune
 from espacefamille.config import loads_commune
 from espacefamille.errors import InvalidInput
 from espacefamille.examples import example_commune, example_path
-from espacefamille.model import Child, Commune, Enrolment, Family, Guardian, QuotientFamilial, SchoolClass
+from espacefamille.model import Child, Enrolment, Family, Guardian, QuotientFamilial, SchoolClass
 from espacefamille.money import Money
 from espacefamille.payment import FakeGateway
 from espacefamille.ports import CommuneStore, FixedClock

@@ -18,8 +18,9 @@ from espacefamille.calendar.periods import DateRange, Weekday
 from espacefamille.calendar.public_holidays import HolidaySubdivision
 from espacefamille.calendar.school import SchoolZone, school_calendar
 from espacefamille.calendar.workdays import DayCounting
+from espacefamille.commune import Commune
 from espacefamille.errors import InvalidConfiguration, InvalidInput
-from espacefamille.model import Commune, PaymentMode, Prestation, PrestationKind
+from espacefamille.model import PaymentMode, Prestation, PrestationKind
 from espacefamille.money import Money
 from espacefamille.rules.deadlines import (
     DayOfPreviousMonth,
@@ -92,7 +93,7 @@ def context(
 @pytest.fixture
 def repas(commune: Commune) -> DeadlineContext:
     """The example commune's canteen meal (Mon, Tue, Thu, Fri, from 11:45; outing closure 18 Dec 2026)."""
-    return DeadlineContext.of(commune, "repas")
+    return commune.deadline_context("repas")
 
 
 # -- N days before ----------------------------------------------------------------------------
@@ -167,7 +168,7 @@ def test_the_first_day_after_the_holidays_is_due_on_the_last_open_day_before_the
 
 def test_a_strike_declared_after_configuration_moves_the_deadline_too(commune: Commune) -> None:
     strike = Closure(DateRange(dt.date(2026, 11, 16), dt.date(2026, 11, 16)), ClosureReason.STRIKE)
-    striking = DeadlineContext.of(commune, "repas", closures=(strike,))
+    striking = commune.deadline_context("repas", closures=(strike,))
     moved = DaysBefore(1, dt.time(10), on_closed_day=OnClosedDay.PREVIOUS_OPEN_DAY)
     assert moved.instant(dt.date(2026, 11, 17), striking) == paris(2026, 11, 13, 10)
 
@@ -526,8 +527,8 @@ ALSH_RULES = BookingRules(DaysBefore(7, dt.time(12)), DaysBefore(7, dt.time(12))
 
 def test_residents_register_a_week_before_everyone_else(commune: Commune) -> None:
     day, now = dt.date(2027, 2, 23), paris(2027, 1, 5, 10)
-    resident = DeadlineContext.of(commune, "journee", resident=True)
-    outsider = DeadlineContext.of(commune, "journee", resident=False)
+    resident = commune.deadline_context("journee", resident=True)
+    outsider = commune.deadline_context("journee", resident=False)
     assert judge_booking(ALSH_RULES, day, now, resident).outcome is DeadlineOutcome.ACCEPTED
     refused = judge_booking(ALSH_RULES, day, now, outsider)
     assert refused.code == "deadline.window_not_open"
@@ -539,7 +540,7 @@ def test_residents_register_a_week_before_everyone_else(commune: Commune) -> Non
 
 
 def test_registration_closes_before_the_booking_deadline(commune: Commune) -> None:
-    journee = DeadlineContext.of(commune, "journee")
+    journee = commune.deadline_context("journee")
     decision = judge_booking(ALSH_RULES, dt.date(2027, 2, 23), paris(2027, 2, 1, 8), journee)
     assert decision.code == "deadline.window_closed"
     assert decision.deadline == paris(2027, 1, 31, 23, 59)
@@ -555,7 +556,7 @@ def test_a_window_closing_late_leaves_the_booking_deadline_in_charge(commune: Co
     late_window = RegistrationWindow(paris(2027, 1, 11, 9), paris(2027, 3, 5, 18), period=WINTER)
     rules = BookingRules(DaysBefore(7, dt.time(12)), DaysBefore(7, dt.time(12)), windows=[late_window])
     decision = judge_booking(
-        rules, dt.date(2027, 2, 23), paris(2027, 2, 17, 9), DeadlineContext.of(commune, "journee")
+        rules, dt.date(2027, 2, 23), paris(2027, 2, 17, 9), commune.deadline_context("journee")
     )
     assert decision.code == "deadline.booking_expired"
     assert decision.deadline == paris(2027, 2, 16, 12)
@@ -563,7 +564,7 @@ def test_a_window_closing_late_leaves_the_booking_deadline_in_charge(commune: Co
 
 def test_a_date_no_window_covers_cannot_be_booked(commune: Commune) -> None:
     decision = judge_booking(
-        ALSH_RULES, dt.date(2027, 4, 20), paris(2027, 1, 20), DeadlineContext.of(commune, "journee")
+        ALSH_RULES, dt.date(2027, 4, 20), paris(2027, 1, 20), commune.deadline_context("journee")
     )
     assert decision.code == "deadline.no_window"
     assert decision.message_fr == (
@@ -577,7 +578,7 @@ def test_window_instants_are_shown_on_the_communes_clock(commune: Commune) -> No
     )
     rules = BookingRules(DaysBefore(7, dt.time(12)), DaysBefore(7, dt.time(12)), windows=[utc_window])
     decision = judge_booking(
-        rules, dt.date(2027, 2, 23), paris(2027, 1, 5), DeadlineContext.of(commune, "journee")
+        rules, dt.date(2027, 2, 23), paris(2027, 1, 5), commune.deadline_context("journee")
     )
     assert decision.message_fr.endswith("le lundi 11 janvier 2027 à 9 h 00.")
 

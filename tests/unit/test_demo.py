@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from espacefamille.commune import Commune
 from espacefamille.demo import main, month_calendar_text
 from espacefamille.examples import example_path
-from espacefamille.model import Commune
 
 
 def test_december_2026_shows_the_christmas_holidays_noel_and_the_canteen_outing(

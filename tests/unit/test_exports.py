@@ -19,6 +19,7 @@ from espacefamille.billing.documents import Allocation, DocumentKind, Invoice, I
 from espacefamille.billing.invoicing import run_month_end
 from espacefamille.billing.payments import import_invoice
 from espacefamille.calendar.periods import DateRange
+from espacefamille.commune import Commune
 from espacefamille.errors import InvalidInput
 from espacefamille.exports.ical import bookings_ical, event_uid
 from espacefamille.exports.invoice_html import APPEAL_ROUTES_FR, render_invoice_html
@@ -31,7 +32,7 @@ from espacefamille.exports.tables import (
     line_record,
     lines_csv,
 )
-from espacefamille.model import Booking, BookingStatus, Child, Commune, Family, Guardian, QuotientFamilial
+from espacefamille.model import Booking, BookingStatus, Child, Family, Guardian, QuotientFamilial
 from espacefamille.money import Money
 from espacefamille.rules.attendance import AttendanceFact, AttendanceStatus
 

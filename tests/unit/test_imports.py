@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from espacefamille.billing.tariffs import QfChangeRule
+from espacefamille.commune import Commune
 from espacefamille.errors import InvalidInput
 from espacefamille.imports import (
     CsvKind,
@@ -20,7 +21,7 @@ from espacefamille.imports import (
     enrolments_from_csv,
     families_from_csv,
 )
-from espacefamille.model import Commune, Diet, Residence, SchoolClass
+from espacefamille.model import Diet, Residence, SchoolClass
 from espacefamille.rules.attendance import AttendanceStatus
 
 FAMILIES_HEADER = (

@@ -19,17 +19,9 @@ from espacefamille.billing.invoicing import (
     sibling_ranks,
 )
 from espacefamille.calendar.periods import DateRange
+from espacefamille.commune import Commune
 from espacefamille.errors import InvalidInput, NotFound
-from espacefamille.model import (
-    Booking,
-    BookingStatus,
-    Child,
-    Commune,
-    Family,
-    Guardian,
-    QuotientFamilial,
-    Residence,
-)
+from espacefamille.model import Booking, BookingStatus, Child, Family, Guardian, QuotientFamilial, Residence
 from espacefamille.money import Money
 from espacefamille.rules.attendance import AttendanceFact, AttendanceStatus
 from espacefamille.rules.policies import WaitingList

@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from espacefamille.accounts import AccountLink, Agent, AgentRole, FamilyMember
 from espacefamille.adapters.memory import MemoryStore
 from espacefamille.adapters.sqlite import SqliteStore
 from espacefamille.billing.invoicing import BillingRun, run_month_end
@@ -25,13 +26,13 @@ from espacefamille.billing.prepaid import price_preview
 from espacefamille.billing.pricing import FamilyFacts, price_exceptional_tariff, price_quote
 from espacefamille.billing.tariffs import PercentOfPrice
 from espacefamille.calendar.periods import DateRange
+from espacefamille.commune import Commune
 from espacefamille.errors import InvalidInput
 from espacefamille.examples import example_commune
 from espacefamille.model import (
     Booking,
     BookingStatus,
     Child,
-    Commune,
     Enrolment,
     Family,
     Guardian,
@@ -431,8 +432,6 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> CommuneStore:
 def test_a_late_meal_at_an_exceptional_tariff_from_the_portal_to_the_month_end_invoice(
     store: CommuneStore,
 ) -> None:
-    from espacefamille.accounts import AccountLink, Agent, AgentRole, FamilyMember
-
     agent = Agent("agent-1", "saint-aubin", AgentRole.ADMINISTRATEUR)
     now = dt.datetime(2026, 11, 26, 9, 0, tzinfo=PARIS)  # Monday 30 was due Wednesday 25 at 11:00
     parent = FamilyMember("acc-martin", [AccountLink("saint-aubin", "F1", "G1", "act-1", now)])

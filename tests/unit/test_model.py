@@ -14,6 +14,7 @@ from espacefamille.calendar.opening import ClosedBecause, Closure, ClosureReason
 from espacefamille.calendar.periods import DateRange, Weekday
 from espacefamille.calendar.public_holidays import HolidaySubdivision
 from espacefamille.calendar.school import SchoolHoliday, SchoolYear, SchoolZone
+from espacefamille.commune import Commune
 from espacefamille.errors import InvalidConfiguration, InvalidInput, NotFound
 from espacefamille.model import (
     BookedDays,
@@ -21,7 +22,6 @@ from espacefamille.model import (
     BookingStatus,
     Child,
     Collectivite,
-    Commune,
     Diet,
     Enrolment,
     Family,

@@ -16,7 +16,8 @@ from espacefamille.billing.invoicing import (
     run_month_end_streamed,
 )
 from espacefamille.calendar.periods import DateRange
-from espacefamille.model import Booking, BookingStatus, Child, Commune, Family, Guardian
+from espacefamille.commune import Commune
+from espacefamille.model import Booking, BookingStatus, Child, Family, Guardian
 from espacefamille.money import Money
 from espacefamille.rules.basket import Action, BasketLine
 

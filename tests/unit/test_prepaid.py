@@ -39,17 +39,9 @@ from espacefamille.billing.prepaid import (
 )
 from espacefamille.billing.tariffs import QfChangeRule
 from espacefamille.calendar.periods import DateRange
+from espacefamille.commune import Commune
 from espacefamille.errors import InvalidInput, MissingData
-from espacefamille.model import (
-    BookingStatus,
-    Child,
-    Commune,
-    Enrolment,
-    Family,
-    Guardian,
-    QuotientFamilial,
-    Residence,
-)
+from espacefamille.model import BookingStatus, Child, Enrolment, Family, Guardian, QuotientFamilial, Residence
 from espacefamille.money import Money
 from espacefamille.rules.basket import (
     Action,

@@ -40,8 +40,9 @@ from espacefamille.billing.tariffs import (
     tariff_book_to_dict,
 )
 from espacefamille.calendar.periods import DateRange
+from espacefamille.commune import Commune
 from espacefamille.errors import InvalidConfiguration, InvalidInput, MissingData
-from espacefamille.model import Commune, QuotientFamilial, Residence, quotient_in_force
+from espacefamille.model import QuotientFamilial, Residence, quotient_in_force
 from espacefamille.money import Money, RoundingMode, RoundingPoint, RoundingPolicy
 
 # Saint-Aubin-des-Prés' price lists for two school years, as its TOML file writes them.

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 import tomli_w
 
+from espacefamille.commune import Commune
 from espacefamille.errors import InvalidConfiguration, InvalidInput
-from espacefamille.model import Commune, Service, ServiceKind
+from espacefamille.model import Service, ServiceKind
 from espacefamille.money import ZERO, Money
 from espacefamille.rules.unpaid import (
     Debt,

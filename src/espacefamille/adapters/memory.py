@@ -22,9 +22,10 @@ from espacefamille.billing.documents import Allocation, Invoice, Numbering, Paym
 from espacefamille.billing.invoicing import CarriedBalance
 from espacefamille.calendar.opening import Closure
 from espacefamille.calendar.periods import DateRange
+from espacefamille.commune import Commune
 from espacefamille.errors import ConcurrentChange, InvalidInput, NotFound
 from espacefamille.events import OutboxMessage
-from espacefamille.model import Booking, Child, Commune, Enrolment, Family
+from espacefamille.model import Booking, Child, Enrolment, Family
 from espacefamille.payment import PaymentAttempt
 from espacefamille.ports import FamilyRecords, check_carried, family_records_of
 from espacefamille.requests import Request

@@ -57,6 +57,7 @@ from espacefamille.billing.documents import (
 from espacefamille.billing.invoicing import CarriedBalance
 from espacefamille.calendar.opening import Closure, ClosureReason
 from espacefamille.calendar.periods import DateRange
+from espacefamille.commune import Commune
 from espacefamille.config import dumps_commune, loads_commune
 from espacefamille.errors import ConcurrentChange, EspaceFamilleError, InvalidInput, NotFound
 from espacefamille.events import OutboxMessage
@@ -65,7 +66,6 @@ from espacefamille.model import (
     Booking,
     BookingStatus,
     Child,
-    Commune,
     Diet,
     Enrolment,
     Family,

@@ -88,13 +88,13 @@ from espacefamille.billing.tariffs import (
     SurchargeKind,
 )
 from espacefamille.calendar.periods import DateRange
+from espacefamille.commune import Commune
 from espacefamille.errors import InvalidInput, MissingData, NotFound
 from espacefamille.model import (
     BookedDays,
     Booking,
     BookingStatus,
     Child,
-    Commune,
     Family,
     PaymentMode,
     Prestation,

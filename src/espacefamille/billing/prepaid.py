@@ -35,8 +35,9 @@ import attrs
 from espacefamille.calendar.opening import Closure
 from espacefamille.calendar.periods import DateRange
 from espacefamille.calendar.timezones import require_aware
+from espacefamille.commune import Commune
 from espacefamille.errors import InvalidInput, MissingData
-from espacefamille.model import Booking, BookingStatus, Child, Commune, Family, PaymentMode, Prestation
+from espacefamille.model import Booking, BookingStatus, Child, Family, PaymentMode, Prestation
 from espacefamille.money import ZERO, Money
 from espacefamille.rules.basket import (
     Action,
@@ -144,7 +145,7 @@ class _Limits:
     def context(self, prestation: Prestation) -> DeadlineContext:
         if prestation.id not in self.contexts:
             closures = self.closures.get(prestation.service_id, ())
-            self.contexts[prestation.id] = DeadlineContext.of(self.commune, prestation.id, closures=closures)
+            self.contexts[prestation.id] = self.commune.deadline_context(prestation.id, closures=closures)
         return self.contexts[prestation.id]
 
     def limit(self, booking: Booking) -> dt.datetime:

@@ -27,6 +27,7 @@ from typing import IO, Any, NoReturn
 from espacefamille.errors import EspaceFamilleError, InvalidConfiguration, NotFound
 from espacefamille.imports import ImportRejected
 
+from ._commands import COMMANDS, Context
 from ._output import CliError, ExitCode, Lang, Output, argparse_message, text
 
 __all__ = ["ExitCode", "main"]
@@ -204,8 +205,6 @@ def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None) ->
 
 
 def run(args: argparse.Namespace, out: Output) -> int:
-    from ._commands import COMMANDS, Context
-
     name = args.command + (f" {args.action}" if args.command == "invoices" else "")
     try:
         return int(COMMANDS[name](Context(args, out)))

@@ -24,16 +24,18 @@ from espacefamille.billing.documents import Allocation, Invoice, PaymentMethod
 from espacefamille.calendar.opening import ClosedBecause
 from espacefamille.calendar.periods import DateRange
 from espacefamille.calendar.timezones import time_zone
+from espacefamille.commune import Commune
 from espacefamille.config import load_commune
-from espacefamille.demo_city import DemoCity
+from espacefamille.demo_city import DEMO_ISSUED_ON, DemoCity, build_demo_city
 from espacefamille.errors import InvalidInput, NotFound
+from espacefamille.exports.tables import invoice_json, invoice_record, invoices_csv, lines_csv
 from espacefamille.imports import (
     attendance_from_csv,
     children_from_csv,
     enrolments_from_csv,
     families_from_csv,
 )
-from espacefamille.model import Booking, BookingStatus, Child, Commune, Family, PaymentMode
+from espacefamille.model import Booking, BookingStatus, Child, Family, PaymentMode
 from espacefamille.money import Money
 from espacefamille.payment import FakeGateway
 from espacefamille.ports import Clock, FixedClock, SystemClock, UnitOfWork
@@ -42,7 +44,7 @@ from espacefamille.rules.calendar_view import CalendarView
 from espacefamille.services import BackOffice, FamilyPortal, transact
 from espacefamille.text import format_date, month_name
 
-from ._output import CliError, ExitCode, Output
+from ._output import CliError, ExitCode, Output, text
 
 __all__ = ["COMMANDS", "Context"]
 
@@ -209,7 +211,6 @@ def cmd_import(ctx: Context) -> int:
     what = what_fr if lang == "fr" else what_en
 
     def problem(key: str, **words: object) -> None:
-        from ._output import text
 
         problems.append(text(key, lang, what=what, **words))
 
@@ -332,10 +333,10 @@ def cmd_calendar(ctx: Context) -> int:
 
 
 def _print_calendar(ctx: Context, views: Sequence[CalendarView], period: DateRange) -> None:
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
+    from rich import box  # noqa: PLC0415 (optional extra "cli": imported only when used)
+    from rich.console import Console  # noqa: PLC0415 (optional extra "cli": imported only when used)
+    from rich.table import Table  # noqa: PLC0415 (optional extra "cli": imported only when used)
+    from rich.text import Text  # noqa: PLC0415 (optional extra "cli": imported only when used)
 
     out, commune = ctx.out, ctx.commune
     prestations = [p for view in views for p in view.prestation_ids]
@@ -529,7 +530,6 @@ def bill(ctx: Context, regie_id: str, month: DateRange, issued_on: dt.date | Non
 
 
 def _text(key: str, out: Output, **words: object) -> str:
-    from ._output import text
 
     return text(key, out.lang, **words)
 
@@ -566,7 +566,6 @@ def _filtered(ctx: Context) -> list[tuple[Family, Invoice, tuple[Allocation, ...
 
 
 def cmd_invoices_list(ctx: Context) -> int:
-    from espacefamille.exports.tables import invoice_record
 
     out = ctx.out
     documents = _filtered(ctx)
@@ -577,9 +576,9 @@ def cmd_invoices_list(ctx: Context) -> int:
     if not records:
         out.say("invoices.none")
         return ExitCode.OK
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
+    from rich import box  # noqa: PLC0415 (optional extra "cli": imported only when used)
+    from rich.console import Console  # noqa: PLC0415 (optional extra "cli": imported only when used)
+    from rich.table import Table  # noqa: PLC0415 (optional extra "cli": imported only when used)
 
     table = Table(box=box.SIMPLE)
     headers = out.pick(
@@ -607,7 +606,6 @@ def export_invoices(
     ctx: Context, documents: Sequence[tuple[Family, Invoice, tuple[Allocation, ...]]], fmt: str, target: Path
 ) -> list[Path]:
     """Write ``documents`` to ``target`` in ``fmt``; the files written."""
-    from espacefamille.exports.tables import invoice_json, invoices_csv, lines_csv
 
     target.mkdir(parents=True, exist_ok=True)
     invoices = [invoice for _, invoice, _ in documents]
@@ -622,7 +620,7 @@ def export_invoices(
         items = [invoice_json(invoice, allocations) for _, invoice, allocations in documents]
         path.write_text(json.dumps(items, ensure_ascii=False, indent=2), encoding="utf-8")
         return [path]
-    from espacefamille.exports.invoice_html import render_invoice_html
+    from espacefamille.exports.invoice_html import render_invoice_html  # noqa: PLC0415 (optional extra "cli": imported only when used)
 
     commune = ctx.commune
     written = []
@@ -640,8 +638,8 @@ def _progress(
 ) -> list[tuple[Family, Invoice, tuple[Allocation, ...]]]:
     if not ctx.out.interactive or len(items) < 50:
         return list(items)
-    from rich.console import Console
-    from rich.progress import track
+    from rich.console import Console  # noqa: PLC0415 (optional extra "cli": imported only when used)
+    from rich.progress import track  # noqa: PLC0415 (optional extra "cli": imported only when used)
 
     return list(
         track(items, description=_text("export.writing", ctx.out), console=Console(file=ctx.out.stderr))
@@ -712,7 +710,7 @@ def cmd_pay(ctx: Context) -> int:
 
 
 def cmd_ical(ctx: Context) -> int:
-    from espacefamille.exports.ical import bookings_ical
+    from espacefamille.exports.ical import bookings_ical  # noqa: PLC0415 (optional extra "cli": imported only when used)
 
     args, out = ctx.args, ctx.out
     commune = ctx.commune
@@ -745,7 +743,6 @@ def cmd_ical(ctx: Context) -> int:
 
 
 def cmd_demo(ctx: Context) -> int:
-    from espacefamille.demo_city import DEMO_ISSUED_ON, build_demo_city
 
     args, out = ctx.args, ctx.out
     target = Path(args.out)

@@ -308,8 +308,8 @@ class Output:
         if not self.interactive:
             yield None
             return
-        from rich.console import Console
-        from rich.progress import Progress
+        from rich.console import Console  # noqa: PLC0415 (optional extra "cli": imported only when used)
+        from rich.progress import Progress  # noqa: PLC0415 (optional extra "cli": imported only when used)
 
         with Progress(console=Console(file=self.stderr), transient=True) as bar:
             task = bar.add_task(message, total=None)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
+from espacefamille.commune import Commune
 from espacefamille.config import loads_commune
-from espacefamille.model import Commune
 
 __all__ = ["EXAMPLE_COMMUNE", "example_commune", "example_path"]
 

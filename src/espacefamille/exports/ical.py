@@ -26,8 +26,9 @@ from typing import Final
 import icalendar
 
 from espacefamille.calendar.timezones import local_instant, time_zone
+from espacefamille.commune import Commune
 from espacefamille.errors import InvalidInput
-from espacefamille.model import Booking, BookingStatus, Child, Commune, Prestation, Service, ServiceKind
+from espacefamille.model import Booking, BookingStatus, Child, Prestation, Service, ServiceKind
 from espacefamille.text import format_time
 
 __all__ = ["PRODID", "bookings_ical", "event_summary", "event_uid"]

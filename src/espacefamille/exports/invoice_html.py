@@ -23,8 +23,9 @@ import jinja2
 from babel.numbers import format_currency
 
 from espacefamille.billing.documents import Allocation, DocumentKind, Invoice, InvoiceLine, remaining
+from espacefamille.commune import Commune
 from espacefamille.errors import InvalidInput
-from espacefamille.model import Commune, Family, Regie
+from espacefamille.model import Family, Regie
 from espacefamille.money import Money
 from espacefamille.text import format_date, locale_for
 

@@ -34,20 +34,20 @@ from espacefamille.calendar.opening import Closure, OpeningCalendar, OpeningDay
 from espacefamille.calendar.periods import DateRange, Weekday
 from espacefamille.calendar.recurrence import weekly_dates
 from espacefamille.calendar.timezones import require_aware
-from espacefamille.errors import InvalidConfiguration, InvalidInput
+from espacefamille.commune import Commune
+from espacefamille.errors import InvalidInput
 from espacefamille.model import (
     Booking,
     BookingStatus,
     Child,
-    Commune,
     Enrolment,
     Family,
     PaymentMode,
     Prestation,
     PrestationKind,
-    SchoolClass,
 )
 from espacefamille.rules.capacity import PlaceLedger, PlaceRequest, Promotion
+from espacefamille.rules.conditions import BookingConditions, conditions_from_dict, conditions_to_dict
 from espacefamille.rules.deadlines import DeadlineContext
 from espacefamille.rules.policies import (
     AfterDeadlinePolicy,
@@ -152,103 +152,6 @@ class LineDecision:
 
     def explain(self, lang: Lang = "fr") -> str:
         return self.message_fr if lang == "fr" else self.message
-
-
-# -- conditions of a prestation -------------------------------------------------------------
-
-
-def _ids(items: Iterable[str]) -> frozenset[str]:
-    return frozenset(items)
-
-
-def _classes(items: Iterable[SchoolClass]) -> frozenset[SchoolClass]:
-    return frozenset(items)
-
-
-@attrs.frozen
-class BookingConditions:
-    """Who may book a prestation, and with what: ``requires`` (booked the same day, e.g. the meal needs the
-    midday care), ``excludes`` (never on the same day, e.g. a full day and a half day), ages in whole years
-    on the date (inclusive), and school classes."""
-
-    requires: frozenset[str] = attrs.field(converter=_ids, factory=frozenset)
-    excludes: frozenset[str] = attrs.field(converter=_ids, factory=frozenset)
-    min_age: int | None = None
-    max_age: int | None = None
-    classes: frozenset[SchoolClass] = attrs.field(converter=_classes, factory=frozenset)
-
-    def __attrs_post_init__(self) -> None:
-        for name in ("min_age", "max_age"):
-            value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-                raise InvalidInput(f"{name} must be a non-negative int, got {value!r}", code="conditions.age")
-        if self.min_age is not None and self.max_age is not None and self.max_age < self.min_age:
-            raise InvalidInput("max_age is below min_age", code="conditions.age")
-        if self.requires & self.excludes:
-            raise InvalidInput(
-                f"{sorted(self.requires & self.excludes)} both required and excluded",
-                code="conditions.conflict",
-            )
-
-
-_CONDITION_KEYS = ("requires", "excludes", "min_age", "max_age", "classes")
-
-
-def conditions_from_dict(data: Mapping[str, Any], path: str) -> BookingConditions:
-    """``BookingConditions`` from its ``[services.<s>.prestations.<p>.conditions]`` table."""
-    if not isinstance(data, Mapping):
-        raise InvalidConfiguration("expected a table", path=path, code="config.type")
-    unknown = sorted(set(data) - set(_CONDITION_KEYS))
-    if unknown:
-        raise InvalidConfiguration(
-            f"unknown key(s) {', '.join(unknown)}", path=f"{path}.{unknown[0]}", code="config.unknown_key"
-        )
-
-    def names(key: str) -> list[str]:
-        value = data.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise InvalidConfiguration("expected a list of strings", path=f"{path}.{key}", code="config.type")
-        return value
-
-    def age(key: str) -> int | None:
-        value = data.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise InvalidConfiguration("expected an integer", path=f"{path}.{key}", code="config.type")
-        return value
-
-    classes: list[SchoolClass] = []
-    for index, text in enumerate(names("classes")):
-        try:
-            classes.append(SchoolClass(text))
-        except ValueError:
-            allowed = ", ".join(repr(c.value) for c in SchoolClass)
-            raise InvalidConfiguration(
-                f"expected one of {allowed}, got {text!r}",
-                path=f"{path}.classes[{index}]",
-                code="config.choice",
-            ) from None
-    try:
-        return BookingConditions(
-            names("requires"), names("excludes"), age("min_age"), age("max_age"), classes
-        )
-    except InvalidInput as error:
-        raise InvalidConfiguration(error.message, path=path, code=error.code) from None
-
-
-def conditions_to_dict(conditions: BookingConditions) -> dict[str, Any]:
-    """The TOML table of ``conditions``; ``conditions_from_dict`` reads it back equal."""
-    data: dict[str, Any] = {}
-    if conditions.requires:
-        data["requires"] = sorted(conditions.requires)
-    if conditions.excludes:
-        data["excludes"] = sorted(conditions.excludes)
-    if conditions.min_age is not None:
-        data["min_age"] = conditions.min_age
-    if conditions.max_age is not None:
-        data["max_age"] = conditions.max_age
-    if conditions.classes:
-        data["classes"] = sorted(c.value for c in conditions.classes)
-    return data
 
 
 # -- context and result ---------------------------------------------------------------------

@@ -43,8 +43,9 @@ import attrs
 from espacefamille.calendar.opening import ClosedBecause, Closure, Opening, OpeningCalendar, OpeningDay
 from espacefamille.calendar.periods import DateRange, iso_week_label
 from espacefamille.calendar.timezones import require_aware
+from espacefamille.commune import Commune
 from espacefamille.errors import InvalidInput
-from espacefamille.model import Booking, BookingStatus, Child, Commune, Enrolment, Prestation, Service
+from espacefamille.model import Booking, BookingStatus, Child, Enrolment, Prestation, Service
 from espacefamille.rules.attendance import AttendanceFact, AttendanceStatus
 from espacefamille.rules.capacity import PlaceLedger, PlaceStatus
 from espacefamille.rules.deadlines import Deadline, DeadlineContext
@@ -818,7 +819,7 @@ def family_calendar(
     for prestation in prestations:
         service = commune.service(prestation.service_id)
         service_closures = tuple(extra.get(service.id, ()))
-        context = DeadlineContext.of(commune, prestation.id, resident=resident, closures=service_closures)
+        context = commune.deadline_context(prestation.id, resident=resident, closures=service_closures)
         opening_key = (prestation.opening, service.id)
         opening_days = opening_cache.get(opening_key)
         if opening_days is None:

@@ -36,16 +36,14 @@ import datetime as dt
 import enum
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
 from espacefamille.calendar.timezones import require_aware
 from espacefamille.errors import EspaceFamilleError, InvalidConfiguration, InvalidInput
+from espacefamille.model import Child, SchoolClass
 from espacefamille.text import format_date
-
-if TYPE_CHECKING:
-    from espacefamille.model import Child
 
 __all__ = [
     "Capacity",
@@ -135,8 +133,6 @@ def _group_key(instance: object, attribute: attrs.Attribute[str], value: str) ->
 
 
 def _classes(items: Iterable[str]) -> frozenset[str]:
-    from espacefamille.model import SchoolClass  # the model will hold capacities: import late
-
     known = {c.value for c in SchoolClass}
     result = frozenset(items)
     unknown = sorted(result - known)
@@ -400,8 +396,6 @@ def _places_dict(places: Places) -> dict[str, Any]:
 
 def capacity_to_dict(capacity: Capacity) -> dict[str, Any]:
     """The TOML table of ``capacity``; ``capacity_from_dict`` reads it back to an equal value."""
-    from espacefamille.model import SchoolClass
-
     order = [c.value for c in SchoolClass]
     result = _places_dict(capacity.places)
     if capacity.groups:

@@ -24,11 +24,11 @@ from typing import Any, TypeAlias, TypeVar, assert_never
 import attrs
 
 from espacefamille.calendar.commune import CommuneCalendar
-from espacefamille.calendar.opening import Closure, OpeningCalendar
+from espacefamille.calendar.opening import OpeningCalendar
 from espacefamille.calendar.periods import DateRange, Weekday
 from espacefamille.calendar.workdays import DayCounting, shift
 from espacefamille.errors import EspaceFamilleError, InvalidConfiguration, InvalidInput
-from espacefamille.model import Commune, Prestation
+from espacefamille.model import Prestation
 from espacefamille.money import Money, to_decimal
 
 __all__ = [
@@ -73,24 +73,13 @@ class OnClosedDay(enum.Enum):
 
 @attrs.frozen
 class DeadlineContext:
-    """What evaluating a deadline for one family and prestation needs to know."""
+    """What evaluating a deadline for one family and prestation needs to know (``Commune.deadline_context``
+    gives it for a commune's prestation)."""
 
     calendar: CommuneCalendar
     prestation: Prestation
     opening: OpeningCalendar
     resident: bool = True
-
-    @classmethod
-    def of(
-        cls, commune: Commune, prestation_id: str, *, resident: bool = True, closures: Iterable[Closure] = ()
-    ) -> DeadlineContext:
-        """The context of a commune's prestation, with closures declared since configuration."""
-        return cls(
-            commune.calendar,
-            commune.prestation(prestation_id),
-            commune.opening_calendar(prestation_id, closures),
-            resident,
-        )
 
     def start_of(self, day: dt.date) -> dt.datetime:
         """When the prestation starts on ``day`` (midnight when it has no start time).

@@ -48,6 +48,7 @@ from espacefamille.calendar.opening import Closure
 from espacefamille.calendar.periods import DateRange
 from espacefamille.calendar.school import school_year_start
 from espacefamille.calendar.timezones import require_aware
+from espacefamille.commune import Commune
 from espacefamille.errors import InvalidInput, NotFound
 from espacefamille.events import (
     AccountActivated,
@@ -60,16 +61,7 @@ from espacefamille.events import (
     UnpaidExemptionRevoked,
     new_message,
 )
-from espacefamille.model import (
-    BookedDays,
-    Booking,
-    BookingStatus,
-    Child,
-    Commune,
-    Enrolment,
-    Family,
-    booked_days,
-)
+from espacefamille.model import BookedDays, Booking, BookingStatus, Child, Enrolment, Family, booked_days
 from espacefamille.money import ZERO, Money
 from espacefamille.ports import FamilyRecords, UnitOfWork
 from espacefamille.requests import Actor as RequestActor

@@ -14,8 +14,9 @@ import datetime as dt
 from collections.abc import Iterable
 
 from espacefamille.calendar.periods import DateRange
+from espacefamille.commune import Commune
 from espacefamille.errors import InvalidInput
-from espacefamille.model import Commune, Family
+from espacefamille.model import Family
 from espacefamille.ports import UnitOfWork
 from espacefamille.text import format_date
 

@@ -68,6 +68,7 @@ from espacefamille.billing.prepaid import (
 )
 from espacefamille.calendar.opening import Closure
 from espacefamille.calendar.periods import DateRange
+from espacefamille.commune import Commune
 from espacefamille.errors import ConcurrentChange, InvalidInput, NotFound, PermissionDenied
 from espacefamille.events import (
     BookingConfirmed,
@@ -77,7 +78,7 @@ from espacefamille.events import (
     WaitingListPlaceGranted,
     new_message,
 )
-from espacefamille.model import Booking, BookingStatus, Child, Commune, Family, PaymentMode, Service
+from espacefamille.model import Booking, BookingStatus, Child, Family, PaymentMode, Service
 from espacefamille.money import ZERO, Money
 from espacefamille.payment import (
     NotificationDecision,

@@ -19,8 +19,9 @@ from espacefamille.billing.documents import Allocation, Invoice, Numbering, Paym
 from espacefamille.billing.invoicing import CarriedBalance
 from espacefamille.calendar.opening import Closure
 from espacefamille.calendar.periods import DateRange
+from espacefamille.commune import Commune
 from espacefamille.events import OutboxMessage
-from espacefamille.model import Booking, Child, Commune, Enrolment, Family
+from espacefamille.model import Booking, Child, Enrolment, Family
 from espacefamille.payment import PaymentAttempt
 from espacefamille.ports import CommuneStore, FamilyRecords, UnitOfWork
 from espacefamille.requests import Request
