@@ -34,16 +34,14 @@ import attrs
 
 from espacefamille.accounts import Account, Activation
 from espacefamille.billing.documents import Allocation, Invoice, Numbering, Payment
-
-# FamilyRecords converts its fields as FamilyMonth does (bookings become runs of days).
-from espacefamille.billing.invoicing import CarriedBalance, _bookings, _children, _facts, _invoices
+from espacefamille.billing.invoicing import CarriedBalance
 from espacefamille.calendar.opening import Closure
 from espacefamille.calendar.periods import DateRange
 from espacefamille.calendar.timezones import require_aware, time_zone
 from espacefamille.commune import Commune
 from espacefamille.errors import InvalidInput
 from espacefamille.events import OutboxMessage
-from espacefamille.model import BookedDays, Booking, Child, Enrolment, Family
+from espacefamille.model import BookedDays, Booking, Child, Enrolment, Family, booked_days
 from espacefamille.payment import PaymentAttempt
 from espacefamille.requests import Request
 from espacefamille.rules.attendance import AbsenceDeclaration, AttendanceFact
@@ -63,7 +61,19 @@ __all__ = [
 ]
 
 
+def _children(items: Iterable[Child]) -> tuple[Child, ...]:
+    return tuple(items)
+
+
+def _facts(items: Iterable[AttendanceFact]) -> tuple[AttendanceFact, ...]:
+    return tuple(items)
+
+
 def _absences(items: Iterable[AbsenceDeclaration]) -> tuple[AbsenceDeclaration, ...]:
+    return tuple(items)
+
+
+def _invoices(items: Iterable[Invoice]) -> tuple[Invoice, ...]:
     return tuple(items)
 
 
@@ -75,7 +85,7 @@ class FamilyRecords:
 
     family: Family
     children: tuple[Child, ...] = attrs.field(converter=_children)
-    bookings: tuple[BookedDays, ...] = attrs.field(converter=_bookings)
+    bookings: tuple[BookedDays, ...] = attrs.field(converter=booked_days)  # runs of days, as FamilyMonth
     attendance: tuple[AttendanceFact, ...] = attrs.field(converter=_facts)
     absences: tuple[AbsenceDeclaration, ...] = attrs.field(converter=_absences)
     invoices: tuple[Invoice, ...] = attrs.field(converter=_invoices)
