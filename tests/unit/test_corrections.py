@@ -23,7 +23,7 @@ from espacefamille.billing.documents import Invoice
 from espacefamille.calendar.periods import DateRange
 from espacefamille.commune import Commune
 from espacefamille.config import loads_commune
-from espacefamille.errors import InvalidInput
+from espacefamille.errors import InvalidInput, NotFound, PermissionDenied
 from espacefamille.examples import example_commune, example_path
 from espacefamille.model import Child, Enrolment, Family, Guardian, QuotientFamilial, SchoolClass
 from espacefamille.money import Money
@@ -331,3 +331,18 @@ def test_a_payment_answered_on_new_years_night_is_numbered_in_the_communes_new_y
     result = regie.portal.payment_notification(regie.gateway.notification(attempt.payment_id))
     assert result.payment is not None
     assert result.payment.number == "PAY-enfance-2027-000001"
+
+
+def test_a_certificate_is_recorded_by_an_agent_for_an_absence_declared(regie: Regie) -> None:
+    ill = DateRange(dt.date(2026, 11, 26), dt.date(2026, 11, 27))
+    with pytest.raises(NotFound) as unknown:
+        regie.office.record_absence_proof(AGENT, "F1", "C1", ill)
+    assert unknown.value.code == "not_found.absence"
+    regie.at(at(2026, 11, 26, 8)).portal.declare_absence(MARTIN, "C1", ill, AbsenceReason.ILLNESS)
+    with pytest.raises(PermissionDenied):
+        regie.office.record_absence_proof(MARTIN, "F1", "C1", ill)
+    received = at(2026, 11, 27, 10)
+    proved = regie.office.record_absence_proof(AGENT, "F1", "C1", ill, received_at=received)
+    assert (proved.proof_received_at, proved.declared_at) == (received, at(2026, 11, 26, 8))
+    with regie.store.unit_of_work() as uow:
+        assert uow.absences_of_family("F1") == (proved,)
