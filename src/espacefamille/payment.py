@@ -35,7 +35,7 @@ from typing import ClassVar, Final, Protocol
 import attrs
 
 from espacefamille.billing.documents import PaymentMethod
-from espacefamille.billing.payments import PaymentOrder, payment_order
+from espacefamille.billing.payments import Hold, PaymentOrder, payment_order
 from espacefamille.calendar.timezones import DEFAULT_TIMEZONE, local_instant, require_aware, time_zone
 from espacefamille.errors import InvalidInput
 from espacefamille.money import Money
@@ -647,6 +647,11 @@ class PaymentAttempt:
     @property
     def payment_id(self) -> str:
         return self.created.payment_id
+
+    @property
+    def hold(self) -> Hold | None:
+        """The basket's hold this payment at booking pays, or None when it pays invoices."""
+        return Hold.parse(self.invoice_numbers[0]) if len(self.invoice_numbers) == 1 else None
 
     @property
     def reference(self) -> str:

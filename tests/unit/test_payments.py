@@ -20,6 +20,7 @@ from espacefamille.billing.documents import (
 )
 from espacefamille.billing.payments import (
     BillingLedger,
+    Hold,
     PaymentOrder,
     PaymentRefused,
     apply_credit_notes,
@@ -426,3 +427,14 @@ def test_a_payment_received_on_new_years_night_is_numbered_in_the_communes_new_y
     note = invoice("AV-enfance-2026-000003", "-10.00", dt.date(2026, 12, 31), kind=DocumentKind.CREDIT_NOTE)
     refund = refund_credit(BillingLedger([note]), note.number, received, today=dt.date(2027, 1, 1))
     assert refund.refund.number == "REM-enfance-2027-000001"
+
+
+def test_a_hold_is_written_where_invoice_numbers_go_and_read_back() -> None:
+    # A basket held at 02:30 summer time the night the clocks go back, at the régie loisirs, 21–23 December.
+    held_at = dt.datetime(2026, 10, 25, 2, 30, tzinfo=PARIS)
+    hold = Hold("loisirs", held_at, DateRange(dt.date(2026, 12, 21), dt.date(2026, 12, 23)))
+    assert hold.reference == "hold:loisirs:20261025T003000000000Z:2026-12-21:2026-12-23"
+    assert Hold.parse(hold.reference) == hold
+    assert hold.held_at == held_at.astimezone(dt.UTC)  # the same instant, kept in UTC
+    for text in (OCT.number, "hold:loisirs:yesterday:2026-12-21:2026-12-23", "hold:loisirs:x"):
+        assert Hold.parse(text) is None

@@ -51,6 +51,7 @@ __all__ = [
     "HOLD_PREFIX",
     "BillingLedger",
     "CreditApplication",
+    "Hold",
     "InvoiceToPay",
     "PaymentOrder",
     "PaymentRecord",
@@ -82,6 +83,52 @@ HOLD_PREFIX: Final = "hold:"
 def is_hold_reference(text: str) -> bool:
     """Whether ``text`` names a prepaid basket's hold rather than an invoice."""
     return text.startswith(HOLD_PREFIX)
+
+
+_STAMP: Final = "%Y%m%dT%H%M%S%fZ"
+
+
+def _in_utc(moment: dt.datetime) -> dt.datetime:
+    return require_aware(moment, "held_at").astimezone(dt.UTC)
+
+
+@attrs.frozen
+class Hold:
+    """What a payment at booking pays instead of invoices: the places a household's basket held at a régie,
+    at one instant, between two dates. ``reference`` is how it is written where invoice numbers go (a payment
+    attempt, the allocation of a credit note used on the basket); ``Hold.parse`` reads it back."""
+
+    regie_id: str
+    held_at: dt.datetime = attrs.field(converter=_in_utc)
+    days: DateRange
+
+    @property
+    def stamp(self) -> str:
+        """The basket's instant, in UTC to the microsecond: what tells two baskets of a household apart."""
+        return self.stamp_of(self.held_at)
+
+    @staticmethod
+    def stamp_of(moment: dt.datetime) -> str:
+        """The stamp of a basket held at ``moment`` (an aware instant)."""
+        return require_aware(moment, "held_at").astimezone(dt.UTC).strftime(_STAMP)
+
+    @property
+    def reference(self) -> str:
+        first, last = self.days.start.isoformat(), self.days.end.isoformat()
+        return f"{HOLD_PREFIX}{self.regie_id}:{self.stamp}:{first}:{last}"
+
+    @classmethod
+    def parse(cls, text: str) -> Hold | None:
+        """The hold ``text`` names, or None when it names something else (an invoice number)."""
+        parts = text.split(":")
+        if len(parts) != 5 or f"{parts[0]}:" != HOLD_PREFIX:
+            return None
+        try:
+            held_at = dt.datetime.strptime(parts[2], _STAMP).replace(tzinfo=dt.UTC)
+            days = DateRange(dt.date.fromisoformat(parts[3]), dt.date.fromisoformat(parts[4]))
+        except ValueError:
+            return None
+        return cls(parts[1], held_at, days)
 
 
 def _check_date(what: str, value: object) -> None:

@@ -39,8 +39,8 @@ from espacefamille.billing.documents import (
     PaymentMethod,
 )
 from espacefamille.billing.payments import (
-    HOLD_PREFIX,
     BillingLedger,
+    Hold,
     InvoiceToPay,
     PaymentOrder,
     PaymentRefused,
@@ -289,22 +289,14 @@ def _regie_of(commune: Commune, prestation_id: str) -> str:
     return commune.service(commune.prestation(prestation_id).service_id).regie_id
 
 
-def _stamp(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+_stamp = Hold.stamp_of
 
 
 def hold_id(regie_id: str, held_at: dt.datetime, days: Sequence[dt.date]) -> str:
-    """What a payment at booking names instead of invoices: the régie, the basket's instant and its dates.
-
-    The credit of a credit note used on that basket is allocated to the same reference."""
-    return f"{HOLD_PREFIX}{regie_id}:{_stamp(held_at)}:{min(days).isoformat()}:{max(days).isoformat()}"
-
-
-def _parse_hold(text: str) -> tuple[str, str, DateRange] | None:
-    parts = text.split(":")
-    if len(parts) != 5 or parts[0] != "hold":
-        return None
-    return parts[1], parts[2], DateRange(dt.date.fromisoformat(parts[3]), dt.date.fromisoformat(parts[4]))
+    """What a payment at booking names instead of invoices: the régie, the basket's instant and its dates
+    (``billing.payments.Hold``'s reference). The credit of a credit note used on that basket is allocated to
+    the same reference."""
+    return Hold(regie_id, held_at, DateRange(min(days), max(days))).reference
 
 
 @attrs.frozen
@@ -365,10 +357,10 @@ class _Credits:
         skipped = set(excluding)
         reserved: dict[str, Money] = {}
         for attempt in self.uow.payment_attempts_of_family(family.id):
-            parsed = _parse_hold(attempt.invoice_numbers[0])
-            if parsed is None:
+            held = attempt.hold
+            if held is None:
                 continue
-            regie_id, stamp, span = parsed
+            regie_id, stamp, span = held.regie_id, held.stamp, held.days
             if regie_id not in regies or (regie_id, stamp) in skipped or attempt.settled:
                 continue
             if _utc(attempt.created.created_at) + self.hold <= _utc(self.now):
@@ -938,7 +930,7 @@ class FamilyPortal(ServiceBase):
             return NotificationResult(decision, message_fr=decision.message_fr)
         assert decision.attempt is not None
         settled = decision.record(known)[decision.payment_id]
-        hold = _parse_hold(decision.attempt.invoice_numbers[0])
+        hold = decision.attempt.hold
 
         def settle(uow: UnitOfWork) -> NotificationResult:
             # The attempt's new state is saved with what its payment settles.
@@ -966,7 +958,7 @@ class FamilyPortal(ServiceBase):
         self,
         uow: UnitOfWork,
         decision: NotificationDecision,
-        hold: tuple[str, str, DateRange],
+        hold: Hold,
         now: dt.datetime,
     ) -> NotificationResult:
         attempt = decision.attempt
@@ -977,7 +969,7 @@ class FamilyPortal(ServiceBase):
             return NotificationResult(
                 decision, message_fr=f"Le paiement {attempt.reference} est déjà enregistré."
             )
-        regie_id, stamp, span = hold
+        regie_id, stamp, span = hold.regie_id, hold.stamp, hold.days
         family = uow.family(attempt.family_id)
         children = uow.children_of(family.id)
         bookings = uow.bookings_of_family(family.id, span)
