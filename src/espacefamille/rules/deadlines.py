@@ -19,7 +19,7 @@ import datetime as dt
 import enum
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
-from typing import Any, TypeAlias, TypeVar, assert_never
+from typing import Any, ClassVar, Final, Protocol, TypeVar
 
 import attrs
 
@@ -46,7 +46,9 @@ __all__ = [
     "WeekdayOfPreviousWeek",
     "WeekdayTable",
     "deadline_from_dict",
+    "deadline_pattern",
     "deadline_to_dict",
+    "is_deadline",
     "window_from_dict",
     "window_to_dict",
 ]
@@ -167,6 +169,53 @@ def _place(
 # -- the patterns -----------------------------------------------------------------------------
 
 
+class Deadline(Protocol):
+    """A deadline pattern: its TOML name, how it is read and written, and when a day is due.
+
+    Each pattern is one frozen class decorated with ``@deadline_pattern``: the decorator is the registry the
+    commune file's ``pattern = "..."`` is looked up in (docs/deadlines.md, "Adding a deadline pattern").
+    """
+
+    pattern: ClassVar[str]
+
+    @property
+    def on_closed_day(self) -> OnClosedDay: ...
+
+    @classmethod
+    def read(cls, keys: _Keys, on_closed_day: OnClosedDay) -> Deadline:
+        """The pattern from its TOML table (``keys`` refuses keys nobody read, naming their path)."""
+        ...
+
+    def settings(self) -> dict[str, Any]:
+        """Its TOML keys besides ``pattern`` and ``on_closed_day``: ``read`` reads them back equal."""
+        ...
+
+    def instant(self, day: dt.date, context: DeadlineContext) -> dt.datetime:
+        """When the prestation of ``day`` is due, in the commune's time zone."""
+        ...
+
+
+_PATTERNS: Final[dict[str, type[Deadline]]] = {}
+_D = TypeVar("_D", bound=type[Deadline])
+
+
+def deadline_pattern(kind: _D) -> _D:
+    """Register a deadline pattern under its ``pattern`` name (a class decorator; a name is used once)."""
+    name = kind.pattern
+    if name in _PATTERNS:
+        raise InvalidInput(
+            f"the deadline pattern {name!r} is registered twice", code="deadline.pattern_twice"
+        )
+    _PATTERNS[name] = kind
+    return kind
+
+
+def is_deadline(value: object) -> bool:
+    """Whether ``value`` is a deadline of a registered pattern."""
+    return type(value) in _PATTERNS.values()
+
+
+@deadline_pattern
 @attrs.frozen
 class DaysBefore:
     """N days before the target date, at a time of day: "J-3 ouvrés avant 11 h".
@@ -183,6 +232,21 @@ class DaysBefore:
     )
     skip_public_holidays: bool | None = None
     on_closed_day: OnClosedDay = attrs.field(default=OnClosedDay.KEEP, validator=_on_closed_day)
+    pattern: ClassVar[str] = "days_before"
+
+    @classmethod
+    def read(cls, keys: _Keys, on_closed_day: OnClosedDay) -> DaysBefore:
+        days, at = keys.count("days"), keys.time("at")
+        counting = keys.choice("counting", DayCounting, DayCounting.CALENDAR_DAYS)
+        return cls(days, at, counting, keys.flag("skip_public_holidays"), on_closed_day)
+
+    def settings(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"days": self.days, "at": self.at}
+        if self.counting is not DayCounting.CALENDAR_DAYS:
+            data["counting"] = self.counting.value
+        if self.skip_public_holidays is not None:
+            data["skip_public_holidays"] = self.skip_public_holidays
+        return data
 
     def instant(self, day: dt.date, context: DeadlineContext) -> dt.datetime:
         due = shift(
@@ -196,6 +260,7 @@ class DaysBefore:
         return _place(due, self.at, day, context, self.on_closed_day)
 
 
+@deadline_pattern
 @attrs.frozen
 class HoursBefore:
     """N hours before the prestation starts ("48 h avant"), counted in real hours.
@@ -206,6 +271,14 @@ class HoursBefore:
 
     hours: int = attrs.field(validator=_non_negative)
     on_closed_day: OnClosedDay = attrs.field(default=OnClosedDay.KEEP, validator=_on_closed_day)
+    pattern: ClassVar[str] = "hours_before"
+
+    @classmethod
+    def read(cls, keys: _Keys, on_closed_day: OnClosedDay) -> HoursBefore:
+        return cls(keys.count("hours"), on_closed_day)
+
+    def settings(self) -> dict[str, Any]:
+        return {"hours": self.hours}
 
     def instant(self, day: dt.date, context: DeadlineContext) -> dt.datetime:
         prestation = context.prestation
@@ -225,6 +298,7 @@ class HoursBefore:
         return moment
 
 
+@deadline_pattern
 @attrs.frozen
 class WeekdayOfPreviousWeek:
     """Every day of an ISO week is due on one weekday of the week before (Wednesday 18:00)."""
@@ -232,6 +306,14 @@ class WeekdayOfPreviousWeek:
     weekday: Weekday = attrs.field(validator=_weekday)
     at: dt.time = attrs.field(validator=_wall_time)
     on_closed_day: OnClosedDay = attrs.field(default=OnClosedDay.KEEP, validator=_on_closed_day)
+    pattern: ClassVar[str] = "weekday_of_previous_week"
+
+    @classmethod
+    def read(cls, keys: _Keys, on_closed_day: OnClosedDay) -> WeekdayOfPreviousWeek:
+        return cls(keys.weekday("weekday"), keys.time("at"), on_closed_day)
+
+    def settings(self) -> dict[str, Any]:
+        return {"weekday": self.weekday.key, "at": self.at}
 
     def instant(self, day: dt.date, context: DeadlineContext) -> dt.datetime:
         monday_before = day - dt.timedelta(days=day.weekday() + 7)
@@ -244,6 +326,7 @@ def _previous(weekday: Weekday, day: dt.date) -> dt.date:
     return day - dt.timedelta(days=(day.weekday() - int(weekday)) % 7 or 7)
 
 
+@deadline_pattern
 @attrs.frozen
 class PreviousWeekday:
     """The previous <weekday> at HH:MM, strictly before the target ("le mardi précédent à 10 h")."""
@@ -251,6 +334,14 @@ class PreviousWeekday:
     weekday: Weekday = attrs.field(validator=_weekday)
     at: dt.time = attrs.field(validator=_wall_time)
     on_closed_day: OnClosedDay = attrs.field(default=OnClosedDay.KEEP, validator=_on_closed_day)
+    pattern: ClassVar[str] = "previous_weekday"
+
+    @classmethod
+    def read(cls, keys: _Keys, on_closed_day: OnClosedDay) -> PreviousWeekday:
+        return cls(keys.weekday("weekday"), keys.time("at"), on_closed_day)
+
+    def settings(self) -> dict[str, Any]:
+        return {"weekday": self.weekday.key, "at": self.at}
 
     def instant(self, day: dt.date, context: DeadlineContext) -> dt.datetime:
         return _place(_previous(self.weekday, day), self.at, day, context, self.on_closed_day)
@@ -281,6 +372,7 @@ def _table_entries(
         raise InvalidInput("a deadline table needs at least one (weekday, DueOn) entry", code="input.invalid")
 
 
+@deadline_pattern
 @attrs.frozen
 class WeekdayTable:
     """A deadline per target weekday ("lundi : jeudi 17 h ; mardi : vendredi 17 h…").
@@ -290,6 +382,25 @@ class WeekdayTable:
 
     entries: tuple[tuple[Weekday, DueOn], ...] = attrs.field(converter=_table, validator=_table_entries)
     on_closed_day: OnClosedDay = attrs.field(default=OnClosedDay.KEEP, validator=_on_closed_day)
+    pattern: ClassVar[str] = "weekday_table"
+
+    @classmethod
+    def read(cls, keys: _Keys, on_closed_day: OnClosedDay) -> WeekdayTable:
+        table = keys.table("table")
+        assert table is not None  # required
+        entries = []
+        for name in table.data:
+            target = table.build(name, Weekday.parse, name)
+            line = table.table(name)
+            assert line is not None  # required
+            entries.append((target, DueOn(line.weekday("weekday"), line.time("at"))))
+            line.done()
+        return keys.build("table", cls, entries, on_closed_day)
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "table": {target.key: {"weekday": due.weekday.key, "at": due.at} for target, due in self.entries}
+        }
 
     def due_on(self, target: Weekday) -> DueOn | None:
         return next((due for weekday, due in self.entries if weekday is target), None)
@@ -314,6 +425,7 @@ def _day_of_month(instance: object, attribute: attrs.Attribute[int], value: int)
         )
 
 
+@deadline_pattern
 @attrs.frozen
 class DayOfPreviousMonth:
     """Day D of the previous month: everything of March is due on 15 February at 23:59.
@@ -324,6 +436,15 @@ class DayOfPreviousMonth:
     day: int = attrs.field(validator=_day_of_month)
     at: dt.time = attrs.field(validator=_wall_time)
     on_closed_day: OnClosedDay = attrs.field(default=OnClosedDay.KEEP, validator=_on_closed_day)
+    pattern: ClassVar[str] = "day_of_previous_month"
+
+    @classmethod
+    def read(cls, keys: _Keys, on_closed_day: OnClosedDay) -> DayOfPreviousMonth:
+        day = keys.raw("day")
+        return keys.build("day", cls, day, keys.time("at"), on_closed_day)
+
+    def settings(self) -> dict[str, Any]:
+        return {"day": self.day, "at": self.at}
 
     def instant(self, day: dt.date, context: DeadlineContext) -> dt.datetime:
         last_of_previous = day.replace(day=1) - _ONE_DAY
@@ -331,17 +452,8 @@ class DayOfPreviousMonth:
         return _place(due, self.at, day, context, self.on_closed_day)
 
 
-Deadline: TypeAlias = (
-    DaysBefore | HoursBefore | WeekdayOfPreviousWeek | PreviousWeekday | WeekdayTable | DayOfPreviousMonth
-)
-DEADLINE_TYPES = (
-    DaysBefore,
-    HoursBefore,
-    WeekdayOfPreviousWeek,
-    PreviousWeekday,
-    WeekdayTable,
-    DayOfPreviousMonth,
-)
+#: The patterns this module registers (a third party registers its own with ``@deadline_pattern``).
+DEADLINE_TYPES: Final = tuple(_PATTERNS.values())
 
 
 # -- bounds on the other side: horizon and registration windows ------------------------------
@@ -546,16 +658,6 @@ class _Keys:
             )
 
 
-_PATTERNS = {
-    "days_before": DaysBefore,
-    "hours_before": HoursBefore,
-    "weekday_of_previous_week": WeekdayOfPreviousWeek,
-    "previous_weekday": PreviousWeekday,
-    "weekday_table": WeekdayTable,
-    "day_of_previous_month": DayOfPreviousMonth,
-}
-
-
 def deadline_from_dict(data: Mapping[str, Any], path: str) -> Deadline:
     """A deadline from its TOML table, e.g. ``{pattern = "days_before", days = 3, at = 11:00:00}``.
 
@@ -570,60 +672,14 @@ def deadline_from_dict(data: Mapping[str, Any], path: str) -> Deadline:
             code="config.unknown_pattern",
         )
     moved = keys.choice("on_closed_day", OnClosedDay, OnClosedDay.KEEP)
-    deadline: Deadline
-    if pattern == "days_before":
-        days, at = keys.count("days"), keys.time("at")
-        counting = keys.choice("counting", DayCounting, DayCounting.CALENDAR_DAYS)
-        deadline = DaysBefore(days, at, counting, keys.flag("skip_public_holidays"), moved)
-    elif pattern == "hours_before":
-        deadline = HoursBefore(keys.count("hours"), moved)
-    elif pattern == "weekday_of_previous_week":
-        deadline = WeekdayOfPreviousWeek(keys.weekday("weekday"), keys.time("at"), moved)
-    elif pattern == "previous_weekday":
-        deadline = PreviousWeekday(keys.weekday("weekday"), keys.time("at"), moved)
-    elif pattern == "weekday_table":
-        table = keys.table("table")
-        assert table is not None
-        entries = []
-        for name in table.data:
-            target = table.build(name, Weekday.parse, name)
-            line = table.table(name)
-            assert line is not None
-            entries.append((target, DueOn(line.weekday("weekday"), line.time("at"))))
-            line.done()
-        deadline = keys.build("table", WeekdayTable, entries, moved)
-    else:
-        day = keys.raw("day")
-        deadline = keys.build("day", DayOfPreviousMonth, day, keys.time("at"), moved)
+    deadline = _PATTERNS[pattern].read(keys, moved)
     keys.done()
     return deadline
 
 
 def deadline_to_dict(deadline: Deadline) -> dict[str, Any]:
     """The TOML table of ``deadline``; ``deadline_from_dict`` reads it back to an equal deadline."""
-    data: dict[str, Any]
-    match deadline:
-        case DaysBefore():
-            data = {"pattern": "days_before", "days": deadline.days, "at": deadline.at}
-            if deadline.counting is not DayCounting.CALENDAR_DAYS:
-                data["counting"] = deadline.counting.value
-            if deadline.skip_public_holidays is not None:
-                data["skip_public_holidays"] = deadline.skip_public_holidays
-        case HoursBefore():
-            data = {"pattern": "hours_before", "hours": deadline.hours}
-        case WeekdayOfPreviousWeek():
-            data = {"pattern": "weekday_of_previous_week", "weekday": deadline.weekday.key, "at": deadline.at}
-        case PreviousWeekday():
-            data = {"pattern": "previous_weekday", "weekday": deadline.weekday.key, "at": deadline.at}
-        case WeekdayTable():
-            table = {
-                target.key: {"weekday": due.weekday.key, "at": due.at} for target, due in deadline.entries
-            }
-            data = {"pattern": "weekday_table", "table": table}
-        case DayOfPreviousMonth():
-            data = {"pattern": "day_of_previous_month", "day": deadline.day, "at": deadline.at}
-        case _:
-            assert_never(deadline)
+    data: dict[str, Any] = {"pattern": deadline.pattern, **deadline.settings()}
     if deadline.on_closed_day is not OnClosedDay.KEEP:
         data["on_closed_day"] = deadline.on_closed_day.value
     return data

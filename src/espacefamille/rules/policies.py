@@ -27,7 +27,6 @@ from espacefamille.errors import InvalidConfiguration, InvalidInput
 from espacefamille.model import Prestation
 from espacefamille.money import Money, to_decimal
 from espacefamille.rules.deadlines import (
-    DEADLINE_TYPES,
     DaysBefore,
     Deadline,
     DeadlineContext,
@@ -39,6 +38,7 @@ from espacefamille.rules.deadlines import (
     _prestation_path,
     deadline_from_dict,
     deadline_to_dict,
+    is_deadline,
     window_from_dict,
     window_to_dict,
 )
@@ -161,6 +161,14 @@ def _windows(items: Iterable[RegistrationWindow]) -> tuple[RegistrationWindow, .
     return tuple(items)
 
 
+def _deadline(instance: object, attribute: attrs.Attribute[Deadline], value: object) -> None:
+    if not is_deadline(value):
+        raise InvalidInput(
+            f"{type(instance).__name__}.{attribute.name} must be a registered deadline, got {value!r}",
+            code="deadline.not_a_deadline",
+        )
+
+
 @attrs.frozen
 class BookingRules:
     """The booking rules of one prestation.
@@ -170,8 +178,8 @@ class BookingRules:
     is usually refused (the day is billed); a waiting list makes no sense for it.
     """
 
-    booking_deadline: Deadline = attrs.field(validator=attrs.validators.instance_of(DEADLINE_TYPES))
-    cancellation_deadline: Deadline = attrs.field(validator=attrs.validators.instance_of(DEADLINE_TYPES))
+    booking_deadline: Deadline = attrs.field(validator=_deadline)
+    cancellation_deadline: Deadline = attrs.field(validator=_deadline)
     after_booking_deadline: AfterDeadlinePolicy = attrs.field(
         factory=Refuse, validator=attrs.validators.instance_of(_POLICY_TYPES)
     )
