@@ -17,7 +17,7 @@ import datetime as dt
 import enum
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Any, Final, TypeAlias, assert_never
+from typing import Any, ClassVar, Final, Protocol, TypeVar
 
 import attrs
 from babel.numbers import format_percent
@@ -55,9 +55,11 @@ __all__ = [
     "Request",
     "Surcharge",
     "WaitingList",
+    "after_deadline_policy",
     "booking_rules_from_dict",
     "booking_rules_to_dict",
     "check_booking_rules",
+    "is_after_deadline_policy",
     "judge_booking",
     "judge_cancellation",
     "late_booking_policy_kind",
@@ -69,15 +71,81 @@ __all__ = [
 # -- after-deadline policies ------------------------------------------------------------------
 
 
+class AfterDeadlinePolicy(Protocol):
+    """What a prestation does with a request after its deadline: its TOML name, how it is read and written,
+    and the decision it gives a late request.
+
+    Each policy is one frozen class decorated with ``@after_deadline_policy``, the registry the commune file's
+    ``policy = "..."`` is looked up in. A policy that ``accepts`` late requests never does so once the
+    prestation has begun (``_late`` says so before asking it).
+    """
+
+    name: ClassVar[str]
+    accepts: ClassVar[bool]
+
+    @classmethod
+    def read(cls, keys: _Keys) -> AfterDeadlinePolicy:
+        """The policy from its TOML table (``keys`` refuses keys nobody read, naming their path)."""
+        ...
+
+    def settings(self) -> dict[str, Any]:
+        """Its TOML keys besides ``policy``: ``read`` reads them back equal."""
+        ...
+
+    def late(
+        self, request: Request, deadline: dt.datetime, *, window_closed: bool
+    ) -> tuple[DeadlineOutcome, str, str, str]:
+        """The decision for a late ``request``: its outcome, stable code, French and English sentences."""
+        ...
+
+
+_POLICIES: Final[dict[str, type[AfterDeadlinePolicy]]] = {}
+_P = TypeVar("_P", bound=type[AfterDeadlinePolicy])
+
+
+def after_deadline_policy(kind: _P) -> _P:
+    """Register an after-deadline policy under its ``name`` (a class decorator; a name is used once)."""
+    if kind.name in _POLICIES:
+        raise InvalidInput(
+            f"after-deadline policy {kind.name!r} registered twice", code="deadline.policy_twice"
+        )
+    _POLICIES[kind.name] = kind
+    return kind
+
+
+def is_after_deadline_policy(value: object) -> bool:
+    """Whether ``value`` is a policy of a registered kind."""
+    return type(value) in _POLICIES.values()
+
+
+@after_deadline_policy
 @attrs.frozen
 class Refuse:
     """After the deadline the request is refused; a booking not cancelled in time stays billed."""
+
+    name: ClassVar[str] = "refuse"
+    accepts: ClassVar[bool] = False
+
+    @classmethod
+    def read(cls, keys: _Keys) -> Refuse:
+        return cls()
+
+    def settings(self) -> dict[str, Any]:
+        return {}
+
+    def late(
+        self, request: Request, deadline: dt.datetime, *, window_closed: bool
+    ) -> tuple[DeadlineOutcome, str, str, str]:
+        code = "deadline.window_closed" if window_closed else f"deadline.{request.value}_expired"
+        fr, en = _both(*(_WINDOW_CLOSED if window_closed else _EXPIRED[request]), when=deadline)
+        return DeadlineOutcome.REFUSED, code, fr, en
 
 
 def _percent(value: object) -> Decimal | None:
     return None if value is None else to_decimal(value, what="percent")
 
 
+@after_deadline_policy
 @attrs.frozen
 class Surcharge:
     """Accepted late, with a surcharge: ``percent`` of the price (``Decimal("20")`` is 20 %) or a
@@ -87,6 +155,27 @@ class Surcharge:
     amount: Money | None = attrs.field(
         default=None, validator=attrs.validators.optional(attrs.validators.instance_of(Money))
     )
+    name: ClassVar[str] = "surcharge"
+    accepts: ClassVar[bool] = True
+
+    @classmethod
+    def read(cls, keys: _Keys) -> Surcharge:
+        percent, amount = keys.decimal("percent"), keys.money("amount")
+        return keys.build("", cls, percent, amount)
+
+    def settings(self) -> dict[str, Any]:
+        if self.percent is not None:
+            return {"percent": str(self.percent)}
+        assert self.amount is not None
+        return {"amount": str(self.amount.amount)}
+
+    def late(
+        self, request: Request, deadline: dt.datetime, *, window_closed: bool
+    ) -> tuple[DeadlineOutcome, str, str, str]:
+        fr, en = _both(
+            *_LATE_SURCHARGE[request], when=deadline, fr=self.describe("fr"), en=self.describe("en")
+        )
+        return DeadlineOutcome.ACCEPTED_WITH_SURCHARGE, f"deadline.late_{request.value}_surcharge", fr, en
 
     def __attrs_post_init__(self) -> None:
         if (self.percent is None) == (self.amount is None):
@@ -123,20 +212,52 @@ def _unit_price(instance: object, attribute: attrs.Attribute[Money], value: Mone
         )
 
 
+@after_deadline_policy
 @attrs.frozen
 class ExceptionalTariff:
     """Accepted late, priced at this unit price instead of the usual tariff."""
 
     unit_price: Money = attrs.field(validator=_unit_price)
+    name: ClassVar[str] = "exceptional_tariff"
+    accepts: ClassVar[bool] = True
+
+    @classmethod
+    def read(cls, keys: _Keys) -> ExceptionalTariff:
+        price = keys.money("unit_price", required=True)
+        return keys.build("unit_price", cls, price)
+
+    def settings(self) -> dict[str, Any]:
+        return {"unit_price": str(self.unit_price.amount)}
+
+    def late(
+        self, request: Request, deadline: dt.datetime, *, window_closed: bool
+    ) -> tuple[DeadlineOutcome, str, str, str]:
+        price = self.unit_price
+        fr, en = _both(*_LATE_TARIFF[request], when=deadline, fr=price.format("fr"), en=price.format("en"))
+        return DeadlineOutcome.EXCEPTIONAL_TARIFF, f"deadline.late_{request.value}_exceptional_tariff", fr, en
 
 
+@after_deadline_policy
 @attrs.frozen
 class WaitingList:
     """A late booking goes on the waiting list; the commune confirms it if it can."""
 
+    name: ClassVar[str] = "waiting_list"
+    accepts: ClassVar[bool] = True
 
-AfterDeadlinePolicy: TypeAlias = Refuse | Surcharge | ExceptionalTariff | WaitingList
-_POLICY_TYPES = (Refuse, Surcharge, ExceptionalTariff, WaitingList)
+    @classmethod
+    def read(cls, keys: _Keys) -> WaitingList:
+        return cls()
+
+    def settings(self) -> dict[str, Any]:
+        return {}
+
+    def late(
+        self, request: Request, deadline: dt.datetime, *, window_closed: bool
+    ) -> tuple[DeadlineOutcome, str, str, str]:
+        fr, en = _both(*_LATE_WAITING, when=deadline)
+        return DeadlineOutcome.WAITING_LIST, "deadline.late_booking_waiting_list", fr, en
+
 
 #: The code of the decision that accepted a booking after its deadline, as a basket stamps it on the booking
 #: (``Booking.surcharge_code``), and the kind of policy behind it. Month-end billing reads it back to know
@@ -161,6 +282,14 @@ def _windows(items: Iterable[RegistrationWindow]) -> tuple[RegistrationWindow, .
     return tuple(items)
 
 
+def _policy(instance: object, attribute: attrs.Attribute[AfterDeadlinePolicy], value: object) -> None:
+    if not is_after_deadline_policy(value):
+        raise InvalidInput(
+            f"{type(instance).__name__}.{attribute.name} must be a registered policy, got {value!r}",
+            code="deadline.not_a_policy",
+        )
+
+
 def _deadline(instance: object, attribute: attrs.Attribute[Deadline], value: object) -> None:
     if not is_deadline(value):
         raise InvalidInput(
@@ -180,12 +309,8 @@ class BookingRules:
 
     booking_deadline: Deadline = attrs.field(validator=_deadline)
     cancellation_deadline: Deadline = attrs.field(validator=_deadline)
-    after_booking_deadline: AfterDeadlinePolicy = attrs.field(
-        factory=Refuse, validator=attrs.validators.instance_of(_POLICY_TYPES)
-    )
-    after_cancellation_deadline: AfterDeadlinePolicy = attrs.field(
-        factory=Refuse, validator=attrs.validators.instance_of(_POLICY_TYPES)
-    )
+    after_booking_deadline: AfterDeadlinePolicy = attrs.field(factory=Refuse, validator=_policy)
+    after_cancellation_deadline: AfterDeadlinePolicy = attrs.field(factory=Refuse, validator=_policy)
     horizon: Horizon | None = attrs.field(
         default=None, validator=attrs.validators.optional(attrs.validators.instance_of(Horizon))
     )
@@ -392,31 +517,13 @@ def _late(
     window_closed: bool = False,
 ) -> DeadlineDecision:
     """The decision for a request after ``deadline``, under the commune's ``policy``."""
-    kind = request.value
     start = context.start_of(day)
-    outcome = DeadlineOutcome.REFUSED
-    if isinstance(policy, Refuse):
-        code = "deadline.window_closed" if window_closed else f"deadline.{kind}_expired"
-        fr, en = _both(*(_WINDOW_CLOSED if window_closed else _EXPIRED[request]), when=deadline)
-    elif now >= start:
+    if policy.accepts and now >= start:
         # A policy lets a request in after its deadline, never after the prestation has begun.
-        code = "deadline.started"
+        outcome, code = DeadlineOutcome.REFUSED, "deadline.started"
         fr, en = _both(*_STARTED[request], name=context.prestation.name, start=start)
     else:
-        match policy:
-            case Surcharge():
-                outcome, code = DeadlineOutcome.ACCEPTED_WITH_SURCHARGE, f"deadline.late_{kind}_surcharge"
-                extra_fr, extra_en = policy.describe("fr"), policy.describe("en")
-                fr, en = _both(*_LATE_SURCHARGE[request], when=deadline, fr=extra_fr, en=extra_en)
-            case ExceptionalTariff():
-                outcome, code = DeadlineOutcome.EXCEPTIONAL_TARIFF, f"deadline.late_{kind}_exceptional_tariff"
-                extra_fr, extra_en = policy.unit_price.format("fr"), policy.unit_price.format("en")
-                fr, en = _both(*_LATE_TARIFF[request], when=deadline, fr=extra_fr, en=extra_en)
-            case WaitingList():
-                outcome, code = DeadlineOutcome.WAITING_LIST, "deadline.late_booking_waiting_list"
-                fr, en = _both(*_LATE_WAITING, when=deadline)
-            case _:
-                assert_never(policy)
+        outcome, code, fr, en = policy.late(request, deadline, window_closed=window_closed)
     return DeadlineDecision(request, outcome, code, day, deadline, fr, en, policy=policy)
 
 
@@ -524,43 +631,21 @@ def policy_from_dict(data: Mapping[str, Any], path: str) -> AfterDeadlinePolicy:
     """An after-deadline policy from its TOML table, e.g. ``{policy = "surcharge", percent = "20"}``."""
     keys = _Keys(data, path)
     kind = keys.raw("policy")
-    policy: AfterDeadlinePolicy
-    if kind == "refuse":
-        policy = Refuse()
-    elif kind == "surcharge":
-        percent, amount = keys.decimal("percent"), keys.money("amount")
-        policy = keys.build("", Surcharge, percent, amount)
-    elif kind == "exceptional_tariff":
-        price = keys.money("unit_price", required=True)
-        policy = keys.build("unit_price", ExceptionalTariff, price)
-    elif kind == "waiting_list":
-        policy = WaitingList()
-    else:
+    if kind not in _POLICIES:
+        names = [repr(name) for name in _POLICIES]
         raise InvalidConfiguration(
-            f"unknown policy {kind!r} "
-            "(expected 'refuse', 'surcharge', 'exceptional_tariff' or 'waiting_list')",
+            f"unknown policy {kind!r} (expected {', '.join(names[:-1])} or {names[-1]})",
             path=keys.at("policy"),
             code="config.unknown_policy",
         )
+    policy = _POLICIES[kind].read(keys)
     keys.done()
     return policy
 
 
 def policy_to_dict(policy: AfterDeadlinePolicy) -> dict[str, Any]:
-    match policy:
-        case Refuse():
-            return {"policy": "refuse"}
-        case Surcharge(percent=percent, amount=amount):
-            if percent is not None:
-                return {"policy": "surcharge", "percent": str(percent)}
-            assert amount is not None
-            return {"policy": "surcharge", "amount": str(amount.amount)}
-        case ExceptionalTariff():
-            return {"policy": "exceptional_tariff", "unit_price": str(policy.unit_price.amount)}
-        case WaitingList():
-            return {"policy": "waiting_list"}
-        case _:
-            assert_never(policy)
+    """The TOML table of ``policy``; ``policy_from_dict`` reads it back equal."""
+    return {"policy": policy.name, **policy.settings()}
 
 
 def booking_rules_from_dict(data: Mapping[str, Any], path: str) -> BookingRules:
