@@ -36,6 +36,7 @@ from espacefamille.rules.deadlines import (
     WeekdayOfPreviousWeek,
     WeekdayTable,
     deadline_from_dict,
+    deadline_pattern,
     deadline_to_dict,
     window_from_dict,
     window_to_dict,
@@ -49,6 +50,7 @@ from espacefamille.rules.policies import (
     Request,
     Surcharge,
     WaitingList,
+    after_deadline_policy,
     booking_rules_from_dict,
     booking_rules_to_dict,
     check_booking_rules,
@@ -923,3 +925,19 @@ def test_a_window_for_every_date_round_trips_through_toml() -> None:
     window = RegistrationWindow(paris(2027, 1, 11, 9), paris(2027, 1, 31, 23, 59))
     text = tomli_w.dumps({"w": window_to_dict(window)})
     assert window_from_dict(tomllib.loads(text)["w"], "w") == window
+
+
+def test_a_pattern_or_a_policy_is_registered_once_and_rules_take_only_registered_ones() -> None:
+    with pytest.raises(InvalidInput) as twice:
+        deadline_pattern(DaysBefore)
+    assert twice.value.code == "deadline.pattern_twice"
+    with pytest.raises(InvalidInput) as again:
+        after_deadline_policy(Refuse)
+    assert again.value.code == "deadline.policy_twice"
+    meal = DaysBefore(3, dt.time(11))
+    with pytest.raises(InvalidInput) as not_a_deadline:
+        BookingRules(booking_deadline="J-3", cancellation_deadline=meal)  # type: ignore[arg-type]
+    assert not_a_deadline.value.code == "deadline.not_a_deadline"
+    with pytest.raises(InvalidInput) as not_a_policy:
+        BookingRules(meal, meal, after_booking_deadline="refuse")  # type: ignore[arg-type]
+    assert not_a_policy.value.code == "deadline.not_a_policy"

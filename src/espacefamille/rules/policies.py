@@ -17,7 +17,7 @@ import datetime as dt
 import enum
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Any, ClassVar, Final, Protocol, TypeVar
+from typing import Any, ClassVar, Final, Protocol, Self, TypeVar
 
 import attrs
 from babel.numbers import format_percent
@@ -118,20 +118,24 @@ def is_after_deadline_policy(value: object) -> bool:
     return type(value) in _POLICIES.values()
 
 
-@after_deadline_policy
-@attrs.frozen
-class Refuse:
-    """After the deadline the request is refused; a booking not cancelled in time stays billed."""
-
-    name: ClassVar[str] = "refuse"
-    accepts: ClassVar[bool] = False
+class _WithoutSettings:
+    """A policy written by its name alone."""
 
     @classmethod
-    def read(cls, keys: _Keys) -> Refuse:
+    def read(cls, keys: _Keys) -> Self:
         return cls()
 
     def settings(self) -> dict[str, Any]:
         return {}
+
+
+@after_deadline_policy
+@attrs.frozen
+class Refuse(_WithoutSettings):
+    """After the deadline the request is refused; a booking not cancelled in time stays billed."""
+
+    name: ClassVar[str] = "refuse"
+    accepts: ClassVar[bool] = False
 
     def late(
         self, request: Request, deadline: dt.datetime, *, window_closed: bool
@@ -239,18 +243,11 @@ class ExceptionalTariff:
 
 @after_deadline_policy
 @attrs.frozen
-class WaitingList:
+class WaitingList(_WithoutSettings):
     """A late booking goes on the waiting list; the commune confirms it if it can."""
 
     name: ClassVar[str] = "waiting_list"
     accepts: ClassVar[bool] = True
-
-    @classmethod
-    def read(cls, keys: _Keys) -> WaitingList:
-        return cls()
-
-    def settings(self) -> dict[str, Any]:
-        return {}
 
     def late(
         self, request: Request, deadline: dt.datetime, *, window_closed: bool
