@@ -30,6 +30,7 @@ from typing import Any, Final, Protocol
 
 import attrs
 
+from espacefamille.calendar.timezones import optional_aware_instant
 from espacefamille.errors import InvalidInput, PermissionDenied
 from espacefamille.model import Child
 
@@ -85,17 +86,6 @@ def _identifier(instance: object, attribute: attrs.Attribute[Any], value: object
         )
 
 
-def _aware(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is None:
-        return
-    if not isinstance(value, dt.datetime) or value.utcoffset() is None:
-        raise InvalidInput(
-            f"{type(instance).__name__}.{attribute.name} must be an aware datetime, got {value!r}",
-            message_fr="Date et heure sans fuseau horaire.",
-            code="input.naive_datetime",
-        )
-
-
 def _require_aware(now: object) -> dt.datetime:
     if not isinstance(now, dt.datetime) or now.utcoffset() is None:
         raise InvalidInput(
@@ -141,7 +131,7 @@ class AccountLink:
     family_id: str = attrs.field(validator=_identifier)
     guardian_id: str = attrs.field(validator=_identifier)
     activation_id: str = attrs.field(validator=_identifier)
-    linked_at: dt.datetime = attrs.field(validator=_aware)
+    linked_at: dt.datetime = attrs.field(validator=optional_aware_instant)
     scope: LinkScope = attrs.field(
         default=LinkScope.FAMILY, validator=attrs.validators.instance_of(LinkScope)
     )
@@ -215,13 +205,13 @@ class Activation:
     family_id: str = attrs.field(validator=_identifier)
     guardian_id: str = attrs.field(validator=_identifier)
     token_sha256: str = attrs.field(validator=_sha256_hex)
-    issued_at: dt.datetime = attrs.field(validator=_aware)
-    expires_at: dt.datetime = attrs.field(validator=_aware)
+    issued_at: dt.datetime = attrs.field(validator=optional_aware_instant)
+    expires_at: dt.datetime = attrs.field(validator=optional_aware_instant)
     issued_by: str = attrs.field(validator=_identifier)
     scope: LinkScope = attrs.field(
         default=LinkScope.FAMILY, validator=attrs.validators.instance_of(LinkScope)
     )
-    used_at: dt.datetime | None = attrs.field(default=None, validator=_aware)
+    used_at: dt.datetime | None = attrs.field(default=None, validator=optional_aware_instant)
     used_by: str | None = None
 
     def __attrs_post_init__(self) -> None:

@@ -23,8 +23,10 @@ from typing import Any, ClassVar, Final, Protocol
 
 import attrs
 
+from espacefamille.accounts import RandomSource, _identifier, _require_aware
+
 # The account and event records share their validators (identifiers, aware instants).
-from espacefamille.accounts import RandomSource, _aware, _identifier, _require_aware
+from espacefamille.calendar.timezones import optional_aware_instant
 from espacefamille.errors import InvalidInput
 from espacefamille.money import Money
 from espacefamille.text import format_date, format_datetime
@@ -180,7 +182,7 @@ class DomainEvent:
 
     collectivite_id: str = attrs.field(validator=_identifier)
     family_id: str = attrs.field(validator=_identifier)
-    occurred_at: dt.datetime = attrs.field(validator=_aware)
+    occurred_at: dt.datetime = attrs.field(validator=optional_aware_instant)
 
     @property
     def subject_fr(self) -> str:
@@ -258,7 +260,7 @@ class AccountActivated(DomainEvent):
     email: str = attrs.field(validator=attrs.validators.instance_of(str))
     collectivite_name: str = attrs.field(validator=attrs.validators.instance_of(str))
     activation_link: str | None = attrs.field(repr=False)
-    expires_at: dt.datetime = attrs.field(validator=_aware)
+    expires_at: dt.datetime = attrs.field(validator=optional_aware_instant)
 
     @property
     def subject_fr(self) -> str:
@@ -343,7 +345,7 @@ class HoldExpired(DomainEvent):
     prestation_id: str = attrs.field(validator=_identifier)
     prestation_name: str = attrs.field(validator=attrs.validators.instance_of(str))
     days: tuple[dt.date, ...] = attrs.field(converter=_dates)
-    held_until: dt.datetime = attrs.field(validator=_aware)
+    held_until: dt.datetime = attrs.field(validator=optional_aware_instant)
 
     def __attrs_post_init__(self) -> None:
         if not self.days:
@@ -586,8 +588,8 @@ class OutboxMessage:
     id: str = attrs.field(validator=_identifier)
     event: DomainEvent = attrs.field(validator=attrs.validators.instance_of(DomainEvent))
     attempts: int = attrs.field(default=0, validator=attrs.validators.ge(0))
-    sent_at: dt.datetime | None = attrs.field(default=None, validator=_aware)
-    next_attempt_at: dt.datetime | None = attrs.field(default=None, validator=_aware)
+    sent_at: dt.datetime | None = attrs.field(default=None, validator=optional_aware_instant)
+    next_attempt_at: dt.datetime | None = attrs.field(default=None, validator=optional_aware_instant)
     last_error: str | None = None
 
     @property

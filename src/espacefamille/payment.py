@@ -36,7 +36,14 @@ import attrs
 
 from espacefamille.billing.documents import PaymentMethod
 from espacefamille.billing.payments import Hold, PaymentOrder, payment_order
-from espacefamille.calendar.timezones import DEFAULT_TIMEZONE, local_instant, require_aware, time_zone
+from espacefamille.calendar.timezones import (
+    DEFAULT_TIMEZONE,
+    aware_instant,
+    local_instant,
+    optional_aware_instant,
+    require_aware,
+    time_zone,
+)
 from espacefamille.errors import InvalidInput
 from espacefamille.money import Money
 from espacefamille.text import Lang, format_time
@@ -76,17 +83,6 @@ def _utc(moment: dt.datetime) -> dt.datetime:
     # Aware datetimes sharing a tzinfo compare by wall time, ignoring ``fold``; UTC makes the night
     # clocks go back compare (and add) in elapsed time.
     return moment.astimezone(dt.UTC)
-
-
-def _aware(instance: object, attribute: attrs.Attribute[dt.datetime], value: dt.datetime) -> None:
-    require_aware(value, attribute.name)
-
-
-def _optional_aware(
-    instance: object, attribute: attrs.Attribute[dt.datetime | None], value: dt.datetime | None
-) -> None:
-    if value is not None:
-        require_aware(value, attribute.name)
 
 
 def _text(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
@@ -174,8 +170,8 @@ class CreatedPayment:
     amount: Money = attrs.field(validator=_positive_money)
     reference: str = attrs.field(validator=_text)
     email: str = attrs.field(validator=_email)
-    created_at: dt.datetime = attrs.field(validator=_aware)
-    expires_at: dt.datetime = attrs.field(validator=_aware)
+    created_at: dt.datetime = attrs.field(validator=aware_instant)
+    expires_at: dt.datetime = attrs.field(validator=aware_instant)
 
     def __attrs_post_init__(self) -> None:
         if _utc(self.expires_at) <= _utc(self.created_at):
@@ -209,7 +205,7 @@ class PaymentResult:
     status: PaymentStatus = attrs.field(validator=attrs.validators.instance_of(PaymentStatus))
     amount: Money | None = None
     reference: str | None = None
-    answered_at: dt.datetime | None = attrs.field(default=None, validator=_optional_aware)
+    answered_at: dt.datetime | None = attrs.field(default=None, validator=optional_aware_instant)
     gateway_code: str = ""
 
 

@@ -31,6 +31,7 @@ from typing import Any, Final
 
 import attrs
 
+from espacefamille.calendar.timezones import aware_instant
 from espacefamille.errors import InvalidConfiguration, InvalidInput, NotFound, PermissionDenied
 from espacefamille.money import to_decimal
 from espacefamille.text import format_amount, format_date
@@ -106,15 +107,6 @@ def _string(instance: object, attribute: attrs.Attribute[str], value: object) ->
             f"{type(instance).__name__}.{attribute.name} must be a string, got {value!r}",
             code="input.not_a_string",
             details={"at": attribute.name},
-        )
-
-
-def _aware(instance: object, attribute: attrs.Attribute[dt.datetime], value: object) -> None:
-    if not isinstance(value, dt.datetime) or value.utcoffset() is None:
-        raise InvalidInput(
-            f"{type(instance).__name__}.{attribute.name} must be an aware datetime, got {value!r}",
-            message_fr="Date et heure sans fuseau horaire.",
-            code="input.naive_datetime",
         )
 
 
@@ -827,7 +819,7 @@ class RequestEvent:
     ``submitted``) and both ``None`` otherwise. A message and an answer always have a text.
     """
 
-    at: dt.datetime = attrs.field(validator=_aware)
+    at: dt.datetime = attrs.field(validator=aware_instant)
     actor: Actor = attrs.field(validator=attrs.validators.instance_of(Actor))
     kind: EventKind = attrs.field(validator=attrs.validators.instance_of(EventKind))
     from_status: RequestStatus | None = attrs.field(default=None, validator=_optional_status)

@@ -30,7 +30,7 @@ from typing import Any, Final
 import attrs
 
 from espacefamille.calendar.periods import DateRange
-from espacefamille.calendar.timezones import require_aware
+from espacefamille.calendar.timezones import aware_instant, require_aware
 from espacefamille.errors import InvalidInput, NotFound
 from espacefamille.money import CURRENCY, ZERO, Money
 from espacefamille.text import Lang, format_date
@@ -392,10 +392,6 @@ def _selection(items: Iterable[str]) -> tuple[str, ...]:
     return tuple(items)
 
 
-def _aware(instance: object, attribute: attrs.Attribute[dt.datetime], value: dt.datetime) -> None:
-    require_aware(value, attribute.name)
-
-
 @attrs.frozen
 class PaymentOrder:
     """A payer's payment of the invoices it selected, as received by the régie or its gateway.
@@ -410,7 +406,7 @@ class PaymentOrder:
     family_id: str
     invoice_numbers: tuple[str, ...] = attrs.field(converter=_selection)
     amount: Money = attrs.field(validator=attrs.validators.instance_of(Money))
-    received_at: dt.datetime = attrs.field(validator=_aware)
+    received_at: dt.datetime = attrs.field(validator=aware_instant)
     method: PaymentMethod = attrs.field(
         default=PaymentMethod.ONLINE, validator=attrs.validators.instance_of(PaymentMethod)
     )

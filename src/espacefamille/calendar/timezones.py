@@ -10,10 +10,20 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import zoneinfo
+from typing import Any, cast
+
+import attrs
 
 from espacefamille.errors import InvalidInput
 
-__all__ = ["DEFAULT_TIMEZONE", "local_instant", "require_aware", "time_zone"]
+__all__ = [
+    "DEFAULT_TIMEZONE",
+    "aware_instant",
+    "local_instant",
+    "optional_aware_instant",
+    "require_aware",
+    "time_zone",
+]
 
 DEFAULT_TIMEZONE = "Europe/Paris"
 
@@ -44,6 +54,17 @@ def require_aware(moment: dt.datetime, what: str = "now") -> dt.datetime:
             code="input.naive_datetime",
         )
     return moment
+
+
+def aware_instant(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """An attrs validator: the field is a timezone-aware datetime (``require_aware`` names the field)."""
+    require_aware(cast(dt.datetime, value), f"{type(instance).__name__}.{attribute.name}")
+
+
+def optional_aware_instant(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """An attrs validator: the field is None or a timezone-aware datetime."""
+    if value is not None:
+        aware_instant(instance, attribute, value)
 
 
 def local_instant(day: dt.date, at: dt.time, zone: zoneinfo.ZoneInfo) -> dt.datetime:

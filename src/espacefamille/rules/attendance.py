@@ -25,13 +25,19 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Iterable, Mapping
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 import attrs
 
 from espacefamille.calendar.opening import Closure, OpeningCalendar
 from espacefamille.calendar.periods import DateRange
-from espacefamille.calendar.timezones import DEFAULT_TIMEZONE, local_instant, require_aware, time_zone
+from espacefamille.calendar.timezones import (
+    DEFAULT_TIMEZONE,
+    local_instant,
+    optional_aware_instant,
+    require_aware,
+    time_zone,
+)
 from espacefamille.errors import InvalidConfiguration, InvalidInput
 from espacefamille.text import Lang, format_date, format_datetime
 
@@ -103,12 +109,6 @@ def _plain_date(instance: object, attribute: attrs.Attribute[dt.date], value: ob
         )
 
 
-def _aware(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is not None:
-        # require_aware checks the type itself; the cast only informs mypy.
-        require_aware(cast(dt.datetime, value), f"{type(instance).__name__}.{attribute.name}")
-
-
 @attrs.frozen
 class AttendanceFact:
     """One child's attendance at one prestation on one date, as recorded (or derived) for billing.
@@ -122,7 +122,7 @@ class AttendanceFact:
     day: dt.date = attrs.field(validator=_plain_date)
     status: AttendanceStatus = attrs.field(validator=attrs.validators.instance_of(AttendanceStatus))
     recorded_by: str | None = None
-    recorded_at: dt.datetime | None = attrs.field(default=None, validator=_aware)
+    recorded_at: dt.datetime | None = attrs.field(default=None, validator=optional_aware_instant)
     note: str = ""
 
     @property
@@ -161,8 +161,8 @@ class AbsenceDeclaration:
     child_id: str = attrs.field(validator=_non_empty)
     days: DateRange = attrs.field(validator=attrs.validators.instance_of(DateRange))
     reason: AbsenceReason = attrs.field(validator=attrs.validators.instance_of(AbsenceReason))
-    declared_at: dt.datetime = attrs.field(validator=_aware)
-    proof_received_at: dt.datetime | None = attrs.field(default=None, validator=_aware)
+    declared_at: dt.datetime = attrs.field(validator=optional_aware_instant)
+    proof_received_at: dt.datetime | None = attrs.field(default=None, validator=optional_aware_instant)
 
 
 # -- the commune's policy ---------------------------------------------------------------------

@@ -40,7 +40,7 @@ from typing import Any
 
 import attrs
 
-from espacefamille.calendar.timezones import require_aware
+from espacefamille.calendar.timezones import aware_instant, require_aware
 from espacefamille.errors import EspaceFamilleError, InvalidConfiguration, InvalidInput
 from espacefamille.model import Child, SchoolClass
 from espacefamille.text import format_date
@@ -503,10 +503,6 @@ def _day(instance: object, attribute: attrs.Attribute[dt.date], value: dt.date) 
     _check_child_and_day("-", value)
 
 
-def _aware(instance: object, attribute: attrs.Attribute[dt.datetime], value: dt.datetime) -> None:
-    require_aware(value, "the request instant")
-
-
 @attrs.frozen
 class PlaceRequest:
     """A request for a place: a child, a date, its group (None without groups), and when it was made."""
@@ -514,7 +510,7 @@ class PlaceRequest:
     child_id: str = attrs.field(validator=_child_id)
     day: dt.date = attrs.field(validator=_day)
     group: GroupKey
-    at: dt.datetime = attrs.field(validator=_aware)
+    at: dt.datetime = attrs.field(validator=aware_instant)
 
 
 @attrs.frozen

@@ -26,6 +26,7 @@ import attrs
 from espacefamille.calendar.commune import CommuneCalendar
 from espacefamille.calendar.opening import OpeningCalendar
 from espacefamille.calendar.periods import DateRange, Weekday
+from espacefamille.calendar.timezones import optional_aware_instant
 from espacefamille.calendar.workdays import DayCounting, shift
 from espacefamille.errors import EspaceFamilleError, InvalidConfiguration, InvalidInput
 from espacefamille.model import Prestation
@@ -117,23 +118,6 @@ def _wall_time(instance: object, attribute: attrs.Attribute[dt.time], value: dt.
         raise InvalidInput(
             f"{type(instance).__name__}.{attribute.name} must be a wall-clock time, got {value!r}",
             code="input.not_a_time",
-        )
-
-
-def _aware(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is None:
-        return
-    if not isinstance(value, dt.datetime):
-        raise InvalidInput(
-            f"{type(instance).__name__}.{attribute.name} must be a datetime, got {value!r}",
-            code="input.not_a_datetime",
-        )
-    if value.utcoffset() is None:
-        raise InvalidInput(
-            f"{type(instance).__name__}.{attribute.name} is a naive datetime ({value.isoformat()}); "
-            "give it a time zone",
-            message_fr="Date et heure sans fuseau horaire.",
-            code="input.naive_datetime",
         )
 
 
@@ -475,9 +459,9 @@ class RegistrationWindow:
     """Registration for the dates of ``period`` (every date when None) opens and closes at fixed
     instants; residents of the commune may start earlier, at ``resident_opens``."""
 
-    opens: dt.datetime = attrs.field(validator=_aware)
-    closes: dt.datetime = attrs.field(validator=_aware)
-    resident_opens: dt.datetime | None = attrs.field(default=None, validator=_aware)
+    opens: dt.datetime = attrs.field(validator=optional_aware_instant)
+    closes: dt.datetime = attrs.field(validator=optional_aware_instant)
+    resident_opens: dt.datetime | None = attrs.field(default=None, validator=optional_aware_instant)
     period: DateRange | None = attrs.field(
         default=None, validator=attrs.validators.optional(attrs.validators.instance_of(DateRange))
     )
