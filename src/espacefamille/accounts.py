@@ -30,6 +30,7 @@ from typing import Any, Final, Protocol
 
 import attrs
 
+from espacefamille._validators import identifier
 from espacefamille.calendar.timezones import optional_aware_instant
 from espacefamille.errors import InvalidInput, PermissionDenied
 from espacefamille.model import Child
@@ -63,7 +64,6 @@ DEFAULT_ACTIVATION_DELAY: Final = dt.timedelta(days=14)
 TOKEN_BYTES: Final = 32
 # Far longer than any token we issue; a longer "token" is refused before it is even hashed.
 _MAX_TOKEN_LENGTH: Final = 256
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 
@@ -75,15 +75,6 @@ class RandomSource(Protocol):
 
 
 # -- validators -------------------------------------------------------------------------------
-
-
-def _identifier(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, str) or not _ID.fullmatch(value):
-        raise InvalidInput(
-            f"{type(instance).__name__}.{attribute.name} must be an identifier, got {value!r}",
-            message_fr=f"Identifiant invalide : « {value} ».",
-            code="model.bad_identifier",
-        )
 
 
 def _require_aware(now: object) -> dt.datetime:
@@ -127,10 +118,10 @@ class LinkScope(enum.Enum):
 class AccountLink:
     """An account's access to one family record (a *foyer*) of one collectivité, made by an activation."""
 
-    collectivite_id: str = attrs.field(validator=_identifier)
-    family_id: str = attrs.field(validator=_identifier)
-    guardian_id: str = attrs.field(validator=_identifier)
-    activation_id: str = attrs.field(validator=_identifier)
+    collectivite_id: str = attrs.field(validator=identifier)
+    family_id: str = attrs.field(validator=identifier)
+    guardian_id: str = attrs.field(validator=identifier)
+    activation_id: str = attrs.field(validator=identifier)
     linked_at: dt.datetime = attrs.field(validator=optional_aware_instant)
     scope: LinkScope = attrs.field(
         default=LinkScope.FAMILY, validator=attrs.validators.instance_of(LinkScope)
@@ -150,7 +141,7 @@ def _links(items: Iterable[AccountLink]) -> tuple[AccountLink, ...]:
 class Account:
     """A person's login identity as the host application gives it, and the family records it reaches."""
 
-    id: str = attrs.field(validator=_identifier)
+    id: str = attrs.field(validator=identifier)
     email: str = attrs.field(validator=_email)
     links: tuple[AccountLink, ...] = attrs.field(converter=_links, default=())
 
@@ -200,14 +191,14 @@ class Activation:
     and expires at ``expires_at``: from that instant on, it is refused.
     """
 
-    id: str = attrs.field(validator=_identifier)
-    collectivite_id: str = attrs.field(validator=_identifier)
-    family_id: str = attrs.field(validator=_identifier)
-    guardian_id: str = attrs.field(validator=_identifier)
+    id: str = attrs.field(validator=identifier)
+    collectivite_id: str = attrs.field(validator=identifier)
+    family_id: str = attrs.field(validator=identifier)
+    guardian_id: str = attrs.field(validator=identifier)
     token_sha256: str = attrs.field(validator=_sha256_hex)
     issued_at: dt.datetime = attrs.field(validator=optional_aware_instant)
     expires_at: dt.datetime = attrs.field(validator=optional_aware_instant)
-    issued_by: str = attrs.field(validator=_identifier)
+    issued_by: str = attrs.field(validator=identifier)
     scope: LinkScope = attrs.field(
         default=LinkScope.FAMILY, validator=attrs.validators.instance_of(LinkScope)
     )
@@ -408,7 +399,7 @@ class AgentRole(enum.Enum):
 class FamilyMember:
     """A family member acting through an account: only on the family records it is linked to."""
 
-    account_id: str = attrs.field(validator=_identifier)
+    account_id: str = attrs.field(validator=identifier)
     links: tuple[AccountLink, ...] = attrs.field(converter=_links, default=())
 
     @classmethod
@@ -420,8 +411,8 @@ class FamilyMember:
 class Agent:
     """An agent of one collectivité, with a role."""
 
-    agent_id: str = attrs.field(validator=_identifier)
-    collectivite_id: str = attrs.field(validator=_identifier)
+    agent_id: str = attrs.field(validator=identifier)
+    collectivite_id: str = attrs.field(validator=identifier)
     role: AgentRole = attrs.field(validator=attrs.validators.instance_of(AgentRole))
 
 

@@ -23,7 +23,8 @@ from typing import Any, ClassVar, Final, Protocol
 
 import attrs
 
-from espacefamille.accounts import RandomSource, _identifier, _require_aware
+from espacefamille._validators import identifier
+from espacefamille.accounts import RandomSource, _require_aware
 
 # The account and event records share their validators (identifiers, aware instants).
 from espacefamille.calendar.timezones import optional_aware_instant
@@ -180,8 +181,8 @@ class DomainEvent:
 
     type_code: ClassVar[str] = ""
 
-    collectivite_id: str = attrs.field(validator=_identifier)
-    family_id: str = attrs.field(validator=_identifier)
+    collectivite_id: str = attrs.field(validator=identifier)
+    family_id: str = attrs.field(validator=identifier)
     occurred_at: dt.datetime = attrs.field(validator=optional_aware_instant)
 
     @property
@@ -256,7 +257,7 @@ class AccountActivated(DomainEvent):
 
     type_code: ClassVar[str] = "account.activated"
 
-    guardian_id: str = attrs.field(validator=_identifier)
+    guardian_id: str = attrs.field(validator=identifier)
     email: str = attrs.field(validator=attrs.validators.instance_of(str))
     collectivite_name: str = attrs.field(validator=attrs.validators.instance_of(str))
     activation_link: str | None = attrs.field(repr=False)
@@ -285,9 +286,9 @@ class BookingConfirmed(DomainEvent):
 
     type_code: ClassVar[str] = "booking.confirmed"
 
-    child_id: str = attrs.field(validator=_identifier)
+    child_id: str = attrs.field(validator=identifier)
     child_name: str = attrs.field(validator=attrs.validators.instance_of(str))
-    prestation_id: str = attrs.field(validator=_identifier)
+    prestation_id: str = attrs.field(validator=identifier)
     prestation_name: str = attrs.field(validator=attrs.validators.instance_of(str))
     days: tuple[dt.date, ...] = attrs.field(converter=_dates)
     amount_paid: Money | None = None
@@ -315,9 +316,9 @@ class WaitingListPlaceGranted(DomainEvent):
 
     type_code: ClassVar[str] = "waiting_list.place_granted"
 
-    child_id: str = attrs.field(validator=_identifier)
+    child_id: str = attrs.field(validator=identifier)
     child_name: str = attrs.field(validator=attrs.validators.instance_of(str))
-    prestation_id: str = attrs.field(validator=_identifier)
+    prestation_id: str = attrs.field(validator=identifier)
     prestation_name: str = attrs.field(validator=attrs.validators.instance_of(str))
     day: dt.date = attrs.field(validator=attrs.validators.instance_of(dt.date))
 
@@ -340,9 +341,9 @@ class HoldExpired(DomainEvent):
 
     type_code: ClassVar[str] = "booking.hold_expired"
 
-    child_id: str = attrs.field(validator=_identifier)
+    child_id: str = attrs.field(validator=identifier)
     child_name: str = attrs.field(validator=attrs.validators.instance_of(str))
-    prestation_id: str = attrs.field(validator=_identifier)
+    prestation_id: str = attrs.field(validator=identifier)
     prestation_name: str = attrs.field(validator=attrs.validators.instance_of(str))
     days: tuple[dt.date, ...] = attrs.field(converter=_dates)
     held_until: dt.datetime = attrs.field(validator=optional_aware_instant)
@@ -371,7 +372,7 @@ class InvoiceIssued(DomainEvent):
 
     type_code: ClassVar[str] = "invoice.issued"
 
-    regie_id: str = attrs.field(validator=_identifier)
+    regie_id: str = attrs.field(validator=identifier)
     invoice_number: str = attrs.field(validator=attrs.validators.instance_of(str))
     total: Money = attrs.field(validator=attrs.validators.instance_of(Money))
     due_date: dt.date = attrs.field(validator=attrs.validators.instance_of(dt.date))
@@ -437,7 +438,7 @@ class RequestAnswered(DomainEvent):
 
     type_code: ClassVar[str] = "request.answered"
 
-    request_id: str = attrs.field(validator=_identifier)
+    request_id: str = attrs.field(validator=identifier)
     category: str = attrs.field(validator=attrs.validators.instance_of(str))
     status: str = attrs.field(validator=attrs.validators.instance_of(str))
     answer: str = attrs.field(validator=attrs.validators.instance_of(str))
@@ -585,7 +586,7 @@ class OutboxMessage:
     gateway's idempotency key) so that a crash between sending and recording cannot send it twice.
     """
 
-    id: str = attrs.field(validator=_identifier)
+    id: str = attrs.field(validator=identifier)
     event: DomainEvent = attrs.field(validator=attrs.validators.instance_of(DomainEvent))
     attempts: int = attrs.field(default=0, validator=attrs.validators.ge(0))
     sent_at: dt.datetime | None = attrs.field(default=None, validator=optional_aware_instant)

@@ -28,6 +28,7 @@ from typing import ParamSpec, TypeVar
 
 import attrs
 
+from espacefamille._validators import IDENTIFIER
 from espacefamille.calendar.periods import DateRange
 from espacefamille.commune import Commune
 from espacefamille.errors import InvalidInput
@@ -60,8 +61,7 @@ _E = TypeVar("_E", bound=enum.Enum)
 _T = TypeVar("_T")
 _P = ParamSpec("_P")
 
-# The model's identifier rule (model._identifier), checked here too so the error names the column.
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+# The model's identifier rule (_validators.IDENTIFIER), checked here too so the error names the column.
 _FRENCH_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TRUE = frozenset({"oui", "o", "true", "vrai", "yes", "1"})
@@ -287,7 +287,7 @@ class _Row:
 
     def optional_identifier(self, column: str) -> str | None:
         value = self.optional_text(column)
-        if value is not None and not _ID.fullmatch(value):
+        if value is not None and not IDENTIFIER.fullmatch(value):
             self.error(
                 column,
                 "import.bad_identifier",

@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import itertools
-import re
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any, Final, TypeVar
@@ -24,6 +23,7 @@ from typing import Any, Final, TypeVar
 import attrs
 
 from espacefamille._trusted import trusted_builder
+from espacefamille._validators import identifier
 from espacefamille.billing.tariffs import QfChangeRule
 from espacefamille.calendar.opening import Closure, Opening
 from espacefamille.calendar.periods import DateRange
@@ -57,17 +57,6 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-
-
-def _identifier(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
-    if not isinstance(value, str) or not _ID.fullmatch(value):
-        raise InvalidInput(
-            f"{type(instance).__name__}.{attribute.name} must be an identifier "
-            f"(letters, digits, '_', '-', '.'), got {value!r}",
-            message_fr=f"Identifiant invalide : « {value} ».",
-            code="model.bad_identifier",
-        )
 
 
 def _non_empty(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
@@ -148,7 +137,7 @@ def _whole_between(low: int, high: int) -> Any:
 class Collectivite:
     """A commune or grouping of communes: its school zone, public holidays and time zone."""
 
-    id: str = attrs.field(validator=_identifier)
+    id: str = attrs.field(validator=identifier)
     name: str = attrs.field(validator=_non_empty)
     school_zone: SchoolZone = attrs.field(validator=attrs.validators.instance_of(SchoolZone))
     subdivision: HolidaySubdivision = attrs.field(
@@ -170,7 +159,7 @@ class Regie:
     correction becomes a regularisation line on the next invoice; an older day's facts are final.
     """
 
-    id: str = attrs.field(validator=_identifier)
+    id: str = attrs.field(validator=identifier)
     name: str = attrs.field(validator=_non_empty)
     payfip_client: str | None = None
     payment_delay_days: int = attrs.field(default=30, validator=_whole_between(0, 366))
@@ -212,9 +201,9 @@ class Prestation:
     given, the weeks (Monday to Sunday) of its opening calendar.
     """
 
-    id: str = attrs.field(validator=_identifier)
+    id: str = attrs.field(validator=identifier)
     name: str = attrs.field(validator=_non_empty)
-    service_id: str = attrs.field(validator=_identifier)
+    service_id: str = attrs.field(validator=identifier)
     kind: PrestationKind = attrs.field(validator=attrs.validators.instance_of(PrestationKind))
     payment_mode: PaymentMode = attrs.field(validator=attrs.validators.instance_of(PaymentMode))
     opening: Opening = attrs.field(validator=attrs.validators.instance_of(Opening))
@@ -258,10 +247,10 @@ class Service:
     ``closures`` (a strike, a training day) close every prestation of the service.
     """
 
-    id: str = attrs.field(validator=_identifier)
+    id: str = attrs.field(validator=identifier)
     name: str = attrs.field(validator=_non_empty)
     kind: ServiceKind = attrs.field(validator=attrs.validators.instance_of(ServiceKind))
-    regie_id: str = attrs.field(validator=_identifier)
+    regie_id: str = attrs.field(validator=identifier)
     prestations: tuple[Prestation, ...] = attrs.field(converter=_prestations, default=())
     closures: tuple[Closure, ...] = attrs.field(converter=_closures, default=())
 
@@ -361,7 +350,7 @@ def quotient_in_force(
 class Guardian:
     """A *responsable légal*. Contact details are optional; login stays the host application's job."""
 
-    id: str = attrs.field(validator=_identifier)
+    id: str = attrs.field(validator=identifier)
     first_name: str = attrs.field(validator=_non_empty)
     last_name: str = attrs.field(validator=_non_empty)
     email: str | None = None
@@ -375,10 +364,10 @@ class Family:
     A child of separated parents belongs to two families; each books and pays for its own days.
     """
 
-    id: str = attrs.field(validator=_identifier)
+    id: str = attrs.field(validator=identifier)
     name: str = attrs.field(validator=_non_empty)
     guardians: tuple[Guardian, ...] = attrs.field(converter=_guardians)
-    payer_id: str = attrs.field(validator=_identifier)
+    payer_id: str = attrs.field(validator=identifier)
     residence: Residence = Residence.RESIDENT
     quotients: tuple[QuotientFamilial, ...] = attrs.field(converter=_quotients, default=())
     direct_debit: bool = False
@@ -442,7 +431,7 @@ class Diet(enum.Enum):
 class Child:
     """A child: one household, or two for separated parents (the first is the main one)."""
 
-    id: str = attrs.field(validator=_identifier)
+    id: str = attrs.field(validator=identifier)
     first_name: str = attrs.field(validator=_non_empty)
     last_name: str = attrs.field(validator=_non_empty)
     birth_date: dt.date = attrs.field(validator=_plain_date)
@@ -470,10 +459,10 @@ class Child:
 class Enrolment:
     """A child's *inscription* in a service for a period, by one household (which books and pays)."""
 
-    id: str = attrs.field(validator=_identifier)
-    child_id: str = attrs.field(validator=_identifier)
-    family_id: str = attrs.field(validator=_identifier)
-    service_id: str = attrs.field(validator=_identifier)
+    id: str = attrs.field(validator=identifier)
+    child_id: str = attrs.field(validator=identifier)
+    family_id: str = attrs.field(validator=identifier)
+    service_id: str = attrs.field(validator=identifier)
     period: DateRange = attrs.field(validator=attrs.validators.instance_of(DateRange))
     validated: bool = True
 
@@ -511,10 +500,10 @@ class Booking:
     within the deadline, whatever today's price); ``surcharge_code`` names the late-booking rule that applied.
     """
 
-    child_id: str = attrs.field(validator=_identifier)
-    prestation_id: str = attrs.field(validator=_identifier)
+    child_id: str = attrs.field(validator=identifier)
+    prestation_id: str = attrs.field(validator=identifier)
     day: dt.date = attrs.field(validator=_plain_date)
-    family_id: str = attrs.field(validator=_identifier)
+    family_id: str = attrs.field(validator=identifier)
     status: BookingStatus = attrs.field(validator=attrs.validators.instance_of(BookingStatus))
     booked_at: dt.datetime = attrs.field(validator=_aware_instant)
     paid: Money | None = None
@@ -561,8 +550,8 @@ class BookedDays:
     a city's four million booking-days in SQL).
     """
 
-    child_id: str = attrs.field(validator=_identifier)
-    prestation_id: str = attrs.field(validator=_identifier)
+    child_id: str = attrs.field(validator=identifier)
+    prestation_id: str = attrs.field(validator=identifier)
     status: BookingStatus = attrs.field(validator=attrs.validators.instance_of(BookingStatus))
     days: tuple[dt.date, ...] = attrs.field(converter=_day_tuple, validator=_plain_dates)
     surcharge_code: str | None = None

@@ -31,6 +31,7 @@ from typing import Any, Final
 
 import attrs
 
+from espacefamille._validators import identifier
 from espacefamille.calendar.timezones import aware_instant
 from espacefamille.errors import InvalidConfiguration, InvalidInput, NotFound, PermissionDenied
 from espacefamille.money import to_decimal
@@ -65,21 +66,9 @@ FieldValue = str | int | bool | Decimal | dt.date
 #: The longest message or answer kept in a request's history.
 MESSAGE_MAX_LENGTH: Final = 5000
 
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _CENT = Decimal("0.01")
 # Above this many euros an "amount" is a typing slip, not a request (and it keeps quantize() safe).
 _AMOUNT_LIMIT = Decimal(1_000_000_000)
-
-
-def _identifier(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
-    if not isinstance(value, str) or not _ID.fullmatch(value):
-        raise InvalidInput(
-            f"{type(instance).__name__}.{attribute.name} must be an identifier "
-            f"(letters, digits, '_', '-', '.'), got {value!r}",
-            message_fr=f"Identifiant invalide : « {value} ».",
-            code="model.bad_identifier",
-            details={"at": attribute.name},
-        )
 
 
 def _non_empty(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
@@ -141,7 +130,7 @@ _BOUNDED = {FieldType.INTEGER, FieldType.AMOUNT, FieldType.DATE}
 class Option:
     """One answer of a ``choice`` field: the ``value`` submitted and the French ``label`` shown."""
 
-    value: str = attrs.field(validator=_identifier)
+    value: str = attrs.field(validator=identifier)
     label: str = attrs.field(validator=_non_empty)
 
 
@@ -164,7 +153,7 @@ class FormField:
     restrict its readers. ``help`` is a French hint shown under the field.
     """
 
-    key: str = attrs.field(validator=_identifier)
+    key: str = attrs.field(validator=identifier)
     label: str = attrs.field(validator=_non_empty)
     type: FieldType = attrs.field(validator=attrs.validators.instance_of(FieldType))
     required: bool = attrs.field(default=False, validator=_boolean)
@@ -284,7 +273,7 @@ class RequestCategory:
     religion anywhere (label, description, a field's key, label or help, an option) is refused (CNIL).
     """
 
-    id: str = attrs.field(validator=_identifier)
+    id: str = attrs.field(validator=identifier)
     label: str = attrs.field(validator=_non_empty)
     fields: tuple[FormField, ...] = attrs.field(converter=_fields)
     description: str = attrs.field(default="", validator=_string)
@@ -763,7 +752,7 @@ class Actor:
     """Who acts on a request: a family (its id) or a commune agent (the agent's id)."""
 
     role: ActorRole = attrs.field(validator=attrs.validators.instance_of(ActorRole))
-    id: str = attrs.field(validator=_identifier)
+    id: str = attrs.field(validator=identifier)
 
     @classmethod
     def family(cls, family_id: str) -> Actor:
@@ -943,9 +932,9 @@ class Request:
     another family acting) cannot be built, even from a store.
     """
 
-    id: str = attrs.field(validator=_identifier)
-    family_id: str = attrs.field(validator=_identifier)
-    category_id: str = attrs.field(validator=_identifier)
+    id: str = attrs.field(validator=identifier)
+    family_id: str = attrs.field(validator=identifier)
+    category_id: str = attrs.field(validator=identifier)
     values: Mapping[str, FieldValue] = attrs.field(converter=_values)
     history: tuple[RequestEvent, ...] = attrs.field(converter=_history)
     _status: RequestStatus = attrs.field(init=False, eq=False, repr=False)

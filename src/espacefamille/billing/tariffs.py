@@ -23,7 +23,6 @@ import bisect
 import datetime as dt
 import enum
 import itertools
-import re
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any, Final, TypeAlias, TypeVar
@@ -31,6 +30,7 @@ from typing import Any, Final, TypeAlias, TypeVar
 import attrs
 from babel.numbers import format_decimal
 
+from espacefamille._validators import IDENTIFIER
 from espacefamille.calendar.periods import DateRange
 from espacefamille.errors import EspaceFamilleError, InvalidConfiguration, MissingData
 from espacefamille.money import Money, to_decimal
@@ -70,7 +70,6 @@ __all__ = [
 
 _T = TypeVar("_T")
 _E = TypeVar("_E", bound=enum.Enum)
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _HUNDRED: Final = Decimal(100)
 
 
@@ -543,7 +542,7 @@ class AttendanceEffects(Mapping[str, AttendanceEffect]):
     def __attrs_post_init__(self) -> None:
         table: dict[str, AttendanceEffect] = {}
         for code, effect in self.entries:
-            if not isinstance(code, str) or not _ID.match(code):
+            if not isinstance(code, str) or not IDENTIFIER.match(code):
                 raise _invalid(f"a status code must be an identifier, got {code!r}", "", "tariff.status_code")
             if code in table:
                 raise _invalid(f"status {code!r} is given twice", code, "config.duplicate_id")
@@ -601,7 +600,7 @@ class QfChangeRule(enum.Enum):
 
 
 def _identifier(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
-    if not isinstance(value, str) or not _ID.match(value):
+    if not isinstance(value, str) or not IDENTIFIER.match(value):
         raise _invalid(f"a prestation id must be an identifier, got {value!r}", "", "model.bad_identifier")
 
 
