@@ -19,6 +19,7 @@ __all__ = [
     "format_amount",
     "format_date",
     "format_datetime",
+    "format_duration",
     "format_time",
     "locale_for",
     "month_name",
@@ -27,6 +28,12 @@ __all__ = [
 Lang = Literal["fr", "en"]
 
 _LOCALES: dict[str, str] = {"fr": "fr_FR", "en": "en_GB"}
+
+
+def format_duration(minutes: int) -> str:
+    """A duration in whole minutes as French reads it: ``1 h 05``, ``45 min`` (never 1.05 h)."""
+    hours, rest = divmod(minutes, 60)
+    return f"{hours} h {rest:02d}" if hours else f"{rest} min"
 
 
 def locale_for(lang: Lang) -> str:

@@ -18,7 +18,14 @@ from espacefamille.errors import (
     NotFound,
     PermissionDenied,
 )
-from espacefamille.text import format_amount, format_date, format_datetime, format_time, locale_for
+from espacefamille.text import (
+    format_amount,
+    format_date,
+    format_datetime,
+    format_duration,
+    format_time,
+    locale_for,
+)
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -179,3 +186,8 @@ def test_amounts_and_locales() -> None:
     assert locale_for("en") == "en_GB"
     assert format_amount(Decimal("15.00")) == "15,00\u00a0€"
     assert format_amount(Decimal("1234.5"), "en") == "€1,234.50"
+
+
+def test_a_duration_reads_in_hours_and_minutes_never_as_a_decimal() -> None:
+    from_care = [format_duration(m) for m in (65, 45, 120, 0)]
+    assert from_care == ["1 h 05", "45 min", "2 h 00", "0 min"]

@@ -105,7 +105,7 @@ from espacefamille.rules.attendance import AttendanceFact, AttendanceStatus
 from espacefamille.rules.policies import (
     AfterDeadlinePolicy,
 )
-from espacefamille.text import format_date, month_name
+from espacefamille.text import format_date, format_duration, month_name
 
 __all__ = [
     "DEFAULT_DIRECT_DEBIT_DAY",
@@ -688,11 +688,6 @@ def _days_text(days: Sequence[dt.date]) -> str:
     return "les " + _and(months)
 
 
-def _duration(minutes: int) -> str:
-    hours, rest = divmod(minutes, 60)
-    return f"{hours} h {rest:02d}" if hours else f"{rest} min"
-
-
 _UNIT_NOUNS: Final = {
     PriceUnit.DAY: ("jour", "jours"),
     PriceUnit.HALF_DAY: ("demi-journée", "demi-journées"),
@@ -705,9 +700,9 @@ def _count_text(priced: _Priced, count: int) -> str:
     if text is None:
         if priced.minutes is not None and priced.timed:
             noun = "accueil" if count == 1 else "accueils"
-            text = f"{count} {noun} de {_duration(priced.minutes)}"
+            text = f"{count} {noun} de {format_duration(priced.minutes)}"
             if count != 1:
-                text = f"{text}, soit {_duration(priced.minutes * count)}"
+                text = f"{text}, soit {format_duration(priced.minutes * count)}"
         else:
             singular, plural = _UNIT_NOUNS[priced.unit]
             text = f"{count} {singular if count == 1 else plural}"

@@ -59,7 +59,7 @@ from espacefamille.rules.policies import (
     WaitingList,
     late_booking_policy_kind,
 )
-from espacefamille.text import format_amount
+from espacefamille.text import format_amount, format_duration
 
 __all__ = [
     "ExplanationStep",
@@ -666,11 +666,6 @@ def _ordinal(rank: int) -> str:
     return "1er" if rank == 1 else f"{rank}e"
 
 
-def _duration(minutes: int) -> str:
-    hours, rest = divmod(minutes, 60)
-    return f"{hours} h {rest:02d}" if hours else f"{rest} min"
-
-
 _STATUS_LABELS: Final = {
     "present": "présence",
     "absent_justified": "absence justifiée",
@@ -688,7 +683,7 @@ def _status(code: object) -> str:
 def _started(minutes: int, units: int, unit: PriceUnit) -> str:
     noun = "heure" if unit is PriceUnit.HOUR else "demi-heure"
     plural = "s" if units > 1 else ""
-    return f"{_duration(minutes)} : {units} {noun}{plural} entamée{plural}"
+    return f"{format_duration(minutes)} : {units} {noun}{plural} entamée{plural}"
 
 
 def _partly_tolerated(tolerated: int, tolerance: int) -> str:

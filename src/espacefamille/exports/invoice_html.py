@@ -27,7 +27,7 @@ from espacefamille.commune import Commune
 from espacefamille.errors import InvalidInput
 from espacefamille.model import Family, Regie
 from espacefamille.money import Money
-from espacefamille.text import format_date, locale_for
+from espacefamille.text import format_date, format_duration, locale_for
 
 __all__ = ["APPEAL_ROUTES_FR", "PAYFIP_SITE", "payment_means_fr", "render_invoice_html"]
 
@@ -93,14 +93,9 @@ def _period(invoice: Invoice) -> str:
     return f"du {first} {start_month} au {last} {end_month}"
 
 
-def _duration(minutes: int) -> str:
-    hours, rest = divmod(minutes, 60)
-    return f"{hours} h {rest:02d}" if hours else f"{rest} min"
-
-
 def _quantity(line: InvoiceLine) -> str:
     if line.minutes is not None:
-        return _duration(line.minutes)
+        return format_duration(line.minutes)
     return format(line.quantity.normalize(), "f").replace(".", ",")
 
 
