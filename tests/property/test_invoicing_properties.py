@@ -67,17 +67,7 @@ cities = st.lists(families(), min_size=1, max_size=5, unique_by=lambda item: ite
 def bill(
     city: list[tuple[Family, list[Child], list[Booking], list[AttendanceFact]]], **options: object
 ) -> BillingRun:
-    return run_month_end(
-        COMMUNE,
-        "enfance",
-        NOVEMBER,
-        ISSUED,
-        families=[item[0] for item in city],
-        children=[child for item in city for child in item[1]],
-        bookings=[booking for item in city for booking in item[2]],
-        attendance=[fact for item in city for fact in item[3]],
-        **options,  # type: ignore[arg-type]
-    )
+    return bill_in(COMMUNE, city, **options)
 
 
 def worth(family: Family, children: list[Child], child: Child, status: AttendanceStatus | None) -> Money:
