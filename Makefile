@@ -22,7 +22,7 @@ demo: install
 	$(VENV)/bin/espacefamille demo --out $(DEMO_OUT) $(ARGS)
 
 calendar: install
-	$(VENV)/bin/python -m espacefamille.demo $(ARGS)
+	$(VENV)/bin/python -m espacefamille.demo.tour $(ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks

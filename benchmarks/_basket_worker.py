@@ -19,9 +19,9 @@ import sys
 import time
 from pathlib import Path
 
-from espacefamille.accounts import AccountLink, FamilyMember
+from espacefamille.adapters.fake_gateway import FakeGateway
 from espacefamille.adapters.sqlite import SqliteStore
-from espacefamille.payment import FakeGateway
+from espacefamille.families.accounts import AccountLink, FamilyMember
 from espacefamille.ports import FixedClock
 from espacefamille.rules.basket import Action, BasketLine
 from espacefamille.services import FamilyPortal

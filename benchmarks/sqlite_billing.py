@@ -52,11 +52,11 @@ from _basket_worker import basket_seconds
 from city import ISSUED_ON, City, synthetic_city
 from sqlite_read import read_raw  # the yardstick's read: the same raw read of every booking row
 
-from espacefamille.accounts import Agent, AgentRole
+from espacefamille.adapters.fake_gateway import FakeGateway
 from espacefamille.adapters.sqlite import SqliteStore
 from espacefamille.calendar.periods import DateRange
+from espacefamille.families.accounts import Agent, AgentRole
 from espacefamille.model import Enrolment
-from espacefamille.payment import FakeGateway
 from espacefamille.ports import FixedClock
 from espacefamille.rules.attendance import AttendanceFact, AttendanceStatus
 from espacefamille.services import BackOffice, FamilyPortal

@@ -19,9 +19,9 @@ from espacefamille.calendar.commune import CommuneCalendar
 from espacefamille.calendar.opening import Closure, OpeningCalendar
 from espacefamille.calendar.school import SchoolYear, school_calendar
 from espacefamille.errors import InvalidConfiguration, NotFound
+from espacefamille.families.requests import RequestCategories
 from espacefamille.model import Collectivite, Prestation, Regie, Service, _regies, _school_years, _services
 from espacefamille.money import Money, RoundingPolicy
-from espacefamille.requests import RequestCategories
 from espacefamille.rules.attendance import AbsencePolicy
 from espacefamille.rules.capacity import Capacity
 from espacefamille.rules.conditions import BookingConditions
@@ -76,7 +76,7 @@ class Commune:
     prerequisites, exclusions) are keyed by prestation id; ``unpaid`` is the graduated unpaid-invoices
     policy; ``all_or_nothing_baskets`` makes a basket with one refused line refuse them all; ``tariffs`` are
     the commune's price lists (``billing.tariffs``); ``request_categories`` the forms families fill to send
-    a request (``espacefamille.requests``).
+    a request (``espacefamille.families.requests``).
     """
 
     collectivite: Collectivite

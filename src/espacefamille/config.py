@@ -26,6 +26,11 @@ from espacefamille.calendar.public_holidays import HolidaySubdivision
 from espacefamille.calendar.school import SchoolYear, SchoolZone, parse_school_year
 from espacefamille.commune import Commune
 from espacefamille.errors import EspaceFamilleError, InvalidConfiguration
+from espacefamille.families.requests import (
+    RequestCategories,
+    request_categories_from_dict,
+    request_categories_to_dict,
+)
 from espacefamille.model import (
     Collectivite,
     PaymentMode,
@@ -36,7 +41,6 @@ from espacefamille.model import (
     ServiceKind,
 )
 from espacefamille.money import Money, RoundingMode, RoundingPoint, RoundingPolicy
-from espacefamille.requests import RequestCategories, request_categories_from_dict, request_categories_to_dict
 from espacefamille.rules.attendance import AbsencePolicy, absence_policy_from_dict, absence_policy_to_dict
 from espacefamille.rules.capacity import Capacity, capacity_from_dict, capacity_to_dict
 from espacefamille.rules.conditions import BookingConditions, conditions_from_dict, conditions_to_dict

@@ -22,8 +22,8 @@ from typing import Any, Final, TypeVar
 
 import attrs
 
-from espacefamille._trusted import trusted_builder
-from espacefamille._validators import identifier
+from espacefamille._internal.trusted import trusted_builder
+from espacefamille._internal.validators import identifier
 from espacefamille.billing.tariffs import QfChangeRule
 from espacefamille.calendar.opening import Closure, Opening
 from espacefamille.calendar.periods import DateRange

@@ -13,13 +13,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from espacefamille.accounts import AccountLink, Agent, AgentRole, FamilyMember
+from espacefamille.adapters.fake_gateway import FakeGateway
 from espacefamille.adapters.memory import MemoryAccountStore, MemoryStore
 from espacefamille.calendar.opening import Closure, ClosureReason
 from espacefamille.calendar.periods import DateRange, Weekday
 from espacefamille.commune import Commune
+from espacefamille.families.accounts import AccountLink, Agent, AgentRole, FamilyMember
 from espacefamille.model import Child, Enrolment, Family, Guardian, SchoolClass
-from espacefamille.payment import FakeGateway
 from espacefamille.ports import FixedClock
 from espacefamille.rules.basket import (
     Action,

@@ -9,8 +9,15 @@ from zoneinfo import ZoneInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from espacefamille.accounts import Account, ActivationRefused, Agent, AgentRole, activate, issue_activation
-from espacefamille.events import InvoiceIssued, OutboxMessage, RetryPolicy, drain, pending
+from espacefamille.families.accounts import (
+    Account,
+    ActivationRefused,
+    Agent,
+    AgentRole,
+    activate,
+    issue_activation,
+)
+from espacefamille.families.events import InvoiceIssued, OutboxMessage, RetryPolicy, drain, pending
 from espacefamille.money import Money
 
 PARIS = ZoneInfo("Europe/Paris")

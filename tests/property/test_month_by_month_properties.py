@@ -22,15 +22,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from espacefamille.accounts import AccountLink, Agent, AgentRole, FamilyMember
+from espacefamille.adapters.fake_gateway import FakeGateway
 from espacefamille.adapters.memory import MemoryStore
 from espacefamille.adapters.sqlite import SqliteStore
 from espacefamille.billing.documents import Invoice, InvoiceLine
 from espacefamille.calendar.periods import DateRange
 from espacefamille.examples import example_commune
+from espacefamille.families.accounts import AccountLink, Agent, AgentRole, FamilyMember
 from espacefamille.model import Child, Enrolment, Family, Guardian, QuotientFamilial, SchoolClass
 from espacefamille.money import ZERO, Money
-from espacefamille.payment import FakeGateway
 from espacefamille.ports import CommuneStore, FixedClock
 from espacefamille.rules.attendance import AbsenceReason, AttendanceFact, AttendanceStatus
 from espacefamille.rules.basket import Action, BasketLine

@@ -11,20 +11,20 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from espacefamille.calendar.timezones import time_zone
-from espacefamille.errors import InvalidInput
-from espacefamille.money import Money
-from espacefamille.payment import (
-    FakeGateway,
+from espacefamille.adapters.fake_gateway import FakeGateway
+from espacefamille.adapters.payfip import payfip_cents
+from espacefamille.billing.online import (
     NotificationOutcome,
     PaymentAttempt,
     PaymentNotification,
     PaymentStatus,
     begin_payment,
-    payfip_cents,
     payment_under_way,
     settle_notification,
 )
+from espacefamille.calendar.timezones import time_zone
+from espacefamille.errors import InvalidInput
+from espacefamille.money import Money
 
 PARIS = time_zone("Europe/Paris")
 EVENING = dt.datetime(2026, 11, 12, 20, 30, tzinfo=PARIS)  # Thursday 12 November 2026

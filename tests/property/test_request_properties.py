@@ -15,7 +15,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from espacefamille.errors import EspaceFamilleError
-from espacefamille.requests import (
+from espacefamille.families.requests import (
     TRANSITIONS,
     Actor,
     FieldType,

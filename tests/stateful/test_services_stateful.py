@@ -18,17 +18,18 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from espacefamille.accounts import AccountLink, Agent, AgentRole, FamilyMember
+from espacefamille.adapters.fake_gateway import FakeGateway
 from espacefamille.adapters.memory import MemoryStore
 from espacefamille.adapters.sqlite import SqliteStore
 from espacefamille.billing.documents import Invoice
+from espacefamille.billing.online import PaymentStatus
 from espacefamille.billing.payments import PaymentRefused
 from espacefamille.calendar.periods import DateRange
 from espacefamille.errors import InvalidInput
 from espacefamille.examples import example_commune
+from espacefamille.families.accounts import AccountLink, Agent, AgentRole, FamilyMember
 from espacefamille.model import Child, Enrolment, Family, Guardian, QuotientFamilial, SchoolClass
 from espacefamille.money import ZERO, Money
-from espacefamille.payment import FakeGateway, PaymentStatus
 from espacefamille.ports import CommuneStore, FixedClock
 from espacefamille.rules.attendance import AttendanceFact, AttendanceStatus
 from espacefamille.rules.basket import Action, BasketLine

@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 import attrs
 import pytest
 
-from espacefamille.accounts import (
+from espacefamille.errors import EspaceFamilleError, InvalidInput, PermissionDenied
+from espacefamille.families.accounts import (
     TOKEN_BYTES,
     Account,
     AccountLink,
@@ -31,7 +32,6 @@ from espacefamille.accounts import (
     require_family_access,
     token_hash,
 )
-from espacefamille.errors import EspaceFamilleError, InvalidInput, PermissionDenied
 from espacefamille.model import Child
 
 PARIS = ZoneInfo("Europe/Paris")

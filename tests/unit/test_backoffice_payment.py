@@ -11,10 +11,10 @@ import datetime as dt
 
 import pytest
 
-from espacefamille.accounts import Agent, AgentRole
 from espacefamille.billing.documents import Allocation, Payment, PaymentMethod
 from espacefamille.billing.payments import PaymentRefused
 from espacefamille.errors import InvalidInput, NotFound, PermissionDenied
+from espacefamille.families.accounts import Agent, AgentRole
 from espacefamille.money import Money
 from espacefamille.ports import UnitOfWork
 from espacefamille.services import BackOffice, transact

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import attrs
 import pytest
 
-from espacefamille.accounts import AccountLink, Agent, AgentRole, FamilyMember
+from espacefamille.adapters.fake_gateway import FakeGateway
 from espacefamille.adapters.memory import MemoryStore
 from espacefamille.adapters.sqlite import SqliteStore
 from espacefamille.billing.documents import Invoice
@@ -25,9 +25,9 @@ from espacefamille.commune import Commune
 from espacefamille.config import loads_commune
 from espacefamille.errors import InvalidInput, NotFound, PermissionDenied
 from espacefamille.examples import example_commune, example_path
+from espacefamille.families.accounts import AccountLink, Agent, AgentRole, FamilyMember
 from espacefamille.model import Child, Enrolment, Family, Guardian, QuotientFamilial, SchoolClass
 from espacefamille.money import Money
-from espacefamille.payment import FakeGateway
 from espacefamille.ports import CommuneStore, FixedClock
 from espacefamille.rules.attendance import (
     AbsenceReason,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from espacefamille.commune import Commune
-from espacefamille.demo import main, month_calendar_text
+from espacefamille.demo.tour import main, month_calendar_text
 from espacefamille.examples import example_path
 
 
@@ -55,11 +55,11 @@ def test_november_2026_shows_armistice_and_the_training_day(capsys: pytest.Captu
 def test_the_demo_runs_as_a_module_with_the_command_line_arguments(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # python -m espacefamille.demo 2026-11
-    monkeypatch.setattr(sys, "argv", ["espacefamille.demo", "2026-11"])
-    monkeypatch.delitem(sys.modules, "espacefamille.demo")  # run it fresh, as ``-m`` would
+    # python -m espacefamille.demo.tour 2026-11
+    monkeypatch.setattr(sys, "argv", ["espacefamille.demo.tour", "2026-11"])
+    monkeypatch.delitem(sys.modules, "espacefamille.demo.tour")  # run it fresh, as ``-m`` would
     with pytest.raises(SystemExit) as exited:
-        runpy.run_module("espacefamille.demo", run_name="__main__")
+        runpy.run_module("espacefamille.demo.tour", run_name="__main__")
     assert exited.value.code == 0
     assert "novembre 2026" in capsys.readouterr().out
 
@@ -78,7 +78,7 @@ def test_a_bad_month_is_refused_with_the_usage(month: str, capsys: pytest.Captur
     assert main([month]) == 2
     out, err = capsys.readouterr()
     assert out == ""
-    assert "Usage : python -m espacefamille.demo [AAAA-MM] [commune.toml]" in err
+    assert "Usage : python -m espacefamille.demo.tour [AAAA-MM] [commune.toml]" in err
 
 
 def test_a_missing_configuration_file_is_explained_in_french(

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from espacefamille.errors import InvalidInput
-from espacefamille.events import (
+from espacefamille.families.events import (
     EVENT_TYPES,
     AccountActivated,
     BookingConfirmed,

@@ -21,9 +21,9 @@ from espacefamille.billing.payments import import_invoice
 from espacefamille.calendar.periods import DateRange
 from espacefamille.commune import Commune
 from espacefamille.errors import InvalidInput
-from espacefamille.exports.ical import bookings_ical, event_uid
-from espacefamille.exports.invoice_html import APPEAL_ROUTES_FR, render_invoice_html
-from espacefamille.exports.tables import (
+from espacefamille.interop.ical import bookings_ical, event_uid
+from espacefamille.interop.invoice_html import APPEAL_ROUTES_FR, render_invoice_html
+from espacefamille.interop.tables import (
     INVOICE_COLUMNS,
     LINE_COLUMNS,
     invoice_json,

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from espacefamille._gc import paused
+from espacefamille._internal.gc import paused
 
 
 @pytest.fixture(autouse=True)

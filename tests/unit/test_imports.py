@@ -12,7 +12,7 @@ import pytest
 from espacefamille.billing.tariffs import QfChangeRule
 from espacefamille.commune import Commune
 from espacefamille.errors import InvalidInput
-from espacefamille.imports import (
+from espacefamille.interop.imports import (
     CsvKind,
     ImportRejected,
     attendance_from_csv,
@@ -370,7 +370,7 @@ def test_an_attendance_sheet_with_an_unknown_status_a_duplicate_or_an_unknown_pr
 
 def test_importing_the_core_and_the_imports_loads_neither_jinja2_nor_icalendar() -> None:
     code = (
-        "import sys, espacefamille, espacefamille.imports, espacefamille.exports.tables\n"
+        "import sys, espacefamille, espacefamille.interop.imports, espacefamille.interop.tables\n"
         "print(sorted(m for m in ('jinja2', 'icalendar') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

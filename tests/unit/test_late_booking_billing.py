@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from espacefamille.accounts import AccountLink, Agent, AgentRole, FamilyMember
+from espacefamille.adapters.fake_gateway import FakeGateway
 from espacefamille.adapters.memory import MemoryStore
 from espacefamille.adapters.sqlite import SqliteStore
 from espacefamille.billing.invoicing import BillingRun, run_month_end
@@ -29,6 +29,7 @@ from espacefamille.calendar.periods import DateRange
 from espacefamille.commune import Commune
 from espacefamille.errors import InvalidInput
 from espacefamille.examples import example_commune
+from espacefamille.families.accounts import AccountLink, Agent, AgentRole, FamilyMember
 from espacefamille.model import (
     Booking,
     BookingStatus,
@@ -40,7 +41,6 @@ from espacefamille.model import (
     Residence,
 )
 from espacefamille.money import Money, RoundingMode, RoundingPoint, RoundingPolicy
-from espacefamille.payment import FakeGateway
 from espacefamille.ports import CommuneStore, FixedClock
 from espacefamille.rules.attendance import AttendanceFact, AttendanceStatus
 from espacefamille.rules.basket import Action, BasketContext, BasketLine, Outcome

@@ -9,12 +9,12 @@ import zoneinfo
 import attrs
 import pytest
 
-from espacefamille.accounts import Activation, token_hash
 from espacefamille.adapters.memory import MemoryAccountStore, MemoryStore
 from espacefamille.billing.documents import Allocation, Numbering, Series
 from espacefamille.calendar.periods import DateRange
 from espacefamille.errors import ConcurrentChange, InvalidInput, NotFound
 from espacefamille.examples import example_commune
+from espacefamille.families.accounts import Activation, token_hash
 from espacefamille.money import Money
 from espacefamille.ports import AccountStore, CommuneStore, UnitOfWork
 from espacefamille.testing.conformance import (

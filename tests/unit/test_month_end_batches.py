@@ -15,13 +15,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from espacefamille.accounts import AccountLink, Agent, AgentRole, FamilyMember
+from espacefamille.adapters.fake_gateway import FakeGateway
 from espacefamille.adapters.memory import MemoryStore
 from espacefamille.adapters.sqlite import SqliteStore
 from espacefamille.billing.documents import Invoice
 from espacefamille.calendar.periods import DateRange
 from espacefamille.errors import InvalidInput
 from espacefamille.examples import example_commune
+from espacefamille.families.accounts import AccountLink, Agent, AgentRole, FamilyMember
 from espacefamille.model import (
     Booking,
     BookingStatus,
@@ -32,7 +33,6 @@ from espacefamille.model import (
     QuotientFamilial,
     SchoolClass,
 )
-from espacefamille.payment import FakeGateway
 from espacefamille.ports import CommuneStore, FixedClock
 from espacefamille.rules.attendance import AttendanceFact, AttendanceStatus
 from espacefamille.rules.basket import Action, BasketLine

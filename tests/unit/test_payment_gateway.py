@@ -9,30 +9,32 @@ from decimal import Decimal
 
 import pytest
 
+from espacefamille.adapters.fake_gateway import FakeGateway
+from espacefamille.adapters.payfip import (
+    PAYFIP_RESULTS,
+    PayfipGateway,
+    PayfipMode,
+    PayfipOrder,
+    PayfipResult,
+    payfip_cents,
+    payfip_status,
+)
 from espacefamille.billing.documents import DocumentKind, Invoice, InvoiceLine
+from espacefamille.billing.online import (
+    CreatedPayment,
+    NotificationOutcome,
+    PaymentAttempt,
+    PaymentNotification,
+    PaymentStatus,
+    begin_payment,
+    payment_under_way,
+    settle_notification,
+)
 from espacefamille.billing.payments import BillingLedger, record_payment
 from espacefamille.calendar.periods import DateRange
 from espacefamille.calendar.timezones import time_zone
 from espacefamille.errors import InvalidInput
 from espacefamille.money import Money
-from espacefamille.payment import (
-    PAYFIP_RESULTS,
-    CreatedPayment,
-    FakeGateway,
-    NotificationOutcome,
-    PayfipGateway,
-    PayfipMode,
-    PayfipOrder,
-    PayfipResult,
-    PaymentAttempt,
-    PaymentNotification,
-    PaymentStatus,
-    begin_payment,
-    payfip_cents,
-    payfip_status,
-    payment_under_way,
-    settle_notification,
-)
 
 PARIS = time_zone("Europe/Paris")
 EVENING = dt.datetime(2026, 11, 12, 20, 30, tzinfo=PARIS)  # Thursday 12 November 2026, 20 h 30

@@ -19,17 +19,18 @@ from zoneinfo import ZoneInfo
 import attrs
 import pytest
 
-from espacefamille.accounts import AccountLink, Agent, AgentRole, FamilyMember
+from espacefamille.adapters.fake_gateway import FakeGateway
 from espacefamille.adapters.memory import MemoryAccountStore, MemoryStore
 from espacefamille.adapters.sqlite import SqliteStore
 from espacefamille.billing.documents import Allocation, Invoice
+from espacefamille.billing.online import PaymentAttempt
 from espacefamille.billing.prepaid import PrepaidCredit, amount_to_pay
 from espacefamille.calendar.periods import DateRange
 from espacefamille.errors import InvalidInput
 from espacefamille.examples import example_commune
+from espacefamille.families.accounts import AccountLink, Agent, AgentRole, FamilyMember
 from espacefamille.model import Booking, BookingStatus, Child, Enrolment, Family, Guardian, QuotientFamilial
 from espacefamille.money import Money
-from espacefamille.payment import FakeGateway, PaymentAttempt
 from espacefamille.ports import CommuneStore, FixedClock, UnitOfWork
 from espacefamille.rules.basket import Action, BasketLine
 from espacefamille.services import BackOffice, FamilyPortal

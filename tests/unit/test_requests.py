@@ -14,7 +14,7 @@ import pytest
 import tomli_w
 
 from espacefamille.errors import InvalidConfiguration, InvalidInput, NotFound, PermissionDenied
-from espacefamille.requests import (
+from espacefamille.families.requests import (
     MESSAGE_MAX_LENGTH,
     Actor,
     EventKind,

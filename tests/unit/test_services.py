@@ -16,14 +16,7 @@ from zoneinfo import ZoneInfo
 import attrs
 import pytest
 
-from espacefamille.accounts import (
-    Account,
-    AccountLink,
-    ActivationRefused,
-    Agent,
-    AgentRole,
-    FamilyMember,
-)
+from espacefamille.adapters.fake_gateway import FakeGateway
 from espacefamille.adapters.memory import MemoryAccountStore, MemoryStore
 from espacefamille.billing.documents import (
     Allocation,
@@ -33,12 +26,22 @@ from espacefamille.billing.documents import (
     Payment,
     PaymentMethod,
 )
+from espacefamille.billing.online import NotificationOutcome
 from espacefamille.billing.payments import PaymentRefused
 from espacefamille.calendar.opening import Closure, ClosureReason
 from espacefamille.calendar.periods import DateRange
 from espacefamille.errors import ConcurrentChange, InvalidInput, NotFound, PermissionDenied
-from espacefamille.events import UnpaidExemptionGranted, UnpaidExemptionRevoked
 from espacefamille.examples import example_commune
+from espacefamille.families.accounts import (
+    Account,
+    AccountLink,
+    ActivationRefused,
+    Agent,
+    AgentRole,
+    FamilyMember,
+)
+from espacefamille.families.events import UnpaidExemptionGranted, UnpaidExemptionRevoked
+from espacefamille.families.requests import InvalidSubmission, RequestStatus
 from espacefamille.model import (
     BookingStatus,
     Child,
@@ -50,9 +53,7 @@ from espacefamille.model import (
     ServiceKind,
 )
 from espacefamille.money import Money
-from espacefamille.payment import FakeGateway, NotificationOutcome
 from espacefamille.ports import CommuneStore, FixedClock, UnitOfWork
-from espacefamille.requests import InvalidSubmission, RequestStatus
 from espacefamille.rules.attendance import AbsenceReason, AttendanceFact, AttendanceStatus
 from espacefamille.rules.basket import Action, BasketLine
 from espacefamille.rules.capacity import Capacity, Places

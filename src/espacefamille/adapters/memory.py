@@ -17,18 +17,18 @@ from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import Generic, TypeVar
 
-from espacefamille.accounts import Account, Activation
 from espacefamille.billing.documents import Allocation, Invoice, Numbering, Payment
 from espacefamille.billing.invoicing import CarriedBalance
+from espacefamille.billing.online import PaymentAttempt
 from espacefamille.calendar.opening import Closure
 from espacefamille.calendar.periods import DateRange
 from espacefamille.commune import Commune
 from espacefamille.errors import ConcurrentChange, InvalidInput, NotFound
-from espacefamille.events import OutboxMessage
+from espacefamille.families.accounts import Account, Activation
+from espacefamille.families.events import OutboxMessage
+from espacefamille.families.requests import Request
 from espacefamille.model import Booking, Child, Enrolment, Family
-from espacefamille.payment import PaymentAttempt
 from espacefamille.ports import FamilyRecords, check_carried, family_records_of
-from espacefamille.requests import Request
 from espacefamille.rules.attendance import AbsenceDeclaration, AttendanceFact
 from espacefamille.rules.unpaid import UnpaidExemption
 

@@ -42,8 +42,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
 
-from espacefamille._trusted import trusted_builder
-from espacefamille.accounts import Account, AccountLink, Activation, LinkScope
+from espacefamille._internal.trusted import trusted_builder
 from espacefamille.billing.documents import (
     Allocation,
     DocumentKind,
@@ -55,12 +54,23 @@ from espacefamille.billing.documents import (
     Series,
 )
 from espacefamille.billing.invoicing import CarriedBalance
+from espacefamille.billing.online import CreatedPayment, PaymentAttempt, PaymentStatus
 from espacefamille.calendar.opening import Closure, ClosureReason
 from espacefamille.calendar.periods import DateRange
 from espacefamille.commune import Commune
 from espacefamille.config import dumps_commune, loads_commune
 from espacefamille.errors import ConcurrentChange, EspaceFamilleError, InvalidInput, NotFound
-from espacefamille.events import OutboxMessage
+from espacefamille.families.accounts import Account, AccountLink, Activation, LinkScope
+from espacefamille.families.events import OutboxMessage
+from espacefamille.families.requests import (
+    Actor,
+    ActorRole,
+    EventKind,
+    FieldValue,
+    Request,
+    RequestEvent,
+    RequestStatus,
+)
 from espacefamille.model import (
     BookedDays,
     Booking,
@@ -75,17 +85,7 @@ from espacefamille.model import (
     SchoolClass,
 )
 from espacefamille.money import Money
-from espacefamille.payment import CreatedPayment, PaymentAttempt, PaymentStatus
 from espacefamille.ports import FamilyRecords, check_carried
-from espacefamille.requests import (
-    Actor,
-    ActorRole,
-    EventKind,
-    FieldValue,
-    Request,
-    RequestEvent,
-    RequestStatus,
-)
 from espacefamille.rules.attendance import AbsenceDeclaration, AbsenceReason, AttendanceFact, AttendanceStatus
 from espacefamille.rules.unpaid import UnpaidExemption
 

@@ -63,7 +63,7 @@ from typing import Final
 
 import attrs
 
-from espacefamille._trusted import trusted_builder
+from espacefamille._internal.trusted import trusted_builder
 from espacefamille.billing.documents import DocumentKind, Invoice, InvoiceLine, Numbering, Series
 from espacefamille.billing.pricing import (
     ExplanationStep,

@@ -30,7 +30,7 @@ from typing import Any, Final, TypeAlias, TypeVar
 import attrs
 from babel.numbers import format_decimal
 
-from espacefamille._validators import IDENTIFIER
+from espacefamille._internal.validators import IDENTIFIER
 from espacefamille.calendar.periods import DateRange
 from espacefamille.errors import EspaceFamilleError, InvalidConfiguration, MissingData
 from espacefamille.money import Money, to_decimal

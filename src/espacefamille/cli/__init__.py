@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from typing import IO, Any, NoReturn
 
 from espacefamille.errors import EspaceFamilleError, InvalidConfiguration, NotFound
-from espacefamille.imports import ImportRejected
+from espacefamille.interop.imports import ImportRejected
 
 from ._commands import COMMANDS, Context
 from ._output import CliError, ExitCode, Lang, Output, argparse_message, text

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from espacefamille.accounts import Agent, AgentRole
+from espacefamille.adapters.fake_gateway import FakeGateway
 from espacefamille.adapters.sqlite import SqliteStore
 from espacefamille.billing.documents import Allocation, Invoice, PaymentMethod
 from espacefamille.calendar.opening import ClosedBecause
@@ -26,18 +26,18 @@ from espacefamille.calendar.periods import DateRange
 from espacefamille.calendar.timezones import time_zone
 from espacefamille.commune import Commune
 from espacefamille.config import load_commune
-from espacefamille.demo_city import DEMO_ISSUED_ON, DemoCity, build_demo_city
+from espacefamille.demo.city import DEMO_ISSUED_ON, DemoCity, build_demo_city
 from espacefamille.errors import InvalidInput, NotFound
-from espacefamille.exports.tables import invoice_json, invoice_record, invoices_csv, lines_csv
-from espacefamille.imports import (
+from espacefamille.families.accounts import Agent, AgentRole
+from espacefamille.interop.imports import (
     attendance_from_csv,
     children_from_csv,
     enrolments_from_csv,
     families_from_csv,
 )
+from espacefamille.interop.tables import invoice_json, invoice_record, invoices_csv, lines_csv
 from espacefamille.model import Booking, BookingStatus, Child, Family, PaymentMode
 from espacefamille.money import Money
-from espacefamille.payment import FakeGateway
 from espacefamille.ports import Clock, FixedClock, SystemClock, UnitOfWork
 from espacefamille.rules.basket import Action, BasketLine
 from espacefamille.rules.calendar_view import CalendarView
@@ -620,7 +620,7 @@ def export_invoices(
         items = [invoice_json(invoice, allocations) for _, invoice, allocations in documents]
         path.write_text(json.dumps(items, ensure_ascii=False, indent=2), encoding="utf-8")
         return [path]
-    from espacefamille.exports.invoice_html import render_invoice_html  # noqa: PLC0415 (optional extra "cli": imported only when used)
+    from espacefamille.interop.invoice_html import render_invoice_html  # noqa: PLC0415 (optional extra "cli": imported only when used)
 
     commune = ctx.commune
     written = []
@@ -710,7 +710,7 @@ def cmd_pay(ctx: Context) -> int:
 
 
 def cmd_ical(ctx: Context) -> int:
-    from espacefamille.exports.ical import bookings_ical  # noqa: PLC0415 (optional extra "cli": imported only when used)
+    from espacefamille.interop.ical import bookings_ical  # noqa: PLC0415 (optional extra "cli": imported only when used)
 
     args, out = ctx.args, ctx.out
     commune = ctx.commune

@@ -15,15 +15,7 @@ from typing import Final, TypeVar
 
 import attrs
 
-from espacefamille._gc import paused
-from espacefamille.accounts import (
-    DEFAULT_ACTIVATION_DELAY,
-    Actor,
-    AgentRole,
-    IssuedActivation,
-    issue_activation,
-    require_agent,
-)
+from espacefamille._internal.gc import paused
 from espacefamille.billing.documents import Invoice, PaymentMethod
 from espacefamille.billing.invoicing import (
     BillingContext,
@@ -50,7 +42,15 @@ from espacefamille.calendar.school import school_year_start
 from espacefamille.calendar.timezones import require_aware
 from espacefamille.commune import Commune
 from espacefamille.errors import InvalidInput, NotFound
-from espacefamille.events import (
+from espacefamille.families.accounts import (
+    DEFAULT_ACTIVATION_DELAY,
+    Actor,
+    AgentRole,
+    IssuedActivation,
+    issue_activation,
+    require_agent,
+)
+from espacefamille.families.events import (
     AccountActivated,
     DomainEvent,
     HoldExpired,
@@ -61,11 +61,11 @@ from espacefamille.events import (
     UnpaidExemptionRevoked,
     new_message,
 )
+from espacefamille.families.requests import Actor as RequestActor
+from espacefamille.families.requests import Request
 from espacefamille.model import BookedDays, Booking, BookingStatus, Child, Enrolment, Family, booked_days
 from espacefamille.money import ZERO, Money
 from espacefamille.ports import FamilyRecords, UnitOfWork
-from espacefamille.requests import Actor as RequestActor
-from espacefamille.requests import Request
 from espacefamille.rules.attendance import (
     AbsenceDeclaration,
     AttendanceFact,

@@ -23,20 +23,21 @@ from typing import TypeVar
 
 import attrs
 
-from espacefamille.accounts import (
-    Activated,
-    Activation,
-    Actor,
-    activate,
-    require_child_access,
-    require_family_access,
-    token_hash,
-)
 from espacefamille.billing.documents import (
     Allocation,
     Invoice,
     Payment,
     PaymentMethod,
+)
+from espacefamille.billing.online import (
+    NotificationDecision,
+    NotificationOutcome,
+    PaymentAttempt,
+    PaymentGateway,
+    PaymentStatus,
+    begin_payment,
+    payment_under_way,
+    settle_notification,
 )
 from espacefamille.billing.payments import (
     BillingLedger,
@@ -70,7 +71,16 @@ from espacefamille.calendar.opening import Closure
 from espacefamille.calendar.periods import DateRange
 from espacefamille.commune import Commune
 from espacefamille.errors import ConcurrentChange, InvalidInput, NotFound, PermissionDenied
-from espacefamille.events import (
+from espacefamille.families.accounts import (
+    Activated,
+    Activation,
+    Actor,
+    activate,
+    require_child_access,
+    require_family_access,
+    token_hash,
+)
+from espacefamille.families.events import (
     BookingConfirmed,
     DomainEvent,
     InvoiceIssued,
@@ -78,20 +88,10 @@ from espacefamille.events import (
     WaitingListPlaceGranted,
     new_message,
 )
+from espacefamille.families.requests import Request, submit_request
 from espacefamille.model import Booking, BookingStatus, Child, Family, PaymentMode, Service
 from espacefamille.money import ZERO, Money
-from espacefamille.payment import (
-    NotificationDecision,
-    NotificationOutcome,
-    PaymentAttempt,
-    PaymentGateway,
-    PaymentStatus,
-    begin_payment,
-    payment_under_way,
-    settle_notification,
-)
 from espacefamille.ports import AccountStore, Clock, CommuneStore, UnitOfWork
-from espacefamille.requests import Request, submit_request
 from espacefamille.rules.attendance import AbsenceDeclaration, AbsenceOutcome, AbsenceReason, resolve_absence
 from espacefamille.rules.basket import BasketContext, BasketLine, BasketResult, LineDecision
 from espacefamille.rules.calendar_view import CalendarView, family_calendar

@@ -55,7 +55,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from espacefamille.accounts import Account, Activation, token_hash
 from espacefamille.billing.documents import (
     Allocation,
     DocumentKind,
@@ -67,22 +66,23 @@ from espacefamille.billing.documents import (
     Series,
 )
 from espacefamille.billing.invoicing import CarriedBalance
+from espacefamille.billing.online import CreatedPayment, PaymentAttempt, PaymentStatus
 from espacefamille.calendar.opening import Closure, ClosureReason
 from espacefamille.calendar.periods import DateRange
 from espacefamille.errors import ConcurrentChange, InvalidInput, NotFound
-from espacefamille.events import (
+from espacefamille.examples import example_commune
+from espacefamille.families.accounts import Account, Activation, token_hash
+from espacefamille.families.events import (
     InvoiceIssued,
     OutboxMessage,
     UnpaidExemptionGranted,
     UnpaidExemptionRevoked,
     mark_sent,
 )
-from espacefamille.examples import example_commune
+from espacefamille.families.requests import Actor, EventKind, Request, RequestEvent, RequestStatus
 from espacefamille.model import BookedDays, Booking, BookingStatus, Child, Enrolment, Family, Guardian
 from espacefamille.money import ZERO, Money
-from espacefamille.payment import CreatedPayment, PaymentAttempt, PaymentStatus
 from espacefamille.ports import AccountStore, CommuneStore, UnitOfWork, family_records_by_parts
-from espacefamille.requests import Actor, EventKind, Request, RequestEvent, RequestStatus
 from espacefamille.rules.attendance import (
     AbsenceDeclaration,
     AbsenceReason,

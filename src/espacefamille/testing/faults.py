@@ -17,14 +17,14 @@ from contextlib import AbstractContextManager, contextmanager
 
 from espacefamille.billing.documents import Allocation, Invoice, Numbering, Payment
 from espacefamille.billing.invoicing import CarriedBalance
+from espacefamille.billing.online import PaymentAttempt
 from espacefamille.calendar.opening import Closure
 from espacefamille.calendar.periods import DateRange
 from espacefamille.commune import Commune
-from espacefamille.events import OutboxMessage
+from espacefamille.families.events import OutboxMessage
+from espacefamille.families.requests import Request
 from espacefamille.model import Booking, Child, Enrolment, Family
-from espacefamille.payment import PaymentAttempt
 from espacefamille.ports import CommuneStore, FamilyRecords, UnitOfWork
-from espacefamille.requests import Request
 from espacefamille.rules.attendance import AbsenceDeclaration, AttendanceFact
 from espacefamille.rules.unpaid import UnpaidExemption
 

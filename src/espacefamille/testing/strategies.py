@@ -20,7 +20,6 @@ from typing import Any
 import attrs
 from hypothesis import strategies as st
 
-from espacefamille.accounts import Account, AccountLink, Activation, LinkScope, token_hash
 from espacefamille.billing.documents import (
     Allocation,
     DocumentKind,
@@ -32,9 +31,11 @@ from espacefamille.billing.documents import (
     Series,
 )
 from espacefamille.billing.invoicing import CarriedBalance
+from espacefamille.billing.online import CreatedPayment, PaymentAttempt, PaymentStatus
 from espacefamille.calendar.opening import Closure, ClosureReason
 from espacefamille.calendar.periods import DateRange
-from espacefamille.events import (
+from espacefamille.families.accounts import Account, AccountLink, Activation, LinkScope, token_hash
+from espacefamille.families.events import (
     AccountActivated,
     BookingConfirmed,
     DomainEvent,
@@ -45,6 +46,7 @@ from espacefamille.events import (
     UnpaidExemptionGranted,
     UnpaidExemptionRevoked,
 )
+from espacefamille.families.requests import Actor, EventKind, FieldValue, Request, RequestEvent, RequestStatus
 from espacefamille.model import (
     Booking,
     BookingStatus,
@@ -58,8 +60,6 @@ from espacefamille.model import (
     SchoolClass,
 )
 from espacefamille.money import Money
-from espacefamille.payment import CreatedPayment, PaymentAttempt, PaymentStatus
-from espacefamille.requests import Actor, EventKind, FieldValue, Request, RequestEvent, RequestStatus
 from espacefamille.rules.attendance import (
     AbsenceDeclaration,
     AbsenceReason,

@@ -1,6 +1,4 @@
-"""Ports: the protocols a host application implements — the commune store and its unit of work, the
-accounts store, and the clock. (The payment gateway is ``espacefamille.payment.PaymentGateway``, the
-notifier ``espacefamille.events.Notifier``.)
+"""The storage ports: the commune store and its unit of work, and the accounts store.
 
 One ``CommuneStore`` holds one collectivité: its configuration and everything that happens in it. All
 reads and writes go through a ``UnitOfWork``, used as a context manager::
@@ -28,32 +26,28 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 import attrs
 
-from espacefamille.accounts import Account, Activation
 from espacefamille.billing.documents import Allocation, Invoice, Numbering, Payment
 from espacefamille.billing.invoicing import CarriedBalance
+from espacefamille.billing.online import PaymentAttempt
 from espacefamille.calendar.opening import Closure
 from espacefamille.calendar.periods import DateRange
-from espacefamille.calendar.timezones import require_aware, time_zone
 from espacefamille.commune import Commune
 from espacefamille.errors import InvalidInput
-from espacefamille.events import OutboxMessage
+from espacefamille.families.accounts import Account, Activation
+from espacefamille.families.events import OutboxMessage
+from espacefamille.families.requests import Request
 from espacefamille.model import BookedDays, Booking, Child, Enrolment, Family, booked_days
-from espacefamille.payment import PaymentAttempt
-from espacefamille.requests import Request
 from espacefamille.rules.attendance import AbsenceDeclaration, AttendanceFact
 from espacefamille.rules.unpaid import UnpaidExemption
 
 __all__ = [
     "AccountStore",
-    "Clock",
     "CommuneStore",
     "FamilyRecords",
-    "FixedClock",
-    "SystemClock",
     "UnitOfWork",
     "check_carried",
     "family_records_by_parts",
@@ -121,38 +115,6 @@ def family_records_of(
                 if documents_from is None or document.period.end >= documents_from or document.is_credit_note
             ],
         )
-
-
-@runtime_checkable
-class Clock(Protocol):
-    """Where services read the time; rules and billing never do (``now`` is their argument)."""
-
-    def now(self) -> dt.datetime:
-        """The current instant, timezone-aware."""
-        ...
-
-
-@attrs.frozen
-class SystemClock:
-    """The machine's clock, in the commune's time zone."""
-
-    timezone: str = "Europe/Paris"
-
-    def now(self) -> dt.datetime:
-        return dt.datetime.now(time_zone(self.timezone))
-
-
-@attrs.define
-class FixedClock:
-    """A clock for tests and demos: it shows ``instant`` until told otherwise."""
-
-    instant: dt.datetime = attrs.field(validator=lambda _i, _a, v: require_aware(v, "instant"))
-
-    def now(self) -> dt.datetime:
-        return self.instant
-
-    def advance(self, delta: dt.timedelta) -> None:
-        self.instant = self.instant + delta
 
 
 class UnitOfWork(Protocol):

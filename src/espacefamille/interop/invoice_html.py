@@ -44,7 +44,7 @@ APPEAL_ROUTES_FR: Final = (
 @functools.cache
 def _environment() -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.PackageLoader("espacefamille.exports", "templates"),
+        loader=jinja2.PackageLoader("espacefamille.interop", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

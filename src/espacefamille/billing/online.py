@@ -1,19 +1,13 @@
-"""Online payment: the gateway port, a PayFiP-shaped gateway, a fake one, and checked notifications.
+"""Online payment: the gateway port's values, the portal's record of each payment, and checked notifications.
 
 A family pays invoices (or a basket at booking) online: the portal asks a **gateway** to create a payment for
 an amount and a reference and sends the family to the returned redirect URL. The gateway later calls the
 portal back with a **notification** that carries only the payment's id (as PayFiP does): the portal must then
 **query** the result, which is one of ``PaymentStatus``: paid, refused, cancelled, pending or expired.
 
-* ``PaymentGateway`` is the port (a ``typing.Protocol``). The library never does network I/O itself.
-* ``PayfipGateway`` implements it for PayFiP, the Treasury's online payment for communes (DGFiP), on top of a
-  ``PayfipClient`` — two calls the host application makes with its own SOAP client: create the *idop* (the
-  payment id) and read its result. Amounts are whole cents, the régie is its *numcli*, each payment has its
-  own reference (*refdet*), results ``P``/``V`` (paid by card / by direct debit), ``R``/``Z`` (refused)
-  and ``A`` (cancelled). An id is valid about 15 minutes: a payment still unanswered after that is expired,
-  before that it is pending.
-* ``FakeGateway`` is a deterministic gateway for tests and the demo: ids from a counter, and the test decides
-  each payment's outcome and when it happens.
+* ``PaymentGateway`` is the port (a ``typing.Protocol``, also offered by ``espacefamille.ports``). The library
+  never does network I/O itself; ``espacefamille.adapters.payfip`` implements the port for PayFiP and
+  ``espacefamille.adapters.fake_gateway`` is a deterministic one for tests and the demo.
 * ``settle_notification`` turns a notification into a decision value: settle the payment once, ignore a
   duplicate, wait, close an unpaid payment, or reject an unknown id or a result whose amount or reference is
   not what was asked. A rejected notification settles nothing.
@@ -30,19 +24,16 @@ import datetime as dt
 import enum
 import re
 from collections.abc import Iterable, Mapping
-from typing import ClassVar, Final, Protocol
+from typing import Final, Protocol
 
 import attrs
 
 from espacefamille.billing.documents import PaymentMethod
 from espacefamille.billing.payments import Hold, PaymentOrder, payment_order
 from espacefamille.calendar.timezones import (
-    DEFAULT_TIMEZONE,
     aware_instant,
-    local_instant,
     optional_aware_instant,
     require_aware,
-    time_zone,
 )
 from espacefamille.errors import InvalidInput
 from espacefamille.money import Money
@@ -50,42 +41,34 @@ from espacefamille.text import Lang, format_time
 
 __all__ = [
     "DEFAULT_VALIDITY",
-    "PAYFIP_PAYMENT_URL",
-    "PAYFIP_RESULTS",
     "CreatedPayment",
-    "FakeGateway",
     "NotificationDecision",
     "NotificationOutcome",
-    "PayfipClient",
-    "PayfipGateway",
-    "PayfipMode",
-    "PayfipOrder",
-    "PayfipResult",
     "PaymentAttempt",
     "PaymentGateway",
     "PaymentNotification",
     "PaymentResult",
     "PaymentStatus",
     "begin_payment",
-    "payfip_cents",
-    "payfip_status",
+    "check_validity",
+    "expires_after",
     "payment_under_way",
+    "reference_reused",
     "settle_notification",
+    "unanswered_result",
 ]
 
 DEFAULT_VALIDITY: Final = dt.timedelta(minutes=15)
-"""How long a PayFiP payment id stays valid: about 15 minutes."""
-
-PAYFIP_PAYMENT_URL: Final = "https://www.payfip.gouv.fr/tpa/paiementws.web"
+"""How long a payment id stays valid at PayFiP (and, by default, at the fake gateway): about 15 minutes."""
 
 
-def _utc(moment: dt.datetime) -> dt.datetime:
+def in_utc(moment: dt.datetime) -> dt.datetime:
     # Aware datetimes sharing a tzinfo compare by wall time, ignoring ``fold``; UTC makes the night
     # clocks go back compare (and add) in elapsed time.
     return moment.astimezone(dt.UTC)
 
 
-def _text(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+def required_text(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput(
             f"{attribute.name} must be a non-empty string, got {value!r}",
@@ -105,7 +88,7 @@ def _positive_money(instance: object, attribute: attrs.Attribute[Money], value: 
         )
 
 
-def _email(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+def email_address(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
     # Only what a gateway needs to send its receipt; checking deliverability is the host's job.
     if not isinstance(value, str) or not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
         raise InvalidInput(
@@ -165,16 +148,16 @@ class CreatedPayment:
     payment is expired.
     """
 
-    payment_id: str = attrs.field(validator=_text)
-    redirect_url: str = attrs.field(validator=_text)
+    payment_id: str = attrs.field(validator=required_text)
+    redirect_url: str = attrs.field(validator=required_text)
     amount: Money = attrs.field(validator=_positive_money)
-    reference: str = attrs.field(validator=_text)
-    email: str = attrs.field(validator=_email)
+    reference: str = attrs.field(validator=required_text)
+    email: str = attrs.field(validator=email_address)
     created_at: dt.datetime = attrs.field(validator=aware_instant)
     expires_at: dt.datetime = attrs.field(validator=aware_instant)
 
     def __attrs_post_init__(self) -> None:
-        if _utc(self.expires_at) <= _utc(self.created_at):
+        if in_utc(self.expires_at) <= in_utc(self.created_at):
             raise InvalidInput(
                 f"payment {self.payment_id} expires at {self.expires_at.isoformat()}, not after its creation",
                 code="input.end_before_start",
@@ -182,14 +165,14 @@ class CreatedPayment:
 
     def is_expired_at(self, now: dt.datetime) -> bool:
         """True from ``expires_at`` on: the validity window is half-open, [created_at, expires_at)."""
-        return _utc(require_aware(now)) >= _utc(self.expires_at)
+        return in_utc(require_aware(now)) >= in_utc(self.expires_at)
 
 
 @attrs.frozen
 class PaymentNotification:
     """A gateway's call back: only the payment id, never the result (that must be queried)."""
 
-    payment_id: str = attrs.field(validator=_text)
+    payment_id: str = attrs.field(validator=required_text)
 
 
 @attrs.frozen
@@ -201,7 +184,7 @@ class PaymentResult:
     (PayFiP's ``P``, ``V``, ``R``, ``Z``, ``A``; empty when there is none).
     """
 
-    payment_id: str = attrs.field(validator=_text)
+    payment_id: str = attrs.field(validator=required_text)
     status: PaymentStatus = attrs.field(validator=attrs.validators.instance_of(PaymentStatus))
     amount: Money | None = None
     reference: str | None = None
@@ -228,165 +211,10 @@ class PaymentGateway(Protocol):
         ...
 
 
-# -- PayFiP -----------------------------------------------------------------------------------
-
-PAYFIP_RESULTS: Final[Mapping[str, PaymentStatus]] = {
-    "P": PaymentStatus.PAID,  # paid by card
-    "V": PaymentStatus.PAID,  # paid by SEPA direct debit
-    "R": PaymentStatus.REFUSED,
-    "Z": PaymentStatus.REFUSED,
-    "A": PaymentStatus.CANCELLED,  # the payer gave up
-}
-"""PayFiP's ``resultrans`` codes and the status each one means."""
+# -- what every gateway shares ------------------------------------------------------------------
 
 
-def payfip_status(resultrans: str) -> PaymentStatus:
-    """The status a PayFiP result code means; an unknown code is an error, never guessed."""
-    try:
-        return PAYFIP_RESULTS[resultrans.strip().upper()]
-    except (KeyError, AttributeError):
-        raise InvalidInput(
-            f"unknown PayFiP result {resultrans!r} (expected one of P, V, R, Z, A)",
-            message_fr=f"Résultat PayFiP inconnu : « {resultrans} ».",
-            code="payfip.unknown_result",
-        ) from None
-
-
-def payfip_cents(value: object, *, what: str = "montant") -> int:
-    """A PayFiP amount: whole cents, as an ``int`` or a string of digits (SOAP answers are text).
-
-    Floats, fractions of a cent, signs and anything else are refused: a gateway amount is never rounded.
-    """
-    if isinstance(value, Money):
-        cents = value.cents
-    elif isinstance(value, int) and not isinstance(value, bool):
-        cents = value
-    elif isinstance(value, str) and re.fullmatch(r"\d+", value.strip()):
-        cents = int(value.strip())
-    else:
-        raise InvalidInput(
-            f"{what} must be a whole number of cents, got {type(value).__name__} {value!r}",
-            message_fr=f"Montant PayFiP invalide : « {value} » n'est pas un nombre entier de centimes.",
-            code="payfip.amount_not_integral",
-        )
-    if cents < 0:
-        raise InvalidInput(
-            f"{what} must not be negative, got {cents}",
-            message_fr="Un montant PayFiP ne peut pas être négatif.",
-            code="payfip.amount_negative",
-        )
-    return cents
-
-
-def _order_cents(value: object) -> int:
-    cents = payfip_cents(value)
-    if cents == 0:
-        raise InvalidInput(
-            "a PayFiP payment must be positive, got 0 cents",
-            message_fr="Un paiement de 0 € ne peut pas être demandé.",
-            code="payment.not_positive",
-        )
-    return cents
-
-
-def _result_cents(value: object) -> int:
-    return payfip_cents(value)
-
-
-def _digits(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
-    if not isinstance(value, str) or not re.fullmatch(r"\d+", value):
-        raise InvalidInput(
-            f"{attribute.name} must be the régie's PayFiP client number (digits), got {value!r}",
-            message_fr=f"Numéro de client PayFiP invalide : « {value} ».",
-            code="payfip.invalid_numcli",
-        )
-
-
-_REFDET: Final = re.compile(r"[A-Za-z0-9]{6,30}")
-
-
-def _refdet(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
-    if not isinstance(value, str) or not _REFDET.fullmatch(value):
-        raise InvalidInput(
-            f"a PayFiP reference is 6 to 30 letters or digits, got {value!r}",
-            message_fr=(
-                f"Référence de paiement invalide pour PayFiP : « {value} » (6 à 30 lettres ou chiffres)."
-            ),
-            code="payfip.invalid_reference",
-        )
-
-
-class PayfipMode(enum.Enum):
-    """PayFiP's ``saisie``: test, activation (the régie's first real payments), or production."""
-
-    TEST = "T"
-    ACTIVATION = "X"
-    PRODUCTION = "W"
-
-
-@attrs.frozen
-class PayfipOrder:
-    """The fields of PayFiP's ``creerPaiementSecurise``, validated before the host's client sends them.
-
-    ``montant`` is in cents (an ``int``: fractions, floats, zero and negative amounts are refused); ``numcli``
-    is the régie's PayFiP client number; ``exer`` the accounting year; ``refdet`` the payment's reference.
-    """
-
-    numcli: str = attrs.field(validator=_digits)
-    exer: int
-    refdet: str = attrs.field(validator=_refdet)
-    montant: int = attrs.field(converter=_order_cents)
-    mel: str = attrs.field(validator=_email)
-    saisie: PayfipMode = attrs.field(validator=attrs.validators.instance_of(PayfipMode))
-    urlnotif: str = attrs.field(validator=_text)
-    urlredirect: str = attrs.field(validator=_text)
-    objet: str = ""
-
-
-@attrs.frozen
-class PayfipResult:
-    """The fields of PayFiP's ``recupererDetailPaiementSecurise`` the library reads.
-
-    ``dattrans`` (``DDMMYYYY``) and ``heurtrans`` (``HHMM``) are the payment's date and time in the régie's
-    zone, when PayFiP gives them.
-    """
-
-    idop: str = attrs.field(validator=_text)
-    resultrans: str
-    montant: int = attrs.field(converter=_result_cents)
-    refdet: str
-    numcli: str
-    dattrans: str = ""
-    heurtrans: str = ""
-    numauto: str = ""
-
-    def answered_at(self, zone: str = DEFAULT_TIMEZONE) -> dt.datetime | None:
-        """When PayFiP says the payment happened, or ``None`` when it does not say."""
-        stamp = re.fullmatch(r"(\d\d)(\d\d)(\d{4})(\d\d)(\d\d)", self.dattrans + self.heurtrans)
-        if stamp is None:
-            return None
-        day, month, year, hour, minute = (int(part) for part in stamp.groups())
-        try:
-            return local_instant(dt.date(year, month, day), dt.time(hour, minute), time_zone(zone))
-        except ValueError:
-            return None
-
-
-class PayfipClient(Protocol):
-    """What the host application implements with its own SOAP client (the library does no network I/O).
-
-    ``create_idop`` calls ``creerPaiementSecurise`` and returns the ``idOp``. ``read_result`` calls
-    ``recupererDetailPaiementSecurise``; it returns ``None`` while PayFiP has no result for the id (the
-    payment is not finished, or the id lapsed unused), and raises for anything else (a network failure, a
-    SOAP fault the host does not expect) so that nothing is decided on it.
-    """
-
-    def create_idop(self, order: PayfipOrder) -> str: ...
-
-    def read_result(self, idop: str) -> PayfipResult | None: ...
-
-
-def _check_validity(value: object) -> None:
+def check_validity(value: object) -> None:
     if not isinstance(value, dt.timedelta) or value <= dt.timedelta(0):
         raise InvalidInput(
             f"a payment's validity must be a positive duration, got {value!r}",
@@ -395,216 +223,13 @@ def _check_validity(value: object) -> None:
         )
 
 
-def _positive_delta(instance: object, attribute: attrs.Attribute[dt.timedelta], value: object) -> None:
-    _check_validity(value)
+def expires_after(now: dt.datetime, validity: dt.timedelta) -> dt.datetime:
+    return (in_utc(now) + validity).astimezone(now.tzinfo)
 
 
-def _expiry(now: dt.datetime, validity: dt.timedelta) -> dt.datetime:
-    return (_utc(now) + validity).astimezone(now.tzinfo)
-
-
-def _unanswered(payment: CreatedPayment, now: dt.datetime) -> PaymentResult:
+def unanswered_result(payment: CreatedPayment, now: dt.datetime) -> PaymentResult:
     status = PaymentStatus.EXPIRED if payment.is_expired_at(now) else PaymentStatus.PENDING
     return PaymentResult(payment.payment_id, status)
-
-
-@attrs.frozen
-class PayfipGateway:
-    """The ``PaymentGateway`` of a régie on PayFiP, on top of the host's ``PayfipClient``.
-
-    ``numcli`` is the régie's client number (``Regie.payfip_client``); ``notification_url`` and ``return_url``
-    are the portal's addresses PayFiP calls back and sends the family back to; ``validity`` is how long an id
-    stays valid (15 minutes by default); ``zone`` is the régie's time zone, for the accounting year and the
-    times PayFiP reports.
-    """
-
-    client: PayfipClient
-    numcli: str = attrs.field(validator=_digits)
-    notification_url: str = attrs.field(validator=_text)
-    return_url: str = attrs.field(validator=_text)
-    mode: PayfipMode = attrs.field(
-        default=PayfipMode.PRODUCTION, validator=attrs.validators.instance_of(PayfipMode)
-    )
-    validity: dt.timedelta = attrs.field(default=DEFAULT_VALIDITY, validator=_positive_delta)
-    payment_url: str = PAYFIP_PAYMENT_URL
-    zone: str = DEFAULT_TIMEZONE
-    subject: str = ""
-
-    def create_payment(
-        self, amount: Money, reference: str, *, email: str, now: dt.datetime
-    ) -> CreatedPayment:
-        require_aware(now)
-        order = PayfipOrder(
-            numcli=self.numcli,
-            exer=now.astimezone(time_zone(self.zone)).year,
-            refdet=reference,
-            montant=_order_cents(amount),
-            mel=email,
-            saisie=self.mode,
-            urlnotif=self.notification_url,
-            urlredirect=self.return_url,
-            objet=self.subject,
-        )
-        idop = self.client.create_idop(order)
-        if not isinstance(idop, str) or not idop.strip():
-            raise InvalidInput(f"the PayFiP client returned no idop ({idop!r})", code="payfip.no_idop")
-        return CreatedPayment(
-            idop,
-            f"{self.payment_url}?idop={idop}",
-            amount,
-            reference,
-            email,
-            now,
-            _expiry(now, self.validity),
-        )
-
-    def receive_notification(self, payload: Mapping[str, str]) -> PaymentNotification:
-        idop = payload.get("idop") or payload.get("idOp") or ""
-        if not idop.strip():
-            raise InvalidInput(
-                "a PayFiP notification must carry an idop",
-                message_fr="Notification PayFiP sans identifiant de paiement.",
-                code="payfip.notification_without_idop",
-            )
-        return PaymentNotification(idop.strip())
-
-    def query_status(self, payment: CreatedPayment, now: dt.datetime) -> PaymentResult:
-        require_aware(now)
-        result = self.client.read_result(payment.payment_id)
-        if result is None:
-            return _unanswered(payment, now)
-        if result.numcli != self.numcli:
-            # Another régie's answer: a misconfigured client, or a forged one; decide nothing on it.
-            raise InvalidInput(
-                f"PayFiP answered for client {result.numcli!r}, not this régie's {self.numcli!r}",
-                message_fr="La réponse PayFiP concerne une autre régie : rien n'est enregistré.",
-                code="payfip.other_client",
-            )
-        return PaymentResult(
-            payment.payment_id,
-            payfip_status(result.resultrans),
-            Money.from_cents(result.montant),
-            result.refdet,
-            result.answered_at(self.zone),
-            result.resultrans.strip().upper(),
-        )
-
-
-# -- the fake gateway -------------------------------------------------------------------------
-
-
-@attrs.define
-class _FakeEntry:
-    payment: CreatedPayment
-    status: PaymentStatus | None = None
-    answered_at: dt.datetime | None = None
-    reported_amount: Money | None = None
-    reported_reference: str | None = None
-
-
-class FakeGateway:
-    """A deterministic gateway for tests and the demo: the test decides each payment's outcome and time.
-
-    Ids come from a counter (``fake-000001``, ``fake-000002``…). ``pay``, ``refuse`` and ``cancel`` answer a
-    payment at an instant inside its validity window; a payment left alone stays pending, then expires. An
-    answer is final, as at PayFiP. ``tamper`` makes the gateway report other figures than those asked, to
-    test that such a result is rejected. A query at an instant before the answer sees the payment pending.
-    """
-
-    notification_field: ClassVar[str] = "idop"
-
-    def __init__(
-        self,
-        *,
-        validity: dt.timedelta = DEFAULT_VALIDITY,
-        prefix: str = "fake",
-        url: str = "https://paiement.example/fake",
-    ) -> None:
-        _check_validity(validity)
-        self.validity = validity
-        self.prefix = prefix
-        self.url = url
-        self._counter = 0
-        self._entries: dict[str, _FakeEntry] = {}
-
-    def create_payment(
-        self, amount: Money, reference: str, *, email: str, now: dt.datetime
-    ) -> CreatedPayment:
-        require_aware(now)
-        if any(entry.payment.reference == reference for entry in self._entries.values()):
-            raise _reference_reused(reference)
-        payment_id = f"{self.prefix}-{self._counter + 1:06d}"
-        created = CreatedPayment(
-            payment_id, f"{self.url}/{payment_id}", amount, reference, email, now, _expiry(now, self.validity)
-        )
-        self._counter += 1
-        self._entries[payment_id] = _FakeEntry(created)
-        return created
-
-    def notification(self, payment_id: str) -> dict[str, str]:
-        """The payload the fake gateway posts back for ``payment_id``."""
-        return {self.notification_field: payment_id}
-
-    def receive_notification(self, payload: Mapping[str, str]) -> PaymentNotification:
-        payment_id = payload.get(self.notification_field, "")
-        if not payment_id.strip():
-            raise InvalidInput(
-                "a notification must carry a payment id", code="payment.notification_without_id"
-            )
-        return PaymentNotification(payment_id.strip())
-
-    def query_status(self, payment: CreatedPayment, now: dt.datetime) -> PaymentResult:
-        require_aware(now)
-        entry = self._entries.get(payment.payment_id)
-        if entry is None:
-            raise InvalidInput(f"the fake gateway never created {payment.payment_id}", code="fake.unknown_id")
-        if entry.status is None or entry.answered_at is None or _utc(now) < _utc(entry.answered_at):
-            return _unanswered(entry.payment, now)
-        return PaymentResult(
-            payment.payment_id,
-            entry.status,
-            entry.reported_amount if entry.reported_amount is not None else entry.payment.amount,
-            entry.reported_reference if entry.reported_reference is not None else entry.payment.reference,
-            entry.answered_at,
-            entry.status.value,
-        )
-
-    def pay(self, payment_id: str, at: dt.datetime) -> None:
-        """The family pays at ``at``."""
-        self._answer(payment_id, PaymentStatus.PAID, at)
-
-    def refuse(self, payment_id: str, at: dt.datetime) -> None:
-        """The bank refuses the payment at ``at``."""
-        self._answer(payment_id, PaymentStatus.REFUSED, at)
-
-    def cancel(self, payment_id: str, at: dt.datetime) -> None:
-        """The family gives up at ``at``."""
-        self._answer(payment_id, PaymentStatus.CANCELLED, at)
-
-    def tamper(self, payment_id: str, *, amount: Money | None = None, reference: str | None = None) -> None:
-        """Make the gateway report ``amount`` and/or ``reference`` instead of what was asked."""
-        entry = self._entry(payment_id)
-        entry.reported_amount = amount if amount is not None else entry.reported_amount
-        entry.reported_reference = reference if reference is not None else entry.reported_reference
-
-    def _entry(self, payment_id: str) -> _FakeEntry:
-        entry = self._entries.get(payment_id)
-        if entry is None:
-            raise InvalidInput(f"the fake gateway never created {payment_id}", code="fake.unknown_id")
-        return entry
-
-    def _answer(self, payment_id: str, status: PaymentStatus, at: dt.datetime) -> None:
-        require_aware(at, "at")
-        entry = self._entry(payment_id)
-        if entry.status is not None:
-            raise InvalidInput(
-                f"{payment_id} was already answered {entry.status.value}", code="fake.already_answered"
-            )
-        if _utc(at) < _utc(entry.payment.created_at) or entry.payment.is_expired_at(at):
-            raise InvalidInput(
-                f"{payment_id} can only be answered inside its validity window", code="fake.outside_validity"
-            )
-        entry.status, entry.answered_at = status, at
 
 
 # -- the portal's record of its payments ----------------------------------------------------------
@@ -635,8 +260,8 @@ class PaymentAttempt:
     """
 
     created: CreatedPayment
-    regie_id: str = attrs.field(validator=_text)
-    family_id: str = attrs.field(validator=_text)
+    regie_id: str = attrs.field(validator=required_text)
+    family_id: str = attrs.field(validator=required_text)
     invoice_numbers: tuple[str, ...] = attrs.field(converter=_numbers, validator=_non_empty_numbers)
     status: PaymentStatus = PaymentStatus.PENDING
 
@@ -668,7 +293,7 @@ class PaymentAttempt:
         return self.status
 
 
-def _reference_reused(reference: str) -> InvalidInput:
+def reference_reused(reference: str) -> InvalidInput:
     return InvalidInput(
         f"reference {reference!r} was already used for a payment; each payment needs its own",
         message_fr=f"La référence « {reference} » a déjà servi pour un paiement : il en faut une nouvelle.",
@@ -717,7 +342,7 @@ def begin_payment(
     require_aware(now)
     numbers = _numbers(invoice_numbers)
     if any(attempt.reference == reference for attempt in known_payments.values()):
-        raise _reference_reused(reference)
+        raise reference_reused(reference)
     current = payment_under_way(known_payments.values(), family_id, numbers, now)
     if current is not None:
         until = current.created.expires_at

@@ -30,8 +30,8 @@ from typing import Any, Final, Protocol
 
 import attrs
 
-from espacefamille._validators import identifier
-from espacefamille.calendar.timezones import optional_aware_instant
+from espacefamille._internal.validators import identifier
+from espacefamille.calendar.timezones import optional_aware_instant, require_aware
 from espacefamille.errors import InvalidInput, PermissionDenied
 from espacefamille.model import Child
 
@@ -75,16 +75,6 @@ class RandomSource(Protocol):
 
 
 # -- validators -------------------------------------------------------------------------------
-
-
-def _require_aware(now: object) -> dt.datetime:
-    if not isinstance(now, dt.datetime) or now.utcoffset() is None:
-        raise InvalidInput(
-            f"now must be an aware datetime, got {now!r}",
-            message_fr="Date et heure sans fuseau horaire.",
-            code="input.naive_datetime",
-        )
-    return now
 
 
 def _email(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -223,7 +213,7 @@ class Activation:
 
     def is_expired(self, now: dt.datetime) -> bool:
         """Expired from ``expires_at`` included: a 14-day link dies 14 days to the second after issue."""
-        return _require_aware(now) >= self.expires_at
+        return require_aware(now) >= self.expires_at
 
 
 @attrs.frozen
@@ -271,7 +261,7 @@ def issue_activation(
     to be e-mailed to the guardian and then forgotten: the store keeps ``IssuedActivation.activation``.
     """
     issuer = require_agent(agent, collectivite_id)
-    now = _require_aware(now)
+    now = require_aware(now)
     if not isinstance(delay, dt.timedelta) or delay <= dt.timedelta(0):
         raise InvalidInput(
             f"the activation delay must be a positive timedelta, got {delay!r}",
@@ -331,7 +321,7 @@ def activate(
     ``activation.already_used``, ``activation.expired`` (from ``expires_at`` included),
     ``activation.already_linked`` (the account already reaches that family record).
     """
-    now = _require_aware(now)
+    now = require_aware(now)
     if stored_activation is None or not _matches(stored_activation, presented_token):
         raise ActivationRefused(
             "unknown or incorrect activation token",

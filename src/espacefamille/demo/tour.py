@@ -1,6 +1,6 @@
 """The main job until the command line lands: load the example commune and print a month calendar.
 
-    python -m espacefamille.demo [YYYY-MM] [path/to/commune.toml]
+    python -m espacefamille.demo.tour [YYYY-MM] [path/to/commune.toml]
 
 For each prestation and each day of the month: open (●) or closed (·), then, per prestation, the
 closed days grouped with the French reason a parent would read.
@@ -85,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(error.message_fr, file=sys.stderr)
         return 2
     except ValueError:
-        print("Usage : python -m espacefamille.demo [AAAA-MM] [commune.toml]", file=sys.stderr)
+        print("Usage : python -m espacefamille.demo.tour [AAAA-MM] [commune.toml]", file=sys.stderr)
         return 2
     return 0
 

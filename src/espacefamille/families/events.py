@@ -23,12 +23,12 @@ from typing import Any, ClassVar, Final, Protocol
 
 import attrs
 
-from espacefamille._validators import identifier
-from espacefamille.accounts import RandomSource, _require_aware
+from espacefamille._internal.validators import identifier
 
 # The account and event records share their validators (identifiers, aware instants).
-from espacefamille.calendar.timezones import optional_aware_instant
+from espacefamille.calendar.timezones import optional_aware_instant, require_aware
 from espacefamille.errors import InvalidInput
+from espacefamille.families.accounts import RandomSource
 from espacefamille.money import Money
 from espacefamille.text import format_date, format_datetime
 
@@ -645,7 +645,7 @@ def pending(messages: Iterable[OutboxMessage]) -> list[OutboxMessage]:
 
 def mark_sent(message: OutboxMessage, now: dt.datetime) -> OutboxMessage:
     """The message once its notifier accepted it; sending twice is a bug, so it is refused."""
-    now = _require_aware(now)
+    now = require_aware(now)
     if message.is_sent:
         raise InvalidInput(f"outbox message {message.id!r} was already sent", code="outbox.already_sent")
     return attrs.evolve(
@@ -662,7 +662,7 @@ def mark_failed(
     message: OutboxMessage, now: dt.datetime, error: str, *, retry: RetryPolicy | None = None
 ) -> OutboxMessage:
     """The message after a failed try: still pending, one more attempt, next try after the back-off."""
-    now = _require_aware(now)
+    now = require_aware(now)
     if message.is_sent:
         raise InvalidInput(f"outbox message {message.id!r} was already sent", code="outbox.already_sent")
     attempts = message.attempts + 1
@@ -693,7 +693,7 @@ def drain(
     A failure of one message does not stop the others (one bad address must not hold back a whole
     month's invoices). A sent message is left as it is; a message still in its back-off waits.
     """
-    now = _require_aware(now)
+    now = require_aware(now)
     messages = list(messages)
     ids = [message.id for message in messages]
     if len(set(ids)) != len(ids):

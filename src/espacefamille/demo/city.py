@@ -30,13 +30,14 @@ from typing import Final
 
 import attrs
 
-from espacefamille.accounts import Agent, AgentRole
+from espacefamille.adapters.fake_gateway import FakeGateway
 from espacefamille.billing.documents import Invoice
 from espacefamille.calendar.periods import DateRange
 from espacefamille.calendar.timezones import time_zone
 from espacefamille.commune import Commune
 from espacefamille.errors import InvalidInput, NotFound
 from espacefamille.examples import example_commune
+from espacefamille.families.accounts import Agent, AgentRole
 from espacefamille.model import (
     Booking,
     BookingStatus,
@@ -48,7 +49,6 @@ from espacefamille.model import (
     Residence,
     SchoolClass,
 )
-from espacefamille.payment import FakeGateway
 from espacefamille.ports import CommuneStore, FixedClock, UnitOfWork
 from espacefamille.rules.attendance import AttendanceFact, AttendanceStatus
 from espacefamille.rules.basket import Action, BasketLine

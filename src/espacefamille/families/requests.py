@@ -31,7 +31,7 @@ from typing import Any, Final
 
 import attrs
 
-from espacefamille._validators import identifier
+from espacefamille._internal.validators import identifier
 from espacefamille.calendar.timezones import aware_instant
 from espacefamille.errors import InvalidConfiguration, InvalidInput, NotFound, PermissionDenied
 from espacefamille.money import to_decimal

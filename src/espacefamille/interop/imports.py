@@ -28,7 +28,7 @@ from typing import ParamSpec, TypeVar
 
 import attrs
 
-from espacefamille._validators import IDENTIFIER
+from espacefamille._internal.validators import IDENTIFIER
 from espacefamille.calendar.periods import DateRange
 from espacefamille.commune import Commune
 from espacefamille.errors import InvalidInput

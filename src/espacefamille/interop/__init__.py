@@ -1,0 +1,11 @@
+"""What goes in and out of the library as files, for people and scripts.
+
+* ``interop.imports`` — CSV imports of families, children and enrolments from a commune's former system,
+  checked row by row, all or nothing.
+* ``interop.tables`` — invoice tables as CSV rows and JSON-safe dicts (nothing beyond the core).
+* ``interop.invoice_html`` — the HTML invoice (Jinja2) and ``interop.ical`` — the bookings calendar as an
+  iCalendar file (icalendar); both need the ``cli`` extra: ``pip install 'espacefamille[cli]'``.
+
+Importing this package imports neither optional library, so the core stays light; see
+``docs/imports-exports.md``.
+"""
