@@ -107,11 +107,11 @@ def write_city(store: SqliteStore, city: City) -> tuple[int, int]:
                     done = True
                     break
                 family, children, booked, facts = household
-                uow.save_family(family)
+                uow.families.save(family)
                 for child in children:
-                    uow.save_child(child)
-                uow.save_bookings(booked)
-                uow.save_attendance(facts, family.id)
+                    uow.families.save_child(child)
+                uow.bookings.save(booked)
+                uow.attendance.save(facts, family.id)
                 families += 1
                 bookings += len(booked)
             uow.commit()
@@ -308,7 +308,9 @@ def _enrol(path: Path, families: list[tuple[str, str, str]]) -> Path:
     with store.unit_of_work() as uow:
         service_id = uow.commune().prestation("repas").service_id
         for family_id, _, child_id in families:
-            uow.save_enrolment(Enrolment(f"E-{child_id}", child_id, family_id, service_id, _SCHOOL_YEAR))
+            uow.families.save_enrolment(
+                Enrolment(f"E-{child_id}", child_id, family_id, service_id, _SCHOOL_YEAR)
+            )
         uow.commit()
     os.sync()
     return path

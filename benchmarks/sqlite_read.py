@@ -50,13 +50,13 @@ def write_city(store: SqliteStore, children: int, days: int, seed: int = 2026) -
         with store.unit_of_work() as uow:
             for family_id, size in households[start : start + _FAMILIES_PER_COMMIT]:
                 payer = Guardian(f"{family_id}-g", "Camille", "Martin")
-                uow.save_family(Family(family_id, "Foyer Martin", (payer,), payer.id))
+                uow.families.save(Family(family_id, "Foyer Martin", (payer,), payer.id))
                 bookings = [
                     Booking(f"{family_id}-c{n}", prestation, day, family_id, BookingStatus.BOOKED, _BOOKED_AT)
                     for n in range(size)
                     for prestation, day in slots
                 ]
-                uow.save_bookings(bookings)
+                uow.bookings.save(bookings)
                 rows += len(bookings)
             uow.commit()
     return rows
@@ -81,8 +81,8 @@ def read_through_store(store: SqliteStore) -> int:
     """Every booking, family by family, as ``Booking`` values: what month-end billing reads."""
     count = 0
     with store.unit_of_work() as uow:
-        for family in uow.families():
-            count += len(uow.bookings_of_family(family.id, MONTH))
+        for family in uow.families.all():
+            count += len(uow.bookings.of_family(family.id, MONTH))
     return count
 
 

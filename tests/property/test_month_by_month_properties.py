@@ -199,26 +199,26 @@ class Month:
 
     def documents(self) -> list[Invoice]:
         with self.store.unit_of_work() as uow:
-            return [d for family_id in self.families for d in uow.invoices_of_family(family_id)]
+            return [d for family_id in self.families for d in uow.documents.invoices_of(family_id)]
 
     def carried_lines(self) -> list[InvoiceLine]:
         with self.store.unit_of_work() as uow:
-            return [line for balance in uow.carried("enfance").values() for line in balance.lines]
+            return [line for balance in uow.runs.carried("enfance").values() for line in balance.lines]
 
     def copy_final_facts(self, other: CommuneStore) -> None:
         """The final facts (families, children, enrolments, bookings, attendance, absences) into ``other``."""
         with self.store.unit_of_work() as uow, other.unit_of_work() as into:
             into.save_commune(uow.commune())
             for family_id in self.families:
-                into.save_family(uow.family(family_id))
-                for child in uow.children_of(family_id):
-                    into.save_child(child)
-                    for enrolment in uow.enrolments_of(child.id):
-                        into.save_enrolment(enrolment)
-                into.save_bookings(uow.bookings_of_family(family_id, WHOLE))
-                into.save_attendance(uow.attendance_of_family(family_id, WHOLE), family_id)
-                for declaration in uow.absences_of_family(family_id):
-                    into.save_absence(declaration, family_id)
+                into.families.save(uow.families.get(family_id))
+                for child in uow.families.children_of(family_id):
+                    into.families.save_child(child)
+                    for enrolment in uow.families.enrolments_of(child.id):
+                        into.families.save_enrolment(enrolment)
+                into.bookings.save(uow.bookings.of_family(family_id, WHOLE))
+                into.attendance.save(uow.attendance.of_family(family_id, WHOLE), family_id)
+                for declaration in uow.attendance.absences_of(family_id):
+                    into.attendance.save_absence(declaration, family_id)
             into.commit()
 
 

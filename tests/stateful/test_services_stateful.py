@@ -120,7 +120,7 @@ class ServicesMachine(RuleBasedStateMachine):
     def pay_a_pending_payment(self, data: st.DataObject, tamper: bool, replay: bool) -> None:
         now = self.clock.now()
         with self.store.unit_of_work() as uow:
-            attempts = [a for f in FAMILIES for a in uow.payment_attempts_of_family(f)]
+            attempts = [a for f in FAMILIES for a in uow.online_payments.of_family(f)]
         pending = [
             a
             for a in attempts
@@ -204,7 +204,7 @@ class ServicesMachine(RuleBasedStateMachine):
 
     def _documents(self) -> list[Invoice]:
         with self.store.unit_of_work() as uow:
-            return [d for f in FAMILIES for d in uow.invoices_of_family(f)]
+            return [d for f in FAMILIES for d in uow.documents.invoices_of(f)]
 
     @precondition(lambda self: self.billed)
     @rule(family=st.sampled_from(FAMILIES))
@@ -228,14 +228,14 @@ class ServicesMachine(RuleBasedStateMachine):
         with self.store.unit_of_work() as uow:
             for day in HOLIDAY_DAYS:
                 active = [
-                    b for b in uow.bookings_of_prestation("journee", DateRange(day, day)) if b.is_active
+                    b for b in uow.bookings.of_prestation("journee", DateRange(day, day)) if b.is_active
                 ]
                 assert len(active) <= PLACES, (day, active)
 
     @invariant()
     def no_booking_is_duplicated(self) -> None:
         with self.store.unit_of_work() as uow:
-            keys = [b.key for f in FAMILIES for b in uow.bookings_of_family(f, SEASON)]
+            keys = [b.key for f in FAMILIES for b in uow.bookings.of_family(f, SEASON)]
         assert len(keys) == len(set(keys))
 
     @invariant()
@@ -260,7 +260,7 @@ class ServicesMachine(RuleBasedStateMachine):
                     assert allocated <= abs(payment.amount)
                 references = [p.reference for p in ledger.payments if p.amount > ZERO]
                 assert len(references) == len(set(references)), "a payment was recorded twice"
-                for booking in uow.bookings_of_family(family, SEASON):
+                for booking in uow.bookings.of_family(family, SEASON):
                     assert booking.paid is None or booking.paid >= ZERO
 
 

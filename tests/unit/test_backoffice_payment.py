@@ -30,8 +30,8 @@ CHEQUE = "chèque 0042"
 
 def with_october_invoices(world: World) -> World:
     def owe(uow: UnitOfWork) -> None:
-        uow.save_invoice(october_meals(LATE, dt.date(2026, 11, 9), 10))
-        uow.save_invoice(october_meals(OPEN, dt.date(2026, 12, 2), 5))
+        uow.documents.save_invoice(october_meals(LATE, dt.date(2026, 11, 9), 10))
+        uow.documents.save_invoice(october_meals(OPEN, dt.date(2026, 12, 2), 5))
 
     transact(world.store, owe)
     return world
@@ -44,8 +44,8 @@ def world() -> World:
 
 def saved(world: World) -> tuple[tuple[Payment, ...], tuple[Allocation, ...], list[str]]:
     def read(uow: UnitOfWork) -> tuple[tuple[Payment, ...], tuple[Allocation, ...], list[str]]:
-        events = [m.event.type_code for m in uow.outbox() if m.event.type_code == "payment.received"]
-        return uow.payments_of_family("F1"), uow.allocations_of_family("F1"), events
+        events = [m.event.type_code for m in uow.outbox.all() if m.event.type_code == "payment.received"]
+        return uow.documents.payments_of("F1"), uow.documents.allocations_of("F1"), events
 
     return world.read(read)
 
@@ -158,4 +158,9 @@ def test_a_counter_payment_is_written_whole_or_not_at_all() -> None:
             payments, allocations, events = saved(world)
             assert (len(payments), len(allocations), events) == (1, 2, ["payment.received"])
             break
-    assert failed == ["save_payment", "save_allocations", "save_numbering", "add_outbox"]
+    assert failed == [
+        "documents.save_payment",
+        "documents.save_allocations",
+        "documents.save_numbering",
+        "outbox.add",
+    ]

@@ -87,7 +87,7 @@ class Regie:
 
     def documents(self) -> tuple[Invoice, ...]:
         with self.store.unit_of_work() as uow:
-            return uow.invoices_of_family("F1")
+            return uow.documents.invoices_of("F1")
 
 
 Make = Callable[[Commune | None], Regie]
@@ -157,7 +157,7 @@ def test_an_absence_justified_after_the_month_was_invoiced_is_deducted_on_the_ne
     )
     # November's invoice is never edited; December's meals are billed as usual beside the regularisation.
     with regie.store.unit_of_work() as uow:
-        assert uow.invoice(november.number) == november
+        assert uow.documents.invoice(november.number) == november
     meals = len(regie.meals(DECEMBER))
     assert december.total == Money("2.60") * meals - Money("2.60")
 
@@ -277,23 +277,23 @@ def test_a_correction_older_than_the_window_is_refused_and_nothing_is_saved(make
         "(les corrections sont possibles à partir du vendredi 20 novembre 2026)."
     )
     with regie.store.unit_of_work() as uow:
-        assert uow.attendance_of_family("F1", NOVEMBER) == ()
-        assert uow.changed_days("enfance") == {}
+        assert uow.attendance.of_family("F1", NOVEMBER) == ()
+        assert uow.runs.changed_days("enfance") == {}
     # A day inside the window is still corrected.
     regie.record(dt.date(2026, 11, 23), AttendanceStatus.ABSENT_JUSTIFIED)
     with regie.store.unit_of_work() as uow:
-        assert uow.changed_days("enfance") == {"F1": (dt.date(2026, 11, 23),)}
+        assert uow.runs.changed_days("enfance") == {"F1": (dt.date(2026, 11, 23),)}
 
 
 def test_days_not_yet_billed_are_not_corrections(regie: Regie) -> None:
     regie.at(at(2026, 10, 12)).book(regie.meals(NOVEMBER))
     regie.at(at(2026, 11, 16, 18)).record(dt.date(2026, 11, 16), AttendanceStatus.ABSENT_JUSTIFIED)
     with regie.store.unit_of_work() as uow:
-        assert uow.billed_through("enfance") is None
-        assert uow.changed_days("enfance") == {}
+        assert uow.runs.billed_through("enfance") is None
+        assert uow.runs.changed_days("enfance") == {}
     regie.bill(NOVEMBER, at(2026, 12, 1))
     with regie.store.unit_of_work() as uow:
-        assert uow.billed_through("enfance") == dt.date(2026, 11, 30)
+        assert uow.runs.billed_through("enfance") == dt.date(2026, 11, 30)
 
 
 def test_attendance_goes_to_the_household_whose_booking_the_child_came_on(regie: Regie) -> None:
@@ -318,8 +318,8 @@ def test_attendance_goes_to_the_household_whose_booking_the_child_came_on(regie:
         ],
     )
     with regie.store.unit_of_work() as uow:
-        assert [f.day for f in uow.attendance_of_family("F9", NOVEMBER)] == [thursday]
-        assert [f.day for f in uow.attendance_of_family("F1", NOVEMBER)] == [friday]
+        assert [f.day for f in uow.attendance.of_family("F9", NOVEMBER)] == [thursday]
+        assert [f.day for f in uow.attendance.of_family("F1", NOVEMBER)] == [friday]
 
 
 def test_a_payment_answered_on_new_years_night_is_numbered_in_the_communes_new_year(regie: Regie) -> None:
@@ -345,4 +345,4 @@ def test_a_certificate_is_recorded_by_an_agent_for_an_absence_declared(regie: Re
     proved = regie.office.record_absence_proof(AGENT, "F1", "C1", ill, received_at=received)
     assert (proved.proof_received_at, proved.declared_at) == (received, at(2026, 11, 26, 8))
     with regie.store.unit_of_work() as uow:
-        assert uow.absences_of_family("F1") == (proved,)
+        assert uow.attendance.absences_of("F1") == (proved,)

@@ -194,7 +194,7 @@ def test_the_back_office_releases_a_hold_at_its_booking_deadline_and_says_until_
     released = world.office.release_expired_holds(AGENT)
     assert len(released.released) == 5
     with world.store.unit_of_work() as uow:
-        expired = [m.event for m in uow.outbox() if m.event.type_code == "booking.hold_expired"]
+        expired = [m.event for m in uow.outbox.all() if m.event.type_code == "booking.hold_expired"]
     assert [event.held_until for event in expired] == [  # type: ignore[attr-defined]
         dt.datetime(2027, 1, 15, 23, 59, tzinfo=PARIS)
     ]

@@ -456,7 +456,7 @@ def test_a_late_meal_at_an_exceptional_tariff_from_the_portal_to_the_month_end_i
     clock.instant = dt.datetime(2027, 1, 4, 8, 0, tzinfo=PARIS)
     office.run_month_end(agent, "enfance", DateRange.month(2026, 12))
     with store.unit_of_work() as uow:
-        (invoice,) = uow.invoices_of_family("F1")
+        (invoice,) = uow.documents.invoices_of("F1")
     rows = [(line.reason, line.days, line.unit_price, line.total) for line in invoice.lines]
     assert rows == [
         ("attendance.present", late_days, Decimal("2.60"), Money("5.20")),

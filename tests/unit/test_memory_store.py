@@ -55,21 +55,21 @@ def seeded() -> MemoryStore:
     with store.unit_of_work() as uow:
         uow.save_commune(example_commune())
         for index in range(8):
-            uow.save_family(family(f"F{index}"))
-            uow.save_child(child(f"C{index}", f"F{index}"))
+            uow.families.save(family(f"F{index}"))
+            uow.families.save_child(child(f"C{index}", f"F{index}"))
         uow.commit()
     return store
 
 
 def month_end(uow: UnitOfWork) -> None:
     """A payment run for family F0: six writes that belong together."""
-    numbering, number = uow.numbering().next("enfance", 2026, Series.INVOICE)
-    uow.save_numbering(numbering)
-    uow.save_invoice(invoice(number, "F0"))
-    uow.save_payment(payment("PAY-enfance-2026-000001", "F0"))
-    uow.save_allocations([Allocation("PAY-enfance-2026-000001", number, Money("12.34"))], "F0")
-    uow.save_bookings([booking("C0", "F0", DAY, "journee")])
-    uow.add_outbox(message("m-1", "F0", number))
+    numbering, number = uow.documents.numbering().next("enfance", 2026, Series.INVOICE)
+    uow.documents.save_numbering(numbering)
+    uow.documents.save_invoice(invoice(number, "F0"))
+    uow.documents.save_payment(payment("PAY-enfance-2026-000001", "F0"))
+    uow.documents.save_allocations([Allocation("PAY-enfance-2026-000001", number, Money("12.34"))], "F0")
+    uow.bookings.save([booking("C0", "F0", DAY, "journee")])
+    uow.outbox.add(message("m-1", "F0", number))
     uow.commit()
 
 
@@ -81,12 +81,12 @@ def test_a_store_failing_at_any_write_leaves_no_partial_invoice_payment_or_baske
         month_end(uow)
     assert fault.value.write == k
     with store.unit_of_work() as uow:
-        assert uow.numbering() == Numbering()
-        assert uow.invoices_of_family("F0") == ()
-        assert uow.payments_of_family("F0") == ()
-        assert uow.allocations_of_family("F0") == ()
-        assert uow.bookings_of_family("F0", DateRange(DAY, DAY)) == ()
-        assert uow.outbox() == ()
+        assert uow.documents.numbering() == Numbering()
+        assert uow.documents.invoices_of("F0") == ()
+        assert uow.documents.payments_of("F0") == ()
+        assert uow.documents.allocations_of("F0") == ()
+        assert uow.bookings.of_family("F0", DateRange(DAY, DAY)) == ()
+        assert uow.outbox.all() == ()
 
 
 def test_a_store_that_does_not_fail_writes_the_whole_run() -> None:
@@ -96,9 +96,9 @@ def test_a_store_that_does_not_fail_writes_the_whole_run() -> None:
         month_end(uow)
     assert failing.writes == 6
     with store.unit_of_work() as uow:
-        assert [i.number for i in uow.invoices_of_family("F0")] == ["FAC-enfance-2026-000001"]
-        assert len(uow.payments_of_family("F0")) == len(uow.allocations_of_family("F0")) == 1
-        assert len(uow.outbox()) == 1
+        assert [i.number for i in uow.documents.invoices_of("F0")] == ["FAC-enfance-2026-000001"]
+        assert len(uow.documents.payments_of("F0")) == len(uow.documents.allocations_of("F0")) == 1
+        assert len(uow.outbox.all()) == 1
 
 
 def test_threads_racing_for_the_last_places_never_overbook() -> None:
@@ -111,11 +111,11 @@ def test_threads_racing_for_the_last_places_never_overbook() -> None:
             while True:
                 with store.unit_of_work() as uow:
                     taken = [
-                        b for b in uow.bookings_of_prestation("journee", DateRange(DAY, DAY)) if b.is_active
+                        b for b in uow.bookings.of_prestation("journee", DateRange(DAY, DAY)) if b.is_active
                     ]
                     if len(taken) >= places:
                         return
-                    uow.save_bookings([booking(f"C{index}", f"F{index}", DAY, "journee")])
+                    uow.bookings.save([booking(f"C{index}", f"F{index}", DAY, "journee")])
                     try:
                         uow.commit()
                     except ConcurrentChange:
@@ -131,26 +131,26 @@ def test_threads_racing_for_the_last_places_never_overbook() -> None:
         thread.join()
     assert errors == []
     with store.unit_of_work() as uow:
-        assert len(uow.bookings_of_prestation("journee", DateRange(DAY, DAY))) == places
+        assert len(uow.bookings.of_prestation("journee", DateRange(DAY, DAY))) == places
 
 
 def test_a_unit_of_work_can_go_on_after_its_commit() -> None:
     store = seeded()
     with store.unit_of_work() as uow:
-        uow.save_bookings([booking("C0", "F0", DAY, "journee")])
+        uow.bookings.save([booking("C0", "F0", DAY, "journee")])
         uow.commit()
-        uow.save_bookings([booking("C1", "F1", DAY, "journee")])
+        uow.bookings.save([booking("C1", "F1", DAY, "journee")])
         # leaving now rolls back only what came after the commit
     with store.unit_of_work() as uow:
-        assert [b.child_id for b in uow.bookings_of_prestation("journee", DateRange(DAY, DAY))] == ["C0"]
+        assert [b.child_id for b in uow.bookings.of_prestation("journee", DateRange(DAY, DAY))] == ["C0"]
 
 
 def test_an_outbox_message_queued_twice_with_other_content_is_refused() -> None:
     store = seeded()
     with store.unit_of_work() as uow:
-        uow.add_outbox(message("m-1", "F0"))
+        uow.outbox.add(message("m-1", "F0"))
         with pytest.raises(InvalidInput):
-            uow.add_outbox(message("m-1", "F0", "FAC-enfance-2026-000009"))
+            uow.outbox.add(message("m-1", "F0", "FAC-enfance-2026-000009"))
 
 
 def test_two_activations_cannot_share_a_token_hash() -> None:

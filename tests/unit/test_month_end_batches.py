@@ -56,7 +56,7 @@ def _city(store: CommuneStore, households: int) -> CommuneStore:
         for index in range(1, households + 1):
             family_id, child_id = f"F{index:02}", f"C{index:02}"
             guardian = Guardian(f"G{index:02}", "Claire", f"Famille {index}", email=f"f{index}@example.fr")
-            uow.save_family(
+            uow.families.save(
                 Family(
                     family_id,
                     guardian.last_name,
@@ -65,7 +65,7 @@ def _city(store: CommuneStore, households: int) -> CommuneStore:
                     quotients=[QuotientFamilial(800, YEAR.start)],
                 )
             )
-            uow.save_child(
+            uow.families.save_child(
                 Child(
                     child_id,
                     "Enfant",
@@ -75,8 +75,8 @@ def _city(store: CommuneStore, households: int) -> CommuneStore:
                     school_class=SchoolClass.CE2,
                 )
             )
-            uow.save_enrolment(Enrolment(f"E{index:02}", child_id, family_id, "cantine", YEAR))
-            uow.save_bookings(
+            uow.families.save_enrolment(Enrolment(f"E{index:02}", child_id, family_id, "cantine", YEAR))
+            uow.bookings.save(
                 Booking(child_id, "repas", day, family_id, BookingStatus.BOOKED, booked_at)
                 for day in meals[: len(meals) - index % 3]
             )
@@ -88,7 +88,7 @@ def _documents(store: CommuneStore, households: int) -> list[tuple[str, str, str
     """(family, number, total) of every document in the store, by number."""
     with store.unit_of_work() as uow:
         found: list[Invoice] = [
-            d for index in range(1, households + 1) for d in uow.invoices_of_family(f"F{index:02}")
+            d for index in range(1, households + 1) for d in uow.documents.invoices_of(f"F{index:02}")
         ]
     return sorted((d.number, d.family_id, str(d.total)) for d in found)
 
@@ -223,4 +223,4 @@ def test_families_with_corrections_booking_during_a_run_do_not_hold_it_up() -> N
     assert attempts == [1, 2, 3, 4, 5]  # no batch billed twice
     assert (report.credit_notes, report.regularisations) == (households, households)
     with store.unit_of_work() as uow:
-        assert dict(uow.changed_days("enfance")) == {}
+        assert dict(uow.runs.changed_days("enfance")) == {}

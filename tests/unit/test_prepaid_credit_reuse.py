@@ -66,10 +66,10 @@ class World:
             return read(uow)
 
     def bookings(self) -> dict[tuple[str, str, dt.date], Booking]:
-        return {b.key: b for b in self.read(lambda uow: uow.bookings_of_family("F1", YEAR))}
+        return {b.key: b for b in self.read(lambda uow: uow.bookings.of_family("F1", YEAR))}
 
     def outbox_types(self) -> list[str]:
-        return self.read(lambda uow: [m.event.type_code for m in uow.outbox()])
+        return self.read(lambda uow: [m.event.type_code for m in uow.outbox.all()])
 
     def basket(self, *lines: BasketLine) -> BasketOutcome:
         return self.portal.validate_basket(MARTIN, "F1", lines)
@@ -172,8 +172,8 @@ def test_a_cancelled_days_credit_is_deducted_from_the_next_basket_and_used_once(
     assert attempt.amount == Money("12.00")
     # The pure function, given the same basket and the credit by hand, says the same.
     held = [b for b in world.bookings().values() if b.status is BookingStatus.HELD]
-    family = world.read(lambda uow: uow.family("F1"))
-    children = world.read(lambda uow: uow.children_of("F1"))
+    family = world.read(lambda uow: uow.families.get("F1"))
+    children = world.read(lambda uow: uow.families.children_of("F1"))
     by_hand = amount_to_pay(
         example_commune(), family, children, held, credits=[PrepaidCredit("F1", "loisirs", Money("12.00"))]
     )
@@ -188,7 +188,7 @@ def test_a_cancelled_days_credit_is_deducted_from_the_next_basket_and_used_once(
     ]
     assert "et 12,00 € d'avoir" in result.message_fr.replace("\u202f", " ").replace("\xa0", " ")
     # The credit note's use is recorded against the basket's hold: nothing is left of it.
-    allocations = world.read(lambda uow: uow.allocations_of_family("F1"))
+    allocations = world.read(lambda uow: uow.documents.allocations_of("F1"))
     assert allocations == (Allocation(note.number, attempt.invoice_numbers[0], Money("12.00")),)
     assert world.credit_left() == {"loisirs": Money(0)}
     with pytest.raises(InvalidInput) as refund:
@@ -217,10 +217,10 @@ def test_a_credit_that_covers_the_basket_books_it_at_once_without_online_payment
     booking = world.bookings()[("C1", "journee", DAY_23)]
     assert (booking.status, booking.paid) == (BookingStatus.BOOKED, Money("12.00"))
     assert world.outbox_types()[-1] == "booking.confirmed"
-    assert world.read(lambda uow: uow.payment_attempts_of_family("F1"))[-1].amount == Money("24.00")
+    assert world.read(lambda uow: uow.online_payments.of_family("F1"))[-1].amount == Money("24.00")
     # A refund pays back only what is left: 12,00 € of the 24,00 €.
     assert world.credit_left() == {"loisirs": Money("12.00")}
-    (note,) = (n for n in world.read(lambda uow: uow.invoices_of_family("F1")) if n.is_credit_note)
+    (note,) = (n for n in world.read(lambda uow: uow.documents.invoices_of("F1")) if n.is_credit_note)
     assert note.total == Money("-24.00")  # one credit note for the basket's two cancelled days
     record = world.office.refund(AGENT, note.number)
     assert record.refund.amount == Money("-12.00")
@@ -269,7 +269,7 @@ def test_the_credit_a_pending_basket_counts_on_is_not_used_twice_and_comes_back_
     released = world.office.release_expired_holds(AGENT)
     assert {b.prestation_id for b in released.released} == {"stage_semaine"}
     assert world.credit_left() == {"loisirs": Money("12.00")}
-    assert world.read(lambda uow: uow.allocations_of_family("F1")) == ()
+    assert world.read(lambda uow: uow.documents.allocations_of("F1")) == ()
     outcome = world.basket(book(DAY_23))
     assert outcome.payments == ()
     assert world.bookings()[("C1", "journee", DAY_23)].paid == Money("12.00")

@@ -86,7 +86,7 @@ class World:
 
     def outbox_types(self) -> list[str]:
         with self.store.unit_of_work() as uow:
-            return [m.event.type_code for m in uow.outbox()]
+            return [m.event.type_code for m in uow.outbox.all()]
 
     def read(self, read: Callable[[UnitOfWork], _T]) -> _T:
         with self.store.unit_of_work() as uow:
@@ -95,7 +95,7 @@ class World:
     def invoices(self, *family_ids: str) -> tuple[Invoice, ...]:
         """The documents saved for these families, in number order: what a run left in the store."""
         with self.store.unit_of_work() as uow:
-            return tuple(sorted((d for f in family_ids for d in uow.invoices_of_family(f)), key=_number))
+            return tuple(sorted((d for f in family_ids for d in uow.documents.invoices_of(f)), key=_number))
 
     def bill_december(self) -> tuple[Invoice, ...]:
         """Bill December as the régisseur and return the documents this run saved."""
@@ -194,7 +194,7 @@ def test_month_end_meals_are_booked_at_once_and_confirmed(world: World) -> None:
     assert [d.code for d in outcome.decisions] == ["basket.accepted", "basket.accepted"]
     assert outcome.payments == ()
     assert outcome.preview.invoiced_later == Money("5.20")
-    bookings = world.read(lambda uow: uow.bookings_of_family("F1", YEAR))
+    bookings = world.read(lambda uow: uow.bookings.of_family("F1", YEAR))
     assert {b.status for b in bookings} == {BookingStatus.BOOKED}
     assert world.outbox_types() == ["booking.confirmed"]
 
@@ -210,7 +210,7 @@ def test_a_basket_naming_another_familys_child_changes_nothing(world: World) -> 
     with pytest.raises(PermissionDenied) as error:
         world.portal.validate_basket(MARTIN, "F1", lines)
     assert error.value.code == "permission.other_family"
-    assert world.read(lambda uow: uow.bookings_of_family("F1", YEAR)) == ()
+    assert world.read(lambda uow: uow.bookings.of_family("F1", YEAR)) == ()
     with pytest.raises(PermissionDenied):
         world.portal.validate_basket(MARTIN, "F2", book("C3", "repas", dt.date(2026, 12, 1)))
     assert world.outbox_types() == []
@@ -255,8 +255,8 @@ def test_an_unpaid_invoice_blocks_the_holiday_centre_but_never_the_canteen(world
 
     def owe(uow: UnitOfWork) -> None:
         uow.save_commune(attrs.evolve(uow.commune(), unpaid=policy))
-        uow.save_invoice(late)
-        uow.save_invoice(not_yet_due)
+        uow.documents.save_invoice(late)
+        uow.documents.save_invoice(not_yet_due)
 
     transact(world.store, owe)
     blocked = world.portal.validate_basket(MARTIN, "F1", book("C1", "journee", HOLIDAY_MONDAY))
@@ -269,10 +269,10 @@ def test_an_unpaid_invoice_blocks_the_holiday_centre_but_never_the_canteen(world
 
     # Once the late invoice is paid, the holiday centre can be booked again.
     def pay(uow: UnitOfWork) -> None:
-        uow.save_payment(
+        uow.documents.save_payment(
             Payment("PAY-1", "enfance", "F1", Money("26.00"), NOW, PaymentMethod.CHEQUE, "chèque 0042")
         )
-        uow.save_allocations([Allocation("PAY-1", late.number, Money("26.00"))], "F1")
+        uow.documents.save_allocations([Allocation("PAY-1", late.number, Money("26.00"))], "F1")
 
     transact(world.store, pay)
     allowed = world.portal.validate_basket(MARTIN, "F1", book("C1", "journee", HOLIDAY_MONDAY))
@@ -290,7 +290,7 @@ def owe_a_late_invoice(world: World) -> None:
 
     def owe(uow: UnitOfWork) -> None:
         uow.save_commune(attrs.evolve(uow.commune(), unpaid=policy))
-        uow.save_invoice(october_meals("FAC-enfance-2026-000001", dt.date(2026, 11, 9), 10))
+        uow.documents.save_invoice(october_meals("FAC-enfance-2026-000001", dt.date(2026, 11, 9), 10))
 
     transact(world.store, owe)
 
@@ -301,15 +301,15 @@ def test_an_agents_exemption_lifts_the_unpaid_block_until_it_is_revoked(world: W
     assert [d.code for d in blocked.decisions] == ["unpaid.blocked"]
 
     assert world.office.grant_unpaid_exemption(REGISSEUR, "F1", PLAN) == PLAN
-    assert world.read(lambda uow: uow.unpaid_exemption("F1")) == PLAN
+    assert world.read(lambda uow: uow.families.unpaid_exemption("F1")) == PLAN
     exempt = world.portal.validate_basket(MARTIN, "F1", book("C1", "journee", HOLIDAY_MONDAY))
     assert [d.code for d in exempt.decisions] == ["basket.accepted"]
     assert [p.amount for p in exempt.payments] == [Money("12.00")]
-    held = world.read(lambda uow: uow.bookings_of_family("F1", YEAR))
+    held = world.read(lambda uow: uow.bookings.of_family("F1", YEAR))
     assert [(b.day, b.status) for b in held] == [(HOLIDAY_MONDAY, BookingStatus.HELD)]
 
     assert world.office.revoke_unpaid_exemption(AGENT, "F1") == PLAN
-    assert world.read(lambda uow: uow.unpaid_exemption("F1")) is None
+    assert world.read(lambda uow: uow.families.unpaid_exemption("F1")) is None
     again = world.portal.validate_basket(MARTIN, "F1", book("C1", "journee", dt.date(2026, 12, 22)))
     assert [d.code for d in again.decisions] == ["unpaid.blocked"]
     assert world.office.revoke_unpaid_exemption(AGENT, "F1") is None  # nothing left to revoke
@@ -356,7 +356,7 @@ def test_granting_and_revoking_an_exemption_tells_the_household(world: World) ->
     world.office.revoke_unpaid_exemption(AGENT, "F1")
     world.office.revoke_unpaid_exemption(AGENT, "F1")  # nothing left to revoke: nothing to tell
     with world.store.unit_of_work() as uow:
-        events = [m.event for m in uow.outbox()]
+        events = [m.event for m in uow.outbox.all()]
     assert events == [
         UnpaidExemptionGranted("saint-aubin", "F1", NOW, dt.date(2026, 11, 26), dt.date(2026, 12, 31)),
         UnpaidExemptionRevoked("saint-aubin", "F1", NOW),
@@ -372,11 +372,11 @@ def test_an_exemption_names_the_agent_who_grants_it(world: World) -> None:
             world.office.grant_unpaid_exemption(actor, "F1", plan)
         assert refused.value.code == "unpaid.exemption_granted_by"
         assert refused.value.message_fr == "Une exemption est enregistrée au nom de l'agent qui l'accorde."
-    assert world.read(lambda uow: uow.unpaid_exemption("F1")) is None
+    assert world.read(lambda uow: uow.families.unpaid_exemption("F1")) is None
     assert world.outbox_types() == []
     own = attrs.evolve(PLAN, granted_by="agent-1")
     assert world.office.grant_unpaid_exemption(AGENT, "F1", own) == own
-    assert world.read(lambda uow: uow.unpaid_exemption("F1")) == own
+    assert world.read(lambda uow: uow.families.unpaid_exemption("F1")) == own
 
 
 def test_an_exemption_that_has_ended_no_longer_lifts_the_block(world: World) -> None:
@@ -404,13 +404,13 @@ def test_only_the_regie_grants_or_revokes_an_exemption_and_a_refusal_writes_noth
     with pytest.raises(PermissionDenied) as refused:
         world.office.grant_unpaid_exemption(actor, "F1", PLAN)
     assert refused.value.code == code
-    assert world.read(lambda uow: uow.unpaid_exemption("F1")) is None
+    assert world.read(lambda uow: uow.families.unpaid_exemption("F1")) is None
     assert world.outbox_types() == []
     world.office.grant_unpaid_exemption(REGISSEUR, "F1", PLAN)
     with pytest.raises(PermissionDenied) as refused:
         world.office.revoke_unpaid_exemption(actor, "F1")
     assert refused.value.code == code
-    assert world.read(lambda uow: uow.unpaid_exemption("F1")) == PLAN
+    assert world.read(lambda uow: uow.families.unpaid_exemption("F1")) == PLAN
     assert world.outbox_types() == ["unpaid.exemption_granted"]
     blocked = world.portal.validate_basket(MARTIN, "F1", book("C1", "journee", HOLIDAY_MONDAY))
     assert [d.code for d in blocked.decisions] == ["basket.accepted"]
@@ -421,15 +421,15 @@ def test_an_exemption_for_an_unknown_family_or_of_another_kind_is_refused(world:
         world.office.grant_unpaid_exemption(REGISSEUR, "F9", PLAN)
     with pytest.raises(InvalidInput):
         world.office.grant_unpaid_exemption(REGISSEUR, "F1", "jusqu'au 31 décembre")  # type: ignore[arg-type]
-    assert world.read(lambda uow: uow.unpaid_exemption("F9")) is None
+    assert world.read(lambda uow: uow.families.unpaid_exemption("F9")) is None
 
 
 def test_an_exemption_whose_write_fails_is_not_recorded(world: World) -> None:
     office = BackOffice(FailingStore(world.store, 1), clock=world.clock)
     with pytest.raises(InjectedFault) as fault:
         office.grant_unpaid_exemption(REGISSEUR, "F1", PLAN)
-    assert fault.value.operation == "save_unpaid_exemption"
-    assert world.read(lambda uow: uow.unpaid_exemption("F1")) is None
+    assert fault.value.operation == "families.save_unpaid_exemption"
+    assert world.read(lambda uow: uow.families.unpaid_exemption("F1")) is None
     assert world.outbox_types() == []  # no notice of a decision that was not recorded
 
 
@@ -444,8 +444,8 @@ def test_a_hold_and_its_online_payment_are_written_together_or_not_at_all() -> N
         portal = FamilyPortal(store, gateway=world.gateway, clock=world.clock, source=_source())
 
         def held(uow: UnitOfWork) -> tuple[list[BookingStatus], int]:
-            bookings = uow.bookings_of_family("F1", YEAR)
-            return [b.status for b in bookings], len(uow.payment_attempts_of_family("F1"))
+            bookings = uow.bookings.of_family("F1", YEAR)
+            return [b.status for b in bookings], len(uow.online_payments.of_family("F1"))
 
         try:
             portal.validate_basket(MARTIN, "F1", book("C1", "journee", HOLIDAY_MONDAY))
@@ -455,7 +455,7 @@ def test_a_hold_and_its_online_payment_are_written_together_or_not_at_all() -> N
         else:
             assert world.read(held) == ([BookingStatus.HELD], 1)
             break
-    assert failed[-1] == "save_payment_attempt"
+    assert failed[-1] == "online_payments.save"
 
 
 def test_a_prepaid_day_is_held_then_confirmed_once_paid(world: World) -> None:
@@ -464,7 +464,7 @@ def test_a_prepaid_day_is_held_then_confirmed_once_paid(world: World) -> None:
     (payment,) = outcome.payments
     assert payment.amount == Money("12.00")
     assert payment.regie_id == "loisirs"
-    held = world.read(lambda uow: uow.bookings_of_family("F1", YEAR))
+    held = world.read(lambda uow: uow.bookings.of_family("F1", YEAR))
     assert [b.status for b in held] == [BookingStatus.HELD]
 
     world.gateway.pay(payment.payment_id, NOW + dt.timedelta(minutes=5))
@@ -476,7 +476,7 @@ def test_a_prepaid_day_is_held_then_confirmed_once_paid(world: World) -> None:
 
     again = world.portal.payment_notification(world.gateway.notification(payment.payment_id))
     assert again.code == "payment.notification.duplicate"
-    payments = world.read(lambda uow: uow.payments_of_family("F1"))
+    payments = world.read(lambda uow: uow.documents.payments_of("F1"))
     assert [p.amount for p in payments] == [Money("12.00")]
     assert world.outbox_types() == ["booking.confirmed", "payment.received"]
 
@@ -490,8 +490,8 @@ def test_a_tampered_amount_or_an_unknown_payment_settles_nothing(world: World) -
     assert result.code == "payment.notification.amount_mismatch"
     unknown = world.portal.payment_notification({"idop": "fake-999999"})
     assert unknown.code == "payment.notification.unknown_id"
-    assert world.read(lambda uow: uow.payments_of_family("F1")) == ()
-    held = world.read(lambda uow: uow.bookings_of_family("F1", YEAR))
+    assert world.read(lambda uow: uow.documents.payments_of("F1")) == ()
+    held = world.read(lambda uow: uow.bookings.of_family("F1", YEAR))
     assert [b.status for b in held] == [BookingStatus.HELD]
 
 
@@ -526,7 +526,7 @@ def test_a_freed_place_goes_to_the_waiting_family_who_is_told() -> None:
     assert [(b.family_id, b.status) for b in outcome.promoted] == [("F2", BookingStatus.HELD)]
     assert "waiting_list.place_granted" in world.outbox_types()
     # Hugo's family pays for the place it got, from now on.
-    assert [a.family_id for a in world.read(lambda uow: uow.payment_attempts_of_family("F2"))] == ["F2"]
+    assert [a.family_id for a in world.read(lambda uow: uow.online_payments.of_family("F2"))] == ["F2"]
 
 
 def test_a_paid_prepaid_day_cancelled_in_time_gives_a_credit_note(world: World) -> None:
@@ -574,7 +574,7 @@ def test_month_end_billing_issues_once_and_the_family_pays_online(world: World) 
     assert paid.payment.amount == Money("26.00")
     assert world.portal.invoices_to_pay(MARTIN, "F1") == ()
     world.portal.payment_notification(world.gateway.notification(attempt.payment_id))
-    assert len(world.read(lambda uow: uow.payments_of_family("F1"))) == 1
+    assert len(world.read(lambda uow: uow.documents.payments_of("F1"))) == 1
 
 
 def test_another_familys_invoice_cannot_be_paid(world: World) -> None:
@@ -590,7 +590,7 @@ def test_another_familys_invoice_cannot_be_paid(world: World) -> None:
 
 
 def carried_amounts(world: World, before: dt.date | None = None) -> dict[str, Money]:
-    return world.read(lambda uow: {f: b.amount for f, b in uow.carried("enfance", before).items()})
+    return world.read(lambda uow: {f: b.amount for f, b in uow.runs.carried("enfance", before).items()})
 
 
 def test_a_small_month_is_carried_with_its_meals_and_issued_once_with_the_next(world: World) -> None:
@@ -606,7 +606,7 @@ def test_a_small_month_is_carried_with_its_meals_and_issued_once_with_the_next(w
     assert december.nothing_to_bill == 0
     (durand,) = world.invoices("F2")
     # The store keeps the balance as billing made it: the three meals of 1, 3 and 4 December, 7,80 €.
-    carried = world.read(lambda uow: dict(uow.carried("enfance")))
+    carried = world.read(lambda uow: dict(uow.runs.carried("enfance")))
     (line,) = carried["F1"].lines
     assert (line.days, line.total) == (tuple(DECEMBER_MEALS[:3]), Money("7.80"))
 
@@ -615,7 +615,7 @@ def test_a_small_month_is_carried_with_its_meals_and_issued_once_with_the_next(w
     assert (again.invoices, again.carried, again.total_carried) == (0, 1, Money("7.80"))
     assert world.invoices("F2") == (durand,)
     assert world.invoices("F1") == ()
-    assert world.read(lambda uow: dict(uow.carried("enfance"))) == carried
+    assert world.read(lambda uow: dict(uow.runs.carried("enfance"))) == carried
     assert world.outbox_types().count("invoice.issued") == 1
 
     january = [dt.date(2027, 1, d) for d in (11, 12, 14, 15)]
@@ -809,7 +809,7 @@ def test_an_unknown_child_reads_as_someone_elses(world: World) -> None:
 def test_an_unknown_prestation_is_a_refused_line(world: World) -> None:
     outcome = world.portal.validate_basket(MARTIN, "F1", book("C1", "piscine", dt.date(2026, 12, 1)))
     assert outcome.decisions[0].code == "basket.unknown_prestation"
-    assert world.read(lambda uow: uow.bookings_of_family("F1", YEAR)) == ()
+    assert world.read(lambda uow: uow.bookings.of_family("F1", YEAR)) == ()
 
 
 def test_a_prepaid_basket_without_an_email_address_is_not_held(world: World) -> None:
@@ -820,7 +820,7 @@ def test_a_prepaid_basket_without_an_email_address_is_not_held(world: World) -> 
     with pytest.raises(InvalidInput) as error:
         world.portal.validate_basket(petit, "F3", book("C5", "journee", HOLIDAY_MONDAY))
     assert error.value.code == "payment.no_email"
-    assert world.read(lambda uow: uow.bookings_of_family("F3", YEAR)) == ()
+    assert world.read(lambda uow: uow.bookings.of_family("F3", YEAR)) == ()
 
 
 def test_a_refused_payment_leaves_the_invoice_to_pay_again(world: World) -> None:
@@ -849,7 +849,7 @@ def test_money_received_for_an_invoice_settled_meanwhile_is_kept_for_a_refund(wo
     result = world.portal.payment_notification(world.gateway.notification(attempt.payment_id))
     assert result.payment is not None
     assert result.payment.amount == Money("26.00")
-    allocations = world.read(lambda uow: uow.allocations_of_family("F1"))
+    allocations = world.read(lambda uow: uow.documents.allocations_of("F1"))
     from_payment = [a.amount for a in allocations if a.source == result.payment.number]
     assert from_payment == [Money("6.00")]
     assert world.portal.invoices_to_pay(MARTIN, "F1") == ()
@@ -869,7 +869,7 @@ def test_month_end_billing_follows_the_regies_payment_delay_and_direct_debit_day
             for r in commune.regies
         )
         uow.save_commune(attrs.evolve(commune, regies=regies))
-        uow.save_family(attrs.evolve(uow.family("F2"), direct_debit=True))
+        uow.families.save(attrs.evolve(uow.families.get("F2"), direct_debit=True))
         uow.commit()
     world.portal.validate_basket(MARTIN, "F1", book("C1", "repas", *DECEMBER_MEALS))
     world.portal.validate_basket(DURAND, "F2", book("C3", "repas", *DECEMBER_MEALS))

@@ -37,15 +37,15 @@ HOLIDAYS = DateRange(dt.date(2026, 12, 21), dt.date(2026, 12, 23))
 def _household(store: SqliteStore, family_id: str, children: int) -> None:
     payer = Guardian(f"{family_id}-g", "Camille", "Martin")
     with store.unit_of_work() as uow:
-        uow.save_family(Family(family_id, f"Foyer {family_id}", (payer,), payer.id))
+        uow.families.save(Family(family_id, f"Foyer {family_id}", (payer,), payer.id))
         for n in range(children):
             child_id = f"{family_id}-c{n}"
-            uow.save_child(
+            uow.families.save_child(
                 Child(
                     child_id, "Léa", "Martin", dt.date(2017, 3, 1), (family_id,), school_class=SchoolClass.CE2
                 )
             )
-            uow.save_enrolment(
+            uow.families.save_enrolment(
                 Enrolment(
                     f"{child_id}-alsh",
                     child_id,
@@ -65,14 +65,14 @@ def book_last_places(path: str, family_id: str) -> tuple[int, tuple[str, ...]]:
         try:
             with store.unit_of_work() as uow:
                 commune = uow.commune()
-                children = uow.children_of(family_id)
+                children = uow.families.children_of(family_id)
                 context = BasketContext(
                     commune,
-                    uow.family(family_id),
+                    uow.families.get(family_id),
                     {child.id: child for child in children},
-                    [enrolment for child in children for enrolment in uow.enrolments_of(child.id)],
+                    [enrolment for child in children for enrolment in uow.families.enrolments_of(child.id)],
                 )
-                taken = uow.bookings_of_prestation(PRESTATION, HOLIDAYS)
+                taken = uow.bookings.of_prestation(PRESTATION, HOLIDAYS)
                 ledger, _ = PlaceLedger.restore(
                     commune.capacities[PRESTATION],
                     [(b.child_id, b.day, None) for b in taken if b.is_active],
@@ -87,10 +87,10 @@ def book_last_places(path: str, family_id: str) -> tuple[int, tuple[str, ...]]:
                     context,
                     lines,
                     NOW + dt.timedelta(seconds=retries),
-                    bookings=uow.bookings_of_family(family_id, HOLIDAYS),
+                    bookings=uow.bookings.of_family(family_id, HOLIDAYS),
                     ledgers={PRESTATION: ledger},
                 )
-                uow.save_bookings(result.added)
+                uow.bookings.save(result.added)
                 uow.commit()
             return retries, tuple(decision.outcome.value for decision in result.decisions)
         except ConcurrentChange:
@@ -119,7 +119,7 @@ def test_processes_booking_the_last_places_never_exceed_capacity(tmp_path: Path)
         )
 
     with store.unit_of_work() as uow:
-        taken = uow.bookings_of_prestation(PRESTATION, DateRange(DAY, DAY))
+        taken = uow.bookings.of_prestation(PRESTATION, DateRange(DAY, DAY))
     holders = [b for b in taken if b.is_active]
     waiting = [b for b in taken if b.status is BookingStatus.WAITING]
     requested = PROCESSES * CHILDREN_PER_FAMILY

@@ -13,15 +13,14 @@ import attrs
 import pytest
 
 from espacefamille.adapters.sqlite import (
-    _COMMUNE_APPLICATION_ID,
-    _COMMUNE_MIGRATIONS,
     ACCOUNTS_SCHEMA_VERSION,
     SCHEMA_VERSION,
     IncompatibleDatabase,
     SqliteAccountStore,
     SqliteStore,
-    _runs_query,
 )
+from espacefamille.adapters.sqlite.codecs import _runs_query
+from espacefamille.adapters.sqlite.schema import _COMMUNE_APPLICATION_ID, _COMMUNE_MIGRATIONS
 from espacefamille.billing.documents import DocumentKind, Invoice, InvoiceLine, Series
 from espacefamille.billing.invoicing import CarriedBalance
 from espacefamille.billing.tariffs import QfChangeRule
@@ -157,9 +156,9 @@ def test_a_version_1_file_is_migrated_and_its_carried_amounts_kept_as_one_line(t
     store = SqliteStore(path)
     assert _pragma(path, "user_version") == SCHEMA_VERSION == 8
     with store.unit_of_work() as uow:
-        balances = {**uow.carried("enfance"), **uow.carried("loisirs")}
+        balances = {**uow.runs.carried("enfance"), **uow.runs.carried("loisirs")}
         # January's run, the first after the upgrade, starts from them.
-        assert dict(uow.carried("enfance", dt.date(2027, 1, 1))) == {"F1": balances["F1"]}
+        assert dict(uow.runs.carried("enfance", dt.date(2027, 1, 1))) == {"F1": balances["F1"]}
     assert {f: (b.regie_id, b.amount) for f, b in balances.items()} == {
         "F1": ("enfance", Money("7.80")),
         "F2": ("loisirs", Money("14.05")),
@@ -173,14 +172,14 @@ def test_a_version_1_file_is_migrated_and_its_carried_amounts_kept_as_one_line(t
     assert (line.days, line.quantity, line.unit_price) == ((), Decimal(1), Decimal("7.80"))
     # The month after is billed as before the upgrade; its balance is recorded the new way.
     with store.unit_of_work() as uow:
-        uow.save_carried("enfance", DateRange.month(2027, 1), {"F1": None})
+        uow.runs.save_carried("enfance", DateRange.month(2027, 1), {"F1": None})
         uow.commit()
     with SqliteStore(path).unit_of_work() as uow:
-        assert dict(uow.carried("enfance")) == {}
-        assert dict(uow.carried("loisirs")) == {"F2": balances["F2"]}
+        assert dict(uow.runs.carried("enfance")) == {}
+        assert dict(uow.runs.carried("loisirs")) == {"F2": balances["F2"]}
         # The new table of online payments is there too.
-        uow.save_payment_attempt(attempt("pay-1", "F1"))
-        assert uow.payment_attempt("pay-1") == attempt("pay-1", "F1")
+        uow.online_payments.save(attempt("pay-1", "F1"))
+        assert uow.online_payments.get("pay-1") == attempt("pay-1", "F1")
 
 
 def test_a_version_2_file_is_migrated_and_its_quotients_keep_applying_from_their_valid_from(
@@ -197,7 +196,7 @@ def test_a_version_2_file_is_migrated_and_its_quotients_keep_applying_from_their
     store = SqliteStore(path)
     assert _pragma(path, "user_version") == SCHEMA_VERSION == 8
     with store.unit_of_work() as uow:
-        family = uow.family("F1")
+        family = uow.families.get("F1")
         (quotient,) = family.quotients
         assert quotient.received_on is None
         assert family.quotient_on(dt.date(2026, 1, 1), QfChangeRule.NEXT_MONTH) == Decimal("612.50")
@@ -205,10 +204,10 @@ def test_a_version_2_file_is_migrated_and_its_quotients_keep_applying_from_their
         received = QuotientFamilial(
             Decimal(540), dt.date(2027, 1, 1), source="CAF", received_on=dt.date(2026, 11, 17)
         )
-        uow.save_family(attrs.evolve(family, quotients=(quotient, received)))
+        uow.families.save(attrs.evolve(family, quotients=(quotient, received)))
         uow.commit()
     with SqliteStore(path).unit_of_work() as uow:
-        assert [q.received_on for q in uow.family("F1").quotients] == [None, dt.date(2026, 11, 17)]
+        assert [q.received_on for q in uow.families.get("F1").quotients] == [None, dt.date(2026, 11, 17)]
 
 
 def test_a_version_4_file_is_migrated_and_keeps_an_agents_waiver_of_the_unpaid_block(tmp_path: Path) -> None:
@@ -220,12 +219,12 @@ def test_a_version_4_file_is_migrated_and_keeps_an_agents_waiver_of_the_unpaid_b
     # A payment plan agreed on Monday 2 November 2026, until the end of the year.
     plan = UnpaidExemption("agent.martin", dt.date(2026, 11, 2), dt.date(2026, 12, 31), "échéancier")
     with store.unit_of_work() as uow:
-        assert uow.unpaid_exemption("F1") is None
-        uow.save_unpaid_exemption("F1", plan)
+        assert uow.families.unpaid_exemption("F1") is None
+        uow.families.save_unpaid_exemption("F1", plan)
         uow.commit()
     with SqliteStore(path).unit_of_work() as uow:
-        assert uow.family("F1").name == "Foyer Martin"
-        assert uow.unpaid_exemption("F1") == plan
+        assert uow.families.get("F1").name == "Foyer Martin"
+        assert uow.families.unpaid_exemption("F1") == plan
     connection = sqlite3.connect(path)
     try:
         rows = connection.execute("SELECT since, until FROM unpaid_exemptions").fetchall()
@@ -242,10 +241,10 @@ def test_a_quotient_s_reception_date_survives_a_round_trip(tmp_path: Path) -> No
     family = attrs.evolve(_martin(), quotients=(earlier, late))
     store = SqliteStore(tmp_path / "commune.sqlite")
     with store.unit_of_work() as uow:
-        uow.save_family(family)
+        uow.families.save(family)
         uow.commit()
     with SqliteStore(tmp_path / "commune.sqlite").unit_of_work() as uow:
-        stored = uow.family("F1")
+        stored = uow.families.get("F1")
     assert stored == family
     assert stored.quotients[1].received_on == dt.date(2026, 11, 17)
     # Under a "next month" rule, November keeps the old QF.
@@ -257,7 +256,7 @@ def test_a_file_written_by_a_newer_schema_is_refused_and_left_untouched(tmp_path
     path = tmp_path / "commune.sqlite"
     store = SqliteStore(path)
     with store.unit_of_work() as uow:
-        uow.save_family(_martin())
+        uow.families.save(_martin())
         uow.commit()
     connection = sqlite3.connect(path)
     connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
@@ -297,35 +296,35 @@ def test_reopening_the_file_reads_back_equal_values_in_their_own_zone(tmp_path: 
     meal = Booking("C1", "journee", WEDNESDAY, "F1", BookingStatus.BOOKED, booked_at, paid=Money("14.05"))
     with SqliteStore(path).unit_of_work() as uow:
         uow.save_commune(commune)
-        uow.save_family(_martin())
-        uow.save_bookings([meal])
-        uow.save_invoice(_hour_and_five_invoice())
-        uow.save_carried("enfance", NOVEMBER, {"F1": _carried("F1", Money("14.99"))})
+        uow.families.save(_martin())
+        uow.bookings.save([meal])
+        uow.documents.save_invoice(_hour_and_five_invoice())
+        uow.runs.save_carried("enfance", NOVEMBER, {"F1": _carried("F1", Money("14.99"))})
         uow.commit()
     with SqliteStore(path).unit_of_work() as uow:
         assert uow.commune() == commune
-        assert uow.family("F1") == _martin()
-        (read,) = uow.bookings_of_family("F1", NOVEMBER)
+        assert uow.families.get("F1") == _martin()
+        (read,) = uow.bookings.of_family("F1", NOVEMBER)
         assert read == meal
         assert isinstance(read.booked_at.tzinfo, zoneinfo.ZoneInfo)
         assert read.booked_at.tzinfo.key == "Indian/Reunion"
         assert read.booked_at.hour == 21
-        assert uow.invoice("FAC-enfance-2026-000001") == _hour_and_five_invoice()
-        assert uow.invoice("FAC-enfance-2026-000001").lines[0].quantity == Decimal(
+        assert uow.documents.invoice("FAC-enfance-2026-000001") == _hour_and_five_invoice()
+        assert uow.documents.invoice("FAC-enfance-2026-000001").lines[0].quantity == Decimal(
             "1.083333333333333333333333333"
         )
-        assert dict(uow.carried("enfance")) == {"F1": _carried("F1", Money("14.99"))}
+        assert dict(uow.runs.carried("enfance")) == {"F1": _carried("F1", Money("14.99"))}
 
 
 def test_money_is_stored_as_whole_cents_and_quotients_as_exact_text(tmp_path: Path) -> None:
     path = tmp_path / "commune.sqlite"
     booked_at = dt.datetime(2026, 10, 20, 18, 30, tzinfo=PARIS)
     with SqliteStore(path).unit_of_work() as uow:
-        uow.save_family(_martin())
-        uow.save_bookings(
+        uow.families.save(_martin())
+        uow.bookings.save(
             [Booking("C1", "journee", WEDNESDAY, "F1", BookingStatus.BOOKED, booked_at, Money("0.10"))]
         )
-        uow.save_invoice(_hour_and_five_invoice())
+        uow.documents.save_invoice(_hour_and_five_invoice())
         uow.commit()
     connection = sqlite3.connect(path)
     try:
@@ -354,8 +353,8 @@ def test_a_line_s_days_are_stored_compactly_and_full_dates_of_older_files_read_t
     path = tmp_path / "commune.sqlite"
     store = SqliteStore(path)
     with store.unit_of_work() as uow:
-        uow.save_family(_martin())
-        uow.save_invoice(invoice)
+        uow.families.save(_martin())
+        uow.documents.save_invoice(invoice)
         uow.commit()
     connection = sqlite3.connect(path, isolation_level=None)
     try:
@@ -363,13 +362,13 @@ def test_a_line_s_days_are_stored_compactly_and_full_dates_of_older_files_read_t
             ("2026-11-30,12-01,03,2027-01-04",)
         ]
         with store.unit_of_work() as uow:
-            assert uow.invoice(invoice.number) == invoice
+            assert uow.documents.invoice(invoice.number) == invoice
         # A line written before schema version 7 lists its days in full.
         connection.execute("UPDATE invoice_lines SET days = '2026-11-30,2026-12-01,2026-12-03,2027-01-04'")
     finally:
         connection.close()
     with store.unit_of_work() as uow:
-        assert uow.invoice(invoice.number) == invoice
+        assert uow.documents.invoice(invoice.number) == invoice
 
 
 def test_month_end_billing_streams_families_while_writing_their_invoices(tmp_path: Path) -> None:
@@ -379,34 +378,34 @@ def test_month_end_billing_streams_families_while_writing_their_invoices(tmp_pat
     with store.unit_of_work() as uow:
         for family_id in reversed(ids):
             payer = Guardian(f"{family_id}-g", "Camille", "Martin")
-            uow.save_family(Family(family_id, "Foyer", (payer,), payer.id))
+            uow.families.save(Family(family_id, "Foyer", (payer,), payer.id))
         uow.commit()
     with store.unit_of_work() as uow:
         seen = []
-        for number, family in enumerate(uow.families(), start=1):
+        for number, family in enumerate(uow.families.all(), start=1):
             seen.append(family.id)
             invoice = attrs.evolve(
                 _hour_and_five_invoice(), number=f"FAC-enfance-2026-{number:06d}", family_id=family.id
             )
-            uow.save_invoice(invoice)
+            uow.documents.save_invoice(invoice)
         uow.commit()
     assert seen == ids
     with store.unit_of_work() as uow:
-        assert [i.number for i in uow.invoices_of_family("F1233")] == ["FAC-enfance-2026-001234"]
+        assert [i.number for i in uow.documents.invoices_of("F1233")] == ["FAC-enfance-2026-001234"]
 
 
 def test_a_prepared_unit_of_work_does_not_block_another_writer(tmp_path: Path) -> None:
     # Writes wait for commit: a family portal preparing a basket never holds the lock others need.
     store = SqliteStore(tmp_path / "commune.sqlite")
     with store.unit_of_work() as slow:
-        slow.save_family(_martin())
+        slow.families.save(_martin())
         with store.unit_of_work() as quick:
-            quick.save_carried("enfance", NOVEMBER, {"F2": _carried("F2", Money("3.10"))})
+            quick.runs.save_carried("enfance", NOVEMBER, {"F2": _carried("F2", Money("3.10"))})
             quick.commit()
         slow.commit()
     with store.unit_of_work() as uow:
-        assert uow.family("F1") == _martin()
-        assert dict(uow.carried("enfance")) == {"F2": _carried("F2", Money("3.10"))}
+        assert uow.families.get("F1") == _martin()
+        assert dict(uow.runs.carried("enfance")) == {"F2": _carried("F2", Money("3.10"))}
 
 
 def test_an_invoice_number_taken_meanwhile_is_a_conflict_to_retry(tmp_path: Path) -> None:
@@ -414,16 +413,18 @@ def test_an_invoice_number_taken_meanwhile_is_a_conflict_to_retry(tmp_path: Path
     mine = _hour_and_five_invoice()
     theirs = attrs.evolve(mine, family_id="F2")
     with store.unit_of_work() as late:
-        _, number = late.numbering().next("enfance", 2026, Series.INVOICE)
+        _, number = late.documents.numbering().next("enfance", 2026, Series.INVOICE)
         with store.unit_of_work() as quick:
-            quick.save_numbering(quick.numbering().next("enfance", 2026, Series.INVOICE)[0])
-            quick.save_invoice(theirs)
+            quick.documents.save_numbering(
+                quick.documents.numbering().next("enfance", 2026, Series.INVOICE)[0]
+            )
+            quick.documents.save_invoice(theirs)
             quick.commit()
         assert number == mine.number
         with pytest.raises(ConcurrentChange):
-            late.save_invoice(mine)
+            late.documents.save_invoice(mine)
     with store.unit_of_work() as uow:
-        assert uow.invoice(mine.number) == theirs
+        assert uow.documents.invoice(mine.number) == theirs
 
 
 def test_month_end_seeks_each_family_s_month_in_an_index_that_needs_no_sort(tmp_path: Path) -> None:
@@ -460,11 +461,11 @@ def _school_year_store(path: Path, months: list[DateRange]) -> SqliteStore:
     booked_at = dt.datetime(2026, 8, 28, 18, 30, tzinfo=PARIS)
     with store.unit_of_work() as uow:
         for family_id in ("F1", "F2", "F3"):
-            uow.save_family(attrs.evolve(_martin(), id=family_id))
+            uow.families.save(attrs.evolve(_martin(), id=family_id))
             children = [child(f"{family_id}-C{n}", family_id) for n in (1, 2)]
             for kid in children:
-                uow.save_child(kid)
-            uow.save_bookings(
+                uow.families.save_child(kid)
+            uow.bookings.save(
                 Booking(kid.id, prestation, day, family_id, status, booked_at, surcharge_code=surcharge)
                 for kid in children
                 for month in months
@@ -475,7 +476,7 @@ def _school_year_store(path: Path, months: list[DateRange]) -> SqliteStore:
                     ("soir", BookingStatus.BOOKED, "after_deadline.surcharge"),
                 )
             )
-            uow.save_attendance(
+            uow.attendance.save(
                 [
                     AttendanceFact(children[0].id, "repas", day, AttendanceStatus.ABSENT_JUSTIFIED)
                     for month in months
@@ -491,10 +492,10 @@ def test_a_file_holding_october_and_november_gives_month_end_only_november_s_run
     october = DateRange.month(2026, 10)
     store = _school_year_store(tmp_path / "commune.sqlite", [october, NOVEMBER])
     with store.unit_of_work() as uow:
-        records = list(uow.family_records(NOVEMBER))
+        records = list(uow.runs.family_records(NOVEMBER))
         # Friday 30 October to Friday 6 November: across the two months, each run still holds its days.
         across = DateRange(dt.date(2026, 10, 30), dt.date(2026, 11, 6))
-        across_records = list(uow.family_records(across))
+        across_records = list(uow.runs.family_records(across))
         assert records == list(family_records_by_parts(uow, NOVEMBER))
         assert across_records == list(family_records_by_parts(uow, across))
     assert [r.family.id for r in records] == ["F1", "F2", "F3"]
@@ -528,7 +529,7 @@ def _steps_to_read(store: SqliteStore, period: DateRange) -> int:
 
     with store.unit_of_work() as uow:
         uow._db.set_progress_handler(count, 1)
-        list(uow.family_records(period))
+        list(uow.runs.family_records(period))
     return steps
 
 
@@ -570,7 +571,7 @@ def test_a_version_5_file_is_migrated_and_reads_a_month_of_bookings_from_its_new
         connection.close()
     assert indexes == [("bookings_by_key",), ("bookings_by_month",), ("bookings_by_prestation",)]
     with store.unit_of_work() as uow:
-        (martin,) = uow.family_records(NOVEMBER)
+        (martin,) = uow.runs.family_records(NOVEMBER)
     assert martin.bookings == (
         BookedDays("C1", "repas", BookingStatus.BOOKED, (dt.date(2026, 11, 2), dt.date(2026, 11, 3))),
     )

@@ -122,6 +122,14 @@ class MemoryUnitOfWork:
 
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
+        self.families = _MemoryFamilies(self)
+        self.bookings = _MemoryBookings(self)
+        self.attendance = _MemoryAttendance(self)
+        self.documents = _MemoryDocuments(self)
+        self.runs = _MemoryMonthEndRuns(self)
+        self.online_payments = _MemoryOnlinePayments(self)
+        self.requests = _MemoryRequests(self)
+        self.outbox = _MemoryOutbox(self)
         self._reset()
 
     def _reset(self) -> None:
@@ -209,154 +217,178 @@ class MemoryUnitOfWork:
     def save_commune(self, commune: Commune) -> None:
         self._changes.commune[_SINGLE] = commune
 
-    # -- families, children, enrolments ----------------------------------------------------------
 
-    def family(self, family_id: str) -> Family:
-        with self._store._lock:
-            self._see(_family(family_id))
-            found = _View(self._store._tables.families, self._changes.families).get(family_id)
+class _MemoryFamilies:
+    """Families of a ``MemoryUnitOfWork`` (see ``espacefamille.ports.Families``)."""
+
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    def get(self, family_id: str) -> Family:
+        with self._uow._store._lock:
+            self._uow._see(_family(family_id))
+            found = _View(self._uow._store._tables.families, self._uow._changes.families).get(family_id)
         if found is None:
             raise _not_found("family", family_id)
         return found
 
-    def families(self) -> Iterator[Family]:
-        with self._store._lock:
+    def all(self) -> Iterator[Family]:
+        with self._uow._store._lock:
             found = sorted(
-                _View(self._store._tables.families, self._changes.families).values(), key=lambda f: f.id
+                _View(self._uow._store._tables.families, self._uow._changes.families).values(),
+                key=lambda f: f.id,
             )
             for item in found:
-                self._see(_family(item.id))
+                self._uow._see(_family(item.id))
         return iter(found)
 
-    def family_records(
-        self, period: DateRange, after: str | None = None, documents_from: dt.date | None = None
-    ) -> Iterator[FamilyRecords]:
-        # Each family counts as read when its records are: a run's batch stops after its last family and
-        # does not conflict with the families of the batches after it.
-        with self._store._lock:
-            view = _View(self._store._tables.families, self._changes.families)
-            ids = sorted(f.id for f in view.values() if after is None or f.id > after)
-        return family_records_of(self, (self.family(family_id) for family_id in ids), period, documents_from)
-
-    def save_family(self, family: Family) -> None:
-        with self._store._lock:
-            self._touch(_family(family.id))
-        self._changes.families[family.id] = family
+    def save(self, family: Family) -> None:
+        with self._uow._store._lock:
+            self._uow._touch(_family(family.id))
+        self._uow._changes.families[family.id] = family
 
     def child(self, child_id: str) -> Child:
-        with self._store._lock:
-            found = _View(self._store._tables.children, self._changes.children).get(child_id)
+        with self._uow._store._lock:
+            found = _View(self._uow._store._tables.children, self._uow._changes.children).get(child_id)
             if found is not None:
                 for family_id in found.family_ids:
-                    self._see(_family(family_id))
+                    self._uow._see(_family(family_id))
         if found is None:
             raise _not_found("child", child_id)
         return found
 
     def children_of(self, family_id: str) -> tuple[Child, ...]:
-        with self._store._lock:
-            self._see(_family(family_id))
-            found = _View(self._store._tables.children, self._changes.children).values()
+        with self._uow._store._lock:
+            self._uow._see(_family(family_id))
+            found = _View(self._uow._store._tables.children, self._uow._changes.children).values()
         return tuple(sorted((c for c in found if family_id in c.family_ids), key=lambda c: c.id))
 
     def save_child(self, child: Child) -> None:
-        with self._store._lock:
-            before = _View(self._store._tables.children, self._changes.children).get(child.id)
+        with self._uow._store._lock:
+            before = _View(self._uow._store._tables.children, self._uow._changes.children).get(child.id)
             for family_id in {*child.family_ids, *(before.family_ids if before else ())}:
-                self._touch(_family(family_id))
-        self._changes.children[child.id] = child
+                self._uow._touch(_family(family_id))
+        self._uow._changes.children[child.id] = child
 
     def enrolments_of(self, child_id: str) -> tuple[Enrolment, ...]:
-        with self._store._lock:
+        with self._uow._store._lock:
             found = [
                 e
-                for e in _View(self._store._tables.enrolments, self._changes.enrolments).values()
+                for e in _View(self._uow._store._tables.enrolments, self._uow._changes.enrolments).values()
                 if e.child_id == child_id
             ]
             for enrolment in found:
-                self._see(_family(enrolment.family_id))
+                self._uow._see(_family(enrolment.family_id))
         return tuple(sorted(found, key=lambda e: e.id))
 
     def save_enrolment(self, enrolment: Enrolment) -> None:
-        with self._store._lock:
-            before = _View(self._store._tables.enrolments, self._changes.enrolments).get(enrolment.id)
-            self._touch(_family(enrolment.family_id))
+        with self._uow._store._lock:
+            before = _View(self._uow._store._tables.enrolments, self._uow._changes.enrolments).get(
+                enrolment.id
+            )
+            self._uow._touch(_family(enrolment.family_id))
             if before is not None:
-                self._touch(_family(before.family_id))
-        self._changes.enrolments[enrolment.id] = enrolment
+                self._uow._touch(_family(before.family_id))
+        self._uow._changes.enrolments[enrolment.id] = enrolment
 
-    # -- bookings, attendance, closures ----------------------------------------------------------
+    def unpaid_exemption(self, family_id: str) -> UnpaidExemption | None:
+        with self._uow._store._lock:
+            self._uow._see(_family(family_id))
+            return _View(
+                self._uow._store._tables.unpaid_exemptions, self._uow._changes.unpaid_exemptions
+            ).get(family_id)
 
-    def bookings_of_family(self, family_id: str, period: DateRange) -> tuple[Booking, ...]:
-        with self._store._lock:
-            self._see(_family(family_id))
-            found = _View(self._store._tables.bookings, self._changes.bookings).values(
+    def save_unpaid_exemption(self, family_id: str, exemption: UnpaidExemption | None) -> None:
+        with self._uow._store._lock:
+            self._uow._touch(_family(family_id))
+        self._uow._changes.unpaid_exemptions[family_id] = exemption
+
+
+class _MemoryBookings:
+    """Bookings of a ``MemoryUnitOfWork`` (see ``espacefamille.ports.Bookings``)."""
+
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    def of_family(self, family_id: str, period: DateRange) -> tuple[Booking, ...]:
+        with self._uow._store._lock:
+            self._uow._see(_family(family_id))
+            found = _View(self._uow._store._tables.bookings, self._uow._changes.bookings).values(
                 lambda key: key[2] in period
             )
         return tuple(sorted((b for b in found if b.family_id == family_id), key=lambda b: b.key))
 
-    def bookings_of_prestation(self, prestation_id: str, period: DateRange) -> tuple[Booking, ...]:
-        with self._store._lock:
-            self._see(("prestation", prestation_id))
-            found = _View(self._store._tables.bookings, self._changes.bookings).values(
+    def of_prestation(self, prestation_id: str, period: DateRange) -> tuple[Booking, ...]:
+        with self._uow._store._lock:
+            self._uow._see(("prestation", prestation_id))
+            found = _View(self._uow._store._tables.bookings, self._uow._changes.bookings).values(
                 lambda key: key[1] == prestation_id and key[2] in period
             )
         return tuple(sorted(found, key=lambda b: b.key))
 
-    def save_bookings(self, bookings: Iterable[Booking]) -> None:
+    def save(self, bookings: Iterable[Booking]) -> None:
         bookings = list(bookings)
-        with self._store._lock:
-            view = _View(self._store._tables.bookings, self._changes.bookings)
+        with self._uow._store._lock:
+            view = _View(self._uow._store._tables.bookings, self._uow._changes.bookings)
             for booking in bookings:
                 before = view.get(booking.key)
-                self._touch(_family(booking.family_id))
+                self._uow._touch(_family(booking.family_id))
                 if before is not None:
-                    self._touch(_family(before.family_id))
-                self._touch(("prestation", booking.prestation_id))
+                    self._uow._touch(_family(before.family_id))
+                self._uow._touch(("prestation", booking.prestation_id))
         for booking in bookings:
-            self._changes.bookings[booking.key] = booking
+            self._uow._changes.bookings[booking.key] = booking
 
-    def attendance_of_family(self, family_id: str, period: DateRange) -> tuple[AttendanceFact, ...]:
-        with self._store._lock:
-            self._see(_family(family_id))
-            found = _View(self._store._tables.attendance, self._changes.attendance).values(
+
+class _MemoryAttendance:
+    """Attendance of a ``MemoryUnitOfWork`` (see ``espacefamille.ports.Attendance``)."""
+
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    def of_family(self, family_id: str, period: DateRange) -> tuple[AttendanceFact, ...]:
+        with self._uow._store._lock:
+            self._uow._see(_family(family_id))
+            found = _View(self._uow._store._tables.attendance, self._uow._changes.attendance).values(
                 lambda key: key[2] in period
             )
         facts = (fact for owner, fact in found if owner == family_id)
         return tuple(sorted(facts, key=lambda f: (f.child_id, f.prestation_id, f.day)))
 
-    def save_attendance(self, facts: Iterable[AttendanceFact], family_id: str) -> None:
+    def save(self, facts: Iterable[AttendanceFact], family_id: str) -> None:
         facts = list(facts)
-        with self._store._lock:
-            view = _View(self._store._tables.attendance, self._changes.attendance)
-            self._touch(_family(family_id))
+        with self._uow._store._lock:
+            view = _View(self._uow._store._tables.attendance, self._uow._changes.attendance)
+            self._uow._touch(_family(family_id))
             for fact in facts:
                 before = view.get((fact.child_id, fact.prestation_id, fact.day))
                 if before is not None:
-                    self._touch(_family(before[0]))
+                    self._uow._touch(_family(before[0]))
         for fact in facts:
-            self._changes.attendance[(fact.child_id, fact.prestation_id, fact.day)] = (family_id, fact)
+            self._uow._changes.attendance[(fact.child_id, fact.prestation_id, fact.day)] = (family_id, fact)
 
-    def absences_of_family(self, family_id: str) -> tuple[AbsenceDeclaration, ...]:
-        with self._store._lock:
-            self._see(_family(family_id))
-            found = _View(self._store._tables.absences, self._changes.absences).values()
+    def absences_of(self, family_id: str) -> tuple[AbsenceDeclaration, ...]:
+        with self._uow._store._lock:
+            self._uow._see(_family(family_id))
+            found = _View(self._uow._store._tables.absences, self._uow._changes.absences).values()
         declarations = (d for owner, d in found if owner == family_id)
         return tuple(sorted(declarations, key=lambda d: (d.child_id, d.days.start, d.days.end)))
 
     def save_absence(self, declaration: AbsenceDeclaration, family_id: str) -> None:
         key = (declaration.child_id, declaration.days.start, declaration.days.end)
-        with self._store._lock:
-            before = _View(self._store._tables.absences, self._changes.absences).get(key)
-            self._touch(_family(family_id))
+        with self._uow._store._lock:
+            before = _View(self._uow._store._tables.absences, self._uow._changes.absences).get(key)
+            self._uow._touch(_family(family_id))
             if before is not None:
-                self._touch(_family(before[0]))
-        self._changes.absences[key] = (family_id, declaration)
+                self._uow._touch(_family(before[0]))
+        self._uow._changes.absences[key] = (family_id, declaration)
 
     def closures(self) -> Mapping[str, tuple[Closure, ...]]:
-        with self._store._lock:
-            keys = [key for key in self._store._tables.closures if key not in self._changes.closures]
-            keys.extend(self._changes.closures)
+        with self._uow._store._lock:
+            keys = [
+                key for key in self._uow._store._tables.closures if key not in self._uow._changes.closures
+            ]
+            keys.extend(self._uow._changes.closures)
         result: dict[str, list[Closure]] = {}
         for service_id, closure in sorted(keys, key=lambda k: k[0]):
             result.setdefault(service_id, []).append(closure)
@@ -366,28 +398,33 @@ class MemoryUnitOfWork:
         }
 
     def add_closure(self, service_id: str, closure: Closure) -> None:
-        self._changes.closures[(service_id, closure)] = closure
+        self._uow._changes.closures[(service_id, closure)] = closure
 
-    # -- billing ---------------------------------------------------------------------------------
 
-    def invoices_of_family(self, family_id: str) -> tuple[Invoice, ...]:
-        with self._store._lock:
-            self._see(_family(family_id))
-            found = _View(self._store._tables.invoices, self._changes.invoices).values()
+class _MemoryDocuments:
+    """Documents of a ``MemoryUnitOfWork`` (see ``espacefamille.ports.Documents``)."""
+
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    def invoices_of(self, family_id: str) -> tuple[Invoice, ...]:
+        with self._uow._store._lock:
+            self._uow._see(_family(family_id))
+            found = _View(self._uow._store._tables.invoices, self._uow._changes.invoices).values()
         return tuple(sorted((i for i in found if i.family_id == family_id), key=lambda i: i.number))
 
     def invoice(self, number: str) -> Invoice:
-        with self._store._lock:
-            found = _View(self._store._tables.invoices, self._changes.invoices).get(number)
+        with self._uow._store._lock:
+            found = _View(self._uow._store._tables.invoices, self._uow._changes.invoices).get(number)
             if found is not None:
-                self._see(_family(found.family_id))
+                self._uow._see(_family(found.family_id))
         if found is None:
             raise _not_found("invoice", number)
         return found
 
     def save_invoice(self, invoice: Invoice) -> None:
-        with self._store._lock:
-            issued = _View(self._store._tables.invoices, self._changes.invoices).get(invoice.number)
+        with self._uow._store._lock:
+            issued = _View(self._uow._store._tables.invoices, self._uow._changes.invoices).get(invoice.number)
             if issued == invoice:
                 return
             if issued is not None:
@@ -398,60 +435,79 @@ class MemoryUnitOfWork:
                     "modifiée.",
                     code="store.invoice_immutable",
                 )
-            self._touch(_family(invoice.family_id))
-        self._changes.invoices[invoice.number] = invoice
+            self._uow._touch(_family(invoice.family_id))
+        self._uow._changes.invoices[invoice.number] = invoice
 
-    def payments_of_family(self, family_id: str) -> tuple[Payment, ...]:
-        with self._store._lock:
-            self._see(_family(family_id))
-            found = _View(self._store._tables.payments, self._changes.payments).values()
+    def payments_of(self, family_id: str) -> tuple[Payment, ...]:
+        with self._uow._store._lock:
+            self._uow._see(_family(family_id))
+            found = _View(self._uow._store._tables.payments, self._uow._changes.payments).values()
         return tuple(sorted((p for p in found if p.family_id == family_id), key=lambda p: p.number))
 
     def save_payment(self, payment: Payment) -> None:
-        with self._store._lock:
-            before = _View(self._store._tables.payments, self._changes.payments).get(payment.number)
-            self._touch(_family(payment.family_id))
+        with self._uow._store._lock:
+            before = _View(self._uow._store._tables.payments, self._uow._changes.payments).get(payment.number)
+            self._uow._touch(_family(payment.family_id))
             if before is not None:
-                self._touch(_family(before.family_id))
-        self._changes.payments[payment.number] = payment
+                self._uow._touch(_family(before.family_id))
+        self._uow._changes.payments[payment.number] = payment
 
-    def allocations_of_family(self, family_id: str) -> tuple[Allocation, ...]:
-        with self._store._lock:
-            self._see(_family(family_id))
-            found = _View(self._store._tables.allocations, self._changes.allocations).values()
+    def allocations_of(self, family_id: str) -> tuple[Allocation, ...]:
+        with self._uow._store._lock:
+            self._uow._see(_family(family_id))
+            found = _View(self._uow._store._tables.allocations, self._uow._changes.allocations).values()
         chosen = (a for owner, a in found if owner == family_id)
         return tuple(sorted(chosen, key=lambda a: (a.source, a.invoice_number)))
 
     def save_allocations(self, allocations: Iterable[Allocation], family_id: str) -> None:
         allocations = list(allocations)
-        with self._store._lock:
-            view = _View(self._store._tables.allocations, self._changes.allocations)
-            self._touch(_family(family_id))
+        with self._uow._store._lock:
+            view = _View(self._uow._store._tables.allocations, self._uow._changes.allocations)
+            self._uow._touch(_family(family_id))
             for allocation in allocations:
                 before = view.get((allocation.source, allocation.invoice_number))
                 if before is not None:
-                    self._touch(_family(before[0]))
+                    self._uow._touch(_family(before[0]))
         for allocation in allocations:
-            self._changes.allocations[(allocation.source, allocation.invoice_number)] = (
+            self._uow._changes.allocations[(allocation.source, allocation.invoice_number)] = (
                 family_id,
                 allocation,
             )
 
     def numbering(self) -> Numbering:
-        with self._store._lock:
-            self._see(_NUMBERING)
-            found = _View(self._store._tables.numbering, self._changes.numbering).get(_SINGLE)
+        with self._uow._store._lock:
+            self._uow._see(_NUMBERING)
+            found = _View(self._uow._store._tables.numbering, self._uow._changes.numbering).get(_SINGLE)
         return found if found is not None else Numbering()
 
     def save_numbering(self, numbering: Numbering) -> None:
-        with self._store._lock:
-            self._touch(_NUMBERING)
-        self._changes.numbering[_SINGLE] = numbering
+        with self._uow._store._lock:
+            self._uow._touch(_NUMBERING)
+        self._uow._changes.numbering[_SINGLE] = numbering
+
+
+class _MemoryMonthEndRuns:
+    """MonthEndRuns of a ``MemoryUnitOfWork`` (see ``espacefamille.ports.MonthEndRuns``)."""
+
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    def family_records(
+        self, period: DateRange, after: str | None = None, documents_from: dt.date | None = None
+    ) -> Iterator[FamilyRecords]:
+        # Each family counts as read when its records are: a run's batch stops after its last family and
+        # does not conflict with the families of the batches after it.
+        with self._uow._store._lock:
+            view = _View(self._uow._store._tables.families, self._uow._changes.families)
+            ids = sorted(f.id for f in view.values() if after is None or f.id > after)
+        return family_records_of(
+            self._uow, (self._uow.families.get(family_id) for family_id in ids), period, documents_from
+        )
 
     def carried(self, regie_id: str, before: dt.date | None = None) -> Mapping[str, CarriedBalance]:
         latest: dict[str, tuple[dt.date, CarriedBalance | None]] = {}
-        with self._store._lock:
-            committed, changes = self._store._tables.carried, self._changes.carried
+        with self._uow._store._lock:
+            committed, changes = self._uow._store._tables.carried, self._uow._changes.carried
             for key in {*committed, *changes}:
                 regie, family_id, start = key
                 if regie != regie_id or (before is not None and start >= before):
@@ -459,7 +515,7 @@ class MemoryUnitOfWork:
                 if family_id not in latest or latest[family_id][0] < start:
                     latest[family_id] = (start, changes[key] if key in changes else committed[key])
             for family_id in latest:
-                self._see(_family(family_id))
+                self._uow._see(_family(family_id))
         return {
             family_id: balance
             for family_id, (_start, balance) in sorted(latest.items())
@@ -470,28 +526,30 @@ class MemoryUnitOfWork:
         self, regie_id: str, period: DateRange, balances: Mapping[str, CarriedBalance | None]
     ) -> None:
         balances = check_carried(regie_id, balances)
-        with self._store._lock:
+        with self._uow._store._lock:
             for family_id in balances:
-                self._touch(_family(family_id))
+                self._uow._touch(_family(family_id))
         for family_id, balance in balances.items():
-            self._changes.carried[(regie_id, family_id, period.start)] = balance
+            self._uow._changes.carried[(regie_id, family_id, period.start)] = balance
 
     def billed_through(self, regie_id: str) -> dt.date | None:
-        with self._store._lock:
-            self._see(("billed", regie_id))
-            return _View(self._store._tables.billed_through, self._changes.billed_through).get(regie_id)
+        with self._uow._store._lock:
+            self._uow._see(("billed", regie_id))
+            return _View(self._uow._store._tables.billed_through, self._uow._changes.billed_through).get(
+                regie_id
+            )
 
     def save_billed_through(self, regie_id: str, day: dt.date) -> None:
         _check_day(day, "billed through")
-        with self._store._lock:
-            self._touch(("billed", regie_id))
-        self._changes.billed_through[regie_id] = day
+        with self._uow._store._lock:
+            self._uow._touch(("billed", regie_id))
+        self._uow._changes.billed_through[regie_id] = day
 
     def changed_days(self, regie_id: str) -> Mapping[str, tuple[dt.date, ...]]:
         found: dict[str, list[dt.date]] = {}
-        with self._store._lock:
-            view = _View(self._store._tables.changed_days, self._changes.changed_days)
-            keys = {*self._store._tables.changed_days, *self._changes.changed_days}
+        with self._uow._store._lock:
+            view = _View(self._uow._store._tables.changed_days, self._uow._changes.changed_days)
+            keys = {*self._uow._store._tables.changed_days, *self._uow._changes.changed_days}
             for key in sorted(k for k in keys if k[0] == regie_id):
                 if view.get(key):
                     found.setdefault(key[1], []).append(key[2])
@@ -501,76 +559,83 @@ class MemoryUnitOfWork:
         days = tuple(days)
         for day in days:
             _check_day(day, "a changed day")
-        with self._store._lock:
-            self._touch(_family(family_id))
+        with self._uow._store._lock:
+            self._uow._touch(_family(family_id))
         for day in days:
-            self._changes.changed_days[(regie_id, family_id, day)] = True
+            self._uow._changes.changed_days[(regie_id, family_id, day)] = True
 
     def clear_changed(self, regie_id: str, family_id: str, days: Iterable[dt.date]) -> None:
         days = tuple(days)
         for day in days:
             _check_day(day, "a billed day")
-        with self._store._lock:
-            self._touch(_family(family_id))
+        with self._uow._store._lock:
+            self._uow._touch(_family(family_id))
         for day in days:
-            self._changes.changed_days[(regie_id, family_id, day)] = False
+            self._uow._changes.changed_days[(regie_id, family_id, day)] = False
 
-    def unpaid_exemption(self, family_id: str) -> UnpaidExemption | None:
-        with self._store._lock:
-            self._see(_family(family_id))
-            return _View(self._store._tables.unpaid_exemptions, self._changes.unpaid_exemptions).get(
-                family_id
-            )
 
-    def save_unpaid_exemption(self, family_id: str, exemption: UnpaidExemption | None) -> None:
-        with self._store._lock:
-            self._touch(_family(family_id))
-        self._changes.unpaid_exemptions[family_id] = exemption
+class _MemoryOnlinePayments:
+    """OnlinePayments of a ``MemoryUnitOfWork`` (see ``espacefamille.ports.OnlinePayments``)."""
 
-    # -- online payments -------------------------------------------------------------------------------
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
 
-    def payment_attempt(self, payment_id: str) -> PaymentAttempt:
-        with self._store._lock:
-            found = _View(self._store._tables.payment_attempts, self._changes.payment_attempts).get(
+    def get(self, payment_id: str) -> PaymentAttempt:
+        with self._uow._store._lock:
+            found = _View(self._uow._store._tables.payment_attempts, self._uow._changes.payment_attempts).get(
                 payment_id
             )
             if found is not None:
-                self._see(_family(found.family_id))
+                self._uow._see(_family(found.family_id))
         if found is None:
             raise _not_found("payment attempt", payment_id)
         return found
 
-    def payment_attempts_of_family(self, family_id: str) -> tuple[PaymentAttempt, ...]:
-        with self._store._lock:
-            self._see(_family(family_id))
-            found = _View(self._store._tables.payment_attempts, self._changes.payment_attempts).values()
+    def of_family(self, family_id: str) -> tuple[PaymentAttempt, ...]:
+        with self._uow._store._lock:
+            self._uow._see(_family(family_id))
+            found = _View(
+                self._uow._store._tables.payment_attempts, self._uow._changes.payment_attempts
+            ).values()
         return tuple(sorted((a for a in found if a.family_id == family_id), key=lambda a: a.payment_id))
 
-    def save_payment_attempt(self, attempt: PaymentAttempt) -> None:
-        with self._store._lock:
-            view = _View(self._store._tables.payment_attempts, self._changes.payment_attempts)
+    def save(self, attempt: PaymentAttempt) -> None:
+        with self._uow._store._lock:
+            view = _View(self._uow._store._tables.payment_attempts, self._uow._changes.payment_attempts)
             before = view.get(attempt.payment_id)
-            self._touch(_family(attempt.family_id))
+            self._uow._touch(_family(attempt.family_id))
             if before is not None:
-                self._touch(_family(before.family_id))
-        self._changes.payment_attempts[attempt.payment_id] = attempt
+                self._uow._touch(_family(before.family_id))
+        self._uow._changes.payment_attempts[attempt.payment_id] = attempt
 
-    # -- requests and notifications --------------------------------------------------------------
 
-    def requests_of_family(self, family_id: str) -> tuple[Request, ...]:
-        with self._store._lock:
-            self._see(_family(family_id))
-            found = _View(self._store._tables.requests, self._changes.requests).values()
+class _MemoryRequests:
+    """Requests of a ``MemoryUnitOfWork`` (see ``espacefamille.ports.Requests``)."""
+
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    def of_family(self, family_id: str) -> tuple[Request, ...]:
+        with self._uow._store._lock:
+            self._uow._see(_family(family_id))
+            found = _View(self._uow._store._tables.requests, self._uow._changes.requests).values()
         return tuple(sorted((r for r in found if r.family_id == family_id), key=lambda r: r.id))
 
-    def save_request(self, request: Request) -> None:
-        with self._store._lock:
-            self._touch(_family(request.family_id))
-        self._changes.requests[request.id] = request
+    def save(self, request: Request) -> None:
+        with self._uow._store._lock:
+            self._uow._touch(_family(request.family_id))
+        self._uow._changes.requests[request.id] = request
 
-    def add_outbox(self, message: OutboxMessage) -> None:
-        with self._store._lock:
-            queued = _View(self._store._tables.outbox, self._changes.outbox).get(message.id)
+
+class _MemoryOutbox:
+    """Outbox of a ``MemoryUnitOfWork`` (see ``espacefamille.ports.Outbox``)."""
+
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    def add(self, message: OutboxMessage) -> None:
+        with self._uow._store._lock:
+            queued = _View(self._uow._store._tables.outbox, self._uow._changes.outbox).get(message.id)
             if queued == message:
                 return
             if queued is not None:
@@ -578,20 +643,20 @@ class MemoryUnitOfWork:
                     f"outbox message {message.id!r} is already queued with other content",
                     code="store.duplicate_message",
                 )
-            self._touch(("outbox", message.id))
-        self._added.add(message.id)
-        self._changes.outbox[message.id] = message
+            self._uow._touch(("outbox", message.id))
+        self._uow._added.add(message.id)
+        self._uow._changes.outbox[message.id] = message
 
-    def outbox(self) -> tuple[OutboxMessage, ...]:
-        with self._store._lock:
-            return tuple(_View(self._store._tables.outbox, self._changes.outbox).values())
+    def all(self) -> tuple[OutboxMessage, ...]:
+        with self._uow._store._lock:
+            return tuple(_View(self._uow._store._tables.outbox, self._uow._changes.outbox).values())
 
-    def save_outbox(self, message: OutboxMessage) -> None:
-        with self._store._lock:
-            if _View(self._store._tables.outbox, self._changes.outbox).get(message.id) is None:
+    def save(self, message: OutboxMessage) -> None:
+        with self._uow._store._lock:
+            if _View(self._uow._store._tables.outbox, self._uow._changes.outbox).get(message.id) is None:
                 raise _not_found("outbox message", message.id)
-            self._touch(("outbox", message.id))
-        self._changes.outbox[message.id] = message
+            self._uow._touch(("outbox", message.id))
+        self._uow._changes.outbox[message.id] = message
 
 
 class MemoryStore:

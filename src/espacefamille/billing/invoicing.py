@@ -218,8 +218,8 @@ class FamilyMonth:
     ``unbooked_earlier`` counts, per (child id, prestation id), the presences without booking earlier in
     the school year, before the period (for the surcharge's yearly tolerance, ``unbooked_counts`` counts
     them from the family's documents); ``changed`` are the earlier days whose facts changed after their
-    month was billed (``UnitOfWork.changed_days``): such a day is regularised if it was invoiced, billed now
-    if it was not, and a carried line holding one is billed again from the day's facts
+    month was billed (``runs.changed_days`` of the unit of work): such a day is regularised if it was
+    invoiced, billed now if it was not, and a carried line holding one is billed again from the day's facts
     (``days_to_read`` says which days to read for that).
     """
 

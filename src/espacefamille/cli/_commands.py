@@ -219,7 +219,7 @@ def cmd_import(ctx: Context) -> int:
 
         def save(uow: UnitOfWork) -> int:
             for family in families:
-                uow.save_family(family)
+                uow.families.save(family)
             return len(families)
 
     elif args.kind == "children":
@@ -229,13 +229,13 @@ def cmd_import(ctx: Context) -> int:
             for child in children:
                 for family_id in child.family_ids:
                     try:
-                        uow.family(family_id)
+                        uow.families.get(family_id)
                     except NotFound:
                         problem("import.unknown_family", id=child.id, family=family_id)
             if problems:
                 raise CliError(ExitCode.USAGE, "import.reference", path=source, problems="; ".join(problems))
             for child in children:
-                uow.save_child(child)
+                uow.families.save_child(child)
             return len(children)
 
     elif args.kind == "enrolments":
@@ -244,7 +244,7 @@ def cmd_import(ctx: Context) -> int:
         def save(uow: UnitOfWork) -> int:
             for enrolment in enrolments:
                 try:
-                    child = uow.child(enrolment.child_id)
+                    child = uow.families.child(enrolment.child_id)
                 except NotFound:
                     problem("import.unknown_child", id=enrolment.id, child=enrolment.child_id)
                     continue
@@ -255,7 +255,7 @@ def cmd_import(ctx: Context) -> int:
             if problems:
                 raise CliError(ExitCode.USAGE, "import.reference", path=source, problems="; ".join(problems))
             for enrolment in enrolments:
-                uow.save_enrolment(enrolment)
+                uow.families.save_enrolment(enrolment)
             return len(enrolments)
 
     else:
@@ -264,7 +264,7 @@ def cmd_import(ctx: Context) -> int:
         def save(uow: UnitOfWork) -> int:
             for fact in facts:
                 try:
-                    uow.child(fact.child_id)
+                    uow.families.child(fact.child_id)
                 except NotFound:
                     problem("import.unknown_child", id=fact.child_id, child=fact.child_id)
             if problems:
@@ -298,8 +298,8 @@ def cmd_calendar(ctx: Context) -> int:
     child_id: str = args.child
 
     def services(uow: UnitOfWork) -> tuple[str, ...]:
-        uow.child(child_id)
-        enrolled = {e.service_id for e in uow.enrolments_of(child_id)}
+        uow.families.child(child_id)
+        enrolled = {e.service_id for e in uow.families.enrolments_of(child_id)}
         return tuple(s.id for s in commune.services if s.id in enrolled)
 
     chosen: tuple[str, ...] = (args.service,) if args.service else transact(ctx.store, services)
@@ -541,13 +541,13 @@ def _documents(
     ctx: Context, *, family: str | None = None, regie: str | None = None, month: DateRange | None = None
 ) -> list[tuple[Family, Invoice, tuple[Allocation, ...]]]:
     def work(uow: UnitOfWork) -> list[tuple[Family, Invoice, tuple[Allocation, ...]]]:
-        families = [uow.family(family)] if family else list(uow.families())
+        families = [uow.families.get(family)] if family else list(uow.families.all())
         found = []
         for household in families:
-            invoices = uow.invoices_of_family(household.id)
+            invoices = uow.documents.invoices_of(household.id)
             if not invoices:
                 continue
-            allocations = uow.allocations_of_family(household.id)
+            allocations = uow.documents.allocations_of(household.id)
             for invoice in invoices:
                 if regie and invoice.regie_id != regie:
                     continue
@@ -679,7 +679,7 @@ def cmd_pay(ctx: Context) -> int:
     numbers = tuple(args.invoice)
     # The first invoice names the régie (and the payer, unless --family says otherwise); issued invoices
     # never change, so reading it apart from the payment's unit of work is safe.
-    first = transact(ctx.store, lambda uow: uow.invoice(numbers[0]))
+    first = transact(ctx.store, lambda uow: uow.documents.invoice(numbers[0]))
     record = ctx.back_office().record_payment(
         ctx.agent,
         args.family or first.family_id,
@@ -720,11 +720,11 @@ def cmd_ical(ctx: Context) -> int:
     period = DateRange(start, end)
 
     def work(uow: UnitOfWork) -> tuple[Child, list[Booking]]:
-        child = uow.child(args.child)
+        child = uow.families.child(args.child)
         bookings = [
             b
             for family_id in child.family_ids
-            for b in uow.bookings_of_family(family_id, period)
+            for b in uow.bookings.of_family(family_id, period)
             if b.child_id == child.id
         ]
         return child, bookings

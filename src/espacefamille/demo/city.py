@@ -279,18 +279,18 @@ def _fact(child_id: str, prestation_id: str, day: dt.date, status: AttendanceSta
 
 def _save_households(uow: UnitOfWork, households: Sequence[_Household]) -> None:
     for household in households:
-        uow.save_family(household.family)
+        uow.families.save(household.family)
         for child in household.children:
-            uow.save_child(child)
+            uow.families.save_child(child)
         for enrolment in household.enrolments:
-            uow.save_enrolment(enrolment)
+            uow.families.save_enrolment(enrolment)
 
 
 def _save_month(uow: UnitOfWork, households: Sequence[_Household]) -> None:
     for household in households:
-        uow.save_bookings(household.bookings)
+        uow.bookings.save(household.bookings)
         if household.facts:
-            uow.save_attendance(household.facts, household.family.id)
+            uow.attendance.save(household.facts, household.family.id)
 
 
 def build_demo_city(

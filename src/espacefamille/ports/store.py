@@ -4,10 +4,16 @@ One ``CommuneStore`` holds one collectivité: its configuration and everything t
 reads and writes go through a ``UnitOfWork``, used as a context manager::
 
     with store.unit_of_work() as uow:
-        family = uow.family("F1")
-        uow.save_bookings(new_bookings)
-        uow.add_outbox(message)
+        family = uow.families.get("F1")
+        uow.bookings.save(new_bookings)
+        uow.outbox.add(message)
         uow.commit()
+
+The unit of work hands out one repository per concept — ``families`` (households, children, enrolments,
+waivers), ``bookings``, ``attendance`` (facts, absences, closures), ``documents`` (invoices, credit notes,
+payments, allocations, numbering), ``runs`` (what month-end runs read and leave), ``online_payments``,
+``requests`` and ``outbox`` — each a small Protocol below; it keeps the commune's configuration itself
+(``commune()``, ``save_commune()``) and the transaction (``commit()``, ``rollback()``).
 
 Nothing is visible to others before ``commit()``; leaving the block without committing (or on an
 exception) rolls everything back, so a basket, an invoice run or a payment is written whole or not at
@@ -88,80 +94,47 @@ class FamilyRecords:
 def family_records_by_parts(
     uow: UnitOfWork, period: DateRange, after: str | None = None, documents_from: dt.date | None = None
 ) -> Iterator[FamilyRecords]:
-    """``UnitOfWork.family_records`` made of a unit of work's per-family reads, for a store that has no
+    """``UnitOfWork.runs.family_records`` made of a unit of work's per-family reads, for a store that has no
     faster way (the SQLite store reads a few hundred families per query). It lists the families with
-    ``families()``: a store whose ``families()`` counts every family as read should rather give
+    ``families.all()``: a store whose ``families.all()`` counts every family as read should rather give
     ``family_records_of`` the families after ``after`` one at a time, as the memory store does, so that a
     run's batch does not conflict with families it does not bill."""
-    families = (family for family in uow.families() if after is None or family.id > after)
+    families = (family for family in uow.families.all() if after is None or family.id > after)
     return family_records_of(uow, families, period, documents_from)
 
 
 def family_records_of(
     uow: UnitOfWork, families: Iterable[Family], period: DateRange, documents_from: dt.date | None = None
 ) -> Iterator[FamilyRecords]:
-    """The records of ``families``, read one family at a time as they come (see ``family_records``)."""
+    """The records of ``families``, read one family at a time as they come (see
+    ``MonthEndRuns.family_records``)."""
     for family in families:
         family_id = family.id
         yield FamilyRecords(
             family,
-            uow.children_of(family_id),
-            uow.bookings_of_family(family_id, period),
-            uow.attendance_of_family(family_id, period),
-            uow.absences_of_family(family_id),
+            uow.families.children_of(family_id),
+            uow.bookings.of_family(family_id, period),
+            uow.attendance.of_family(family_id, period),
+            uow.attendance.absences_of(family_id),
             [
                 document
-                for document in uow.invoices_of_family(family_id)
+                for document in uow.documents.invoices_of(family_id)
                 if documents_from is None or document.period.end >= documents_from or document.is_credit_note
             ],
         )
 
 
-class UnitOfWork(Protocol):
-    """One all-or-nothing set of reads and writes on a commune store (see the module docstring).
+class Families(Protocol):
+    """The households: families, their children and enrolments, and the agent's waiver of the unpaid-invoice
+    block."""
 
-    Lookups of a missing identifier raise ``NotFound``; ``save_*`` methods insert or replace by
-    identifier (a booking's identifier is its child, prestation and date), so saving twice is harmless.
-    Listing methods return values in a stable order (by identifier, then date).
-    """
+    def get(self, family_id: str) -> Family: ...
 
-    def commit(self) -> None:
-        """Make every write of this unit of work visible at once; ``ConcurrentChange`` if someone else
-        changed what it depends on (then nothing is written)."""
-        ...
-
-    def rollback(self) -> None:
-        """Forget every write of this unit of work."""
-        ...
-
-    # -- configuration ---------------------------------------------------------------------
-    def commune(self) -> Commune:
-        """The collectivité's configuration (``NotFound`` before it is saved)."""
-        ...
-
-    def save_commune(self, commune: Commune) -> None: ...
-
-    # -- families, children, enrolments ----------------------------------------------------
-    def family(self, family_id: str) -> Family: ...
-
-    def families(self) -> Iterator[Family]:
+    def all(self) -> Iterator[Family]:
         """Every family, ordered by id — streamed, so month-end billing need not hold the city in memory."""
         ...
 
-    def save_family(self, family: Family) -> None: ...
-
-    def family_records(
-        self, period: DateRange, after: str | None = None, documents_from: dt.date | None = None
-    ) -> Iterator[FamilyRecords]:
-        """Every family (whose id comes after ``after``, when given), ordered by id, with what month-end
-        billing reads of it for ``period``: exactly what ``children_of``, ``bookings_of_family``,
-        ``attendance_of_family``, ``absences_of_family`` and ``invoices_of_family`` return — of the
-        documents, given ``documents_from``, only the credit notes and those whose period ends on or after
-        that day, so that a run does not read a family's whole history — and read as they would be (the
-        families count as read by this unit of work). Streamed: memory does not grow with the city, and a
-        run billing a batch of families stops reading after its last one. A store with nothing faster to
-        offer returns ``family_records_by_parts(self, period, after, documents_from)``."""
-        ...
+    def save(self, family: Family) -> None: ...
 
     def child(self, child_id: str) -> Child: ...
 
@@ -175,24 +148,40 @@ class UnitOfWork(Protocol):
 
     def save_enrolment(self, enrolment: Enrolment) -> None: ...
 
-    # -- bookings, attendance, closures ----------------------------------------------------
-    def bookings_of_family(self, family_id: str, period: DateRange) -> tuple[Booking, ...]:
+    def unpaid_exemption(self, family_id: str) -> UnpaidExemption | None:
+        """The agent's waiver of the unpaid-invoice block recorded for the household, or ``None``
+        (whether or not it still covers today: ``UnpaidExemption.covers`` says so)."""
+        ...
+
+    def save_unpaid_exemption(self, family_id: str, exemption: UnpaidExemption | None) -> None:
+        """Record the household's waiver, replacing the one it had; ``None`` removes it. A family write."""
+        ...
+
+
+class Bookings(Protocol):
+    """Bookings, by household and by prestation (a prestation's bookings are its places)."""
+
+    def of_family(self, family_id: str, period: DateRange) -> tuple[Booking, ...]:
         """The household's bookings (any status, cancelled included) on the days of ``period``."""
         ...
 
-    def bookings_of_prestation(self, prestation_id: str, period: DateRange) -> tuple[Booking, ...]:
+    def of_prestation(self, prestation_id: str, period: DateRange) -> tuple[Booking, ...]:
         """Every household's bookings of a prestation on the days of ``period`` (to rebuild its places)."""
         ...
 
-    def save_bookings(self, bookings: Iterable[Booking]) -> None: ...
+    def save(self, bookings: Iterable[Booking]) -> None: ...
 
-    def attendance_of_family(self, family_id: str, period: DateRange) -> tuple[AttendanceFact, ...]:
+
+class Attendance(Protocol):
+    """What happened on the days: attendance facts, absence declarations, and the closures agents declared."""
+
+    def of_family(self, family_id: str, period: DateRange) -> tuple[AttendanceFact, ...]:
         """The facts recorded for the household's children (through their bookings' family) in ``period``."""
         ...
 
-    def save_attendance(self, facts: Iterable[AttendanceFact], family_id: str) -> None: ...
+    def save(self, facts: Iterable[AttendanceFact], family_id: str) -> None: ...
 
-    def absences_of_family(self, family_id: str) -> tuple[AbsenceDeclaration, ...]: ...
+    def absences_of(self, family_id: str) -> tuple[AbsenceDeclaration, ...]: ...
 
     def save_absence(self, declaration: AbsenceDeclaration, family_id: str) -> None: ...
 
@@ -202,8 +191,11 @@ class UnitOfWork(Protocol):
 
     def add_closure(self, service_id: str, closure: Closure) -> None: ...
 
-    # -- billing ---------------------------------------------------------------------------
-    def invoices_of_family(self, family_id: str) -> tuple[Invoice, ...]: ...
+
+class Documents(Protocol):
+    """Billing documents: invoices and credit notes, payments received, their allocations, the numbering."""
+
+    def invoices_of(self, family_id: str) -> tuple[Invoice, ...]: ...
 
     def invoice(self, number: str) -> Invoice: ...
 
@@ -212,17 +204,35 @@ class UnitOfWork(Protocol):
         (``InvalidInput`` if the content differs)."""
         ...
 
-    def payments_of_family(self, family_id: str) -> tuple[Payment, ...]: ...
+    def payments_of(self, family_id: str) -> tuple[Payment, ...]: ...
 
     def save_payment(self, payment: Payment) -> None: ...
 
-    def allocations_of_family(self, family_id: str) -> tuple[Allocation, ...]: ...
+    def allocations_of(self, family_id: str) -> tuple[Allocation, ...]: ...
 
     def save_allocations(self, allocations: Iterable[Allocation], family_id: str) -> None: ...
 
     def numbering(self) -> Numbering: ...
 
     def save_numbering(self, numbering: Numbering) -> None: ...
+
+
+class MonthEndRuns(Protocol):
+    """What month-end runs read and leave: each family's records, the balances carried, how far a régie
+    billed, the days changed since."""
+
+    def family_records(
+        self, period: DateRange, after: str | None = None, documents_from: dt.date | None = None
+    ) -> Iterator[FamilyRecords]:
+        """Every family (whose id comes after ``after``, when given), ordered by id, with what month-end
+        billing reads of it for ``period``: exactly what ``families.children_of``, ``bookings.of_family``,
+        ``attendance.of_family``, ``attendance.absences_of`` and ``documents.invoices_of`` return — of the
+        documents, given ``documents_from``, only the credit notes and those whose period ends on or after
+        that day, so that a run does not read a family's whole history — and read as they would be (the
+        families count as read by this unit of work). Streamed: memory does not grow with the city, and a
+        run billing a batch of families stops reading after its last one. A store with nothing faster to
+        offer returns ``family_records_by_parts(self, period, after, documents_from)``."""
+        ...
 
     def carried(self, regie_id: str, before: dt.date | None = None) -> Mapping[str, CarriedBalance]:
         """The balances below the recovery threshold a run of the régie starts from, by family id.
@@ -240,7 +250,6 @@ class UnitOfWork(Protocol):
         nothing); it replaces what was recorded for the same régie, family and first day of period."""
         ...
 
-    # -- corrections of days already billed ------------------------------------------------
     def billed_through(self, regie_id: str) -> dt.date | None:
         """The last day of the latest period a month-end run of the régie billed (``None``: never run).
         A change to a day up to it is a correction, to be regularised by the next run."""
@@ -267,52 +276,102 @@ class UnitOfWork(Protocol):
         again meanwhile is forgotten too; one marked for the first time meanwhile waits for the next run."""
         ...
 
-    def unpaid_exemption(self, family_id: str) -> UnpaidExemption | None:
-        """The agent's waiver of the unpaid-invoice block recorded for the household, or ``None``
-        (whether or not it still covers today: ``UnpaidExemption.covers`` says so)."""
-        ...
 
-    def save_unpaid_exemption(self, family_id: str, exemption: UnpaidExemption | None) -> None:
-        """Record the household's waiver, replacing the one it had; ``None`` removes it. A family write."""
-        ...
+class OnlinePayments(Protocol):
+    """The portal's record of each online payment, in the same transaction as the hold or invoices it pays."""
 
-    # -- online payments -----------------------------------------------------------------------
-    def payment_attempt(self, payment_id: str) -> PaymentAttempt:
+    def get(self, payment_id: str) -> PaymentAttempt:
         """The portal's record of the online payment ``payment_id`` (``NotFound`` if none)."""
         ...
 
-    def payment_attempts_of_family(self, family_id: str) -> tuple[PaymentAttempt, ...]:
+    def of_family(self, family_id: str) -> tuple[PaymentAttempt, ...]:
         """The household's online payments, any state, ordered by payment id."""
         ...
 
-    def save_payment_attempt(self, attempt: PaymentAttempt) -> None:
+    def save(self, attempt: PaymentAttempt) -> None:
         """Record an online payment, or its new state, by its payment id — in the same transaction as the
         hold or invoices it pays."""
         ...
 
-    # -- requests and notifications --------------------------------------------------------
-    def requests_of_family(self, family_id: str) -> tuple[Request, ...]: ...
 
-    def save_request(self, request: Request) -> None: ...
+class Requests(Protocol):
+    """The requests families file and their history."""
 
-    def add_outbox(self, message: OutboxMessage) -> None:
+    def of_family(self, family_id: str) -> tuple[Request, ...]: ...
+
+    def save(self, request: Request) -> None: ...
+
+
+class Outbox(Protocol):
+    """Notifications queued in the same transaction as the change they announce."""
+
+    def add(self, message: OutboxMessage) -> None:
         """Queue a notification in the same transaction as the change it announces."""
         ...
 
-    def outbox(self) -> tuple[OutboxMessage, ...]:
+    def all(self) -> tuple[OutboxMessage, ...]:
         """Every queued message (sent or not), oldest first."""
         ...
 
-    def save_outbox(self, message: OutboxMessage) -> None:
+    def save(self, message: OutboxMessage) -> None:
         """Record a message's new state (sent, failed attempt) by its id."""
         ...
+
+
+class UnitOfWork(Protocol):
+    """One all-or-nothing set of reads and writes on a commune store (see the module docstring).
+
+    Lookups of a missing identifier raise ``NotFound``; ``save_*`` methods insert or replace by
+    identifier (a booking's identifier is its child, prestation and date), so saving twice is harmless.
+    Listing methods return values in a stable order (by identifier, then date).
+    """
+
+    @property
+    def families(self) -> Families: ...
+
+    @property
+    def bookings(self) -> Bookings: ...
+
+    @property
+    def attendance(self) -> Attendance: ...
+
+    @property
+    def documents(self) -> Documents: ...
+
+    @property
+    def runs(self) -> MonthEndRuns: ...
+
+    @property
+    def online_payments(self) -> OnlinePayments: ...
+
+    @property
+    def requests(self) -> Requests: ...
+
+    @property
+    def outbox(self) -> Outbox: ...
+
+    def commit(self) -> None:
+        """Make every write of this unit of work visible at once; ``ConcurrentChange`` if someone else
+        changed what it depends on (then nothing is written)."""
+        ...
+
+    def rollback(self) -> None:
+        """Forget every write of this unit of work."""
+        ...
+
+    # -- configuration ---------------------------------------------------------------------
+    def commune(self) -> Commune:
+        """The collectivité's configuration (``NotFound`` before it is saved)."""
+        ...
+
+    def save_commune(self, commune: Commune) -> None: ...
 
 
 def check_carried(
     regie_id: str, balances: Mapping[str, CarriedBalance | None]
 ) -> dict[str, CarriedBalance | None]:
     """``balances`` as a dict, once each balance is known to be the named family's at ``regie_id``: a store
-    calls it in ``save_carried`` (``InvalidInput``, code ``store.carried_mismatch``, otherwise)."""
+    calls it in ``runs.save_carried`` (``InvalidInput``, code ``store.carried_mismatch``, otherwise)."""
     for family_id, balance in balances.items():
         if balance is not None and (balance.family_id, balance.regie_id) != (family_id, regie_id):
             raise InvalidInput(

@@ -208,7 +208,7 @@ class BasketContext:
     configuration, and the household's unpaid debts (with an agent's exemption, if any).
 
     ``closures`` maps a service id to the closures an agent declared for that service (a strike): they
-    close that service's prestations only, as ``UnitOfWork.closures()`` keeps them.
+    close that service's prestations only, as ``UnitOfWork.attendance.closures()`` keeps them.
     """
 
     commune: Commune

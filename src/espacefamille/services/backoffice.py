@@ -123,7 +123,7 @@ def _sentences(items: Iterable[str]) -> tuple[str, ...]:
 class MonthEndReport:
     """A month-end run as saved, in figures that do not grow with the city.
 
-    The documents are in the store as they were billed (``UnitOfWork.invoices_of_family``, the portal's
+    The documents are in the store as they were billed (``UnitOfWork.documents.invoices_of``, the portal's
     invoices); the report counts the families read and what each got — an invoice, a credit note, a balance
     carried below the recovery threshold, or nothing — with the totals, the first and last numbers given
     (a run numbers its documents consecutively, in family order) and one sentence per credit note applied
@@ -344,7 +344,7 @@ class _MonthReader:
         self.month = month
         self.carried = carried
         self.now = now
-        self.changed = uow.changed_days(regie_id)
+        self.changed = uow.runs.changed_days(regie_id)
         self.with_credit_notes: set[str] = set()  # families read with a credit note of the régie
         self.since = school_year_start(month.start)
         prestations = {p.id for s in commune.services if s.regie_id == regie_id for p in s.prestations}
@@ -372,15 +372,15 @@ class _MonthReader:
         if earlier:
             history = days_to_read(earlier, carried)
             span, wanted = DateRange(history[0], history[-1]), set(history)
-            bookings.extend(b for b in self.uow.bookings_of_family(family_id, span) if b.day in wanted)
-            attendance.extend(f for f in self.uow.attendance_of_family(family_id, span) if f.day in wanted)
+            bookings.extend(b for b in self.uow.bookings.of_family(family_id, span) if b.day in wanted)
+            attendance.extend(f for f in self.uow.attendance.of_family(family_id, span) if f.day in wanted)
         attendance.extend(
             _absence_facts(self.commune, closures, records.absences, bookings, attendance, self.now)
         )
         # A family with changed days is read with its whole history: those days may lie in any month.
         counting = bool(self.tolerant) and _presence_without_booking(self.tolerant, bookings, attendance)
         whole = earlier or counting
-        history_documents = self.uow.invoices_of_family(family_id) if whole else records.invoices
+        history_documents = self.uow.documents.invoices_of(family_id) if whole else records.invoices
         documents = [document for document in history_documents if document.regie_id == regie_id]
         if any(document.is_credit_note for document in documents):
             self.with_credit_notes.add(family_id)
@@ -393,7 +393,7 @@ class _MonthReader:
         """The family's changed days read, up to the month's end, are billed now: forget them."""
         days = [day for day in self.changed.get(family_id, ()) if day <= self.month.end]
         if days:
-            self.uow.clear_changed(self.regie_id, family_id, days)
+            self.uow.runs.clear_changed(self.regie_id, family_id, days)
 
 
 def _absence_facts(
@@ -469,7 +469,7 @@ class BackOffice(ServiceBase):
             commune = uow.commune()
             collectivite = commune.collectivite
             require_agent(actor, collectivite.id, _GESTION)
-            family = uow.family(family_id)
+            family = uow.families.get(family_id)
             guardian = next((g for g in family.guardians if g.id == guardian_id), None)
             if guardian is None:
                 raise NotFound(
@@ -523,13 +523,13 @@ class BackOffice(ServiceBase):
                         f"child {child.id!r} is not in family {family.id!r}", code="services.child_family"
                     )
             try:
-                before: Family | None = uow.family(family.id)
+                before: Family | None = uow.families.get(family.id)
             except NotFound:
                 before = None
             note_quotient_change(uow, commune, before, family, now)
-            uow.save_family(family)
+            uow.families.save(family)
             for child in children:
-                uow.save_child(child)
+                uow.families.save_child(child)
             return family
 
         return self._transact(work)
@@ -541,15 +541,15 @@ class BackOffice(ServiceBase):
             commune = uow.commune()
             require_agent(actor, commune.collectivite.id, _GESTION)
             commune.service(enrolment.service_id)
-            child = uow.child(enrolment.child_id)
-            uow.family(enrolment.family_id)
+            child = uow.families.child(enrolment.child_id)
+            uow.families.get(enrolment.family_id)
             if enrolment.family_id not in child.family_ids:
                 raise InvalidInput(
                     f"child {child.id!r} is not in family {enrolment.family_id!r}",
                     message_fr="Cet enfant n'appartient pas à ce foyer.",
                     code="services.child_family",
                 )
-            uow.save_enrolment(enrolment)
+            uow.families.save_enrolment(enrolment)
             return enrolment
 
         return self._transact(work)
@@ -571,7 +571,7 @@ class BackOffice(ServiceBase):
             stamped = []
             for fact in facts:
                 commune.prestation(fact.prestation_id)
-                child = uow.child(fact.child_id)
+                child = uow.families.child(fact.child_id)
                 # The household whose booking the child came on (separated parents: each books its days);
                 # without a booking, the child's main household. Read per household, not per prestation:
                 # a city's day of one prestation holds thousands of bookings.
@@ -580,7 +580,7 @@ class BackOffice(ServiceBase):
                     (
                         b.family_id
                         for family_id in child.family_ids
-                        for b in uow.bookings_of_family(family_id, day)
+                        for b in uow.bookings.of_family(family_id, day)
                         if b.child_id == fact.child_id
                         and b.prestation_id == fact.prestation_id
                         and b.is_active
@@ -592,7 +592,7 @@ class BackOffice(ServiceBase):
                 by_family.setdefault(owner, []).append(signed)
             for family_id, items in sorted(by_family.items()):
                 note_corrections(uow, commune, family_id, ((f.prestation_id, f.day) for f in items), now)
-                uow.save_attendance(items, family_id)
+                uow.attendance.save(items, family_id)
             return tuple(stamped)
 
         return self._transact(work)
@@ -606,11 +606,11 @@ class BackOffice(ServiceBase):
             commune = uow.commune()
             agent = require_agent(actor, commune.collectivite.id, _GESTION)
             service = commune.service(service_id)
-            uow.add_closure(service_id, closure)
+            uow.attendance.add_closure(service_id, closure)
             owners: dict[tuple[str, str, dt.date], str] = {}
             bookings: list[Booking] = []
             for prestation in service.prestations:
-                for booking in uow.bookings_of_prestation(prestation.id, closure.period):
+                for booking in uow.bookings.of_prestation(prestation.id, closure.period):
                     if booking.is_active:
                         bookings.append(booking)
                         owners[booking.key] = booking.family_id
@@ -620,7 +620,7 @@ class BackOffice(ServiceBase):
                 by_family.setdefault(owners[(fact.child_id, fact.prestation_id, fact.day)], []).append(fact)
             for family_id, items in sorted(by_family.items()):
                 note_corrections(uow, commune, family_id, ((f.prestation_id, f.day) for f in items), now)
-                uow.save_attendance(items, family_id)
+                uow.attendance.save(items, family_id)
             return facts
 
         return self._transact(work)
@@ -644,7 +644,11 @@ class BackOffice(ServiceBase):
             commune = uow.commune()
             require_agent(actor, commune.collectivite.id, _ATTENDANCE)
             declaration = next(
-                (d for d in uow.absences_of_family(family_id) if d.child_id == child_id and d.days == days),
+                (
+                    d
+                    for d in uow.attendance.absences_of(family_id)
+                    if d.child_id == child_id and d.days == days
+                ),
                 None,
             )
             if declaration is None:
@@ -656,11 +660,11 @@ class BackOffice(ServiceBase):
             proved = attrs.evolve(declaration, proof_received_at=received)
             booked = {
                 (b.prestation_id, b.day)
-                for b in uow.bookings_of_family(family_id, days)
+                for b in uow.bookings.of_family(family_id, days)
                 if b.child_id == child_id and b.is_active
             }
             note_corrections(uow, commune, family_id, booked, now)
-            uow.save_absence(proved, family_id)
+            uow.attendance.save_absence(proved, family_id)
             return proved
 
         return self._transact(work)
@@ -680,10 +684,10 @@ class BackOffice(ServiceBase):
             released: list[Booking] = []
             promoted: list[Booking] = []
             events: list[DomainEvent] = []
-            closures = uow.closures()
-            for family in uow.families():
+            closures = uow.attendance.closures()
+            for family in uow.families.all():
                 held = [
-                    b for b in uow.bookings_of_family(family.id, window) if b.status is BookingStatus.HELD
+                    b for b in uow.bookings.of_family(family.id, window) if b.status is BookingStatus.HELD
                 ]
                 if not held:
                     continue
@@ -693,13 +697,13 @@ class BackOffice(ServiceBase):
                 )
                 if not release.released:
                     continue
-                uow.save_bookings(release.released)
+                uow.bookings.save(release.released)
                 released.extend(release.released)
                 granted, granted_events = promote(uow, commune, release.promotions, now)
-                uow.save_bookings(granted)
+                uow.bookings.save(granted)
                 promoted.extend(granted)
                 events.extend(granted_events)
-                names = {c.id: c.first_name for c in uow.children_of(family.id)}
+                names = {c.id: c.first_name for c in uow.families.children_of(family.id)}
                 holding = {b.key: b for b in held}
                 grouped: dict[tuple[str, str], list[Booking]] = {}
                 for booking in release.released:
@@ -739,10 +743,10 @@ class BackOffice(ServiceBase):
         the threshold carried, credit notes applied to open invoices, event ``invoice.issued`` per document.
 
         Besides the month, each family's earlier days changed since a run billed them are billed again
-        (``UnitOfWork.changed_days``: regularisation lines naming the invoice and the day), and the school
-        year's presences without booking already billed count towards the tolerance.
+        (``UnitOfWork.runs.changed_days``: regularisation lines naming the invoice and the day), and the
+        school year's presences without booking already billed count towards the tolerance.
 
-        The city is read, billed and saved ``batch`` families at a time (``UnitOfWork.family_records``),
+        The city is read, billed and saved ``batch`` families at a time (``UnitOfWork.runs.family_records``),
         each batch in a unit of work of its own: a family's documents and their numbers are saved all or
         nothing, numbers follow each other from one batch to the next, and families validating a basket
         meanwhile wait for one batch at most, not for the run. Nothing but counts and totals is kept, so
@@ -757,7 +761,7 @@ class BackOffice(ServiceBase):
                 f"a batch is a number of families (1 or more), got {batch!r}", code="billing.batch"
             )
         now = self.clock.now()
-        total = self._transact(lambda uow: sum(1 for _ in uow.families())) if progress is not None else 0
+        total = self._transact(lambda uow: sum(1 for _ in uow.families.all())) if progress is not None else 0
         run: _Tally | None = None
         applied: list[str] = []
         after: str | None = None
@@ -814,14 +818,14 @@ class BackOffice(ServiceBase):
         if after is None:
             # From the first batch on, a change to a day of the month is a correction for the families
             # already billed (the others read it with their month).
-            through = uow.billed_through(regie_id)
+            through = uow.runs.billed_through(regie_id)
             _check_run_period(month, through)
             if through is None or through < month.end:
-                uow.save_billed_through(regie_id, month.end)
+                uow.runs.save_billed_through(regie_id, month.end)
         # What the month started from: a rerun of the month must not count its own carried lines.
-        carried_before = uow.carried(regie_id, before=month.start)
-        closures = uow.closures()
-        numbering = uow.numbering()
+        carried_before = uow.runs.carried(regie_id, before=month.start)
+        closures = uow.attendance.closures()
+        numbering = uow.documents.numbering()
         reader = _MonthReader(uow, commune, regie_id, month, carried_before, now)
         tally = _Tally(ctx)
         carried_now: dict[str, CarriedBalance | None] = {}
@@ -829,7 +833,7 @@ class BackOffice(ServiceBase):
         # their open invoices once the batch is saved.
         to_apply: list[str] = []
         billed: list[str] = []
-        records = uow.family_records(month, after, reader.documents_from)
+        records = uow.runs.family_records(month, after, reader.documents_from)
         months = (reader.month_of(family, closures) for family in records)
         for bill, numbered in bill_month(ctx, months, numbering):
             numbering = numbered  # after this family's document
@@ -839,7 +843,7 @@ class BackOffice(ServiceBase):
             billed.append(family_id)
             document = bill.document
             if document is not None:
-                uow.save_invoice(document)
+                uow.documents.save_invoice(document)
                 self._emit(uow, [_issued(commune, document, now)])
                 if document.is_credit_note or family_id in reader.with_credit_notes:
                     to_apply.append(family_id)
@@ -849,21 +853,21 @@ class BackOffice(ServiceBase):
                 progress(done + tally.families, total)
             if len(billed) == batch:
                 break
-        uow.save_numbering(numbering)
+        uow.documents.save_numbering(numbering)
         # Recorded for this month: what it carries now, and that it carries nothing for a family it
         # started with a balance or an earlier run of it carried one (issued since, or corrected).
-        carried_earlier_run = uow.carried(regie_id, before=month.start + dt.timedelta(days=1))
+        carried_earlier_run = uow.runs.carried(regie_id, before=month.start + dt.timedelta(days=1))
         mine = set(billed)
         for family_id in (*carried_before, *carried_earlier_run):
             if family_id in mine:
                 carried_now.setdefault(family_id, None)
         if carried_now:
-            uow.save_carried(regie_id, month, carried_now)
+            uow.runs.save_carried(regie_id, month, carried_now)
         applied: list[str] = []
         for family_id in to_apply:
             application = apply_credit_notes(billing_ledger(uow, family_id), family_id=family_id)
             if application.allocations:
-                uow.save_allocations(application.allocations, family_id)
+                uow.documents.save_allocations(application.allocations, family_id)
                 applied.extend(application.messages_fr)
         return tally, applied, billed[-1] if len(billed) == batch else None
 
@@ -901,7 +905,7 @@ class BackOffice(ServiceBase):
             commune = uow.commune()
             require_agent(actor, commune.collectivite.id, _REGIE)
             commune.regie(regie_id)
-            uow.family(family_id)
+            uow.families.get(family_id)
             ledger = billing_ledger(uow, family_id)
             # An invoice of another household is named as such (``payment.other_payer``), not as unknown.
             foreign = []
@@ -910,7 +914,7 @@ class BackOffice(ServiceBase):
                     ledger.invoice(number)
                 except NotFound:
                     try:
-                        foreign.append(uow.invoice(number))
+                        foreign.append(uow.documents.invoice(number))
                     except NotFound:
                         continue
             if foreign:
@@ -919,9 +923,9 @@ class BackOffice(ServiceBase):
             if record.already_recorded:
                 return record
             payment = record.payment
-            uow.save_payment(payment)
-            uow.save_allocations(record.allocations, family_id)
-            uow.save_numbering(record.ledger.numbering)
+            uow.documents.save_payment(payment)
+            uow.documents.save_allocations(record.allocations, family_id)
+            uow.documents.save_numbering(record.ledger.numbering)
             event = PaymentReceived(
                 commune.collectivite.id,
                 family_id,
@@ -946,14 +950,16 @@ class BackOffice(ServiceBase):
             commune = uow.commune()
             require_agent(actor, commune.collectivite.id, _REGIE)
             commune.regie(regie_id)
-            uow.family(family_id)
+            uow.families.get(family_id)
             today = commune.calendar.today(now)
-            note, numbering = issue_credit_note(uow.numbering(), regie_id, family_id, amount, label, today)
-            uow.save_invoice(note)
-            uow.save_numbering(numbering)
+            note, numbering = issue_credit_note(
+                uow.documents.numbering(), regie_id, family_id, amount, label, today
+            )
+            uow.documents.save_invoice(note)
+            uow.documents.save_numbering(numbering)
             application = apply_credit_notes(billing_ledger(uow, family_id), family_id=family_id)
             if application.allocations:
-                uow.save_allocations(application.allocations, family_id)
+                uow.documents.save_allocations(application.allocations, family_id)
             self._emit(uow, [_issued(commune, note, now)])
             return note, application.messages_fr
 
@@ -966,7 +972,7 @@ class BackOffice(ServiceBase):
         def work(uow: UnitOfWork) -> RefundRecord:
             commune = uow.commune()
             require_agent(actor, commune.collectivite.id, _REGIE)
-            note = uow.invoice(credit_note_number)
+            note = uow.documents.invoice(credit_note_number)
             record = refund_credit(
                 billing_ledger(uow, note.family_id),
                 credit_note_number,
@@ -974,9 +980,9 @@ class BackOffice(ServiceBase):
                 today=commune.calendar.today(now),
                 amount=amount,
             )
-            uow.save_payment(record.refund)
-            uow.save_allocations([record.allocation], note.family_id)
-            uow.save_numbering(record.ledger.numbering)
+            uow.documents.save_payment(record.refund)
+            uow.documents.save_allocations([record.allocation], note.family_id)
+            uow.documents.save_numbering(record.ledger.numbering)
             return record
 
         return self._transact(work)
@@ -1009,8 +1015,8 @@ class BackOffice(ServiceBase):
                     message_fr="Une exemption est enregistrée au nom de l'agent qui l'accorde.",
                     code="unpaid.exemption_granted_by",
                 )
-            uow.family(family_id)
-            uow.save_unpaid_exemption(family_id, exemption)
+            uow.families.get(family_id)
+            uow.families.save_unpaid_exemption(family_id, exemption)
             event = UnpaidExemptionGranted(
                 commune.collectivite.id, family_id, now, exemption.since, exemption.until
             )
@@ -1028,10 +1034,10 @@ class BackOffice(ServiceBase):
         def work(uow: UnitOfWork) -> UnpaidExemption | None:
             commune = uow.commune()
             require_agent(actor, commune.collectivite.id, _REGIE)
-            uow.family(family_id)
-            revoked = uow.unpaid_exemption(family_id)
+            uow.families.get(family_id)
+            revoked = uow.families.unpaid_exemption(family_id)
             if revoked is not None:
-                uow.save_unpaid_exemption(family_id, None)
+                uow.families.save_unpaid_exemption(family_id, None)
                 self._emit(uow, [UnpaidExemptionRevoked(commune.collectivite.id, family_id, now)])
             return revoked
 
@@ -1058,11 +1064,11 @@ class BackOffice(ServiceBase):
         def work(uow: UnitOfWork) -> Request:
             commune = uow.commune()
             agent = require_agent(actor, commune.collectivite.id, _GESTION)
-            request = next((r for r in uow.requests_of_family(family_id) if r.id == request_id), None)
+            request = next((r for r in uow.requests.of_family(family_id) if r.id == request_id), None)
             if request is None:
                 raise NotFound(f"unknown request {request_id!r}", code="not_found.request")
             answered = actions[decision](request, RequestActor.agent(agent.agent_id), now, text)
-            uow.save_request(answered)
+            uow.requests.save(answered)
             category = commune.request_categories.category(request.category_id)
             self._emit(
                 uow,
@@ -1085,4 +1091,4 @@ class BackOffice(ServiceBase):
     @staticmethod
     def _emit(uow: UnitOfWork, events: Iterable[DomainEvent]) -> None:
         for event in events:
-            uow.add_outbox(new_message(event))
+            uow.outbox.add(new_message(event))

@@ -1,7 +1,7 @@
 """Corrections of days already billed: what the services remember so that the next month-end run regularises.
 
 Month-end billing reads its month and, besides it, every earlier day whose facts changed after a run of the
-régie billed it (``UnitOfWork.changed_days``): an absence justified late, a status fixed by an agent, a
+régie billed it (``UnitOfWork.runs.changed_days``): an absence justified late, a status fixed by an agent, a
 quotient corrected. The services that write such facts call ``note_corrections`` in the same unit of work
 as the write, so a correction is remembered exactly when it is saved. A day older than the régie's
 correction window (``Regie.correction_window_days``) is final: the write is refused
@@ -41,7 +41,7 @@ def note_corrections(
         by_regie.setdefault(_regie_of(commune, prestation_id), set()).add(day)
     today = commune.calendar.today(now)
     for regie_id, changed in sorted(by_regie.items()):
-        through = uow.billed_through(regie_id)
+        through = uow.runs.billed_through(regie_id)
         if through is None:
             continue
         billed = sorted(day for day in changed if day <= through)
@@ -60,7 +60,7 @@ def note_corrections(
                 code="billing.correction_too_old",
                 details={"day": billed[0].isoformat(), "window_days": window, "regie_id": regie_id},
             )
-        uow.mark_changed(regie_id, family_id, billed)
+        uow.runs.mark_changed(regie_id, family_id, billed)
 
 
 def note_quotient_change(
@@ -75,7 +75,7 @@ def note_quotient_change(
     first = min(q.valid_from for q in old ^ new)
     today = commune.calendar.today(now)
     for regie in commune.regies:
-        through = uow.billed_through(regie.id)
+        through = uow.runs.billed_through(regie.id)
         if through is None or through < first:
             continue
         start = max(first, today - dt.timedelta(days=regie.correction_window_days))
@@ -89,8 +89,8 @@ def note_quotient_change(
         }
         span = DateRange(start, through)
         days = sorted(
-            {b.day for b in uow.bookings_of_family(after.id, span) if b.prestation_id in prestations}
-            | {f.day for f in uow.attendance_of_family(after.id, span) if f.prestation_id in prestations}
+            {b.day for b in uow.bookings.of_family(after.id, span) if b.prestation_id in prestations}
+            | {f.day for f in uow.attendance.of_family(after.id, span) if f.prestation_id in prestations}
         )
         if days:
-            uow.mark_changed(regie.id, after.id, days)
+            uow.runs.mark_changed(regie.id, after.id, days)

@@ -141,7 +141,7 @@ def transact(store: CommuneStore, work: Callable[[UnitOfWork], _T], *, retries: 
 
 def _emit(uow: UnitOfWork, events: Iterable[DomainEvent]) -> None:
     for event in events:
-        uow.add_outbox(new_message(event))
+        uow.outbox.add(new_message(event))
 
 
 # -- shared reads ---------------------------------------------------------------------------------------
@@ -150,10 +150,10 @@ def _emit(uow: UnitOfWork, events: Iterable[DomainEvent]) -> None:
 def billing_ledger(uow: UnitOfWork, family_id: str) -> BillingLedger:
     """A family's invoices, payments and allocations, with the commune's numbering, as a billing ledger."""
     return BillingLedger(
-        uow.invoices_of_family(family_id),
-        uow.payments_of_family(family_id),
-        uow.allocations_of_family(family_id),
-        uow.numbering(),
+        uow.documents.invoices_of(family_id),
+        uow.documents.payments_of(family_id),
+        uow.documents.allocations_of(family_id),
+        uow.documents.numbering(),
     )
 
 
@@ -173,7 +173,7 @@ def unpaid_debts(uow: UnitOfWork, family_id: str, today: dt.date) -> tuple[Debt,
 
 def _attempt_or_none(uow: UnitOfWork, payment_id: str) -> PaymentAttempt | None:
     try:
-        return uow.payment_attempt(payment_id)
+        return uow.online_payments.get(payment_id)
     except NotFound:
         return None
 
@@ -194,14 +194,14 @@ def place_ledgers(
             continue
         held: list[tuple[str, dt.date, str | None]] = []
         waiting: list[tuple[str, dt.date, str | None, dt.datetime]] = []
-        for booking in uow.bookings_of_prestation(prestation_id, span):
+        for booking in uow.bookings.of_prestation(prestation_id, span):
             if booking.status is BookingStatus.CANCELLED:
                 continue
             group = None
             if capacity.grouped:
                 child = children.get(booking.child_id)
                 if child is None:
-                    child = children[booking.child_id] = uow.child(booking.child_id)
+                    child = children[booking.child_id] = uow.families.child(booking.child_id)
                 group = capacity.group_for(child, booking.day)
             if booking.is_active:
                 held.append((booking.child_id, booking.day, group))
@@ -237,7 +237,7 @@ def promote(
             booking = next(
                 (
                     b
-                    for b in uow.bookings_of_prestation(
+                    for b in uow.bookings.of_prestation(
                         prestation_id, DateRange(promotion.day, promotion.day)
                     )
                     if b.child_id == promotion.child_id
@@ -253,7 +253,7 @@ def promote(
         else:
             granted = attrs.evolve(booking, status=BookingStatus.BOOKED)
         saved.append(granted)
-        child = uow.child(promotion.child_id)
+        child = uow.families.child(promotion.child_id)
         events.append(
             WaitingListPlaceGranted(
                 collectivite,
@@ -326,7 +326,7 @@ class _Credits:
         self.commune = commune
         self.now = now
         self.hold = hold
-        self.closures: Mapping[str, tuple[Closure, ...]] = uow.closures()
+        self.closures: Mapping[str, tuple[Closure, ...]] = uow.attendance.closures()
         self.ledgers: dict[str, BillingLedger] = {}
 
     def ledger(self, family_id: str) -> BillingLedger:
@@ -356,7 +356,7 @@ class _Credits:
         regies = {c.regie_id for c in credits}
         skipped = set(excluding)
         reserved: dict[str, Money] = {}
-        for attempt in self.uow.payment_attempts_of_family(family.id):
+        for attempt in self.uow.online_payments.of_family(family.id):
             held = attempt.hold
             if held is None:
                 continue
@@ -389,7 +389,7 @@ def _hold_basket(
     """The household's bookings still held for the basket of ``regie_id`` held at instant ``stamp``."""
     return [
         b
-        for b in uow.bookings_of_family(family_id, span)
+        for b in uow.bookings.of_family(family_id, span)
         if b.status is BookingStatus.HELD
         and _stamp(b.booked_at) == stamp
         and _regie_of(commune, b.prestation_id) == regie_id
@@ -405,8 +405,8 @@ def _hold_groups(credits: _Credits, held: Iterable[Booking]) -> list[_HoldGroup]
             by_group.setdefault(key, []).append(booking)
     groups = []
     for (family_id, regie_id, held_at), bookings in sorted(by_group.items(), key=lambda kv: kv[0][:2]):
-        family = uow.family(family_id)
-        children = uow.children_of(family_id)
+        family = uow.families.get(family_id)
+        children = uow.families.children_of(family_id)
         mine = credits.of(family, children, excluding=[(regie_id, _stamp(held_at))])
         wallet = tuple(c for c in mine if c.regie_id == regie_id)
         to_pay = amount_to_pay(
@@ -423,12 +423,12 @@ def _cancellation_credit_notes(
     and their credit is there for the basket's prepaid lines at once."""
     commune = credits.commune
     notes, numbering = prepaid_credit_notes(
-        commune, family, cancellation_credits(commune, result), uow.numbering(), today
+        commune, family, cancellation_credits(commune, result), uow.documents.numbering(), today
     )
     for note in notes:
-        uow.save_invoice(note)
+        uow.documents.save_invoice(note)
     if notes:
-        uow.save_numbering(numbering)
+        uow.documents.save_numbering(numbering)
         credits.issued(family.id, notes)
     return notes
 
@@ -666,7 +666,7 @@ class FamilyPortal(ServiceBase):
 
         def work(uow: UnitOfWork) -> tuple[Child, ...]:
             require_family_access(actor, uow.commune().collectivite.id, family_id)
-            return uow.children_of(family_id)
+            return uow.families.children_of(family_id)
 
         return self._transact(work)
 
@@ -677,8 +677,8 @@ class FamilyPortal(ServiceBase):
             commune = uow.commune()
             require_family_access(actor, commune.collectivite.id, family_id)
             enrolled: dict[str, set[str]] = {}
-            for child in uow.children_of(family_id):
-                for enrolment in uow.enrolments_of(child.id):
+            for child in uow.families.children_of(family_id):
+                for enrolment in uow.families.enrolments_of(child.id):
                     if enrolment.family_id == family_id and enrolment.validated:
                         enrolled.setdefault(enrolment.service_id, set()).add(child.id)
             return tuple((s, tuple(sorted(enrolled.get(s.id, ())))) for s in commune.services)
@@ -701,13 +701,13 @@ class FamilyPortal(ServiceBase):
                 raise PermissionDenied(
                     f"child {child_id!r} is not in family {household!r}", code="permission.other_family"
                 )
-            family = uow.family(household)
+            family = uow.families.get(household)
             service = commune.service(service_id)
             now = self.clock.now()
             ledgers, _ = place_ledgers(uow, commune, (p.id for p in service.prestations), period)
             invoiced = {
                 (line.prestation_id, day): invoice.number
-                for invoice in uow.invoices_of_family(household)
+                for invoice in uow.documents.invoices_of(household)
                 for line in invoice.lines
                 if line.child_id == child_id
                 for day in line.days
@@ -717,13 +717,13 @@ class FamilyPortal(ServiceBase):
                 child,
                 period,
                 now=now,
-                enrolments=[e for e in uow.enrolments_of(child_id) if e.family_id == household],
-                bookings=[b for b in uow.bookings_of_family(household, period) if b.child_id == child_id],
+                enrolments=[e for e in uow.families.enrolments_of(child_id) if e.family_id == household],
+                bookings=[b for b in uow.bookings.of_family(household, period) if b.child_id == child_id],
                 service_id=service_id,
                 ledgers=ledgers,
-                attendance=[f for f in uow.attendance_of_family(household, period) if f.child_id == child_id],
+                attendance=[f for f in uow.attendance.of_family(household, period) if f.child_id == child_id],
                 invoiced=invoiced,
-                closures=uow.closures(),
+                closures=uow.attendance.closures(),
                 resident=family.residence.value == "resident",
             )
 
@@ -732,7 +732,7 @@ class FamilyPortal(ServiceBase):
     @staticmethod
     def _child(uow: UnitOfWork, actor: Actor, child_id: str, collectivite: str) -> Child:
         try:
-            return uow.child(child_id)
+            return uow.families.child(child_id)
         except NotFound:
             # Saying "unknown child" to a stranger would tell which ids exist.
             raise PermissionDenied(
@@ -760,8 +760,8 @@ class FamilyPortal(ServiceBase):
             commune = uow.commune()
             collectivite = commune.collectivite.id
             require_family_access(actor, collectivite, family_id)
-            family = uow.family(family_id)
-            children = uow.children_of(family_id)
+            family = uow.families.get(family_id)
+            children = uow.families.children_of(family_id)
             known = {c.id for c in children}
             strangers = sorted({line.child_id for line in lines} - known)
             if strangers:
@@ -777,12 +777,12 @@ class FamilyPortal(ServiceBase):
                 commune,
                 family,
                 children,
-                [e for c in children for e in uow.enrolments_of(c.id)],
-                uow.closures(),
+                [e for c in children for e in uow.families.enrolments_of(c.id)],
+                uow.attendance.closures(),
                 debts=unpaid_debts(uow, family_id, today),
-                unpaid_exemption=uow.unpaid_exemption(family_id),
+                unpaid_exemption=uow.families.unpaid_exemption(family_id),
             )
-            before = {b.key: b for b in uow.bookings_of_family(family_id, span)}
+            before = {b.key: b for b in uow.bookings.of_family(family_id, span)}
             ledgers, restored = place_ledgers(uow, commune, prestation_ids, span)
             credits = _Credits(uow, commune, now, self.hold)
             # The preview deducts the same credit the holds will: held back for no other basket at this
@@ -804,8 +804,8 @@ class FamilyPortal(ServiceBase):
             by_credit, receipts, paid_events = self._pay_by_credit(uow, credits, groups, family_id, now)
             changed = [by_credit.get((b.key, b.family_id), b) for b in changed]
             others = [by_credit.get((b.key, b.family_id), b) for b in others]
-            uow.save_bookings(changed)
-            uow.save_bookings(others)
+            uow.bookings.save(changed)
+            uow.bookings.save(others)
             unpaid = [b for b in changed if (b.key, b.family_id) not in by_credit]
             events.extend(paid_events)
             events.extend(_confirmations(commune, family_id, children, before, unpaid, now))
@@ -877,7 +877,7 @@ class FamilyPortal(ServiceBase):
         allocations = credit_allocations(
             credits.ledger(group.family.id), group.family.id, group.regie_id, group.reference, used
         )
-        uow.save_allocations(allocations, group.family.id)
+        uow.documents.save_allocations(allocations, group.family.id)
         credits.used(group.family.id, allocations)
         keys = set(group.to_pay.keys)
         confirmed = [b for b in confirmation.bookings if b.key in keys]
@@ -889,7 +889,7 @@ class FamilyPortal(ServiceBase):
         email = _email(group.family)
         assert email is not None  # checked before the holds were committed
         hold = group.reference
-        known = {a.payment_id: a for a in uow.payment_attempts_of_family(group.family.id)}
+        known = {a.payment_id: a for a in uow.online_payments.of_family(group.family.id)}
         current = payment_under_way(known.values(), group.family.id, [hold], now)
         if current is not None:
             # The same places held again at the same instant (cancelled and booked back): the payment under
@@ -906,7 +906,7 @@ class FamilyPortal(ServiceBase):
             email=email,
             now=now,
         )
-        uow.save_payment_attempt(attempt)
+        uow.online_payments.save(attempt)
         return attempt
 
     # -- payments -----------------------------------------------------------------------------------------
@@ -925,7 +925,7 @@ class FamilyPortal(ServiceBase):
         decision = settle_notification(self.gateway, known, notification, now)
         if decision.outcome is NotificationOutcome.CLOSE:
             closed = decision.record(known)[decision.payment_id]
-            self._transact(lambda uow: uow.save_payment_attempt(closed))
+            self._transact(lambda uow: uow.online_payments.save(closed))
         if decision.outcome is not NotificationOutcome.SETTLE:
             return NotificationResult(decision, message_fr=decision.message_fr)
         assert decision.attempt is not None
@@ -938,7 +938,7 @@ class FamilyPortal(ServiceBase):
                 result = self._settle_hold(uow, decision, hold, now)
             else:
                 result = self._settle_invoices(uow, decision, now)
-            uow.save_payment_attempt(settled)
+            uow.online_payments.save(settled)
             return result
 
         return self._transact(settle)
@@ -948,7 +948,7 @@ class FamilyPortal(ServiceBase):
         return next(
             (
                 p
-                for p in uow.payments_of_family(attempt.family_id)
+                for p in uow.documents.payments_of(attempt.family_id)
                 if p.reference == attempt.reference and p.regie_id == attempt.regie_id and p.amount > ZERO
             ),
             None,
@@ -970,12 +970,12 @@ class FamilyPortal(ServiceBase):
                 decision, message_fr=f"Le paiement {attempt.reference} est déjà enregistré."
             )
         regie_id, stamp, span = hold.regie_id, hold.stamp, hold.days
-        family = uow.family(attempt.family_id)
-        children = uow.children_of(family.id)
-        bookings = uow.bookings_of_family(family.id, span)
+        family = uow.families.get(attempt.family_id)
+        children = uow.families.children_of(family.id)
+        bookings = uow.bookings.of_family(family.id, span)
         paid_at = decision.result.answered_at or now
         payment, numbering = number_payment(
-            uow.numbering(),
+            uow.documents.numbering(),
             regie_id,
             family.id,
             attempt.amount,
@@ -984,7 +984,7 @@ class FamilyPortal(ServiceBase):
             attempt.reference,
             received_on=commune.calendar.today(paid_at),
         )
-        uow.save_payment(payment)
+        uow.documents.save_payment(payment)
         credits = _Credits(uow, commune, now, self.hold)
         mine = [
             b
@@ -1002,8 +1002,8 @@ class FamilyPortal(ServiceBase):
             note, numbering = late_payment_credit_note(
                 commune, family, payment, numbering, commune.calendar.today(now), code=reason, days=days
             )
-            uow.save_invoice(note)
-            uow.save_numbering(numbering)
+            uow.documents.save_invoice(note)
+            uow.documents.save_numbering(numbering)
             issued = InvoiceIssued(
                 commune.collectivite.id, family.id, now, note.regie_id, note.number, note.total, note.due_on
             )
@@ -1016,15 +1016,15 @@ class FamilyPortal(ServiceBase):
                 "ou remboursé sur demande à la régie."
             )
             return NotificationResult(decision, payment, (), None, text, credit_note=note, reason=reason)
-        uow.save_numbering(numbering)
+        uow.documents.save_numbering(numbering)
         used = to_pay.credit_used.get(regie_id, ZERO)
         if used:
             reference = attempt.invoice_numbers[0]
             allocations = credit_allocations(credits.ledger(family.id), family.id, regie_id, reference, used)
-            uow.save_allocations(allocations, family.id)
+            uow.documents.save_allocations(allocations, family.id)
         keys = set(to_pay.keys)
         confirmed = [b for b in confirmation.bookings if b.family_id == family.id and b.key in keys]
-        uow.save_bookings(confirmed)
+        uow.bookings.save(confirmed)
         events = _paid_confirmations(commune, family.id, children, confirmed, now)
         events.append(
             PaymentReceived(commune.collectivite.id, family.id, now, attempt.reference, attempt.amount)
@@ -1097,9 +1097,9 @@ class FamilyPortal(ServiceBase):
             record = receive_payment(ledger, order, today)
             payment, allocations, message = record.payment, record.allocations, record.message_fr
             numbering = record.ledger.numbering
-        uow.save_payment(payment)
-        uow.save_allocations(allocations, attempt.family_id)
-        uow.save_numbering(numbering)
+        uow.documents.save_payment(payment)
+        uow.documents.save_allocations(allocations, attempt.family_id)
+        uow.documents.save_numbering(numbering)
         _emit(
             uow,
             [
@@ -1121,7 +1121,7 @@ class FamilyPortal(ServiceBase):
 
         def work(uow: UnitOfWork) -> tuple[PaymentAttempt, ...]:
             require_family_access(actor, uow.commune().collectivite.id, family_id, invoices=True)
-            attempts = uow.payment_attempts_of_family(family_id)
+            attempts = uow.online_payments.of_family(family_id)
             return tuple(a for a in attempts if a.status_at(now) is PaymentStatus.PENDING)
 
         return self._transact(work)
@@ -1135,7 +1135,7 @@ class FamilyPortal(ServiceBase):
             commune = uow.commune()
             require_family_access(actor, commune.collectivite.id, family_id, invoices=True)
             items = invoices_to_pay(billing_ledger(uow, family_id), family_id, commune.calendar.today(now))
-            return items, uow.payment_attempts_of_family(family_id)
+            return items, uow.online_payments.of_family(family_id)
 
         items, attempts = self._transact(work)
         return tuple(
@@ -1172,14 +1172,14 @@ class FamilyPortal(ServiceBase):
             refusals = check_payment(ledger, order, commune.calendar.today(now))
             if refusals:
                 raise PaymentRefused(refusals)
-            email = _email(uow.family(family_id))
+            email = _email(uow.families.get(family_id))
             if email is None:
                 raise InvalidInput(f"family {family_id!r} has no e-mail address", code="payment.no_email")
             # In the unit of work: a payment of the same invoices begun meanwhile is a conflict, and the
             # retry then finds it under way.
             attempt = begin_payment(
                 self.gateway,
-                {a.payment_id: a for a in uow.payment_attempts_of_family(family_id)},
+                {a.payment_id: a for a in uow.online_payments.of_family(family_id)},
                 regie_id=order.regie_id,
                 family_id=family_id,
                 invoice_numbers=order.invoice_numbers,
@@ -1188,7 +1188,7 @@ class FamilyPortal(ServiceBase):
                 email=email,
                 now=now,
             )
-            uow.save_payment_attempt(attempt)
+            uow.online_payments.save(attempt)
             return attempt
 
         return self._transact(work)
@@ -1221,12 +1221,12 @@ class FamilyPortal(ServiceBase):
                 )
             declaration = AbsenceDeclaration(child_id, days, reason, now, now if proof_received else None)
             active = [
-                b for b in uow.bookings_of_family(household, days) if b.child_id == child_id and b.is_active
+                b for b in uow.bookings.of_family(household, days) if b.child_id == child_id and b.is_active
             ]
             # An absence declared for days already invoiced is regularised by the next month-end run.
             note_corrections(uow, commune, household, ((b.prestation_id, b.day) for b in active), now)
-            uow.save_absence(declaration, household)
-            closures = uow.closures()
+            uow.attendance.save_absence(declaration, household)
+            closures = uow.attendance.closures()
             outcomes: list[tuple[str, AbsenceOutcome]] = []
             booked = sorted({b.prestation_id for b in active})
             for prestation_id in booked:
@@ -1261,11 +1261,11 @@ class FamilyPortal(ServiceBase):
             commune = uow.commune()
             require_family_access(actor, commune.collectivite.id, family_id)
             category = commune.request_categories.category(category_id)
-            children = [c.id for c in uow.children_of(family_id)]
+            children = [c.id for c in uow.families.children_of(family_id)]
             request = submit_request(
                 request_id, category, family_id, values, now, children=children, message=message
             )
-            uow.save_request(request)
+            uow.requests.save(request)
             return request
 
         return self._transact(work)
@@ -1275,6 +1275,6 @@ class FamilyPortal(ServiceBase):
 
         def work(uow: UnitOfWork) -> tuple[Request, ...]:
             require_family_access(actor, uow.commune().collectivite.id, family_id)
-            return uow.requests_of_family(family_id)
+            return uow.requests.of_family(family_id)
 
         return self._transact(work)

@@ -1,0 +1,164 @@
+"""The attendance repository on SQLite: facts, absence declarations, closures."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from espacefamille.adapters.sqlite.codecs import (
+    _ABSENCE_COLUMNS,
+    _ATTENDANCE_STATUS,
+    _FACT_COLUMNS,
+    _day,
+    _instant,
+    _new_fact,
+    _optional_instant,
+    _read_instant,
+    _read_optional_instant,
+)
+from espacefamille.adapters.sqlite.schema import _FAMILY
+from espacefamille.calendar.opening import Closure, ClosureReason
+from espacefamille.calendar.periods import DateRange
+from espacefamille.rules.attendance import AbsenceDeclaration, AbsenceReason, AttendanceFact
+
+if TYPE_CHECKING:
+    from espacefamille.adapters.sqlite.store import SqliteUnitOfWork
+
+
+class _SqliteAttendance:
+    """Attendance of a ``SqliteUnitOfWork`` (see ``espacefamille.ports.Attendance``)."""
+
+    def __init__(self, uow: SqliteUnitOfWork) -> None:
+        self._uow = uow
+
+    def of_family(self, family_id: str, period: DateRange) -> tuple[AttendanceFact, ...]:
+        self._uow._sync()
+        self._uow._seen(_FAMILY, family_id)
+        return self._attendance(
+            self._uow._db.execute(
+                f"SELECT {_FACT_COLUMNS} FROM attendance "
+                "WHERE family_id = ? AND day BETWEEN ? AND ? ORDER BY child_id, prestation_id, day",
+                (family_id, period.start.isoformat(), period.end.isoformat()),
+            )
+        )
+
+    @staticmethod
+    def _attendance(
+        rows: Iterable[Any], day: Callable[[str], dt.date] = dt.date.fromisoformat
+    ) -> tuple[AttendanceFact, ...]:
+        new = _new_fact
+        status = _ATTENDANCE_STATUS
+        return tuple(
+            new(
+                child_id,
+                prestation_id,
+                day(on),
+                status[state],
+                recorded_by,
+                None if recorded_at is None else _read_instant(recorded_at),
+                note,
+            )
+            for child_id, prestation_id, on, state, recorded_by, recorded_at, note in rows
+        )
+
+    def save(self, facts: Iterable[AttendanceFact], family_id: str) -> None:
+        rows = [
+            (
+                family_id,
+                fact.day.isoformat(),
+                fact.child_id,
+                fact.prestation_id,
+                fact.status.value,
+                fact.recorded_by,
+                _optional_instant(fact.recorded_at),
+                fact.note,
+            )
+            for fact in facts
+        ]
+        if not rows:
+            return
+
+        def apply() -> None:
+            self._uow._mark(_FAMILY, family_id)
+            self._uow._db.executemany(
+                "INSERT OR REPLACE INTO attendance (family_id, day, child_id, prestation_id, status, "
+                "recorded_by, recorded_at, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+        self._uow._write(apply)
+
+    def absences_of(self, family_id: str) -> tuple[AbsenceDeclaration, ...]:
+        self._uow._sync()
+        self._uow._seen(_FAMILY, family_id)
+        return self._absences(
+            self._uow._db.execute(
+                f"SELECT {_ABSENCE_COLUMNS} FROM absences "
+                "WHERE family_id = ? ORDER BY child_id, start_day, end_day",
+                (family_id,),
+            )
+        )
+
+    @staticmethod
+    def _absences(rows: Iterable[Any]) -> tuple[AbsenceDeclaration, ...]:
+        return tuple(
+            AbsenceDeclaration(
+                child_id,
+                DateRange(_day(start), _day(end)),
+                AbsenceReason(reason),
+                _read_instant(declared_at),
+                _read_optional_instant(proof),
+            )
+            for child_id, start, end, reason, declared_at, proof in rows
+        )
+
+    def save_absence(self, declaration: AbsenceDeclaration, family_id: str) -> None:
+
+        def apply() -> None:
+            self._uow._mark(_FAMILY, family_id)
+            self._uow._db.execute(
+                "INSERT OR REPLACE INTO absences (child_id, start_day, end_day, family_id, reason, "
+                "declared_at, proof_received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    declaration.child_id,
+                    declaration.days.start.isoformat(),
+                    declaration.days.end.isoformat(),
+                    family_id,
+                    declaration.reason.value,
+                    _instant(declaration.declared_at),
+                    _optional_instant(declaration.proof_received_at),
+                ),
+            )
+
+        self._uow._write(apply)
+
+    def closures(self) -> Mapping[str, tuple[Closure, ...]]:
+        self._uow._sync()
+        result: dict[str, list[Closure]] = {}
+        for service_id, start, end, reason, label in self._uow._db.execute(
+            "SELECT service_id, start_day, end_day, reason, label FROM closures "
+            "ORDER BY service_id, start_day, end_day, position"
+        ):
+            result.setdefault(service_id, []).append(
+                Closure(DateRange(_day(start), _day(end)), ClosureReason(reason), label)
+            )
+        return {service_id: tuple(items) for service_id, items in result.items()}
+
+    def add_closure(self, service_id: str, closure: Closure) -> None:
+
+        def apply() -> None:
+            # Declaring the same closure twice keeps one.
+            self._uow._db.execute(
+                "INSERT OR IGNORE INTO closures (service_id, start_day, end_day, reason, label) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (
+                    service_id,
+                    closure.period.start.isoformat(),
+                    closure.period.end.isoformat(),
+                    closure.reason.value,
+                    closure.label,
+                ),
+            )
+
+        self._uow._write(apply)

@@ -1,0 +1,118 @@
+"""The bookings repository on SQLite."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from espacefamille.adapters.sqlite.codecs import (
+    _BOOKING_COLUMNS,
+    _BOOKING_STATUS,
+    _instant,
+    _new_booking,
+    _read_instant,
+)
+from espacefamille.adapters.sqlite.schema import _FAMILY, _PRESTATION, _scalar
+from espacefamille.calendar.periods import DateRange
+from espacefamille.errors import InvalidInput
+from espacefamille.model import (
+    Booking,
+)
+from espacefamille.money import Money
+
+if TYPE_CHECKING:
+    from espacefamille.adapters.sqlite.store import SqliteUnitOfWork
+
+
+class _SqliteBookings:
+    """Bookings of a ``SqliteUnitOfWork`` (see ``espacefamille.ports.Bookings``)."""
+
+    def __init__(self, uow: SqliteUnitOfWork) -> None:
+        self._uow = uow
+
+    @staticmethod
+    def _bookings(rows: Iterable[Any]) -> tuple[Booking, ...]:
+        status = _BOOKING_STATUS
+        instant = _read_instant
+        day = dt.date.fromisoformat
+        cents = Money.from_cents
+        new = _new_booking
+        return tuple(
+            new(
+                child_id,
+                prestation_id,
+                day(on),
+                family_id,
+                status[state],
+                instant(booked_at),
+                None if paid is None else cents(paid),
+                surcharge,
+            )
+            for child_id, prestation_id, on, family_id, state, booked_at, paid, surcharge in rows
+        )
+
+    def of_family(self, family_id: str, period: DateRange) -> tuple[Booking, ...]:
+        self._uow._sync()
+        self._uow._seen(_FAMILY, family_id)
+        return self._bookings(
+            self._uow._db.execute(
+                f"SELECT {_BOOKING_COLUMNS} FROM bookings WHERE family_id = ? AND day BETWEEN ? AND ? "
+                "ORDER BY child_id, prestation_id, day",
+                (family_id, period.start.isoformat(), period.end.isoformat()),
+            )
+        )
+
+    def of_prestation(self, prestation_id: str, period: DateRange) -> tuple[Booking, ...]:
+        self._uow._sync()
+        self._uow._seen(_PRESTATION, prestation_id)
+        return self._bookings(
+            self._uow._db.execute(
+                f"SELECT {_BOOKING_COLUMNS} FROM bookings WHERE prestation_id = ? "
+                "AND day BETWEEN ? AND ? ORDER BY child_id, day",
+                (prestation_id, period.start.isoformat(), period.end.isoformat()),
+            )
+        )
+
+    def save(self, bookings: Iterable[Booking]) -> None:
+        rows = []
+        scopes: set[tuple[str, str]] = set()
+        for booking in bookings:
+            if not isinstance(booking, Booking):
+                raise InvalidInput(f"expected a Booking, got {booking!r}", code="store.not_a_booking")
+            rows.append(
+                (
+                    booking.family_id,
+                    booking.day.isoformat(),
+                    booking.child_id,
+                    booking.prestation_id,
+                    booking.status.value,
+                    _instant(booking.booked_at),
+                    None if booking.paid is None else booking.paid.cents,
+                    booking.surcharge_code,
+                )
+            )
+            scopes.add((_FAMILY, booking.family_id))
+            scopes.add((_PRESTATION, booking.prestation_id))
+        if not rows:
+            return
+
+        def apply() -> None:
+            # A booking that moves from one household to the other leaves the first one changed too.
+            for child_id, prestation_id, day in {(row[2], row[3], row[1]) for row in rows}:
+                previous = _scalar(
+                    self._uow._db,
+                    "SELECT family_id FROM bookings WHERE child_id = ? AND prestation_id = ? AND day = ?",
+                    (child_id, prestation_id, day),
+                )
+                if previous is not None:
+                    scopes.add((_FAMILY, previous))
+            self._uow._written.update(scopes)
+            # OR REPLACE also removes the row of the same child, prestation and date (the unique key).
+            self._uow._db.executemany(
+                "INSERT OR REPLACE INTO bookings (family_id, day, child_id, prestation_id, status, "
+                "booked_at, paid_cents, surcharge_code) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+        self._uow._write(apply)

@@ -1,0 +1,286 @@
+"""The billing documents repository on SQLite: invoices and their lines, payments, allocations, numbering."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from espacefamille.adapters.sqlite.codecs import (
+    _LINE_DAYS_TEXT,
+    _day,
+    _instant,
+    _iso,
+    _line_days,
+    _optional_day,
+    _read_instant,
+)
+from espacefamille.adapters.sqlite.schema import _FAMILY, _NUMBERING, _chunks, _marks, _not_found, _scalar
+from espacefamille.billing.documents import (
+    Allocation,
+    DocumentKind,
+    Invoice,
+    InvoiceLine,
+    Numbering,
+    Payment,
+    PaymentMethod,
+    Series,
+)
+from espacefamille.calendar.periods import DateRange
+from espacefamille.errors import InvalidInput
+from espacefamille.money import Money
+
+if TYPE_CHECKING:
+    from espacefamille.adapters.sqlite.store import SqliteUnitOfWork
+
+
+class _SqliteDocuments:
+    """Documents of a ``SqliteUnitOfWork`` (see ``espacefamille.ports.Documents``)."""
+
+    def __init__(self, uow: SqliteUnitOfWork) -> None:
+        self._uow = uow
+
+    def _invoices(self, where: str, parameters: Sequence[object]) -> tuple[Invoice, ...]:
+        rows = self._uow._db.execute(
+            "SELECT number, regie_id, family_id, kind, period_start, period_end, issued_on, due_on, "
+            f"direct_debit_on FROM invoices WHERE {where} ORDER BY number",
+            parameters,
+        ).fetchall()
+        if not rows:
+            return ()
+        lines: dict[str, list[InvoiceLine]] = {}
+        numbers = [row[0] for row in rows]
+        for chunk in _chunks(numbers):
+            for number, *fields in self._uow._db.execute(
+                "SELECT invoice_number, child_id, prestation_id, label, reason, days, quantity, unit_price, "
+                "total_cents, explanation, regularises_invoice, regularises_day, minutes FROM invoice_lines "
+                f"WHERE invoice_number IN ({_marks(len(chunk))}) ORDER BY invoice_number, position",
+                chunk,
+            ):
+                lines.setdefault(number, []).append(self._line(fields))
+        return tuple(
+            Invoice(
+                number,
+                regie_id,
+                family_id,
+                DocumentKind(kind),
+                DateRange(_day(start), _day(end)),
+                _day(issued_on),
+                _day(due_on),
+                lines.get(number, ()),
+                _optional_day(direct_debit_on),
+            )
+            for number, regie_id, family_id, kind, start, end, issued_on, due_on, direct_debit_on in rows
+        )
+
+    @staticmethod
+    def _line_row(line: InvoiceLine) -> tuple[object, ...]:
+        """A line's columns, from ``child_id`` to ``minutes`` (as ``invoice_lines`` and ``carried_lines``)."""
+        return (
+            line.child_id,
+            line.prestation_id,
+            line.label,
+            line.reason,
+            _LINE_DAYS_TEXT[line.days],
+            str(line.quantity),
+            str(line.unit_price),
+            line.total.cents,
+            line.explanation,
+            None if line.regularises is None else line.regularises[0],
+            None if line.regularises is None else line.regularises[1].isoformat(),
+            line.minutes,
+        )
+
+    @staticmethod
+    def _line(fields: list[Any]) -> InvoiceLine:
+        (child_id, prestation_id, label, reason, days, quantity, unit_price, total, explanation) = fields[:9]
+        regularises_invoice, regularises_day, minutes = fields[9:]
+        return InvoiceLine(
+            child_id,
+            prestation_id,
+            label,
+            reason,
+            _line_days(days),
+            Decimal(quantity),
+            Decimal(unit_price),
+            Money.from_cents(total),
+            explanation,
+            None if regularises_invoice is None else (regularises_invoice, _day(regularises_day)),
+            minutes,
+        )
+
+    def invoices_of(self, family_id: str) -> tuple[Invoice, ...]:
+        self._uow._sync()
+        self._uow._seen(_FAMILY, family_id)
+        return self._invoices("family_id = ?", (family_id,))
+
+    def _invoice_exists(self, number: str) -> bool:
+        return _scalar(self._uow._db, "SELECT 1 FROM invoices WHERE number = ?", (number,)) is not None
+
+    def invoice(self, number: str) -> Invoice:
+        self._uow._sync()
+        found = self._invoices("number = ?", (number,))
+        if not found:
+            raise _not_found("invoice", number, "facture")
+        self._uow._seen(_FAMILY, found[0].family_id)
+        return found[0]
+
+    def save_invoice(self, invoice: Invoice) -> None:
+        # A known number (here or already committed) is refused unless it is the same invoice. Before the
+        # write lock it is looked up at once and again under the lock, where no other unit of work can slip
+        # an invoice in between; under the lock the insert itself finds it (one lookup less per invoice of
+        # a month-end run).
+        earlier = self._uow._pending_invoices.get(invoice.number)
+        if earlier is None and not self._uow._writing and self._invoice_exists(invoice.number):
+            earlier = self._invoices("number = ?", (invoice.number,))[0]
+        if earlier is not None:
+            self._check_known_invoice(earlier, invoice)
+            return
+        if not self._uow._writing:
+            # Only a write still waiting for the lock is remembered: once written, the row answers (a
+            # month-end run that saves a city's invoices as it goes keeps none of them in memory).
+            self._uow._pending_invoices[invoice.number] = invoice
+
+        def apply() -> None:
+            self._uow._mark(_FAMILY, invoice.family_id)
+            try:
+                self._uow._db.execute(
+                    "INSERT INTO invoices (number, regie_id, family_id, kind, period_start, period_end, "
+                    "issued_on, due_on, direct_debit_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        invoice.number,
+                        invoice.regie_id,
+                        invoice.family_id,
+                        invoice.kind.value,
+                        invoice.period.start.isoformat(),
+                        invoice.period.end.isoformat(),
+                        invoice.issued_on.isoformat(),
+                        invoice.due_on.isoformat(),
+                        _iso(invoice.direct_debit_on),
+                    ),
+                )
+            except sqlite3.IntegrityError:
+                found = self._invoices("number = ?", (invoice.number,))
+                if not found:  # pragma: no cover - every column is given; only the number can clash
+                    raise
+                self._check_known_invoice(found[0], invoice)
+                return
+            self._uow._db.executemany(
+                "INSERT INTO invoice_lines (invoice_number, position, child_id, prestation_id, label, "
+                "reason, days, quantity, unit_price, total_cents, explanation, regularises_invoice, "
+                "regularises_day, minutes) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (invoice.number, position, *self._line_row(line))
+                    for position, line in enumerate(invoice.lines)
+                ],
+            )
+
+        self._uow._write(apply)
+
+    def _check_known_invoice(self, earlier: Invoice, invoice: Invoice) -> None:
+        if earlier != invoice:
+            # The number may have been given by another unit of work since this one read the numbering:
+            # that is a conflict to retry, not a change to an issued invoice.
+            self._uow._raise_if_changed()
+        _check_same_invoice(earlier, invoice)
+
+    def payments_of(self, family_id: str) -> tuple[Payment, ...]:
+        self._uow._sync()
+        self._uow._seen(_FAMILY, family_id)
+        rows = self._uow._db.execute(
+            "SELECT number, regie_id, family_id, amount_cents, received_at, method, reference FROM payments "
+            "WHERE family_id = ? ORDER BY number",
+            (family_id,),
+        ).fetchall()
+        return tuple(
+            Payment(
+                number,
+                regie_id,
+                family,
+                Money.from_cents(cents),
+                _read_instant(received_at),
+                PaymentMethod(method),
+                reference,
+            )
+            for number, regie_id, family, cents, received_at, method, reference in rows
+        )
+
+    def save_payment(self, payment: Payment) -> None:
+
+        def apply() -> None:
+            self._uow._mark_owners("payments", "number", payment.number, payment.family_id)
+            self._uow._db.execute(
+                "INSERT OR REPLACE INTO payments (number, regie_id, family_id, amount_cents, received_at, "
+                "method, reference) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    payment.number,
+                    payment.regie_id,
+                    payment.family_id,
+                    payment.amount.cents,
+                    _instant(payment.received_at),
+                    payment.method.value,
+                    payment.reference,
+                ),
+            )
+
+        self._uow._write(apply)
+
+    def allocations_of(self, family_id: str) -> tuple[Allocation, ...]:
+        self._uow._sync()
+        self._uow._seen(_FAMILY, family_id)
+        rows = self._uow._db.execute(
+            "SELECT source, invoice_number, amount_cents FROM allocations WHERE family_id = ? "
+            "ORDER BY source, invoice_number",
+            (family_id,),
+        ).fetchall()
+        return tuple(Allocation(source, invoice, Money.from_cents(cents)) for source, invoice, cents in rows)
+
+    def save_allocations(self, allocations: Iterable[Allocation], family_id: str) -> None:
+        rows = [(a.source, a.invoice_number, family_id, a.amount.cents) for a in allocations]
+        if not rows:
+            return
+
+        def apply() -> None:
+            self._uow._mark(_FAMILY, family_id)
+            self._uow._db.executemany(
+                "INSERT OR REPLACE INTO allocations (source, invoice_number, family_id, amount_cents) "
+                "VALUES (?, ?, ?, ?)",
+                rows,
+            )
+
+        self._uow._write(apply)
+
+    def numbering(self) -> Numbering:
+        self._uow._sync()
+        self._uow._seen(_NUMBERING, "")
+        rows = self._uow._db.execute("SELECT regie_id, year, series, last FROM numbering").fetchall()
+        return Numbering({(regie_id, year, Series(series)): last for regie_id, year, series, last in rows})
+
+    def save_numbering(self, numbering: Numbering) -> None:
+        # Numbers are gap-free and unique: two runs numbering at once must not both commit.
+
+        def apply() -> None:
+            self._uow._mark(_NUMBERING, "")
+            self._uow._db.execute("DELETE FROM numbering")
+            self._uow._db.executemany(
+                "INSERT INTO numbering (regie_id, year, series, last) VALUES (?, ?, ?, ?)",
+                [
+                    (regie_id, year, series.value, last)
+                    for (regie_id, year, series), last in numbering.last.items()
+                ],
+            )
+
+        self._uow._write(apply)
+
+
+def _check_same_invoice(issued: Invoice, invoice: Invoice) -> None:
+    if issued != invoice:
+        raise InvalidInput(
+            f"invoice {invoice.number} is already issued with another content; an issued invoice never "
+            "changes (correct it with regularisation lines on a later one)",
+            message_fr=f"La facture {invoice.number} est déjà émise : elle ne peut plus être modifiée.",
+            code="store.invoice_immutable",
+            details={"number": invoice.number},
+        )

@@ -1,0 +1,264 @@
+"""``SqliteStore`` and its unit of work: one connection, the versions it read, one write transaction."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+
+from espacefamille.adapters.sqlite.attendance import _SqliteAttendance
+from espacefamille.adapters.sqlite.bookings import _SqliteBookings
+from espacefamille.adapters.sqlite.documents import _SqliteDocuments
+from espacefamille.adapters.sqlite.families import _SqliteFamilies
+from espacefamille.adapters.sqlite.online_payments import _SqliteOnlinePayments
+from espacefamille.adapters.sqlite.outbox import _SqliteOutbox
+from espacefamille.adapters.sqlite.requests import _SqliteRequests
+from espacefamille.adapters.sqlite.runs import _SqliteMonthEndRuns
+from espacefamille.adapters.sqlite.schema import (
+    _COMMUNE_APPLICATION_ID,
+    _COMMUNE_MIGRATIONS,
+    _FAMILY,
+    _PRESTATION,
+    _chunks,
+    _connect,
+    _marks,
+    _open_database,
+    _scalar,
+)
+from espacefamille.billing.documents import (
+    Invoice,
+)
+from espacefamille.commune import Commune
+from espacefamille.config import dumps_commune, loads_commune
+from espacefamille.errors import ConcurrentChange, NotFound
+
+
+class SqliteStore:
+    """A commune's store in one SQLite file (created, or migrated, when opened)."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        _open_database(self.path, _COMMUNE_APPLICATION_ID, _COMMUNE_MIGRATIONS, "commune")
+        self._commune_cache: tuple[str, Commune] | None = None
+
+    def __repr__(self) -> str:
+        return f"SqliteStore({str(self.path)!r})"
+
+    @contextmanager
+    def _unit_of_work(self) -> Iterator[SqliteUnitOfWork]:
+        connection = _connect(self.path)
+        uow = SqliteUnitOfWork(self, connection)
+        try:
+            yield uow
+        finally:
+            uow._close()
+
+    def unit_of_work(self) -> AbstractContextManager[SqliteUnitOfWork]:
+        """A unit of work on its own connection; leaving it without ``commit()`` rolls everything back."""
+        return self._unit_of_work()
+
+    def _parse_commune(self, text: str) -> Commune:
+        # Parsing the configuration costs milliseconds; units of work come and go by the thousand.
+        cached = self._commune_cache
+        if cached is not None and cached[0] == text:
+            return cached[1]
+        commune = loads_commune(text)
+        self._commune_cache = (text, commune)
+        return commune
+
+
+class SqliteUnitOfWork:
+    """One all-or-nothing set of reads and writes on a ``SqliteStore`` (see the module docstring).
+
+    Writes wait in the unit of work until ``commit()`` (or until the unit of work reads again, so that it
+    reads its own writes): only then does it take the database's single write lock, so that two units of
+    work may prepare their changes side by side and the second to commit learns of the conflict.
+    """
+
+    def __init__(self, store: SqliteStore, connection: sqlite3.Connection) -> None:
+        self._store = store
+        self._db = connection
+        self._writing = False
+        self._pending: list[Callable[[], None]] = []
+        # What a write waiting for commit already promises: an invoice number, an outbox message id.
+        self._pending_invoices: dict[str, Invoice] = {}
+        self._pending_outbox: set[str] = set()
+        # (scope, key) -> the version seen when first read; (scope, key) written by this unit of work.
+        self._read: dict[tuple[str, str], int] = {}
+        self._written: set[tuple[str, str]] = set()
+        self.families = _SqliteFamilies(self)
+        self.bookings = _SqliteBookings(self)
+        self.attendance = _SqliteAttendance(self)
+        self.documents = _SqliteDocuments(self)
+        self.runs = _SqliteMonthEndRuns(self)
+        self.online_payments = _SqliteOnlinePayments(self)
+        self.requests = _SqliteRequests(self)
+        self.outbox = _SqliteOutbox(self)
+
+    # -- transaction ---------------------------------------------------------------------------
+
+    def _seen(self, scope: str, key: str) -> None:
+        # The version is read before the data it guards: a change in between is then seen as a
+        # conflict at commit (at worst a needless retry), never missed. Under the write lock nobody else
+        # can commit before this unit of work does: what it reads then cannot change, nothing to record
+        # (a month-end run reads most of a city that way).
+        if not self._writing and (scope, key) not in self._read:
+            version = _scalar(
+                self._db, "SELECT version FROM versions WHERE scope = ? AND key = ?", (scope, key)
+            )
+            self._read[(scope, key)] = 0 if version is None else int(version)
+
+    def _sync(self) -> None:
+        """Before a read: apply the writes waiting for commit, so the unit of work reads its own writes."""
+        if self._pending:
+            self._begin_writing()
+            pending, self._pending = self._pending, []
+            for apply in pending:
+                apply()
+
+    def _begin_writing(self) -> None:
+        if not self._writing:
+            # IMMEDIATE: take the write lock now (waiting for another writer to finish), so that what
+            # this transaction reads cannot change before it commits.
+            self._db.execute("BEGIN IMMEDIATE")
+            self._writing = True
+
+    def _write(self, apply: Callable[[], None]) -> None:
+        if self._writing:
+            apply()
+        else:
+            self._pending.append(apply)
+
+    def _mark(self, scope: str, key: str) -> None:
+        self._written.add((scope, key))
+
+    def _mark_owners(self, table: str, key_column: str, key: str, family_id: str) -> None:
+        """A row moving between households changes both: mark the new owner and the one it had."""
+        self._mark(_FAMILY, family_id)
+        previous = _scalar(self._db, f"SELECT family_id FROM {table} WHERE {key_column} = ?", (key,))
+        if previous is not None:
+            self._mark(_FAMILY, previous)
+
+    def _changed(self, *, places: bool) -> list[tuple[str, str]]:
+        """What this unit of work read that someone else changed since: the families, numbering and
+        carried amounts it read, or (``places``) the limited places it read and then booked."""
+        if places:
+            written = {key for scope, key in self._written if scope == _PRESTATION}
+            limited = {
+                row[0]
+                for row in self._db.execute("SELECT prestation_id FROM capacity_limited").fetchall()
+                if row[0] in written
+            }
+            checked = {(s, k): v for (s, k), v in self._read.items() if s == _PRESTATION and k in limited}
+        else:
+            checked = {(s, k): v for (s, k), v in self._read.items() if s != _PRESTATION}
+        changed: list[tuple[str, str]] = []
+        by_scope: dict[str, list[str]] = {}
+        for scope, key in checked:
+            by_scope.setdefault(scope, []).append(key)
+        for scope, keys in by_scope.items():
+            for chunk in _chunks(keys):
+                current = dict(
+                    self._db.execute(
+                        "SELECT key, version FROM versions "
+                        f"WHERE scope = ? AND key IN ({_marks(len(chunk))})",
+                        (scope, *chunk),
+                    ).fetchall()
+                )
+                changed.extend((scope, key) for key in chunk if current.get(key, 0) != checked[(scope, key)])
+        return sorted(changed)
+
+    def _raise_if_changed(self) -> None:
+        changed = self._changed(places=False)
+        if changed:
+            raise ConcurrentChange(
+                "changed by another unit of work since read: "
+                + ", ".join(f"{scope} {key!r}" for scope, key in changed),
+                message_fr="Ces informations ont été modifiées entre-temps ; veuillez recommencer.",
+                details={"changed": changed},
+            )
+
+    def commit(self) -> None:
+        """Write everything at once, or raise ``ConcurrentChange`` and write nothing."""
+        try:
+            if self._pending or self._writing:
+                self._begin_writing()
+            else:
+                # Nothing to write, but the caller relies on what it read being still true.
+                self._db.execute("BEGIN")
+            # Checked before the writes are applied: a write that fails because of someone else's
+            # change (an invoice number already taken) is reported as the conflict it is.
+            self._raise_if_changed()
+            self._sync()
+            changed = self._changed(places=True)
+            if changed:
+                raise ConcurrentChange(
+                    "places booked by another unit of work since read: "
+                    + ", ".join(f"{scope} {key!r}" for scope, key in changed),
+                    message_fr="Ces places ont été réservées entre-temps ; veuillez recommencer.",
+                    details={"changed": changed},
+                )
+            self._db.executemany(
+                "INSERT INTO versions (scope, key, version) VALUES (?, ?, 1) "
+                "ON CONFLICT (scope, key) DO UPDATE SET version = version + 1",
+                sorted(self._written),
+            )
+            self._db.execute("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            self._reset()
+            raise
+        self._reset()
+
+    def rollback(self) -> None:
+        """Forget every write since the last commit."""
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
+        self._reset()
+
+    def _reset(self) -> None:
+        self._writing = False
+        self._pending.clear()
+        self._pending_invoices.clear()
+        self._pending_outbox.clear()
+        self._read.clear()
+        self._written.clear()
+
+    def _close(self) -> None:
+        try:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+        finally:
+            self._reset()
+            self._db.close()
+
+    def commune(self) -> Commune:
+        self._sync()
+        text = _scalar(self._db, "SELECT toml FROM commune")
+        if text is None:
+            raise NotFound(
+                "no commune configuration saved in this store",
+                message_fr="Aucune configuration de commune n'est enregistrée.",
+                code="not_found.commune",
+            )
+        return self._store._parse_commune(text)
+
+    def save_commune(self, commune: Commune) -> None:
+        text = dumps_commune(commune)
+
+        def apply() -> None:
+            self._db.execute(
+                "INSERT INTO commune (singleton, toml) VALUES (1, ?) "
+                "ON CONFLICT (singleton) DO UPDATE SET toml = excluded.toml",
+                (text,),
+            )
+            self._db.execute("DELETE FROM capacity_limited")
+            self._db.executemany(
+                "INSERT INTO capacity_limited (prestation_id) VALUES (?)",
+                [(prestation_id,) for prestation_id in sorted(commune.capacities)],
+            )
+
+        self._write(apply)
