@@ -10,22 +10,21 @@ Amounts are written as strings (``"15.00"``) so that they stay exact; TOML float
 
 from __future__ import annotations
 
-import datetime as dt
-import enum
 import tomllib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import tomli_w
 
+from espacefamille._internal.tables import Table
 from espacefamille.billing.tariffs import tariff_book_from_dict, tariff_book_to_dict
 from espacefamille.calendar.opening import Closure, ClosureReason, Opening
 from espacefamille.calendar.periods import DateRange, Weekday
 from espacefamille.calendar.public_holidays import HolidaySubdivision
 from espacefamille.calendar.school import SchoolYear, SchoolZone, parse_school_year
 from espacefamille.commune import Commune
-from espacefamille.errors import EspaceFamilleError, InvalidConfiguration
+from espacefamille.errors import InvalidConfiguration
 from espacefamille.families.requests import (
     RequestCategories,
     request_categories_from_dict,
@@ -63,205 +62,34 @@ __all__ = [
 
 SCHEMA_VERSION = 1
 
-E = TypeVar("E", bound=enum.Enum)
-T = TypeVar("T")
-
-
-class _Table:
-    """A TOML table being read, which knows its key path and refuses keys nobody read."""
-
-    def __init__(self, data: object, path: str) -> None:
-        if not isinstance(data, dict):
-            raise InvalidConfiguration(f"expected a table, got {_kind(data)}", path=path, code="config.type")
-        self.data: dict[str, Any] = data
-        self.path = path
-        self._seen: set[str] = set()
-
-    def at(self, key: str) -> str:
-        if not key:
-            return self.path
-        return f"{self.path}.{key}" if self.path else key
-
-    def _get(self, key: str, required: bool) -> Any:
-        self._seen.add(key)
-        if key not in self.data:
-            if required:
-                raise InvalidConfiguration(
-                    "missing required key", path=self.at(key), code="config.missing_key"
-                )
-            return None
-        return self.data[key]
-
-    def _typed(self, key: str, kind: type[T], label: str, required: bool) -> T | None:
-        value = self._get(key, required)
-        if value is None:
-            return None
-        if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-            raise InvalidConfiguration(
-                f"expected {label}, got {_kind(value)} {value!r}", path=self.at(key), code="config.type"
-            )
-        return value
-
-    def string(self, key: str) -> str:
-        value = self._typed(key, str, "a string", True)
-        assert value is not None
-        return value
-
-    def optional_string(self, key: str) -> str | None:
-        return self._typed(key, str, "a string", False)
-
-    def boolean(self, key: str, default: bool) -> bool:
-        value = self._typed(key, bool, "true or false", False)
-        return default if value is None else value
-
-    def integer(self, key: str, default: int) -> int:
-        value = self._typed(key, int, "an integer", False)
-        return default if value is None else value
-
-    def date(self, key: str) -> dt.date:
-        value = self._get(key, True)
-        if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
-            raise InvalidConfiguration(
-                f"expected a date (YYYY-MM-DD), got {_kind(value)} {value!r}",
-                path=self.at(key),
-                code="config.type",
-            )
-        return value
-
-    def optional_time(self, key: str) -> dt.time | None:
-        value = self._get(key, False)
-        if value is None:
-            return None
-        if not isinstance(value, dt.time):
-            raise InvalidConfiguration(
-                f"expected a local time (HH:MM:SS), got {_kind(value)} {value!r}",
-                path=self.at(key),
-                code="config.type",
-            )
-        return value
-
-    def money(self, key: str, default: Money) -> Money:
-        value = self._get(key, False)
-        if value is None:
-            return default
-        if isinstance(value, float):
-            raise InvalidConfiguration(
-                f'write amounts as strings ("{value}") so they stay exact, got the float {value!r}',
-                path=self.at(key),
-                code="config.float_amount",
-            )
-        if not isinstance(value, str | int) or isinstance(value, bool):
-            raise InvalidConfiguration(
-                f"expected an amount as a string, got {_kind(value)}", path=self.at(key), code="config.type"
-            )
-        return self.build(key, Money, value)
-
-    def choice(self, key: str, enum_type: type[E], default: E | None = None) -> E:
-        value = self._get(key, default is None)
-        if value is None:
-            assert default is not None
-            return default
-        try:
-            return enum_type(value)
-        except ValueError:
-            expected = ", ".join(repr(member.value) for member in enum_type)
-            raise InvalidConfiguration(
-                f"expected one of {expected}, got {value!r}", path=self.at(key), code="config.choice"
-            ) from None
-
-    def weekdays(self, key: str) -> frozenset[Weekday]:
-        value = self._get(key, False)
-        if value is None:
-            return frozenset()
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise InvalidConfiguration(
-                'expected a list of weekdays such as ["monday", "tuesday"]',
-                path=self.at(key),
-                code="config.type",
-            )
-        return frozenset(self.build(f"{key}[{i}]", Weekday.parse, v) for i, v in enumerate(value))
-
-    def table(self, key: str, required: bool = True) -> _Table | None:
-        value = self._get(key, required)
-        return None if value is None else _Table(value, self.at(key))
-
-    def tables(self, key: str) -> Iterator[tuple[str, _Table]]:
-        """The sub-tables of a table keyed by identifier (``[services.cantine]``…)."""
-        holder = self.table(key, required=False)
-        if holder is None:
-            return
-        for name in holder.data:
-            sub = holder.table(name)
-            assert sub is not None
-            yield name, sub
-
-    def array(self, key: str) -> Iterator[_Table]:
-        value = self._get(key, False)
-        if value is None:
-            return
-        if not isinstance(value, list):
-            raise InvalidConfiguration(
-                f"expected an array, got {_kind(value)}", path=self.at(key), code="config.type"
-            )
-        for index, item in enumerate(value):
-            yield _Table(item, f"{self.at(key)}[{index}]")
-
-    def raw(self, key: str) -> Any:
-        return self._get(key, False)
-
-    def build(self, key: str, make: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run a model constructor, relocating its error under this table's key path."""
-        try:
-            return make(*args, **kwargs)
-        except InvalidConfiguration:
-            raise  # already located by the reader or the model
-        except EspaceFamilleError as error:
-            raise InvalidConfiguration(error.message, path=self.at(key), code=error.code) from None
-
-    def done(self) -> None:
-        unknown = sorted(set(self.data) - self._seen)
-        if unknown:
-            # The path names the (first) offending key itself, as for every other error.
-            raise InvalidConfiguration(
-                f"unknown key(s) {', '.join(unknown)}", path=self.at(unknown[0]), code="config.unknown_key"
-            )
-
-
-def _kind(value: object) -> str:
-    return {
-        dict: "a table",
-        list: "an array",
-        str: "a string",
-        bool: "a boolean",
-        int: "an integer",
-        float: "a float",
-    }.get(type(value), type(value).__name__)
-
 
 # -- reading ----------------------------------------------------------------------------------
 
 
-def _read_range(table: _Table) -> DateRange:
+def _weekdays(table: Table, key: str) -> frozenset[Weekday]:
+    names = table.strings(key, 'a list of weekdays such as ["monday", "tuesday"]')
+    return frozenset(table.build(f"{key}[{i}]", Weekday.parse, name) for i, name in enumerate(names))
+
+
+def _read_range(table: Table) -> DateRange:
     start, end = table.date("start"), table.date("end")
     table.done()
     return table.build("end", DateRange, start, end)
 
 
-def _read_closures(table: _Table) -> tuple[Closure, ...]:
+def _read_closures(table: Table) -> tuple[Closure, ...]:
     closures = []
     for item in table.array("closures"):
         period = item.build("end", DateRange, item.date("start"), item.date("end"))
-        closures.append(
-            Closure(period, item.choice("reason", ClosureReason), item.optional_string("label") or "")
-        )
+        closures.append(Closure(period, item.choice("reason", ClosureReason), item.string("label", "")))
         item.done()
     return tuple(closures)
 
 
-def _read_opening(table: _Table) -> Opening:
-    school = table.weekdays("school_weekdays")
-    holidays = table.weekdays("holiday_weekdays")
-    season_table = table.table("season", required=False)
+def _read_opening(table: Table) -> Opening:
+    school = _weekdays(table, "school_weekdays")
+    holidays = _weekdays(table, "holiday_weekdays")
+    season_table = table.table("season", None)
     season = _read_range(season_table) if season_table is not None else None
     closures = _read_closures(table)
     open_on_holidays = table.boolean("open_on_public_holidays", False)
@@ -274,22 +102,22 @@ def _read_opening(table: _Table) -> Opening:
 
 
 def _read_prestation(
-    table: _Table, prestation_id: str, service_id: str, default: Opening | None, sections: _Sections
+    table: Table, prestation_id: str, service_id: str, default: Opening | None, sections: _Sections
 ) -> Prestation:
     name = table.string("name")
     kind = table.choice("kind", PrestationKind)
     payment_mode = table.choice("payment_mode", PaymentMode)
-    start, end = table.optional_time("start"), table.optional_time("end")
-    opening_table = table.table("opening", required=False)
+    start, end = table.time("start", None), table.time("end", None)
+    opening_table = table.table("opening", None)
     opening = _read_opening(opening_table) if opening_table is not None else default
     if opening is None:
         raise InvalidConfiguration(
             "no opening here nor on its service", path=table.at("opening"), code="config.missing_key"
         )
     blocks = tuple(_read_range(item) for item in table.array("blocks"))
-    booking = table.raw("booking")
-    capacity = table.raw("capacity")
-    conditions = table.raw("conditions")
+    booking = table.raw("booking", required=False)
+    capacity = table.raw("capacity", required=False)
+    conditions = table.raw("conditions", required=False)
     table.done()
     prestation = table.build(
         "",
@@ -326,17 +154,17 @@ class _Sections:
         self.conditions: dict[str, BookingConditions] = {}
 
 
-def _read_service(table: _Table, service_id: str, sections: _Sections) -> Service:
+def _read_service(table: Table, service_id: str, sections: _Sections) -> Service:
     name = table.string("name")
     kind = table.choice("kind", ServiceKind)
     regie = table.string("regie")
-    opening_table = table.table("opening", required=False)
+    opening_table = table.table("opening", None)
     default = _read_opening(opening_table) if opening_table is not None else None
     closures = _read_closures(table)
     prestations = tuple(
         _read_prestation(sub, pid, service_id, default, sections) for pid, sub in table.tables("prestations")
     )
-    absences = table.raw("absences")
+    absences = table.raw("absences", required=False)
     if absences is not None:
         sections.absence_policies[service_id] = absence_policy_from_dict(absences, table.at("absences"))
     if not prestations:
@@ -349,8 +177,8 @@ def _read_service(table: _Table, service_id: str, sections: _Sections) -> Servic
 
 def commune_from_dict(data: Mapping[str, Any]) -> Commune:
     """A validated ``Commune`` from the parsed TOML document."""
-    root = _Table(dict(data), "")
-    version = root.raw("schema_version")
+    root = Table(dict(data))
+    version = root.raw("schema_version", required=False)
     # ``true`` and ``1.0`` compare equal to 1 in Python; only the integer 1 is the version.
     if type(version) is not int or version != SCHEMA_VERSION:
         raise InvalidConfiguration(
@@ -359,7 +187,6 @@ def commune_from_dict(data: Mapping[str, Any]) -> Commune:
             code="config.schema_version",
         )
     coll = root.table("collectivite")
-    assert coll is not None
     collectivite = coll.build(
         "",
         Collectivite,
@@ -367,7 +194,7 @@ def commune_from_dict(data: Mapping[str, Any]) -> Commune:
         name=coll.string("name"),
         school_zone=coll.choice("school_zone", SchoolZone),
         subdivision=coll.choice("subdivision", HolidaySubdivision, HolidaySubdivision.METROPOLE),
-        timezone=coll.optional_string("timezone") or "Europe/Paris",
+        timezone=coll.string("timezone", "") or "Europe/Paris",
     )
     coll.done()
     regies: list[Regie] = []
@@ -378,7 +205,7 @@ def commune_from_dict(data: Mapping[str, Any]) -> Commune:
                 Regie,
                 regie_id,
                 sub.string("name"),
-                sub.optional_string("payfip_client"),
+                sub.string("payfip_client", None),
                 sub.integer("payment_delay_days", 30),
                 sub.integer("direct_debit_day", 10),
                 sub.integer("correction_window_days", 365),
@@ -388,33 +215,35 @@ def commune_from_dict(data: Mapping[str, Any]) -> Commune:
     sections = _Sections()
     services = tuple(_read_service(sub, sid, sections) for sid, sub in root.tables("services"))
     school_years: list[SchoolYear] = []
-    calendar = root.table("calendar", required=False)
+    calendar = root.table("calendar", None)
     if calendar is not None:
         for item in calendar.array("school_years"):
             school_years.append(parse_school_year(item.data, item.path))
         calendar.done()
     rounding = RoundingPolicy()
     threshold = Money("15")
-    billing = root.table("billing", required=False)
+    billing = root.table("billing", None)
     if billing is not None:
         rounding = RoundingPolicy(
             billing.choice("rounding_mode", RoundingMode, RoundingMode.HALF_UP),
             billing.choice("rounding_point", RoundingPoint, RoundingPoint.UNIT_PRICE),
         )
-        threshold = billing.money("recovery_threshold", threshold)
+        amount = billing.amount("recovery_threshold", None)
+        if amount is not None:
+            threshold = billing.build("recovery_threshold", Money, amount)
         billing.done()
-    tariffs = tariff_book_from_dict({"tariffs": root.raw("tariffs") or []})
-    requests = root.table("requests", required=False)
+    tariffs = tariff_book_from_dict({"tariffs": root.raw("tariffs", required=False) or []})
+    requests = root.table("requests", None)
     categories = RequestCategories()
     if requests is not None:
-        raw_categories = requests.raw("categories")
+        raw_categories = requests.raw("categories", required=False)
         if raw_categories is not None:
             categories = request_categories_from_dict(raw_categories, requests.at("categories"))
         requests.done()
-    unpaid_table = root.raw("unpaid")
+    unpaid_table = root.raw("unpaid", required=False)
     unpaid = unpaid_policy_from_dict(unpaid_table, "unpaid") if unpaid_table is not None else None
     all_or_nothing = False
-    basket = root.table("basket", required=False)
+    basket = root.table("basket", None)
     if basket is not None:
         all_or_nothing = basket.boolean("all_or_nothing", False)
         basket.done()

@@ -31,6 +31,7 @@ from typing import Any, Final
 
 import attrs
 
+from espacefamille._internal.tables import Table
 from espacefamille._internal.validators import identifier
 from espacefamille.calendar.timezones import aware_instant
 from espacefamille.errors import InvalidConfiguration, InvalidInput, NotFound, PermissionDenied
@@ -1050,125 +1051,80 @@ _OPTION_KEYS = ("value", "label")
 _TOML_KEYS = {"minimum": "min", "maximum": "max"}
 
 
-def _at(path: str, key: str) -> str:
-    return f"{path}.{key}" if path and key else (key or path)
-
-
-def _table(data: object, path: str, keys: tuple[str, ...]) -> Mapping[str, Any]:
-    if not isinstance(data, Mapping):
-        raise InvalidConfiguration(
-            f"expected a table, got {type(data).__name__}", path=path, code="config.type"
-        )
-    unknown = sorted(str(key) for key in set(data) - set(keys))
-    if unknown:
-        raise InvalidConfiguration(
-            f"unknown key {unknown[0]!r} (expected {', '.join(keys)})",
-            path=_at(path, unknown[0]),
-            code="config.unknown_key",
-        )
-    return data
-
-
-def _get(
-    table: Mapping[str, Any], path: str, key: str, kind: type, label: str, default: object = None
-) -> Any:
-    if key not in table:
-        if default is None:
-            raise InvalidConfiguration("missing required key", path=_at(path, key), code="config.missing_key")
-        return default
-    value = table[key]
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        raise InvalidConfiguration(
-            f"expected {label}, got {type(value).__name__} {value!r}", path=_at(path, key), code="config.type"
-        )
-    return value
-
-
-def _located(error: InvalidInput, path: str) -> InvalidConfiguration:
+def _located(error: InvalidInput, table: Table) -> InvalidConfiguration:
+    # A constructor's error names its attribute (details["at"]): it lands on that attribute's TOML key.
     at = str(error.details.get("at", ""))
     key = ".".join(_TOML_KEYS.get(part, part) for part in at.split(".")) if at else ""
     return InvalidConfiguration(
-        error.message, path=_at(path, key), message_fr=error.message_fr, code=error.code
+        error.message, path=table.at(key), message_fr=error.message_fr, code=error.code
     )
 
 
-def _bound_from_toml(value: object, path: str) -> object:
+def _bound_from_toml(table: Table, key: str) -> object:
+    value = table.raw(key, required=False)
     if isinstance(value, float):
         raise InvalidConfiguration(
             f'write amounts as strings ("{value}") so they stay exact, got the float {value!r}',
-            path=path,
+            path=table.at(key),
             code="config.float_amount",
         )
     if isinstance(value, dt.datetime | dt.time | bool | list | dict):
         raise InvalidConfiguration(
             f"expected a whole number, an amount as a string or a date, got {value!r}",
-            path=path,
+            path=table.at(key),
             code="config.type",
         )
     return value
 
 
-def _field_from_dict(data: object, path: str) -> FormField:
-    table = _table(data, path, _FIELD_KEYS)
-    key = _get(table, path, "key", str, "a string")
-    label = _get(table, path, "label", str, "a string")
-    type_name = _get(table, path, "type", str, "a string")
+def _field_from_dict(table: Table) -> FormField:
+    key = table.string("key")
+    label = table.string("label")
+    type_name = table.string("type")
     try:
         field_type = FieldType(type_name)
     except ValueError:
         expected = ", ".join(repr(member.value) for member in FieldType)
         raise InvalidConfiguration(
-            f"expected one of {expected}, got {type_name!r}", path=_at(path, "type"), code="config.choice"
+            f"expected one of {expected}, got {type_name!r}", path=table.at("type"), code="config.choice"
         ) from None
     options: list[Option] = []
-    raw_options = _get(table, path, "options", list, "an array of {value, label} tables", [])
-    for index, item in enumerate(raw_options):
-        where = f"{_at(path, 'options')}[{index}]"
-        option = _table(item, where, _OPTION_KEYS)
-        value = _get(option, where, "value", str, "a string")
-        option_label = _get(option, where, "label", str, "a string")
+    for option in table.array("options", "an array of {value, label} tables", keys=_OPTION_KEYS):
+        value, option_label = option.string("value"), option.string("label")
         try:
             options.append(Option(value, option_label))
         except InvalidInput as error:
-            raise _located(error, where) from None
-    max_length = table.get("max_length")
-    if max_length is not None and (isinstance(max_length, bool) or not isinstance(max_length, int)):
-        raise InvalidConfiguration(
-            f"expected a whole number, got {max_length!r}", path=_at(path, "max_length"), code="config.type"
-        )
-    bounds = {
-        name: _bound_from_toml(table[key_], _at(path, key_)) if key_ in table else None
-        for name, key_ in (("minimum", "min"), ("maximum", "max"))
-    }
+            raise _located(error, option) from None
+    max_length = table.integer("max_length", None, label="a whole number")
+    minimum, maximum = _bound_from_toml(table, "min"), _bound_from_toml(table, "max")
     try:
         return FormField(
             key=key,
             label=label,
             type=field_type,
-            required=_get(table, path, "required", bool, "true or false", False),
-            sensitive=_get(table, path, "sensitive", bool, "true or false", False),
-            help=_get(table, path, "help", str, "a string", ""),
+            required=table.boolean("required", False),
+            sensitive=table.boolean("sensitive", False),
+            help=table.string("help", ""),
             max_length=max_length,
-            minimum=bounds["minimum"],  # type: ignore[arg-type]
-            maximum=bounds["maximum"],  # type: ignore[arg-type]
+            minimum=minimum,  # type: ignore[arg-type]
+            maximum=maximum,  # type: ignore[arg-type]
             options=options,
         )
     except InvalidInput as error:
-        raise _located(error, path) from None
+        raise _located(error, table) from None
 
 
-def _category_from_dict(category_id: str, data: object, path: str) -> RequestCategory:
-    table = _table(data, path, _CATEGORY_KEYS)
-    label = _get(table, path, "label", str, "a string")
-    description = _get(table, path, "description", str, "a string", "")
-    raw_fields = _get(table, path, "fields", list, "an array of tables ([[…fields]])")
-    fields = [_field_from_dict(item, f"{_at(path, 'fields')}[{i}]") for i, item in enumerate(raw_fields)]
+def _category_from_dict(category_id: str, table: Table) -> RequestCategory:
+    label = table.string("label")
+    description = table.string("description", "")
+    items = table.array("fields", "an array of tables ([[…fields]])", keys=_FIELD_KEYS, required=True)
+    fields = [_field_from_dict(item) for item in items]
     try:
         return RequestCategory(category_id, label, fields, description)
     except InvalidInput as error:
         if error.details.get("at") == "id":  # the id is the table's own name
-            raise InvalidConfiguration(error.message, path=path, code=error.code) from None
-        raise _located(error, path) from None
+            raise InvalidConfiguration(error.message, path=table.path, code=error.code) from None
+        raise _located(error, table) from None
 
 
 def request_categories_from_dict(
@@ -1180,13 +1136,10 @@ def request_categories_from_dict(
     Errors are ``InvalidConfiguration`` naming the key path under ``path`` and a stable code; nothing is
     half-built.
     """
-    if not isinstance(data, Mapping):
-        raise InvalidConfiguration(
-            f"expected a table, got {type(data).__name__}", path=path, code="config.type"
-        )
+    holder = Table(data, path)
     categories = [
-        _category_from_dict(category_id, table, _at(path, str(category_id)))
-        for category_id, table in data.items()
+        _category_from_dict(category_id, table)
+        for category_id, table in holder.subtables(keys=_CATEGORY_KEYS)
     ]
     return RequestCategories(categories)
 

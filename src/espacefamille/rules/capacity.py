@@ -40,8 +40,9 @@ from typing import Any
 
 import attrs
 
+from espacefamille._internal.tables import Table
 from espacefamille.calendar.timezones import aware_instant, require_aware
-from espacefamille.errors import EspaceFamilleError, InvalidConfiguration, InvalidInput
+from espacefamille.errors import InvalidConfiguration, InvalidInput
 from espacefamille.model import Child, SchoolClass
 from espacefamille.text import format_date
 
@@ -264,125 +265,48 @@ class Capacity:
 # -- reading and writing the TOML table -------------------------------------------------------
 
 
-def _kind(value: object) -> str:
-    names = {dict: "a table", list: "an array", str: "a string", bool: "a boolean", float: "a float"}
-    return names.get(type(value), type(value).__name__)
+_CAPACITY_KEYS = ("places", "overrides", "groups")
+_GROUP_KEYS = ("places", "overrides", "classes", "min_age", "max_age")
+_OVERRIDE_KEYS = ("date", "places")
+_NEGATIVE = "capacity.negative_places"
 
 
-def _at(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
-
-
-def _table(data: object, path: str, allowed: tuple[str, ...]) -> Mapping[str, Any]:
-    if not isinstance(data, Mapping):
-        raise InvalidConfiguration(f"expected a table, got {_kind(data)}", path=path, code="config.type")
-    unknown = sorted(set(data) - set(allowed))
-    if unknown:
-        raise InvalidConfiguration(
-            f"unknown key(s) {', '.join(unknown)} (expected: {', '.join(allowed)})",
-            path=_at(path, unknown[0]),
-            code="config.unknown_key",
-        )
-    return data
-
-
-def _read_int(data: Mapping[str, Any], key: str, path: str, required: bool = False) -> int | None:
-    if key not in data:
-        if required:
-            raise InvalidConfiguration("missing required key", path=_at(path, key), code="config.missing_key")
-        return None
-    value = data[key]
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise InvalidConfiguration(
-            f"expected a whole number, got {_kind(value)} {value!r}", path=_at(path, key), code="config.type"
-        )
-    if value < 0:
-        raise InvalidConfiguration(
-            f"cannot be negative, got {value}",
-            message_fr=f"ne peut pas être négatif ({value})",
-            path=_at(path, key),
-            code="capacity.negative_places",
-        )
-    return value
-
-
-def _located(path: str, make: Any, *args: Any, **kwargs: Any) -> Any:
-    try:
-        return make(*args, **kwargs)
-    except EspaceFamilleError as error:
-        raise InvalidConfiguration(error.message, path=path, code=error.code) from None
-
-
-def _read_places(data: Mapping[str, Any], path: str) -> Places:
-    default = _read_int(data, "places", path)
-    raw = data.get("overrides", [])
-    where = _at(path, "overrides")
-    if not isinstance(raw, list):
-        raise InvalidConfiguration(f"expected an array, got {_kind(raw)}", path=where, code="config.type")
+def _read_places(table: Table) -> Places:
+    default = table.count("places", None, code=_NEGATIVE)
     pairs: list[tuple[dt.date, int]] = []
     seen: set[dt.date] = set()
-    for index, item in enumerate(raw):
-        item_path = f"{where}[{index}]"
-        entry = _table(item, item_path, ("date", "places"))
-        if "date" not in entry:
-            raise InvalidConfiguration(
-                "missing required key", path=_at(item_path, "date"), code="config.missing_key"
-            )
-        day = entry["date"]
-        if not isinstance(day, dt.date) or isinstance(day, dt.datetime):
-            raise InvalidConfiguration(
-                f"expected a date (YYYY-MM-DD), got {_kind(day)} {day!r}",
-                path=_at(item_path, "date"),
-                code="config.type",
-            )
+    for entry in table.array("overrides", keys=_OVERRIDE_KEYS):
+        day = entry.date("date")
         if day in seen:
             raise InvalidConfiguration(
                 f"places are given twice for {day.isoformat()}",
-                path=_at(item_path, "date"),
+                path=entry.at("date"),
                 code="capacity.duplicate_date",
             )
         seen.add(day)
-        places = _read_int(entry, "places", item_path, required=True)
-        assert places is not None
-        pairs.append((day, places))
+        pairs.append((day, entry.count("places", code=_NEGATIVE)))
     return Places(default, pairs)
 
 
-def _read_group(data: object, key: str, path: str) -> CapacityGroup:
-    table = _table(data, path, ("places", "overrides", "classes", "min_age", "max_age"))
-    places = _read_places(table, path)
-    classes = table.get("classes", [])
-    if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
-        raise InvalidConfiguration(
-            'expected a list of classes such as ["CP", "CE1"]', path=_at(path, "classes"), code="config.type"
-        )
-    min_age = _read_int(table, "min_age", path)
-    max_age = _read_int(table, "max_age", path)
-    _located(_at(path, "classes"), _classes, classes)
-    group: CapacityGroup = _located(path, CapacityGroup, key, places, classes, min_age, max_age)
-    return group
+def _read_group(table: Table, key: str) -> CapacityGroup:
+    places = _read_places(table)
+    classes = table.strings("classes", 'a list of classes such as ["CP", "CE1"]')
+    min_age = table.count("min_age", None, code=_NEGATIVE)
+    max_age = table.count("max_age", None, code=_NEGATIVE)
+    table.build("classes", _classes, classes)
+    return table.build("", CapacityGroup, key, places, classes, min_age, max_age)
 
 
 def capacity_from_dict(data: Mapping[str, Any], path: str = "capacity") -> Capacity:
     """A ``Capacity`` from its parsed TOML table; errors name the key path under ``path``."""
-    table = _table(data, path, ("places", "overrides", "groups"))
-    places = _read_places(table, path)
-    groups: list[CapacityGroup] = []
-    if "groups" in table:
-        where = _at(path, "groups")
-        holder = table["groups"]
-        if not isinstance(holder, Mapping):
-            raise InvalidConfiguration(
-                f"expected a table, got {_kind(holder)}", path=where, code="config.type"
-            )
-        for key, sub in holder.items():
-            groups.append(_read_group(sub, key, _at(where, key)))
-        if not groups:
-            raise InvalidConfiguration(
-                "a groups table needs at least one group", path=_at(path, "groups"), code="config.missing_key"
-            )
-    capacity: Capacity = _located(path, Capacity, places, groups)
-    return capacity
+    table = Table(data, path, keys=_CAPACITY_KEYS)
+    places = _read_places(table)
+    groups = [_read_group(sub, key) for key, sub in table.tables("groups", keys=_GROUP_KEYS)]
+    if table.has("groups") and not groups:
+        raise InvalidConfiguration(
+            "a groups table needs at least one group", path=table.at("groups"), code="config.missing_key"
+        )
+    return table.build("", Capacity, places, groups)
 
 
 def _places_dict(places: Places) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import Any
 
 import attrs
 
+from espacefamille._internal.tables import Table
 from espacefamille.errors import InvalidConfiguration, InvalidInput
 from espacefamille.model import SchoolClass
 
@@ -59,43 +60,21 @@ _CONDITION_KEYS = ("requires", "excludes", "min_age", "max_age", "classes")
 
 def conditions_from_dict(data: Mapping[str, Any], path: str) -> BookingConditions:
     """``BookingConditions`` from its ``[services.<s>.prestations.<p>.conditions]`` table."""
-    if not isinstance(data, Mapping):
-        raise InvalidConfiguration("expected a table", path=path, code="config.type")
-    unknown = sorted(set(data) - set(_CONDITION_KEYS))
-    if unknown:
-        raise InvalidConfiguration(
-            f"unknown key(s) {', '.join(unknown)}", path=f"{path}.{unknown[0]}", code="config.unknown_key"
-        )
-
-    def names(key: str) -> list[str]:
-        value = data.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise InvalidConfiguration("expected a list of strings", path=f"{path}.{key}", code="config.type")
-        return value
-
-    def age(key: str) -> int | None:
-        value = data.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise InvalidConfiguration("expected an integer", path=f"{path}.{key}", code="config.type")
-        return value
-
+    table = Table(data, path, keys=_CONDITION_KEYS)
     classes: list[SchoolClass] = []
-    for index, text in enumerate(names("classes")):
+    for index, text in enumerate(table.strings("classes")):
         try:
             classes.append(SchoolClass(text))
         except ValueError:
             allowed = ", ".join(repr(c.value) for c in SchoolClass)
             raise InvalidConfiguration(
                 f"expected one of {allowed}, got {text!r}",
-                path=f"{path}.classes[{index}]",
+                path=f"{table.at('classes')}[{index}]",
                 code="config.choice",
             ) from None
-    try:
-        return BookingConditions(
-            names("requires"), names("excludes"), age("min_age"), age("max_age"), classes
-        )
-    except InvalidInput as error:
-        raise InvalidConfiguration(error.message, path=path, code=error.code) from None
+    requires, excludes = table.strings("requires"), table.strings("excludes")
+    min_age, max_age = table.integer("min_age", None), table.integer("max_age", None)
+    return table.build("", BookingConditions, requires, excludes, min_age, max_age, classes)
 
 
 def conditions_to_dict(conditions: BookingConditions) -> dict[str, Any]:

@@ -17,18 +17,19 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any, ClassVar, Final, Protocol, TypeVar
 
 import attrs
 
+from espacefamille._internal.tables import REQUIRED, Required, Table
 from espacefamille.calendar.commune import CommuneCalendar
 from espacefamille.calendar.opening import OpeningCalendar
 from espacefamille.calendar.periods import DateRange, Weekday
 from espacefamille.calendar.timezones import optional_aware_instant
 from espacefamille.calendar.workdays import DayCounting, shift
-from espacefamille.errors import EspaceFamilleError, InvalidConfiguration, InvalidInput
+from espacefamille.errors import InvalidConfiguration, InvalidInput
 from espacefamille.model import Prestation
 from espacefamille.money import Money, to_decimal
 
@@ -54,8 +55,7 @@ __all__ = [
     "window_to_dict",
 ]
 
-E = TypeVar("E", bound=enum.Enum)
-T = TypeVar("T")
+_V = TypeVar("_V")
 
 _ONE_DAY = dt.timedelta(days=1)
 _MIDNIGHT = dt.time(0, 0)
@@ -371,12 +371,10 @@ class WeekdayTable:
     @classmethod
     def read(cls, keys: _Keys, on_closed_day: OnClosedDay) -> WeekdayTable:
         table = keys.table("table")
-        assert table is not None  # required
         entries = []
         for name in table.data:
             target = table.build(name, Weekday.parse, name)
             line = table.table(name)
-            assert line is not None  # required
             entries.append((target, DueOn(line.weekday("weekday"), line.time("at"))))
             line.done()
         return keys.build("table", cls, entries, on_closed_day)
@@ -493,153 +491,34 @@ class RegistrationWindow:
 # -- configuration as data --------------------------------------------------------------------
 
 
-class _Keys:
-    """A configuration table being read: it knows its key path and refuses keys nobody read."""
+class _Keys(Table):
+    """A deadline or policy table being read (the shared ``Table``), with the values deadlines are made of."""
 
-    def __init__(self, data: object, path: str) -> None:
-        if not isinstance(data, Mapping):
-            raise InvalidConfiguration(
-                f"expected a table, got {type(data).__name__}", path=path, code="config.type"
-            )
-        self.data: Mapping[str, Any] = data
-        self.path = path
-        self._seen: set[str] = set()
-
-    def at(self, key: str) -> str:
-        return f"{self.path}.{key}" if self.path else key
-
-    def has(self, key: str) -> bool:
-        return key in self.data
-
-    def raw(self, key: str, required: bool = True) -> Any:
-        self._seen.add(key)
-        if key not in self.data:
-            if required:
-                raise InvalidConfiguration(
-                    "missing required key", path=self.at(key), code="config.missing_key"
-                )
-            return None
-        return self.data[key]
-
-    def _wrong(self, key: str, expected: str, value: object) -> InvalidConfiguration:
-        return InvalidConfiguration(
-            f"expected {expected}, got {type(value).__name__} {value!r}",
-            path=self.at(key),
-            code="config.type",
-        )
-
-    def count(self, key: str) -> int:
+    def count(
+        self, key: str, default: _V | Required = REQUIRED, *, code: str = "deadline.negative"
+    ) -> int | _V:
         """A non-negative whole number (days, hours, weeks)."""
-        value = self.raw(key)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self._wrong(key, "a whole number", value)
-        if value < 0:
-            raise InvalidConfiguration(
-                f"cannot be negative, got {value}",
-                path=self.at(key),
-                message_fr=f"ne peut pas être négatif ({value})",
-                code="deadline.negative",
-            )
-        return value
-
-    def time(self, key: str) -> dt.time:
-        value = self.raw(key)
-        if not isinstance(value, dt.time) or value.tzinfo is not None:
-            raise self._wrong(key, "a local time such as 11:00:00", value)
-        return value
-
-    def instant(self, key: str, required: bool = True) -> dt.datetime | None:
-        value = self.raw(key, required)
-        if value is None:
-            return None
-        if not isinstance(value, dt.datetime):
-            raise self._wrong(
-                key, "a date and time with its offset, such as 2027-01-04T09:00:00+01:00", value
-            )
-        if value.utcoffset() is None:
-            raise InvalidConfiguration(
-                f"{value.isoformat()} has no UTC offset; write it as {value.isoformat()}+01:00 (or +02:00)",
-                path=self.at(key),
-                message_fr="Date et heure sans fuseau horaire.",
-                code="input.naive_datetime",
-            )
-        return value
-
-    def date(self, key: str) -> dt.date:
-        value = self.raw(key)
-        if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
-            raise self._wrong(key, "a date (YYYY-MM-DD)", value)
-        return value
+        return super().count(key, default, code=code)
 
     def flag(self, key: str) -> bool | None:
-        value = self.raw(key, required=False)
-        if value is not None and not isinstance(value, bool):
-            raise self._wrong(key, "true or false", value)
-        return value
-
-    def choice(self, key: str, enum_type: type[E], default: E | None = None) -> E:
-        value = self.raw(key, required=default is None)
-        if value is None:
-            assert default is not None
-            return default
-        try:
-            return enum_type(value)
-        except ValueError:
-            expected = ", ".join(repr(member.value) for member in enum_type)
-            raise InvalidConfiguration(
-                f"expected one of {expected}, got {value!r}", path=self.at(key), code="config.choice"
-            ) from None
+        return self.boolean(key, None)
 
     def weekday(self, key: str) -> Weekday:
         value = self.raw(key)
         if not isinstance(value, str):
-            raise self._wrong(key, 'a weekday such as "wednesday"', value)
+            raise self.wrong(key, 'a weekday such as "wednesday"', value)
         return self.build(key, Weekday.parse, value)
 
     def decimal(self, key: str) -> Decimal | None:
         """An exact number written as a string ("12.5") or an integer; floats are refused."""
-        value = self.raw(key, required=False)
-        if value is None:
-            return None
-        if isinstance(value, float):
-            raise InvalidConfiguration(
-                f'write it as a string ("{value}") so it stays exact, got the float {value!r}',
-                path=self.at(key),
-                code="config.float_amount",
-            )
-        if isinstance(value, bool) or not isinstance(value, str | int):
-            raise self._wrong(key, "a number written as a string", value)
-        return self.build(key, to_decimal, value)
+        value = self.amount(key, None, label="a number written as a string")
+        return None if value is None else self.build(key, to_decimal, value)
 
     def money(self, key: str, required: bool = False) -> Money | None:
         if required:
             self.raw(key)
         value = self.decimal(key)
         return None if value is None else self.build(key, Money, value)
-
-    def table(self, key: str, required: bool = True) -> _Keys | None:
-        value = self.raw(key, required)
-        return None if value is None else _Keys(value, self.at(key))
-
-    def build(self, key: str, make: Callable[..., T], *args: Any) -> T:
-        """Run a constructor, locating its error at this table's key path (same code)."""
-        try:
-            return make(*args)
-        except EspaceFamilleError as error:  # the constructors here raise InvalidInput
-            raise InvalidConfiguration(
-                error.message,
-                path=self.at(key) if key else self.path,
-                message_fr=error.message_fr,
-                code=error.code,
-            ) from None
-
-    def done(self) -> None:
-        unknown = sorted(set(self.data) - self._seen)
-        if unknown:
-            # The path names the (first) offending key itself, as the commune loader does.
-            raise InvalidConfiguration(
-                f"unknown key(s) {', '.join(unknown)}", path=self.at(unknown[0]), code="config.unknown_key"
-            )
 
 
 def deadline_from_dict(data: Mapping[str, Any], path: str) -> Deadline:
@@ -673,8 +552,8 @@ def window_from_dict(data: Mapping[str, Any], path: str) -> RegistrationWindow:
     """A registration window from its TOML table (offset datetimes, optional ``period``)."""
     keys = _Keys(data, path)
     opens, closes = keys.instant("opens"), keys.instant("closes")
-    resident_opens = keys.instant("resident_opens", required=False)
-    period_keys = keys.table("period", required=False)
+    resident_opens = keys.instant("resident_opens", None)
+    period_keys = keys.table("period", None)
     period = None
     if period_keys is not None:
         start, end = period_keys.date("start"), period_keys.date("end")

@@ -27,6 +27,7 @@ from typing import Any
 
 import attrs
 
+from espacefamille._internal.tables import Table
 from espacefamille.errors import InvalidConfiguration, InvalidInput
 from espacefamille.model import Service, ServiceKind
 from espacefamille.money import ZERO, Money
@@ -337,82 +338,41 @@ _POLICY_KEYS = ("same_regie_only", "steps")
 _STEP_KEYS = ("action", "after_days", "above", "service_kinds", "service_ids")
 
 
-def _at(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
-
-
-def _table(data: object, path: str, keys: tuple[str, ...]) -> Mapping[str, Any]:
-    if not isinstance(data, Mapping):
-        raise InvalidConfiguration(
-            f"expected a table, got {type(data).__name__}", path=path, code="config.type"
-        )
-    unknown = sorted(set(data) - set(keys))
-    if unknown:
-        raise InvalidConfiguration(
-            f"unknown key {unknown[0]!r} (expected {', '.join(keys)})",
-            path=_at(path, unknown[0]),
-            code="config.unknown_key",
-        )
-    return data
-
-
-def _wrong(path: str, expected: str, value: object) -> InvalidConfiguration:
-    return InvalidConfiguration(f"expected {expected}, got {value!r}", path=path, code="config.type")
-
-
-def _step_from_dict(data: object, path: str) -> UnpaidStep:
-    table = _table(data, path, _STEP_KEYS)
-    if "action" not in table:
-        raise InvalidConfiguration(
-            "missing required key", path=_at(path, "action"), code="config.missing_key"
-        )
+def _step_from_dict(table: Table) -> UnpaidStep:
+    action_name = table.raw("action")
     try:
-        action = UnpaidAction(table["action"])
+        action = UnpaidAction(action_name)
     except ValueError:
         raise InvalidConfiguration(
-            f"unknown action {table['action']!r} (expected 'reminder' or 'block')",
-            path=_at(path, "action"),
+            f"unknown action {action_name!r} (expected 'reminder' or 'block')",
+            path=table.at("action"),
             code="unpaid.unknown_action",
         ) from None
-    days = table.get("after_days")
-    if days is not None and (isinstance(days, bool) or not isinstance(days, int)):
-        raise _wrong(_at(path, "after_days"), "a whole number of days", days)
-    above = table.get("above")
-    if isinstance(above, float):
-        raise InvalidConfiguration(
-            f'write amounts as strings ("{above}") so they stay exact, got the float {above!r}',
-            path=_at(path, "above"),
-            code="config.float_amount",
-        )
-    if above is not None and not isinstance(above, str):
-        raise _wrong(_at(path, "above"), 'an amount written as a string ("50.00")', above)
-    lists: dict[str, list[str]] = {}
-    for key in ("service_kinds", "service_ids"):
-        items = table.get(key, [])
-        if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
-            raise _wrong(_at(path, key), "a list of strings", items)
-        lists[key] = items
+    days = table.integer("after_days", None, label="a whole number of days")
+    above_label = 'an amount written as a string ("50.00")'
+    above = table.amount("above", None, label=above_label)
+    if isinstance(above, int):
+        raise table.wrong("above", above_label, above)
+    kind_names, service_ids = table.strings("service_kinds"), table.strings("service_ids")
     kinds = []
-    for index, kind in enumerate(lists["service_kinds"]):
+    for index, kind in enumerate(kind_names):
         try:
             kinds.append(ServiceKind(kind))
         except ValueError:
             expected = ", ".join(repr(member.value) for member in ServiceKind)
             raise InvalidConfiguration(
                 f"unknown service kind {kind!r} (expected one of {expected})",
-                path=f"{_at(path, 'service_kinds')}[{index}]",
+                path=f"{table.at('service_kinds')}[{index}]",
                 code="config.choice",
             ) from None
     try:
         amount = None if above is None else Money(above)
-        return UnpaidStep(action, days, amount, kinds, lists["service_ids"])
+        return UnpaidStep(action, days, amount, kinds, service_ids)
     except InvalidInput as error:
+        # The step's own checks say which key they are about by their code.
         key = _ERROR_KEYS.get(error.code, "above" if error.code.startswith("money.") else "")
         raise InvalidConfiguration(
-            error.message,
-            path=_at(path, key) if key else path,
-            message_fr=error.message_fr,
-            code=error.code,
+            error.message, path=table.at(key), message_fr=error.message_fr, code=error.code
         ) from None
 
 
@@ -426,16 +386,10 @@ _ERROR_KEYS = {
 def unpaid_policy_from_dict(data: Mapping[str, Any], path: str = "unpaid") -> UnpaidPolicy:
     """An ``UnpaidPolicy`` from its TOML table (``[unpaid]`` with ``[[unpaid.steps]]``, see
     ``docs/unpaid.md``); errors are ``InvalidConfiguration`` naming the key under ``path``."""
-    table = _table(data, path, _POLICY_KEYS)
-    same_regie = table.get("same_regie_only", False)
-    if not isinstance(same_regie, bool):
-        raise _wrong(_at(path, "same_regie_only"), "true or false", same_regie)
-    steps = table.get("steps", [])
-    if not isinstance(steps, list):
-        raise _wrong(_at(path, "steps"), "an array of tables ([[unpaid.steps]])", steps)
-    return UnpaidPolicy(
-        tuple(_step_from_dict(step, f"{_at(path, 'steps')}[{i}]") for i, step in enumerate(steps)), same_regie
-    )
+    table = Table(data, path, keys=_POLICY_KEYS)
+    same_regie = table.boolean("same_regie_only", False)
+    steps = table.array("steps", "an array of tables ([[unpaid.steps]])", keys=_STEP_KEYS)
+    return UnpaidPolicy(tuple(_step_from_dict(step) for step in steps), same_regie)
 
 
 def unpaid_policy_to_dict(policy: UnpaidPolicy) -> dict[str, Any]:
