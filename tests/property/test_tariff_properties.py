@@ -13,10 +13,12 @@ import tomli_w
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from espacefamille.billing import tariffs as tariffs_module
 from espacefamille.billing.pricing import (
     FamilyFacts,
     price_quote,
     price_surcharge,
+    situation_key,
 )
 from espacefamille.billing.tariffs import (
     FULL_PRICE,
@@ -44,6 +46,7 @@ from espacefamille.billing.tariffs import (
     TariffBook,
     tariff_book_from_dict,
     tariff_book_to_dict,
+    tariff_criteria,
 )
 from espacefamille.calendar.periods import DateRange
 from espacefamille.errors import InvalidConfiguration, MissingData
@@ -417,3 +420,99 @@ def test_a_quote_does_not_depend_on_what_was_priced_before(
                 continue  # a status this list does not price
             quoted = price_quote(book, tariff.prestation_id, day, facts, quantity, status=status)
             assert (quoted.total, quoted.message_fr) == (expected.total, expected.message_fr)
+
+
+# -- the pricing key and the price come from the same facts ------------------------------------------
+
+PRICE_RULES: dict[str, st.SearchStrategy[PriceRule]] = {
+    "flat": amounts.map(FlatPrice),
+    "bands": quotient_bands(),
+    "effort": effort_rates(),
+    "by_children": st.lists(base_rules(), min_size=1, max_size=3).map(PriceByChildren),
+}
+CHECKED_CRITERIA = (*PRICE_RULES, "non_resident", "pai", "sibling_reduction")
+reductions = st.lists(st.integers(0, 100).map(Decimal), min_size=1, max_size=3).map(RankReduction)
+
+
+@st.composite
+def tariffs_reading(draw: st.DrawFn, key: str) -> PrestationTariff:
+    """A tariff that surely has the criterion ``key``, and maybe others."""
+    if key in PRICE_RULES:
+        rule = draw(PRICE_RULES[key])
+    elif key == "sibling_reduction":
+        rule = draw(base_rules())
+    else:
+        rule = draw(st.one_of(*PRICE_RULES.values()))
+    reduction = None
+    if not isinstance(rule, PriceByChildren) and (key == "sibling_reduction" or draw(st.booleans())):
+        reduction = draw(reductions)
+    return PrestationTariff(
+        "x",
+        draw(st.sampled_from(PriceUnit)),
+        rule,
+        non_resident=draw(amounts if key == "non_resident" else st.none() | amounts),
+        pai=draw(amounts if key == "pai" else st.none() | amounts),
+        sibling_reduction=reduction,
+    )
+
+
+# Few values, so that two families often share a band, a QF, a rank or a family size.
+few_quotients = st.none() | st.sampled_from(
+    [Decimal("0.00"), Decimal("400.00"), Decimal("812.00"), Decimal("1500.00")]
+)
+
+
+@st.composite
+def two_situations(draw: st.DrawFn) -> tuple[FamilyFacts, FamilyFacts]:
+    """A family and another that differs from it in one fact (or none)."""
+    children = draw(st.integers(1, 4))
+    first = FamilyFacts(
+        draw(few_quotients),
+        draw(st.sampled_from(Residence)),
+        draw(st.booleans()),
+        draw(st.integers(1, children)),
+        children,
+    )
+    fact = draw(st.sampled_from(["quotient", "residence", "pai", "child_rank", "children", "none"]))
+    if fact == "quotient":
+        second = attrs.evolve(first, quotient=draw(few_quotients))
+    elif fact == "residence":
+        second = attrs.evolve(first, residence=draw(st.sampled_from(Residence)))
+    elif fact == "pai":
+        second = attrs.evolve(first, pai=not first.pai)
+    elif fact == "child_rank":
+        second = attrs.evolve(first, child_rank=draw(st.integers(1, first.children)))
+    elif fact == "children":
+        more = draw(st.integers(first.child_rank, 5))
+        second = attrs.evolve(first, children=more)
+    else:
+        second = first
+    return first, second
+
+
+@pytest.mark.parametrize("key", CHECKED_CRITERIA)
+@given(data=st.data())
+def test_two_families_with_equal_pricing_keys_pay_the_same_for_every_criterion(
+    key: str, data: st.DataObject
+) -> None:
+    """The memo and month-end billing share a price between families of equal ``situation_key``: a key
+    that ignored a fact its price reads (the rank under a sibling reduction, the QF under a taux
+    d'effort…) would give one family the other's price."""
+    tariff = data.draw(tariffs_reading(key))
+    first, second = data.draw(two_situations())
+    if situation_key(tariff, first) != situation_key(tariff, second):
+        return
+    status = data.draw(st.none() | st.sampled_from(["absent_justified", "present_unbooked"]))
+    quantity = data.draw(st.integers(0, 130))
+    # Each family priced on a book of its own, where nothing is cached yet.
+    quotes = [
+        price_quote(book_of(tariff), "x", DAY, facts, quantity, status=status) for facts in (first, second)
+    ]
+    assert quotes[0].unit_price == quotes[1].unit_price
+    assert quotes[0].total == quotes[1].total
+    assert quotes[0].message_fr == quotes[1].message_fr
+
+
+def test_every_criterion_the_library_ships_is_checked_for_its_key() -> None:
+    shipped = {key for key, kind in tariff_criteria().items() if kind.__module__ == tariffs_module.__name__}
+    assert shipped == set(CHECKED_CRITERIA)

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import tomllib
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import Any, ClassVar
 
+import attrs
 import pytest
 import tomli_w
 
-from espacefamille.billing import pricing
+from espacefamille.billing import pricing, tariffs
 from espacefamille.billing.pricing import (
     FamilyFacts,
     PriceQuote,
@@ -23,9 +25,13 @@ from espacefamille.billing.tariffs import (
     FULL_PRICE,
     NO_CHARGE,
     AttendanceEffects,
+    CriterionPrice,
+    CriterionRole,
     FixedAmount,
     FixedSurcharge,
     FlatPrice,
+    FullPrice,
+    NoCharge,
     PercentOfPrice,
     PercentSurcharge,
     PrestationTariff,
@@ -34,10 +40,16 @@ from espacefamille.billing.tariffs import (
     QfBand,
     QfChangeRule,
     QuotientBands,
+    RankReduction,
+    Situation,
     SurchargeKind,
     TariffBook,
+    attendance_effect,
+    attendance_effects,
     tariff_book_from_dict,
     tariff_book_to_dict,
+    tariff_criteria,
+    tariff_criterion,
 )
 from espacefamille.calendar.periods import DateRange
 from espacefamille.commune import Commune
@@ -851,3 +863,191 @@ def test_each_child_reads_its_own_rank_and_family_size(book: TariffBook) -> None
     five = price_quote(book, "journee", holiday, FamilyFacts(808, children=5))
     assert plain(four.message_fr).startswith("Famille de 4 enfants")
     assert plain(five.message_fr).startswith("Famille de 5 enfants")
+
+
+# -- one registry per extension point: tariff criteria and attendance effects ----------------
+
+
+@pytest.fixture
+def own_registries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Registries of this test's own, so that what it registers does not outlive it."""
+    monkeypatch.setattr(tariffs, "_CRITERIA", dict(tariffs._CRITERIA))
+    monkeypatch.setattr(tariffs, "_EFFECTS", dict(tariffs._EFFECTS))
+    monkeypatch.setattr(tariffs, "_CLAUSES", dict(tariffs._CLAUSES))
+
+
+def test_a_criterion_or_an_effect_is_registered_once() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        tariff_criterion(QuotientBands)
+    assert caught.value.code == "tariff.criterion_twice"
+    with pytest.raises(InvalidInput) as caught:
+        attendance_effect(PercentOfPrice)
+    assert caught.value.code == "tariff.effect_twice"
+
+
+def test_the_shipped_criteria_and_effects_are_registered_under_their_toml_names() -> None:
+    assert list(tariff_criteria())[:7] == [
+        "flat",
+        "bands",
+        "effort",
+        "by_children",
+        "non_resident",
+        "pai",
+        "sibling_reduction",
+    ]
+    assert list(attendance_effects())[:4] == ["full", "zero", "fixed", "percent"]
+    tariff = book_of_saint_aubin().price_list_on(THURSDAY).tariff("repas")
+    assert tariff is not None
+    assert [type(criterion).key for criterion in tariff.criteria] == [
+        "pai",
+        "non_resident",
+        "bands",
+        "sibling_reduction",
+    ]
+
+
+def book_of_saint_aubin() -> TariffBook:
+    return tariff_book_from_dict(tomllib.loads(SAINT_AUBIN))
+
+
+@pytest.mark.usefixtures("own_registries")
+def test_a_commune_s_own_criterion_is_read_written_and_priced_from_what_it_reads() -> None:
+    @tariff_criterion
+    @attrs.frozen
+    class FreeFromRank:
+        """From the N-th child of a family on, the meal is free ("gratuit à partir du 4e enfant")."""
+
+        rank: int
+        key: ClassVar[str] = "free_from_rank"
+        role: ClassVar[CriterionRole] = CriterionRole.OVERRIDE
+        clauses: ClassVar[Mapping[str, Callable[..., str]]] = {
+            "test.free_from_rank": lambda rank: f"gratuit à partir du {rank}e enfant",
+        }
+
+        @classmethod
+        def read(cls, node: Any) -> FreeFromRank:
+            rank = node.integer("free_from_rank")
+            return cls(rank)
+
+        def settings(self) -> dict[str, Any]:
+            return {"free_from_rank": self.rank}
+
+        def reads(self, situation: Situation) -> bool:
+            return situation.child_rank >= self.rank
+
+        def apply(
+            self, seen: bool, base: Decimal | None, label: str, rounding: RoundingPolicy
+        ) -> CriterionPrice | None:
+            if not seen:
+                return None
+            return CriterionPrice(Decimal(0), (("test.free_from_rank", (self.rank,)),), final=True)
+
+    book = tariff_book_from_dict(document(repas={"unit": "day", "flat": "3.20", "free_from_rank": 4}))
+    assert tariff_book_from_dict(tariff_book_to_dict(book)) == book
+    third = quote(book, "repas", 5, child_rank=3, children=4)
+    fourth = quote(book, "repas", 5, child_rank=4, children=4)
+    assert (third.total, fourth.total) == (Money("16.00"), Money("0.00"))
+    assert plain(fourth.message_fr) == "Gratuit à partir du 4e enfant."
+    tariff = book.price_list_on(THURSDAY).tariff("repas")
+    assert tariff is not None
+    assert pricing.situation_key(tariff, FamilyFacts(child_rank=4, children=5)) == (True, None)
+
+
+@pytest.mark.usefixtures("own_registries")
+def test_a_price_rule_of_its_own_is_one_of_the_rules_a_prestation_may_give() -> None:
+    @tariff_criterion
+    @attrs.frozen
+    class Monthly:
+        price: Decimal
+        key: ClassVar[str] = "monthly"
+        role: ClassVar[CriterionRole] = CriterionRole.PRICE
+        clauses: ClassVar[Mapping[str, Callable[..., str]]] = {}
+
+        @classmethod
+        def read(cls, node: Any) -> Monthly:
+            return cls(node.amount("monthly", required=True))
+
+        def settings(self) -> dict[str, Any]:
+            return {"monthly": str(self.price)}
+
+        def reads(self, situation: Situation) -> None:
+            return None
+
+        def apply(
+            self, seen: None, base: Decimal | None, label: str, rounding: RoundingPolicy
+        ) -> CriterionPrice:
+            return CriterionPrice(self.price, (("tariff.flat", (self.price, label)),))
+
+    error = config_error(document(repas={"unit": "day", "flat": "3", "monthly": "40"}))
+    assert (error.code, error.path) == ("tariff.rule_conflict", "tariffs[0].prices.repas.monthly")
+    assert "flat, bands, effort, by_children, monthly" in config_error(document(repas={"unit": "day"})).reason
+    book = tariff_book_from_dict(document(repas={"unit": "block", "monthly": "40"}))
+    assert quote(book, "repas").total == Money("40.00")
+
+
+def test_an_override_or_reduction_that_is_not_a_registered_criterion_is_refused() -> None:
+    with pytest.raises(InvalidConfiguration) as caught:
+        PrestationTariff("repas", PriceUnit.DAY, FlatPrice("3"), extra_criteria=[FlatPrice("1")])
+    assert caught.value.code == "tariff.criterion_type"
+    with pytest.raises(InvalidConfiguration) as caught:
+        PrestationTariff("repas", PriceUnit.DAY, FlatPrice("3"), extra_criteria=[RankReduction(["0", "10"])])
+    assert caught.value.code == "tariff.criterion_type"  # it has its own field, sibling_reduction
+
+
+@pytest.mark.usefixtures("own_registries")
+def test_a_commune_s_own_attendance_effect_is_read_written_and_priced() -> None:
+    @attendance_effect
+    @attrs.frozen
+    class Capped:
+        """At most this amount, whatever the price ("absence non justifiée : 2 € au plus")."""
+
+        cap: Money
+        name: ClassVar[str] = "capped"
+        by_name: ClassVar[bool] = False
+        per_occurrence: ClassVar[bool] = False
+        follows_price: ClassVar[bool] = True
+        clauses: ClassVar[Mapping[str, Callable[..., str]]] = {
+            "test.attendance_capped": lambda status, cap: f"{status} : {cap.format()} au plus",
+        }
+
+        @classmethod
+        def read(cls, value: Decimal | None, path: str) -> Capped:
+            assert value is not None
+            return cls(Money(value))
+
+        def setting(self) -> str | None:
+            return str(self.cap.amount)
+
+        def billed(self, unit_price: Decimal) -> Decimal:
+            return min(unit_price, self.cap.amount)
+
+        def clause(self, status: str) -> tuple[str, tuple[object, ...]] | None:
+            return ("test.attendance_capped", (status, self.cap))
+
+        def share(self) -> Decimal | None:
+            return None
+
+    data = document(repas={"unit": "day", "flat": "3.20"})
+    data["tariffs"][0]["attendance"] = {"absent_unjustified": {"capped": "2.00"}}
+    book = tariff_book_from_dict(data)
+    assert tariff_book_from_dict(tariff_book_to_dict(book)) == book
+    absent = price_quote(book, "repas", THURSDAY, FamilyFacts(), 2, status="absent_unjustified")
+    assert absent.total == Money("4.00")
+    explained = "Tarif unique : 3,20 € la journée ; absent_unjustified : 2,00 € au plus."
+    assert plain(absent.message_fr) == explained
+    data["tariffs"][0]["attendance"] = {"absent_unjustified": "capped"}
+    error = config_error(data)
+    assert error.code == "tariff.effect_type"
+    assert '{ capped = "…" }' in error.reason
+
+
+def test_what_each_shipped_effect_does_to_an_exceptional_tariff_follows_the_price_or_not() -> None:
+    assert [kind.follows_price for kind in (FullPrice, NoCharge, FixedAmount, PercentOfPrice)] == [
+        True,
+        False,
+        False,
+        True,
+    ]
+    assert PercentOfPrice("50").billed(Decimal("3.20")) == Decimal("1.60")
+    assert FixedAmount(Money("5")).billed(Decimal("3.20")) == Decimal("5.00")
+    assert NO_CHARGE.billed(Decimal("3.20")) == 0

@@ -17,49 +17,36 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable
 from decimal import Decimal
 from fractions import Fraction
 from typing import Final, cast
 
 import attrs
-from babel.numbers import format_currency
 
 from espacefamille.billing.tariffs import (
     AttendanceEffects,
-    EffortRate,
-    FixedAmount,
     FixedSurcharge,
-    FlatPrice,
-    FullPrice,
     MultiplierSurcharge,
-    NoCharge,
-    PercentOfPrice,
     PercentSurcharge,
     PrestationTariff,
-    PriceByChildren,
     PriceList,
-    PriceRule,
     PriceUnit,
-    QfBand,
-    QuotientBands,
     SurchargeKind,
     SurchargeRule,
     TariffBook,
-    format_number,
+    clause_text,
+    fr_euros,
+    fr_number,
+    fr_percent,
+    status_text,
 )
 from espacefamille.calendar.periods import DateRange
 from espacefamille.errors import InvalidInput, MissingData
 from espacefamille.model import Residence
 from espacefamille.money import Money, RoundingPoint, RoundingPolicy, to_decimal
-from espacefamille.rules.policies import (
-    AfterDeadlinePolicy,
-    ExceptionalTariff,
-    Surcharge,
-    WaitingList,
-    late_booking_policy_kind,
-)
-from espacefamille.text import format_amount, format_duration
+from espacefamille.rules.policies import AfterDeadlinePolicy, LatePlan, late_booking_policy_kind
+from espacefamille.text import format_duration
 
 __all__ = [
     "ExplanationStep",
@@ -75,8 +62,6 @@ __all__ = [
     "situation_key",
 ]
 
-_HUNDRED: Final = Decimal(100)
-_ZERO: Final = Decimal(0)
 _DEFAULT_ROUNDING: Final = RoundingPolicy()
 _MEMO_SIZE: Final = 50_000
 
@@ -126,6 +111,11 @@ class FamilyFacts:
                 code="tariff.rank_above_children",
             )
 
+    @property
+    def resident(self) -> bool:
+        """Whether the family lives in the commune (``billing.tariffs.Situation``)."""
+        return self.residence is Residence.RESIDENT
+
 
 # -- explanations -----------------------------------------------------------------------------
 
@@ -140,7 +130,9 @@ class ExplanationStep:
     @property
     def message_fr(self) -> str:
         """The clause in French (``tranche QF 651 à 1 000 € : 3,20 € le repas``)."""
-        return _RENDERERS[self.code](*self.values)
+        render = _RENDERERS.get(self.code)
+        # A criterion's or an attendance effect's clause is written by its class (billing.tariffs).
+        return clause_text(self.code, self.values) if render is None else render(*self.values)
 
 
 def _steps(items: Iterable[ExplanationStep]) -> tuple[ExplanationStep, ...]:
@@ -291,95 +283,27 @@ class _Priced:
 def situation_key(tariff: PrestationTariff, facts: FamilyFacts) -> Hashable:
     """What decides a quote of ``tariff`` besides the status and the quantity, as a small key.
 
-    Two families with equal keys get the same unit price and explanation from one price list (the QF
-    band, or the QF itself under a taux d'effort; residence, PAI, the child's rank and the family's
-    size only where the tariff looks at them): callers pricing many families may share their work.
+    It is what each of the tariff's criteria reads of the family (``PrestationTariff.situation``: the QF
+    band, or the QF itself under a taux d'effort; residence, PAI, the child's rank and the family's size
+    only where the tariff looks at them), and the price is worked out from that key alone: two families
+    with equal keys get the same unit price and explanation from one price list, so callers pricing many
+    families may share their work.
     """
-    if facts.pai and tariff.pai is not None:
-        return "pai"
-    if facts.residence is Residence.NON_RESIDENT and tariff.non_resident is not None:
-        return "non_resident"
-    # The explanation names the family's size and the child's rank: both are part of the key.
-    rule = tariff.rule
-    size = 0
-    if isinstance(rule, PriceByChildren):
-        size = facts.children
-        rule = rule.rule_for(size)
-    rank = 0 if tariff.sibling_reduction is None else facts.child_rank
-    if isinstance(rule, FlatPrice):
-        return (size, rank, -1)
-    if isinstance(rule, QuotientBands):
-        if facts.quotient is None:
-            return (size, rank, -2)
-        return (size, rank, rule.index_for(facts.quotient))
-    return (size, rank, facts.quotient)  # a taux d'effort: the price follows the QF itself
-
-
-def _rule_price(
-    rule: PriceRule, facts: FamilyFacts, tariff: PrestationTariff, rounding: RoundingPolicy
-) -> tuple[Decimal, list[ExplanationStep]]:
-    steps: list[ExplanationStep] = []
-    if isinstance(rule, PriceByChildren):
-        steps.append(ExplanationStep("tariff.children_count", (facts.children,)))
-        rule = rule.rule_for(facts.children)
-    label = tariff.label
-    quotient = facts.quotient
-    if isinstance(rule, FlatPrice):
-        steps.append(ExplanationStep("tariff.flat", (rule.price, label)))
-        return rule.price, steps
-    if isinstance(rule, QuotientBands):
-        if quotient is None:
-            band = rule.bands[rule.unknown_index]
-            steps.append(ExplanationStep("tariff.qf_unknown_band", (band, label)))
-        else:
-            band = rule.bands[rule.index_for(quotient)]
-            steps.append(ExplanationStep("tariff.qf_band", (band, label)))
-        return band.price, steps
-    assert isinstance(rule, EffortRate)
-    if quotient is None:
-        steps.append(ExplanationStep("tariff.effort_unknown", (rule.ceiling, label)))
-        return rule.ceiling, steps
-    raw = rule.raw_price(quotient)
-    if raw < rule.floor:
-        steps.append(ExplanationStep("tariff.effort_floor", (rule.rate_percent, quotient, rule.floor, label)))
-        return rule.floor, steps
-    if raw > rule.ceiling:
-        steps.append(
-            ExplanationStep("tariff.effort_ceiling", (rule.rate_percent, quotient, rule.ceiling, label))
-        )
-        return rule.ceiling, steps
-    steps.append(ExplanationStep("tariff.effort_rate", (rule.rate_percent, quotient, raw, label, rounding)))
-    return raw, steps
-
-
-def _tariff_price(
-    tariff: PrestationTariff, facts: FamilyFacts, rounding: RoundingPolicy
-) -> tuple[Decimal, list[ExplanationStep]]:
-    if facts.pai and tariff.pai is not None:
-        return tariff.pai, [ExplanationStep("tariff.pai", (tariff.pai, tariff.label))]
-    if facts.residence is Residence.NON_RESIDENT and tariff.non_resident is not None:
-        return tariff.non_resident, [
-            ExplanationStep("tariff.non_resident", (tariff.non_resident, tariff.label))
-        ]
-    price, steps = _rule_price(tariff.rule, facts, tariff, rounding)
-    if tariff.sibling_reduction is not None:
-        percent = tariff.sibling_reduction.percent_for(facts.child_rank)
-        if percent:
-            price = price * (_HUNDRED - percent) / _HUNDRED
-            steps.append(ExplanationStep("tariff.sibling_rank", (facts.child_rank, percent)))
-    return price, steps
+    return tariff.situation(facts)
 
 
 def _work_out(
     price_list: PriceList,
     tariff: PrestationTariff,
     effects: AttendanceEffects,
-    facts: FamilyFacts,
+    seen: tuple[Hashable, ...],
     status: str | None,
     *,
     rounding: RoundingPolicy,
 ) -> _Priced:
-    unit_price, steps = _tariff_price(tariff, facts, rounding)
+    """The price of a situation key (never of the family's facts themselves: the key is all it reads)."""
+    unit_price, clauses = tariff.price_of(seen, rounding)
+    steps = [ExplanationStep(code, values) for code, values in clauses]
     price_steps = len(steps)
     per_occurrence = False
     if status is not None:
@@ -391,19 +315,11 @@ def _work_out(
                 code="tariff.no_attendance_effect",
                 details={"status": status, "prestation": tariff.prestation_id},
             )
-        if isinstance(effect, NoCharge):
-            unit_price = _ZERO
-            steps.append(ExplanationStep("tariff.attendance_zero", (status,)))
-        elif isinstance(effect, FixedAmount):
-            unit_price = effect.amount.amount
-            per_occurrence = True
-            steps.append(ExplanationStep("tariff.attendance_fixed", (status, effect.amount)))
-        elif isinstance(effect, FullPrice):
-            if status != "present":
-                steps.append(ExplanationStep("tariff.attendance_full", (status,)))
-        else:
-            unit_price = unit_price * effect.percent / _HUNDRED
-            steps.append(ExplanationStep("tariff.attendance_percent", (status, effect.percent)))
+        unit_price = effect.billed(unit_price)
+        per_occurrence = effect.per_occurrence
+        clause = effect.clause(status)
+        if clause is not None:
+            steps.append(ExplanationStep(*clause))
     explanation = PriceExplanation(price_list.label, price_list.validity, steps)
     return _Priced(unit_price, explanation, price_steps, per_occurrence, rounding)
 
@@ -433,13 +349,14 @@ def price_quote(
         raise InvalidInput(f"expected FamilyFacts, got {type(facts).__name__}", code="tariff.facts")
     price_list, tariff, effects = book.priced_on(prestation_id, day)
     # A band, a reduction or a QF's taux d'effort is worked out once per price list, not per line.
-    key = (prestation_id, situation_key(tariff, facts), status)
+    seen = tariff.situation(facts)
+    key = (prestation_id, seen, status)
     memo = price_list.memo
     priced = cast(_Priced | None, memo.get(key))
     if priced is None or (priced.rounding is not rounding and priced.rounding != rounding):
         if len(memo) >= _MEMO_SIZE:
             memo.clear()  # one entry per QF under a taux d'effort: keep the memory bounded
-        priced = memo[key] = _work_out(price_list, tariff, effects, facts, status, rounding=rounding)
+        priced = memo[key] = _work_out(price_list, tariff, effects, seen, status, rounding=rounding)
     unit = tariff.unit
     minutes = unit.minutes
     explanation = priced.explanation
@@ -531,21 +448,6 @@ def price_surcharge(
     )
 
 
-@attrs.frozen
-class LatePlan:
-    """How late bookings of a prestation stamped with one code are priced — by the price preview and by
-    month end alike: a surcharge ``rule``, an exceptional ``price``, or neither (the policy that accepted them
-    is gone: nothing more is billed, and month end shows a 0 € line saying so, naming the policy of the
-    code, ``accepted_by``, when the code tells it)."""
-
-    rule: SurchargeRule | None = None
-    price: Money | None = None
-    accepted_by: str | None = None
-
-
-_POLICY_NAMES: Final[Mapping[type, str]] = {Surcharge: "majoration", ExceptionalTariff: "tarif exceptionnel"}
-
-
 def late_plan(policy: AfterDeadlinePolicy | None, code: str) -> LatePlan | None:
     """The plan for a late booking stamped ``code`` under the prestation's current ``policy``.
 
@@ -553,19 +455,16 @@ def late_plan(policy: AfterDeadlinePolicy | None, code: str) -> LatePlan | None:
     confirmed from the waiting list is an ordinary booking; one accepted under a kind of policy the
     commune no longer has is billed nothing more (its rate is not known any more, and a family is never
     billed a supplement under a rule it was not told). A code that does not tell (imported data) follows
-    the current policy.
+    the current policy. What a policy bills is the policy's own (``AfterDeadlinePolicy.late_booking_plan``).
     """
     kind = late_booking_policy_kind(code)
-    if kind is WaitingList:
+    if kind is not None and not kind.bills_late_bookings:
         return None  # confirmed from the waiting list: the usual price, nothing more
-    if isinstance(policy, Surcharge) and kind in (None, Surcharge):
-        if policy.percent is not None:
-            return LatePlan(rule=PercentSurcharge(policy.percent))
-        assert policy.amount is not None
-        return LatePlan(rule=FixedSurcharge(policy.amount))
-    if isinstance(policy, ExceptionalTariff) and kind in (None, ExceptionalTariff):
-        return LatePlan(price=policy.unit_price)
-    return LatePlan(accepted_by=None if kind is None else _POLICY_NAMES[kind])
+    if policy is not None and (kind is None or isinstance(policy, kind)):
+        plan = policy.late_booking_plan()
+        if plan is not None:
+            return plan
+    return LatePlan(accepted_by=None if kind is None else kind.invoice_name)
 
 
 def price_exceptional_tariff(book: TariffBook, quote: PriceQuote, unit_price: Money) -> SurchargeQuote | None:
@@ -591,11 +490,11 @@ def price_exceptional_tariff(book: TariffBook, quote: PriceQuote, unit_price: Mo
     status = quote.status
     effect = None if status is None else effects.get(status)
     percent: Decimal | None = None
-    if isinstance(effect, NoCharge | FixedAmount):
-        return None  # the day costs nothing, or the same fixed amount whatever the price
-    if isinstance(effect, PercentOfPrice):
-        percent = effect.percent
-        exceptional = exceptional * percent / _HUNDRED
+    if effect is not None:
+        if not effect.follows_price:
+            return None  # the day costs nothing, or the same fixed amount whatever the price
+        exceptional = effect.billed(exceptional)
+        percent = effect.share()
     rounding = quote.rounding
     billed = quote.billed_units
     total = _line_total(exceptional, rounding.round(exceptional), billed, rounding) - quote.total
@@ -623,63 +522,6 @@ def price_exceptional_tariff(book: TariffBook, quote: PriceQuote, unit_price: Mo
 # -- French wording ---------------------------------------------------------------------------
 
 
-# Babel is slow for the thousands of sentences of a city's run (a taux d'effort writes one per QF), and
-# the same few numbers come back: each is written once, keyed by its exact digits (``str`` of a Decimal
-# keeps them, so ``0.4`` and ``0.40`` stay apart).
-
-
-@functools.lru_cache(maxsize=16_384)
-def _money_text(cents: int) -> str:
-    return Money.from_cents(cents).format()
-
-
-@functools.lru_cache(maxsize=16_384)
-def _decimal_euros(digits: str) -> str:
-    value = Decimal(digits)
-    if value == value.quantize(Decimal("0.01")):
-        return format_amount(value)
-    # A price finer than the cent (1,125 € the hour) is shown as configured, not silently rounded.
-    return str(format_currency(value, "EUR", locale="fr_FR", decimal_quantization=False))
-
-
-@functools.lru_cache(maxsize=16_384)
-def _number(digits: str) -> str:
-    return format_number(Decimal(digits))
-
-
-def _euros(value: Decimal | Money) -> str:
-    if isinstance(value, Money):
-        return _money_text(value.cents)
-    return _decimal_euros(str(value))
-
-
-def _percent(value: Decimal) -> str:
-    return _number(str(value)) + "\u202f%"
-
-
-def _quotient_text(value: Decimal) -> str:
-    """``format_quotient``, through the cache."""
-    return _number(str(value)) + "\u00a0€"
-
-
-def _ordinal(rank: int) -> str:
-    return "1er" if rank == 1 else f"{rank}e"
-
-
-_STATUS_LABELS: Final = {
-    "present": "présence",
-    "absent_justified": "absence justifiée",
-    "absent_unjustified": "absence non justifiée",
-    "present_unbooked": "présence sans réservation",
-    "cancelled_in_time": "annulation dans les délais",
-    "service_closed": "service fermé par la commune",
-}
-
-
-def _status(code: object) -> str:
-    return _STATUS_LABELS.get(str(code), str(code).replace("_", " "))
-
-
 def _started(minutes: int, units: int, unit: PriceUnit) -> str:
     noun = "heure" if unit is PriceUnit.HOUR else "demi-heure"
     plural = "s" if units > 1 else ""
@@ -689,12 +531,6 @@ def _started(minutes: int, units: int, unit: PriceUnit) -> str:
 def _partly_tolerated(tolerated: int, tolerance: int) -> str:
     plural = "s" if tolerated > 1 else ""
     return f"{tolerated} jour{plural} toléré{plural} sans majoration ({tolerance} par année scolaire)"
-
-
-def _attendance_percent(status: object, percent: Decimal) -> str:
-    if percent < 0:
-        return f"{_status(status)} : avoir de {_percent(-percent)} du prix"
-    return f"{_status(status)} : {_percent(percent)} du prix"
 
 
 def _exceptional(
@@ -707,11 +543,11 @@ def _exceptional(
 ) -> str:
     rule = "tarif exceptionnel pour une réservation après le délai"
     if percent is not None:
-        rule = f"{rule} ({_status(status)} : {_percent(percent)} du prix)"
+        rule = f"{rule} ({status_text(status)} : {fr_percent(percent)} du prix)"
     more = "de plus" if difference >= 0 else "de moins"
     return (
-        f"{rule} : {_euros(exceptional)} {label} au lieu de {_euros(usual)}, "
-        f"soit {_euros(abs(difference))} {more}"
+        f"{rule} : {fr_euros(exceptional)} {label} au lieu de {fr_euros(usual)}, "
+        f"soit {fr_euros(abs(difference))} {more}"
     )
 
 
@@ -722,50 +558,17 @@ def _late_not_billed(policy: str | None) -> str:
     return f"aucun supplément facturé : {rule} ne s'applique plus à cette prestation"
 
 
-def _qf_band(band: QfBand, label: str) -> str:
-    return f"tranche QF {band.display_label} : {_euros(band.price)} {label}"
-
-
-def _effort(rate: Decimal, quotient: Decimal, raw: Decimal, label: str, rounding: RoundingPolicy) -> str:
-    price = _euros(rounding.round(raw))
-    return f"taux d'effort {_percent(rate)} × QF {_quotient_text(quotient)} : {price} {label}"
-
-
+# The clauses of the tariff criteria and the attendance effects are their classes' (billing.tariffs).
 _RENDERERS: Final[dict[str, Callable[..., str]]] = {
-    "tariff.flat": lambda price, label: f"tarif unique : {_euros(price)} {label}",
-    "tariff.qf_band": _qf_band,
-    "tariff.qf_unknown_band": lambda band, label: (
-        "quotient familial non communiqué, " + _qf_band(band, label)
-    ),
-    "tariff.effort_rate": _effort,
-    "tariff.effort_floor": lambda rate, quotient, floor, label: (
-        f"taux d'effort {_percent(rate)} × QF {_quotient_text(quotient)}, porté au prix plancher : "
-        f"{_euros(floor)} {label}"
-    ),
-    "tariff.effort_ceiling": lambda rate, quotient, ceiling, label: (
-        f"taux d'effort {_percent(rate)} × QF {_quotient_text(quotient)}, limité au prix plafond : "
-        f"{_euros(ceiling)} {label}"
-    ),
-    "tariff.effort_unknown": lambda ceiling, label: (
-        f"quotient familial non communiqué, prix plafond : {_euros(ceiling)} {label}"
-    ),
-    "tariff.non_resident": lambda price, label: f"tarif hors commune : {_euros(price)} {label}",
-    "tariff.pai": lambda price, label: f"tarif PAI (repas fourni par la famille) : {_euros(price)} {label}",
-    "tariff.children_count": lambda n: "famille d'un enfant" if n == 1 else f"famille de {n} enfants",
-    "tariff.sibling_rank": lambda rank, percent: f"{_ordinal(rank)} enfant \u2212{_percent(percent)}",
     "tariff.started_units": _started,
-    "tariff.attendance_full": lambda status: f"{_status(status)} : prix dû",
-    "tariff.attendance_zero": lambda status: f"{_status(status)} : rien à payer",
-    "tariff.attendance_fixed": lambda status, amount: f"{_status(status)} : forfait de {_euros(amount)}",
-    "tariff.attendance_percent": _attendance_percent,
     "tariff.surcharge_fixed": lambda kind, amount, per: (
-        f"majoration pour {kind.label} : {_euros(amount)} {per}"
+        f"majoration pour {kind.label} : {fr_euros(amount)} {per}"
     ),
     "tariff.surcharge_percent": lambda kind, percent: (
-        f"majoration pour {kind.label} : +{_percent(percent)} du prix"
+        f"majoration pour {kind.label} : +{fr_percent(percent)} du prix"
     ),
     "tariff.surcharge_multiplier": lambda kind, multiplier: (
-        f"majoration pour {kind.label} : prix × {_number(str(multiplier))}"
+        f"majoration pour {kind.label} : prix × {fr_number(multiplier)}"
     ),
     "tariff.surcharge_tolerated": lambda kind, tolerance: (
         f"{kind.label} tolérée, sans majoration ({tolerance} par année scolaire)"

@@ -8,10 +8,17 @@ price rule (a flat price, quotient-familial bands, a *taux d'effort*, or a price
 of children), and the optional non-resident price, PAI price, sibling reduction by rank, surcharges
 (late booking, presence without booking) and attendance effects.
 
+Two extension points have one registry each, every entry one frozen class carrying its TOML name, its
+reader, its writer and its behaviour: the **tariff criteria** (``@tariff_criterion``: the price rules,
+the PAI and non-resident prices, the sibling reduction), each saying which facts of the family it reads
+(``reads``) and pricing from those alone (``apply``), so that the pricing cache, keyed by what they read,
+cannot disagree with the price; and the **attendance effects** (``@attendance_effect``: ``"full"``,
+``"zero"``, ``{ fixed = … }``, ``{ percent = … }``), what a status does to a day's price.
+
 Everything here is data, validated at construction and read from (and written back to) the plain
 dicts of the commune's TOML file by ``tariff_book_from_dict`` / ``tariff_book_to_dict``. Pricing itself
 — one function for invoices, prepaid baskets and previews — lives in ``espacefamille.billing.pricing``.
-``docs/tariffs.md`` has one worked example per kind.
+``docs/tariffs.md`` has one worked example per kind, and "Adding a tariff criterion".
 
 Amounts here are ``Decimal`` euros, possibly finer than the cent (a taux d'effort, an hourly price of
 1,125 €): only the commune's ``RoundingPolicy`` turns them into ``Money``.
@@ -22,19 +29,21 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import enum
+import functools
 import itertools
+import types
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from decimal import Decimal
-from typing import Any, Final, TypeAlias, TypeVar
+from typing import Any, ClassVar, Final, Protocol, Self, TypeAlias, TypeVar
 
 import attrs
-from babel.numbers import format_decimal
+from babel.numbers import format_currency, format_decimal
 
 from espacefamille._internal.validators import IDENTIFIER
 from espacefamille.calendar.periods import DateRange
-from espacefamille.errors import EspaceFamilleError, InvalidConfiguration, MissingData
-from espacefamille.money import Money, to_decimal
-from espacefamille.text import format_date
+from espacefamille.errors import EspaceFamilleError, InvalidConfiguration, InvalidInput, MissingData
+from espacefamille.money import Money, RoundingPolicy, to_decimal
+from espacefamille.text import format_amount, format_date
 
 __all__ = [
     "ATTENDANCE_STATUSES",
@@ -43,6 +52,9 @@ __all__ = [
     "NO_CHARGE",
     "AttendanceEffect",
     "AttendanceEffects",
+    "Clause",
+    "CriterionPrice",
+    "CriterionRole",
     "EffortRate",
     "FixedAmount",
     "FixedSurcharge",
@@ -50,6 +62,8 @@ __all__ = [
     "FullPrice",
     "MultiplierSurcharge",
     "NoCharge",
+    "NonResidentPrice",
+    "PaiPrice",
     "PercentOfPrice",
     "PercentSurcharge",
     "PrestationTariff",
@@ -61,16 +75,34 @@ __all__ = [
     "QfChangeRule",
     "QuotientBands",
     "RankReduction",
+    "Situation",
     "SurchargeKind",
     "SurchargeRule",
     "TariffBook",
+    "TariffCriterion",
+    "attendance_effect",
+    "attendance_effects",
+    "clause_text",
+    "format_number",
+    "format_quotient",
+    "fr_euros",
+    "fr_number",
+    "fr_ordinal",
+    "fr_percent",
+    "fr_quotient",
+    "is_attendance_effect",
+    "is_tariff_criterion",
+    "status_text",
     "tariff_book_from_dict",
     "tariff_book_to_dict",
+    "tariff_criteria",
+    "tariff_criterion",
 ]
 
 _T = TypeVar("_T")
 _E = TypeVar("_E", bound=enum.Enum)
 _HUNDRED: Final = Decimal(100)
+_ZERO: Final = Decimal(0)
 
 
 def _invalid(message: str, path: str, code: str, message_fr: str | None = None) -> InvalidConfiguration:
@@ -137,17 +169,7 @@ _UNIT_LABELS: Final = {
 }
 
 
-# -- price rules ------------------------------------------------------------------------------
-
-
-@attrs.frozen
-class FlatPrice:
-    """One price for every family."""
-
-    price: Decimal = attrs.field(converter=_decimal)
-
-    def __attrs_post_init__(self) -> None:
-        _not_negative(self.price, "flat")
+# -- French wording -----------------------------------------------------------------------------
 
 
 def format_number(value: Decimal) -> str:
@@ -163,12 +185,236 @@ def format_quotient(value: Decimal) -> str:
     return format_number(value) + "\u00a0€"
 
 
+# Babel is slow for the thousands of sentences of a city's run (a taux d'effort writes one per QF), and
+# the same few numbers come back: each is written once, keyed by its exact digits (``str`` of a Decimal
+# keeps them, so ``0.4`` and ``0.40`` stay apart).
+
+
+@functools.lru_cache(maxsize=16_384)
+def _money_text(cents: int) -> str:
+    return Money.from_cents(cents).format()
+
+
+@functools.lru_cache(maxsize=16_384)
+def _decimal_euros(digits: str) -> str:
+    value = Decimal(digits)
+    if value == value.quantize(Decimal("0.01")):
+        return format_amount(value)
+    # A price finer than the cent (1,125 € the hour) is shown as configured, not silently rounded.
+    return str(format_currency(value, "EUR", locale="fr_FR", decimal_quantization=False))
+
+
+@functools.lru_cache(maxsize=16_384)
+def _number(digits: str) -> str:
+    return format_number(Decimal(digits))
+
+
+def fr_euros(value: Decimal | Money) -> str:
+    """An amount in a French clause (``3,20 €``; ``1,125 €`` when finer than the cent), written once."""
+    if isinstance(value, Money):
+        return _money_text(value.cents)
+    return _decimal_euros(str(value))
+
+
+def fr_number(value: Decimal) -> str:
+    """``format_number``, written once per value."""
+    return _number(str(value))
+
+
+def fr_percent(value: Decimal) -> str:
+    """A percentage in a French clause: ``10 %`` (narrow no-break space)."""
+    return _number(str(value)) + "\u202f%"
+
+
+def fr_quotient(value: Decimal) -> str:
+    """``format_quotient``, written once per value."""
+    return _number(str(value)) + "\u00a0€"
+
+
+def fr_ordinal(rank: int) -> str:
+    """``1er``, ``2e``…"""
+    return "1er" if rank == 1 else f"{rank}e"
+
+
+Clause: TypeAlias = tuple[str, tuple[object, ...]]
+"""One reason behind a price: a stable code and the values its French clause is written from."""
+
+_CLAUSES: Final[dict[str, Callable[..., str]]] = {}
+
+
+def _register_clauses(owner: str, clauses: Mapping[str, Callable[..., str]]) -> None:
+    taken = sorted(set(clauses) & set(_CLAUSES))
+    if taken:
+        raise InvalidInput(
+            f"{owner}: clause code(s) {', '.join(taken)} already taken", code="tariff.clause_twice"
+        )
+    _CLAUSES.update(clauses)
+
+
+def clause_text(code: str, values: tuple[object, ...]) -> str:
+    """The French clause of a criterion's or an effect's step (``tranche QF 651 à 1 000 € : …``)."""
+    return _CLAUSES[code](*values)
+
+
+# -- tariff criteria --------------------------------------------------------------------------
+
+
+class Situation(Protocol):
+    """The facts of a family, a child and a day that prices may read (``pricing.FamilyFacts`` is one).
+
+    ``quotient`` is None when unknown (0 is a real QF); ``child_rank`` is the child's rank among the
+    family's ``children``.
+    """
+
+    @property
+    def quotient(self) -> Decimal | None: ...
+
+    @property
+    def resident(self) -> bool: ...
+
+    @property
+    def pai(self) -> bool: ...
+
+    @property
+    def child_rank(self) -> int: ...
+
+    @property
+    def children(self) -> int: ...
+
+
+class CriterionRole(enum.Enum):
+    """Where a criterion acts in a prestation's price, in this order.
+
+    ``OVERRIDE``: a price of its own that replaces everything else when the situation calls for it (PAI,
+    non-resident); ``PRICE``: the price rule, exactly one per tariff (flat, bands, taux d'effort, by family
+    size…); ``REDUCTION``: a change of the price found (the sibling reduction by rank).
+    """
+
+    OVERRIDE = "override"
+    PRICE = "price"
+    REDUCTION = "reduction"
+
+
+_ROLE_ORDER: Final = {CriterionRole.OVERRIDE: 0, CriterionRole.PRICE: 1, CriterionRole.REDUCTION: 2}
+
+
+@attrs.frozen
+class CriterionPrice:
+    """What a criterion makes of the price: the new unit price and the clauses saying why; ``final`` when
+    no later criterion applies (an override)."""
+
+    price: Decimal
+    clauses: tuple[Clause, ...]
+    final: bool = False
+
+
+class TariffCriterion(Protocol):
+    """One thing a prestation's price depends on: its TOML key, how it is read and written, which facts of
+    the situation it reads, and what it makes of the price.
+
+    Each criterion is one frozen class decorated with ``@tariff_criterion``, the registry a prestation's
+    price table is read with. **The price comes from what ``reads`` returns, never from the situation
+    itself**: pricing caches a price by those values (``pricing.situation_key``), so a cached price
+    cannot ignore a fact it depends on.
+    """
+
+    key: ClassVar[str]
+    role: ClassVar[CriterionRole]
+    clauses: ClassVar[Mapping[str, Callable[..., str]]]
+
+    @classmethod
+    def read(cls, node: _Node) -> TariffCriterion:
+        """The criterion from the prestation's table (``node`` names the key of any mistake)."""
+        ...
+
+    def settings(self) -> dict[str, Any]:
+        """Its keys in the prestation's table: ``read`` reads them back equal."""
+        ...
+
+    def reads(self, situation: Situation) -> Hashable:
+        """The facts of ``situation`` this criterion's price depends on — all of them, and only them."""
+        ...
+
+    def apply(
+        self, seen: Any, base: Decimal | None, label: str, rounding: RoundingPolicy
+    ) -> CriterionPrice | None:
+        """The price from ``seen`` (what ``reads`` returned) and the price found so far (``base``, None
+        before the price rule); None when the criterion changes nothing. ``label`` says the unit
+        (``le repas``); ``rounding`` is the commune's, for clauses that show a rounded price."""
+        ...
+
+
+_CRITERIA: Final[dict[str, type[TariffCriterion]]] = {}
+_C = TypeVar("_C", bound=type[TariffCriterion])
+
+
+def tariff_criterion(kind: _C) -> _C:
+    """Register a tariff criterion under its TOML ``key`` (a class decorator; a key is used once)."""
+    if kind.key in _CRITERIA:
+        raise InvalidInput(f"tariff criterion {kind.key!r} registered twice", code="tariff.criterion_twice")
+    if not isinstance(kind.role, CriterionRole):
+        raise InvalidInput(
+            f"tariff criterion {kind.key!r} needs a CriterionRole, got {kind.role!r}",
+            code="tariff.criterion_role",
+        )
+    _register_clauses(f"tariff criterion {kind.key!r}", kind.clauses)
+    _CRITERIA[kind.key] = kind
+    return kind
+
+
+def tariff_criteria() -> Mapping[str, type[TariffCriterion]]:
+    """The registered criteria by TOML key, in registration order (a read-only view)."""
+    return types.MappingProxyType(_CRITERIA)
+
+
+def is_tariff_criterion(value: object, role: CriterionRole | None = None) -> bool:
+    """Whether ``value`` is a criterion of a registered kind (of ``role``, when given)."""
+    kind = _CRITERIA.get(getattr(type(value), "key", None) or "")
+    return kind is type(value) and (role is None or kind.role is role)
+
+
+def _price_criteria(*, nested: bool = False) -> list[type[TariffCriterion]]:
+    kinds = [kind for kind in _CRITERIA.values() if kind.role is CriterionRole.PRICE]
+    return [kind for kind in kinds if getattr(kind, "nestable", True)] if nested else kinds
+
+
 def _band_label(lower: Decimal, upper: Decimal | None) -> str:
     if upper is None:
         return f"{format_quotient(lower)} et plus"
     if lower == 0:
         return f"moins de {format_quotient(upper)}"
     return f"{format_quotient(lower)} à moins de {format_quotient(upper)}"
+
+
+@tariff_criterion
+@attrs.frozen
+class FlatPrice:
+    """One price for every family (``flat = "3.20"``)."""
+
+    price: Decimal = attrs.field(converter=_decimal)
+    key: ClassVar[str] = "flat"
+    role: ClassVar[CriterionRole] = CriterionRole.PRICE
+    clauses: ClassVar[Mapping[str, Callable[..., str]]] = {
+        "tariff.flat": lambda price, label: f"tarif unique : {fr_euros(price)} {label}",
+    }
+
+    def __attrs_post_init__(self) -> None:
+        _not_negative(self.price, "flat")
+
+    @classmethod
+    def read(cls, node: _Node) -> FlatPrice:
+        price = node.amount("flat", required=True)
+        assert price is not None
+        return _build(node.path, lambda: cls(price))
+
+    def settings(self) -> dict[str, Any]:
+        return {"flat": _amount_text(self.price)}
+
+    def reads(self, situation: Situation) -> None:
+        return None  # the same for everyone
+
+    def apply(self, seen: None, base: Decimal | None, label: str, rounding: RoundingPolicy) -> CriterionPrice:
+        return CriterionPrice(self.price, (("tariff.flat", (self.price, label)),))
 
 
 @attrs.frozen
@@ -211,6 +457,11 @@ def _bands(items: Iterable[QfBand]) -> tuple[QfBand, ...]:
     return tuple(items)
 
 
+def _qf_band(band: QfBand, label: str) -> str:
+    return f"tranche QF {band.display_label} : {fr_euros(band.price)} {label}"
+
+
+@tariff_criterion
 @attrs.frozen
 class QuotientBands:
     """Prices by quotient-familial band, contiguous from 0 with no gap or overlap, the last open-ended.
@@ -223,6 +474,14 @@ class QuotientBands:
     bands: tuple[QfBand, ...] = attrs.field(converter=_bands)
     unknown_band: int | None = None
     _lowers: tuple[Decimal, ...] = attrs.field(init=False, eq=False, repr=False, hash=False)
+    key: ClassVar[str] = "bands"
+    role: ClassVar[CriterionRole] = CriterionRole.PRICE
+    clauses: ClassVar[Mapping[str, Callable[..., str]]] = {
+        "tariff.qf_band": _qf_band,
+        "tariff.qf_unknown_band": lambda band, label: (
+            "quotient familial non communiqué, " + _qf_band(band, label)
+        ),
+    }
 
     def __attrs_post_init__(self) -> None:
         bands = self.bands
@@ -290,7 +549,48 @@ class QuotientBands:
         """The index of the band holding ``quotient`` (which is >= 0)."""
         return bisect.bisect_right(self._lowers, quotient) - 1
 
+    @classmethod
+    def read(cls, node: _Node) -> QuotientBands:
+        bands = tuple(_read_band(path, item) for path, item in node.array("bands"))
+        unknown = node.integer("unknown_qf_band")
+        return _build(node.path, lambda: cls(bands, unknown))
 
+    def settings(self) -> dict[str, Any]:
+        bands: list[dict[str, Any]] = []
+        for band in self.bands:
+            item = {"from": _amount_text(band.lower)}
+            if band.upper is not None:
+                item["to"] = _amount_text(band.upper)
+            item["price"] = _amount_text(band.price)
+            if band.label:
+                item["label"] = band.label
+            bands.append(item)
+        result: dict[str, Any] = {"bands": bands}
+        if self.unknown_band is not None:
+            result["unknown_qf_band"] = self.unknown_band
+        return result
+
+    def reads(self, situation: Situation) -> int | None:
+        """The family's band, None when its QF is unknown (the unknown band says so to the family)."""
+        quotient = situation.quotient
+        return None if quotient is None else self.index_for(quotient)
+
+    def apply(
+        self, seen: int | None, base: Decimal | None, label: str, rounding: RoundingPolicy
+    ) -> CriterionPrice:
+        if seen is None:
+            band = self.bands[self.unknown_index]
+            return CriterionPrice(band.price, (("tariff.qf_unknown_band", (band, label)),))
+        band = self.bands[seen]
+        return CriterionPrice(band.price, (("tariff.qf_band", (band, label)),))
+
+
+def _effort(rate: Decimal, quotient: Decimal, raw: Decimal, label: str, rounding: RoundingPolicy) -> str:
+    price = fr_euros(rounding.round(raw))
+    return f"taux d'effort {fr_percent(rate)} × QF {fr_quotient(quotient)} : {price} {label}"
+
+
+@tariff_criterion
 @attrs.frozen
 class EffortRate:
     """*Taux d'effort*: the price is ``rate_percent`` % of the QF, kept within [floor, ceiling].
@@ -302,6 +602,22 @@ class EffortRate:
     floor: Decimal = attrs.field(converter=_decimal)
     ceiling: Decimal = attrs.field(converter=_decimal)
     _rate: Decimal = attrs.field(init=False, eq=False, repr=False, hash=False)
+    key: ClassVar[str] = "effort"
+    role: ClassVar[CriterionRole] = CriterionRole.PRICE
+    clauses: ClassVar[Mapping[str, Callable[..., str]]] = {
+        "tariff.effort_rate": _effort,
+        "tariff.effort_floor": lambda rate, quotient, floor, label: (
+            f"taux d'effort {fr_percent(rate)} × QF {fr_quotient(quotient)}, porté au prix plancher : "
+            f"{fr_euros(floor)} {label}"
+        ),
+        "tariff.effort_ceiling": lambda rate, quotient, ceiling, label: (
+            f"taux d'effort {fr_percent(rate)} × QF {fr_quotient(quotient)}, limité au prix plafond : "
+            f"{fr_euros(ceiling)} {label}"
+        ),
+        "tariff.effort_unknown": lambda ceiling, label: (
+            f"quotient familial non communiqué, prix plafond : {fr_euros(ceiling)} {label}"
+        ),
+    }
 
     def __attrs_post_init__(self) -> None:
         if self.rate_percent <= 0:
@@ -327,46 +643,198 @@ class EffortRate:
             return self.ceiling
         return min(max(self._rate * quotient, self.floor), self.ceiling)
 
+    @classmethod
+    def read(cls, node: _Node) -> EffortRate:
+        effort = node.table("effort")
+        assert effort is not None
+        return _read_effort(effort)
 
-BasePriceRule: TypeAlias = FlatPrice | QuotientBands | EffortRate
+    def settings(self) -> dict[str, Any]:
+        return {
+            "effort": {
+                "rate_percent": _amount_text(self.rate_percent),
+                "floor": _amount_text(self.floor),
+                "ceiling": _amount_text(self.ceiling),
+            }
+        }
+
+    def reads(self, situation: Situation) -> Decimal | None:
+        """The QF itself: the price follows it."""
+        return situation.quotient
+
+    def apply(
+        self, seen: Decimal | None, base: Decimal | None, label: str, rounding: RoundingPolicy
+    ) -> CriterionPrice:
+        if seen is None:
+            return CriterionPrice(self.ceiling, (("tariff.effort_unknown", (self.ceiling, label)),))
+        raw = self.raw_price(seen)
+        if raw < self.floor:
+            return CriterionPrice(
+                self.floor, (("tariff.effort_floor", (self.rate_percent, seen, self.floor, label)),)
+            )
+        if raw > self.ceiling:
+            return CriterionPrice(
+                self.ceiling, (("tariff.effort_ceiling", (self.rate_percent, seen, self.ceiling, label)),)
+            )
+        return CriterionPrice(raw, (("tariff.effort_rate", (self.rate_percent, seen, raw, label, rounding)),))
 
 
-def _base_rules(items: Iterable[BasePriceRule]) -> tuple[BasePriceRule, ...]:
+def _base_rules(items: Iterable[TariffCriterion]) -> tuple[TariffCriterion, ...]:
     return tuple(items)
 
 
+@tariff_criterion
 @attrs.frozen
 class PriceByChildren:
     """A price by the family's number of children: ``rules[0]`` for one child, ``rules[1]`` for two…
 
-    The last rule applies to larger families too. Each rule is a flat price, bands or a taux d'effort
-    (the CAF's scales lower the rate as the family grows).
+    The last rule applies to larger families too. Each rule is another price rule — a flat price, bands
+    or a taux d'effort (the CAF's scales lower the rate as the family grows) — but not a price by
+    children again.
     """
 
-    rules: tuple[BasePriceRule, ...] = attrs.field(converter=_base_rules)
+    rules: tuple[TariffCriterion, ...] = attrs.field(converter=_base_rules)
+    key: ClassVar[str] = "by_children"
+    role: ClassVar[CriterionRole] = CriterionRole.PRICE
+    nestable: ClassVar[bool] = False
+    clauses: ClassVar[Mapping[str, Callable[..., str]]] = {
+        "tariff.children_count": lambda n: "famille d'un enfant" if n == 1 else f"famille de {n} enfants",
+    }
 
     def __attrs_post_init__(self) -> None:
         if not self.rules:
             raise _invalid("at least one price is needed", "by_children", "tariff.no_children_price")
         for index, rule in enumerate(self.rules):
-            if not isinstance(rule, FlatPrice | QuotientBands | EffortRate):
+            if not is_tariff_criterion(rule, CriterionRole.PRICE) or not getattr(rule, "nestable", True):
                 raise _invalid(
                     f"expected a flat price, bands or a taux d'effort, got {type(rule).__name__}",
                     f"by_children[{index}]",
                     "tariff.rule_type",
                 )
 
-    def rule_for(self, children: int) -> BasePriceRule:
+    def rule_for(self, children: int) -> TariffCriterion:
         return self.rules[min(children, len(self.rules)) - 1]
+
+    @classmethod
+    def read(cls, node: _Node) -> PriceByChildren:
+        rules: list[TariffCriterion] = []
+        for path, item in node.array("by_children"):
+            if isinstance(item, str | int | float) and not isinstance(item, bool):
+                rules.append(_build(path, _flat_maker(_amount_value(item, path))))
+                continue
+            sub = _Node(item, path)
+            rule = _read_rule(sub, nested=True)
+            sub.done()
+            rules.append(rule)
+        return _build(node.path, lambda: cls(tuple(rules)))
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "by_children": [
+                _amount_text(rule.price) if isinstance(rule, FlatPrice) else rule.settings()
+                for rule in self.rules
+            ]
+        }
+
+    def reads(self, situation: Situation) -> tuple[int, Hashable]:
+        """The family's size (the explanation names it) and what the rule for that size reads."""
+        children = situation.children
+        return children, self.rule_for(children).reads(situation)
+
+    def apply(
+        self, seen: tuple[int, Hashable], base: Decimal | None, label: str, rounding: RoundingPolicy
+    ) -> CriterionPrice:
+        children, inner_seen = seen
+        inner = self.rule_for(children).apply(inner_seen, base, label, rounding)
+        assert inner is not None  # a price rule always gives a price
+        return CriterionPrice(inner.price, (("tariff.children_count", (children,)), *inner.clauses))
 
 
 PriceRule: TypeAlias = FlatPrice | QuotientBands | EffortRate | PriceByChildren
+"""The price rules shipped with the library (any ``CriterionRole.PRICE`` criterion is a price rule)."""
+
+
+@tariff_criterion
+@attrs.frozen
+class NonResidentPrice:
+    """A flat price for families living outside the commune (``non_resident = "5.80"``), without QF or
+    sibling reduction."""
+
+    price: Decimal = attrs.field(converter=_decimal)
+    key: ClassVar[str] = "non_resident"
+    role: ClassVar[CriterionRole] = CriterionRole.OVERRIDE
+    clauses: ClassVar[Mapping[str, Callable[..., str]]] = {
+        "tariff.non_resident": lambda price, label: f"tarif hors commune : {fr_euros(price)} {label}",
+    }
+
+    def __attrs_post_init__(self) -> None:
+        _not_negative(self.price, "")
+
+    @classmethod
+    def read(cls, node: _Node) -> NonResidentPrice:
+        price = node.amount("non_resident", required=True)
+        assert price is not None
+        return _build(node.at("non_resident"), lambda: cls(price))
+
+    def settings(self) -> dict[str, Any]:
+        return {"non_resident": _amount_text(self.price)}
+
+    def reads(self, situation: Situation) -> bool:
+        """Whether the family lives outside the commune."""
+        return not situation.resident
+
+    def apply(
+        self, seen: bool, base: Decimal | None, label: str, rounding: RoundingPolicy
+    ) -> CriterionPrice | None:
+        if not seen:
+            return None
+        return CriterionPrice(self.price, (("tariff.non_resident", (self.price, label)),), final=True)
+
+
+@tariff_criterion
+@attrs.frozen
+class PaiPrice:
+    """A flat price for a child with a PAI, whose family brings the meal (``pai = "1.20"``), whatever the
+    residence."""
+
+    price: Decimal = attrs.field(converter=_decimal)
+    key: ClassVar[str] = "pai"
+    role: ClassVar[CriterionRole] = CriterionRole.OVERRIDE
+    clauses: ClassVar[Mapping[str, Callable[..., str]]] = {
+        "tariff.pai": lambda price, label: (
+            f"tarif PAI (repas fourni par la famille) : {fr_euros(price)} {label}"
+        ),
+    }
+
+    def __attrs_post_init__(self) -> None:
+        _not_negative(self.price, "")
+
+    @classmethod
+    def read(cls, node: _Node) -> PaiPrice:
+        price = node.amount("pai", required=True)
+        assert price is not None
+        return _build(node.at("pai"), lambda: cls(price))
+
+    def settings(self) -> dict[str, Any]:
+        return {"pai": _amount_text(self.price)}
+
+    def reads(self, situation: Situation) -> bool:
+        """Whether the child has a PAI."""
+        return situation.pai
+
+    def apply(
+        self, seen: bool, base: Decimal | None, label: str, rounding: RoundingPolicy
+    ) -> CriterionPrice | None:
+        if not seen:
+            return None
+        return CriterionPrice(self.price, (("tariff.pai", (self.price, label)),), final=True)
 
 
 def _percents(items: Iterable[Decimal | int | str]) -> tuple[Decimal, ...]:
     return tuple(_decimal(item) for item in items)
 
 
+@tariff_criterion
 @attrs.frozen
 class RankReduction:
     """A sibling reduction by the child's rank: ``percent_off[0]`` for the 1st child, ``[1]`` for the 2nd…
@@ -376,6 +844,11 @@ class RankReduction:
     """
 
     percent_off: tuple[Decimal, ...] = attrs.field(converter=_percents)
+    key: ClassVar[str] = "sibling_reduction"
+    role: ClassVar[CriterionRole] = CriterionRole.REDUCTION
+    clauses: ClassVar[Mapping[str, Callable[..., str]]] = {
+        "tariff.sibling_rank": lambda rank, percent: f"{fr_ordinal(rank)} enfant \u2212{fr_percent(percent)}",
+    }
 
     def __attrs_post_init__(self) -> None:
         if not self.percent_off:
@@ -390,6 +863,28 @@ class RankReduction:
 
     def percent_for(self, rank: int) -> Decimal:
         return self.percent_off[min(rank, len(self.percent_off)) - 1]
+
+    @classmethod
+    def read(cls, node: _Node) -> RankReduction:
+        percents = tuple(_amount_value(item, path) for path, item in node.array("sibling_reduction"))
+        return _build(node.at("sibling_reduction"), lambda: cls(percents))
+
+    def settings(self) -> dict[str, Any]:
+        return {"sibling_reduction": [_amount_text(percent) for percent in self.percent_off]}
+
+    def reads(self, situation: Situation) -> int:
+        """The child's rank (the explanation names it)."""
+        return situation.child_rank
+
+    def apply(
+        self, seen: int, base: Decimal | None, label: str, rounding: RoundingPolicy
+    ) -> CriterionPrice | None:
+        percent = self.percent_for(seen)
+        if not percent or base is None:
+            return None
+        return CriterionPrice(
+            base * (_HUNDRED - percent) / _HUNDRED, (("tariff.sibling_rank", (seen, percent)),)
+        )
 
 
 # -- surcharges -------------------------------------------------------------------------------
@@ -491,32 +986,209 @@ ATTENDANCE_STATUSES: Final = (
 )
 """The attendance statuses an agent records (owned by ``espacefamille.rules``; plain strings here)."""
 
+_STATUS_LABELS: Final = {
+    "present": "présence",
+    "absent_justified": "absence justifiée",
+    "absent_unjustified": "absence non justifiée",
+    "present_unbooked": "présence sans réservation",
+    "cancelled_in_time": "annulation dans les délais",
+    "service_closed": "service fermé par la commune",
+}
 
+
+def status_text(code: object) -> str:
+    """How an attendance status or a commune's absence reason is said in a clause (``absence justifiée``)."""
+    return _STATUS_LABELS.get(str(code), str(code).replace("_", " "))
+
+
+class AttendanceEffect(Protocol):
+    """What an attendance status or absence reason does to a day's price: its TOML name, how it is read
+    and written, and the price it bills.
+
+    Each effect is one frozen class decorated with ``@attendance_effect``, the registry a price list's
+    ``attendance`` table is read with. An effect without settings is written by its name alone
+    (``"full"``); one with settings as a table keyed by its name (``{ fixed = "5.00" }``).
+    """
+
+    name: ClassVar[str]
+    clauses: ClassVar[Mapping[str, Callable[..., str]]]
+    by_name: ClassVar[bool]
+    """Whether it is written by its name alone (``"full"``), else as ``{ <name> = "<amount>" }``."""
+    per_occurrence: ClassVar[bool]
+    """Whether it bills an amount per attendance whatever the unit price and minutes (a fixed amount)."""
+    follows_price: ClassVar[bool]
+    """Whether what it bills follows the unit price, so an exceptional tariff changes it too."""
+
+    @classmethod
+    def read(cls, value: Decimal | None, path: str) -> AttendanceEffect:
+        """The effect from the amount written under its name (None when written by its name alone)."""
+        ...
+
+    def setting(self) -> str | None:
+        """The amount written under its name (None when it is written by its name alone)."""
+        ...
+
+    def billed(self, unit_price: Decimal) -> Decimal:
+        """The unit price of a day of this status, from the tariff's unit price."""
+        ...
+
+    def clause(self, status: str) -> Clause | None:
+        """The reason it adds to the explanation of a day of ``status``, if any."""
+        ...
+
+    def share(self) -> Decimal | None:
+        """The percentage of the price it bills, when it is neither all nor nothing nor a fixed amount."""
+        ...
+
+
+_EFFECTS: Final[dict[str, type[AttendanceEffect]]] = {}
+_A = TypeVar("_A", bound=type[AttendanceEffect])
+
+
+def attendance_effect(kind: _A) -> _A:
+    """Register an attendance effect under its ``name`` (a class decorator; a name is used once)."""
+    if kind.name in _EFFECTS:
+        raise InvalidInput(f"attendance effect {kind.name!r} registered twice", code="tariff.effect_twice")
+    _register_clauses(f"attendance effect {kind.name!r}", kind.clauses)
+    _EFFECTS[kind.name] = kind
+    return kind
+
+
+def attendance_effects() -> Mapping[str, type[AttendanceEffect]]:
+    """The registered attendance effects by TOML name, in registration order (a read-only view)."""
+    return types.MappingProxyType(_EFFECTS)
+
+
+def is_attendance_effect(value: object) -> bool:
+    """Whether ``value`` is an effect of a registered kind."""
+    return type(value) in _EFFECTS.values()
+
+
+class _ByName:
+    """An effect written by its name alone."""
+
+    by_name: ClassVar[bool] = True
+    per_occurrence: ClassVar[bool] = False
+
+    @classmethod
+    def read(cls, value: Decimal | None, path: str) -> Self:
+        return cls()
+
+    def setting(self) -> str | None:
+        return None
+
+    def share(self) -> Decimal | None:
+        return None
+
+
+@attendance_effect
 @attrs.frozen
-class FullPrice:
-    """The status is billed at the tariff's price."""
+class FullPrice(_ByName):
+    """The status is billed at the tariff's price (``"full"``)."""
+
+    name: ClassVar[str] = "full"
+    follows_price: ClassVar[bool] = True
+    clauses: ClassVar[Mapping[str, Callable[..., str]]] = {
+        "tariff.attendance_full": lambda status: f"{status_text(status)} : prix dû",
+    }
+
+    def billed(self, unit_price: Decimal) -> Decimal:
+        return unit_price
+
+    def clause(self, status: str) -> Clause | None:
+        return None if status == "present" else ("tariff.attendance_full", (status,))
 
 
+@attendance_effect
 @attrs.frozen
-class NoCharge:
-    """The status is not billed."""
+class NoCharge(_ByName):
+    """The status is not billed (``"zero"``)."""
+
+    name: ClassVar[str] = "zero"
+    follows_price: ClassVar[bool] = False
+    clauses: ClassVar[Mapping[str, Callable[..., str]]] = {
+        "tariff.attendance_zero": lambda status: f"{status_text(status)} : rien à payer",
+    }
+
+    def billed(self, unit_price: Decimal) -> Decimal:
+        return _ZERO
+
+    def clause(self, status: str) -> Clause | None:
+        return ("tariff.attendance_zero", (status,))
 
 
+@attendance_effect
 @attrs.frozen
 class FixedAmount:
-    """The status is billed a fixed amount per occurrence, whatever the tariff (negative: a credit)."""
+    """The status is billed a fixed amount per occurrence, whatever the tariff (negative: a credit);
+    ``{ fixed = "5.00" }``."""
 
     amount: Money = attrs.field(converter=_money)
+    name: ClassVar[str] = "fixed"
+    by_name: ClassVar[bool] = False
+    per_occurrence: ClassVar[bool] = True
+    follows_price: ClassVar[bool] = False
+    clauses: ClassVar[Mapping[str, Callable[..., str]]] = {
+        "tariff.attendance_fixed": lambda status, amount: (
+            f"{status_text(status)} : forfait de {fr_euros(amount)}"
+        ),
+    }
+
+    @classmethod
+    def read(cls, value: Decimal | None, path: str) -> FixedAmount:
+        assert value is not None
+        return _build(path, lambda: cls(Money(value)))
+
+    def setting(self) -> str | None:
+        return _amount_text(self.amount.amount)
+
+    def billed(self, unit_price: Decimal) -> Decimal:
+        return self.amount.amount
+
+    def clause(self, status: str) -> Clause | None:
+        return ("tariff.attendance_fixed", (status, self.amount))
+
+    def share(self) -> Decimal | None:
+        return None
 
 
+def _attendance_percent(status: object, percent: Decimal) -> str:
+    if percent < 0:
+        return f"{status_text(status)} : avoir de {fr_percent(-percent)} du prix"
+    return f"{status_text(status)} : {fr_percent(percent)} du prix"
+
+
+@attendance_effect
 @attrs.frozen
 class PercentOfPrice:
-    """The status is billed a percentage of the unit price; negative gives a credit (−100: refunded)."""
+    """The status is billed a percentage of the unit price; negative gives a credit (−100: refunded);
+    ``{ percent = "50" }``."""
 
     percent: Decimal = attrs.field(converter=_decimal)
+    name: ClassVar[str] = "percent"
+    by_name: ClassVar[bool] = False
+    per_occurrence: ClassVar[bool] = False
+    follows_price: ClassVar[bool] = True
+    clauses: ClassVar[Mapping[str, Callable[..., str]]] = {"tariff.attendance_percent": _attendance_percent}
+
+    @classmethod
+    def read(cls, value: Decimal | None, path: str) -> PercentOfPrice:
+        assert value is not None
+        return cls(value)
+
+    def setting(self) -> str | None:
+        return _amount_text(self.percent)
+
+    def billed(self, unit_price: Decimal) -> Decimal:
+        return unit_price * self.percent / _HUNDRED
+
+    def clause(self, status: str) -> Clause | None:
+        return ("tariff.attendance_percent", (status, self.percent))
+
+    def share(self) -> Decimal | None:
+        return self.percent
 
 
-AttendanceEffect: TypeAlias = FullPrice | NoCharge | FixedAmount | PercentOfPrice
 FULL_PRICE: Final = FullPrice()
 NO_CHARGE: Final = NoCharge()
 
@@ -546,7 +1218,7 @@ class AttendanceEffects(Mapping[str, AttendanceEffect]):
                 raise _invalid(f"a status code must be an identifier, got {code!r}", "", "tariff.status_code")
             if code in table:
                 raise _invalid(f"status {code!r} is given twice", code, "config.duplicate_id")
-            if not isinstance(effect, FullPrice | NoCharge | FixedAmount | PercentOfPrice):
+            if not is_attendance_effect(effect):
                 raise _invalid(
                     f"expected an attendance effect, got {type(effect).__name__}", code, "tariff.effect_type"
                 )
@@ -613,11 +1285,14 @@ class PrestationTariff:
     everyone else pays ``rule`` with the ``sibling_reduction`` of the child's rank. ``count_started``
     (hour and half-hour units only) bills every started unit instead of prorating exact minutes.
     ``attendance`` overrides some of the price list's attendance effects for this prestation.
+    ``extra_criteria`` are registered overrides and reductions other than the shipped ones (a price rule
+    of a new kind is the ``rule``). Each is a criterion (``@tariff_criterion``); ``criteria`` lists them
+    all in pricing order.
     """
 
     prestation_id: str = attrs.field(validator=_identifier)
     unit: PriceUnit
-    rule: PriceRule
+    rule: TariffCriterion
     unit_label: str = ""
     count_started: bool = False
     non_resident: Decimal | None = attrs.field(default=None, converter=_optional_decimal)
@@ -625,11 +1300,13 @@ class PrestationTariff:
     sibling_reduction: RankReduction | None = None
     unbooked_presence: SurchargeRule | None = None
     attendance: AttendanceEffects | None = None
+    extra_criteria: tuple[TariffCriterion, ...] = attrs.field(default=(), converter=_base_rules)
+    _criteria: tuple[TariffCriterion, ...] = attrs.field(init=False, eq=False, repr=False, hash=False)
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.unit, PriceUnit):
             raise _invalid(f"expected a PriceUnit, got {self.unit!r}", "unit", "tariff.unit")
-        if not isinstance(self.rule, FlatPrice | QuotientBands | EffortRate | PriceByChildren):
+        if not is_tariff_criterion(self.rule, CriterionRole.PRICE):
             raise _invalid(f"expected a price rule, got {type(self.rule).__name__}", "", "tariff.rule_type")
         if self.count_started and not self.unit.is_timed:
             raise _invalid(
@@ -645,6 +1322,66 @@ class PrestationTariff:
                 "sibling_reduction",
                 "tariff.siblings_twice",
             )
+        if self.sibling_reduction is not None and not isinstance(self.sibling_reduction, RankReduction):
+            raise _invalid(
+                f"expected a RankReduction, got {type(self.sibling_reduction).__name__}",
+                "sibling_reduction",
+                "tariff.criterion_type",
+            )
+        seen: set[str] = set()
+        for criterion in self.extra_criteria:
+            kind = type(criterion)
+            if (
+                not is_tariff_criterion(criterion)
+                or kind.role is CriterionRole.PRICE
+                or kind.key in _SLOTTED
+                or kind.key in seen
+            ):
+                raise _invalid(
+                    f"expected registered overrides or reductions other than {', '.join(_SLOTTED)}, each "
+                    f"once, got {kind.__name__}",
+                    getattr(kind, "key", ""),
+                    "tariff.criterion_type",
+                )
+            seen.add(kind.key)
+        overrides: list[TariffCriterion] = []
+        if self.pai is not None:
+            overrides.append(PaiPrice(self.pai))  # whatever the residence
+        if self.non_resident is not None:
+            overrides.append(NonResidentPrice(self.non_resident))
+        reductions: list[TariffCriterion] = [] if self.sibling_reduction is None else [self.sibling_reduction]
+        for criterion in self.extra_criteria:
+            (overrides if type(criterion).role is CriterionRole.OVERRIDE else reductions).append(criterion)
+        object.__setattr__(self, "_criteria", (*overrides, self.rule, *reductions))
+
+    @property
+    def criteria(self) -> tuple[TariffCriterion, ...]:
+        """Every criterion of this price, in pricing order: overrides (PAI first, then non-resident), the
+        price rule, reductions."""
+        return self._criteria
+
+    def situation(self, situation: Situation) -> tuple[Hashable, ...]:
+        """What each criterion reads of ``situation``, in pricing order: everything the price depends on
+        besides the attendance status and the quantity (``price_of`` prices from it alone)."""
+        return tuple([criterion.reads(situation) for criterion in self._criteria])
+
+    def price_of(
+        self, seen: tuple[Hashable, ...], rounding: RoundingPolicy
+    ) -> tuple[Decimal, tuple[Clause, ...]]:
+        """The exact unit price and its reasons, from what ``situation`` returned and nothing else."""
+        price: Decimal | None = None
+        clauses: list[Clause] = []
+        label = self.label
+        for criterion, value in zip(self._criteria, seen, strict=True):
+            step = criterion.apply(value, price, label, rounding)
+            if step is None:
+                continue
+            price = step.price
+            clauses.extend(step.clauses)
+            if step.final:
+                break
+        assert price is not None  # the price rule always gives one
+        return price, tuple(clauses)
 
     @property
     def label(self) -> str:
@@ -655,6 +1392,10 @@ class PrestationTariff:
         """The tariff's own surcharge of ``kind``: only presence without booking has one (a late booking's
         surcharge is the booking rule's, so the parent sees when booking what the invoice will say)."""
         return self.unbooked_presence if kind is SurchargeKind.UNBOOKED_PRESENCE else None
+
+
+_SLOTTED: Final = (PaiPrice.key, NonResidentPrice.key, RankReduction.key)
+"""The shipped overrides and reduction, which have fields of their own."""
 
 
 def _tariffs(items: Iterable[PrestationTariff]) -> tuple[PrestationTariff, ...]:
@@ -931,12 +1672,9 @@ def _read_effort(node: _Node) -> EffortRate:
     return _build(node.path, lambda: EffortRate(rate, floor, ceiling))
 
 
-_RULE_KEYS: Final = ("flat", "bands", "effort", "by_children")
-
-
-def _read_rule(node: _Node, *, nested: bool = False) -> PriceRule:
-    """The one price rule of a table: ``flat``, ``bands``, ``effort`` or ``by_children``."""
-    allowed = _RULE_KEYS[:3] if nested else _RULE_KEYS
+def _read_rule(node: _Node, *, nested: bool = False) -> TariffCriterion:
+    """The one price rule of a table, by the registered price criteria: ``flat``, ``bands``, ``effort``…"""
+    allowed = [kind.key for kind in _price_criteria(nested=nested)]
     present = [key for key in allowed if node.has(key)]
     if not present:
         raise _invalid(f"a price needs one of {', '.join(allowed)}", node.path, "tariff.no_price_rule")
@@ -946,30 +1684,7 @@ def _read_rule(node: _Node, *, nested: bool = False) -> PriceRule:
             node.at(present[1]),
             "tariff.rule_conflict",
         )
-    key = present[0]
-    if key == "flat":
-        price = node.amount("flat")
-        assert price is not None
-        return _build(node.path, lambda: FlatPrice(price))
-    if key == "bands":
-        bands = tuple(_read_band(path, item) for path, item in node.array("bands"))
-        unknown = node.integer("unknown_qf_band")
-        return _build(node.path, lambda: QuotientBands(bands, unknown))
-    if key == "effort":
-        effort = node.table("effort")
-        assert effort is not None
-        return _read_effort(effort)
-    rules: list[BasePriceRule] = []
-    for path, item in node.array("by_children"):
-        if isinstance(item, str | int | float) and not isinstance(item, bool):
-            rules.append(_build(path, _flat_maker(_amount_value(item, path))))
-            continue
-        sub = _Node(item, path)
-        rule = _read_rule(sub, nested=True)
-        sub.done()
-        assert not isinstance(rule, PriceByChildren)
-        rules.append(rule)
-    return _build(node.path, lambda: PriceByChildren(tuple(rules)))
+    return _CRITERIA[present[0]].read(node)
 
 
 def _flat_maker(price: Decimal) -> Callable[[], FlatPrice]:
@@ -995,22 +1710,21 @@ def _read_surcharge(node: _Node) -> SurchargeRule:
 
 
 def _read_effect(path: str, value: object) -> AttendanceEffect:
-    if value == "full":
-        return FULL_PRICE
-    if value == "zero":
-        return NO_CHARGE
-    if isinstance(value, dict):
+    """An effect by the registered effects: a name alone (``"full"``) or a table keyed by a name."""
+    if isinstance(value, str):
+        kind = _EFFECTS.get(value)
+        if kind is not None and kind.by_name:
+            return kind.read(None, path)
+    elif isinstance(value, dict):
         node = _Node(value, path)
-        present = [key for key in ("fixed", "percent") if node.has(key)]
+        present = [name for name, kind in _EFFECTS.items() if not kind.by_name and node.has(name)]
         if len(present) == 1:
             amount = node.amount(present[0])
             node.done()
-            assert amount is not None
-            if present[0] == "fixed":
-                return _build(path, lambda: FixedAmount(Money(amount)))
-            return PercentOfPrice(amount)
+            return _EFFECTS[present[0]].read(amount, path)
+    forms = [f'"{name}"' if kind.by_name else f'{{ {name} = "…" }}' for name, kind in _EFFECTS.items()]
     raise _invalid(
-        f'expected "full", "zero", {{ fixed = "…" }} or {{ percent = "…" }}, got {value!r}',
+        f"expected {', '.join(forms[:-1])} or {forms[-1]}, got {value!r}",
         path,
         "tariff.effect_type",
     )
@@ -1026,13 +1740,17 @@ def _read_prestation(node: _Node, prestation_id: str) -> PrestationTariff:
     unit_label = node.string("unit_label") or ""
     count_started = node.boolean("count_started")
     rule = _read_rule(node)
-    non_resident = node.amount("non_resident")
-    pai = node.amount("pai")
-    reduction_items = node.array("sibling_reduction")
-    reduction = None
-    if node.has("sibling_reduction"):
-        percents = tuple(_amount_value(item, path) for path, item in reduction_items)
-        reduction = _build(node.at("sibling_reduction"), lambda: RankReduction(percents))
+    # The shipped overrides and reduction have fields of their own; other registered ones go together.
+    found: dict[str, TariffCriterion] = {}
+    for key in (*_SLOTTED, *_CRITERIA):
+        kind = _CRITERIA[key]
+        if kind.role is not CriterionRole.PRICE and key not in found and node.has(key):
+            found[key] = kind.read(node)
+    non_resident, pai = found.pop(NonResidentPrice.key, None), found.pop(PaiPrice.key, None)
+    reduction = found.pop(RankReduction.key, None)
+    assert non_resident is None or isinstance(non_resident, NonResidentPrice)
+    assert pai is None or isinstance(pai, PaiPrice)
+    assert reduction is None or isinstance(reduction, RankReduction)
     if node.has("late_booking"):
         raise _invalid(
             "late_booking is no longer a tariff setting: the late-booking surcharge is now set by the "
@@ -1057,11 +1775,12 @@ def _read_prestation(node: _Node, prestation_id: str) -> PrestationTariff:
             rule,
             unit_label=unit_label,
             count_started=count_started,
-            non_resident=non_resident,
-            pai=pai,
+            non_resident=None if non_resident is None else non_resident.price,
+            pai=None if pai is None else pai.price,
             sibling_reduction=reduction,
             unbooked_presence=unbooked,
             attendance=attendance,
+            extra_criteria=tuple(found.values()),
         ),
     )
 
@@ -1102,38 +1821,6 @@ def _amount_text(value: Decimal) -> str:
     return format(value, "f")
 
 
-def _rule_dict(rule: PriceRule) -> dict[str, Any]:
-    if isinstance(rule, FlatPrice):
-        return {"flat": _amount_text(rule.price)}
-    if isinstance(rule, EffortRate):
-        return {
-            "effort": {
-                "rate_percent": _amount_text(rule.rate_percent),
-                "floor": _amount_text(rule.floor),
-                "ceiling": _amount_text(rule.ceiling),
-            }
-        }
-    if isinstance(rule, QuotientBands):
-        bands: list[dict[str, Any]] = []
-        for band in rule.bands:
-            item = {"from": _amount_text(band.lower)}
-            if band.upper is not None:
-                item["to"] = _amount_text(band.upper)
-            item["price"] = _amount_text(band.price)
-            if band.label:
-                item["label"] = band.label
-            bands.append(item)
-        result: dict[str, Any] = {"bands": bands}
-        if rule.unknown_band is not None:
-            result["unknown_qf_band"] = rule.unknown_band
-        return result
-    return {
-        "by_children": [
-            _amount_text(sub.price) if isinstance(sub, FlatPrice) else _rule_dict(sub) for sub in rule.rules
-        ]
-    }
-
-
 def _surcharge_dict(rule: SurchargeRule) -> dict[str, Any]:
     if isinstance(rule, FixedSurcharge):
         result: dict[str, Any] = {"fixed": _amount_text(rule.amount.amount)}
@@ -1147,17 +1834,10 @@ def _surcharge_dict(rule: SurchargeRule) -> dict[str, Any]:
 
 
 def _effects_dict(effects: AttendanceEffects) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for code, effect in effects.items():
-        if isinstance(effect, FullPrice):
-            result[code] = "full"
-        elif isinstance(effect, NoCharge):
-            result[code] = "zero"
-        elif isinstance(effect, FixedAmount):
-            result[code] = {"fixed": _amount_text(effect.amount.amount)}
-        else:
-            result[code] = {"percent": _amount_text(effect.percent)}
-    return result
+    return {
+        code: effect.name if effect.by_name else {effect.name: effect.setting()}
+        for code, effect in effects.items()
+    }
 
 
 def _tariff_dict(tariff: PrestationTariff) -> dict[str, Any]:
@@ -1166,13 +1846,15 @@ def _tariff_dict(tariff: PrestationTariff) -> dict[str, Any]:
         result["unit_label"] = tariff.unit_label
     if tariff.count_started:
         result["count_started"] = True
-    result.update(_rule_dict(tariff.rule))
+    result.update(tariff.rule.settings())
     if tariff.non_resident is not None:
-        result["non_resident"] = _amount_text(tariff.non_resident)
+        result.update(NonResidentPrice(tariff.non_resident).settings())
     if tariff.pai is not None:
-        result["pai"] = _amount_text(tariff.pai)
+        result.update(PaiPrice(tariff.pai).settings())
     if tariff.sibling_reduction is not None:
-        result["sibling_reduction"] = [_amount_text(p) for p in tariff.sibling_reduction.percent_off]
+        result.update(tariff.sibling_reduction.settings())
+    for criterion in tariff.extra_criteria:
+        result.update(criterion.settings())
     if tariff.unbooked_presence is not None:
         result["unbooked_presence"] = _surcharge_dict(tariff.unbooked_presence)
     if tariff.attendance is not None:

@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Final, Protocol, Self, TypeVar
 import attrs
 from babel.numbers import format_percent
 
+from espacefamille.billing.tariffs import FixedSurcharge, PercentSurcharge, SurchargeRule
 from espacefamille.calendar.timezones import require_aware
 from espacefamille.errors import InvalidConfiguration, InvalidInput
 from espacefamille.model import Prestation
@@ -51,6 +52,7 @@ __all__ = [
     "DeadlineDecision",
     "DeadlineOutcome",
     "ExceptionalTariff",
+    "LatePlan",
     "Refuse",
     "Request",
     "Surcharge",
@@ -71,9 +73,21 @@ __all__ = [
 # -- after-deadline policies ------------------------------------------------------------------
 
 
+@attrs.frozen
+class LatePlan:
+    """How late bookings of a prestation stamped with one code are priced — by the price preview and by
+    month end alike: a surcharge ``rule``, an exceptional ``price``, or neither (the policy that accepted them
+    is gone: nothing more is billed, and month end shows a 0 € line saying so, naming the policy of the
+    code, ``accepted_by``, when the code tells it). ``billing.pricing.late_plan`` works it out."""
+
+    rule: SurchargeRule | None = None
+    price: Money | None = None
+    accepted_by: str | None = None
+
+
 class AfterDeadlinePolicy(Protocol):
     """What a prestation does with a request after its deadline: its TOML name, how it is read and written,
-    and the decision it gives a late request.
+    the decision it gives a late request, and what a late booking it accepted costs.
 
     Each policy is one frozen class decorated with ``@after_deadline_policy``, the registry the commune file's
     ``policy = "..."`` is looked up in. A policy that ``accepts`` late requests never does so once the
@@ -82,6 +96,10 @@ class AfterDeadlinePolicy(Protocol):
 
     name: ClassVar[str]
     accepts: ClassVar[bool]
+    bills_late_bookings: ClassVar[bool]
+    """Whether a booking it accepted late costs more than usual (a waiting list's confirmed ones do not)."""
+    invoice_name: ClassVar[str | None]
+    """How an invoice names it when its rate is no longer known (``majoration``)."""
 
     @classmethod
     def read(cls, keys: _Keys) -> AfterDeadlinePolicy:
@@ -96,6 +114,10 @@ class AfterDeadlinePolicy(Protocol):
         self, request: Request, deadline: dt.datetime, *, window_closed: bool
     ) -> tuple[DeadlineOutcome, str, str, str]:
         """The decision for a late ``request``: its outcome, stable code, French and English sentences."""
+        ...
+
+    def late_booking_plan(self) -> LatePlan | None:
+        """How month end and the price preview price a booking it accepted late (None: nothing more)."""
         ...
 
 
@@ -136,6 +158,8 @@ class Refuse(_WithoutSettings):
 
     name: ClassVar[str] = "refuse"
     accepts: ClassVar[bool] = False
+    bills_late_bookings: ClassVar[bool] = False
+    invoice_name: ClassVar[str | None] = None
 
     def late(
         self, request: Request, deadline: dt.datetime, *, window_closed: bool
@@ -143,6 +167,9 @@ class Refuse(_WithoutSettings):
         code = "deadline.window_closed" if window_closed else f"deadline.{request.value}_expired"
         fr, en = _both(*(_WINDOW_CLOSED if window_closed else _EXPIRED[request]), when=deadline)
         return DeadlineOutcome.REFUSED, code, fr, en
+
+    def late_booking_plan(self) -> LatePlan | None:
+        return None  # it accepts nothing late
 
 
 def _percent(value: object) -> Decimal | None:
@@ -161,6 +188,8 @@ class Surcharge:
     )
     name: ClassVar[str] = "surcharge"
     accepts: ClassVar[bool] = True
+    bills_late_bookings: ClassVar[bool] = True
+    invoice_name: ClassVar[str | None] = "majoration"
 
     @classmethod
     def read(cls, keys: _Keys) -> Surcharge:
@@ -180,6 +209,13 @@ class Surcharge:
             *_LATE_SURCHARGE[request], when=deadline, fr=self.describe("fr"), en=self.describe("en")
         )
         return DeadlineOutcome.ACCEPTED_WITH_SURCHARGE, f"deadline.late_{request.value}_surcharge", fr, en
+
+    def late_booking_plan(self) -> LatePlan | None:
+        """A surcharge line of the percent or amount (``billing.pricing.price_surcharge``)."""
+        if self.percent is not None:
+            return LatePlan(rule=PercentSurcharge(self.percent))
+        assert self.amount is not None
+        return LatePlan(rule=FixedSurcharge(self.amount))
 
     def __attrs_post_init__(self) -> None:
         if (self.percent is None) == (self.amount is None):
@@ -224,6 +260,8 @@ class ExceptionalTariff:
     unit_price: Money = attrs.field(validator=_unit_price)
     name: ClassVar[str] = "exceptional_tariff"
     accepts: ClassVar[bool] = True
+    bills_late_bookings: ClassVar[bool] = True
+    invoice_name: ClassVar[str | None] = "tarif exceptionnel"
 
     @classmethod
     def read(cls, keys: _Keys) -> ExceptionalTariff:
@@ -240,6 +278,10 @@ class ExceptionalTariff:
         fr, en = _both(*_LATE_TARIFF[request], when=deadline, fr=price.format("fr"), en=price.format("en"))
         return DeadlineOutcome.EXCEPTIONAL_TARIFF, f"deadline.late_{request.value}_exceptional_tariff", fr, en
 
+    def late_booking_plan(self) -> LatePlan | None:
+        """The supplement up to the exceptional price (``billing.pricing.price_exceptional_tariff``)."""
+        return LatePlan(price=self.unit_price)
+
 
 @after_deadline_policy
 @attrs.frozen
@@ -248,12 +290,17 @@ class WaitingList(_WithoutSettings):
 
     name: ClassVar[str] = "waiting_list"
     accepts: ClassVar[bool] = True
+    bills_late_bookings: ClassVar[bool] = False
+    invoice_name: ClassVar[str | None] = None
 
     def late(
         self, request: Request, deadline: dt.datetime, *, window_closed: bool
     ) -> tuple[DeadlineOutcome, str, str, str]:
         fr, en = _both(*_LATE_WAITING, when=deadline)
         return DeadlineOutcome.WAITING_LIST, "deadline.late_booking_waiting_list", fr, en
+
+    def late_booking_plan(self) -> LatePlan | None:
+        return None  # confirmed from the waiting list: the usual price
 
 
 #: The code of the decision that accepted a booking after its deadline, as a basket stamps it on the booking
