@@ -17,15 +17,8 @@ from espacefamille.examples import example_commune
 from espacefamille.families.accounts import Activation, token_hash
 from espacefamille.money import Money
 from espacefamille.ports import AccountStore, CommuneStore, UnitOfWork
-from espacefamille.testing.conformance import (
-    StoreConformance,
-    booking,
-    child,
-    family,
-    invoice,
-    message,
-    payment,
-)
+from espacefamille.testing.builders import booking, child, family, invoice, message, payment
+from espacefamille.testing.conformance import StoreConformance
 from espacefamille.testing.faults import FailingStore, InjectedFault
 
 

@@ -32,7 +32,8 @@ from espacefamille.money import Money
 from espacefamille.ports import AccountStore, CommuneStore, family_records_by_parts
 from espacefamille.rules.attendance import AttendanceFact, AttendanceStatus
 from espacefamille.rules.unpaid import UnpaidExemption
-from espacefamille.testing.conformance import StoreConformance, attempt, child
+from espacefamille.testing.builders import attempt, child
+from espacefamille.testing.conformance import StoreConformance
 
 _FILES = itertools.count()
 
