@@ -163,7 +163,9 @@ def bill_from_store(
     _reset_peak()
     rss_before = _rss_mb()
     started = time.perf_counter()
-    report = back_office.run_month_end(agent, "enfance", month, issued_on=issued_on, batch=batch)
+    report = back_office.run_month_end(
+        agent, "enfance", month, issued_on=issued_on, batch=batch, pause_collector=True
+    )
     seconds = time.perf_counter() - started
     return {
         "seconds": seconds,

@@ -496,7 +496,7 @@ def bill(ctx: Context, regie_id: str, month: DateRange, issued_on: dt.date | Non
         }
     with out.progress(_text("bill.running", out, **words)) as advance:
         report = ctx.back_office().run_month_end(
-            ctx.agent, regie_id, month, issued_on=issued_on, progress=advance
+            ctx.agent, regie_id, month, issued_on=issued_on, progress=advance, pause_collector=True
         )
     out.say(
         "bill.summary",
