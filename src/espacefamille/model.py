@@ -23,7 +23,7 @@ from typing import Any, Final, TypeVar
 import attrs
 
 from espacefamille._internal.trusted import trusted_builder
-from espacefamille._internal.validators import identifier
+from espacefamille._internal.validators import identifier, non_empty, optional_date, plain_date
 from espacefamille.billing.tariffs import QfChangeRule
 from espacefamille.calendar.opening import Closure, Opening
 from espacefamille.calendar.periods import DateRange
@@ -58,24 +58,7 @@ __all__ = [
 
 _T = TypeVar("_T")
 
-
-def _non_empty(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(
-            f"{type(instance).__name__}.{attribute.name} must be a non-empty string",
-            message_fr="Champ obligatoire vide.",
-            code="model.empty",
-        )
-
-
-def _plain_date(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is None:
-        return
-    if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
-        raise InvalidInput(
-            f"{type(instance).__name__}.{attribute.name} must be a date, got {value!r}",
-            code="input.not_a_date",
-        )
+_non_empty = non_empty(code="model.empty")
 
 
 def _ranges(items: Iterable[DateRange]) -> tuple[DateRange, ...]:
@@ -295,10 +278,10 @@ class QuotientFamilial:
     """
 
     value: Decimal = attrs.field(converter=_quotient_value)
-    valid_from: dt.date = attrs.field(validator=_plain_date)
-    valid_until: dt.date | None = attrs.field(default=None, validator=_plain_date)
+    valid_from: dt.date = attrs.field(validator=plain_date)
+    valid_until: dt.date | None = attrs.field(default=None, validator=optional_date)
     source: str = "CAF"
-    received_on: dt.date | None = attrs.field(default=None, validator=_plain_date, kw_only=True)
+    received_on: dt.date | None = attrs.field(default=None, validator=optional_date, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         if self.valid_until is not None and self.valid_until < self.valid_from:
@@ -434,7 +417,7 @@ class Child:
     id: str = attrs.field(validator=identifier)
     first_name: str = attrs.field(validator=_non_empty)
     last_name: str = attrs.field(validator=_non_empty)
-    birth_date: dt.date = attrs.field(validator=_plain_date)
+    birth_date: dt.date = attrs.field(validator=plain_date)
     family_ids: tuple[str, ...] = attrs.field(converter=_strings)
     school: str | None = None
     school_class: SchoolClass | None = None
@@ -502,7 +485,7 @@ class Booking:
 
     child_id: str = attrs.field(validator=identifier)
     prestation_id: str = attrs.field(validator=identifier)
-    day: dt.date = attrs.field(validator=_plain_date)
+    day: dt.date = attrs.field(validator=plain_date)
     family_id: str = attrs.field(validator=identifier)
     status: BookingStatus = attrs.field(validator=attrs.validators.instance_of(BookingStatus))
     booked_at: dt.datetime = attrs.field(validator=_aware_instant)
@@ -532,7 +515,7 @@ def _plain_dates(instance: object, attribute: attrs.Attribute[Any], value: tuple
             code="input.no_day",
         )
     for day in value:
-        _plain_date(instance, attribute, day)
+        plain_date(instance, attribute, day)
     if any(later <= earlier for earlier, later in itertools.pairwise(value)):
         raise InvalidInput(
             f"{type(instance).__name__}.{attribute.name} must be increasing dates, each once",

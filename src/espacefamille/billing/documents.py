@@ -15,10 +15,10 @@ import datetime as dt
 import enum
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Any
 
 import attrs
 
+from espacefamille._internal.validators import optional_date, plain_date
 from espacefamille.calendar.periods import DateRange
 from espacefamille.errors import InvalidInput
 from espacefamille.money import ZERO, Money
@@ -51,11 +51,6 @@ class DocumentKind(enum.Enum):
     INVOICE = "invoice"
     CREDIT_NOTE = "credit_note"
     IMPORTED = "imported"
-
-
-def _plain_date(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is not None and (not isinstance(value, dt.date) or isinstance(value, dt.datetime)):
-        raise InvalidInput(f"{attribute.name} must be a date, got {value!r}", code="input.not_a_date")
 
 
 def _days(items: Iterable[dt.date]) -> tuple[dt.date, ...]:
@@ -103,10 +98,10 @@ class Invoice:
     family_id: str
     kind: DocumentKind
     period: DateRange
-    issued_on: dt.date = attrs.field(validator=_plain_date)
-    due_on: dt.date = attrs.field(validator=_plain_date)
+    issued_on: dt.date = attrs.field(validator=plain_date)
+    due_on: dt.date = attrs.field(validator=plain_date)
     lines: tuple[InvoiceLine, ...] = attrs.field(converter=_lines)
-    direct_debit_on: dt.date | None = attrs.field(default=None, validator=_plain_date)
+    direct_debit_on: dt.date | None = attrs.field(default=None, validator=optional_date)
 
     def __attrs_post_init__(self) -> None:
         if self.due_on < self.issued_on:

@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import re
 from collections.abc import Iterable, Mapping
 from typing import Final, Protocol
 
 import attrs
 
+from espacefamille._internal.validators import email_address as _email_address
+from espacefamille._internal.validators import non_empty
 from espacefamille.billing.documents import PaymentMethod
 from espacefamille.billing.payments import Hold, PaymentOrder, payment_order
 from espacefamille.calendar.timezones import (
@@ -68,13 +69,10 @@ def in_utc(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(dt.UTC)
 
 
-def required_text(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(
-            f"{attribute.name} must be a non-empty string, got {value!r}",
-            message_fr=f"Valeur manquante : {attribute.name}.",
-            code="payment.missing_field",
-        )
+#: An attrs validator of the gateways' values: a string that is not blank (``payment.missing_field``).
+required_text = non_empty(code="payment.missing_field", message_fr="Valeur manquante : {name}.")
+#: An attrs validator: the address a gateway sends its receipt to (``payment.invalid_email``).
+email_address = _email_address(code="payment.invalid_email")
 
 
 def _positive_money(instance: object, attribute: attrs.Attribute[Money], value: object) -> None:
@@ -85,16 +83,6 @@ def _positive_money(instance: object, attribute: attrs.Attribute[Money], value: 
             f"a payment must be positive, got {value}",
             message_fr=f"Un paiement doit être positif (montant reçu : {value.format('fr')}).",
             code="payment.not_positive",
-        )
-
-
-def email_address(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
-    # Only what a gateway needs to send its receipt; checking deliverability is the host's job.
-    if not isinstance(value, str) or not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
-        raise InvalidInput(
-            f"{attribute.name} must be an e-mail address, got {value!r}",
-            message_fr=f"Adresse électronique invalide : « {value} ».",
-            code="payment.invalid_email",
         )
 
 

@@ -30,7 +30,7 @@ from typing import Any, Final, Protocol
 
 import attrs
 
-from espacefamille._internal.validators import identifier
+from espacefamille._internal.validators import email_address, identifier
 from espacefamille.calendar.timezones import optional_aware_instant, require_aware
 from espacefamille.errors import InvalidInput, PermissionDenied
 from espacefamille.model import Child
@@ -64,7 +64,6 @@ DEFAULT_ACTIVATION_DELAY: Final = dt.timedelta(days=14)
 TOKEN_BYTES: Final = 32
 # Far longer than any token we issue; a longer "token" is refused before it is even hashed.
 _MAX_TOKEN_LENGTH: Final = 256
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -77,13 +76,7 @@ class RandomSource(Protocol):
 # -- validators -------------------------------------------------------------------------------
 
 
-def _email(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, str) or not _EMAIL.fullmatch(value):
-        raise InvalidInput(
-            f"{type(instance).__name__}.{attribute.name} is not an e-mail address: {value!r}",
-            message_fr=f"Adresse électronique invalide : « {value} ».",
-            code="account.bad_email",
-        )
+_email = email_address(code="account.bad_email")
 
 
 def _sha256_hex(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:

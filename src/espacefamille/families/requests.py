@@ -32,7 +32,7 @@ from typing import Any, Final
 import attrs
 
 from espacefamille._internal.tables import Table
-from espacefamille._internal.validators import identifier
+from espacefamille._internal.validators import identifier, non_empty
 from espacefamille.calendar.timezones import aware_instant
 from espacefamille.errors import InvalidConfiguration, InvalidInput, NotFound, PermissionDenied
 from espacefamille.money import to_decimal
@@ -72,14 +72,7 @@ _CENT = Decimal("0.01")
 _AMOUNT_LIMIT = Decimal(1_000_000_000)
 
 
-def _non_empty(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(
-            f"{type(instance).__name__}.{attribute.name} must be a non-empty string",
-            message_fr="Champ obligatoire vide.",
-            code="model.empty",
-            details={"at": attribute.name},
-        )
+_non_empty = non_empty(code="model.empty")
 
 
 def _boolean(instance: object, attribute: attrs.Attribute[bool], value: object) -> None:

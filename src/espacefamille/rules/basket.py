@@ -30,6 +30,7 @@ from typing import Any
 
 import attrs
 
+from espacefamille._internal.validators import plain_date
 from espacefamille.calendar.opening import Closure, OpeningCalendar, OpeningDay
 from espacefamille.calendar.periods import DateRange, Weekday
 from espacefamille.calendar.recurrence import weekly_dates
@@ -103,11 +104,6 @@ _FROM_DEADLINE = {
 }
 
 
-def _plain_date(instance: object, attribute: attrs.Attribute[dt.date], value: dt.date) -> None:
-    if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
-        raise InvalidInput(f"{attribute.name} must be a date, got {value!r}", code="input.not_a_date")
-
-
 @attrs.frozen
 class BasketLine:
     """One pending change: book or cancel ``prestation_id`` for ``child_id`` on ``day``."""
@@ -115,7 +111,7 @@ class BasketLine:
     action: Action = attrs.field(validator=attrs.validators.instance_of(Action))
     child_id: str
     prestation_id: str
-    day: dt.date = attrs.field(validator=_plain_date)
+    day: dt.date = attrs.field(validator=plain_date)
 
     @property
     def key(self) -> BookingKey:

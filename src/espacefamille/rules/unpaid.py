@@ -28,6 +28,7 @@ from typing import Any
 import attrs
 
 from espacefamille._internal.tables import Table
+from espacefamille._internal.validators import non_empty, optional_date, plain_date
 from espacefamille.errors import InvalidConfiguration, InvalidInput
 from espacefamille.model import Service, ServiceKind
 from espacefamille.money import ZERO, Money
@@ -48,21 +49,12 @@ __all__ = [
 ]
 
 
+_text = non_empty(code="model.empty")
+
+
 def _check_date(what: str, value: object) -> None:
     if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
         raise InvalidInput(f"{what} must be a date, got {value!r}", code="input.not_a_date")
-
-
-def _text(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(
-            f"{type(instance).__name__}.{attribute.name} must be a non-empty string", code="model.empty"
-        )
-
-
-def _date(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is not None:
-        _check_date(f"{type(instance).__name__}.{attribute.name}", value)
 
 
 @attrs.frozen
@@ -71,7 +63,7 @@ class Debt:
 
     invoice: str = attrs.field(validator=_text)
     regie_id: str = attrs.field(validator=_text)
-    due: dt.date = attrs.field(validator=_date)
+    due: dt.date = attrs.field(validator=plain_date)
     remaining: Money = attrs.field(validator=attrs.validators.instance_of(Money))
 
     def __attrs_post_init__(self) -> None:
@@ -183,8 +175,8 @@ class UnpaidExemption:
     ``until`` included (open-ended if ``None``). Reminders still apply."""
 
     granted_by: str = attrs.field(validator=_text)
-    since: dt.date = attrs.field(validator=_date)
-    until: dt.date | None = attrs.field(default=None, validator=_date)
+    since: dt.date = attrs.field(validator=plain_date)
+    until: dt.date | None = attrs.field(default=None, validator=optional_date)
     reason: str = ""
 
     def __attrs_post_init__(self) -> None:
