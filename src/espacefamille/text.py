@@ -55,12 +55,15 @@ def month_name(month: int, lang: Lang = "fr") -> str:
     return _names(lang)[1][month - 1]
 
 
+@functools.lru_cache(maxsize=4096)
 def format_date(day: dt.date, lang: Lang = "fr") -> str:
     """A full date as a parent reads it: ``jeudi 12 novembre 2026`` (``mardi 1er décembre 2026``).
 
     The names come from CLDR through babel; the pattern is babel's ``EEEE d MMMM y`` (English:
     ``EEEE d MMMM y`` too, as in British usage). Formatting is done here because it runs for every
-    line of a basket or a calendar view, and babel's general formatter is slow for that.
+    line of a basket, a calendar view or an invoice, and babel's general formatter is slow for that; the
+    dates of a month are shared by every family of the commune, so each is written once (the one wording
+    cache of the library).
     """
     weekdays, months = _names(lang)
     number = "1er" if lang == "fr" and day.day == 1 else str(day.day)

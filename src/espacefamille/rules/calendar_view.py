@@ -249,7 +249,7 @@ class CalendarDay:
     @property
     def label(self) -> str:
         """``lundi 16 novembre 2026``."""
-        return _date_fr(self.day)
+        return format_date(self.day)
 
 
 @attrs.frozen
@@ -299,15 +299,9 @@ class CalendarView:
 # -- wording ----------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=4096)
-def _date_fr(day: dt.date) -> str:
-    # The deadlines of a month fall on a few dozen dates, shared by every family of the commune.
-    return format_date(day)
-
-
 def _instant_fr(moment: dt.datetime) -> str:
     """As ``espacefamille.text.format_datetime`` writes it: ``jeudi 12 novembre 2026 à 11 h 00``."""
-    return f"{_date_fr(moment.date())} à {format_time(moment)}"
+    return f"{format_date(moment.date())} à {format_time(moment)}"
 
 
 @functools.lru_cache(maxsize=1024)
