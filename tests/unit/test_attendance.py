@@ -9,7 +9,8 @@ for an outing on Friday 18 December 2026.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import attrs
 import pytest
@@ -17,18 +18,28 @@ import pytest
 from espacefamille.calendar import Closure, ClosureReason, DateRange, OpeningCalendar, time_zone
 from espacefamille.commune import Commune
 from espacefamille.errors import InvalidConfiguration, InvalidInput
+from espacefamille.rules import attendance
 from espacefamille.rules.attendance import (
+    AbsenceDay,
     AbsenceDeclaration,
     AbsenceOutcome,
     AbsencePolicy,
     AbsenceReason,
+    AbsenceVerdict,
+    AcceptedReasons,
     AttendanceFact,
     AttendanceStatus,
     BookedDay,
+    Carence,
     DelayUnit,
+    FirstDaysDue,
+    MinimumLength,
     ProofDelay,
+    ProofRule,
     absence_policy_from_dict,
     absence_policy_to_dict,
+    absence_rule,
+    absence_rules,
     resolve_absence,
     service_closed_facts,
 )
@@ -522,3 +533,75 @@ def test_an_impossible_policy_cannot_be_built(make: Any, code: str) -> None:
     with pytest.raises(InvalidInput) as caught:
         make()
     assert caught.value.code == code
+
+
+# -- one registry of absence rules ---------------------------------------------------------------------
+
+
+def test_the_rules_of_a_policy_decide_in_the_order_of_the_reglement() -> None:
+    kinds = [type(rule) for rule in AbsencePolicy(carence_days=1, days_due=1, minimum_days=2).rules]
+    assert kinds == [AcceptedReasons, ProofRule, MinimumLength, FirstDaysDue, Carence]
+    assert list(absence_rules())[:5] == [
+        "justified_reasons",
+        "proof_required",
+        "carence_days",
+        "days_due",
+        "minimum_days",
+    ]
+
+
+def test_a_key_is_owned_by_one_absence_rule() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        absence_rule(Carence)
+    assert caught.value.code == "absence.rule_twice"
+    with pytest.raises(InvalidInput) as caught:
+        AbsencePolicy(extra_rules=[Carence(2)])  # carence has its own setting, carence_days
+    assert caught.value.code == "absence.not_a_rule"
+
+
+def test_a_commune_s_own_absence_rule_is_read_written_and_decides_in_its_place(
+    canteen: OpeningCalendar, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(attendance, "_ABSENCE_RULES", dict(attendance._ABSENCE_RULES))
+
+    @absence_rule
+    @attrs.frozen
+    class DeclaredBefore:
+        """An absence declared after its first day began is billed ("toute absence se signale la veille")."""
+
+        required: bool
+        keys: ClassVar[tuple[str, ...]] = ("declare_the_day_before",)
+        precedence: ClassVar[int] = 15  # after the reason, before the proof
+
+        @classmethod
+        def read(cls, data: Mapping[str, Any], path: str) -> DeclaredBefore:
+            return cls(bool(data.get("declare_the_day_before", False)))
+
+        def settings(self) -> dict[str, Any]:
+            return {"declare_the_day_before": self.required}
+
+        def decide(self, day: AbsenceDay) -> AbsenceVerdict | None:
+            declaration = day.declaration
+            if not self.required or declaration.declared_at.date() < declaration.days.start:
+                return None
+            return AbsenceVerdict(UNJUSTIFIED, True, "test.declared_late", "absence signalée après coup")
+
+    data = {"proof_required": True, "carence_days": 1, "declare_the_day_before": True}
+    policy = absence_policy_from_dict(data)
+    assert absence_policy_from_dict(absence_policy_to_dict(policy)) == policy
+    assert absence_policy_to_dict(policy)["declare_the_day_before"] is True
+    same_day = illness(D(2026, 11, 12), D(2026, 11, 13), proof=dt.datetime(2026, 11, 12, 18, 0, tzinfo=PARIS))
+    outcome = resolve_absence(same_day, policy, canteen)[1]
+    assert (outcome.code, outcome.billed) == ("test.declared_late", True)
+    assert (
+        outcome.message_fr == "Absence du vendredi 13 novembre 2026 facturée : absence signalée après coup."
+    )
+    the_eve = attrs.evolve(same_day, declared_at=dt.datetime(2026, 11, 11, 19, 0, tzinfo=PARIS))
+    assert [o.code for o in resolve_absence(the_eve, policy, canteen)] == [
+        "absence.carence",
+        "absence.justified",
+    ]
+    assert absence_policy_from_dict({"carence_days": 1}) == AbsencePolicy(carence_days=1)  # not configured
+    with pytest.raises(InvalidConfiguration) as caught:
+        absence_policy_from_dict({"declare_before": True})
+    assert "minimum_days, declare_the_day_before" in caught.value.reason

@@ -13,6 +13,10 @@ open day, whether the absence is justified and whether the day is still billed:
 * "the day and the next day are due": the first N open days of any absence are billed;
 * refunds only from N consecutive open days of absence: a shorter absence is billed in full.
 
+Each of these rules is one frozen class registered with ``@absence_rule`` (``AbsenceRule``): the keys it owns
+in the ``absences`` table, its reader and writer, and its verdict on a day; the first verdict wins. What
+a status then costs is the price list's attendance effect (``billing.tariffs``, ``@attendance_effect``).
+
 Only the prestation's open days count; closed days (a weekend, the Armistice, the Christmas holidays)
 are skipped, never billed and never counted. Closures decided by the commune (a strike, an outing)
 cancel the bookings they cover with nothing for the family to do: ``service_closed_facts``.
@@ -24,8 +28,9 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import types
 from collections.abc import Iterable, Mapping
-from typing import Any, Protocol
+from typing import Any, ClassVar, Final, Protocol, TypeVar
 
 import attrs
 
@@ -42,18 +47,28 @@ from espacefamille.errors import InvalidConfiguration, InvalidInput
 from espacefamille.text import Lang, format_date, format_datetime
 
 __all__ = [
+    "AbsenceDay",
     "AbsenceDeclaration",
     "AbsenceOutcome",
     "AbsencePolicy",
     "AbsenceReason",
+    "AbsenceRule",
+    "AbsenceVerdict",
+    "AcceptedReasons",
     "AttendanceFact",
     "AttendanceStatus",
     "BookedDay",
     "BookingRef",
+    "Carence",
     "DelayUnit",
+    "FirstDaysDue",
+    "MinimumLength",
     "ProofDelay",
+    "ProofRule",
     "absence_policy_from_dict",
     "absence_policy_to_dict",
+    "absence_rule",
+    "absence_rules",
     "resolve_absence",
     "service_closed_facts",
 ]
@@ -220,6 +235,295 @@ _DEFAULT_REASONS = frozenset({AbsenceReason.ILLNESS, AbsenceReason.FAMILY_EVENT}
 
 
 @attrs.frozen
+class AbsenceDay:
+    """What an absence rule is told about one open day of a declared absence.
+
+    ``rank`` is the day's place among the absence's open days (1 for the first) out of ``open_days``;
+    ``proof_deadline`` is the last instant a proof is on time (None when no delay applies); ``now`` is
+    when the question is asked (None: the answer is final).
+    """
+
+    declaration: AbsenceDeclaration
+    rank: int
+    open_days: int
+    proof_deadline: dt.datetime | None = None
+    now: dt.datetime | None = None
+
+
+@attrs.frozen
+class AbsenceVerdict:
+    """A rule's verdict on a day: its status, whether it is billed, a stable code and why (a French clause);
+    ``provisional`` when it may change (a proof still awaited: billed for now)."""
+
+    status: AttendanceStatus
+    billed: bool
+    code: str
+    why: str
+    provisional: bool = False
+
+
+class AbsenceRule(Protocol):
+    """One rule of a règlement's absence policy: the TOML keys it owns in the ``absences`` table, how it is
+    read and written, and its verdict on an open day of a declared absence.
+
+    Each rule is one frozen class decorated with ``@absence_rule``, the registry the ``absences`` table is
+    read with; rules decide in the order of their ``precedence`` (the lowest first), and the first verdict
+    wins. A day no rule gives a verdict on is justified and not billed.
+    """
+
+    keys: ClassVar[tuple[str, ...]]
+    precedence: ClassVar[int]
+
+    @classmethod
+    def read(cls, data: Mapping[str, Any], path: str) -> AbsenceRule:
+        """The rule from its keys of the ``absences`` table (each optional); errors name ``path.key``."""
+        ...
+
+    def settings(self) -> dict[str, Any]:
+        """Its keys of the table: ``read`` reads them back equal."""
+        ...
+
+    def decide(self, day: AbsenceDay) -> AbsenceVerdict | None:
+        """Its verdict on ``day``, or None when it has nothing to say about it."""
+        ...
+
+
+_ABSENCE_RULES: Final[dict[str, type[AbsenceRule]]] = {}
+_R = TypeVar("_R", bound=type[AbsenceRule])
+
+
+def absence_rule(kind: _R) -> _R:
+    """Register an absence rule under its TOML keys (a class decorator; a key is owned by one rule)."""
+    taken = sorted({key for other in _ABSENCE_RULES.values() for key in other.keys} & set(kind.keys))
+    if taken or not kind.keys:
+        raise InvalidInput(
+            f"absence rule {kind.__name__} needs keys of its own (taken: {', '.join(taken) or 'none given'})",
+            code="absence.rule_twice",
+        )
+    _ABSENCE_RULES[kind.keys[0]] = kind
+    return kind
+
+
+def absence_rules() -> Mapping[str, type[AbsenceRule]]:
+    """The registered absence rules by their first key, in the order their keys are written (read-only)."""
+    return types.MappingProxyType(_ABSENCE_RULES)
+
+
+def _rule_tuple(items: Iterable[AbsenceRule]) -> tuple[AbsenceRule, ...]:
+    return tuple(items)
+
+
+_JUSTIFIED = AttendanceStatus.ABSENT_JUSTIFIED
+_UNJUSTIFIED = AttendanceStatus.ABSENT_UNJUSTIFIED
+
+
+def _days(data: Mapping[str, Any], key: str, path: str) -> int:
+    return _count(data, key, path) or 0
+
+
+@absence_rule
+@attrs.frozen
+class AcceptedReasons:
+    """Only these reasons justify an absence; any other is unjustified and billed (``justified_reasons``)."""
+
+    reasons: frozenset[AbsenceReason] = attrs.field(converter=_reasons, default=_DEFAULT_REASONS)
+    keys: ClassVar[tuple[str, ...]] = ("justified_reasons",)
+    precedence: ClassVar[int] = 10
+
+    @classmethod
+    def read(cls, data: Mapping[str, Any], path: str) -> AcceptedReasons:
+        if "justified_reasons" not in data:
+            return cls()
+        raw = data["justified_reasons"]
+        if not isinstance(raw, list):
+            raise InvalidConfiguration(
+                'expected a list such as ["illness", "family_event"]',
+                path=_at(path, "justified_reasons"),
+                code="config.type",
+            )
+        chosen = set()
+        for index, value in enumerate(raw):
+            try:
+                chosen.add(AbsenceReason(value))
+            except ValueError:
+                expected = ", ".join(repr(member.value) for member in AbsenceReason)
+                raise InvalidConfiguration(
+                    f"expected one of {expected}, got {value!r}",
+                    path=f"{_at(path, 'justified_reasons')}[{index}]",
+                    code="config.choice",
+                ) from None
+        return cls(frozenset(chosen))
+
+    def settings(self) -> dict[str, Any]:
+        return {"justified_reasons": sorted(reason.value for reason in self.reasons)}
+
+    def decide(self, day: AbsenceDay) -> AbsenceVerdict | None:
+        reason = day.declaration.reason
+        if reason in self.reasons:
+            return None
+        why = f"le motif « {reason.label()} » ne justifie pas une absence"
+        return AbsenceVerdict(_UNJUSTIFIED, True, "absence.reason_not_accepted", why)
+
+
+@absence_rule
+@attrs.frozen
+class ProofRule:
+    """A proof is required (``proof_required``), within ``delay`` (``proof_delay_days`` or
+    ``proof_delay_hours``; None: at any time); missing, awaited or late, the day is unjustified and billed."""
+
+    required: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+    delay: ProofDelay | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(ProofDelay))
+    )
+    keys: ClassVar[tuple[str, ...]] = ("proof_required", "proof_delay_days", "proof_delay_hours")
+    precedence: ClassVar[int] = 20
+
+    @classmethod
+    def read(cls, data: Mapping[str, Any], path: str) -> ProofRule:
+        proof_required = data.get("proof_required", False)
+        if not isinstance(proof_required, bool):
+            raise InvalidConfiguration(
+                f"expected true or false, got {proof_required!r}",
+                path=_at(path, "proof_required"),
+                code="config.type",
+            )
+        in_days = _count(data, "proof_delay_days", path)
+        in_hours = _count(data, "proof_delay_hours", path)
+        delay = None
+        if in_days is not None and in_hours is not None:
+            raise InvalidConfiguration(
+                "give the proof delay in days or in hours, not both",
+                path=_at(path, "proof_delay_hours"),
+                code="config.conflict",
+            )
+        if in_days is not None:
+            delay = ProofDelay(in_days, DelayUnit.DAYS)
+        elif in_hours is not None:
+            delay = ProofDelay(in_hours, DelayUnit.HOURS)
+        if delay is not None and not proof_required:
+            key = "proof_delay_days" if in_days is not None else "proof_delay_hours"
+            raise InvalidConfiguration(
+                "a proof delay needs proof_required = true",
+                path=_at(path, key),
+                code="config.conflict",
+            )
+        return cls(proof_required, delay)
+
+    def settings(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"proof_required": self.required}
+        if self.delay is not None:
+            data[f"proof_delay_{self.delay.unit.value}"] = self.delay.amount
+        return data
+
+    def decide(self, day: AbsenceDay) -> AbsenceVerdict | None:
+        if not self.required:
+            return None
+        proof, deadline, now = day.declaration.proof_received_at, day.proof_deadline, day.now
+        if proof is None:
+            if now is not None and (deadline is None or now <= deadline):
+                awaited = "justificatif attendu" + (
+                    "" if deadline is None else f" {_deadline_text(deadline)}"
+                )
+                return AbsenceVerdict(_UNJUSTIFIED, True, "absence.proof_awaited", awaited, provisional=True)
+            missing = "aucun justificatif reçu"
+            if deadline is not None:
+                missing += f" (il était attendu {_deadline_text(deadline)})"
+            return AbsenceVerdict(_UNJUSTIFIED, True, "absence.proof_missing", missing)
+        if deadline is not None and proof > deadline:
+            late = (
+                f"justificatif reçu le {format_datetime(proof.astimezone(deadline.tzinfo))}, "
+                f"après le délai ({_deadline_text(deadline)})"
+            )
+            return AbsenceVerdict(_UNJUSTIFIED, True, "absence.proof_late", late)
+        return None
+
+
+@absence_rule
+@attrs.frozen
+class Carence:
+    """*Carence*: the first ``days`` open days of an **illness** are billed (``carence_days``)."""
+
+    days: int = attrs.field(default=0, validator=_non_negative)
+    keys: ClassVar[tuple[str, ...]] = ("carence_days",)
+    precedence: ClassVar[int] = 50
+
+    @classmethod
+    def read(cls, data: Mapping[str, Any], path: str) -> Carence:
+        return cls(_days(data, "carence_days", path))
+
+    def settings(self) -> dict[str, Any]:
+        return {"carence_days": self.days}
+
+    def decide(self, day: AbsenceDay) -> AbsenceVerdict | None:
+        if day.declaration.reason is not AbsenceReason.ILLNESS or day.rank > self.days:
+            return None
+        if self.days == 1:
+            why = "délai de carence (1 jour)"
+        else:
+            why = f"délai de carence ({_ordinal(day.rank)} jour sur {self.days})"
+        return AbsenceVerdict(_JUSTIFIED, True, "absence.carence", why)
+
+
+@absence_rule
+@attrs.frozen
+class FirstDaysDue:
+    """The first ``days`` open days of **any** absence are billed ("le jour même et le lendemain restent
+    dus" is 2; ``days_due``)."""
+
+    days: int = attrs.field(default=0, validator=_non_negative)
+    keys: ClassVar[tuple[str, ...]] = ("days_due",)
+    precedence: ClassVar[int] = 40
+
+    @classmethod
+    def read(cls, data: Mapping[str, Any], path: str) -> FirstDaysDue:
+        return cls(_days(data, "days_due", path))
+
+    def settings(self) -> dict[str, Any]:
+        return {"days_due": self.days}
+
+    def decide(self, day: AbsenceDay) -> AbsenceVerdict | None:
+        rank, days = day.rank, self.days
+        if rank > days:
+            return None
+        if days == 1:
+            why = "le premier jour d'absence reste dû"
+        elif days == 2:
+            why = f"le jour même et le lendemain restent dus ({_ordinal(rank)} jour sur 2)"
+        else:
+            why = f"les {days} premiers jours d'absence restent dus ({_ordinal(rank)} jour sur {days})"
+        return AbsenceVerdict(_JUSTIFIED, True, "absence.first_days_due", why)
+
+
+@absence_rule
+@attrs.frozen
+class MinimumLength:
+    """An absence of fewer than ``days`` consecutive open days is billed in full (``minimum_days``)."""
+
+    days: int = attrs.field(default=0, validator=_non_negative)
+    keys: ClassVar[tuple[str, ...]] = ("minimum_days",)
+    precedence: ClassVar[int] = 30
+
+    @classmethod
+    def read(cls, data: Mapping[str, Any], path: str) -> MinimumLength:
+        return cls(_days(data, "minimum_days", path))
+
+    def settings(self) -> dict[str, Any]:
+        return {"minimum_days": self.days}
+
+    def decide(self, day: AbsenceDay) -> AbsenceVerdict | None:
+        if day.open_days >= self.days:
+            return None
+        why = (
+            f"une absence n'est remboursée qu'à partir de {self.days} jours de service "
+            f"consécutifs (celle-ci en compte {day.open_days})"
+        )
+        return AbsenceVerdict(_JUSTIFIED, True, "absence.below_minimum_length", why)
+
+
+_SHIPPED_RULES: Final = (AcceptedReasons, ProofRule, Carence, FirstDaysDue, MinimumLength)
+
+
+@attrs.frozen
 class AbsencePolicy:
     """A service's (or a prestation's) absence rules, as its règlement writes them.
 
@@ -228,7 +532,11 @@ class AbsencePolicy:
     * ``carence_days``: the first N open days of an **illness** are billed;
     * ``days_due``: the first N open days of **any** absence are billed ("the day and the next day are
       due" is 2); carence and days due overlap, both counting from the first open day of absence;
-    * ``minimum_days``: an absence of fewer consecutive open days is billed in full.
+    * ``minimum_days``: an absence of fewer consecutive open days is billed in full;
+    * ``extra_rules``: registered absence rules of other kinds (``@absence_rule``).
+
+    Each setting is the value of one registered ``AbsenceRule`` (``rules`` lists them, in the order they
+    decide).
     """
 
     justified_reasons: frozenset[AbsenceReason] = attrs.field(converter=_reasons, default=_DEFAULT_REASONS)
@@ -239,6 +547,8 @@ class AbsencePolicy:
     carence_days: int = attrs.field(default=0, validator=_non_negative)
     days_due: int = attrs.field(default=0, validator=_non_negative)
     minimum_days: int = attrs.field(default=0, validator=_non_negative)
+    extra_rules: tuple[AbsenceRule, ...] = attrs.field(default=(), converter=_rule_tuple)
+    _rules: tuple[AbsenceRule, ...] = attrs.field(init=False, eq=False, repr=False, hash=False)
 
     def __attrs_post_init__(self) -> None:
         if self.proof_delay is not None and not self.proof_required:
@@ -247,6 +557,28 @@ class AbsencePolicy:
                 message_fr="Un délai de justificatif est donné alors qu'aucun justificatif n'est exigé.",
                 code="absence.delay_without_proof",
             )
+        kinds = {type(rule) for rule in self.extra_rules}
+        if len(kinds) < len(self.extra_rules) or any(
+            kind not in _ABSENCE_RULES.values() or kind in _SHIPPED_RULES for kind in kinds
+        ):
+            raise InvalidInput(
+                "extra absence rules must be registered rules other than the shipped ones, each once",
+                code="absence.not_a_rule",
+            )
+        shipped: list[AbsenceRule] = [
+            AcceptedReasons(self.justified_reasons),
+            ProofRule(self.proof_required, self.proof_delay),
+            Carence(self.carence_days),
+            FirstDaysDue(self.days_due),
+            MinimumLength(self.minimum_days),
+        ]
+        rules = sorted([*shipped, *self.extra_rules], key=lambda rule: type(rule).precedence)
+        object.__setattr__(self, "_rules", tuple(rules))
+
+    @property
+    def rules(self) -> tuple[AbsenceRule, ...]:
+        """Every rule of this policy, in the order they decide a day (the first verdict wins)."""
+        return self._rules
 
 
 # -- resolving a declaration ------------------------------------------------------------------
@@ -328,78 +660,25 @@ def resolve_absence(
         deadline = policy.proof_delay.deadline(declaration.days.start, timezone)
     outcomes = []
     for rank, day in enumerate(days, start=1):
-        status, billed, code, why = _decide(declaration, policy, deadline, now, rank=rank, count=count)
-        verdict = "facturée" if billed else "non facturée"
-        if code == "absence.proof_awaited":
-            verdict = "facturée pour l'instant"
-        message = f"Absence du {format_date(day)} {verdict} : {why}."
-        outcomes.append(AbsenceOutcome(day, status, billed, code, message, rank, count, deadline))
+        verdict = _decide(policy, AbsenceDay(declaration, rank, count, deadline, now))
+        said = "facturée" if verdict.billed else "non facturée"
+        if verdict.provisional:
+            said = "facturée pour l'instant"
+        message = f"Absence du {format_date(day)} {said} : {verdict.why}."
+        outcomes.append(
+            AbsenceOutcome(day, verdict.status, verdict.billed, verdict.code, message, rank, count, deadline)
+        )
     return tuple(outcomes)
 
 
-_JUSTIFIED = AttendanceStatus.ABSENT_JUSTIFIED
-_UNJUSTIFIED = AttendanceStatus.ABSENT_UNJUSTIFIED
-
-
-def _decide(
-    declaration: AbsenceDeclaration,
-    policy: AbsencePolicy,
-    deadline: dt.datetime | None,
-    now: dt.datetime | None,
-    *,
-    rank: int,
-    count: int,
-) -> tuple[AttendanceStatus, bool, str, str]:
-    reason = declaration.reason
-    if reason not in policy.justified_reasons:
-        return (
-            _UNJUSTIFIED,
-            True,
-            "absence.reason_not_accepted",
-            f"le motif « {reason.label()} » ne justifie pas une absence",
-        )
-    if policy.proof_required:
-        proof = declaration.proof_received_at
-        if proof is None:
-            if now is not None and (deadline is None or now <= deadline):
-                awaited = "justificatif attendu" + (
-                    "" if deadline is None else f" {_deadline_text(deadline)}"
-                )
-                return _UNJUSTIFIED, True, "absence.proof_awaited", awaited
-            missing = "aucun justificatif reçu"
-            if deadline is not None:
-                missing += f" (il était attendu {_deadline_text(deadline)})"
-            return _UNJUSTIFIED, True, "absence.proof_missing", missing
-        if deadline is not None and proof > deadline:
-            late = (
-                f"justificatif reçu le {format_datetime(proof.astimezone(deadline.tzinfo))}, "
-                f"après le délai ({_deadline_text(deadline)})"
-            )
-            return _UNJUSTIFIED, True, "absence.proof_late", late
-    if count < policy.minimum_days:
-        short = (
-            f"une absence n'est remboursée qu'à partir de {policy.minimum_days} jours de service "
-            f"consécutifs (celle-ci en compte {count})"
-        )
-        return _JUSTIFIED, True, "absence.below_minimum_length", short
-    if rank <= policy.days_due:
-        if policy.days_due == 1:
-            due = "le premier jour d'absence reste dû"
-        elif policy.days_due == 2:
-            due = f"le jour même et le lendemain restent dus ({_ordinal(rank)} jour sur 2)"
-        else:
-            due = (
-                f"les {policy.days_due} premiers jours d'absence restent dus "
-                f"({_ordinal(rank)} jour sur {policy.days_due})"
-            )
-        return _JUSTIFIED, True, "absence.first_days_due", due
-    if reason is AbsenceReason.ILLNESS and rank <= policy.carence_days:
-        if policy.carence_days == 1:
-            carence = "délai de carence (1 jour)"
-        else:
-            carence = f"délai de carence ({_ordinal(rank)} jour sur {policy.carence_days})"
-        return _JUSTIFIED, True, "absence.carence", carence
-    return _JUSTIFIED, False, "absence.justified", f"absence justifiée ({reason.label()})"
+def _decide(policy: AbsencePolicy, day: AbsenceDay) -> AbsenceVerdict:
+    """The first verdict of the policy's rules on ``day``; a day none of them bills is justified."""
+    for rule in policy.rules:
+        verdict = rule.decide(day)
+        if verdict is not None:
+            return verdict
+    reason = day.declaration.reason
+    return AbsenceVerdict(_JUSTIFIED, False, "absence.justified", f"absence justifiée ({reason.label()})")
 
 
 # -- closures decided by the commune ----------------------------------------------------------
@@ -473,16 +752,6 @@ def service_closed_facts(
 
 # -- configuration as data --------------------------------------------------------------------
 
-_KEYS = (
-    "justified_reasons",
-    "proof_required",
-    "proof_delay_days",
-    "proof_delay_hours",
-    "carence_days",
-    "days_due",
-    "minimum_days",
-)
-
 
 def _at(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
@@ -503,88 +772,55 @@ def _count(data: Mapping[str, Any], key: str, path: str) -> int | None:
     return value
 
 
+_S = TypeVar("_S")
+
+
+def _take(rules: dict[type, AbsenceRule], kind: type[_S]) -> _S:
+    """The shipped rule of ``kind``, out of the rules read (the others are the policy's extra rules)."""
+    rule = rules.pop(kind)
+    assert isinstance(rule, kind)
+    return rule
+
+
 def absence_policy_from_dict(data: Mapping[str, Any], path: str = "absences") -> AbsencePolicy:
     """Read an ``AbsencePolicy`` from its TOML table (see ``docs/attendance.md``).
 
     Every key is optional; a missing key takes the policy's default. ``path`` is the table's key path,
-    used to locate errors (``services.cantine.absences.carence_days: …``).
+    used to locate errors (``services.cantine.absences.carence_days: …``). Each registered absence rule
+    reads its own keys.
     """
     if not isinstance(data, Mapping):
         raise InvalidConfiguration(f"expected a table, got {data!r}", path=path, code="config.type")
-    unknown = sorted(set(data) - set(_KEYS))
+    known = [key for kind in _ABSENCE_RULES.values() for key in kind.keys]
+    unknown = sorted(set(data) - set(known))
     if unknown:
         raise InvalidConfiguration(
-            f"unknown key(s) {', '.join(unknown)} (expected {', '.join(_KEYS)})",
+            f"unknown key(s) {', '.join(unknown)} (expected {', '.join(known)})",
             path=_at(path, unknown[0]),
             code="config.unknown_key",
         )
-    reasons = _DEFAULT_REASONS
-    if "justified_reasons" in data:
-        raw = data["justified_reasons"]
-        if not isinstance(raw, list):
-            raise InvalidConfiguration(
-                'expected a list such as ["illness", "family_event"]',
-                path=_at(path, "justified_reasons"),
-                code="config.type",
-            )
-        chosen = set()
-        for index, value in enumerate(raw):
-            try:
-                chosen.add(AbsenceReason(value))
-            except ValueError:
-                expected = ", ".join(repr(member.value) for member in AbsenceReason)
-                raise InvalidConfiguration(
-                    f"expected one of {expected}, got {value!r}",
-                    path=f"{_at(path, 'justified_reasons')}[{index}]",
-                    code="config.choice",
-                ) from None
-        reasons = frozenset(chosen)
-    proof_required = data.get("proof_required", False)
-    if not isinstance(proof_required, bool):
-        raise InvalidConfiguration(
-            f"expected true or false, got {proof_required!r}",
-            path=_at(path, "proof_required"),
-            code="config.type",
-        )
-    in_days = _count(data, "proof_delay_days", path)
-    in_hours = _count(data, "proof_delay_hours", path)
-    delay = None
-    if in_days is not None and in_hours is not None:
-        raise InvalidConfiguration(
-            "give the proof delay in days or in hours, not both",
-            path=_at(path, "proof_delay_hours"),
-            code="config.conflict",
-        )
-    if in_days is not None:
-        delay = ProofDelay(in_days, DelayUnit.DAYS)
-    elif in_hours is not None:
-        delay = ProofDelay(in_hours, DelayUnit.HOURS)
-    if delay is not None and not proof_required:
-        key = "proof_delay_days" if in_days is not None else "proof_delay_hours"
-        raise InvalidConfiguration(
-            "a proof delay needs proof_required = true",
-            path=_at(path, key),
-            code="config.conflict",
-        )
+    # The shipped rules always apply (their keys have defaults); a commune's own ones when given.
+    kinds = [k for k in _ABSENCE_RULES.values() if k in _SHIPPED_RULES or any(key in data for key in k.keys)]
+    rules: dict[type, AbsenceRule] = {type(rule): rule for rule in (kind.read(data, path) for kind in kinds)}
+    reasons, proof = _take(rules, AcceptedReasons), _take(rules, ProofRule)
+    carence, due, minimum = _take(rules, Carence), _take(rules, FirstDaysDue), _take(rules, MinimumLength)
     return AbsencePolicy(
-        justified_reasons=reasons,
-        proof_required=proof_required,
-        proof_delay=delay,
-        carence_days=_count(data, "carence_days", path) or 0,
-        days_due=_count(data, "days_due", path) or 0,
-        minimum_days=_count(data, "minimum_days", path) or 0,
+        justified_reasons=reasons.reasons,
+        proof_required=proof.required,
+        proof_delay=proof.delay,
+        carence_days=carence.days,
+        days_due=due.days,
+        minimum_days=minimum.days,
+        extra_rules=tuple(rules.values()),
     )
 
 
 def absence_policy_to_dict(policy: AbsencePolicy) -> dict[str, Any]:
     """The TOML table of ``policy``; ``absence_policy_from_dict`` reads it back equal."""
-    data: dict[str, Any] = {
-        "justified_reasons": sorted(reason.value for reason in policy.justified_reasons),
-        "proof_required": policy.proof_required,
-    }
-    if policy.proof_delay is not None:
-        data[f"proof_delay_{policy.proof_delay.unit.value}"] = policy.proof_delay.amount
-    data["carence_days"] = policy.carence_days
-    data["days_due"] = policy.days_due
-    data["minimum_days"] = policy.minimum_days
+    by_kind = {type(rule): rule for rule in policy.rules}
+    data: dict[str, Any] = {}
+    for kind in _ABSENCE_RULES.values():
+        rule = by_kind.get(kind)
+        if rule is not None:
+            data.update(rule.settings())
     return data
