@@ -6,7 +6,7 @@ from hypothesis import given
 
 from espacefamille.commune import Commune
 from espacefamille.config import commune_from_dict, commune_to_dict, dumps_commune, loads_commune
-from tests.strategies import communes
+from espacefamille.testing.strategies import communes
 
 
 @given(communes())

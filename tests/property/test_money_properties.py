@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from espacefamille.money import ZERO, Money, RoundingMode, RoundingPolicy
-from tests.strategies import cents, exact_amounts, money_amounts, rounding_policies, weights
+from espacefamille.testing.strategies import cents, exact_amounts, money_amounts, rounding_policies, weights
 
 HALF_MODES = (RoundingMode.HALF_UP, RoundingMode.HALF_EVEN, RoundingMode.HALF_DOWN)
 
