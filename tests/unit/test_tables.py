@@ -46,7 +46,7 @@ def test_a_key_nobody_reads_is_refused_by_its_path_when_the_table_is_done() -> N
 def test_a_table_that_declares_its_keys_refuses_another_at_once_and_lists_them() -> None:
     error = _refused(lambda: Table({"places": 40, "place": 4}, "capacity", keys=("places", "overrides")))
     assert (error.code, error.path) == ("config.unknown_key", "capacity.place")
-    assert error.reason == "unknown key(s) place (expected: places, overrides)"
+    assert error.reason == "unknown key(s) place (expected places, overrides)"
 
 
 def test_a_value_of_the_wrong_type_says_what_was_expected_and_what_came() -> None:

@@ -80,7 +80,7 @@ class Table:
         self.path = path
         self._seen: set[str] = set()
         if keys is not None:
-            self._refuse(sorted(str(key) for key in set(data) - set(keys)), f" (expected: {', '.join(keys)})")
+            self._refuse(sorted(str(key) for key in set(data) - set(keys)), f" (expected {', '.join(keys)})")
             self._seen.update(data)
 
     # -- paths and raw values ------------------------------------------------------------------

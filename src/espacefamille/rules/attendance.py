@@ -34,6 +34,8 @@ from typing import Any, ClassVar, Final, Protocol, TypeVar
 
 import attrs
 
+from espacefamille._internal.tables import Table
+from espacefamille._internal.validators import non_empty, plain_date
 from espacefamille.calendar.opening import Closure, OpeningCalendar
 from espacefamille.calendar.periods import DateRange
 from espacefamille.calendar.timezones import (
@@ -107,21 +109,7 @@ _STATUS_LABELS = {
 }
 
 
-def _non_empty(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(
-            f"{type(instance).__name__}.{attribute.name} must be a non-empty string, got {value!r}",
-            message_fr="Identifiant manquant.",
-            code="input.empty",
-        )
-
-
-def _plain_date(instance: object, attribute: attrs.Attribute[dt.date], value: object) -> None:
-    if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
-        raise InvalidInput(
-            f"{type(instance).__name__}.{attribute.name} must be a date, got {value!r}",
-            code="input.not_a_date",
-        )
+_non_empty = non_empty(code="input.empty", message_fr="Identifiant manquant.")
 
 
 @attrs.frozen
@@ -134,7 +122,7 @@ class AttendanceFact:
 
     child_id: str = attrs.field(validator=_non_empty)
     prestation_id: str = attrs.field(validator=_non_empty)
-    day: dt.date = attrs.field(validator=_plain_date)
+    day: dt.date = attrs.field(validator=plain_date)
     status: AttendanceStatus = attrs.field(validator=attrs.validators.instance_of(AttendanceStatus))
     recorded_by: str | None = None
     recorded_at: dt.datetime | None = attrs.field(default=None, validator=optional_aware_instant)
@@ -703,7 +691,7 @@ class BookedDay:
 
     child_id: str = attrs.field(validator=_non_empty)
     prestation_id: str = attrs.field(validator=_non_empty)
-    day: dt.date = attrs.field(validator=_plain_date)
+    day: dt.date = attrs.field(validator=plain_date)
 
 
 def service_closed_facts(
@@ -789,16 +777,8 @@ def absence_policy_from_dict(data: Mapping[str, Any], path: str = "absences") ->
     used to locate errors (``services.cantine.absences.carence_days: …``). Each registered absence rule
     reads its own keys.
     """
-    if not isinstance(data, Mapping):
-        raise InvalidConfiguration(f"expected a table, got {data!r}", path=path, code="config.type")
-    known = [key for kind in _ABSENCE_RULES.values() for key in kind.keys]
-    unknown = sorted(set(data) - set(known))
-    if unknown:
-        raise InvalidConfiguration(
-            f"unknown key(s) {', '.join(unknown)} (expected {', '.join(known)})",
-            path=_at(path, unknown[0]),
-            code="config.unknown_key",
-        )
+    # Each rule reads its own keys of the one table (``read(data, path)``); the table refuses the others.
+    Table(data, path, keys=[key for kind in _ABSENCE_RULES.values() for key in kind.keys])
     # The shipped rules always apply (their keys have defaults); a commune's own ones when given.
     kinds = [k for k in _ABSENCE_RULES.values() if k in _SHIPPED_RULES or any(key in data for key in k.keys)]
     rules: dict[type, AbsenceRule] = {type(rule): rule for rule in (kind.read(data, path) for kind in kinds)}
