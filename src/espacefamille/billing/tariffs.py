@@ -286,8 +286,10 @@ class CriterionRole(enum.Enum):
     """Where a criterion acts in a prestation's price, in this order.
 
     ``OVERRIDE``: a price of its own that replaces everything else when the situation calls for it (PAI,
-    non-resident); ``PRICE``: the price rule, exactly one per tariff (flat, bands, taux d'effort, by family
-    size…); ``REDUCTION``: a change of the price found (the sibling reduction by rank).
+    non-resident): its ``reads`` returns something true exactly when it applies, and its ``apply`` then
+    gives a ``final`` price (what later criteria read is left out of the pricing key). ``PRICE``: the
+    price rule, exactly one per tariff (flat, bands, taux d'effort, by family size…). ``REDUCTION``: a
+    change of the price found (the sibling reduction by rank).
     """
 
     OVERRIDE = "override"
@@ -1302,6 +1304,9 @@ class PrestationTariff:
     attendance: AttendanceEffects | None = None
     extra_criteria: tuple[TariffCriterion, ...] = attrs.field(default=(), converter=_base_rules)
     _criteria: tuple[TariffCriterion, ...] = attrs.field(init=False, eq=False, repr=False, hash=False)
+    _reads: Callable[[Situation], tuple[Hashable, ...]] = attrs.field(
+        init=False, eq=False, repr=False, hash=False
+    )
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.unit, PriceUnit):
@@ -1352,7 +1357,9 @@ class PrestationTariff:
         reductions: list[TariffCriterion] = [] if self.sibling_reduction is None else [self.sibling_reduction]
         for criterion in self.extra_criteria:
             (overrides if type(criterion).role is CriterionRole.OVERRIDE else reductions).append(criterion)
-        object.__setattr__(self, "_criteria", (*overrides, self.rule, *reductions))
+        criteria = (*overrides, self.rule, *reductions)
+        object.__setattr__(self, "_criteria", criteria)
+        object.__setattr__(self, "_reads", _reader(criteria))
 
     @property
     def criteria(self) -> tuple[TariffCriterion, ...]:
@@ -1363,7 +1370,7 @@ class PrestationTariff:
     def situation(self, situation: Situation) -> tuple[Hashable, ...]:
         """What each criterion reads of ``situation``, in pricing order: everything the price depends on
         besides the attendance status and the quantity (``price_of`` prices from it alone)."""
-        return tuple([criterion.reads(situation) for criterion in self._criteria])
+        return self._reads(situation)
 
     def price_of(
         self, seen: tuple[Hashable, ...], rounding: RoundingPolicy
@@ -1372,15 +1379,18 @@ class PrestationTariff:
         price: Decimal | None = None
         clauses: list[Clause] = []
         label = self.label
-        for criterion, value in zip(self._criteria, seen, strict=True):
+        final = False
+        for criterion, value in zip(self._criteria, seen, strict=False):  # an override may end ``seen``
             step = criterion.apply(value, price, label, rounding)
             if step is None:
                 continue
-            price = step.price
+            price, final = step.price, step.final
             clauses.extend(step.clauses)
-            if step.final:
+            if final:
                 break
-        assert price is not None  # the price rule always gives one
+        # The price rule always gives a price; an override that ended the reading gives the last one.
+        assert price is not None
+        assert final or len(seen) == len(self._criteria)
         return price, tuple(clauses)
 
     @property
@@ -1392,6 +1402,35 @@ class PrestationTariff:
         """The tariff's own surcharge of ``kind``: only presence without booking has one (a late booking's
         surcharge is the booking rule's, so the parent sees when booking what the invoice will say)."""
         return self.unbooked_presence if kind is SurchargeKind.UNBOOKED_PRESENCE else None
+
+
+def _reader(criteria: tuple[TariffCriterion, ...]) -> Callable[[Situation], tuple[Hashable, ...]]:
+    """What the criteria read, as one call (pricing asks it for every booking-day of a month-end run).
+
+    An override that applies ends the reading: nothing after it is priced, so nothing after it is read
+    and families it covers share one key (every PAI child of a price list, say).
+    """
+    cut = sum(1 for criterion in criteria if type(criterion).role is CriterionRole.OVERRIDE)
+    overrides = tuple(criterion.reads for criterion in criteria[:cut])
+    rest = tuple(criterion.reads for criterion in criteria[cut:])
+    if not overrides and len(rest) == 1:
+        (only,) = rest
+        return lambda situation: (only(situation),)
+    if not overrides and len(rest) == 2:  # the usual tariff: a price rule and a reduction
+        first, second = rest
+        return lambda situation: (first(situation), second(situation))
+
+    def reads(situation: Situation) -> tuple[Hashable, ...]:
+        seen: list[Hashable] = []
+        for read in overrides:
+            value = read(situation)
+            seen.append(value)
+            if value:
+                return tuple(seen)
+        seen.extend([read(situation) for read in rest])
+        return tuple(seen)
+
+    return reads
 
 
 _SLOTTED: Final = (PaiPrice.key, NonResidentPrice.key, RankReduction.key)
