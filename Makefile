@@ -6,7 +6,7 @@ UV := $(UV_VENV)/bin/uv
 VENV := .venv
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo calendar check lint typecheck test install clean bench
+.PHONY: demo calendar check lint typecheck test install clean bench api-docs
 
 $(UV):
 	$(PYTHON) -m venv $(UV_VENV)
@@ -36,6 +36,9 @@ test: install
 	$(VENV)/bin/pytest
 
 check: lint typecheck test
+
+api-docs: install
+	$(VENV)/bin/python -m tests.unit.test_public_api
 
 bench: install
 	$(VENV)/bin/python benchmarks/run.py
