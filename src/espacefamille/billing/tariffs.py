@@ -317,7 +317,8 @@ class TariffCriterion(Protocol):
     Each criterion is one frozen class decorated with ``@tariff_criterion``, the registry a prestation's
     price table is read with. **The price comes from what ``reads`` returns, never from the situation
     itself**: pricing caches a price by those values (``pricing.situation_key``), so a cached price
-    cannot ignore a fact it depends on.
+    cannot ignore a fact it depends on. A price rule that cannot be one of the sizes of a price by
+    family size says so with ``nestable: ClassVar[bool] = False``.
     """
 
     key: ClassVar[str]
