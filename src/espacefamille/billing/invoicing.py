@@ -49,6 +49,11 @@ The rules, in the words of a régie (``docs/invoicing.md`` has worked examples):
 Everything is pure: the issue date is passed in, and nothing is read from a clock or a store.
 ``run_month_end_streamed`` bills families one at a time from an iterable (a store reading families in
 order), so memory does not grow with the city beyond the documents produced.
+
+Why one module of some 1,700 lines: month-end billing is one loop (``bill_month``) whose pieces —
+families' months, corrections of days already billed, the recovery threshold, numbering — must agree on
+every line; they are checked together by "billing month by month equals billing once on the final facts".
+Splitting corrections into their own module is the next clean-up if the file grows.
 """
 
 from __future__ import annotations

@@ -18,6 +18,9 @@ Credit notes (*avoirs*) are applied to the open invoices of the same payer and r
 ``apply_credit_notes`` (allocations whose source is the credit note); what is left of a credit can be paid
 back by ``refund_credit``: a ``Payment`` with a negative amount in the ``REM`` series, and an allocation
 from the credit note to that refund, so the credit left is still derived from allocations.
+
+Why one module of some 1,000 lines: payments, their allocation, credit notes and refunds are one ledger
+whose invariant (money conserved, credits derived from allocations) is checked in one place.
 """
 
 from __future__ import annotations

@@ -21,6 +21,10 @@ today's price): ``cancellation_credits`` turns a basket's cancellations into ``C
 régie (``prepaid_credits``, from ``documents.remaining``) is deducted from its next prepaid basket there;
 ``credit_allocations`` records that use as allocations from the credit notes to the basket's hold
 reference, so the same credit is never used twice and a refund pays back only what is left.
+
+Why one module of some 1,300 lines: paying at booking is one flow — the amount, the hold, its expiry, the
+credit notes for what was not used and the credit reused by the next basket — whose money must balance
+as a whole (tests/property/test_payment_properties.py).
 """
 
 from __future__ import annotations

@@ -19,6 +19,10 @@ A ``BLOCK`` prestation (a holiday week) is booked whole: a line for any of its d
 days, or none. Lines are independent unless the commune makes baskets all-or-nothing.
 
 Everything is pure: the current bookings and place ledgers come in, the new ones go out with the decisions.
+
+Why one module of some 850 lines: a basket's judgement is one pass over its lines that shares the place
+ledgers, the period expansion and the all-or-nothing rule; the pieces only make sense together and
+are tested together (docs/baskets.md).
 """
 
 from __future__ import annotations

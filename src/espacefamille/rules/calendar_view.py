@@ -29,6 +29,9 @@ Deadlines are the same instants ``judge_booking`` and ``judge_cancellation`` giv
 (in time, no window, inside the horizon) is computed without building their bilingual messages, so
 that a month view stays well under 5 ms (``docs/calendar_view.md``). Everything unusual (late,
 too early, registration windows) goes through the judgement functions themselves.
+
+Why one module of some 870 lines: the month and week views share the per-cell state machine and its fast
+path; keeping them together keeps the fast path and the judgement functions in step.
 """
 
 from __future__ import annotations

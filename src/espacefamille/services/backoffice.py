@@ -4,6 +4,10 @@ at the counter, credits, refunds, exemptions from the unpaid-invoice block and r
 Every call is made by an ``Agent`` of the commune (``PermissionDenied`` for a family member, an agent of
 another collectivité, or a role that may not do it; nothing is written) and runs in one unit of work with its
 outbox events, retried on ``ConcurrentChange`` (``espacefamille.services.portal.transact``).
+
+Why one module of some 1,100 lines: ``BackOffice`` is the back office's one entry point, each method a use
+case of a few dozen lines; the month-end run's batches (``_MonthReader``, ``_Tally``, ``_bill_batch``) sit
+beside the one method that uses them.
 """
 
 from __future__ import annotations

@@ -12,6 +12,10 @@ committed without their payment, nor a payment recorded without its holds. Shoul
 gateway created the payment (a ``ConcurrentChange`` retried), that payment was never shown to the family and
 simply expires unpaid. A settled payment is recorded in billing under its gateway reference, so a
 notification replayed after a crash is recognised and settles nothing twice.
+
+Why one module of some 1,300 lines: ``FamilyPortal`` is the family portal's one entry point, each method a
+use case; the basket's credits and holds (``_Credits``, ``_hold_groups``) and ``transact``, which the back
+office shares, sit beside them.
 """
 
 from __future__ import annotations
