@@ -25,7 +25,7 @@ from typing import Any, Final, Literal, Self, TypeVar
 
 from espacefamille.errors import EspaceFamilleError, InvalidConfiguration
 
-__all__ = ["REQUIRED", "Required", "Table", "kind_of"]
+__all__ = ["REQUIRED", "Required", "Table", "exact_number", "kind_of"]
 
 _D = TypeVar("_D")
 _E = TypeVar("_E", bound=enum.Enum)
@@ -61,6 +61,21 @@ def _got(value: object) -> str:
     if isinstance(value, dict | list):
         return kind_of(value)
     return f"{kind_of(value)} {value!r}"
+
+
+def exact_number(value: object, path: str, label: str = "an amount as a string") -> str | int:
+    """``value`` if it is an exact number as TOML writes one (a string such as ``"12.50"``, or an integer),
+    for the caller to build; a float is refused (``config.float_amount``), as is anything else."""
+    if isinstance(value, float):
+        raise InvalidConfiguration(
+            f'write amounts as strings ("{value}") so they stay exact, got the float {value!r}',
+            path=path,
+            message_fr='Écrivez les montants entre guillemets ("3.20") pour qu\'ils restent exacts.',
+            code="config.float_amount",
+        )
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise InvalidConfiguration(f"expected {label}, got {_got(value)}", path=path, code="config.type")
+    return value
 
 
 class Table:
@@ -206,16 +221,7 @@ class Table:
         if value is None:
             assert not isinstance(default, _Required)
             return default
-        if isinstance(value, float):
-            raise InvalidConfiguration(
-                f'write amounts as strings ("{value}") so they stay exact, got the float {value!r}',
-                path=self.at(key),
-                message_fr='Écrivez les montants entre guillemets ("3.20") pour qu\'ils restent exacts.',
-                code="config.float_amount",
-            )
-        if isinstance(value, bool) or not isinstance(value, str | int):
-            raise self.wrong(key, label, value)
-        return value
+        return exact_number(value, self.at(key), label)
 
     def choice(self, key: str, enum_type: type[_E], default: _D | Required = REQUIRED) -> _E | _D:
         """One of ``enum_type``'s values (``config.choice`` lists them otherwise)."""

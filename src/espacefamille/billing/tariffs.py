@@ -39,6 +39,7 @@ from typing import Any, ClassVar, Final, Protocol, Self, TypeAlias, TypeVar
 import attrs
 from babel.numbers import format_currency, format_decimal
 
+from espacefamille._internal.tables import REQUIRED, Table, exact_number
 from espacefamille._internal.validators import IDENTIFIER
 from espacefamille.calendar.periods import DateRange
 from espacefamille.errors import EspaceFamilleError, InvalidConfiguration, InvalidInput, MissingData
@@ -1569,20 +1570,15 @@ def _join(prefix: str, path: str) -> str:
     return f"{prefix}.{path}"
 
 
-def _kind(value: object) -> str:
-    names = {dict: "a table", list: "an array", str: "a string", bool: "a boolean", int: "an integer"}
-    return names.get(type(value), "a float" if isinstance(value, float) else type(value).__name__)
-
-
 class _Node:
-    """A TOML table being read: knows its key path and refuses keys nobody read."""
+    """A tariff table being read, as a criterion's ``read(node)`` gets it: the shared ``Table`` underneath
+    (types, missing and unknown keys, key paths), amounts as ``Decimal``, an unknown key named by its table.
+    """
 
     def __init__(self, data: object, path: str) -> None:
-        if not isinstance(data, dict):
-            raise _invalid(f"expected a table, got {_kind(data)}", path, "config.type")
-        self.data: dict[str, Any] = data
+        self._table = Table(data, path)
+        self.data: Mapping[str, Any] = self._table.data
         self.path = path
-        self._seen: set[str] = set()
 
     def at(self, key: str) -> str:
         return _join(self.path, key)
@@ -1591,55 +1587,26 @@ class _Node:
         return key in self.data
 
     def get(self, key: str, required: bool = False) -> Any:
-        self._seen.add(key)
-        if key not in self.data:
-            if required:
-                raise _invalid("missing required key", self.at(key), "config.missing_key")
-            return None
-        return self.data[key]
+        return self._table.raw(key, required)
 
     def string(self, key: str, required: bool = False) -> str | None:
-        value = self.get(key, required)
-        if value is not None and not isinstance(value, str):
-            raise _invalid(f"expected a string, got {_kind(value)} {value!r}", self.at(key), "config.type")
-        return value
+        return self._table.string(key, REQUIRED if required else None)
 
     def boolean(self, key: str) -> bool:
-        value = self.get(key)
-        if value is not None and not isinstance(value, bool):
-            raise _invalid(f"expected true or false, got {_kind(value)}", self.at(key), "config.type")
-        return bool(value)
+        return self._table.boolean(key, False)
 
     def integer(self, key: str) -> int | None:
-        value = self.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise _invalid(f"expected an integer, got {_kind(value)} {value!r}", self.at(key), "config.type")
-        return value
+        return self._table.integer(key, None)
 
     def date(self, key: str) -> dt.date:
-        value = self.get(key, required=True)
-        if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
-            raise _invalid(
-                f"expected a date (YYYY-MM-DD), got {_kind(value)} {value!r}", self.at(key), "config.type"
-            )
-        return value
+        return self._table.date(key)
 
     def amount(self, key: str, required: bool = False) -> Decimal | None:
         value = self.get(key, required)
         return None if value is None else _amount_value(value, self.at(key))
 
     def choice(self, key: str, enum_type: type[_E], default: _E | None = None) -> _E:
-        value = self.get(key, required=default is None)
-        if value is None:
-            assert default is not None
-            return default
-        try:
-            return enum_type(value)
-        except ValueError:
-            expected = ", ".join(repr(member.value) for member in enum_type)
-            raise _invalid(
-                f"expected one of {expected}, got {value!r}", self.at(key), "config.choice"
-            ) from None
+        return self._table.choice(key, enum_type, REQUIRED if default is None else default)
 
     def table(self, key: str) -> _Node | None:
         value = self.get(key)
@@ -1647,30 +1614,19 @@ class _Node:
 
     def array(self, key: str) -> list[tuple[str, Any]]:
         """The items of an array with their key paths (``bands[2]``)."""
-        value = self.get(key)
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            raise _invalid(f"expected an array, got {_kind(value)}", self.at(key), "config.type")
-        return [(f"{self.at(key)}[{index}]", item) for index, item in enumerate(value)]
+        return list(self._table.items(key))
 
     def done(self) -> None:
-        unknown = sorted(set(self.data) - self._seen)
-        if unknown:
-            raise _invalid(f"unknown key(s) {', '.join(unknown)}", self.path, "config.unknown_key")
+        try:
+            self._table.done()
+        except InvalidConfiguration as error:
+            # A tariff table is named itself when it has a key too many (the paths docs/tariffs.md shows).
+            raise _invalid(error.reason, self.path, error.code) from None
 
 
 def _amount_value(value: object, path: str) -> Decimal:
-    if isinstance(value, float):
-        raise _invalid(
-            f'write amounts as strings ("{value}") so they stay exact, got the float {value!r}',
-            path,
-            "config.float_amount",
-            'Écrivez les montants entre guillemets ("3.20") pour qu\'ils restent exacts.',
-        )
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise _invalid(f"expected an amount as a string, got {_kind(value)}", path, "config.type")
-    return _build(path, lambda: to_decimal(value, what="amount"))
+    exact = exact_number(value, path)
+    return _build(path, lambda: to_decimal(exact, what="amount"))
 
 
 def _build(path: str, make: Callable[[], _T]) -> _T:
