@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any, ClassVar
@@ -869,11 +869,18 @@ def test_each_child_reads_its_own_rank_and_family_size(book: TariffBook) -> None
 
 
 @pytest.fixture
-def own_registries(monkeypatch: pytest.MonkeyPatch) -> None:
+def own_registries() -> Iterator[None]:
     """Registries of this test's own, so that what it registers does not outlive it."""
-    monkeypatch.setattr(tariffs, "_CRITERIA", dict(tariffs._CRITERIA))
-    monkeypatch.setattr(tariffs, "_EFFECTS", dict(tariffs._EFFECTS))
-    monkeypatch.setattr(tariffs, "_CLAUSES", dict(tariffs._CLAUSES))
+    registries: tuple[dict[str, Any], ...] = (
+        tariffs.criteria._CRITERIA,
+        tariffs.attendance._EFFECTS,
+        tariffs.wording._CLAUSES,
+    )
+    saved = [dict(registry) for registry in registries]
+    yield
+    for registry, entries in zip(registries, saved, strict=True):
+        registry.clear()
+        registry.update(entries)
 
 
 def test_a_criterion_or_an_effect_is_registered_once() -> None:
