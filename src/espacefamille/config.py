@@ -23,6 +23,7 @@ from espacefamille.calendar.opening import Closure, ClosureReason, Opening
 from espacefamille.calendar.periods import DateRange, Weekday
 from espacefamille.calendar.public_holidays import HolidaySubdivision
 from espacefamille.calendar.school import SchoolYear, SchoolZone, parse_school_year
+from espacefamille.calendar.timezones import DEFAULT_TIMEZONE
 from espacefamille.commune import Commune
 from espacefamille.errors import InvalidConfiguration
 from espacefamille.families.requests import (
@@ -177,6 +178,12 @@ def _read_service(table: Table, service_id: str, sections: _Sections) -> Service
 
 def commune_from_dict(data: Mapping[str, Any]) -> Commune:
     """A validated ``Commune`` from the parsed TOML document."""
+    if not isinstance(data, Mapping):
+        raise InvalidConfiguration(
+            f"a commune configuration is a table, got {type(data).__name__}",
+            message_fr="La configuration de la commune n'est pas un tableau de clés.",
+            code="config.type",
+        )
     root = Table(dict(data))
     version = root.raw("schema_version", required=False)
     # ``true`` and ``1.0`` compare equal to 1 in Python; only the integer 1 is the version.
@@ -194,7 +201,7 @@ def commune_from_dict(data: Mapping[str, Any]) -> Commune:
         name=coll.string("name"),
         school_zone=coll.choice("school_zone", SchoolZone),
         subdivision=coll.choice("subdivision", HolidaySubdivision, HolidaySubdivision.METROPOLE),
-        timezone=coll.string("timezone", "") or "Europe/Paris",
+        timezone=coll.string("timezone", DEFAULT_TIMEZONE),
     )
     coll.done()
     regies: list[Regie] = []
@@ -270,10 +277,27 @@ def commune_from_dict(data: Mapping[str, Any]) -> Commune:
 
 def loads_commune(text: str) -> Commune:
     """A ``Commune`` from the text of its TOML file."""
+    if not isinstance(text, str):
+        raise InvalidConfiguration(
+            f"a commune configuration is TOML text (str), got {type(text).__name__}",
+            message_fr="La configuration de la commune doit être un texte TOML.",
+            code="config.type",
+        )
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise InvalidConfiguration(f"not valid TOML: {error}", code="config.toml_syntax") from None
+        raise InvalidConfiguration(
+            f"not valid TOML: {error}",
+            message_fr=f"Le fichier n'est pas un TOML valide : {error}.",
+            code="config.toml_syntax",
+        ) from None
+    except RecursionError:
+        # tomllib reads nested arrays and tables recursively: thousands of levels exhaust the stack.
+        raise InvalidConfiguration(
+            "the TOML text nests arrays or tables too deeply",
+            message_fr="Le fichier imbrique trop de tableaux.",
+            code="config.too_deep",
+        ) from None
     return commune_from_dict(data)
 
 

@@ -23,7 +23,15 @@ from typing import Any, Final, TypeVar
 import attrs
 
 from espacefamille._internal.trusted import trusted_builder
-from espacefamille._internal.validators import identifier, non_empty, optional_date, plain_date
+from espacefamille._internal.validators import (
+    email_address,
+    identifier,
+    non_empty,
+    normal_text,
+    optional_date,
+    optional_text,
+    plain_date,
+)
 from espacefamille.billing.tariffs import QfChangeRule
 from espacefamille.calendar.opening import Closure, Opening
 from espacefamille.calendar.periods import DateRange
@@ -58,7 +66,26 @@ __all__ = [
 
 _T = TypeVar("_T")
 
+# Names are composed (NFC) by ``normal_text``, then checked: not blank, one line of text.
 _non_empty = non_empty(code="model.empty")
+_email = email_address(code="model.bad_email", optional=True)
+#: The earliest and latest birth dates a child may have. Whether a child is born yet depends on the day it
+#: is recorded: the back office refuses a birth after the commune's today (``model.born_in_future``).
+EARLIEST_BIRTH: Final = dt.date(1900, 1, 1)
+LATEST_BIRTH: Final = dt.date(2200, 12, 31)
+
+
+def _birth_date(instance: object, attribute: attrs.Attribute[dt.date], value: object) -> None:
+    plain_date(instance, attribute, value)
+    assert isinstance(value, dt.date)
+    if not EARLIEST_BIRTH <= value <= LATEST_BIRTH:
+        raise InvalidInput(
+            f"{type(instance).__name__}.{attribute.name} must be from {EARLIEST_BIRTH} to {LATEST_BIRTH}, "
+            f"got {value.isoformat()}",
+            message_fr="Date de naissance invraisemblable.",
+            code="model.birth_date",
+            details={"at": attribute.name},
+        )
 
 
 def _ranges(items: Iterable[DateRange]) -> tuple[DateRange, ...]:
@@ -121,7 +148,7 @@ class Collectivite:
     """A commune or grouping of communes: its school zone, public holidays and time zone."""
 
     id: str = attrs.field(validator=identifier)
-    name: str = attrs.field(validator=_non_empty)
+    name: str = attrs.field(converter=normal_text, validator=_non_empty)
     school_zone: SchoolZone = attrs.field(validator=attrs.validators.instance_of(SchoolZone))
     subdivision: HolidaySubdivision = attrs.field(
         default=HolidaySubdivision.METROPOLE, validator=attrs.validators.instance_of(HolidaySubdivision)
@@ -143,7 +170,7 @@ class Regie:
     """
 
     id: str = attrs.field(validator=identifier)
-    name: str = attrs.field(validator=_non_empty)
+    name: str = attrs.field(converter=normal_text, validator=_non_empty)
     payfip_client: str | None = None
     payment_delay_days: int = attrs.field(default=30, validator=_whole_between(0, 366))
     direct_debit_day: int = attrs.field(default=10, validator=_whole_between(1, 28))
@@ -185,7 +212,7 @@ class Prestation:
     """
 
     id: str = attrs.field(validator=identifier)
-    name: str = attrs.field(validator=_non_empty)
+    name: str = attrs.field(converter=normal_text, validator=_non_empty)
     service_id: str = attrs.field(validator=identifier)
     kind: PrestationKind = attrs.field(validator=attrs.validators.instance_of(PrestationKind))
     payment_mode: PaymentMode = attrs.field(validator=attrs.validators.instance_of(PaymentMode))
@@ -231,7 +258,7 @@ class Service:
     """
 
     id: str = attrs.field(validator=identifier)
-    name: str = attrs.field(validator=_non_empty)
+    name: str = attrs.field(converter=normal_text, validator=_non_empty)
     kind: ServiceKind = attrs.field(validator=attrs.validators.instance_of(ServiceKind))
     regie_id: str = attrs.field(validator=identifier)
     prestations: tuple[Prestation, ...] = attrs.field(converter=_prestations, default=())
@@ -334,10 +361,10 @@ class Guardian:
     """A *responsable légal*. Contact details are optional; login stays the host application's job."""
 
     id: str = attrs.field(validator=identifier)
-    first_name: str = attrs.field(validator=_non_empty)
-    last_name: str = attrs.field(validator=_non_empty)
-    email: str | None = None
-    phone: str | None = None
+    first_name: str = attrs.field(converter=normal_text, validator=_non_empty)
+    last_name: str = attrs.field(converter=normal_text, validator=_non_empty)
+    email: str | None = attrs.field(default=None, validator=_email)
+    phone: str | None = attrs.field(default=None, converter=normal_text, validator=optional_text)
 
 
 @attrs.frozen
@@ -348,7 +375,7 @@ class Family:
     """
 
     id: str = attrs.field(validator=identifier)
-    name: str = attrs.field(validator=_non_empty)
+    name: str = attrs.field(converter=normal_text, validator=_non_empty)
     guardians: tuple[Guardian, ...] = attrs.field(converter=_guardians)
     payer_id: str = attrs.field(validator=identifier)
     residence: Residence = Residence.RESIDENT
@@ -415,11 +442,11 @@ class Child:
     """A child: one household, or two for separated parents (the first is the main one)."""
 
     id: str = attrs.field(validator=identifier)
-    first_name: str = attrs.field(validator=_non_empty)
-    last_name: str = attrs.field(validator=_non_empty)
-    birth_date: dt.date = attrs.field(validator=plain_date)
+    first_name: str = attrs.field(converter=normal_text, validator=_non_empty)
+    last_name: str = attrs.field(converter=normal_text, validator=_non_empty)
+    birth_date: dt.date = attrs.field(validator=_birth_date)
     family_ids: tuple[str, ...] = attrs.field(converter=_strings)
-    school: str | None = None
+    school: str | None = attrs.field(default=None, converter=normal_text, validator=optional_text)
     school_class: SchoolClass | None = None
     pai: bool = False
     needs_support: bool = False

@@ -3,12 +3,19 @@
 ``Money`` is always a whole number of cents of the euro. Anything finer — a unit price computed as
 0,40 % of a quotient familial, a percentage reduction — is a ``Decimal`` until a ``RoundingPolicy``
 turns it into ``Money``. Floats are refused everywhere: ``Money(0.1)`` raises.
+
+Limits (docs/limits.md): an amount is at most ``MAX_AMOUNT`` (10^12 €) either way, well inside the signed
+64-bit integers the stores keep cents in, and arithmetic cannot leave that range (``money.too_large``); a
+number the library reads (``to_decimal``: prices, quotients, percentages) is at most ``MAX_NUMBER`` (10^15)
+and, written as text, plain ASCII digits with an optional sign and decimal point or comma — no exponent,
+no ``_`` separator, no digits of other scripts (``money.not_a_number``).
 """
 
 from __future__ import annotations
 
 import enum
 import functools
+import re
 from collections.abc import Iterable, Sequence
 from decimal import ROUND_DOWN, ROUND_HALF_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal
 from decimal import InvalidOperation as _InvalidOperation
@@ -19,10 +26,28 @@ import attrs
 from espacefamille.errors import InvalidInput
 from espacefamille.text import Lang, format_amount
 
-__all__ = ["CURRENCY", "ZERO", "Money", "RoundingMode", "RoundingPoint", "RoundingPolicy", "to_decimal"]
+__all__ = [
+    "CURRENCY",
+    "MAX_AMOUNT",
+    "MAX_CENTS",
+    "MAX_NUMBER",
+    "ZERO",
+    "Money",
+    "RoundingMode",
+    "RoundingPoint",
+    "RoundingPolicy",
+    "to_decimal",
+]
 
 CURRENCY: Final = "EUR"
 _CENT = Decimal("0.01")
+#: The largest amount, in cents, either way: 10^12 € (the stores keep cents in signed 64-bit integers).
+MAX_CENTS: Final = 10**14
+_MAX_EUROS: Final = Decimal(MAX_CENTS).scaleb(-2)
+#: The largest number ``to_decimal`` reads, either way (a price, a quotient, a weight in cents).
+MAX_NUMBER: Final = Decimal(10**15)
+# What a number written as text may be, once spaces are gone and a comma is a point: ASCII digits only.
+_NUMBER: Final = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)
 
 
 def to_decimal(value: object, *, what: str = "amount") -> Decimal:
@@ -46,6 +71,9 @@ def to_decimal(value: object, *, what: str = "amount") -> Decimal:
             text = value.strip().replace(",", ".")
             for space in ("\u202f", "\xa0", " "):
                 text = text.replace(space, "")
+            # Decimal() also reads "1_000", "1E+5000" and digits of other scripts ("١٢", "１２").
+            if not _NUMBER.fullmatch(text):
+                raise _InvalidOperation
             result = Decimal(text)
         except _InvalidOperation:
             raise InvalidInput(
@@ -65,7 +93,22 @@ def to_decimal(value: object, *, what: str = "amount") -> Decimal:
             message_fr="Montant invalide.",
             code="money.not_a_number",
         )
+    if abs(result) > MAX_NUMBER:
+        raise InvalidInput(
+            f"{what} {result} is beyond the largest number read, {MAX_NUMBER:,}",
+            message_fr="Ce nombre est beaucoup trop grand.",
+            code="input.number_too_large",
+        )
     return result
+
+
+def _too_large(amount: object) -> InvalidInput:
+    return InvalidInput(
+        f"{amount} is beyond the largest amount, {_MAX_EUROS:,} EUR either way",
+        message_fr="Ce montant dépasse le plus grand montant accepté (1 000 milliards d'euros).",
+        code="money.too_large",
+        details={"limit": str(_MAX_EUROS)},
+    )
 
 
 @functools.total_ordering
@@ -88,15 +131,23 @@ class Money:
                 message_fr=f"Seuls les euros sont acceptés (devise reçue : {currency}).",
                 code="money.currency",
             )
-        exact = to_decimal(amount)
-        cents = exact * 100
-        if cents != cents.to_integral_value():
+        try:
+            exact = to_decimal(amount)
+        except InvalidInput as error:
+            if error.code == "input.number_too_large":
+                raise _too_large(amount) from None
+            raise
+        if abs(exact) > _MAX_EUROS:
+            raise _too_large(exact)
+        # Compared exactly: ``exact * 100`` would round an amount of more than 28 digits to the context.
+        cents = exact.quantize(_CENT)
+        if cents != exact:
             raise InvalidInput(
                 f"{exact} has more than two decimals; round it with a RoundingPolicy first",
                 message_fr=f"Le montant {exact} a plus de deux décimales.",
                 code="money.sub_cent",
             )
-        object.__setattr__(self, "_cents", int(cents))
+        object.__setattr__(self, "_cents", int(cents.scaleb(2)))
 
     @classmethod
     def from_cents(cls, cents: SupportsIndex) -> Money:
@@ -107,6 +158,8 @@ class Money:
                 message_fr="Montant en centimes invalide.",
                 code="money.not_a_number",
             )
+        if not -MAX_CENTS <= cents <= MAX_CENTS:
+            raise _too_large(Decimal(int(cents)).scaleb(-2))
         money = object.__new__(cls)
         object.__setattr__(money, "_cents", int(cents))
         return money
@@ -228,6 +281,8 @@ class Money:
 
 
 ZERO: Final = Money.from_cents(0)
+#: The largest amount ``Money`` holds (and the most negative is its opposite): 1 000 000 000 000 €.
+MAX_AMOUNT: Final = Money.from_cents(MAX_CENTS)
 
 
 class RoundingMode(enum.Enum):

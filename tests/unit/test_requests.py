@@ -581,7 +581,9 @@ def test_each_wrong_value_of_the_caf_form_gets_its_own_code_and_sentence(
     [
         ({"revenus": "-1"}, "revenus", "form.too_small"),
         ({"revenus": "20000.01"}, "revenus", "form.too_large"),
-        ({"revenus": "1e12"}, "revenus", "form.too_large"),
+        ({"revenus": "1000000000000"}, "revenus", "form.too_large"),
+        ({"revenus": "1e12"}, "revenus", "form.wrong_type"),  # plain digits only (docs/limits.md)
+        ({"employeur": "Mairie \ud800"}, "employeur", "form.bad_characters"),
         ({"revenus": "12.345"}, "revenus", "form.too_precise"),
         ({"revenus": "NaN"}, "revenus", "form.wrong_type"),
         ({"revenus": [12]}, "revenus", "form.wrong_type"),

@@ -10,7 +10,10 @@ path (``services.cantine.prestations.repas.booking.deadline.days``), with a ``co
 * ``config.missing_key`` — a required key is absent;
 * ``config.unknown_key`` — a key nobody reads (the path names the first one);
 * ``config.choice`` — a value that is not one of an enumeration's;
-* ``config.float_amount`` — an amount written as a TOML float, which would not stay exact.
+* ``config.float_amount`` — an amount written as a TOML float, which would not stay exact;
+* ``config.too_large`` — an integer beyond ``MAX_INTEGER`` (a million), or beyond a reader's own maximum;
+* ``input.lone_surrogate``, ``input.control_character``, ``input.text_too_long`` — a string that is not
+  one line of text (``_internal.validators.text_problem``); strings are composed (NFC) when read.
 
 What the values mean (an amount, a weekday, a date range) stays with the module that reads them: it builds
 them with ``Table.build``, which locates the constructor's error at the key it came from.
@@ -20,12 +23,17 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import unicodedata
 from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Any, Final, Literal, Self, TypeVar
 
+from espacefamille._internal.validators import text_problem
 from espacefamille.errors import EspaceFamilleError, InvalidConfiguration
 
-__all__ = ["REQUIRED", "Required", "Table", "exact_number", "kind_of"]
+__all__ = ["MAX_INTEGER", "REQUIRED", "Required", "Table", "exact_number", "kind_of"]
+
+#: The largest integer a commune file may hold, either way: places, days, hours, lengths stay far below.
+MAX_INTEGER: Final = 1_000_000
 
 _D = TypeVar("_D")
 _E = TypeVar("_E", bound=enum.Enum)
@@ -143,7 +151,14 @@ class Table:
             return default
         if not isinstance(value, str):
             raise self.wrong(key, "a string", value)
-        return value
+        return self._text(key, value)
+
+    def _text(self, key: str, value: str) -> str:
+        problem = text_problem(value)
+        if problem is not None:
+            code, message, message_fr = problem
+            raise InvalidConfiguration(message, path=self.at(key), message_fr=message_fr, code=code)
+        return value if value.isascii() else unicodedata.normalize("NFC", value)
 
     def boolean(self, key: str, default: _D | Required = REQUIRED) -> bool | _D:
         value = self._value(key, default)
@@ -154,20 +169,40 @@ class Table:
             raise self.wrong(key, "true or false", value)
         return value
 
-    def integer(self, key: str, default: _D | Required = REQUIRED, *, label: str = "an integer") -> int | _D:
+    def integer(
+        self,
+        key: str,
+        default: _D | Required = REQUIRED,
+        *,
+        label: str = "an integer",
+        maximum: int = MAX_INTEGER,
+    ) -> int | _D:
+        """An integer from ``-maximum`` to ``maximum`` (``config.too_large`` beyond)."""
         value = self._value(key, default)
         if value is None:
             assert not isinstance(default, _Required)
             return default
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.wrong(key, label, value)
+        if abs(value) > maximum:
+            raise InvalidConfiguration(
+                f"cannot be beyond {maximum:,}, got {value:,}",
+                path=self.at(key),
+                message_fr=f"ne peut pas dépasser {maximum:,}".replace(",", "\u202f"),
+                code="config.too_large",
+            )
         return value
 
     def count(
-        self, key: str, default: _D | Required = REQUIRED, *, code: str = "config.negative"
+        self,
+        key: str,
+        default: _D | Required = REQUIRED,
+        *,
+        code: str = "config.negative",
+        maximum: int = MAX_INTEGER,
     ) -> int | _D:
-        """A whole number that cannot be negative (days, hours, places); a negative one has ``code``."""
-        value = self.integer(key, default, label="a whole number")
+        """A whole number from 0 to ``maximum`` (days, hours, places); a negative one has ``code``."""
+        value = self.integer(key, default, label="a whole number", maximum=maximum)
         if isinstance(value, int) and value < 0:
             raise InvalidConfiguration(
                 f"cannot be negative, got {value}",
@@ -244,7 +279,7 @@ class Table:
             return []
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             raise self.wrong(key, label, value)
-        return value
+        return [self._text(f"{key}[{index}]", item) for index, item in enumerate(value)]
 
     # -- tables and arrays ---------------------------------------------------------------------
 

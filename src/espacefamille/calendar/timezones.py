@@ -28,17 +28,34 @@ __all__ = [
 DEFAULT_TIMEZONE = "Europe/Paris"
 
 
-@functools.cache
 def time_zone(name: str) -> zoneinfo.ZoneInfo:
-    """The IANA zone named ``name`` (``Europe/Paris``, ``Indian/Reunion``…), from tzdata."""
+    """The IANA zone named ``name`` (``Europe/Paris``, ``Indian/Reunion``…), from tzdata.
+
+    An empty name is refused like an unknown one (it is never read as the default zone).
+    """
+    if not isinstance(name, str) or not name or len(name) > _LONGEST_ZONE_NAME:
+        raise _unknown(name)
+    return _zone(name)
+
+
+@functools.cache
+def _zone(name: str) -> zoneinfo.ZoneInfo:
     try:
         return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput(
-            f"unknown time zone {name!r}",
-            message_fr=f"Fuseau horaire inconnu : « {name} ».",
-            code="calendar.unknown_timezone",
-        ) from None
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        raise _unknown(name) from None
+
+
+# The longest IANA name is under 40 characters; a longer one is not looked up on disk.
+_LONGEST_ZONE_NAME = 100
+
+
+def _unknown(name: object) -> InvalidInput:
+    return InvalidInput(
+        f"unknown time zone {name!r}",
+        message_fr=f"Fuseau horaire inconnu : « {name} ».",
+        code="calendar.unknown_timezone",
+    )
 
 
 def require_aware(moment: dt.datetime, what: str = "now") -> dt.datetime:

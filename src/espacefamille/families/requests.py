@@ -35,7 +35,7 @@ from typing import Any, Final
 import attrs
 
 from espacefamille._internal.tables import Table
-from espacefamille._internal.validators import identifier, non_empty
+from espacefamille._internal.validators import identifier, non_empty, text_problem
 from espacefamille.calendar.timezones import aware_instant
 from espacefamille.errors import InvalidConfiguration, InvalidInput, NotFound, PermissionDenied
 from espacefamille.money import to_decimal
@@ -465,6 +465,10 @@ def _wrong_type(field: FormField, value: object, extra: str = "") -> _Refusal:
 def _text(field: FormField, value: object) -> str:
     if not isinstance(value, str):
         raise _wrong_type(field, value)
+    problem = text_problem(value, multiline=True)
+    if problem is not None and problem[0] == "input.lone_surrogate":
+        # What json.loads returns for "\ud800" from a web form: no store could encode it.
+        raise _Refusal("form.bad_characters", "the text contains a lone surrogate", problem[2])
     text = unicodedata.normalize("NFC", value).strip()
     if field.type is FieldType.LONG_TEXT:
         text = text.replace("\r\n", "\n").replace("\r", "\n")

@@ -36,7 +36,7 @@ import datetime as dt
 import enum
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from typing import Any
+from typing import Any, Final
 
 import attrs
 
@@ -47,6 +47,7 @@ from espacefamille.model import Child, SchoolClass
 from espacefamille.text import format_date
 
 __all__ = [
+    "MAX_PLACES",
     "Capacity",
     "CapacityGroup",
     "Occupancy",
@@ -67,9 +68,19 @@ GroupKey = str | None
 # -- capacity as data -------------------------------------------------------------------------
 
 
+#: The most places a prestation (or a group, or a date) may have.
+MAX_PLACES: Final = 1_000_000
+
+
 def _check_places(value: object, what: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
         raise InvalidInput(f"{what} must be a whole number, got {value!r}", code="capacity.bad_places")
+    if value > MAX_PLACES:
+        raise InvalidInput(
+            f"{what} cannot be beyond {MAX_PLACES:,}, got {value}",
+            message_fr="Ce nombre de places est invraisemblable.",
+            code="capacity.bad_places",
+        )
     if value < 0:
         raise InvalidInput(
             f"{what} cannot be negative, got {value}",

@@ -35,6 +35,7 @@ from espacefamille.money import Money, to_decimal
 
 __all__ = [
     "DEADLINE_TYPES",
+    "MAX_DELAY",
     "DayOfPreviousMonth",
     "DaysBefore",
     "Deadline",
@@ -61,6 +62,8 @@ _ONE_DAY = dt.timedelta(days=1)
 _MIDNIGHT = dt.time(0, 0)
 # A prestation closed for longer than this before a deadline is a configuration mistake.
 _SEARCH_LIMIT_DAYS = 400
+#: The longest delay a deadline counts, in its own unit (days, hours, weeks): ten years of days.
+MAX_DELAY: Final = 3660
 
 
 class OnClosedDay(enum.Enum):
@@ -110,6 +113,12 @@ def _non_negative(instance: object, attribute: attrs.Attribute[int], value: int)
             f"{type(instance).__name__}.{attribute.name} cannot be negative, got {value}",
             message_fr=f"Un délai ne peut pas être négatif ({value}).",
             code="deadline.negative",
+        )
+    if value > MAX_DELAY:
+        raise InvalidInput(
+            f"{type(instance).__name__}.{attribute.name} cannot be beyond {MAX_DELAY}, got {value}",
+            message_fr=f"Un délai ne peut pas dépasser {MAX_DELAY}.",
+            code="deadline.too_long",
         )
 
 
@@ -495,10 +504,15 @@ class _Keys(Table):
     """A deadline or policy table being read (the shared ``Table``), with the values deadlines are made of."""
 
     def count(
-        self, key: str, default: _V | Required = REQUIRED, *, code: str = "deadline.negative"
+        self,
+        key: str,
+        default: _V | Required = REQUIRED,
+        *,
+        code: str = "deadline.negative",
+        maximum: int = MAX_DELAY,
     ) -> int | _V:
-        """A non-negative whole number (days, hours, weeks)."""
-        return super().count(key, default, code=code)
+        """A whole number from 0 to ``MAX_DELAY`` (days, hours, weeks): ``config.too_large`` beyond."""
+        return super().count(key, default, code=code, maximum=maximum)
 
     def flag(self, key: str) -> bool | None:
         return self.boolean(key, None)
@@ -528,6 +542,8 @@ def deadline_from_dict(data: Mapping[str, Any], path: str) -> Deadline:
     """
     keys = _Keys(data, path)
     pattern = keys.raw("pattern")
+    if not isinstance(pattern, str):
+        raise keys.wrong("pattern", "the name of a deadline pattern", pattern)
     if pattern not in _PATTERNS:
         raise InvalidConfiguration(
             f"unknown deadline pattern {pattern!r} (expected one of {', '.join(map(repr, _PATTERNS))})",

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import unicodedata
 import zoneinfo
 from decimal import Decimal
 from typing import Any
@@ -166,9 +167,12 @@ def identifiers() -> st.SearchStrategy[str]:
 
 @functools.cache
 def names() -> st.SearchStrategy[str]:
-    """A display name: any text that is not blank (accents, apostrophes, quotes, emoji…)."""
-    return st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1, max_size=30).filter(
-        lambda s: bool(s.strip())
+    """A display name: any one-line text that is not blank (accents, apostrophes, quotes, emoji…), composed
+    (NFC) as the model keeps it; no control character nor lone surrogate, which the model refuses."""
+    return (
+        st.text(st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]), min_size=1, max_size=30)
+        .map(lambda s: unicodedata.normalize("NFC", s))
+        .filter(lambda s: bool(s.strip()))
     )
 
 
