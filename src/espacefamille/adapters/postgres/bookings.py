@@ -1,0 +1,117 @@
+"""The bookings repository on PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from espacefamille.adapters.postgres.codecs import (
+    _BOOKING_COLUMNS,
+    _BOOKING_STATUS,
+    _new_booking,
+    _read_instant,
+    _zone,
+)
+from espacefamille.adapters.postgres.schema import _FAMILY, _PRESTATION
+from espacefamille.calendar.periods import DateRange
+from espacefamille.errors import InvalidInput
+from espacefamille.model import Booking
+from espacefamille.money import Money
+
+if TYPE_CHECKING:
+    from espacefamille.adapters.postgres.store import PostgresUnitOfWork
+
+
+class _PostgresBookings:
+    """Bookings of a ``PostgresUnitOfWork`` (see ``espacefamille.ports.Bookings``)."""
+
+    def __init__(self, uow: PostgresUnitOfWork) -> None:
+        self._uow = uow
+
+    @staticmethod
+    def _bookings(rows: Iterable[Any]) -> tuple[Booking, ...]:
+        status = _BOOKING_STATUS
+        instant = _read_instant
+        cents = Money.from_cents
+        new = _new_booking
+        return tuple(
+            new(
+                child_id,
+                prestation_id,
+                day,
+                family_id,
+                status[state],
+                instant(booked_at, zone),
+                None if paid is None else cents(paid),
+                surcharge,
+            )
+            for child_id, prestation_id, day, family_id, state, booked_at, zone, paid, surcharge in rows
+        )
+
+    def of_family(self, family_id: str, period: DateRange) -> tuple[Booking, ...]:
+        self._uow._sync()
+        self._uow._seen(_FAMILY, family_id)
+        return self._bookings(
+            self._uow._rows(
+                f"SELECT {_BOOKING_COLUMNS} FROM bookings WHERE collectivite_id = %s AND family_id = %s "
+                "AND day BETWEEN %s AND %s ORDER BY child_id, prestation_id, day",
+                (self._uow._c, family_id, period.start, period.end),
+            )
+        )
+
+    def of_prestation(self, prestation_id: str, period: DateRange) -> tuple[Booking, ...]:
+        self._uow._sync()
+        self._uow._seen(_PRESTATION, prestation_id)
+        return self._bookings(
+            self._uow._rows(
+                f"SELECT {_BOOKING_COLUMNS} FROM bookings WHERE collectivite_id = %s AND prestation_id = %s "
+                "AND day BETWEEN %s AND %s ORDER BY child_id, day",
+                (self._uow._c, prestation_id, period.start, period.end),
+            )
+        )
+
+    def save(self, bookings: Iterable[Booking]) -> None:
+        c = self._uow._c
+        rows = []
+        for booking in bookings:
+            if not isinstance(booking, Booking):
+                raise InvalidInput(f"expected a Booking, got {booking!r}", code="store.not_a_booking")
+            rows.append(
+                (
+                    c,
+                    booking.child_id,
+                    booking.prestation_id,
+                    booking.day,
+                    booking.family_id,
+                    booking.status.value,
+                    booking.booked_at,
+                    _zone(booking.booked_at),
+                    None if booking.paid is None else booking.paid.cents,
+                    booking.surcharge_code,
+                )
+            )
+            self._uow._mark(_FAMILY, booking.family_id)
+            self._uow._mark(_PRESTATION, booking.prestation_id)
+        if not rows:
+            return
+
+        def apply() -> None:
+            # A booking that moves from one household to the other leaves the first one changed too.
+            for (previous,) in self._uow._rows(
+                "SELECT DISTINCT b.family_id FROM bookings b JOIN unnest(%s::text[], %s::text[], %s::date[]) "
+                "AS n (child_id, prestation_id, day) ON (b.child_id, b.prestation_id, b.day) = "
+                "(n.child_id, n.prestation_id, n.day) WHERE b.collectivite_id = %s",
+                ([row[1] for row in rows], [row[2] for row in rows], [row[3] for row in rows], c),
+            ):
+                self._uow._mark(_FAMILY, previous)
+            self._uow._many(
+                f"INSERT INTO bookings (collectivite_id, {_BOOKING_COLUMNS}) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                "ON CONFLICT (collectivite_id, child_id, prestation_id, day) DO UPDATE SET "
+                "family_id = excluded.family_id, status = excluded.status, booked_at = excluded.booked_at, "
+                "booked_zone = excluded.booked_zone, paid_cents = excluded.paid_cents, "
+                "surcharge_code = excluded.surcharge_code",
+                rows,
+            )
+
+        self._uow._write(apply)

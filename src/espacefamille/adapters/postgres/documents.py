@@ -1,0 +1,288 @@
+"""The billing documents repository on PostgreSQL: invoices and their lines, payments, allocations,
+numbering."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from espacefamille.adapters.postgres.codecs import (
+    _LINE_COLUMNS,
+    _instant,
+    _read_instant,
+    _read_text,
+    _text,
+)
+from espacefamille.adapters.postgres.schema import _FAMILY, _NUMBERING, _not_found
+from espacefamille.billing.documents import (
+    Allocation,
+    DocumentKind,
+    Invoice,
+    InvoiceLine,
+    Numbering,
+    Payment,
+    PaymentMethod,
+    Series,
+)
+from espacefamille.calendar.periods import DateRange
+from espacefamille.errors import InvalidInput
+from espacefamille.money import Money
+
+if TYPE_CHECKING:
+    from espacefamille.adapters.postgres.store import PostgresUnitOfWork
+
+_INVOICE_COLUMNS = (
+    "number, regie_id, family_id, kind, period_start, period_end, issued_on, due_on, direct_debit_on"
+)
+
+
+class _PostgresDocuments:
+    """Documents of a ``PostgresUnitOfWork`` (see ``espacefamille.ports.Documents``)."""
+
+    def __init__(self, uow: PostgresUnitOfWork) -> None:
+        self._uow = uow
+
+    def _invoices(self, where: str, parameters: Sequence[object]) -> tuple[Invoice, ...]:
+        rows = self._uow._rows(
+            f"SELECT {_INVOICE_COLUMNS} FROM invoices WHERE collectivite_id = %s AND {where} ORDER BY number",
+            (self._uow._c, *parameters),
+        )
+        if not rows:
+            return ()
+        lines: dict[str, list[InvoiceLine]] = {}
+        for number, *fields in self._uow._rows(
+            f"SELECT invoice_number, {_LINE_COLUMNS} FROM invoice_lines "
+            "WHERE collectivite_id = %s AND invoice_number = ANY(%s) ORDER BY invoice_number, position",
+            (self._uow._c, [row[0] for row in rows]),
+        ):
+            lines.setdefault(number, []).append(self._line(fields))
+        return tuple(
+            Invoice(
+                number,
+                regie_id,
+                family_id,
+                DocumentKind(kind),
+                DateRange(start, end),
+                issued_on,
+                due_on,
+                lines.get(number, ()),
+                direct_debit_on,
+            )
+            for number, regie_id, family_id, kind, start, end, issued_on, due_on, direct_debit_on in rows
+        )
+
+    @staticmethod
+    def _line_row(line: InvoiceLine) -> tuple[object, ...]:
+        """A line's columns, from ``child_id`` to ``minutes`` (as ``invoice_lines`` and ``carried_lines``)."""
+        return (
+            line.child_id,
+            line.prestation_id,
+            _text(line.label),
+            _text(line.reason),
+            list(line.days),
+            str(line.quantity),
+            str(line.unit_price),
+            line.total.cents,
+            _text(line.explanation),
+            None if line.regularises is None else line.regularises[0],
+            None if line.regularises is None else line.regularises[1],
+            line.minutes,
+        )
+
+    @staticmethod
+    def _line(fields: Sequence[Any]) -> InvoiceLine:
+        (child_id, prestation_id, label, reason, days, quantity, unit_price, total, explanation) = fields[:9]
+        regularises_invoice, regularises_day, minutes = fields[9:]
+        return InvoiceLine(
+            child_id,
+            prestation_id,
+            _read_text(label),
+            _read_text(reason),
+            tuple(days),
+            Decimal(quantity),
+            Decimal(unit_price),
+            Money.from_cents(total),
+            _read_text(explanation),
+            None if regularises_invoice is None else (regularises_invoice, regularises_day),
+            minutes,
+        )
+
+    def invoices_of(self, family_id: str) -> tuple[Invoice, ...]:
+        self._uow._sync()
+        self._uow._seen(_FAMILY, family_id)
+        return self._invoices("family_id = %s", (family_id,))
+
+    def invoice(self, number: str) -> Invoice:
+        self._uow._sync()
+        found = self._invoices("number = %s", (number,))
+        if not found:
+            raise _not_found("invoice", number, "facture")
+        self._uow._seen(_FAMILY, found[0].family_id)
+        return found[0]
+
+    def save_invoice(self, invoice: Invoice) -> None:
+        # A known number (waiting here, or in the database) is refused unless it is the same invoice; the
+        # insert of the commit checks again, under the locks, for one another unit of work slipped in.
+        earlier = self._uow._pending_invoices.get(invoice.number)
+        if earlier is None:
+            found = self._invoices("number = %s", (invoice.number,))
+            earlier = found[0] if found else None
+        if earlier is not None:
+            self._check_known_invoice(earlier, invoice)
+            return
+        self._uow._pending_invoices[invoice.number] = invoice
+        self._uow._mark(_FAMILY, invoice.family_id)
+        c = self._uow._c
+
+        def apply() -> None:
+            inserted = self._uow._one(
+                f"INSERT INTO invoices (collectivite_id, {_INVOICE_COLUMNS}) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING number",
+                (
+                    c,
+                    invoice.number,
+                    invoice.regie_id,
+                    invoice.family_id,
+                    invoice.kind.value,
+                    invoice.period.start,
+                    invoice.period.end,
+                    invoice.issued_on,
+                    invoice.due_on,
+                    invoice.direct_debit_on,
+                ),
+            )
+            if inserted is None:
+                self._check_known_invoice(self._invoices("number = %s", (invoice.number,))[0], invoice)
+                return
+            self._uow._many(
+                f"INSERT INTO invoice_lines (collectivite_id, invoice_number, position, {_LINE_COLUMNS}) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                [
+                    (c, invoice.number, position, *self._line_row(line))
+                    for position, line in enumerate(invoice.lines)
+                ],
+            )
+
+        self._uow._write(apply)
+
+    def _check_known_invoice(self, earlier: Invoice, invoice: Invoice) -> None:
+        if earlier != invoice:
+            # The number may have been given by another unit of work since this one read the numbering:
+            # that is a conflict to retry, not a change to an issued invoice.
+            self._uow._raise_if_changed()
+        _check_same_invoice(earlier, invoice)
+
+    def payments_of(self, family_id: str) -> tuple[Payment, ...]:
+        self._uow._sync()
+        self._uow._seen(_FAMILY, family_id)
+        rows = self._uow._rows(
+            "SELECT number, regie_id, family_id, amount_cents, received_at, received_zone, method, reference "
+            "FROM payments WHERE collectivite_id = %s AND family_id = %s ORDER BY number",
+            (self._uow._c, family_id),
+        )
+        return tuple(
+            Payment(
+                number,
+                regie_id,
+                family,
+                Money.from_cents(cents),
+                _read_instant(received_at, zone),
+                PaymentMethod(method),
+                _read_text(reference),
+            )
+            for number, regie_id, family, cents, received_at, zone, method, reference in rows
+        )
+
+    def save_payment(self, payment: Payment) -> None:
+        c = self._uow._c
+        self._uow._mark(_FAMILY, payment.family_id)
+
+        def apply() -> None:
+            self._uow._mark_owners("payments", "number", payment.number, payment.family_id)
+            self._uow._run(
+                "INSERT INTO payments (collectivite_id, number, regie_id, family_id, amount_cents, "
+                "received_at, "
+                "received_zone, method, reference) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                "ON CONFLICT (collectivite_id, number) DO UPDATE SET regie_id = excluded.regie_id, "
+                "family_id = excluded.family_id, amount_cents = excluded.amount_cents, "
+                "received_at = excluded.received_at, received_zone = excluded.received_zone, "
+                "method = excluded.method, reference = excluded.reference",
+                (
+                    c,
+                    payment.number,
+                    payment.regie_id,
+                    payment.family_id,
+                    payment.amount.cents,
+                    *_instant(payment.received_at),
+                    payment.method.value,
+                    _text(payment.reference),
+                ),
+            )
+
+        self._uow._write(apply)
+
+    def allocations_of(self, family_id: str) -> tuple[Allocation, ...]:
+        self._uow._sync()
+        self._uow._seen(_FAMILY, family_id)
+        rows = self._uow._rows(
+            "SELECT source, invoice_number, amount_cents FROM allocations "
+            "WHERE collectivite_id = %s AND family_id = %s ORDER BY source, invoice_number",
+            (self._uow._c, family_id),
+        )
+        return tuple(Allocation(source, invoice, Money.from_cents(cents)) for source, invoice, cents in rows)
+
+    def save_allocations(self, allocations: Iterable[Allocation], family_id: str) -> None:
+        c = self._uow._c
+        rows = [(c, a.source, a.invoice_number, family_id, a.amount.cents) for a in allocations]
+        if not rows:
+            return
+        self._uow._mark(_FAMILY, family_id)
+
+        def apply() -> None:
+            self._uow._many(
+                "INSERT INTO allocations (collectivite_id, source, invoice_number, family_id, amount_cents) "
+                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (collectivite_id, source, invoice_number) "
+                "DO UPDATE SET family_id = excluded.family_id, amount_cents = excluded.amount_cents",
+                rows,
+            )
+
+        self._uow._write(apply)
+
+    def numbering(self) -> Numbering:
+        self._uow._sync()
+        self._uow._seen(_NUMBERING, "")
+        rows = self._uow._rows(
+            "SELECT regie_id, year, series, last FROM numbering WHERE collectivite_id = %s", (self._uow._c,)
+        )
+        return Numbering({(regie_id, year, Series(series)): last for regie_id, year, series, last in rows})
+
+    def save_numbering(self, numbering: Numbering) -> None:
+        # Numbers are gap-free and unique: two runs numbering at once must not both commit.
+        c = self._uow._c
+        self._uow._mark(_NUMBERING, "")
+        rows = [
+            (c, regie_id, year, series.value, last)
+            for (regie_id, year, series), last in numbering.last.items()
+        ]
+
+        def apply() -> None:
+            self._uow._run("DELETE FROM numbering WHERE collectivite_id = %s", (c,))
+            self._uow._many(
+                "INSERT INTO numbering (collectivite_id, regie_id, year, series, last) "
+                "VALUES (%s, %s, %s, %s, %s)",
+                rows,
+            )
+
+        self._uow._write(apply)
+
+
+def _check_same_invoice(issued: Invoice, invoice: Invoice) -> None:
+    if issued != invoice:
+        raise InvalidInput(
+            f"invoice {invoice.number} is already issued with another content; an issued invoice never "
+            "changes (correct it with regularisation lines on a later one)",
+            message_fr=f"La facture {invoice.number} est déjà émise : elle ne peut plus être modifiée.",
+            code="store.invoice_immutable",
+            details={"number": invoice.number},
+        )

