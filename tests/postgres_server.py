@@ -3,11 +3,13 @@
 ``database(name)`` is a context manager giving the conninfo of a fresh, empty database: the first one starts
 a server in a temporary directory (or uses the server of ``ESPACEFAMILLE_POSTGRES_URL`` when it is set:
 its role must be allowed to create databases), the database is dropped on leaving, and the server
-stops when the last user leaves — so that session fixtures of several test modules share one server.
+stops when the test process ends — so that the fixtures of several test modules share one server.
 """
 
 from __future__ import annotations
 
+import atexit
+import itertools
 import os
 import shutil
 import tempfile
@@ -20,6 +22,8 @@ from pathlib import Path
 
 import psycopg
 from psycopg.conninfo import make_conninfo
+from psycopg.rows import TupleRow
+from psycopg_pool import ConnectionPool
 
 with warnings.catch_warnings():
     # platformdirs warns, on import, that XDG_RUNTIME_DIR is unset (on CI): the package falls back to /tmp.
@@ -30,11 +34,10 @@ ENVIRONMENT = "ESPACEFAMILLE_POSTGRES_URL"
 
 
 class _Server:
-    """The one server of the test process, started for its first user and stopped after its last."""
+    """The one server of the test process, started for its first user and stopped at exit."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.users = 0
         self.url: str | None = None
         self.embedded: PostgresServer | None = None
         self.directory: Path | None = None
@@ -69,20 +72,14 @@ SERVER = _Server()
 
 @contextmanager
 def server() -> Iterator[str]:
-    """The conninfo of the server's maintenance database, the server running while the block runs."""
+    """The conninfo of the server's maintenance database. The first call starts the server, which then
+    serves every test module of the process and stops when the process ends."""
     with SERVER.lock:
         if SERVER.url is None:
             SERVER.url = SERVER.start()
-        SERVER.users += 1
+            atexit.register(SERVER.stop)
         url = SERVER.url
-    try:
-        yield url
-    finally:
-        with SERVER.lock:
-            SERVER.users -= 1
-            if SERVER.users == 0:
-                SERVER.stop()
-                SERVER.url = None
+    yield url
 
 
 @contextmanager
@@ -98,3 +95,20 @@ def database(name: str) -> Iterator[str]:
         finally:
             with psycopg.connect(base, autocommit=True) as admin:
                 admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+
+
+@contextmanager
+def pool(name: str, size: int = 8) -> Iterator[ConnectionPool[psycopg.Connection[TupleRow]]]:
+    """A pool of ``size`` connections on a fresh database ``name``, filled at once: a pool growing in its
+    own thread draws from ``random``, which hypothesis forbids while it generates values."""
+    with database(name) as url, ConnectionPool(url, min_size=size, max_size=size, open=True) as shared:
+        shared.wait()
+        yield shared
+
+
+_COLLECTIVITES = itertools.count()
+
+
+def collectivite_id(prefix: str) -> str:
+    """A collectivité id not used before in this process: each store of a test is a new commune."""
+    return f"{prefix}-{next(_COLLECTIVITES)}"

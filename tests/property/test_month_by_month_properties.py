@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -21,9 +21,11 @@ import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from psycopg_pool import ConnectionPool
 
 from espacefamille.adapters.fake_gateway import FakeGateway
 from espacefamille.adapters.memory import MemoryStore
+from espacefamille.adapters.postgres import PostgresStore
 from espacefamille.adapters.sqlite import SqliteStore
 from espacefamille.billing.documents import Invoice, InvoiceLine
 from espacefamille.calendar.periods import DateRange
@@ -35,6 +37,7 @@ from espacefamille.ports import CommuneStore, FixedClock
 from espacefamille.rules.attendance import AbsenceReason, AttendanceFact, AttendanceStatus
 from espacefamille.rules.basket import Action, BasketLine
 from espacefamille.services import BackOffice, FamilyPortal
+from tests import postgres_server
 
 PARIS = ZoneInfo("Europe/Paris")
 AGENT = Agent("agent-1", "saint-aubin", AgentRole.ADMINISTRATEUR)
@@ -234,6 +237,8 @@ def _by_day(lines: Iterable[InvoiceLine]) -> dict[tuple[str, str, dt.date], Mone
 
 
 def _store(kind: str, directory: Path, name: str) -> CommuneStore:
+    if kind == "postgres":  # each store another collectivité of the module's database
+        return PostgresStore(_POSTGRES[0], postgres_server.collectivite_id(name))
     return MemoryStore() if kind == "memory" else SqliteStore(directory / f"{name}.sqlite")
 
 
@@ -263,3 +268,24 @@ def test_billing_month_by_month_equals_billing_once_on_the_final_facts(kind: str
         billed_once = _by_day([line for d in once.documents() for line in d.lines] + once.carried_lines())
         billed_monthly = _by_day([line for d in documents for line in d.lines] + months.carried_lines())
         assert billed_monthly == billed_once
+
+
+# -- the same on PostgreSQL: fewer examples, each of its stores a collectivité of one database ----------
+
+_POSTGRES: list[ConnectionPool] = []
+
+
+@pytest.fixture(scope="module")
+def postgres_pool() -> Iterator[None]:
+    with postgres_server.pool("months", size=4) as shared:
+        _POSTGRES.append(shared)
+        yield
+        _POSTGRES.clear()
+
+
+@pytest.mark.usefixtures("postgres_pool")
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(script=st.lists(acts(), max_size=30))
+def test_billing_month_by_month_equals_billing_once_on_postgres(script: list[Act]) -> None:
+    on_every_store = test_billing_month_by_month_equals_billing_once_on_the_final_facts
+    on_every_store.hypothesis.inner_test("postgres", script)

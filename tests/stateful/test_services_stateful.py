@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import attrs
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from psycopg_pool import ConnectionPool
 
 from espacefamille.adapters.fake_gateway import FakeGateway
 from espacefamille.adapters.memory import MemoryStore
+from espacefamille.adapters.postgres import PostgresStore
 from espacefamille.adapters.sqlite import SqliteStore
 from espacefamille.billing.documents import Invoice
 from espacefamille.billing.online import PaymentStatus
@@ -36,6 +40,7 @@ from espacefamille.rules.basket import Action, BasketLine
 from espacefamille.rules.capacity import Capacity, Places
 from espacefamille.services import BackOffice, FamilyPortal
 from espacefamille.services.portal import billing_ledger
+from tests import postgres_server
 
 PARIS = ZoneInfo("Europe/Paris")
 PLACES = 2
@@ -293,3 +298,35 @@ SqliteServicesMachine.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 TestServicesKeepPlacesMoneyAndBookingsConsistentOnSqlite = SqliteServicesMachine.TestCase
+
+
+class PostgresServicesMachine(ServicesMachine):
+    """The same families on PostgreSQL, each run of the machine another collectivité of one database."""
+
+    basket_mid_run = False  # as on SQLite: the run's unit of work holds rows the basket would wait for
+    pool: ConnectionPool | None = None
+
+    def make_store(self) -> CommuneStore:
+        assert self.pool is not None
+        return PostgresStore(self.pool, postgres_server.collectivite_id("machine"))
+
+
+PostgresServicesMachine.TestCase.settings = settings(
+    max_examples=10,
+    stateful_step_count=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+
+@pytest.fixture(scope="module")
+def postgres_pool() -> Iterator[None]:
+    with postgres_server.pool("machine", size=4) as shared:
+        PostgresServicesMachine.pool = shared
+        yield
+        PostgresServicesMachine.pool = None
+
+
+TestServicesKeepPlacesMoneyAndBookingsConsistentOnPostgres = pytest.mark.usefixtures("postgres_pool")(
+    PostgresServicesMachine.TestCase
+)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import threading
 from collections.abc import Iterator
 
@@ -32,21 +31,16 @@ from espacefamille.testing.builders import NOVEMBER, booking, child, family
 from espacefamille.testing.conformance import StoreConformance
 from tests import postgres_server
 
-_COLLECTIVITES = itertools.count()
+
+@pytest.fixture(scope="module")
+def postgres_url(pool: ConnectionPool) -> str:
+    assert isinstance(pool.conninfo, str)
+    return pool.conninfo
 
 
 @pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    with postgres_server.database("store") as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def pool(postgres_url: str) -> Iterator[ConnectionPool]:
-    # A fixed size, filled at once: a pool growing in its own thread draws from `random`, which hypothesis
-    # forbids while it generates values.
-    with ConnectionPool(postgres_url, min_size=8, max_size=8, open=True) as shared:
-        shared.wait()
+def pool() -> Iterator[ConnectionPool]:
+    with postgres_server.pool("store") as shared:
         yield shared
 
 
@@ -57,7 +51,7 @@ class TestPostgresStore(StoreConformance):
 
     def make_store(self) -> CommuneStore:
         # Every store is another collectivité of the one database: the kit checks isolation too.
-        return PostgresStore(self.pool, f"kit-{next(_COLLECTIVITES)}")
+        return PostgresStore(self.pool, postgres_server.collectivite_id("kit"))
 
     def make_account_store(self) -> AccountStore:
         store = PostgresAccountStore(self.pool)
@@ -87,7 +81,7 @@ def test_a_new_database_records_its_schema_versions(postgres_url: str) -> None:
         assert "saint-aubin" in repr(store)
         assert "pool" in repr(accounts)
         with psycopg.connect(postgres_url) as connection:
-            versions = dict(
+            versions: dict[str, int] = dict(
                 connection.execute("SELECT component, version FROM espacefamille_schema").fetchall()
             )
     assert versions == {"commune": SCHEMA_VERSION, "accounts": ACCOUNTS_SCHEMA_VERSION}
