@@ -19,15 +19,17 @@ terminal tables; ``import espacefamille`` never imports this package.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 from collections.abc import Iterable, Sequence
 from typing import IO, Any, NoReturn
 
+from espacefamille import __version__
 from espacefamille.errors import EspaceFamilleError, InvalidConfiguration, NotFound
 from espacefamille.interop.imports import ImportRejected
 
-from ._commands import COMMANDS, Context
+from ._commands import COMMANDS, Context, extra_of
 from ._output import CliError, ExitCode, Lang, Output, argparse_message, text
 
 __all__ = ["ExitCode", "main"]
@@ -89,6 +91,15 @@ def _common(lang: Lang) -> _Parser:
     return common
 
 
+def _import_arguments(imports: _Parser, lang: Lang) -> None:
+    """``import KIND FILE``, or ``import --template KIND [--out FILE]`` for an empty file to fill."""
+    kinds = ("families", "children", "enrolments", "attendance")
+    imports.add_argument("kind", nargs="?", choices=kinds, help=text("help.import.kind", lang))
+    imports.add_argument("file", nargs="?", help=text("help.import.file", lang))
+    imports.add_argument("--template", choices=kinds, help=text("help.import.template", lang))
+    imports.add_argument("--out", help=text("help.import.out", lang))
+
+
 def build_parser(lang: Lang = "fr") -> argparse.ArgumentParser:
     """The command's parser, its help and usage errors in ``lang`` (French by default)."""
 
@@ -97,6 +108,7 @@ def build_parser(lang: Lang = "fr") -> argparse.ArgumentParser:
 
     common = _common(lang)
     parser = _Parser(prog=_PROG, description=say("description"), parents=[common], lang=lang)
+    parser.add_argument("--version", action="store_true", help=say("version"))  # answered by main
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def command(name: str, under: argparse._SubParsersAction[_Parser] = commands) -> _Parser:
@@ -107,11 +119,7 @@ def build_parser(lang: Lang = "fr") -> argparse.ArgumentParser:
     init.add_argument("toml", help=say("init.toml"))
     init.add_argument("--replace", action="store_true", help=say("init.replace"))
 
-    imports = command("import")
-    imports.add_argument(
-        "kind", choices=("families", "children", "enrolments", "attendance"), help=say("import.kind")
-    )
-    imports.add_argument("file", help=say("import.file"))
+    _import_arguments(command("import"), lang)
 
     calendar = command("calendar")
     calendar.add_argument("child", help=say("child"))
@@ -134,6 +142,7 @@ def build_parser(lang: Lang = "fr") -> argparse.ArgumentParser:
     export.add_argument(
         "--format", choices=("csv", "json", "html"), required=True, help=say("invoices.format")
     )
+    export.add_argument("--excel", action="store_true", help=say("invoices.excel"))
     export.add_argument("--out", required=True, help=say("out_dir"))
     for sub in (listing, export):
         sub.add_argument("--family", help=say("family"))
@@ -182,6 +191,10 @@ def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None) ->
     if not args_list or args_list[0] in {"-h", "--help"}:
         parser.print_help(out.stdout)
         return int(ExitCode.OK if args_list else ExitCode.USAGE)
+    if "--version" in args_list:
+        out.say("version", version=__version__)
+        out.document("version", {"version": __version__})
+        return int(ExitCode.OK)
     try:
         args = parser.parse_args(args_list)
     except _UsageError as error:
@@ -220,18 +233,39 @@ def run(args: argparse.Namespace, out: Output) -> int:
         usage = error.code.startswith("store.")
         return out.library_error(error, ExitCode.USAGE if usage else ExitCode.REFUSED)
     except ModuleNotFoundError as error:
+        module = error.name or "?"
         return out.error(
             ExitCode.MISSING_EXTRA,
             "cli.missing_extra",
-            _missing(out.lang, error.name or "?"),
-            {"module": error.name},
+            text("missing_extra", out.lang, module=module, extra=extra_of(module)),
+            {"module": module, "extra": extra_of(module)},
+        )
+    except OSError as error:
+        # A file or folder the system refuses: said in the run's language, never Python's own text.
+        path = error.filename or "?"
+        reason = _OS_REASONS.get(error.errno or 0, ("erreur du système", "system error"))
+        return out.error(
+            ExitCode.USAGE,
+            "cli.file.unwritable",
+            text("file.unwritable", out.lang, path=path, reason=reason[0 if out.lang == "fr" else 1]),
+            {"path": str(path)},
         )
     except KeyboardInterrupt:
         return out.error(ExitCode.INTERRUPTED, "cli.interrupted", out.pick("Interrompu.", "Interrupted."), {})
 
 
-def _missing(lang: Lang, module: str) -> str:
-    return text("missing_extra", lang, module=module)
+_OS_REASONS = {
+    errno.EACCES: ("accès refusé", "permission denied"),
+    errno.EPERM: ("accès refusé", "permission denied"),
+    errno.ENOENT: ("dossier ou fichier introuvable", "no such file or folder"),
+    errno.ENOTDIR: (
+        "un fichier se trouve là où un dossier est attendu",
+        "a file stands where a folder is expected",
+    ),
+    errno.EISDIR: ("c'est un dossier", "it is a folder"),
+    errno.ENOSPC: ("le disque est plein", "the disk is full"),
+    errno.EROFS: ("le disque est en lecture seule", "the disk is read-only"),
+}
 
 
 def _usage(lang: Lang, message: str) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import importlib.util
 import io
 import json
 import re
@@ -34,12 +35,23 @@ from espacefamille.demo.city import DEMO_ISSUED_ON, DemoCity, build_demo_city
 from espacefamille.errors import InvalidInput, NotFound
 from espacefamille.families.accounts import Agent, AgentRole
 from espacefamille.interop.imports import (
+    CsvKind,
     attendance_from_csv,
     children_from_csv,
+    csv_header,
+    csv_template,
     enrolments_from_csv,
     families_from_csv,
+    read_date,
 )
-from espacefamille.interop.tables import invoice_json, invoice_record, invoices_csv, lines_csv
+from espacefamille.interop.tables import (
+    EXCEL_FR,
+    STANDARD,
+    invoice_json,
+    invoice_record,
+    invoices_csv,
+    lines_csv,
+)
 from espacefamille.model import Booking, BookingStatus, Child, Family, PaymentMode
 from espacefamille.money import Money
 from espacefamille.ports import Clock, FixedClock, SystemClock, UnitOfWork
@@ -50,26 +62,46 @@ from espacefamille.text import format_date, month_name
 
 from ._output import CliError, ExitCode, Output, text
 
-__all__ = ["COMMANDS", "Context"]
+__all__ = ["COMMANDS", "Context", "extra_of", "require"]
 
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_ISO_MONTH = re.compile(r"^(?P<year>\d{4})-(?P<month>\d{1,2})$")
+_FRENCH_MONTH = re.compile(r"^(?P<month>\d{1,2})/(?P<year>\d{4})$")
+# An instant as an agent types it: a French or ISO date, then (after a space or a T) HH:MM or 9h30.
+_INSTANT = re.compile(r"^(?P<day>[\d/-]+)(?:[ T]+(?P<hour>\d{1,2})[:h](?P<minute>\d{2})?)?$")
 
 
 # -- shared parsing ----------------------------------------------------------------------------------
 
 
 def parse_month(value: str) -> DateRange:
-    match = _MONTH.match(value.strip())
-    if match is None or not 1 <= int(match.group(2)) <= 12:
+    """``11/2026`` or ``2026-11``."""
+    match = _ISO_MONTH.match(value.strip()) or _FRENCH_MONTH.match(value.strip())
+    if match is None or not 1 <= int(match["month"]) <= 12:
         raise CliError(ExitCode.USAGE, "month.bad", value=value)
-    return DateRange.month(int(match.group(1)), int(match.group(2)))
+    return DateRange.month(int(match["year"]), int(match["month"]))
 
 
 def parse_date(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value.strip())
-    except ValueError:
-        raise CliError(ExitCode.USAGE, "date.bad", value=value) from None
+    """``12/11/2026`` or ``2026-11-12``."""
+    day = read_date(value)
+    if day is None:
+        raise CliError(ExitCode.USAGE, "date.bad", value=value)
+    return day
+
+
+def parse_instant(value: str) -> dt.datetime:
+    """``05/11/2026 09:00``, ``05/11/2026 9h``, ``2026-11-05T09:00`` (or a date alone: midnight); naive."""
+    match = _INSTANT.match(value.strip())
+    day = None if match is None else read_date(match["day"])
+    if match is None or day is None:
+        try:
+            return dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise CliError(ExitCode.USAGE, "now.bad", value=value) from None
+    hour, minute = int(match["hour"] or 0), int(match["minute"] or 0)
+    if hour > 23 or minute > 59:
+        raise CliError(ExitCode.USAGE, "now.bad", value=value)
+    return dt.datetime.combine(day, dt.time(hour, minute))
 
 
 def parse_amount(value: str) -> Money:
@@ -92,6 +124,28 @@ def read_file(path: str) -> bytes:
         return file.read_bytes()
     except OSError:
         raise CliError(ExitCode.USAGE, "file.unreadable", path=path) from None
+
+
+# The optional extra that brings each optional library.
+_EXTRAS = {"jinja2": "cli", "icalendar": "cli", "rich": "cli", "weasyprint": "pdf"}
+
+
+def require(*modules: str) -> None:
+    """Refuse at once, before any work, when an optional library a command needs is not installed."""
+    for module in modules:
+        if importlib.util.find_spec(module) is None:
+            raise CliError(ExitCode.MISSING_EXTRA, "missing_extra", module=module, extra=extra_of(module))
+
+
+def extra_of(module: str) -> str:
+    """The optional extra to install for ``module``."""
+    return _EXTRAS.get(module, "cli")
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """Write a whole file, its folder made if needed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
 
 
 # -- the run's context -------------------------------------------------------------------------------
@@ -130,10 +184,7 @@ class Context:
         value: str | None = self.args.now
         if value is None:
             return SystemClock(zone)
-        try:
-            instant = dt.datetime.fromisoformat(value.strip())
-        except ValueError:
-            raise CliError(ExitCode.USAGE, "now.bad", value=value) from None
+        instant = parse_instant(value)
         if instant.tzinfo is None:
             instant = instant.replace(tzinfo=time_zone(zone))
         return FixedClock(instant)
@@ -204,7 +255,39 @@ _KIND_WORDS = {
 }
 
 
+_CSV_KINDS = {
+    "families": CsvKind.FAMILIES,
+    "children": CsvKind.CHILDREN,
+    "enrolments": CsvKind.ENROLMENTS,
+    "attendance": CsvKind.ATTENDANCE,
+}
+
+
+def _template(ctx: Context) -> int:
+    """``import --template KIND [--out FILE]``: an empty file of a kind, for Excel, or its header printed."""
+    args, out = ctx.args, ctx.out
+    if args.kind is not None or args.file is not None:
+        raise CliError(ExitCode.USAGE, "import.template_alone")
+    kind = _CSV_KINDS[args.template]
+    columns = [column.name for column in kind.columns]
+    if args.out:
+        write_bytes(Path(args.out), csv_template(kind).encode("utf-8"))
+        out.say("import.template_done", kind=kind.value, path=args.out)
+    else:
+        out.line(csv_header(kind))
+    out.document("import template", {"kind": args.template, "file": args.out, "columns": columns})
+    return ExitCode.OK
+
+
 def cmd_import(ctx: Context) -> int:
+    if ctx.args.template:
+        return _template(ctx)
+    if ctx.args.kind is None or ctx.args.file is None:
+        raise CliError(ExitCode.USAGE, "import.no_file")
+    return _import(ctx)
+
+
+def _import(ctx: Context) -> int:
     args, out = ctx.args, ctx.out
     data = read_file(args.file)
     commune = ctx.commune
@@ -297,6 +380,8 @@ def _imported(ctx: Context, count: int) -> int:
 
 def cmd_calendar(ctx: Context) -> int:
     args, out = ctx.args, ctx.out
+    if not out.as_json:
+        require("rich")
     period = parse_month(args.month)
     commune = ctx.commune
     child_id: str = args.child
@@ -382,55 +467,74 @@ def _style(state: str) -> str:
 # -- basket ------------------------------------------------------------------------------------------
 
 
-def _basket_lines(path: str, raw: bytes) -> tuple[str | None, list[BasketLine]]:
-    """A basket from a JSON file (``{"family": …, "lines": [{action, child, prestation, date}…]}``) or a CSV
-    file (header ``action;enfant;prestation;date``)."""
-    text = raw.decode("utf-8-sig")
-    rows: list[dict[str, str]]
-    family: str | None = None
-    if path.lower().endswith(".json"):
-        document = json.loads(text)
-        if isinstance(document, dict):
-            family = document.get("family")
-            rows = document.get("lines", [])
-        else:
-            rows = document
-    else:
+_ACTIONS = {"book": Action.BOOK, "reserver": Action.BOOK, "réserver": Action.BOOK, "cancel": Action.CANCEL,
+            "annuler": Action.CANCEL}  # fmt: skip
+
+
+def _basket_text(path: str, raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        if path.lower().endswith(".json"):
+            raise CliError(ExitCode.USAGE, "basket.encoding", path=path) from None
+        return raw.decode("cp1252", errors="replace")
+
+
+def _basket_rows(path: str, text: str) -> tuple[str | None, list[object], int]:
+    """The rows of a JSON or CSV basket, the family it names, and the number of the first row's line."""
+    if not path.lower().endswith(".json"):
         header = text.splitlines()[0] if text else ""
         delimiter = ";" if header.count(";") >= header.count(",") else ","
-        rows = list(csv.DictReader(io.StringIO(text), delimiter=delimiter))
+        return None, list(csv.DictReader(io.StringIO(text), delimiter=delimiter)), 2
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise CliError(ExitCode.USAGE, "basket.json", path=path, line=error.lineno) from None
+    if isinstance(document, dict) and isinstance(document.get("lines", []), list):
+        family = document.get("family")
+        return None if family is None else str(family), document.get("lines", []), 1
+    if isinstance(document, list):
+        return None, document, 1
+    raise CliError(ExitCode.USAGE, "basket.shape", path=path)
+
+
+def _basket_lines(path: str, raw: bytes) -> tuple[str | None, list[BasketLine]]:
+    """A basket from a JSON file (``{"family": …, "lines": [{action, child, prestation, date}…]}``) or a CSV
+    file (header ``action;enfant;prestation;date``); dates ``16/11/2026`` or ``2026-11-16``. A line that
+    cannot be read stops the whole basket, with its number and what is wrong, in one sentence."""
+    family, rows, first = _basket_rows(path, _basket_text(path, raw))
     lines = []
-    aliases = {"reserver": "book", "réserver": "book", "annuler": "cancel"}
-    for number, row in enumerate(rows, start=1 if isinstance(rows, list) and path.endswith(".json") else 2):
-        try:
-            action = str(row.get("action", "book")).strip().lower()
-            lines.append(
-                BasketLine(
-                    Action(aliases.get(action, action)),
-                    str(row.get("child") or row.get("enfant") or ""),
-                    str(row["prestation"]),
-                    dt.date.fromisoformat(str(row.get("date") or row.get("day"))),
-                )
-            )
-        except (KeyError, ValueError, TypeError, AttributeError) as error:
-            raise CliError(
-                ExitCode.USAGE, "basket.bad", path=path, reason=f"{number}: {type(error).__name__} {error}"
-            ) from None
-        if family is None and (row.get("family") or row.get("famille")):
-            family = str(row.get("family") or row.get("famille"))
+    for number, row in enumerate(rows, start=first):
+        if not isinstance(row, dict):
+            raise CliError(ExitCode.USAGE, "basket.shape", path=path)
+        cells = {str(key).strip().lower(): str(value or "").strip() for key, value in row.items()}
+
+        def cell(*names: str, number: int = number, cells: dict[str, str] = cells) -> str:
+            value = next((cells[name] for name in names if cells.get(name)), "")
+            if not value:
+                raise CliError(ExitCode.USAGE, "basket.missing", path=path, line=number, column=names[0])
+            return value
+
+        action = cells.get("action") or "book"
+        if action.lower() not in _ACTIONS:
+            raise CliError(ExitCode.USAGE, "basket.action", path=path, line=number, value=action)
+        child, prestation, written = cell("enfant", "child"), cell("prestation"), cell("date", "day")
+        day = read_date(written)
+        if day is None:
+            raise CliError(ExitCode.USAGE, "basket.date", path=path, line=number, value=written)
+        lines.append(BasketLine(_ACTIONS[action.lower()], child, prestation, day))
+        if family is None and (cells.get("famille") or cells.get("family")):
+            family = cells.get("famille") or cells.get("family")
     return family, lines
 
 
 def cmd_basket(ctx: Context) -> int:
     args, out = ctx.args, ctx.out
     raw = read_file(args.file)
-    try:
-        family, lines = _basket_lines(args.file, raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise CliError(ExitCode.USAGE, "basket.bad", path=args.file, reason=str(error)) from None
+    family, lines = _basket_lines(args.file, raw)
     family_id = args.family or family
     if not family_id:
-        raise CliError(ExitCode.USAGE, "basket.bad", path=args.file, reason="family?")
+        raise CliError(ExitCode.USAGE, "basket.no_family", path=args.file)
     outcome = ctx.portal().validate_basket(ctx.agent, family_id, lines)
     refused = len(outcome.refused)
     for decision in outcome.decisions:
@@ -572,6 +676,8 @@ def _filtered(ctx: Context) -> list[tuple[Family, Invoice, tuple[Allocation, ...
 def cmd_invoices_list(ctx: Context) -> int:
 
     out = ctx.out
+    if not out.as_json:
+        require("rich")
     documents = _filtered(ctx)
     records = [invoice_record(invoice, allocations) for _, invoice, allocations in documents]
     out.document("invoices list", {"invoices": records})
@@ -606,18 +712,27 @@ def cmd_invoices_list(ctx: Context) -> int:
     return ExitCode.OK
 
 
+_FORMAT_NEEDS = {"html": ("jinja2",), "pdf": ("jinja2", "weasyprint")}
+
+
 def export_invoices(
-    ctx: Context, documents: Sequence[tuple[Family, Invoice, tuple[Allocation, ...]]], fmt: str, target: Path
+    ctx: Context,
+    documents: Sequence[tuple[Family, Invoice, tuple[Allocation, ...]]],
+    fmt: str,
+    target: Path,
+    *,
+    excel: bool = False,
 ) -> list[Path]:
-    """Write ``documents`` to ``target`` in ``fmt``; the files written."""
+    """Write ``documents`` to ``target`` in ``fmt``; the files written. ``excel``: CSV for a French Excel."""
 
     target.mkdir(parents=True, exist_ok=True)
     invoices = [invoice for _, invoice, _ in documents]
     allocations = {a for _, _, items in documents for a in items}
     if fmt == "csv":
+        dialect = EXCEL_FR if excel else STANDARD
         first, second = target / "factures.csv", target / "lignes-factures.csv"
-        first.write_text(invoices_csv(invoices, allocations), encoding="utf-8")
-        second.write_text(lines_csv(invoices), encoding="utf-8")
+        first.write_text(invoices_csv(invoices, allocations, dialect=dialect), encoding="utf-8", newline="")
+        second.write_text(lines_csv(invoices, dialect=dialect), encoding="utf-8", newline="")
         return [first, second]
     if fmt == "json":
         path = target / "factures.json"
@@ -652,13 +767,14 @@ def _progress(
 
 def cmd_invoices_export(ctx: Context) -> int:
     args, out = ctx.args, ctx.out
+    require(*_FORMAT_NEEDS.get(args.format, ()))
     documents = _filtered(ctx)
-    written = export_invoices(ctx, documents, args.format, Path(args.out))
+    written = export_invoices(ctx, documents, args.format, Path(args.out), excel=args.excel)
     out.say("export.done", count=len(documents), out=args.out, format=args.format)
-    out.document(
-        "invoices export",
-        {"format": args.format, "count": len(documents), "files": [str(p) for p in written]},
-    )
+    data: dict[str, object] = {"format": args.format, "count": len(documents)}
+    if args.format == "csv":
+        data["dialect"] = "excel-fr" if args.excel else "standard"
+    out.document("invoices export", {**data, "files": [str(p) for p in written]})
     return ExitCode.OK
 
 
@@ -717,6 +833,7 @@ def cmd_ical(ctx: Context) -> int:
     from espacefamille.interop.ical import bookings_ical  # noqa: PLC0415 (optional extra "cli": imported only when used)
 
     args, out = ctx.args, ctx.out
+    require("icalendar")
     commune = ctx.commune
     today = commune.calendar.today(ctx.clock.now())
     start = parse_date(args.start) if args.start else today
@@ -747,8 +864,8 @@ def cmd_ical(ctx: Context) -> int:
 
 
 def cmd_demo(ctx: Context) -> int:
-
     args, out = ctx.args, ctx.out
+    require("jinja2")  # the invoices are written as HTML at the end: say so before building anything
     target = Path(args.out)
     target.mkdir(parents=True, exist_ok=True)
     db = target / "saint-aubin-demo.db"

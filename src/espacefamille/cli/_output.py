@@ -38,9 +38,10 @@ _TEXT: Final[dict[str, tuple[str, str]]] = {
     "usage": ("Utilisation incorrecte : {message}", "Bad usage: {message}"),
     "interrupted": ("Interrompu.", "Interrupted."),
     "missing_extra": (
-        "Il manque la bibliothèque {module} : installez « espacefamille[cli] ».",
-        "The {module} library is missing: install 'espacefamille[cli]'.",
+        "Il manque la bibliothèque {module} : installez « espacefamille[{extra}] » (rien n'a été fait).",
+        "The {module} library is missing: install 'espacefamille[{extra}]' (nothing was done).",
     ),
+    "version": ("espacefamille {version}", "espacefamille {version}"),
     "db.missing": (
         "La base {path} n'existe pas : créez-la avec « espacefamille init COMMUNE.toml --db {path} ».",
         "Database {path} does not exist: create it with 'espacefamille init COMMUNE.toml --db {path}'.",
@@ -52,16 +53,20 @@ _TEXT: Final[dict[str, tuple[str, str]]] = {
     "file.missing": ("Fichier introuvable : {path}.", "File not found: {path}."),
     "file.unreadable": ("Impossible de lire le fichier {path}.", "Cannot read file {path}."),
     "month.bad": (
-        "Mois invalide « {value} » : attendu AAAA-MM, par exemple 2026-11.",
-        "Invalid month '{value}': expected YYYY-MM, e.g. 2026-11.",
+        "Mois invalide « {value} » : attendu MM/AAAA ou AAAA-MM, par exemple 11/2026.",
+        "Invalid month '{value}': expected MM/YYYY or YYYY-MM, e.g. 11/2026.",
     ),
     "date.bad": (
-        "Date invalide « {value} » : attendu AAAA-MM-JJ.",
-        "Invalid date '{value}': expected YYYY-MM-DD.",
+        "Date invalide « {value} » : attendu JJ/MM/AAAA ou AAAA-MM-JJ.",
+        "Invalid date '{value}': expected DD/MM/YYYY or YYYY-MM-DD.",
     ),
     "now.bad": (
-        "Instant invalide « {value} » : attendu AAAA-MM-JJTHH:MM (heure de la commune).",
-        "Invalid instant '{value}': expected YYYY-MM-DDTHH:MM (the commune's time).",
+        "Instant invalide « {value} » : attendu JJ/MM/AAAA HH:MM ou AAAA-MM-JJTHH:MM (heure de la commune).",
+        "Invalid instant '{value}': expected DD/MM/YYYY HH:MM or YYYY-MM-DDTHH:MM (the commune's time).",
+    ),
+    "file.unwritable": (
+        "Impossible d'écrire ou de lire {path} : {reason}.",
+        "Cannot write or read {path}: {reason}.",
     ),
     "amount.bad": (
         "Montant invalide « {value} » : attendu par exemple 12,50.",
@@ -75,6 +80,20 @@ _TEXT: Final[dict[str, tuple[str, str]]] = {
         "{count} {what} importé(s) depuis {path}.",
         "{count} {what} imported from {path}.",
     ),
+    "import.no_file": (
+        "Précisez ce que contient le fichier et le fichier : espacefamille import families familles.csv "
+        "(ou --template families pour un fichier vide).",
+        "Give what the file holds and the file: espacefamille import families familles.csv "
+        "(or --template families for an empty file).",
+    ),
+    "import.template_alone": (
+        "--template écrit un fichier vide : donnez son nom avec --out, sans autre fichier.",
+        "--template writes an empty file: name it with --out, and no other file.",
+    ),
+    "import.template_done": (
+        "Modèle {kind} écrit dans {path} (UTF-8 avec BOM, séparateur « ; ») : à remplir puis importer.",
+        "Template {kind} written to {path} (UTF-8 with BOM, ';' separated): fill it in, then import it.",
+    ),
     "import.reference": (
         "{path} : rien n'est importé. {problems}",
         "{path}: nothing imported. {problems}",
@@ -86,10 +105,41 @@ _TEXT: Final[dict[str, tuple[str, str]]] = {
         "enrolment {id}: child {child} is not in family {family}",
     ),
     "calendar.no_service": (
-        "{child} n'est inscrit(e) à aucun service : précisez --service.",
+        "{child} n'a aucune inscription à un service : précisez --service.",
         "{child} is enrolled in no service: give --service.",
     ),
-    "basket.bad": ("Panier illisible dans {path} : {reason}", "Unreadable basket in {path}: {reason}"),
+    "basket.encoding": (
+        "Panier illisible dans {path} : le fichier JSON doit être en UTF-8.",
+        "Unreadable basket in {path}: a JSON file must be UTF-8.",
+    ),
+    "basket.json": (
+        "Panier illisible dans {path} : JSON mal formé ligne {line}.",
+        "Unreadable basket in {path}: malformed JSON on line {line}.",
+    ),
+    "basket.shape": (
+        'Panier illisible dans {path} : attendu {{"family": …, "lines": [{{"action", "child", "prestation", '
+        '"date"}}…]}}.',
+        'Unreadable basket in {path}: expected {{"family": …, "lines": [{{"action", "child", "prestation", '
+        '"date"}}…]}}.',
+    ),
+    "basket.missing": (
+        "Panier illisible dans {path}, ligne {line} : la colonne « {column} » est vide ou absente.",
+        "Unreadable basket in {path}, line {line}: column '{column}' is empty or missing.",
+    ),
+    "basket.action": (
+        "Panier illisible dans {path}, ligne {line} : action inconnue « {value} » (réserver ou annuler).",
+        "Unreadable basket in {path}, line {line}: unknown action '{value}' (book or cancel).",
+    ),
+    "basket.date": (
+        "Panier illisible dans {path}, ligne {line} : date invalide « {value} » (attendu JJ/MM/AAAA ou "
+        "AAAA-MM-JJ).",
+        "Unreadable basket in {path}, line {line}: invalid date '{value}' (expected DD/MM/YYYY or "
+        "YYYY-MM-DD).",
+    ),
+    "basket.no_family": (
+        "Panier {path} : quel foyer ? Ajoutez une colonne famille ou l'option --family.",
+        "Basket {path}: which household? Add a famille column or the --family option.",
+    ),
     "basket.summary": (
         "{accepted} ligne(s) acceptée(s), {refused} refusée(s).",
         "{accepted} line(s) accepted, {refused} refused.",
@@ -146,9 +196,13 @@ _TEXT: Final[dict[str, tuple[str, str]]] = {
     "help.db": ("base SQLite de la commune", "the commune's SQLite database"),
     "help.json": ("sortie JSON", "JSON output"),
     "help.lang": ("langue des messages", "language of the messages"),
-    "help.now": ("instant d'action (AAAA-MM-JJTHH:MM)", "instant to act at (YYYY-MM-DDTHH:MM)"),
+    "help.now": (
+        "instant d'action (JJ/MM/AAAA HH:MM ou AAAA-MM-JJTHH:MM)",
+        "instant to act at (DD/MM/YYYY HH:MM or YYYY-MM-DDTHH:MM)",
+    ),
+    "help.version": ("afficher la version et quitter", "show the version and exit"),
     "help.agent": ("identifiant de l'agent", "the agent's id"),
-    "help.month": ("mois, AAAA-MM", "month, YYYY-MM"),
+    "help.month": ("mois, MM/AAAA ou AAAA-MM", "month, MM/YYYY or YYYY-MM"),
     "help.regie": ("identifiant de la régie", "the régie's id"),
     "help.family": ("foyer", "household"),
     "help.out_dir": ("dossier de sortie", "output folder"),
@@ -158,6 +212,14 @@ _TEXT: Final[dict[str, tuple[str, str]]] = {
     "help.import": ("importer un fichier CSV", "import a CSV file"),
     "help.import.kind": ("ce que contient le fichier", "what the file holds"),
     "help.import.file": ("fichier CSV", "CSV file"),
+    "help.import.template": (
+        "écrire un fichier vide de ce type (l'en-tête seul), prêt pour Excel",
+        "write an empty file of this kind (its header alone), ready for Excel",
+    ),
+    "help.import.out": (
+        "fichier où écrire le modèle (par défaut : la sortie standard)",
+        "file to write the template to (default: standard output)",
+    ),
     "help.calendar": ("calendrier d'un enfant", "a child's calendar"),
     "help.child": ("identifiant de l'enfant", "the child's id"),
     "help.calendar.service": (
@@ -173,6 +235,10 @@ _TEXT: Final[dict[str, tuple[str, str]]] = {
     "help.invoices.list": ("lister les factures", "list invoices"),
     "help.invoices.export": ("exporter les factures", "export invoices"),
     "help.invoices.format": ("format des fichiers", "file format"),
+    "help.invoices.excel": (
+        "CSV pour Excel en français : BOM, « ; », virgule décimale",
+        "CSV for a French Excel: BOM, ';', decimal comma",
+    ),
     "help.pay": ("enregistrer un paiement reçu à la régie", "record a payment received at the régie"),
     "help.pay.invoice": ("numéro de facture (répétable)", "invoice number (repeatable)"),
     "help.pay.amount": ("montant, par exemple 12,50", "amount, e.g. 12.50"),

@@ -4,14 +4,17 @@ A commune moving to espacefamille, or an agent bringing the day's attendance fro
 files saved from a spreadsheet. Each kind of file has a documented header (``CsvKind.columns``, and
 ``docs/imports-exports.md``); the files are read with the standard ``csv`` module:
 
-* UTF-8, with or without the byte-order mark Excel writes ("CSV UTF-8");
+* UTF-8, with or without the byte-order mark Excel writes ("CSV UTF-8"), or Windows-1252, what a French
+  Excel writes by default ("CSV (séparateur : point-virgule)");
 * ``;`` (French spreadsheets) or ``,`` as the separator, told from the header line;
+* headers in any case, with or without accents (``Prénom``, ``prenom`` and ``PRENOM`` are one column);
 * dates ``2026-11-12`` or ``12/11/2026``; booleans ``oui``/``non`` (``true``/``false``, ``1``/``0`` too);
 * quotients familiaux exact, never float: ``812,5`` is ``Decimal("812.5")``.
 
 An import is all or nothing: when any line is wrong, nothing is returned and ``ImportRejected`` lists every
 bad line with its number in the file (the header is line 1), its column, and a French and an English message,
 so the agent fixes the whole file at once. Lines that are only separators (``;;;``) are skipped.
+``csv_template(kind)`` is an empty file of a kind, ready for Excel.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from espacefamille._internal.validators import IDENTIFIER
 from espacefamille.calendar.periods import DateRange
 from espacefamille.commune import Commune
 from espacefamille.errors import InvalidInput
+from espacefamille.interop.tables import EXCEL_FR, CsvDialect
 from espacefamille.model import (
     Child,
     Diet,
@@ -53,8 +57,10 @@ __all__ = [
     "attendance_from_csv",
     "children_from_csv",
     "csv_header",
+    "csv_template",
     "enrolments_from_csv",
     "families_from_csv",
+    "read_date",
 ]
 
 _E = TypeVar("_E", bound=enum.Enum)
@@ -66,6 +72,21 @@ _FRENCH_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TRUE = frozenset({"oui", "o", "true", "vrai", "yes", "1"})
 _FALSE = frozenset({"non", "n", "false", "faux", "no", "0"})
+
+
+def read_date(value: str) -> dt.date | None:
+    """A day as an agent types it, ``12/11/2026`` (``1/9/2026`` too) or ISO ``2026-11-12``; ``None`` when it
+    is neither, or no such day (``31/11/2026``). The command line reads its date options with it."""
+    value = value.strip()
+    try:
+        if _ISO_DATE.fullmatch(value):
+            return dt.date.fromisoformat(value)
+        french = _FRENCH_DATE.fullmatch(value)
+        if french:
+            return dt.date(int(french[3]), int(french[2]), int(french[1]))
+    except ValueError:
+        pass
+    return None
 
 
 # -- the files' headers -------------------------------------------------------------------------
@@ -181,6 +202,12 @@ def csv_header(kind: CsvKind, delimiter: str = ";") -> str:
     return delimiter.join(column.name for column in kind.columns)
 
 
+def csv_template(kind: CsvKind, dialect: CsvDialect = EXCEL_FR) -> str:
+    """An empty file of ``kind``: its full header alone, written in ``dialect`` (French Excel's by default:
+    a byte-order mark, ``;``, CRLF), for an agent to fill and import back."""
+    return dialect.write([column.name for column in kind.columns], ())
+
+
 # -- what goes wrong ----------------------------------------------------------------------------
 
 
@@ -228,26 +255,50 @@ class ImportRejected(InvalidInput):
 # -- reading the file ---------------------------------------------------------------------------
 
 
+# A valid UTF-8 sequence of two or more bytes: in a file that is not UTF-8 as a whole, the sign of a mix.
+_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+
+
+def _bad_encoding(kind: CsvKind, source: str, data: bytes, at: int) -> ImportRejected:
+    return ImportRejected(
+        kind,
+        [
+            LineError(
+                data[:at].count(b"\n") + 1,
+                None,
+                "import.bad_encoding",
+                "the file is neither UTF-8 nor Windows-1252; save it as 'CSV UTF-8'",
+                "Le fichier n'est ni en UTF-8 ni en Windows-1252 : enregistrez-le au format « CSV UTF-8 ».",
+            )
+        ],
+        source=source,
+    )
+
+
 def _decode(data: str | bytes, kind: CsvKind, source: str) -> str:
+    """The file's text: UTF-8 (with or without a byte-order mark), else Windows-1252 (French Excel's
+    default); a UTF-16 file (a NUL byte), a file mixing both, or a byte neither knows is refused."""
     if isinstance(data, str):
         return data.removeprefix("\ufeff")
+    if not isinstance(data, bytes | bytearray):
+        raise InvalidInput(
+            f"an import file is text (str) or its bytes, got {type(data).__name__}",
+            message_fr="Le fichier à importer est vide ou illisible.",
+            code="import.not_a_file",
+        )
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise _bad_encoding(kind, source, data, nul)
     try:
         return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise ImportRejected(
-            kind,
-            [
-                LineError(
-                    line,
-                    None,
-                    "import.not_utf8",
-                    "the file is not UTF-8; save it as 'CSV UTF-8'",
-                    "Le fichier n'est pas en UTF-8 : enregistrez-le au format « CSV UTF-8 ».",
-                )
-            ],
-            source=source,
-        ) from None
+    except UnicodeDecodeError as not_utf8:
+        mixed = _UTF8_SEQUENCE.search(data)
+        if mixed is not None:
+            raise _bad_encoding(kind, source, data, not_utf8.start) from None
+        try:
+            return data.decode("cp1252")
+        except UnicodeDecodeError as error:
+            raise _bad_encoding(kind, source, data, error.start) from None
 
 
 def _delimiter(header: str) -> str:
@@ -306,14 +357,9 @@ class _Row:
         value = self.optional_text(column)
         if value is None:
             return None
-        try:
-            if _ISO_DATE.fullmatch(value):
-                return dt.date.fromisoformat(value)
-            french = _FRENCH_DATE.fullmatch(value)
-            if french:
-                return dt.date(int(french[3]), int(french[2]), int(french[1]))
-        except ValueError:
-            pass
+        day = read_date(value)
+        if day is not None:
+            return day
         self.error(
             column,
             "import.bad_date",
@@ -414,17 +460,20 @@ def _rows(data: str | bytes, kind: CsvKind, source: str) -> tuple[list[_Row], li
             )
         )
         return [], errors
-    names = [cell.strip().lower() for cell in header]
+    # A header is matched without case or accents; a name nobody knows is reported as written.
+    written = {_normal(cell): cell.strip() for cell in header}
+    names = [_normal(cell) for cell in header]
     known = {column.name for column in kind.columns}
     for name in dict.fromkeys(names):
         if name not in known:
             errors.append(
                 LineError(
                     1,
-                    name,
+                    written[name],
                     "import.unknown_column",
-                    f"unknown column {name!r} (known: {', '.join(sorted(known))})",
-                    f"Colonne inconnue « {name} » (colonnes possibles : {', '.join(sorted(known))}).",
+                    f"unknown column {written[name]!r} (known: {', '.join(sorted(known))})",
+                    f"Colonne inconnue « {written[name]} » (colonnes possibles : "
+                    f"{', '.join(sorted(known))}).",
                 )
             )
         elif names.count(name) > 1:
@@ -648,13 +697,14 @@ def children_from_csv(data: str | bytes, *, source: str = "") -> tuple[Child, ..
 
 
 def _known(row: _Row, column: str, value: str, known: Iterable[str], what_en: str, what_fr: str) -> None:
+    """``what_fr`` is the French phrase with its agreement: ``Service inconnu``, ``Prestation inconnue``."""
     names = sorted(known)
     if value and value not in names:
         row.error(
             column,
             "import.unknown_reference",
             f"unknown {what_en} {value!r} (known: {', '.join(names)})",
-            f"{what_fr} inconnu(e) : « {value} » (connu(e)s : {', '.join(names)}).",
+            f"{what_fr} : « {value} » (valeurs possibles : {', '.join(names)}).",
         )
 
 
@@ -678,7 +728,7 @@ def enrolments_from_csv(
         end = row.date("fin")
         validated = row.boolean("validee", default=True)
         if commune is not None:
-            _known(row, "service", service_id, (s.id for s in commune.services), "service", "Service")
+            _known(row, "service", service_id, (s.id for s in commune.services), "service", "Service inconnu")
         if enrolment_id in seen:
             _duplicate(row, "inscription", "enrolment", "L'inscription", enrolment_id, seen[enrolment_id])
         period = row.build(DateRange, start, end)
@@ -728,7 +778,7 @@ def attendance_from_csv(
                 prestation_id,
                 (p.id for p in commune.prestations),
                 "prestation",
-                "Prestation",
+                "Prestation inconnue",
             )
         key = (child_id, prestation_id, day)
         if not row.failed and key in seen:

@@ -8,6 +8,10 @@ new columns are only ever added at the end.
 
 ``remaining`` is what is left to pay on an invoice (for a credit note: the credit left to use), derived from
 the allocations given (payments and credit notes), as ``billing.documents.remaining`` does.
+
+A ``CsvDialect`` says how the CSV is written: ``STANDARD`` (``;``, decimal point, no byte-order mark: for
+scripts) or ``EXCEL_FR``, what a French Excel opens as it is (a UTF-8 byte-order mark so accents survive,
+``;``, decimal commas so amounts are numbers, CRLF line ends).
 """
 
 from __future__ import annotations
@@ -19,12 +23,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Final
 
+import attrs
+
 from espacefamille.billing.documents import Allocation, Invoice, InvoiceLine, remaining
 from espacefamille.money import Money
 
 __all__ = [
+    "EXCEL_FR",
     "INVOICE_COLUMNS",
     "LINE_COLUMNS",
+    "STANDARD",
+    "CsvDialect",
     "InvoiceRecord",
     "LineRecord",
     "invoice_json",
@@ -70,6 +79,46 @@ LINE_COLUMNS: Final = (
     "regularises_day",
     "explanation",
 )
+
+
+# The columns holding a decimal number, written with a comma for a French spreadsheet.
+_DECIMAL_COLUMNS: Final = frozenset({"total", "remaining", "quantity", "unit_price"})
+
+
+@attrs.frozen
+class CsvDialect:
+    """How a CSV file is written: its separator, its decimal mark, a byte-order mark, its line ends."""
+
+    delimiter: str = attrs.field(default=";", validator=attrs.validators.in_((";", ",", "\t")))
+    decimal_comma: bool = False
+    bom: bool = False
+    line_end: str = attrs.field(default="\n", validator=attrs.validators.in_(("\n", "\r\n")))
+
+    def write(self, columns: Sequence[str], records: Iterable[Mapping[str, object]]) -> str:
+        """The header ``columns`` then one row per record (a record's keys are the columns)."""
+        out = io.StringIO()
+        if self.bom:
+            out.write("\ufeff")
+        writer = csv.writer(out, delimiter=self.delimiter, lineterminator=self.line_end)
+        writer.writerow(columns)
+        comma = self.decimal_comma
+        for record in records:
+            writer.writerow(
+                [
+                    _cell(record[column]).replace(".", ",")
+                    if comma and column in _DECIMAL_COLUMNS
+                    else _cell(record[column])
+                    for column in columns
+                ]
+            )
+        return out.getvalue()
+
+
+STANDARD: Final = CsvDialect()
+"""For scripts: ``;``, a decimal point, no byte-order mark, ``\\n`` line ends (today's output)."""
+
+EXCEL_FR: Final = CsvDialect(";", decimal_comma=True, bom=True, line_end="\r\n")
+"""For a French Excel or LibreOffice: a UTF-8 byte-order mark, ``;``, decimal commas, CRLF."""
 
 
 def _amount(money: Money) -> str:
@@ -157,24 +206,30 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def _csv(columns: Sequence[str], records: Iterable[Mapping[str, object]], delimiter: str) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
-    writer.writerow(columns)
-    for record in records:
-        writer.writerow([_cell(record[column]) for column in columns])
-    return out.getvalue()
+def _dialect(delimiter: str, dialect: CsvDialect | None) -> CsvDialect:
+    return CsvDialect(delimiter) if dialect is None else dialect
 
 
 def invoices_csv(
-    invoices: Iterable[Invoice], allocations: Iterable[Allocation] = (), *, delimiter: str = ";"
+    invoices: Iterable[Invoice],
+    allocations: Iterable[Allocation] = (),
+    *,
+    delimiter: str = ";",
+    dialect: CsvDialect | None = None,
 ) -> str:
-    """One CSV row per invoice (header ``INVOICE_COLUMNS``), ``;``-separated unless told otherwise."""
+    """One CSV row per invoice (header ``INVOICE_COLUMNS``), ``;``-separated unless told otherwise.
+
+    ``dialect`` (``EXCEL_FR`` for a French spreadsheet) replaces ``delimiter`` when given.
+    """
     left = _Remaining(allocations)
-    return _csv(INVOICE_COLUMNS, (_record(invoice, left.of(invoice)) for invoice in invoices), delimiter)
+    records = (_record(invoice, left.of(invoice)) for invoice in invoices)
+    return _dialect(delimiter, dialect).write(INVOICE_COLUMNS, records)
 
 
-def lines_csv(invoices: Iterable[Invoice], *, delimiter: str = ";") -> str:
-    """One CSV row per invoice line (header ``LINE_COLUMNS``); a line's ISO days are space-separated."""
+def lines_csv(invoices: Iterable[Invoice], *, delimiter: str = ";", dialect: CsvDialect | None = None) -> str:
+    """One CSV row per invoice line (header ``LINE_COLUMNS``); a line's ISO days are space-separated.
+
+    ``dialect`` (``EXCEL_FR`` for a French spreadsheet) replaces ``delimiter`` when given.
+    """
     records = (line_record(invoice, line) for invoice in invoices for line in invoice.lines)
-    return _csv(LINE_COLUMNS, records, delimiter)
+    return _dialect(delimiter, dialect).write(LINE_COLUMNS, records)
