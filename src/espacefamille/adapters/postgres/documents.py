@@ -133,38 +133,56 @@ class _PostgresDocuments:
             return
         self._uow._pending_invoices[invoice.number] = invoice
         self._uow._mark(_FAMILY, invoice.family_id)
+        # Invoices waiting together are written together: one statement for a batch's invoices, one COPY
+        # for their lines (a month-end batch writes hundreds of invoices and thousands of lines).
+        if not self._uow._invoice_batch:
+            self._uow._write(self._insert_invoices)
+        self._uow._invoice_batch.append(invoice)
+
+    def _insert_invoices(self) -> None:
+        batch, self._uow._invoice_batch = self._uow._invoice_batch, []
         c = self._uow._c
-
-        def apply() -> None:
-            inserted = self._uow._one(
-                f"INSERT INTO invoices (collectivite_id, {_INVOICE_COLUMNS}) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING number",
-                (
-                    c,
-                    invoice.number,
-                    invoice.regie_id,
-                    invoice.family_id,
-                    invoice.kind.value,
-                    invoice.period.start,
-                    invoice.period.end,
-                    invoice.issued_on,
-                    invoice.due_on,
-                    invoice.direct_debit_on,
+        columns = [
+            list(column)
+            for column in zip(
+                *(
+                    (
+                        i.number,
+                        i.regie_id,
+                        i.family_id,
+                        i.kind.value,
+                        i.period.start,
+                        i.period.end,
+                        i.issued_on,
+                        i.due_on,
+                        i.direct_debit_on,
+                    )
+                    for i in batch
                 ),
+                strict=True,
             )
-            if inserted is None:
+        ]
+        inserted = {
+            row[0]
+            for row in self._uow._rows(
+                f"INSERT INTO invoices (collectivite_id, {_INVOICE_COLUMNS}) SELECT %s, * FROM unnest("
+                "%s::text[], %s::text[], %s::text[], %s::text[], %s::date[], %s::date[], %s::date[], "
+                "%s::date[], %s::date[]) ON CONFLICT DO NOTHING RETURNING number",
+                (c, *columns),
+            )
+        }
+        for invoice in batch:
+            if invoice.number not in inserted:  # someone else's, committed since this one looked
                 self._check_known_invoice(self._invoices("number = %s", (invoice.number,))[0], invoice)
-                return
-            self._uow._many(
-                f"INSERT INTO invoice_lines (collectivite_id, invoice_number, position, {_LINE_COLUMNS}) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                [
-                    (c, invoice.number, position, *self._line_row(line))
-                    for position, line in enumerate(invoice.lines)
-                ],
-            )
-
-        self._uow._write(apply)
+        self._uow._copy(
+            f"COPY invoice_lines (collectivite_id, invoice_number, position, {_LINE_COLUMNS}) FROM STDIN",
+            [
+                (c, invoice.number, position, *self._line_row(line))
+                for invoice in batch
+                if invoice.number in inserted
+                for position, line in enumerate(invoice.lines)
+            ],
+        )
 
     def _check_known_invoice(self, earlier: Invoice, invoice: Invoice) -> None:
         if earlier != invoice:

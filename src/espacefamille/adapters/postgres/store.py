@@ -122,6 +122,8 @@ class PostgresUnitOfWork:
         # What a write waiting for commit already promises: an invoice number, an outbox message id.
         self._pending_invoices: dict[str, Invoice] = {}
         self._pending_outbox: set[str] = set()
+        # Invoices saved since the last write was applied: written together (documents._insert_invoices).
+        self._invoice_batch: list[Invoice] = []
         # (scope, key) -> the version seen when first read; (scope, key) written by this unit of work.
         self._read: dict[tuple[str, str], int] = {}
         self._written: set[tuple[str, str]] = set()
@@ -171,6 +173,17 @@ class PostgresUnitOfWork:
         try:
             with self._db.cursor() as cursor:
                 cursor.executemany(sql, rows)
+        except psycopg.Error as error:
+            raise self._failed(error) from None
+
+    def _copy(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
+        rows = list(rows)
+        if not rows:
+            return
+        try:
+            with self._db.cursor() as cursor, cursor.copy(sql) as copy:
+                for row in rows:
+                    copy.write_row(row)
         except psycopg.Error as error:
             raise self._failed(error) from None
 
@@ -334,6 +347,7 @@ class PostgresUnitOfWork:
         self._pending.clear()
         self._pending_invoices.clear()
         self._pending_outbox.clear()
+        self._invoice_batch = []
         self._read.clear()
         self._written.clear()
         self._capacities = None
