@@ -6,6 +6,7 @@ import datetime as dt
 import tomllib
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any, cast
 
 import attrs
 import pytest
@@ -34,6 +35,7 @@ from espacefamille.billing.tariffs import (
     PercentSurcharge,
     PrestationTariff,
     PriceByChildren,
+    PriceGrid,
     PriceList,
     PriceRule,
     PriceUnit,
@@ -53,6 +55,8 @@ from espacefamille.errors import InvalidConfiguration, MissingData
 from espacefamille.model import Family, Residence, quotient_in_force
 from espacefamille.money import Money, RoundingMode, RoundingPoint, RoundingPolicy
 from espacefamille.testing.strategies import families
+from tests.property.test_tariff_grid_properties import book_of as grid_book
+from tests.property.test_tariff_grid_properties import grids
 
 SCHOOL_YEAR = DateRange(dt.date(2026, 9, 1), dt.date(2027, 8, 31))
 DAY = dt.date(2026, 11, 12)
@@ -424,11 +428,19 @@ def test_a_quote_does_not_depend_on_what_was_priced_before(
 
 # -- the pricing key and the price come from the same facts ------------------------------------------
 
+
+def grid_rule(grid: dict[str, Any]) -> PriceRule:
+    tariff = grid_book(grid).price_lists[0].tariff("repas")
+    assert tariff is not None
+    return cast(PriceRule, tariff.rule)
+
+
 PRICE_RULES: dict[str, st.SearchStrategy[PriceRule]] = {
     "flat": amounts.map(FlatPrice),
     "bands": quotient_bands(),
     "effort": effort_rates(),
     "by_children": st.lists(base_rules(), min_size=1, max_size=3).map(PriceByChildren),
+    "grid": grids().map(grid_rule),
 }
 CHECKED_CRITERIA = (*PRICE_RULES, "non_resident", "pai", "sibling_reduction")
 reductions = st.lists(st.integers(0, 100).map(Decimal), min_size=1, max_size=3).map(RankReduction)
@@ -444,7 +456,9 @@ def tariffs_reading(draw: st.DrawFn, key: str) -> PrestationTariff:
     else:
         rule = draw(st.one_of(*PRICE_RULES.values()))
     reduction = None
-    if not isinstance(rule, PriceByChildren) and (key == "sibling_reduction" or draw(st.booleans())):
+    if not isinstance(rule, PriceByChildren | PriceGrid) and (
+        key == "sibling_reduction" or draw(st.booleans())
+    ):
         reduction = draw(reductions)
     return PrestationTariff(
         "x",
@@ -473,7 +487,10 @@ def two_situations(draw: st.DrawFn) -> tuple[FamilyFacts, FamilyFacts]:
         draw(st.integers(1, children)),
         children,
     )
-    fact = draw(st.sampled_from(["quotient", "residence", "pai", "child_rank", "children", "none"]))
+    first = attrs.evolve(first, rank_in_service=draw(st.none() | st.integers(1, first.child_rank)))
+    fact = draw(
+        st.sampled_from(["quotient", "residence", "pai", "child_rank", "children", "service", "none"])
+    )
     if fact == "quotient":
         second = attrs.evolve(first, quotient=draw(few_quotients))
     elif fact == "residence":
@@ -481,7 +498,10 @@ def two_situations(draw: st.DrawFn) -> tuple[FamilyFacts, FamilyFacts]:
     elif fact == "pai":
         second = attrs.evolve(first, pai=not first.pai)
     elif fact == "child_rank":
-        second = attrs.evolve(first, child_rank=draw(st.integers(1, first.children)))
+        rank = draw(st.integers(1, first.children))
+        second = attrs.evolve(first, child_rank=rank, rank_in_service=min(first.service_rank, rank))
+    elif fact == "service":
+        second = attrs.evolve(first, rank_in_service=draw(st.integers(1, first.child_rank)))
     elif fact == "children":
         more = draw(st.integers(first.child_rank, 5))
         second = attrs.evolve(first, children=more)

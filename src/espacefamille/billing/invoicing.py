@@ -127,6 +127,7 @@ __all__ = [
     "days_to_read",
     "run_month_end",
     "run_month_end_streamed",
+    "service_ranks",
     "sibling_ranks",
     "unbooked_counts",
 ]
@@ -495,6 +496,7 @@ class BillingContext:
     payment_delay_days: int = DEFAULT_PAYMENT_DELAY_DAYS
     direct_debit_day: int = DEFAULT_DIRECT_DEBIT_DAY
     prestations: Mapping[str, Prestation] = attrs.field(init=False, repr=False, eq=False)
+    service_of: Mapping[str, str] = attrs.field(init=False, repr=False, eq=False)
     due_on: dt.date = attrs.field(init=False, repr=False, eq=False)
     direct_debit_on: dt.date = attrs.field(init=False, repr=False, eq=False)
     _priced: dict[tuple[str, int], _Priced] = attrs.field(init=False, repr=False, eq=False)
@@ -535,6 +537,7 @@ class BillingContext:
         if month_list is not None and month_list.validity.end < self.period.end:
             month_list = None  # two price lists in the month: each day finds its own
         object.__setattr__(self, "prestations", prestations)
+        object.__setattr__(self, "service_of", {key: value.service_id for key, value in prestations.items()})
         object.__setattr__(self, "due_on", self.issued_on + dt.timedelta(days=self.payment_delay_days))
         object.__setattr__(self, "direct_debit_on", debit)
         object.__setattr__(self, "_priced", {})
@@ -584,14 +587,23 @@ class BillingContext:
         return priced
 
     def _family_facts(
-        self, quotient: Decimal | None, family: Family, child: Child, rank: int, size: int
+        self,
+        quotient: Decimal | None,
+        family: Family,
+        child: Child,
+        ranks: tuple[int, int, int],
+        age: int,
     ) -> FamilyFacts:
-        key = (quotient, family.residence, child.pai, rank, size)
+        rank, size, service_rank = ranks
+        level = None if child.school_class is None else child.school_class.value
+        key = (quotient, family.residence, child.pai, rank, size, service_rank, age, level)
         facts = self._facts.get(key)
         if facts is None:
             if len(self._facts) >= _CACHE_LIMIT:
                 self._facts.clear()
-            facts = self._facts[key] = FamilyFacts(quotient, family.residence, child.pai, rank, size)
+            facts = self._facts[key] = FamilyFacts(
+                quotient, family.residence, child.pai, rank, size, service_rank, age, level
+            )
         return facts
 
     def _kinds_of(self, priced: _Priced, facts: FamilyFacts) -> list[_Kind | None]:
@@ -659,6 +671,29 @@ def sibling_ranks(children: Iterable[Child]) -> dict[str, int]:
     """Each child's rank among a family's children: order of birth, eldest first (twins by child id)."""
     ordered = sorted(children, key=lambda child: (child.birth_date, child.id))
     return {child.id: rank for rank, child in enumerate(ordered, start=1)}
+
+
+def service_ranks(
+    children: Iterable[Child], bookings: Iterable[BookedDays], service_of: Mapping[str, str]
+) -> dict[tuple[str, str], int]:
+    """Each child's rank among the household's children enrolled in a service, keyed (service id, child id).
+
+    A child counts as enrolled in a service when the household books one of the service's prestations for
+    it in the month billed (a booking needs an enrolment): its rank depends on the household's bookings,
+    not on which or how many other children a caller gives, nor in which order. Eldest first, by birth
+    date (twins by child id), as ``sibling_ranks``.
+    """
+    by_id = {child.id: child for child in children}
+    enrolled: dict[str, set[str]] = {}
+    for run in bookings:
+        service_id = service_of.get(run.prestation_id)
+        if service_id is not None and run.status in _ACTIVE and run.child_id in by_id:
+            enrolled.setdefault(service_id, set()).add(run.child_id)
+    ranks: dict[tuple[str, str], int] = {}
+    for service_id, child_ids in enrolled.items():
+        for child_id, rank in sibling_ranks(by_id[child_id] for child_id in child_ids).items():
+            ranks[(service_id, child_id)] = rank
+    return ranks
 
 
 # -- French wording ---------------------------------------------------------------------------
@@ -1167,6 +1202,7 @@ def bill_family(
     builder = _LineBuilder(
         ctx, family, children, sibling_ranks(month.children), len(children), month.unbooked_earlier, invoiced
     )
+    builder.bookings = month.bookings
     lines = builder.fresh_lines(groups, regularise)
     lines.extend(builder.regularisation_lines(regularise))
 
@@ -1259,8 +1295,23 @@ class _LineBuilder:
         self.month_quotient: tuple[bool, Decimal | None] | None = None
         self.steady: bool | None = None  # one price list and one QF for the whole period
         self.bases: dict[tuple[str, str], _Base] = {}
-        self.facts: dict[str, tuple[Decimal | None, FamilyFacts]] = {}  # per child, for its last QF
+        # Per child × prestation, for its last QF and price list.
+        self.facts: dict[tuple[str, str], tuple[Decimal | None, _Priced, FamilyFacts]] = {}
         self.unbooked_days: dict[tuple[str, str], list[dt.date]] = {}
+        self.bookings: tuple[BookedDays, ...] = ()
+        self.service_ranks: dict[tuple[str, str], int] | None = None
+
+    def ranks_of(self, child: Child, prestation_id: str) -> tuple[int, int, int]:
+        """The child's rank in the household, the household's size, and its rank in the service."""
+        rank = self.ranks[child.id]
+        if self.service_ranks is None:
+            self.service_ranks = service_ranks(self.children.values(), self.bookings, self.ctx.service_of)
+        service_id = self.ctx.service_of[prestation_id]
+        # A child billed without a booking of the service (a presence without booking): ranked last of it.
+        service_rank = self.service_ranks.get((service_id, child.id))
+        if service_rank is None:
+            service_rank = 1 + sum(1 for (service, _) in self.service_ranks if service == service_id)
+        return rank, self.size, min(service_rank, rank)
 
     def child(self, child_id: str) -> Child:
         child = self.children.get(child_id)
@@ -1308,13 +1359,14 @@ class _LineBuilder:
         child = self.child(child_id)
         ctx = self.ctx
         quotient = self.quotient(day)
-        known = self.facts.get(child_id)
-        if known is not None and known[0] is quotient:
-            facts = known[1]
-        else:
-            facts = ctx._family_facts(quotient, self.family, child, self.ranks[child.id], self.size)
-            self.facts[child_id] = (quotient, facts)
         priced = ctx._prestation_pricing(prestation_id, day)
+        known = self.facts.get((child_id, prestation_id))
+        if known is not None and known[0] is quotient and known[1] is priced:
+            facts = known[2]
+        else:
+            age = child.age_on(priced.price_list.validity.start)
+            facts = ctx._family_facts(quotient, self.family, child, self.ranks_of(child, prestation_id), age)
+            self.facts[(child_id, prestation_id)] = (quotient, priced, facts)
         label = self.label(child, prestation_id)
         return child, facts, priced, ctx._kinds_of(priced, facts), label
 

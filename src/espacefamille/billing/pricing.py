@@ -89,6 +89,10 @@ class FamilyFacts:
     """What prices depend on: the QF in force (None when unknown — 0 is a real QF), residence, PAI, and
     the child's rank among the family's ``children`` (for sibling reductions and prices by family size).
 
+    For price grids: ``rank_in_service``, the child's rank among the household's children enrolled in the
+    service (None: its household rank; never above it), ``age`` in whole years on the first day of
+    the price list, ``school_level`` (a ``model.SchoolClass`` value such as ``"CP"``).
+
     ``Family.quotient_on`` gives the QF to use on a date, under the price list's ``qf_change``.
     """
 
@@ -97,6 +101,9 @@ class FamilyFacts:
     pai: bool = False
     child_rank: int = 1
     children: int = 1
+    rank_in_service: int | None = None
+    age: int | None = None
+    school_level: str | None = None
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.residence, Residence):
@@ -105,11 +112,30 @@ class FamilyFacts:
             raise InvalidInput(f"pai must be true or false, got {self.pai!r}", code="tariff.pai")
         _count("child_rank", self.child_rank, 1)
         _count("children", self.children, 1)
+        if self.rank_in_service is not None:
+            _count("rank_in_service", self.rank_in_service, 1)
+        if self.service_rank > self.child_rank:
+            raise InvalidInput(
+                f"service rank {self.service_rank} is above the household rank {self.child_rank}",
+                code="tariff.rank_above_children",
+            )
+        if self.age is not None:
+            _count("age", self.age, 0)
+        if self.school_level is not None and not isinstance(self.school_level, str):
+            raise InvalidInput(
+                f"school_level must be a class, got {self.school_level!r}", code="tariff.level"
+            )
         if self.child_rank > self.children:
             raise InvalidInput(
                 f"child rank {self.child_rank} is above the number of children {self.children}",
                 code="tariff.rank_above_children",
             )
+
+    @property
+    def service_rank(self) -> int:
+        """The child's rank among the household's children enrolled in the service (``rank_in_service``,
+        or its household rank when not given)."""
+        return self.child_rank if self.rank_in_service is None else self.rank_in_service
 
     @property
     def resident(self) -> bool:

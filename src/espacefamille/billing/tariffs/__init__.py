@@ -24,7 +24,8 @@ Amounts here are ``Decimal`` euros, possibly finer than the cent (a taux d'effor
 1,125 €): only the commune's ``RoundingPolicy`` turns them into ``Money``.
 
 The package, one concept per module: ``price_lists`` (units, a prestation's tariff, price lists, the book),
-``criteria`` (the ``@tariff_criterion`` registry and the shipped criteria), ``attendance`` (the
+``criteria`` (the ``@tariff_criterion`` registry and the shipped criteria), ``grid`` (prices by a grid
+of criteria: QF band × rank, × residence, age or school level × QF), ``attendance`` (the
 ``@attendance_effect`` registry and the shipped effects), ``surcharges``, ``wording`` (French clauses) and
 ``codec`` (the TOML tables read and written). This ``__init__`` re-exports their public names.
 """
@@ -67,6 +68,15 @@ from espacefamille.billing.tariffs.criteria import (
     tariff_criteria,
     tariff_criterion,
 )
+from espacefamille.billing.tariffs.grid import (
+    DIMENSIONS,
+    CellReduction,
+    GridBand,
+    GridCell,
+    LevelGroup,
+    PriceGrid,
+    RankAmong,
+)
 from espacefamille.billing.tariffs.price_lists import (
     PrestationTariff,
     PriceList,
@@ -97,10 +107,12 @@ from espacefamille.billing.tariffs.wording import (
 __all__ = [
     "ATTENDANCE_STATUSES",
     "DEFAULT_ATTENDANCE_EFFECTS",
+    "DIMENSIONS",
     "FULL_PRICE",
     "NO_CHARGE",
     "AttendanceEffect",
     "AttendanceEffects",
+    "CellReduction",
     "Clause",
     "CriterionPrice",
     "CriterionRole",
@@ -109,6 +121,9 @@ __all__ = [
     "FixedSurcharge",
     "FlatPrice",
     "FullPrice",
+    "GridBand",
+    "GridCell",
+    "LevelGroup",
     "MultiplierSurcharge",
     "NoCharge",
     "NonResidentPrice",
@@ -117,12 +132,14 @@ __all__ = [
     "PercentSurcharge",
     "PrestationTariff",
     "PriceByChildren",
+    "PriceGrid",
     "PriceList",
     "PriceRule",
     "PriceUnit",
     "QfBand",
     "QfChangeRule",
     "QuotientBands",
+    "RankAmong",
     "RankReduction",
     "Situation",
     "SurchargeKind",

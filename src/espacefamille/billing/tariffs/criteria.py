@@ -84,6 +84,21 @@ class Situation(Protocol):
     @property
     def children(self) -> int: ...
 
+    @property
+    def service_rank(self) -> int:
+        """The child's rank among the household's children enrolled in the service (eldest first)."""
+        ...
+
+    @property
+    def age(self) -> int | None:
+        """The child's age in whole years on the first day of the price list (None: not known)."""
+        ...
+
+    @property
+    def school_level(self) -> str | None:
+        """The child's class (``"CP"``; ``model.SchoolClass`` values), None when not known."""
+        ...
+
 
 class CriterionRole(enum.Enum):
     """Where a criterion acts in a prestation's price, in this order.

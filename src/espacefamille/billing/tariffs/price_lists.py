@@ -26,6 +26,7 @@ from espacefamille.billing.tariffs.criteria import (
     _base_rules,
     is_tariff_criterion,
 )
+from espacefamille.billing.tariffs.grid import PriceGrid
 from espacefamille.billing.tariffs.surcharges import SurchargeKind, SurchargeRule
 from espacefamille.billing.tariffs.wording import Clause
 from espacefamille.calendar.periods import DateRange
@@ -150,7 +151,9 @@ class PrestationTariff:
             )
         _not_negative(self.non_resident, "non_resident")
         _not_negative(self.pai, "pai")
-        if self.sibling_reduction is not None and isinstance(self.rule, PriceByChildren):
+        if self.sibling_reduction is not None and (
+            isinstance(self.rule, PriceByChildren) or (isinstance(self.rule, PriceGrid) and self.rule.ranks)
+        ):
             raise _invalid(
                 "a price by number of children already accounts for siblings; drop sibling_reduction",
                 "sibling_reduction",
