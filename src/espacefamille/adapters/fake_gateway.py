@@ -17,6 +17,7 @@ from espacefamille.billing.online import (
     check_validity,
     expires_after,
     in_utc,
+    notification_id,
     reference_reused,
     unanswered_result,
 )
@@ -88,12 +89,13 @@ class FakeGateway:
         return {self.notification_field: payment_id}
 
     def receive_notification(self, payload: Mapping[str, str]) -> PaymentNotification:
-        payment_id = payload.get(self.notification_field, "")
-        if not payment_id.strip():
-            raise InvalidInput(
-                "a notification must carry a payment id", code="payment.notification_without_id"
-            )
-        return PaymentNotification(payment_id.strip())
+        payment_id = notification_id(
+            payload,
+            [self.notification_field],
+            code="payment.notification_without_id",
+            message_fr="Notification de paiement sans identifiant.",
+        )
+        return PaymentNotification(payment_id)
 
     def query_status(self, payment: CreatedPayment, now: dt.datetime) -> PaymentResult:
         require_aware(now)

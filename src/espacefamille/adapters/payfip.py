@@ -26,6 +26,7 @@ from espacefamille.billing.online import (
     check_validity,
     email_address,
     expires_after,
+    notification_id,
     required_text,
     unanswered_result,
 )
@@ -265,14 +266,13 @@ class PayfipGateway:
         )
 
     def receive_notification(self, payload: Mapping[str, str]) -> PaymentNotification:
-        idop = payload.get("idop") or payload.get("idOp") or ""
-        if not idop.strip():
-            raise InvalidInput(
-                "a PayFiP notification must carry an idop",
-                message_fr="Notification PayFiP sans identifiant de paiement.",
-                code="payfip.notification_without_idop",
-            )
-        return PaymentNotification(idop.strip())
+        idop = notification_id(
+            payload,
+            ["idop", "idOp"],
+            code="payfip.notification_without_idop",
+            message_fr="Notification PayFiP sans identifiant de paiement.",
+        )
+        return PaymentNotification(idop)
 
     def query_status(self, payment: CreatedPayment, now: dt.datetime) -> PaymentResult:
         require_aware(now)

@@ -28,7 +28,7 @@ from typing import Final, Protocol
 import attrs
 
 from espacefamille._internal.validators import email_address as _email_address
-from espacefamille._internal.validators import non_empty
+from espacefamille._internal.validators import non_empty, text_problem
 from espacefamille.billing.documents import PaymentMethod
 from espacefamille.billing.payments import Hold, PaymentOrder, payment_order
 from espacefamille.calendar.timezones import (
@@ -53,6 +53,7 @@ __all__ = [
     "begin_payment",
     "check_validity",
     "expires_after",
+    "notification_id",
     "payment_under_way",
     "reference_reused",
     "settle_notification",
@@ -161,6 +162,24 @@ class PaymentNotification:
     """A gateway's call back: only the payment id, never the result (that must be queried)."""
 
     payment_id: str = attrs.field(validator=required_text)
+
+
+def notification_id(payload: object, keys: Iterable[str], *, code: str, message_fr: str) -> str:
+    """The payment id a gateway's call back carries under the first of ``keys`` it has, stripped.
+
+    What arrives is whatever was posted to the host's web hook: a payload that is not a mapping, a key whose
+    value is not text (a number, a list, a lone surrogate), or no id at all is an ``InvalidInput`` with
+    ``code`` (the gateway's own) and ``message_fr``, never a ``TypeError``.
+    """
+    if isinstance(payload, Mapping):
+        for key in keys:
+            value = payload.get(key)
+            if value is None or value == "":
+                continue
+            if isinstance(value, str) and value.strip() and text_problem(value.strip()) is None:
+                return value.strip()
+            break
+    raise InvalidInput("a notification must carry a payment id as text", message_fr=message_fr, code=code)
 
 
 @attrs.frozen

@@ -236,6 +236,10 @@ def activation_link(link_base: str, token: str) -> str:
     return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
 
 
+# An activation link is for a family to use soon; a delay beyond this is a mistake (and past the calendar).
+_LONGEST_ACTIVATION_DELAY: Final = dt.timedelta(days=366)
+
+
 def issue_activation(
     agent: Actor,
     collectivite_id: str,
@@ -255,10 +259,10 @@ def issue_activation(
     """
     issuer = require_agent(agent, collectivite_id)
     now = require_aware(now)
-    if not isinstance(delay, dt.timedelta) or delay <= dt.timedelta(0):
+    if not isinstance(delay, dt.timedelta) or not dt.timedelta(0) < delay <= _LONGEST_ACTIVATION_DELAY:
         raise InvalidInput(
-            f"the activation delay must be a positive timedelta, got {delay!r}",
-            message_fr="Le délai de validité de l'activation doit être positif.",
+            f"the activation delay must be a positive timedelta of at most a year, got {delay!r}",
+            message_fr="Le délai de validité de l'activation doit être positif et d'au plus un an.",
             code="account.bad_delay",
         )
     token = _new_token(source)

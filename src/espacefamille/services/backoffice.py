@@ -27,7 +27,10 @@ from espacefamille.billing.invoicing import (
     CarriedBalance,
     FamilyBill,
     FamilyMonth,
+    MonthEndCheck,
+    PricingProblem,
     bill_month,
+    check_family,
     days_to_read,
     unbooked_counts,
 )
@@ -46,7 +49,7 @@ from espacefamille.calendar.periods import DateRange
 from espacefamille.calendar.school import school_year_start
 from espacefamille.calendar.timezones import require_aware
 from espacefamille.commune import Commune
-from espacefamille.errors import InvalidInput, NotFound
+from espacefamille.errors import InvalidInput, MissingData, NotFound
 from espacefamille.families.accounts import (
     DEFAULT_ACTIVATION_DELAY,
     Actor,
@@ -81,6 +84,7 @@ from espacefamille.rules.attendance import (
 from espacefamille.rules.unpaid import UnpaidExemption
 from espacefamille.text import format_date, month_name
 
+from ._checks import checked_calls
 from .corrections import note_corrections, note_quotient_change
 from .portal import ServiceBase, billing_ledger, place_ledgers, promote
 
@@ -449,6 +453,7 @@ def _absence_facts(
     return facts
 
 
+@checked_calls
 class BackOffice(ServiceBase):
     """The calls a commune's back office makes, on its store (and the accounts store, for activations)."""
 
@@ -526,6 +531,14 @@ class BackOffice(ServiceBase):
                 if family.id not in child.family_ids:
                     raise InvalidInput(
                         f"child {child.id!r} is not in family {family.id!r}", code="services.child_family"
+                    )
+                # A birth is judged against the commune's today, not the entity's plausible range alone.
+                if child.birth_date > commune.calendar.today(now):
+                    raise InvalidInput(
+                        f"child {child.id!r} is born on {child.birth_date.isoformat()}, after today",
+                        message_fr="La date de naissance est dans le futur.",
+                        code="model.born_in_future",
+                        details={"child_id": child.id},
                     )
             try:
                 before: Family | None = uow.families.get(family.id)
@@ -744,6 +757,7 @@ class BackOffice(ServiceBase):
         progress: Callable[[int, int], None] | None = None,
         pause_collector: bool = False,
         batch: int = MONTH_END_BATCH,
+        check: bool = True,
     ) -> MonthEndReport:
         """Month-end billing of a régie: invoices and credit notes saved with their numbers, amounts below
         the threshold carried, credit notes applied to open invoices, event ``invoice.issued`` per document.
@@ -763,11 +777,26 @@ class BackOffice(ServiceBase):
         retried batch starts again from its first family. ``pause_collector`` switches Python's cyclic garbage
         collector off for the run (a city's run allocates millions of objects and makes no cycle: a fifth of
         the time on SQLite); it is process-wide, so it is for hosts whose other threads can wait.
+
+        The run first checks the month (``check_month_end``): while any day cannot be priced it bills
+        nothing and raises ``MissingData`` ("billing.unpriced_days") saying how many days, of which
+        families, and the first of them with their reasons (``details["problems"]``: every one). A host that
+        has just checked the month may pass ``check=False``.
         """
         if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
             raise InvalidInput(
                 f"a batch is a number of families (1 or more), got {batch!r}", code="billing.batch"
             )
+        if check:
+            checked = self.check_month_end(actor, regie_id, month, issued_on=issued_on, batch=batch)
+            if not checked.ok:
+                raise MissingData(
+                    f"{len(checked.problems)} day(s) of {checked.families_concerned} family(ies) cannot be "
+                    "priced: nothing was billed",
+                    message_fr=checked.message_fr + " Rien n'a été facturé.",
+                    code=checked.code,
+                    details={"problems": checked.problems, "families": checked.families_concerned},
+                )
         now = self.clock.now()
         total = self._transact(lambda uow: sum(1 for _ in uow.families.all())) if progress is not None else 0
         run: _Tally | None = None
@@ -795,6 +824,65 @@ class BackOffice(ServiceBase):
                 if last is None:
                     return run.report(applied)
                 after = last
+
+    def check_month_end(
+        self,
+        actor: Actor,
+        regie_id: str,
+        month: DateRange,
+        *,
+        issued_on: dt.date | None = None,
+        batch: int = MONTH_END_BATCH,
+    ) -> MonthEndCheck:
+        """The pre-flight of a month-end run: every family × child × prestation × day of the month (and
+        every earlier day to regularise) that cannot be priced, with its reason (a code and a French
+        sentence). Reads as the run does, ``batch`` families at a time; writes nothing."""
+        now = self.clock.now()
+        problems: list[PricingProblem] = []
+        families = 0
+        after: str | None = None
+        while True:
+            work = functools.partial(self._check_batch, actor, regie_id, month, issued_on, now, after, batch)
+            found, read, last = self._transact(work)
+            problems.extend(found)
+            families += read
+            if last is None:
+                return MonthEndCheck(regie_id, month, families, problems)
+            after = last
+
+    def _check_batch(
+        self,
+        actor: Actor,
+        regie_id: str,
+        month: DateRange,
+        issued_on: dt.date | None,
+        now: dt.datetime,
+        after: str | None,
+        batch: int,
+        uow: UnitOfWork,
+    ) -> tuple[list[PricingProblem], int, str | None]:
+        commune = uow.commune()
+        require_agent(actor, commune.collectivite.id, _REGIE)
+        regie = commune.regie(regie_id)
+        ctx = BillingContext(
+            commune,
+            regie_id,
+            month,
+            issued_on or commune.calendar.today(now),
+            regie.payment_delay_days,
+            regie.direct_debit_day,
+        )
+        carried_before = uow.runs.carried(regie_id, before=month.start)
+        closures = uow.attendance.closures()
+        reader = _MonthReader(uow, commune, regie_id, month, carried_before, now)
+        problems: list[PricingProblem] = []
+        read: list[str] = []
+        for records in uow.runs.family_records(month, after, reader.documents_from):
+            problems.extend(check_family(ctx, reader.month_of(records, closures)))
+            read.append(records.family.id)
+            if len(read) == batch:
+                break
+        return problems, len(read), read[-1] if len(read) == batch else None
 
     def _bill_batch(
         self,

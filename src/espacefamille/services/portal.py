@@ -102,6 +102,7 @@ from espacefamille.rules.calendar_view import CalendarView, family_calendar
 from espacefamille.rules.capacity import PlaceLedger, Promotion
 from espacefamille.rules.unpaid import Debt
 
+from ._checks import checked_calls
 from .corrections import note_corrections
 
 __all__ = [
@@ -620,6 +621,7 @@ class ServiceBase:
         return transact(self.store, work, retries=self.retries)
 
 
+@checked_calls
 class FamilyPortal(ServiceBase):
     """The calls a family portal makes, on one commune's store.
 

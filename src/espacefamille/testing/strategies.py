@@ -107,6 +107,7 @@ __all__ = [
     "enrolments",
     "exact_amounts",
     "families",
+    "hostile_values",
     "identifiers",
     "instants",
     "invoice_lines",
@@ -163,6 +164,36 @@ _MAX_CENTS = 1_000_000_000
 def identifiers() -> st.SearchStrategy[str]:
     """An identifier as the model accepts it (``F1``, ``repas``, ``regie-2``)."""
     return st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,15}", fullmatch=True)
+
+
+@functools.cache
+def hostile_values() -> st.SearchStrategy[object]:
+    """What a frontend may pass by mistake or a hostile client on purpose: None, wrong types, huge numbers,
+    floats, lone surrogates and control characters, bytes, dates at the ends of the calendar, naive
+    datetimes, nested lists and tables. For fuzzing the public entry points (tests/fuzz)."""
+    scalars: st.SearchStrategy[object] = st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.sampled_from([2**63, -(2**63) - 1, 2**70, 10**17, -1, 0]),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.decimals(allow_nan=True, allow_infinity=True),
+        st.sampled_from(
+            ["", " ", "\ud800", "a\udfffb", "\x00", "x\ny", "8_12", "１２", "1E+5000", "é" * 2000]
+        ),
+        st.text(max_size=12),
+        st.binary(max_size=8),
+        st.sampled_from([dt.date.min, dt.date.max, dt.date(1899, 1, 1), dt.date(9999, 12, 31)]),
+        st.dates(),
+        st.datetimes(),
+        st.sampled_from([dt.timedelta.max, dt.timedelta(0), -dt.timedelta(days=1)]),
+        st.just(Money("1000000000000")),
+    )
+    return st.recursive(
+        scalars,
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+        max_leaves=6,
+    )
 
 
 @functools.cache
