@@ -272,3 +272,37 @@ def test_a_basket_saved_by_french_excel_in_windows_1252_is_read(db: str, tmp_pat
     )
     code, text = run("basket", str(basket), "--db", db, "--now", "05/11/2026 9h30")
     assert code == ExitCode.OK, text
+
+
+# -- PDF invoices ------------------------------------------------------------------------------
+
+
+def test_invoices_export_as_pdf_writes_one_a4_file_per_document(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pypdf  # noqa: PLC0415
+
+    code, _ = run_json("demo", "--out", str(tmp_path / "demo"), "--families", "6")
+    assert code == ExitCode.OK
+    db = str(tmp_path / "demo" / "saint-aubin-demo.db")
+    code, listing = run_json("invoices", "list", "--db", db)
+    first = listing["invoices"][0]  # type: ignore[index]
+    out = tmp_path / "pdf"
+    code, document = run_json(
+        "invoices", "export", "--format", "pdf", "--family", first["family_id"], "--out", str(out), "--db", db
+    )
+    assert code == ExitCode.OK
+    files = document["files"]
+    assert isinstance(files, list)
+    assert files
+    assert all(name.endswith(".pdf") for name in files)
+    reader = pypdf.PdfReader(out / f"{first['number']}.pdf")
+    assert len(reader.pages) == 1
+    assert first["number"] in reader.pages[0].extract_text()
+    monkeypatch.setitem(sys.modules, "weasyprint", None)
+    code, document = run_json(
+        "invoices", "export", "--format", "pdf", "--out", str(tmp_path / "no"), "--db", db
+    )
+    assert code == ExitCode.MISSING_EXTRA
+    assert "espacefamille[pdf]" in str(document["error"]["message"])  # type: ignore[index]
+    assert not (tmp_path / "no").exists()

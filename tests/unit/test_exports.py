@@ -234,10 +234,10 @@ def test_the_invoice_page_carries_every_fact_a_payer_needs(
         "du 1er au 30 novembre 2026",
         "Émise le mardi 1er décembre 2026",
         "À payer avant le jeudi 31 décembre 2026",
-        "Accueil du matin — Léa Présent : 4 accueils de 1 h 05",
-        "2, 3, 5 et 6 novembre 2026 4 h 20 0,96 € 4,16 €",
+        "Accueil du matin — Léa 2, 3, 5 et 6 novembre 2026 — 4 h 20 × 0,96 € Présent : 4 accueils de 1 h 05",
+        "4,16 €",
         "Repas — Léa",
-        "12 novembre 2026 1 0,00 € 0,00 €",
+        "Sans frais : Repas — Léa (12 novembre 2026).",
         "Total 45,76 €",
         "Reste à payer 45,76 €",
         "www.payfip.gouv.fr",
@@ -340,7 +340,7 @@ def test_a_line_with_days_in_two_months_groups_them_by_month(commune: Commune) -
         DateRange(dt.date(2026, 11, 30), dt.date(2026, 12, 3)), dt.date(2027, 1, 4), dt.date(2027, 2, 3),
         [line],
     )  # fmt: skip
-    assert "30 novembre 2026 ; 1er et 3 décembre 2026 3 2,60 € 7,80 €" in page(
+    assert "30 novembre 2026 ; 1er et 3 décembre 2026 — 3 × 2,60 € 7,80 €" in page(
         render_invoice_html(invoice, commune, MARTIN)
     )
 
@@ -354,7 +354,7 @@ def test_a_unit_price_finer_than_the_cent_is_shown_whole(commune: Commune) -> No
         "FAC-enfance-2026-000010", "enfance", "F1", DocumentKind.INVOICE, NOVEMBER, dt.date(2026, 12, 1),
         dt.date(2026, 12, 31), [line],
     )  # fmt: skip
-    assert "45 min 0,4567 € 0,46 €" in page(render_invoice_html(invoice, commune, MARTIN))
+    assert "45 min × 0,4567 € 0,46 €" in page(render_invoice_html(invoice, commune, MARTIN))
 
 
 # -- iCalendar --------------------------------------------------------------------------------

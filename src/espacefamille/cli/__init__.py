@@ -140,7 +140,7 @@ def build_parser(lang: Lang = "fr") -> argparse.ArgumentParser:
     listing = command("list", actions)
     export = command("export", actions)
     export.add_argument(
-        "--format", choices=("csv", "json", "html"), required=True, help=say("invoices.format")
+        "--format", choices=("csv", "json", "html", "pdf"), required=True, help=say("invoices.format")
     )
     export.add_argument("--excel", action="store_true", help=say("invoices.excel"))
     export.add_argument("--out", required=True, help=say("out_dir"))

@@ -743,6 +743,14 @@ def export_invoices(
 
     commune = ctx.commune
     written = []
+    if fmt == "pdf":
+        from espacefamille.interop.invoice_pdf import render_invoice_pdf  # noqa: PLC0415 (optional extra "pdf": imported only when used)
+
+        for family, invoice, family_allocations in _progress(ctx, documents):
+            path = target / f"{invoice.number}.pdf"
+            path.write_bytes(render_invoice_pdf(invoice, commune, family, allocations=family_allocations))
+            written.append(path)
+        return written
     for family, invoice, family_allocations in _progress(ctx, documents):
         path = target / f"{invoice.number}.html"
         path.write_text(

@@ -5,7 +5,8 @@
 * ``interop.tables`` — invoice tables as CSV rows and JSON-safe dicts (nothing beyond the core).
 * ``interop.invoice_html`` — the HTML invoice (Jinja2) and ``interop.ical`` — the bookings calendar as an
   iCalendar file (icalendar); both need the ``cli`` extra: ``pip install 'espacefamille[cli]'``.
+* ``interop.invoice_pdf`` — the same invoice as an A4 PDF (WeasyPrint); needs the ``pdf`` extra.
 
-Importing this package imports neither optional library, so the core stays light; see
+Importing this package imports no optional library, so the core stays light; see
 ``docs/imports-exports.md``.
 """

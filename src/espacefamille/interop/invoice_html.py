@@ -165,13 +165,25 @@ _TITLES: Final = {
 }
 
 
+def _free(lines: Sequence[InvoiceLine]) -> str:
+    """The lines at 0,00 € left out of the table, in one phrase: ``Repas — Léa (12 novembre 2026)``."""
+    return " ; ".join(f"{line.label} ({_days(line.days)})" if line.days else line.label for line in lines)
+
+
 def render_invoice_html(
-    invoice: Invoice, commune: Commune, family: Family, *, allocations: Iterable[Allocation] = ()
+    invoice: Invoice,
+    commune: Commune,
+    family: Family,
+    *,
+    allocations: Iterable[Allocation] = (),
+    zero_lines: bool = False,
 ) -> str:
     """The HTML page of ``invoice`` (or credit note) addressed to ``family``'s payer.
 
     ``allocations`` are the payments and credit notes already allocated (only those naming this invoice
-    count): the page shows what remains to pay. Raises ``InvalidInput`` when the invoice is another family's.
+    count): the page shows what remains to pay. Lines at 0,00 € (a justified absence, a closure) are left
+    out of the table and named in one sentence under it, unless ``zero_lines``. Raises ``InvalidInput``
+    when the invoice is another family's.
     """
     if invoice.family_id != family.id:
         raise InvalidInput(
@@ -197,7 +209,9 @@ def render_invoice_html(
         "issued_on": format_date(invoice.issued_on),
         "due_on": "" if credit else format_date(invoice.due_on),
         "direct_debit_on": "" if invoice.direct_debit_on is None else format_date(invoice.direct_debit_on),
-        "lines": [_line(line) for line in invoice.lines],
+        "issued_label": "Émis le" if credit else "Émise le",  # un avoir, une facture
+        "lines": [_line(line) for line in invoice.lines if zero_lines or line.total],
+        "free": "" if zero_lines else _free([line for line in invoice.lines if not line.total]),
         "total": _amount(total),
         "settled_label": "Déjà utilisé" if credit else "Déjà réglé",
         "settled": _amount(settled) if settled else "",
