@@ -275,7 +275,11 @@ def _tariffs(items: Iterable[PrestationTariff]) -> tuple[PrestationTariff, ...]:
 
 @attrs.frozen
 class PriceList:
-    """The prices of one period (a school year, from 1 September), for every priced prestation."""
+    """The prices of one period (a school year, from 1 September), for every priced prestation.
+
+    ``attendance`` says what each attendance status or commune reason costs, key by key: a status it does
+    not name keeps its default (``DEFAULT_ATTENDANCE_EFFECTS``).
+    """
 
     label: str
     validity: DateRange = attrs.field(validator=attrs.validators.instance_of(DateRange))
@@ -294,6 +298,15 @@ class PriceList:
             raise _invalid(
                 f"expected a QfChangeRule, got {self.qf_change!r}", "qf_change", "tariff.qf_change"
             )
+        if not isinstance(self.attendance, AttendanceEffects):
+            raise _invalid(
+                f"expected AttendanceEffects, got {type(self.attendance).__name__}",
+                "attendance",
+                "tariff.effect_type",
+            )
+        if self.attendance is not DEFAULT_ATTENDANCE_EFFECTS:
+            # Key by key: a status the list does not name keeps its default effect.
+            object.__setattr__(self, "attendance", DEFAULT_ATTENDANCE_EFFECTS.updated(self.attendance))
         by_id: dict[str, tuple[PrestationTariff, AttendanceEffects]] = {}
         for tariff in self.prices:
             if tariff.prestation_id in by_id:
