@@ -84,9 +84,7 @@ from espacefamille.billing.pricing import (
     situation_key,
 )
 from espacefamille.billing.tariffs import (
-    DEFAULT_ATTENDANCE_EFFECTS,
     FixedAmount,
-    FullPrice,
     PrestationTariff,
     PriceList,
     PriceUnit,
@@ -94,7 +92,7 @@ from espacefamille.billing.tariffs import (
 )
 from espacefamille.calendar.periods import DateRange
 from espacefamille.commune import Commune
-from espacefamille.errors import InvalidInput, MissingData, NotFound
+from espacefamille.errors import EspaceFamilleError, InvalidInput, MissingData, NotFound
 from espacefamille.model import (
     BookedDays,
     Booking,
@@ -121,9 +119,13 @@ __all__ = [
     "FamilyBill",
     "FamilyMonth",
     "FamilyOutcome",
+    "MonthEndCheck",
     "OutcomeKind",
+    "PricingProblem",
     "bill_family",
     "bill_month",
+    "check_family",
+    "check_month",
     "days_to_read",
     "run_month_end",
     "run_month_end_streamed",
@@ -768,19 +770,9 @@ def _decimal(units: Fraction) -> Decimal:
 
 
 def _status_argument(priced: _Priced, prestation_id: str, status: AttendanceStatus) -> str | None:
-    """The status to price with; None is the plain price (present, or a status left at its default full
-    price by a price list that does not name it)."""
-    if status is _PRESENT:
-        return None
-    code = str(status.value)
-    effects = priced.price_list.priced(prestation_id)
-    if (
-        effects is not None
-        and code not in effects[1]
-        and isinstance(DEFAULT_ATTENDANCE_EFFECTS[code], FullPrice)
-    ):
-        return None
-    return code
+    """The status to price with; None is the plain price (present). Every other status has its effect in
+    the price list (the list's own, or the default of a status it does not name)."""
+    return None if status is _PRESENT else str(status.value)
 
 
 def _per_occurrence(priced: _Priced, prestation_id: str, status: str | None) -> bool:
@@ -1610,6 +1602,128 @@ class _LineBuilder:
 
 
 # -- a whole run ------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class PricingProblem:
+    """A day a month-end run cannot price: the family, the child, the prestation, the date, and why — the
+    stable ``code`` of the error and its French sentence (``tariff.no_price_list``: no price list covers
+    the date; ``tariff.no_price``: the list does not price the prestation; ``billing.no_hours``,
+    ``billing.unknown_child``, ``tariff.no_attendance_effect``…)."""
+
+    family_id: str
+    child_id: str
+    prestation_id: str
+    day: dt.date
+    code: str
+    message_fr: str
+
+
+def _problems(items: Iterable[PricingProblem]) -> tuple[PricingProblem, ...]:
+    return tuple(items)
+
+
+@attrs.frozen
+class MonthEndCheck:
+    """The pre-flight of a régie's month: the families read and every day that cannot be priced.
+
+    ``ok`` when the run can bill every family; else ``code`` is ``billing.unpriced_days`` and
+    ``message_fr`` says how many days cannot be priced and where (the first few, then how many more).
+    """
+
+    regie_id: str
+    period: DateRange
+    families: int
+    problems: tuple[PricingProblem, ...] = attrs.field(converter=_problems, default=())
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def code(self) -> str:
+        return "billing.ready" if self.ok else "billing.unpriced_days"
+
+    @property
+    def families_concerned(self) -> int:
+        return len({problem.family_id for problem in self.problems})
+
+    @property
+    def message_fr(self) -> str:
+        month = f"{month_name(self.period.start.month)} {self.period.start.year}"
+        if self.ok:
+            read = "1 famille lue" if self.families == 1 else f"{self.families} familles lues"
+            return f"Tous les jours de {month} peuvent être facturés ({read})."
+        count, families = len(self.problems), self.families_concerned
+        days = "1 jour n'a pas de prix" if count == 1 else f"{count} jours n'ont pas de prix"
+        where = "1 famille" if families == 1 else f"{families} familles"
+        shown = [
+            f"famille {p.family_id}, enfant {p.child_id}, « {p.prestation_id} », {format_date(p.day)} : "
+            f"{p.message_fr}"
+            for p in self.problems[:_SHOWN_PROBLEMS]
+        ]
+        more = count - len(shown)
+        tail = f" ; et {more} autre{'s' if more > 1 else ''}" if more else ""
+        return f"Facturation de {month} impossible : {days} ({where}). " + " ; ".join(shown) + tail
+
+
+#: Problems a check's sentence names before it says how many more there are.
+_SHOWN_PROBLEMS: Final = 5
+
+
+def _problem(family_id: str, key: _DayKey, error: EspaceFamilleError) -> PricingProblem:
+    return PricingProblem(family_id, key[0], key[1], key[2], error.code, error.message_fr)
+
+
+def check_family(ctx: BillingContext, month: FamilyMonth) -> list[PricingProblem]:
+    """Every day of the family's month (and every earlier day to regularise) that billing could not price.
+
+    The pre-flight of a run: what ``bill_family`` would price, priced the same way — once per price
+    situation, day by day only where a situation fails — and nothing written. Empty when the family can be
+    billed.
+    """
+    family = month.family
+    invoiced = _Invoiced(month.issued, ctx.regie_id, family.id, ctx.prestations) if month.issued else None
+    groups, regularise = _collect(ctx, month, invoiced)
+    pieces: dict[tuple[str, str, int], set[dt.date]] = {}
+    for (child_id, prestation_id, index, _), days in groups.items():
+        pieces.setdefault((child_id, prestation_id, index), set()).update(days)
+    for (child_id, prestation_id, day), (status_now, _) in regularise.items():
+        if status_now is not None:
+            pieces.setdefault((child_id, prestation_id, _INDEX[status_now]), set()).add(day)
+    if not pieces:
+        return []
+    children = {child.id: child for child in month.children}
+    builder = _LineBuilder(
+        ctx, family, children, sibling_ranks(month.children), len(children), month.unbooked_earlier, invoiced
+    )
+    builder.bookings = month.bookings
+    problems: list[PricingProblem] = []
+    for (child_id, prestation_id, index), day_set in pieces.items():
+        ordered = sorted(day_set)
+        try:
+            split = builder.split(ordered)
+        except EspaceFamilleError:
+            split = [[day] for day in ordered]  # no price list for some day: find which, one by one
+        for piece in split:
+            try:
+                builder.locate(child_id, prestation_id, index, piece[0])
+                continue
+            except EspaceFamilleError:
+                pass
+            for day in piece:
+                try:
+                    builder.locate(child_id, prestation_id, index, day)
+                except EspaceFamilleError as error:
+                    problems.append(_problem(family.id, (child_id, prestation_id, day), error))
+    problems.sort(key=lambda problem: (problem.child_id, problem.prestation_id, problem.day))
+    return problems
+
+
+def check_month(ctx: BillingContext, months: Iterable[FamilyMonth]) -> Iterator[PricingProblem]:
+    """The pre-flight of a run over families (``check_family`` for each), lazily: problems as they come."""
+    for month in months:
+        yield from check_family(ctx, month)
 
 
 def bill_month(

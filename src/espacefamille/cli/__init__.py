@@ -134,6 +134,7 @@ def build_parser(lang: Lang = "fr") -> argparse.ArgumentParser:
     bill.add_argument("--regie", required=True, help=say("regie"))
     bill.add_argument("--month", required=True, help=say("month"))
     bill.add_argument("--issued-on", help=say("bill.issued_on"))
+    bill.add_argument("--check", action="store_true", help=say("bill.check"))
 
     invoices = command("invoices")
     actions = invoices.add_subparsers(dest="action", required=True, parser_class=_Parser)

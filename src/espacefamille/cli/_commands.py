@@ -577,9 +577,57 @@ def cmd_bill(ctx: Context) -> int:
     args, out = ctx.args, ctx.out
     month = parse_month(args.month)
     issued_on = parse_date(args.issued_on) if args.issued_on else None
+    if args.check:
+        return check_bill(ctx, args.regie, month, issued_on)
     summary = bill(ctx, args.regie, month, issued_on)
     out.document("bill", summary)
     return ExitCode.OK
+
+
+def check_bill(ctx: Context, regie_id: str, month: DateRange, issued_on: dt.date | None) -> int:
+    """``bill --check``: every day of the month that cannot be priced, with its reason; nothing billed."""
+    out = ctx.out
+    ctx.commune.regie(regie_id)
+    check = ctx.back_office().check_month_end(ctx.agent, regie_id, month, issued_on=issued_on)
+    count = check.families
+    read = out.pick(
+        "1 famille lue" if count == 1 else f"{count} familles lues",
+        "1 family read" if count == 1 else f"{count} families read",
+    )
+    words = {"month": month_title(month, out.lang), "read": read}
+    if check.ok:
+        out.say("bill.check_ok", **words)
+    else:
+        out.say("bill.check_problems", **words, count=len(check.problems), concerned=check.families_concerned)
+        for problem in check.problems:
+            out.line(
+                f"  {problem.family_id} · {problem.child_id} · {problem.prestation_id} · "
+                f"{problem.day.isoformat()} · {problem.code} · {problem.message_fr}"
+            )
+    out.document(
+        "bill",
+        {
+            "regie": regie_id,
+            "month": month.start.strftime("%Y-%m"),
+            "check": True,
+            "code": check.code,
+            "families": check.families,
+            "message": check.message_fr,
+            "problems": [
+                {
+                    "family": problem.family_id,
+                    "child": problem.child_id,
+                    "prestation": problem.prestation_id,
+                    "date": problem.day.isoformat(),
+                    "code": problem.code,
+                    "message": problem.message_fr,
+                }
+                for problem in check.problems
+            ],
+        },
+        ok=check.ok,
+    )
+    return ExitCode.OK if check.ok else ExitCode.REFUSED
 
 
 def bill(ctx: Context, regie_id: str, month: DateRange, issued_on: dt.date | None) -> dict[str, object]:

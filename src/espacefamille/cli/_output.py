@@ -149,6 +149,16 @@ _TEXT: Final[dict[str, tuple[str, str]]] = {
         "de mois.",
         "Régie {regie} only takes prestations paid at booking: nothing to invoice at month end.",
     ),
+    "bill.check_ok": (
+        "{month} : chaque jour a un prix ({read}), la facturation peut être lancée.",
+        "{month}: every day has a price ({read}); billing can run.",
+    ),
+    "bill.check_problems": (
+        "{month} : jours sans prix : {count}, familles concernées : {concerned} ; rien ne sera facturé tant "
+        "qu'il en reste :",
+        "{month}: days without a price: {count}, families concerned: {concerned}; nothing will be billed "
+        "while any remain:",
+    ),
     "bill.running": ("Facturation de {month} en cours…", "Billing {month}…"),
     "bill.summary": (
         "Régie {regie}, {month} : {invoices} facture(s) pour {total}, {credits} avoir(s) pour {credited}, "
@@ -230,6 +240,10 @@ _TEXT: Final[dict[str, tuple[str, str]]] = {
     "help.basket.file": ("fichier JSON ou CSV du panier", "the basket's JSON or CSV file"),
     "help.basket.family": ("foyer (sinon : celui du fichier)", "household (otherwise: the file's)"),
     "help.bill": ("facturation de fin de mois", "month-end billing"),
+    "help.bill.check": (
+        "vérifier seulement que chaque jour du mois a un prix, sans rien facturer",
+        "only check that every day of the month has a price, billing nothing",
+    ),
     "help.bill.issued_on": ("date d'émission (par défaut : aujourd'hui)", "issue date (default: today)"),
     "help.invoices": ("lister ou exporter les factures", "list or export invoices"),
     "help.invoices.list": ("lister les factures", "list invoices"),
