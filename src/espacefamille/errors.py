@@ -22,6 +22,7 @@ __all__ = [
     "MissingData",
     "NotFound",
     "PermissionDenied",
+    "StoreUnavailable",
 ]
 
 
@@ -106,3 +107,16 @@ class ConcurrentChange(EspaceFamilleError):
     """Someone else changed the same data first; nothing was written, the call may be retried."""
 
     default_code = "store.concurrent_change"
+
+
+class StoreUnavailable(EspaceFamilleError, OSError):
+    """The store cannot do its work for a reason outside the call; nothing of the unit of work was written.
+
+    Codes: ``store.locked`` (another writer held the database past the store's busy timeout: try again
+    later), ``store.read_only`` (the file or its folder cannot be written), ``store.disk_full``,
+    ``store.io_error`` (the disk failed a read or a write, or a file size limit was reached),
+    ``store.cannot_open`` (the file or its folder is missing or not accessible), ``store.error`` (anything
+    else the database reported). ``details["path"]`` names the file.
+    """
+
+    default_code = "store.error"

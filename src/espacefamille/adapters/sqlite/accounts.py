@@ -18,35 +18,47 @@ from espacefamille.adapters.sqlite.codecs import (
 from espacefamille.adapters.sqlite.schema import (
     _ACCOUNTS_APPLICATION_ID,
     _ACCOUNTS_MIGRATIONS,
+    _BUSY_TIMEOUT_SECONDS,
     _connect,
     _not_found,
     _open_database,
+    _store_error,
 )
 from espacefamille.errors import ConcurrentChange, NotFound
 from espacefamille.families.accounts import Account, AccountLink, Activation, LinkScope
 
 
 class SqliteAccountStore:
-    """Accounts and activations in one SQLite file, apart from any commune; one transaction per call."""
+    """Accounts and activations in one SQLite file, apart from any commune; one transaction per call.
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    Faults are ``StoreUnavailable`` as in ``SqliteStore`` (``busy_timeout`` is the same).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = _BUSY_TIMEOUT_SECONDS) -> None:
         self.path = Path(path)
-        _open_database(self.path, _ACCOUNTS_APPLICATION_ID, _ACCOUNTS_MIGRATIONS, "accounts")
+        self.busy_timeout = busy_timeout
+        _open_database(self.path, _ACCOUNTS_APPLICATION_ID, _ACCOUNTS_MIGRATIONS, "accounts", busy_timeout)
 
     def __repr__(self) -> str:
         return f"SqliteAccountStore({str(self.path)!r})"
 
     @contextmanager
     def _transaction(self, write: bool) -> Iterator[sqlite3.Connection]:
-        connection = _connect(self.path)
+        try:
+            connection = _connect(self.path, self.busy_timeout)
+        except sqlite3.OperationalError as error:
+            raise _store_error(error, self.path, self.busy_timeout) from error
         try:
             connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
                 yield connection
                 connection.execute("COMMIT")
             except BaseException:
-                connection.execute("ROLLBACK")
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
                 raise
+        except sqlite3.OperationalError as error:
+            raise _store_error(error, self.path, self.busy_timeout) from error
         finally:
             connection.close()
 

@@ -3,12 +3,13 @@ what the versions of a commune file guard."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from espacefamille.errors import EspaceFamilleError, NotFound
+from espacefamille.errors import EspaceFamilleError, NotFound, StoreUnavailable
 
 # Tells our files apart from any other SQLite file, and a commune's from the accounts file ("EFco", "EFac").
 _COMMUNE_APPLICATION_ID: Final = 0x4546636F
@@ -221,9 +222,9 @@ class IncompatibleDatabase(EspaceFamilleError):
     default_code = "store.incompatible_database"
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def _connect(path: Path, timeout: float = _BUSY_TIMEOUT_SECONDS) -> sqlite3.Connection:
     # isolation_level=None: the module never opens transactions behind our back; we say BEGIN ourselves.
-    connection = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_SECONDS, isolation_level=None)
+    connection = sqlite3.connect(path, timeout=timeout, isolation_level=None)
     try:
         connection.execute("PRAGMA foreign_keys = ON")
         # Safe in WAL mode: a commit survives a crash of the process, only a power cut may lose the last one.
@@ -234,13 +235,113 @@ def _connect(path: Path) -> sqlite3.Connection:
     return connection
 
 
+def _store_error(error: sqlite3.Error, path: Path, timeout: float) -> StoreUnavailable:
+    """The library's error for what SQLite reported (``StoreUnavailable``, its code by SQLite's own)."""
+    primary = getattr(error, "sqlite_errorcode", 0) & 0xFF
+    details = {"path": str(path), "sqlite_error": getattr(error, "sqlite_errorname", type(error).__name__)}
+    if primary in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return StoreUnavailable(
+            f"{path} stayed locked by another writer for more than {timeout:g} s; nothing was written, "
+            "try again later",
+            message_fr="La base de données est occupée par un autre traitement (la facturation de fin de "
+            "mois, peut-être) ; rien n'a été enregistré, réessayez dans quelques instants.",
+            code="store.locked",
+            details=details,
+        )
+    if primary == sqlite3.SQLITE_READONLY:
+        return _read_only(path, details)
+    if primary == sqlite3.SQLITE_FULL:
+        return StoreUnavailable(
+            f"the disk holding {path} is full; nothing was written",
+            message_fr="Le disque de la base de données est plein ; rien n'a été enregistré. "
+            "Prévenez le service informatique.",
+            code="store.disk_full",
+            details=details,
+        )
+    if primary == sqlite3.SQLITE_IOERR:
+        return StoreUnavailable(
+            f"the disk failed a read or write of {path} (a failing disk, or a file size limit); nothing was "
+            "written",
+            message_fr="Le disque de la base de données a refusé une lecture ou une écriture ; rien n'a été "
+            "enregistré. Prévenez le service informatique.",
+            code="store.io_error",
+            details=details,
+        )
+    if primary in (sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM, sqlite3.SQLITE_AUTH):
+        return _cannot_open(path, details)
+    return StoreUnavailable(
+        f"the database {path} failed: {error}",
+        message_fr="La base de données a rencontré une erreur ; rien n'a été enregistré. "
+        "Prévenez le service informatique.",
+        code="store.error",
+        details=details,
+    )
+
+
+def _read_only(path: Path, details: dict[str, str]) -> StoreUnavailable:
+    return StoreUnavailable(
+        f"{path} or its folder is read-only; nothing can be written",
+        message_fr="La base de données ne peut pas être modifiée (fichier ou dossier en lecture seule) ; "
+        "rien n'a été enregistré. Prévenez le service informatique.",
+        code="store.read_only",
+        details=details,
+    )
+
+
+def _cannot_open(path: Path, details: dict[str, str]) -> StoreUnavailable:
+    return StoreUnavailable(
+        f"{path} cannot be opened: the file or its folder is missing or not accessible",
+        message_fr="La base de données est introuvable ou inaccessible. Prévenez le service informatique.",
+        code="store.cannot_open",
+        details=details,
+    )
+
+
+def _check_access(path: Path) -> None:
+    """Refuse at open what would fail every write: a folder that is missing, or that cannot be written (a
+    WAL database writes its -wal and -shm files beside it), or a file that cannot be written."""
+    folder = path.parent if str(path.parent) else Path(".")
+    details = {"path": str(path)}
+    if not folder.is_dir() or not os.access(folder, os.X_OK):
+        raise _cannot_open(path, details)
+    if path.exists() and not os.access(path, os.R_OK):
+        raise _cannot_open(path, details)
+    if path.exists() and not os.access(path, os.W_OK):
+        raise _read_only(path, details)
+    if not os.access(folder, os.W_OK):
+        # SQLite creates the database, and its -wal and -shm files, beside it: unless they are all there.
+        sidecars = [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
+        if not path.exists() or not all(p.exists() and os.access(p, os.W_OK) for p in sidecars):
+            raise _read_only(path, details)
+
+
 def _open_database(
-    path: Path, application_id: int, migrations: tuple[tuple[str, ...], ...], what: str
+    path: Path,
+    application_id: int,
+    migrations: tuple[tuple[str, ...], ...],
+    what: str,
+    timeout: float = _BUSY_TIMEOUT_SECONDS,
 ) -> None:
-    """Create or migrate the schema of ``path``, refusing (unchanged) a file this library cannot use."""
+    """Create or migrate the schema of ``path``, refusing (unchanged) a file this library cannot use.
+
+    A file or folder that cannot be written is refused here (``StoreUnavailable``, ``store.read_only``),
+    rather than at the first write.
+    """
+    _check_access(path)
+    try:
+        _migrate(path, application_id, migrations, what, timeout)
+    except sqlite3.OperationalError as error:
+        raise _store_error(error, path, timeout) from error
+
+
+def _migrate(
+    path: Path, application_id: int, migrations: tuple[tuple[str, ...], ...], what: str, timeout: float
+) -> None:
     latest = len(migrations)
     try:
-        connection = _connect(path)
+        connection = _connect(path, timeout)
+    except sqlite3.OperationalError:
+        raise
     except sqlite3.DatabaseError as error:
         raise _not_a_database(path, error) from None
     try:
@@ -248,6 +349,8 @@ def _open_database(
             found_id = _scalar(connection, "PRAGMA application_id")
             version = _scalar(connection, "PRAGMA user_version")
             tables = _scalar(connection, "SELECT count(*) FROM sqlite_master")
+        except sqlite3.OperationalError:
+            raise
         except sqlite3.DatabaseError as error:
             raise _not_a_database(path, error) from None
         if found_id != application_id and (found_id != 0 or version != 0 or tables != 0):

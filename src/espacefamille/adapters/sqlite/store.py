@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -17,6 +18,7 @@ from espacefamille.adapters.sqlite.outbox import _SqliteOutbox
 from espacefamille.adapters.sqlite.requests import _SqliteRequests
 from espacefamille.adapters.sqlite.runs import _SqliteMonthEndRuns
 from espacefamille.adapters.sqlite.schema import (
+    _BUSY_TIMEOUT_SECONDS,
     _COMMUNE_APPLICATION_ID,
     _COMMUNE_MIGRATIONS,
     _FAMILY,
@@ -26,6 +28,7 @@ from espacefamille.adapters.sqlite.schema import (
     _marks,
     _open_database,
     _scalar,
+    _store_error,
 )
 from espacefamille.billing.documents import (
     Invoice,
@@ -36,11 +39,18 @@ from espacefamille.errors import ConcurrentChange, NotFound
 
 
 class SqliteStore:
-    """A commune's store in one SQLite file (created, or migrated, when opened)."""
+    """A commune's store in one SQLite file (created, or migrated, when opened).
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    A writer waits up to ``busy_timeout`` seconds for another to commit (a month-end run may take a while),
+    then gives up with ``StoreUnavailable`` (``store.locked``). Every fault SQLite reports — a read-only
+    file or folder (refused when the store is opened), a full disk, an I/O error — is a
+    ``StoreUnavailable`` with its code, and nothing of the unit of work is written.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = _BUSY_TIMEOUT_SECONDS) -> None:
         self.path = Path(path)
-        _open_database(self.path, _COMMUNE_APPLICATION_ID, _COMMUNE_MIGRATIONS, "commune")
+        self.busy_timeout = busy_timeout
+        _open_database(self.path, _COMMUNE_APPLICATION_ID, _COMMUNE_MIGRATIONS, "commune", busy_timeout)
         self._commune_cache: tuple[str, Commune] | None = None
 
     def __repr__(self) -> str:
@@ -48,12 +58,19 @@ class SqliteStore:
 
     @contextmanager
     def _unit_of_work(self) -> Iterator[SqliteUnitOfWork]:
-        connection = _connect(self.path)
+        try:
+            connection = _connect(self.path, self.busy_timeout)
+        except sqlite3.OperationalError as error:
+            raise _store_error(error, self.path, self.busy_timeout) from error
         uow = SqliteUnitOfWork(self, connection)
         try:
             yield uow
+        except sqlite3.OperationalError as error:
+            # A lock held past the timeout, a read-only file, a full disk: the library's error, not SQLite's.
+            raise _store_error(error, self.path, self.busy_timeout) from error
         finally:
-            uow._close()
+            with contextlib.suppress(sqlite3.OperationalError):  # closing after a failed disk
+                uow._close()
 
     def unit_of_work(self) -> AbstractContextManager[SqliteUnitOfWork]:
         """A unit of work on its own connection; leaving it without ``commit()`` rolls everything back."""
@@ -206,10 +223,15 @@ class SqliteUnitOfWork:
                 sorted(self._written),
             )
             self._db.execute("COMMIT")
-        except BaseException:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
+        except BaseException as error:
+            # After a failed disk the rollback may fail too: closing the connection then rolls back.
+            with contextlib.suppress(sqlite3.OperationalError):
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
             self._reset()
+            if isinstance(error, sqlite3.OperationalError):
+                store = self._store
+                raise _store_error(error, store.path, store.busy_timeout) from error
             raise
         self._reset()
 
