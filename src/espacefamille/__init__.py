@@ -41,6 +41,7 @@ from espacefamille.errors import (
     MissingData,
     NotFound,
     PermissionDenied,
+    StoreUnavailable,
 )
 from espacefamille.model import (
     BookedDays,
@@ -109,6 +110,7 @@ __all__ = [
     "ServiceKind",
     "SqliteAccountStore",
     "SqliteStore",
+    "StoreUnavailable",
     "SystemClock",
     "UnitOfWork",
     "__version__",
