@@ -33,6 +33,8 @@ from espacefamille.families.requests import (
 )
 from espacefamille.model import (
     Collectivite,
+    CounterPayment,
+    InvoiceMentions,
     PaymentMode,
     Prestation,
     PrestationKind,
@@ -176,6 +178,57 @@ def _read_service(table: Table, service_id: str, sections: _Sections) -> Service
     return table.build("", Service, service_id, name, kind, regie, prestations, closures)
 
 
+def _read_mentions(regie: Table) -> InvoiceMentions:
+    """``[regies.X.mentions]``: what the régie's invoices say besides the amounts (all optional)."""
+    table = regie.table("mentions", None)
+    if table is None:
+        return InvoiceMentions()
+    payments: list[CounterPayment] | None = None
+    if "counter_payments" in table.data:
+        payments = []
+        for index, value in enumerate(table.strings("counter_payments")):
+            try:
+                payments.append(CounterPayment(value))
+            except ValueError:
+                expected = ", ".join(repr(member.value) for member in CounterPayment)
+                raise InvalidConfiguration(
+                    f"expected one of {expected}, got {value!r}",
+                    path=table.at(f"counter_payments[{index}]"),
+                    code="config.choice",
+                ) from None
+    mentions = table.build(
+        "",
+        InvoiceMentions,
+        address=table.strings("address"),
+        opening_hours=table.string("opening_hours", None),
+        phone=table.string("phone", None),
+        cheque_payable_to=table.string("cheque_payable_to", None),
+        **({} if payments is None else {"counter_payments": payments}),
+        after_due_date=table.string("after_due_date", None),
+        zero_lines=table.boolean("zero_lines", False),
+    )
+    table.done()
+    return mentions
+
+
+def _mentions_dict(mentions: InvoiceMentions) -> dict[str, Any]:
+    """The keys of ``[regies.X.mentions]`` that differ from the defaults (none: no table at all)."""
+    defaults = InvoiceMentions()
+    data: dict[str, Any] = {}
+    if mentions.address:
+        data["address"] = list(mentions.address)
+    for key in ("opening_hours", "phone", "cheque_payable_to"):
+        if getattr(mentions, key) is not None:
+            data[key] = getattr(mentions, key)
+    if mentions.counter_payments != defaults.counter_payments:
+        data["counter_payments"] = [payment.value for payment in mentions.counter_payments]
+    if mentions.after_due_date is not None:
+        data["after_due_date"] = mentions.after_due_date
+    if mentions.zero_lines:
+        data["zero_lines"] = True
+    return data
+
+
 def commune_from_dict(data: Mapping[str, Any]) -> Commune:
     """A validated ``Commune`` from the parsed TOML document."""
     if not isinstance(data, Mapping):
@@ -216,6 +269,7 @@ def commune_from_dict(data: Mapping[str, Any]) -> Commune:
                 sub.integer("payment_delay_days", 30),
                 sub.integer("direct_debit_day", 10),
                 sub.integer("correction_window_days", 365),
+                mentions=_read_mentions(sub),
             )
         )
         sub.done()
@@ -398,6 +452,7 @@ def commune_to_dict(commune: Commune) -> dict[str, Any]:
                 "payment_delay_days": r.payment_delay_days,
                 "direct_debit_day": r.direct_debit_day,
                 "correction_window_days": r.correction_window_days,
+                **({"mentions": m} if (m := _mentions_dict(r.mentions)) else {}),
             }
             for r in commune.regies
         },

@@ -47,10 +47,12 @@ __all__ = [
     "BookingStatus",
     "Child",
     "Collectivite",
+    "CounterPayment",
     "Diet",
     "Enrolment",
     "Family",
     "Guardian",
+    "InvoiceMentions",
     "PaymentMode",
     "Prestation",
     "PrestationKind",
@@ -159,6 +161,51 @@ class Collectivite:
         time_zone(self.timezone)
 
 
+class CounterPayment(enum.Enum):
+    """A way of paying a régie accepts besides PayFiP online and direct debit, as its invoices list it."""
+
+    CARD = "carte"
+    CHEQUE = "cheque"
+    CASH = "especes"
+    CESU = "cesu"
+    HOLIDAY_VOUCHERS = "cheques_vacances"
+    TRANSFER = "virement"
+
+
+def _lines(value: object) -> object:
+    return tuple(normal_text(line) for line in value) if isinstance(value, list | tuple) else value
+
+
+def _payments(value: object) -> object:
+    return tuple(CounterPayment(item) for item in value) if isinstance(value, list | tuple) else value
+
+
+@attrs.frozen
+class InvoiceMentions:
+    """What a régie's invoices say besides the amounts, as its treasurer wants them (all optional).
+
+    ``address`` is its postal address, one line each; ``opening_hours`` and ``phone`` how to reach it;
+    ``cheque_payable_to`` to whom a cheque is made out (``"Trésor public"``, or the régie's name);
+    ``counter_payments`` the ways it takes at its counter or by post (online payment is offered when the régie
+    has a PayFiP client number); ``after_due_date`` what happens once the due date is past (empty: the
+    standard sentence on the Treasury's recovery); ``zero_lines`` shows lines at 0,00 € in the table.
+    """
+
+    address: tuple[str, ...] = attrs.field(
+        default=(), converter=_lines, validator=attrs.validators.deep_iterable(optional_text)
+    )
+    opening_hours: str | None = attrs.field(default=None, converter=normal_text, validator=optional_text)
+    phone: str | None = attrs.field(default=None, converter=normal_text, validator=optional_text)
+    cheque_payable_to: str | None = attrs.field(default=None, converter=normal_text, validator=optional_text)
+    counter_payments: tuple[CounterPayment, ...] = attrs.field(
+        default=(CounterPayment.CASH, CounterPayment.CHEQUE),
+        converter=_payments,
+        validator=attrs.validators.deep_iterable(attrs.validators.instance_of(CounterPayment)),
+    )
+    after_due_date: str | None = attrs.field(default=None, converter=normal_text, validator=optional_text)
+    zero_lines: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+
+
 @attrs.frozen
 class Regie:
     """A cash office: it numbers invoices and collects payments (online through PayFiP).
@@ -166,7 +213,8 @@ class Regie:
     Its invoices are due ``payment_delay_days`` after they are issued; families on direct debit are debited
     on ``direct_debit_day`` of the following month. A day it already invoiced can still be corrected (an
     absence justified late, a status fixed by an agent) for ``correction_window_days`` after that day: the
-    correction becomes a regularisation line on the next invoice; an older day's facts are final.
+    correction becomes a regularisation line on the next invoice; an older day's facts are final. Its
+    invoices carry its ``mentions`` (address, hours, means of payment…).
     """
 
     id: str = attrs.field(validator=identifier)
@@ -175,6 +223,9 @@ class Regie:
     payment_delay_days: int = attrs.field(default=30, validator=_whole_between(0, 366))
     direct_debit_day: int = attrs.field(default=10, validator=_whole_between(1, 28))
     correction_window_days: int = attrs.field(default=365, validator=_whole_between(0, 3660))
+    mentions: InvoiceMentions = attrs.field(
+        factory=InvoiceMentions, validator=attrs.validators.instance_of(InvoiceMentions)
+    )
 
 
 class ServiceKind(enum.Enum):

@@ -25,11 +25,11 @@ from babel.numbers import format_currency
 from espacefamille.billing.documents import Allocation, DocumentKind, Invoice, InvoiceLine, remaining
 from espacefamille.commune import Commune
 from espacefamille.errors import InvalidInput
-from espacefamille.model import Family, Regie
+from espacefamille.model import CounterPayment, Family, Regie
 from espacefamille.money import Money
 from espacefamille.text import format_date, format_duration, locale_for
 
-__all__ = ["APPEAL_ROUTES_FR", "PAYFIP_SITE", "payment_means_fr", "render_invoice_html"]
+__all__ = ["AFTER_DUE_DATE_FR", "APPEAL_ROUTES_FR", "PAYFIP_SITE", "payment_means_fr", "render_invoice_html"]
 
 PAYFIP_SITE: Final = "www.payfip.gouv.fr"
 
@@ -39,6 +39,21 @@ APPEAL_ROUTES_FR: Final = (
     "selon la nature de la créance (article L1617-5 du code général des collectivités territoriales)."
 )
 """The standard paragraph on contesting a public receivable, printed on every invoice."""
+
+AFTER_DUE_DATE_FR: Final = (
+    "Passé la date limite, le paiement en ligne n'est plus possible : la facture est transmise au comptable "
+    "public (centre des finances publiques), qui en poursuit le recouvrement."
+)
+"""What follows the due date, unless the régie says it its own way (``InvoiceMentions.after_due_date``)."""
+
+_COUNTER_WORDS: Final = {
+    CounterPayment.CASH: "en espèces",
+    CounterPayment.CHEQUE: "par chèque",
+    CounterPayment.CARD: "par carte bancaire",
+    CounterPayment.CESU: "en CESU",
+    CounterPayment.HOLIDAY_VOUCHERS: "en chèques vacances",
+    CounterPayment.TRANSFER: "par virement",
+}
 
 
 @functools.cache
@@ -71,8 +86,21 @@ def _day_and_month(day: dt.date) -> tuple[str, str]:
     return number, f"{month} {year}"
 
 
-def _and(parts: Sequence[str]) -> str:
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " et " + parts[-1]
+def _and(parts: Sequence[str], word: str = "et") -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + f" {word} " + parts[-1]
+
+
+def _counter(regie: Regie) -> str:
+    """``en espèces, par chèque à l'ordre du Trésor public ou par carte bancaire``: the régie's own ways."""
+    payee = regie.mentions.cheque_payable_to
+    words = []
+    for means in regie.mentions.counter_payments:
+        said = _COUNTER_WORDS[means]
+        if means is CounterPayment.CHEQUE and payee:
+            treasury = payee.casefold().startswith("trésor public")
+            said += " à l'ordre du " + payee if treasury else f" à l'ordre de « {payee} »"
+        words.append(said)
+    return _and(words, "ou")
 
 
 def _days(days: Sequence[dt.date]) -> str:
@@ -151,10 +179,15 @@ def payment_means_fr(invoice: Invoice, regie: Regie, left: Money) -> tuple[str, 
             f"sur {PAYFIP_SITE} ou depuis votre espace famille : identifiant de la collectivité "
             f"{regie.payfip_client}, référence de la facture {invoice.number}, montant {_amount(left)}."
         )
-    means.append(
-        f"Auprès de la régie ({regie.name}), aux heures d'ouverture, en espèces ou par chèque, en rappelant "
-        f"la référence {invoice.number}, avant le {format_date(invoice.due_on)}."
-    )
+    mentions = regie.mentions
+    if mentions.counter_payments:
+        hours = mentions.opening_hours or "aux heures d'ouverture"
+        means.append(
+            f"Auprès de la régie ({regie.name}), {hours}, {_counter(regie)}, en rappelant la référence "
+            f"{invoice.number}, avant le {format_date(invoice.due_on)}."
+        )
+    if not means:
+        means.append(f"Adressez-vous à la régie ({regie.name}) avant le {format_date(invoice.due_on)}.")
     return tuple(means)
 
 
@@ -176,14 +209,15 @@ def render_invoice_html(
     family: Family,
     *,
     allocations: Iterable[Allocation] = (),
-    zero_lines: bool = False,
+    zero_lines: bool | None = None,
 ) -> str:
     """The HTML page of ``invoice`` (or credit note) addressed to ``family``'s payer.
 
     ``allocations`` are the payments and credit notes already allocated (only those naming this invoice
     count): the page shows what remains to pay. Lines at 0,00 € (a justified absence, a closure) are left
-    out of the table and named in one sentence under it, unless ``zero_lines``. Raises ``InvalidInput``
-    when the invoice is another family's.
+    out of the table and named in one sentence under it, unless ``zero_lines`` (by default: the régie's
+    ``mentions.zero_lines``). The régie's mentions (address, hours, phone, means of payment, what follows the
+    due date) are printed. Raises ``InvalidInput`` when the invoice is another family's.
     """
     if invoice.family_id != family.id:
         raise InvalidInput(
@@ -192,6 +226,9 @@ def render_invoice_html(
             code="export.other_family",
         )
     regie = commune.regie(invoice.regie_id)
+    mentions = regie.mentions
+    if zero_lines is None:
+        zero_lines = mentions.zero_lines
     left = remaining(invoice, allocations)
     total = invoice.total
     payer = family.payer
@@ -202,6 +239,12 @@ def render_invoice_html(
         "number": invoice.number,
         "issuer": commune.collectivite.name,
         "regie": regie.name,
+        "regie_address": mentions.address,
+        "regie_contact": " — ".join(
+            part
+            for part in (mentions.opening_hours, f"Tél. {mentions.phone}" if mentions.phone else None)
+            if part
+        ),
         "payer": f"{payer.first_name} {payer.last_name}",
         "payer_email": payer.email or "",
         "family": family.name,
@@ -219,6 +262,9 @@ def render_invoice_html(
         "remaining": _amount(left),
         "payment_title": "Utilisation de l'avoir" if credit else "Comment payer",
         "payment": payment_means_fr(invoice, regie, left),
+        "after_due": ""
+        if credit or not left or invoice.direct_debit_on
+        else (mentions.after_due_date or AFTER_DUE_DATE_FR),
         "appeal": "" if credit else APPEAL_ROUTES_FR,
     }
     return _environment().get_template("invoice.html.j2").render(context)

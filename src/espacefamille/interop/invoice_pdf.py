@@ -38,7 +38,7 @@ def render_invoice_pdf(
     family: Family,
     *,
     allocations: Iterable[Allocation] = (),
-    zero_lines: bool = False,
+    zero_lines: bool | None = None,
 ) -> bytes:
     """The PDF of ``invoice`` (or credit note) addressed to ``family``'s payer: A4, the HTML invoice's page.
 
