@@ -5,7 +5,9 @@
     espacefamille import families familles.csv --db commune.db
     espacefamille bill --regie enfance --month 2026-11 --db commune.db
 
-One SQLite database file per commune (``--db``, default ``$ESPACEFAMILLE_DB`` or ``espacefamille.db``).
+One SQLite database file per commune (``--db``, default ``$ESPACEFAMILLE_DB`` or ``espacefamille.db``), or
+a PostgreSQL URL (``--db postgresql://…``, extra ``postgres``): ``init`` stores the commune under its
+collectivité's id, the other subcommands act on ``$ESPACEFAMILLE_COLLECTIVITE``.
 Every subcommand takes ``--json`` (one JSON document on standard output, for scripts), ``--lang fr|en``
 (French by default) and ``--now`` (the commune's local time to act at; the machine's clock otherwise).
 Exit codes: 0 done, 1 refused by the commune's rules, 2 bad usage or bad file, 3 the ``cli`` extra is
@@ -220,8 +222,9 @@ def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None) ->
 
 def run(args: argparse.Namespace, out: Output) -> int:
     name = args.command + (f" {args.action}" if args.command == "invoices" else "")
+    context = Context(args, out)
     try:
-        return int(COMMANDS[name](Context(args, out)))
+        return int(COMMANDS[name](context))
     except CliError as error:
         return out.cli_error(error)
     except (ImportRejected, InvalidConfiguration) as error:
@@ -253,6 +256,8 @@ def run(args: argparse.Namespace, out: Output) -> int:
         )
     except KeyboardInterrupt:
         return out.error(ExitCode.INTERRUPTED, "cli.interrupted", out.pick("Interrompu.", "Interrupted."), {})
+    finally:
+        context.close()  # a PostgreSQL store's pool
 
 
 _OS_REASONS = {

@@ -17,11 +17,13 @@ import datetime as dt
 import importlib.util
 import io
 import json
+import os
 import re
 import shutil
 from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from espacefamille.adapters.fake_gateway import FakeGateway
 from espacefamille.adapters.sqlite import SqliteStore
@@ -54,10 +56,13 @@ from espacefamille.interop.tables import (
 )
 from espacefamille.model import Booking, BookingStatus, Child, Family, PaymentMode
 from espacefamille.money import Money
-from espacefamille.ports import Clock, FixedClock, SystemClock, UnitOfWork
+from espacefamille.ports import Clock, CommuneStore, FixedClock, SystemClock, UnitOfWork
 from espacefamille.rules.basket import Action, BasketLine
 from espacefamille.rules.calendar_view import CalendarView
 from espacefamille.services import BackOffice, FamilyPortal, transact
+
+if TYPE_CHECKING:
+    from espacefamille.adapters.postgres import PostgresStore
 from espacefamille.text import format_date, month_name
 
 from ._output import CliError, ExitCode, Output, text
@@ -127,7 +132,14 @@ def read_file(path: str) -> bytes:
 
 
 # The optional extra that brings each optional library.
-_EXTRAS = {"jinja2": "cli", "icalendar": "cli", "rich": "cli", "weasyprint": "pdf"}
+_EXTRAS = {
+    "jinja2": "cli",
+    "icalendar": "cli",
+    "rich": "cli",
+    "weasyprint": "pdf",
+    "psycopg": "postgres",
+    "psycopg_pool": "postgres",
+}
 
 
 def require(*modules: str) -> None:
@@ -140,6 +152,28 @@ def require(*modules: str) -> None:
 def extra_of(module: str) -> str:
     """The optional extra to install for ``module``."""
     return _EXTRAS.get(module, "cli")
+
+
+def is_postgres(db: str) -> bool:
+    """Whether ``--db`` names a PostgreSQL database (``postgresql://…``) rather than an SQLite file."""
+    return db.startswith(("postgresql://", "postgres://"))
+
+
+def postgres_store(url: str, collectivite_id: str | None = None) -> PostgresStore:
+    """The store of collectivité ``collectivite_id`` (else ``$ESPACEFAMILLE_COLLECTIVITE``) in the PostgreSQL
+    database ``url`` (extra "postgres")."""
+    require("psycopg", "psycopg_pool")
+    from espacefamille.adapters.postgres import PostgresStore  # noqa: PLC0415 (optional extra "postgres": imported only when used)
+
+    chosen = collectivite_id or os.environ.get("ESPACEFAMILLE_COLLECTIVITE")
+    if not chosen:
+        raise CliError(ExitCode.USAGE, "db.no_collectivite", path=db_label(url))
+    return PostgresStore(url, chosen, pool_size=2)
+
+
+def db_label(db: str) -> str:
+    """``--db`` as messages show it: a PostgreSQL URL without its password."""
+    return re.sub(r"^(postgres(?:ql)?://[^:@/]*):[^@/]*@", r"\1@", db)
 
 
 def write_bytes(path: Path, data: bytes) -> None:
@@ -157,19 +191,37 @@ class Context:
     def __init__(self, args: argparse.Namespace, out: Output) -> None:
         self.args = args
         self.out = out
-        self._store: SqliteStore | None = None
+        self._store: CommuneStore | None = None
         self._commune: Commune | None = None
+        self._closing: list[Callable[[], None]] = []
 
     @property
     def db(self) -> Path:
         return Path(self.args.db)
 
     @property
-    def store(self) -> SqliteStore:
+    def db_label(self) -> str:
+        return db_label(self.args.db) if is_postgres(self.args.db) else str(self.db)
+
+    def open(self, collectivite_id: str | None = None) -> CommuneStore:
+        """The store of ``--db``: an SQLite file (created if missing), or a PostgreSQL URL (see
+        ``postgres_store``), closed when the command ends."""
+        if not is_postgres(self.args.db):
+            return SqliteStore(self.db)
+        store = postgres_store(self.args.db, collectivite_id)
+        self._closing.append(store.close)
+        return store
+
+    def close(self) -> None:
+        while self._closing:
+            self._closing.pop()()
+
+    @property
+    def store(self) -> CommuneStore:
         if self._store is None:
-            if not self.db.is_file():
+            if not is_postgres(self.args.db) and not self.db.is_file():
                 raise CliError(ExitCode.USAGE, "db.missing", path=str(self.db))
-            self._store = SqliteStore(self.db)
+            self._store = self.open()
         return self._store
 
     @property
@@ -210,7 +262,7 @@ def cmd_init(ctx: Context) -> int:
     if not Path(args.toml).is_file():
         raise CliError(ExitCode.USAGE, "file.missing", path=args.toml)
     commune = load_commune(args.toml)
-    store = SqliteStore(ctx.db)
+    store = ctx.open(commune.collectivite.id)
 
     def work(uow: UnitOfWork) -> None:
         try:
@@ -219,14 +271,14 @@ def cmd_init(ctx: Context) -> int:
             existing = None
         if existing is not None and not args.replace:
             raise CliError(
-                ExitCode.REFUSED, "db.has_commune", path=str(ctx.db), name=existing.collectivite.name
+                ExitCode.REFUSED, "db.has_commune", path=ctx.db_label, name=existing.collectivite.name
             )
         uow.save_commune(commune)
 
     transact(store, work)
     words = {
         "name": commune.collectivite.name,
-        "path": str(ctx.db),
+        "path": ctx.db_label,
         "services": len(commune.services),
         "regies": len(commune.regies),
     }
@@ -234,7 +286,7 @@ def cmd_init(ctx: Context) -> int:
     out.document(
         "init",
         {
-            "db": str(ctx.db),
+            "db": ctx.db_label,
             "collectivite": commune.collectivite.id,
             "name": commune.collectivite.name,
             "services": [s.id for s in commune.services],

@@ -46,6 +46,10 @@ _TEXT: Final[dict[str, tuple[str, str]]] = {
         "La base {path} n'existe pas : créez-la avec « espacefamille init COMMUNE.toml --db {path} ».",
         "Database {path} does not exist: create it with 'espacefamille init COMMUNE.toml --db {path}'.",
     ),
+    "db.no_collectivite": (
+        "La base {path} peut tenir plusieurs communes : dites laquelle avec ESPACEFAMILLE_COLLECTIVITE.",
+        "Database {path} may hold several communes: name one with ESPACEFAMILLE_COLLECTIVITE.",
+    ),
     "db.has_commune": (
         "La base {path} contient déjà la commune {name} : ajoutez --replace pour remplacer sa configuration.",
         "Database {path} already holds commune {name}: add --replace to replace its configuration.",
@@ -203,7 +207,10 @@ _TEXT: Final[dict[str, tuple[str, str]]] = {
     "help.positionals": ("arguments", "positional arguments"),
     "help.options": ("options", "options"),
     "help.help": ("afficher cette aide et quitter", "show this help message and exit"),
-    "help.db": ("base SQLite de la commune", "the commune's SQLite database"),
+    "help.db": (
+        "base de la commune : fichier SQLite ou URL postgresql://",
+        "the commune's database: an SQLite file or a postgresql:// URL",
+    ),
     "help.json": ("sortie JSON", "JSON output"),
     "help.lang": ("langue des messages", "language of the messages"),
     "help.now": (
