@@ -400,7 +400,7 @@ def test_a_parent_cannot_act_for_another_familys_child() -> None:
     with pytest.raises(PermissionDenied) as error:
         require_child_access(martin_parent(), child("tom", "bernard"), SAINT_AUBIN)
     assert error.value.code == "permission.other_family"
-    assert error.value.message_fr == "Léa n'est pas inscrit(e) dans votre dossier famille."
+    assert error.value.message_fr == "Léa ne fait pas partie de votre dossier famille."
     with pytest.raises(PermissionDenied) as family:
         require_family_access(martin_parent(), SAINT_AUBIN, "bernard")
     assert family.value.code == "permission.other_family"

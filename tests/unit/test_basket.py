@@ -76,7 +76,7 @@ def test_a_meal_booked_in_time_is_accepted_with_its_deadline(commune: Commune) -
     decision = result.decisions[0]
     assert decision.outcome is Outcome.ACCEPTED
     assert decision.code == "basket.accepted"
-    assert decision.message_fr == "Repas réservé(e) pour Léa le mardi 17 novembre 2026."
+    assert decision.message_fr == "Réservation enregistrée : Repas pour Léa le mardi 17 novembre 2026."
     assert decision.deadline == dt.datetime(2026, 11, 12, 11, 0, tzinfo=PARIS)
     assert [b.key for b in result.added] == [("C1", "repas", dt.date(2026, 11, 17))]
     assert result.added[0].status is BookingStatus.BOOKED  # invoiced at month end
@@ -154,7 +154,7 @@ def test_a_child_outside_the_household_or_not_enrolled_is_refused(commune: Commu
     )
     decision = evaluate_basket(not_enrolled, [book("C1", "repas", dt.date(2026, 11, 17))], NOW).decisions[0]
     assert decision.code == "basket.not_enrolled"
-    assert "n'est pas inscrit(e) au service « Restauration scolaire »" in decision.message_fr
+    assert "n'a pas d'inscription au service « Restauration scolaire »" in decision.message_fr
     unknown = evaluate_basket(context(commune), [book("C1", "gouter", dt.date(2026, 11, 17))], NOW)
     assert unknown.decisions[0].code == "basket.unknown_prestation"
 

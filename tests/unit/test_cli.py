@@ -178,7 +178,7 @@ def test_a_csv_basket_books_and_the_calendar_shows_it(db: str, tmp_path: Path) -
     basket.write_text("famille;action;enfant;prestation;date\nF1;réserver;E1;repas;2026-11-16\n")
     code, text = run("basket", str(basket), "--db", db, "--now", "2026-11-05T09:00")
     assert code == ExitCode.OK
-    assert "✓ Repas réservé(e) pour Léa le lundi 16 novembre 2026." in text
+    assert "✓ Réservation enregistrée : Repas pour Léa le lundi 16 novembre 2026." in text
     code, document = run_json("calendar", "E1", "--month", "2026-11", "--db", db, "--now", "2026-11-05T09:00")
     assert code == ExitCode.OK
     cells = {(c["prestation"], c["date"]): c["code"] for c in document["cells"]}  # type: ignore[attr-defined]

@@ -476,7 +476,7 @@ def require_child_access(actor: Actor, child: Child, collectivite_id: str) -> tu
     if not households:
         raise PermissionDenied(
             f"child {child.id!r} is not in a family the actor is linked to",
-            message_fr=f"{child.first_name} n'est pas inscrit(e) dans votre dossier famille.",
+            message_fr=f"{child.first_name} ne fait pas partie de votre dossier famille.",
             code="permission.other_family",
             details={"collectivite_id": collectivite_id, "child_id": child.id},
         )

@@ -329,8 +329,8 @@ class WaitingListPlaceGranted(DomainEvent):
     @property
     def body_fr(self) -> str:
         return (
-            f"Bonjour,\n\nUne place s'est libérée : {self.child_name} est inscrit(e) pour "
-            f"« {self.prestation_name} » le {format_date(self.day)}. Si vous n'en avez plus besoin, "
+            f"Bonjour,\n\nUne place s'est libérée : la réservation de {self.child_name} pour "
+            f"« {self.prestation_name} » le {format_date(self.day)} est confirmée. Si vous n'en avez plus besoin, "
             "pensez à annuler dans les délais."
         )
 

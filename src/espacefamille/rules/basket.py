@@ -253,11 +253,11 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "{verb_en} not possible: unknown prestation ({prestation}).",
     ),
     "basket.not_enrolled": (
-        "{verb} impossible : {child} n'est pas inscrit(e) au service « {service} » le {day}.",
+        "{verb} impossible : {child} n'a pas d'inscription au service « {service} » le {day}.",
         "{verb_en} not possible: {child} is not enrolled in “{service}” on {day_en}.",
     ),
     "basket.already_booked": (
-        "{prestation} du {day} déjà réservé(e) pour {child} : rien n'est changé.",
+        "Réservation déjà faite : {prestation} du {day} pour {child}, rien n'est changé.",
         "{prestation} on {day_en} is already booked for {child}: nothing changes.",
     ),
     "basket.already_waiting": (
@@ -265,11 +265,11 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "{child} is already on the waiting list for {prestation} on {day_en}.",
     ),
     "basket.already_cancelled": (
-        "{prestation} du {day} n'est pas réservé(e) pour {child} : rien n'est changé.",
+        "Pas de réservation à annuler : {prestation} du {day} pour {child}, rien n'est changé.",
         "{prestation} on {day_en} is not booked for {child}: nothing changes.",
     ),
     "basket.condition_class": (
-        "Réservation impossible : {prestation} est réservé(e) aux classes {classes}.",
+        "Réservation impossible : {prestation} n'accueille que les classes {classes}.",
         "Booking not possible: {prestation} is for classes {classes} only.",
     ),
     "basket.condition_age": (
@@ -302,11 +302,11 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "Not recorded: the commune accepts a basket only when all its lines are accepted.",
     ),
     "basket.accepted": (
-        "{prestation} réservé(e) pour {child} le {day}.",
+        "Réservation enregistrée : {prestation} pour {child} le {day}.",
         "{prestation} booked for {child} on {day_en}.",
     ),
     "basket.cancelled": (
-        "{prestation} du {day} annulé(e) pour {child}.",
+        "Réservation annulée : {prestation} du {day} pour {child}.",
         "{prestation} on {day_en} cancelled for {child}.",
     ),
 }
