@@ -307,6 +307,27 @@ def _matches(activation: Activation, presented: object) -> bool:
     return hmac.compare_digest(token_hash(presented), activation.token_sha256)
 
 
+def _link(activation: Activation, at: dt.datetime) -> AccountLink:
+    return AccountLink(
+        collectivite_id=activation.collectivite_id,
+        family_id=activation.family_id,
+        guardian_id=activation.guardian_id,
+        activation_id=activation.id,
+        linked_at=at,
+        scope=activation.scope,
+    )
+
+
+def _half_done(account: Account, activation: Activation, now: dt.datetime) -> bool:
+    """This account used the activation, but its link was never saved (a write failed in between)."""
+    return (
+        activation.is_used
+        and activation.used_by == account.id
+        and not activation.is_expired(now)
+        and account.link_to(activation.collectivite_id, activation.family_id) is None
+    )
+
+
 def activate(
     account: Account, stored_activation: Activation | None, presented_token: str, now: dt.datetime
 ) -> Activated:
@@ -317,6 +338,10 @@ def activate(
     learns nothing about the activation: ``activation.unknown_token`` (none, or not this one's token),
     ``activation.already_used``, ``activation.expired`` (from ``expires_at`` included),
     ``activation.already_linked`` (the account already reaches that family record).
+
+    Retried after a failed write, it finishes what it started: an activation this very account used, whose
+    link never reached the account (the store saves the activation first, then the account), gives the same
+    link again until the activation expires, so a failure between the two writes never locks a family out.
     """
     now = require_aware(now)
     if stored_activation is None or not _matches(stored_activation, presented_token):
@@ -327,6 +352,12 @@ def activate(
             code="activation.unknown_token",
         )
     activation = stored_activation
+    if _half_done(account, activation, now):
+        assert activation.used_at is not None
+        link = _link(activation, activation.used_at)
+        return Activated(
+            account=attrs.evolve(account, links=(*account.links, link)), link=link, activation=activation
+        )
     if activation.is_used:
         raise ActivationRefused(
             f"activation {activation.id!r} was already used",
@@ -350,14 +381,7 @@ def activate(
             code="activation.already_linked",
             details={"activation_id": activation.id},
         )
-    link = AccountLink(
-        collectivite_id=activation.collectivite_id,
-        family_id=activation.family_id,
-        guardian_id=activation.guardian_id,
-        activation_id=activation.id,
-        linked_at=now,
-        scope=activation.scope,
-    )
+    link = _link(activation, now)
     return Activated(
         account=attrs.evolve(account, links=(*account.links, link)),
         link=link,

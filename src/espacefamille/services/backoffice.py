@@ -469,7 +469,8 @@ class BackOffice(ServiceBase):
         delay: dt.timedelta = DEFAULT_ACTIVATION_DELAY,
     ) -> IssuedActivation:
         """Issue an activation for a guardian of a family record; the link goes out by e-mail through the
-        outbox (event ``account.activated``), and only the token's hash is stored."""
+        outbox (event ``account.activated``), and only the token's hash is stored. The activation is saved
+        before the e-mail is committed: a failed write never sends a link that leads nowhere."""
         if self.accounts is None:
             raise InvalidInput("this back office has no account store", code="services.no_account_store")
         accounts = self.accounts
@@ -511,13 +512,14 @@ class BackOffice(ServiceBase):
                 issued.link,
                 issued.activation.expires_at,
             )
+            # Saved before the e-mail is committed, so the link never points to an activation that is not
+            # there. Should the commit fail, this activation is one nobody was told about: it expires unused
+            # (a retry issues another, with its own token).
+            accounts.save_activation(issued.activation)
             self._emit(uow, [event])
             return issued
 
-        issued = self._transact(work)
-        # Saved once the e-mail is queued: an activation nobody was told about would be of no use.
-        accounts.save_activation(issued.activation)
-        return issued
+        return self._transact(work)
 
     def register_family(self, actor: Actor, family: Family, children: Iterable[Child] = ()) -> Family:
         """Record a household and its children (a new family, or a change of situation)."""

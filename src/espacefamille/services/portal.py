@@ -648,7 +648,9 @@ class FamilyPortal(ServiceBase):
     def link_account(self, account_id: str, token: str) -> Activated:
         """Link an account to the family record of an activation token (the link e-mailed to the family).
 
-        Refused with ``ActivationRefused`` (an unknown, reused or expired token; nothing changes).
+        Refused with ``ActivationRefused`` (an unknown, reused or expired token; nothing changes). The
+        activation is saved as used first (so two accounts racing for one token cannot both get it), then the
+        account with its link: should that second write fail, the same call retried finishes the link.
         """
         if self.accounts is None:
             raise InvalidInput("this portal has no account store", code="services.no_account_store")

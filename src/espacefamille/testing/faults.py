@@ -1,4 +1,4 @@
-"""Fault injection: a commune store failing at its k-th write, to prove a failure leaves nothing half-written.
+"""Fault injection: a store failing at its k-th write, to prove a failure leaves nothing half-written.
 
 ``FailingStore(store, fail_at=k)`` wraps any ``CommuneStore``. Writes (every repository call named
 ``save*``, ``add*``, ``mark_*`` or ``clear_*``, and ``save_commune``) are counted across all its units of
@@ -7,7 +7,10 @@ before reaching the wrapped store.
 A service that lets the error escape its unit of work never commits, so nothing it wrote is visible: run
 it for every k from 1 to the number of writes it makes and check that the store holds either everything
 or nothing (no basket without its bookings, no invoice without its numbering, no payment without its
-allocations).
+allocations). With ``commits=True`` each commit counts as a write too, so the k-th may be a commit.
+
+``FailingAccountStore(accounts, fail_at=k)`` does the same for an ``AccountStore`` (its ``save_account``
+and ``save_activation``): a failure between two of its writes must leave a family able to try again.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any, cast
 
 from espacefamille.commune import Commune
-from espacefamille.ports import CommuneStore, UnitOfWork
+from espacefamille.families.accounts import Account, Activation
+from espacefamille.ports import AccountStore, CommuneStore, UnitOfWork
 from espacefamille.ports.store import (
     Attendance,
     Bookings,
@@ -30,7 +34,7 @@ from espacefamille.ports.store import (
     Requests,
 )
 
-__all__ = ["FailingStore", "InjectedFault"]
+__all__ = ["FailingAccountStore", "FailingStore", "InjectedFault"]
 
 # A repository method writes when its name starts so (save, save_child, add, add_closure, mark_changed…).
 _WRITES = ("save", "add", "mark_", "clear_")
@@ -46,11 +50,13 @@ class InjectedFault(RuntimeError):
 
 
 class FailingStore:
-    """A ``CommuneStore`` that fails at its ``fail_at``-th write (1 is the first); ``writes`` counts them."""
+    """A ``CommuneStore`` that fails at its ``fail_at``-th write (1 is the first); ``writes`` counts them
+    (commits too, with ``commits``)."""
 
-    def __init__(self, store: CommuneStore, fail_at: int) -> None:
+    def __init__(self, store: CommuneStore, fail_at: int, *, commits: bool = False) -> None:
         self.store = store
         self.fail_at = fail_at
+        self.commits = commits
         self.writes = 0
         self._lock = threading.Lock()
 
@@ -109,6 +115,8 @@ class _FailingUnitOfWork:
         self.outbox = cast(Outbox, _CountingRepository(store, "outbox", inner.outbox))
 
     def commit(self) -> None:
+        if self._store.commits:
+            self._store.count("commit")
         self._inner.commit()
 
     def rollback(self) -> None:
@@ -120,3 +128,37 @@ class _FailingUnitOfWork:
     def save_commune(self, commune: Commune) -> None:
         self._store.count("save_commune")
         self._inner.save_commune(commune)
+
+
+class FailingAccountStore:
+    """An ``AccountStore`` that fails at its ``fail_at``-th write (1 is the first); ``writes`` counts them.
+
+    Reads go straight through; ``fail_at = 0`` never fails (to count the writes of a call).
+    """
+
+    def __init__(self, accounts: AccountStore, fail_at: int) -> None:
+        self.accounts = accounts
+        self.fail_at = fail_at
+        self.writes = 0
+        self._lock = threading.Lock()
+
+    def _count(self, operation: str) -> None:
+        with self._lock:
+            self.writes += 1
+            rank = self.writes
+        if rank == self.fail_at:
+            raise InjectedFault(rank, operation)
+
+    def account(self, account_id: str) -> Account:
+        return self.accounts.account(account_id)
+
+    def save_account(self, account: Account) -> None:
+        self._count("accounts.save_account")
+        self.accounts.save_account(account)
+
+    def activation(self, token_hash: str) -> Activation:
+        return self.accounts.activation(token_hash)
+
+    def save_activation(self, activation: Activation) -> None:
+        self._count("accounts.save_activation")
+        self.accounts.save_activation(activation)
