@@ -204,6 +204,6 @@ def _lookup(table: Mapping[str, _T], key: str, what: str) -> _T:
     except KeyError:
         raise NotFound(
             f"unknown {what} {key!r}",
-            message_fr=f"{what.capitalize()} inconnu(e) : « {key} ».",
+            message_fr=f"Introuvable : {what} « {key} ».",
             code=f"not_found.{what.replace('é', 'e')}",
         ) from None

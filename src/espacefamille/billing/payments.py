@@ -923,11 +923,11 @@ def refund_credit(
 # -- invoices imported from a commune's ERP ----------------------------------------------------
 
 
-def _text(what: str, value: object) -> str:
+def _text(what: str, what_fr: str, value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput(
             f"an imported invoice needs a {what}, got {value!r}",
-            message_fr=f"Facture importée : {what} manquant(e).",
+            message_fr=f"Facture importée : il manque {what_fr}.",
             code="import.missing_field",
         )
     return value.strip()
@@ -953,9 +953,9 @@ def import_invoice(
     its issue date. ``period`` defaults to the issue date.
     """
     fields: dict[str, Any] = {
-        "number": _text("number", number),
-        "regie_id": _text("régie", regie_id),
-        "family_id": _text("payer", family_id),
+        "number": _text("number", "son numéro", number),
+        "regie_id": _text("régie", "sa régie", regie_id),
+        "family_id": _text("payer", "le foyer qui la paie", family_id),
     }
     _check_date("issued_on", issued_on)
     _check_date("due_on", due_on)
@@ -973,7 +973,7 @@ def import_invoice(
     line = InvoiceLine(
         child_id="",
         prestation_id="",
-        label=_text("label", label),
+        label=_text("label", "son libellé", label),
         reason="imported",
         days=(),
         quantity=Decimal(1),
