@@ -61,10 +61,11 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import itertools
+import threading
 from collections.abc import Callable, Collection, Container, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
-from typing import Final
+from typing import Final, TypeAlias
 
 import attrs
 
@@ -89,6 +90,7 @@ from espacefamille.billing.tariffs import (
     PriceList,
     PriceUnit,
     SurchargeKind,
+    status_text,
 )
 from espacefamille.calendar.periods import DateRange
 from espacefamille.commune import Commune
@@ -104,7 +106,7 @@ from espacefamille.model import (
     booked_days,
 )
 from espacefamille.money import ZERO, Money
-from espacefamille.rules.attendance import AttendanceFact, AttendanceStatus
+from espacefamille.rules.attendance import REASON_PREFIX, AttendanceFact, AttendanceStatus
 from espacefamille.rules.policies import (
     AfterDeadlinePolicy,
 )
@@ -150,10 +152,59 @@ _UNBOOKED_CODE: Final = AttendanceStatus.PRESENT_UNBOOKED.code  # the reason of 
 _PRESENT: Final = AttendanceStatus.PRESENT
 _UNBOOKED_STATUS: Final = AttendanceStatus.PRESENT_UNBOOKED
 _ACTIVE: Final = (BookingStatus.BOOKED, BookingStatus.HELD)
+
+
 # Group keys hold a status's index, not the enum member: hashing an enum member runs Python code, and
 # the keys are hashed for every booking-day of a city.
-_STATUSES: Final = tuple(AttendanceStatus)
-_INDEX: Final = {status: index for index, status in enumerate(_STATUSES)}
+@attrs.frozen
+class _Reasoned:
+    """A day recorded with one of the commune's attendance reasons, besides its status: it is priced and
+    invoiced as the reason (its own line), and otherwise counts as its ``status``."""
+
+    status: AttendanceStatus
+    reason: str
+
+    @property
+    def code(self) -> str:
+        return f"attendance.reason.{self.reason}"
+
+    @property
+    def value(self) -> str:
+        return self.reason
+
+    def label(self, lang: str = "fr") -> str:
+        return status_text(self.reason)
+
+
+_Status: TypeAlias = AttendanceStatus | _Reasoned
+# Indices 0-5 are the statuses; the commune's reasons get theirs when first met (a handful per commune).
+_STATUSES: Final[list[_Status]] = list(AttendanceStatus)
+_INDEX: Final[dict[_Status, int]] = {status: index for index, status in enumerate(_STATUSES)}
+_NEW_INDEX: Final = threading.Lock()
+
+
+def _fact_index(fact: AttendanceFact) -> int:
+    """The index of what a fact records: its status, or its status with the commune's reason."""
+    note = fact.note
+    if not note or not note.startswith(REASON_PREFIX):
+        return _INDEX[fact.status]
+    reason = fact.reason
+    assert reason is not None
+    key = _Reasoned(fact.status, reason)
+    index = _INDEX.get(key)
+    if index is None:
+        with _NEW_INDEX:
+            index = _INDEX.get(key)
+            if index is None:
+                _STATUSES.append(key)
+                index = _INDEX[key] = len(_STATUSES) - 1
+    return index
+
+
+def _base_status(status: _Status) -> AttendanceStatus:
+    return status.status if isinstance(status, _Reasoned) else status
+
+
 _PRESENT_I: Final = _INDEX[AttendanceStatus.PRESENT]
 _UNBOOKED_I: Final = _INDEX[AttendanceStatus.PRESENT_UNBOOKED]
 
@@ -439,9 +490,7 @@ class _Kind:
         "unit_price",
     )
 
-    def __init__(
-        self, priced: _Priced, status: AttendanceStatus, status_arg: str | None, one_day: PriceQuote
-    ) -> None:
+    def __init__(self, priced: _Priced, status: _Status, status_arg: str | None, one_day: PriceQuote) -> None:
         self.priced = priced
         self.status = status
         self.reason = status.code
@@ -752,7 +801,7 @@ def _count_text(priced: _Priced, count: int) -> str:
     return text
 
 
-def _status_label(status: AttendanceStatus) -> str:
+def _status_label(status: _Status) -> str:
     label = status.label("fr")
     return label[:1].upper() + label[1:]
 
@@ -769,7 +818,7 @@ def _decimal(units: Fraction) -> Decimal:
     return exact.normalize() if exact == value else exact
 
 
-def _status_argument(priced: _Priced, prestation_id: str, status: AttendanceStatus) -> str | None:
+def _status_argument(priced: _Priced, prestation_id: str, status: _Status) -> str | None:
     """The status to price with; None is the plain price (present). Every other status has its effect in
     the price list (the list's own, or the default of a status it does not name)."""
     return None if status is _PRESENT else str(status.value)
@@ -1026,7 +1075,7 @@ def _empty_bill(ctx: BillingContext, family_id: str) -> FamilyBill:
 
 # Keys and values end with the code of the decision that accepted a late booking (None: booked in time).
 _Groups = dict[tuple[str, str, int, str | None], list[dt.date]]
-_Checks = dict[_DayKey, tuple[AttendanceStatus | None, str | None]]
+_Checks = dict[_DayKey, tuple[_Status | None, str | None]]
 
 
 def _collect(ctx: BillingContext, month: FamilyMonth, invoiced: _Invoiced | None) -> tuple[_Groups, _Checks]:
@@ -1092,7 +1141,7 @@ def _recorded(
     facts: dict[_DayKey, int] = {}
     for fact in month.attendance:
         if fact.prestation_id in prestations:
-            facts[(fact.child_id, fact.prestation_id, fact.day)] = _INDEX[fact.status]
+            facts[(fact.child_id, fact.prestation_id, fact.day)] = _fact_index(fact)
     pair_facts: dict[tuple[str, str], dict[dt.date, int]] = {}
     for (child_id, prestation_id, day), index in facts.items():
         pair_facts.setdefault((child_id, prestation_id), {})[day] = index
@@ -1133,9 +1182,10 @@ def _unbooked_facts(
         if day_key in consumed:
             continue
         recorded = _STATUSES[index]
-        if recorded is _PRESENT or recorded is _UNBOOKED_STATUS:
+        base = _base_status(recorded)
+        if base is _PRESENT or base is _UNBOOKED_STATUS:
             checks[day_key] = (_UNBOOKED_STATUS, None)
-        elif recorded is AttendanceStatus.CANCELLED_IN_TIME and day_key in inactive:
+        elif base is AttendanceStatus.CANCELLED_IN_TIME and day_key in inactive:
             checks[day_key] = (recorded, None)
         # else: an absence or a closure on a day that was not booked: nothing to bill
 
@@ -1386,9 +1436,12 @@ class _LineBuilder:
                 base = self.bases[key] = self.base(child_id, prestation_id, day)
         else:
             base = self.base(child_id, prestation_id, day)
-        kind = base[3][index]
+        kinds = base[3]
+        if index >= len(kinds):  # a commune's reason met after the situation's kinds were made
+            kinds.extend([None] * (index + 1 - len(kinds)))
+        kind = kinds[index]
         if kind is None:
-            kind = base[3][index] = ctx._kind(base[2], base[1], index, prestation_id, day)
+            kind = kinds[index] = ctx._kind(base[2], base[1], index, prestation_id, day)
         return base, kind
 
     def split(self, days: list[dt.date]) -> Collection[list[dt.date]]:
@@ -1410,7 +1463,7 @@ class _LineBuilder:
     def fresh_lines(
         self,
         groups: _Groups,
-        regularise: Mapping[_DayKey, tuple[AttendanceStatus | None, str | None]],
+        regularise: Mapping[_DayKey, tuple[_Status | None, str | None]],
     ) -> list[InvoiceLine]:
         ctx = self.ctx
         period = ctx.period
@@ -1529,7 +1582,7 @@ class _LineBuilder:
             entry[2].extend(days)
 
     def regularisation_lines(
-        self, regularise: Mapping[_DayKey, tuple[AttendanceStatus | None, str | None]]
+        self, regularise: Mapping[_DayKey, tuple[_Status | None, str | None]]
     ) -> list[InvoiceLine]:
         """For each already-invoiced day: (what it is worth now − what was invoiced), when not zero."""
         invoiced = self.invoiced
@@ -1567,7 +1620,7 @@ class _LineBuilder:
             )
         return lines
 
-    def worth_now(self, key: _DayKey, status: AttendanceStatus | None, late: str | None) -> tuple[Money, str]:
+    def worth_now(self, key: _DayKey, status: _Status | None, late: str | None) -> tuple[Money, str]:
         """What an already-invoiced day is worth now, and why in a few words.
 
         A component (the day's price, a surcharge) whose reason and unit price match a line already

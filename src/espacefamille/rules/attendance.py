@@ -35,7 +35,7 @@ from typing import Any, ClassVar, Final, Protocol, TypeVar
 import attrs
 
 from espacefamille._internal.tables import Table
-from espacefamille._internal.validators import non_empty, plain_date
+from espacefamille._internal.validators import IDENTIFIER, non_empty, plain_date
 from espacefamille.calendar.opening import Closure, OpeningCalendar
 from espacefamille.calendar.periods import DateRange
 from espacefamille.calendar.timezones import (
@@ -49,6 +49,7 @@ from espacefamille.errors import InvalidConfiguration, InvalidInput
 from espacefamille.text import Lang, format_date, format_datetime
 
 __all__ = [
+    "REASON_PREFIX",
     "AbsenceDay",
     "AbsenceDeclaration",
     "AbsenceOutcome",
@@ -112,12 +113,34 @@ _STATUS_LABELS = {
 _non_empty = non_empty(code="input.empty", message_fr="Identifiant manquant.")
 
 
+REASON_PREFIX: Final = "motif:"
+"""How a fact's ``note`` starts when it carries a commune's attendance reason: ``motif:sortie_scolaire``."""
+
+
+def _reason_note(instance: object, attribute: attrs.Attribute[str], note: str) -> None:
+    if note.startswith(REASON_PREFIX):
+        code = note[len(REASON_PREFIX) :].split("\n", 1)[0]
+        if not IDENTIFIER.match(code):
+            raise InvalidInput(
+                f"an attendance reason is a code of the commune's configuration, got {code!r}",
+                message_fr=f"« {code} » n'est pas un code de motif de pointage.",
+                code="attendance.reason_code",
+            )
+
+
 @attrs.frozen
 class AttendanceFact:
     """One child's attendance at one prestation on one date, as recorded (or derived) for billing.
 
     ``note`` is a sentence for the family when the fact was not recorded by an agent watching the
     child, e.g. why the commune closed the service that day.
+
+    A fact may carry one of the **commune's own attendance reasons** (*types de pointage*: a school
+    outing, a packed lunch, a meal refused…), a code of the price lists' ``attendance`` tables, beside its
+    status: month end prices the day with that reason's effect instead of the status's, on a line of its
+    own. The stores keep it inside ``note`` (``motif:<code>``, then the sentence for the family on the next
+    line), so that every store keeps it without a new column; ``with_reason`` writes it, ``reason`` and
+    ``family_note`` read it back.
     """
 
     child_id: str = attrs.field(validator=_non_empty)
@@ -126,11 +149,47 @@ class AttendanceFact:
     status: AttendanceStatus = attrs.field(validator=attrs.validators.instance_of(AttendanceStatus))
     recorded_by: str | None = None
     recorded_at: dt.datetime | None = attrs.field(default=None, validator=optional_aware_instant)
-    note: str = ""
+    note: str = attrs.field(default="", validator=_reason_note)
 
     @property
     def code(self) -> str:
         return self.status.code
+
+    @classmethod
+    def with_reason(
+        cls,
+        child_id: str,
+        prestation_id: str,
+        day: dt.date,
+        status: AttendanceStatus,
+        reason: str,
+        *,
+        recorded_by: str | None = None,
+        recorded_at: dt.datetime | None = None,
+        note: str = "",
+    ) -> AttendanceFact:
+        """A fact with the commune's attendance reason ``reason`` (a code of its configuration)."""
+        if not isinstance(reason, str):
+            raise InvalidInput(f"a reason is a code, got {reason!r}", code="attendance.reason_code")
+        text = REASON_PREFIX + reason + ("\n" + note if note else "")
+        return cls(child_id, prestation_id, day, status, recorded_by, recorded_at, text)
+
+    @property
+    def reason(self) -> str | None:
+        """The commune's attendance reason recorded with the fact, if any."""
+        note = self.note
+        if not note.startswith(REASON_PREFIX):
+            return None
+        return note[len(REASON_PREFIX) :].split("\n", 1)[0]
+
+    @property
+    def family_note(self) -> str:
+        """The sentence for the family, without the reason's code."""
+        note = self.note
+        if not note.startswith(REASON_PREFIX):
+            return note
+        _, _, sentence = note.partition("\n")
+        return sentence
 
 
 # -- the family's declaration -----------------------------------------------------------------

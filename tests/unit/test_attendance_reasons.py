@@ -1,0 +1,119 @@
+"""The commune's own attendance reasons ("types de pointage"): recorded, then priced at month end."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from decimal import Decimal
+from pathlib import Path
+
+import attrs
+import pytest
+
+from espacefamille.adapters.memory import MemoryStore
+from espacefamille.adapters.sqlite import SqliteStore
+from espacefamille.billing.invoicing import BillingContext, FamilyMonth, check_family
+from espacefamille.billing.tariffs import tariff_book_from_dict
+from espacefamille.commune import Commune
+from espacefamille.errors import InvalidInput, MissingData
+from espacefamille.rules.attendance import AttendanceFact, AttendanceStatus
+from tests.unit.test_invoicing import LEA, NOVEMBER, SCHOOL_DAYS, TOM, bill, book, family, only_invoice
+
+REASONS = """
+[[tariffs]]
+label = "2026-2027"
+start = 2026-09-01
+end = 2027-08-31
+
+[tariffs.attendance]
+sortie_scolaire = "zero"
+repas_non_pris = { percent = "-100" }
+panier_repas = { fixed = "1.20" }
+
+[tariffs.prices.repas]
+unit = "day"
+unit_label = "le repas"
+flat = "4.00"
+"""
+DAY = SCHOOL_DAYS[3]
+
+
+def with_reasons(commune: Commune) -> Commune:
+    return attrs.evolve(commune, tariffs=tariff_book_from_dict(tomllib.loads(REASONS)))
+
+
+def test_a_fact_carries_the_communes_reason_code_within_its_note() -> None:
+    fact = AttendanceFact.with_reason(
+        "C1", "repas", DAY, AttendanceStatus.ABSENT_JUSTIFIED, "sortie_scolaire"
+    )
+    assert (fact.reason, fact.family_note) == ("sortie_scolaire", "")
+    noted = AttendanceFact.with_reason(
+        "C1", "repas", DAY, AttendanceStatus.PRESENT, "panier_repas", note="Repas fourni par la famille."
+    )
+    assert (noted.reason, noted.family_note) == ("panier_repas", "Repas fourni par la famille.")
+    plain = AttendanceFact("C1", "repas", DAY, AttendanceStatus.PRESENT, note="Sortie au musée.")
+    assert (plain.reason, plain.family_note) == (None, "Sortie au musée.")
+    with pytest.raises(InvalidInput) as caught:
+        AttendanceFact.with_reason("C1", "repas", DAY, AttendanceStatus.PRESENT, "pas un code !")
+    assert caught.value.code == "attendance.reason_code"
+
+
+def test_month_end_prices_each_reason_with_its_own_line(commune: Commune) -> None:
+    outing = AttendanceFact.with_reason(
+        "C1", "repas", DAY, AttendanceStatus.ABSENT_JUSTIFIED, "sortie_scolaire"
+    )
+    packed = AttendanceFact.with_reason(
+        "C1", "repas", SCHOOL_DAYS[4], AttendanceStatus.PRESENT, "panier_repas"
+    )
+    refused = AttendanceFact.with_reason(
+        "C1", "repas", SCHOOL_DAYS[5], AttendanceStatus.PRESENT, "repas_non_pris"
+    )
+    run = bill(
+        with_reasons(commune), book(LEA, "repas", SCHOOL_DAYS), [outing, packed, refused], children=[LEA]
+    )
+    lines = {line.reason: line for line in only_invoice(run).lines}
+    assert set(lines) == {
+        "attendance.present",
+        "attendance.reason.sortie_scolaire",
+        "attendance.reason.panier_repas",
+        "attendance.reason.repas_non_pris",
+    }
+    assert lines["attendance.present"].quantity == len(SCHOOL_DAYS) - 3
+    assert (
+        lines["attendance.reason.sortie_scolaire"].days,
+        lines["attendance.reason.sortie_scolaire"].total.amount,
+    ) == (
+        (DAY,),
+        Decimal("0.00"),
+    )
+    assert lines["attendance.reason.panier_repas"].total.amount == Decimal("1.20")
+    assert lines["attendance.reason.repas_non_pris"].total.amount == Decimal("-4.00")
+    text = lines["attendance.reason.sortie_scolaire"].explanation.replace("\u00a0", " ")
+    assert text.startswith("Sortie scolaire : 1 jour, le ")
+    assert "sortie scolaire : rien à payer" in text
+
+
+def test_an_unknown_reason_is_a_clear_error_before_anything_is_billed(commune: Commune) -> None:
+    typo = AttendanceFact.with_reason("C1", "repas", DAY, AttendanceStatus.ABSENT_JUSTIFIED, "sortie_scolair")
+    priced = with_reasons(commune)
+    ctx = BillingContext(priced, "enfance", NOVEMBER, dt.date(2026, 12, 1))
+    problems = check_family(ctx, FamilyMonth(family(), [LEA, TOM], book(LEA, "repas", SCHOOL_DAYS), [typo]))
+    assert [(p.day, p.code) for p in problems] == [(DAY, "tariff.no_attendance_effect")]
+    assert "sortie_scolair" in problems[0].message_fr
+    with pytest.raises(MissingData) as caught:
+        bill(priced, book(LEA, "repas", SCHOOL_DAYS), [typo])
+    assert caught.value.code == "tariff.no_attendance_effect"
+
+
+def test_every_store_keeps_the_reason_without_a_new_column(tmp_path: Path, commune: Commune) -> None:
+    fact = AttendanceFact.with_reason(
+        "C1", "repas", DAY, AttendanceStatus.PRESENT, "panier_repas", note="Repas fourni par la famille."
+    )
+    for store in (MemoryStore(), SqliteStore(str(tmp_path / "commune.db"))):
+        with store.unit_of_work() as uow:
+            uow.save_commune(commune)
+            uow.attendance.save([fact], "F1")
+            uow.commit()
+        with store.unit_of_work() as uow:
+            (kept,) = uow.attendance.of_family("F1", NOVEMBER)
+        assert (kept.reason, kept.family_note, kept) == ("panier_repas", "Repas fourni par la famille.", fact)
