@@ -301,9 +301,9 @@ class PostgresUnitOfWork:
         guarded.update(key for key in self._written if key[0] != _PRESTATION or key[1] in limited)
         current = self._versions(sorted(guarded), lock=True)
         # Checked before the writes are applied: a write that fails because of someone else's change
-        # (an invoice number already taken) is reported as the conflict it is.
+        # (an invoice number already taken) is reported as the conflict it is, and a unit of work that
+        # lost the last places writes nothing before it learns so.
         self._raise_if_changed(self._changed_since_read(current))
-        self._sync()
         places = sorted(
             key
             for key, seen in self._read.items()
@@ -319,6 +319,7 @@ class PostgresUnitOfWork:
                 message_fr="Ces places ont été réservées entre-temps ; veuillez recommencer.",
                 details={"changed": places},
             )
+        self._sync()
         bumped = sorted(key for key in self._written if key[0] != _PRESTATION or key[1] in limited)
         if bumped:
             self._run(
