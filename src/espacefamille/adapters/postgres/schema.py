@@ -300,7 +300,7 @@ _BILLED: Final = "billed"
 def _not_found(what: str, key: str, what_fr: str) -> NotFound:
     return NotFound(
         f"unknown {what} {key!r}",
-        message_fr=f"{what_fr.capitalize()} inconnu(e) : « {key} ».",
+        message_fr=f"Introuvable : {what_fr} « {key} ».",
         code=f"not_found.{what.replace(' ', '_')}",
         details={"id": key},
     )
