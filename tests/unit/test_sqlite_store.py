@@ -422,8 +422,11 @@ def test_an_invoice_number_taken_meanwhile_is_a_conflict_to_retry(tmp_path: Path
             quick.documents.save_invoice(theirs)
             quick.commit()
         assert number == mine.number
+        # The unit of work reads one snapshot, where the number is still free: the conflict is found when
+        # it takes the write lock (here at commit), and nothing of it is written.
+        late.documents.save_invoice(mine)
         with pytest.raises(ConcurrentChange):
-            late.documents.save_invoice(mine)
+            late.commit()
     with store.unit_of_work() as uow:
         assert uow.documents.invoice(mine.number) == theirs
 

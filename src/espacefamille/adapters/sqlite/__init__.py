@@ -15,8 +15,10 @@ How values are kept, so that what is read back is *equal* to what was saved:
 * families, children, invoices and their lines, requests and their history in normalised tables; form
   values and outbox messages as JSON of their own ``to_dict``.
 
-Each unit of work has its own connection. Reads before the first write run outside any transaction; the
-first write starts ``BEGIN IMMEDIATE``, so writers are serialised and one never waits on a half-done other.
+Each unit of work has its own connection. Reads before the first write share one read transaction, so they
+see the database as it was at the first of them, never half of another process's commit (a payment without
+its allocation); the first write ends it and starts ``BEGIN IMMEDIATE``, so writers are serialised and one
+never waits on a half-done other, and what the snapshot showed is checked again under the lock.
 Every family (and régie numbering, and carried amounts) has a version number, bumped by the commit of a unit
 of work that wrote it; ``commit()`` compares the versions of what the unit of work read with the current
 ones and, when one changed, rolls back and raises ``ConcurrentChange``. Bookings of a prestation with a
@@ -24,6 +26,10 @@ capacity bump the prestation's version too, and a unit of work that read that pr
 rebuild its places) and then writes some is refused if another wrote some meanwhile, so that two families
 can never both take the last place. The database runs in WAL mode (readers never block the writer) with
 foreign keys on.
+
+Faults are ``StoreUnavailable`` (``espacefamille.errors``) with a stable code: ``store.locked`` past the
+``busy_timeout``, ``store.read_only`` (refused at open), ``store.disk_full``, ``store.io_error``,
+``store.cannot_open``, ``store.error`` (docs/limits.md).
 """
 
 from espacefamille.adapters.sqlite.accounts import SqliteAccountStore

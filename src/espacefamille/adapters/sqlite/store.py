@@ -128,19 +128,32 @@ class SqliteUnitOfWork:
             self._read[(scope, key)] = 0 if version is None else int(version)
 
     def _sync(self) -> None:
-        """Before a read: apply the writes waiting for commit, so the unit of work reads its own writes."""
+        """Before a read: apply the writes waiting for commit, so the unit of work reads its own writes; or
+        start the unit of work's read snapshot."""
         if self._pending:
             self._begin_writing()
             pending, self._pending = self._pending, []
             for apply in pending:
                 apply()
+        elif not self._db.in_transaction:
+            # One snapshot for every read until the unit of work writes (WAL: a deferred transaction reads
+            # the database as it was at its first read), so that two reads never straddle another process's
+            # commit: a payment read before it and its allocation after, say.
+            self._db.execute("BEGIN")
 
     def _begin_writing(self) -> None:
         if not self._writing:
+            reading = self._db.in_transaction
+            if reading:
+                self._db.execute("COMMIT")  # the read snapshot: nothing was written in it
             # IMMEDIATE: take the write lock now (waiting for another writer to finish), so that what
             # this transaction reads cannot change before it commits.
             self._db.execute("BEGIN IMMEDIATE")
             self._writing = True
+            if reading:
+                # What the snapshot showed must still hold under the lock, or the reads that follow would
+                # mix two states of the database: a conflict, which the caller retries from fresh reads.
+                self._raise_if_changed()
 
     def _write(self, apply: Callable[[], None]) -> None:
         if self._writing:
@@ -203,7 +216,10 @@ class SqliteUnitOfWork:
             if self._pending or self._writing:
                 self._begin_writing()
             else:
-                # Nothing to write, but the caller relies on what it read being still true.
+                # Nothing to write, but the caller relies on what it read being still true: checked against
+                # the database as it is now, not the snapshot the reads saw.
+                if self._db.in_transaction:
+                    self._db.execute("COMMIT")
                 self._db.execute("BEGIN")
             # Checked before the writes are applied: a write that fails because of someone else's
             # change (an invoice number already taken) is reported as the conflict it is.
