@@ -21,7 +21,7 @@ from espacefamille.billing.tariffs import (
 )
 from espacefamille.commune import Commune
 from espacefamille.errors import InvalidConfiguration, MissingData
-from espacefamille.model import Child, Residence
+from espacefamille.model import Child, Residence, SchoolClass
 from tests.unit.test_invoicing import LEA, NOVEMBER, SCHOOL_DAYS, TOM, bill, only_invoice
 from tests.unit.test_invoicing import book as booking
 
@@ -363,3 +363,118 @@ def test_month_end_ranks_a_child_among_the_household_children_booked_in_the_serv
     lea, tom = only_invoice(bill(by_household, bookings, children=[TOM, eldest, LEA])).lines
     assert (lea.unit_price, tom.unit_price) == (Decimal("2.88"), Decimal("2.00"))
     assert NOVEMBER.start == dt.date(2026, 11, 1)
+
+
+@pytest.mark.parametrize(
+    ("grid", "code"),
+    [
+        ('{ levels = [{ group = "m", classes = [] }], cells = [{ price = "1" }] }', "tariff.grid_category"),
+        (
+            '{ levels = [{ group = "m", classes = ["PS"] }, { group = "m", classes = ["CP"] }], '
+            'cells = [{ price = "1" }] }',
+            "tariff.grid_category_twice",
+        ),
+        (
+            '{ levels = [{ group = "m", classes = ["PS"] }, { group = "e", classes = ["PS"] }], '
+            'cells = [{ price = "1" }] }',
+            "tariff.grid_category_twice",
+        ),
+        (
+            '{ levels = [{ group = "m", classes = ["PS"] }], unknown_level = "x", '
+            'cells = [{ price = "1" }] }',
+            "tariff.grid_unknown_category",
+        ),
+        ('{ residence = true, unknown_qf = "A", cells = [{ price = "1" }] }', "tariff.grid_unknown_qf"),
+        ('{ ranks = 21, cells = [{ price = "1" }] }', "tariff.grid_ranks"),
+        (
+            '{ qf = [{ band = "A", to = "5" }, { band = "A", from = "5" }], unknown_qf = "A", '
+            'cells = [{ price = "1" }] }',
+            "tariff.grid_category_twice",
+        ),
+        (
+            '{ qf = [{ band = "A", to = "5" }, { band = "B", from = "5", to = "9" }], unknown_qf = "A", '
+            'cells = [{ price = "1" }] }',
+            "tariff.band_last_closed",
+        ),
+        (
+            '{ qf = [{ band = "A", to = "5" }, { band = "B", from = "9", to = "5" }], unknown_qf = "A", '
+            'cells = [{ price = "1" }] }',
+            "tariff.band_empty",
+        ),
+        ('{ ages = [{ group = "a", from = "-1" }], cells = [{ price = "1" }] }', "tariff.band_negative"),
+        ('{ ages = [{ group = " " }], cells = [{ price = "1" }] }', "tariff.grid_category"),
+        (
+            '{ residence = true, cells = [{ residence = "resident", reduction = { percent = "5" } }], '
+            'default = { price = "1" } }',
+            "tariff.grid_reference",
+        ),
+        (
+            '{ residence = true, cells = [{ residence = "resident", reduction = { of = { qf = "A" }, '
+            'percent = "5" } }], default = { price = "1" } }',
+            "tariff.grid_unknown_criterion",
+        ),
+        (
+            '{ residence = true, cells = [{ residence = "resident", price = "1", flat = "2" }] }',
+            "config.unknown_key",
+        ),
+    ],
+)
+def test_more_grids_refused_at_load(grid: str, code: str) -> None:
+    assert refused(HEAD + f"grid = {grid}\n").code == code
+
+
+def test_a_reduction_of_a_reduction_and_a_grid_without_named_facts() -> None:
+    chain = book(
+        HEAD
+        + 'grid = { ranks = 3, cells = [{ rank = 1, price = "4.00" }, '
+        + '{ rank = 2, reduction = { of = { rank = 1 }, percent = "50" } }, '
+        + '{ rank = 3, reduction = { of = { rank = 2 }, percent = "50" } }] }\n'
+    )
+    third = price_quote(chain, "repas", THURSDAY, FamilyFacts(child_rank=3, children=3))
+    assert third.unit_price == Decimal("1.00")
+    assert plain(third.message_fr) == "3e enfant et suivants : tarif du 2e enfant (2,00 € le repas) −50 %."
+    anyone = book(HEAD + 'grid = { residence = true, cells = [{ price = "2.00" }] }\n')
+    assert quote(anyone, FamilyFacts()) == ("2.00", "Tarif de la grille : 2,00 € le repas.")
+    effort_default = book(
+        HEAD
+        + 'grid = { residence = true, cells = [{ residence = "resident", price = "2.00" }], '
+        + 'default = { effort = { rate_percent = "1", floor = "1", ceiling = "9" } } }\n'
+    )
+    outside = FamilyFacts(500, residence=Residence.NON_RESIDENT)
+    assert quote(effort_default, outside)[0] == "5.00"
+    assert tariff_book_from_dict(tariff_book_to_dict(effort_default)) == effort_default
+
+
+def test_a_grid_built_in_python_checks_its_cells() -> None:
+    with pytest.raises(InvalidConfiguration) as caught:
+        PriceGrid(("not a cell",), residence=True)  # type: ignore[arg-type]
+    assert caught.value.code == "tariff.grid_cell"
+
+
+def test_month_end_gives_a_grid_the_age_on_the_first_day_of_the_price_list_and_the_class(
+    commune: Commune,
+) -> None:
+    grid = (
+        HEAD
+        + """
+[tariffs.prices.repas.grid]
+ages = [{ group = "petits", to = 9, label = "moins de 9 ans" }, { group = "grands", from = 9 }]
+levels = [{ group = "maternelle", classes = ["PS", "MS", "GS"] }, { group = "autre", classes = ["CM2"] }]
+unknown_level = "autre"
+cells = [
+  { age = "petits", level = "autre", price = "2.00" },
+  { age = "grands", level = "autre", price = "3.00" },
+]
+default = { price = "1.00" }
+"""
+    )
+    by_age = attrs.evolve(commune, tariffs=book(grid))
+    bookings = booking(LEA, "repas", SCHOOL_DAYS) + booking(TOM, "repas", SCHOOL_DAYS)
+    lines = {line.child_id: line for line in only_invoice(bill(by_age, bookings)).lines}
+    # Léa is 10 on 1 September 2026, Tom 8; neither has a class recorded.
+    assert (lines["C1"].unit_price, lines["C2"].unit_price) == (Decimal("3.00"), Decimal("2.00"))
+    little = attrs.evolve(TOM, id="C2", school_class=SchoolClass.MS)
+    lines = {
+        line.child_id: line for line in only_invoice(bill(by_age, bookings, children=[LEA, little])).lines
+    }
+    assert lines["C2"].unit_price == Decimal("1.00")

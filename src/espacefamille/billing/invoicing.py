@@ -177,6 +177,9 @@ class _Reasoned:
 
 
 _Status: TypeAlias = AttendanceStatus | _Reasoned
+# A child's rank in the household, the household's size, and what a tariff may read beyond them: the rank in
+# the service, the age on the price list's first day, the school class (None: not read).
+_Ranks: TypeAlias = tuple[int, int, int | None, int | None, str | None]
 # Indices 0-5 are the statuses; the commune's reasons get theirs when first met (a handful per commune).
 _STATUSES: Final[list[_Status]] = list(AttendanceStatus)
 _INDEX: Final[dict[_Status, int]] = {status: index for index, status in enumerate(_STATUSES)}
@@ -409,6 +412,7 @@ class _Priced:
     __slots__ = (
         "count_started",
         "count_texts",
+        "extra_facts",
         "late_plans",
         "late_policy",
         "minutes",
@@ -438,6 +442,12 @@ class _Priced:
         self.late_plans: dict[str, LatePlan | None] = {}  # per late booking's code, worked out once
         self.tariff_label = tariff_label
         self.count_texts: dict[int, str] = {}  # "16 jours", per number of days
+        # The facts beyond the usual ones its criteria read (a grid by rank in the service, by age…):
+        # billing works them out only for such a tariff.
+        extra: set[str] = set()
+        for criterion in tariff.criteria:
+            extra.update(getattr(criterion, "extra_facts", ()))
+        self.extra_facts = frozenset(extra) or None
 
     def late_plan(self, code: str) -> LatePlan | None:
         """How this prestation's late bookings stamped with ``code`` are billed (None: like any booking)."""
@@ -638,15 +648,9 @@ class BillingContext:
         return priced
 
     def _family_facts(
-        self,
-        quotient: Decimal | None,
-        family: Family,
-        child: Child,
-        ranks: tuple[int, int, int],
-        age: int,
+        self, quotient: Decimal | None, family: Family, child: Child, ranks: _Ranks
     ) -> FamilyFacts:
-        rank, size, service_rank = ranks
-        level = None if child.school_class is None else child.school_class.value
+        rank, size, service_rank, age, level = ranks
         key = (quotient, family.residence, child.pai, rank, size, service_rank, age, level)
         facts = self._facts.get(key)
         if facts is None:
@@ -1337,14 +1341,14 @@ class _LineBuilder:
         self.month_quotient: tuple[bool, Decimal | None] | None = None
         self.steady: bool | None = None  # one price list and one QF for the whole period
         self.bases: dict[tuple[str, str], _Base] = {}
-        # Per child × prestation, for its last QF and price list.
-        self.facts: dict[tuple[str, str], tuple[Decimal | None, _Priced, FamilyFacts]] = {}
+        # Per child (or child × prestation for a tariff reading more), for its last QF and price list.
+        self.facts: dict[object, tuple[Decimal | None, _Priced | None, FamilyFacts]] = {}
         self.unbooked_days: dict[tuple[str, str], list[dt.date]] = {}
         self.bookings: tuple[BookedDays, ...] = ()
         self.service_ranks: dict[tuple[str, str], int] | None = None
 
-    def ranks_of(self, child: Child, prestation_id: str) -> tuple[int, int, int]:
-        """The child's rank in the household, the household's size, and its rank in the service."""
+    def service_rank(self, child: Child, prestation_id: str) -> int:
+        """The child's rank among the household's children booked in the prestation's service."""
         rank = self.ranks[child.id]
         if self.service_ranks is None:
             self.service_ranks = service_ranks(self.children.values(), self.bookings, self.ctx.service_of)
@@ -1353,7 +1357,15 @@ class _LineBuilder:
         service_rank = self.service_ranks.get((service_id, child.id))
         if service_rank is None:
             service_rank = 1 + sum(1 for (service, _) in self.service_ranks if service == service_id)
-        return rank, self.size, min(service_rank, rank)
+        return min(service_rank, rank)
+
+    def _extra(self, child: Child, prestation_id: str, priced: _Priced) -> _Ranks:
+        """The child's ranks and the facts its tariff reads beyond the usual ones."""
+        extra = priced.extra_facts or frozenset()
+        service_rank = self.service_rank(child, prestation_id) if "service_rank" in extra else None
+        age = child.age_on(priced.price_list.validity.start) if "age" in extra else None
+        level = child.school_class.value if "school_level" in extra and child.school_class else None
+        return self.ranks[child.id], self.size, service_rank, age, level
 
     def child(self, child_id: str) -> Child:
         child = self.children.get(child_id)
@@ -1402,13 +1414,24 @@ class _LineBuilder:
         ctx = self.ctx
         quotient = self.quotient(day)
         priced = ctx._prestation_pricing(prestation_id, day)
-        known = self.facts.get((child_id, prestation_id))
-        if known is not None and known[0] is quotient and known[1] is priced:
-            facts = known[2]
+        extra = priced.extra_facts
+        if extra is None:  # the usual tariff: the child's facts are the same for every prestation
+            known = self.facts.get(child_id)
+            if known is not None and known[0] is quotient and known[1] is None:
+                facts = known[2]
+            else:
+                rank = self.ranks[child.id]
+                facts = ctx._family_facts(quotient, self.family, child, (rank, self.size, None, None, None))
+                self.facts[child_id] = (quotient, None, facts)
         else:
-            age = child.age_on(priced.price_list.validity.start)
-            facts = ctx._family_facts(quotient, self.family, child, self.ranks_of(child, prestation_id), age)
-            self.facts[(child_id, prestation_id)] = (quotient, priced, facts)
+            known = self.facts.get((child_id, prestation_id))
+            if known is not None and known[0] is quotient and known[1] is priced:
+                facts = known[2]
+            else:
+                facts = ctx._family_facts(
+                    quotient, self.family, child, self._extra(child, prestation_id, priced)
+                )
+                self.facts[(child_id, prestation_id)] = (quotient, priced, facts)
         label = self.label(child, prestation_id)
         return child, facts, priced, ctx._kinds_of(priced, facts), label
 

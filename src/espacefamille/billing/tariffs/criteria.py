@@ -65,6 +65,9 @@ __all__ = [
 class Situation(Protocol):
     """The facts of a family, a child and a day that prices may read (``pricing.FamilyFacts`` is one).
 
+    ``service_rank``, ``age`` and ``school_level`` are worked out by month-end billing only for a criterion
+    that names them in an ``extra_facts`` attribute (``PriceGrid`` does); otherwise they are the defaults.
+
     ``quotient`` is None when unknown (0 is a real QF); ``child_rank`` is the child's rank among the
     family's ``children``.
     """

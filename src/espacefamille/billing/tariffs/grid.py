@@ -317,6 +317,19 @@ class PriceGrid:
         object.__setattr__(self, "_level_index", level_index)
         object.__setattr__(self, "_table", self._compile())
 
+    @property
+    def extra_facts(self) -> frozenset[str]:
+        """The facts it reads beyond the QF, residence, PAI and household rank (month-end billing works out
+        only those a tariff asks for): the rank in the service, the age, the school level."""
+        extra = set()
+        if self.ranks is not None and self.rank_among is RankAmong.SERVICE:
+            extra.add("service_rank")
+        if self.ages:
+            extra.add("age")
+        if self.levels:
+            extra.add("school_level")
+        return frozenset(extra)
+
     def _categories(self, dim: str) -> list[str | int]:
         if dim == "qf":
             return [band.key for band in self.qf]
