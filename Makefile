@@ -6,7 +6,7 @@ UV := $(UV_VENV)/bin/uv
 VENV := .venv
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo calendar check lint typecheck test install clean bench api-docs
+.PHONY: demo calendar portal check lint typecheck test install clean bench api-docs
 
 $(UV):
 	$(PYTHON) -m venv $(UV_VENV)
@@ -24,9 +24,13 @@ demo: install
 calendar: install
 	$(VENV)/bin/python -m espacefamille.demo.tour $(ARGS)
 
+# The reference family portal on the demo city: http://127.0.0.1:8000 (docs/portal.md).
+portal: install
+	PYTHONPATH=portal $(VENV)/bin/python -m espacefamille_portal $(ARGS)
+
 lint: install
-	$(VENV)/bin/ruff check src tests benchmarks
-	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks portal
+	$(VENV)/bin/ruff format --check src tests benchmarks portal
 	$(VENV)/bin/lint-imports
 
 typecheck: install
