@@ -235,3 +235,53 @@ def test_each_sqlite_fault_has_its_code_and_a_french_message(sqlite_code: int, c
 def test_a_healthy_store_still_opens_and_reopens(tmp_path: Path) -> None:
     store = _commune_store(tmp_path / "commune.sqlite")
     assert _families(SqliteStore(store.path)) == ["F1"]
+
+
+def test_opening_checks_the_file_and_its_folder_as_this_process_may_use_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # In-process, whoever runs the tests: what os.access answers decides.
+    path = tmp_path / "commune.sqlite"
+    _commune_store(path)
+    real = os.access
+    denied: set[tuple[Path, int]] = set()
+
+    def access(target: object, mode: int) -> bool:
+        if any(Path(str(target)) == p and mode & m for p, m in denied):
+            return False
+        return real(target, mode)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("espacefamille.adapters.sqlite.schema.os.access", access)
+    denied.add((path, os.W_OK))
+    with pytest.raises(StoreUnavailable) as caught:
+        SqliteStore(path)
+    assert caught.value.code == "store.read_only"
+    denied.clear()
+    denied.add((tmp_path, os.W_OK))  # a folder that cannot be written
+    with pytest.raises(StoreUnavailable) as caught:
+        SqliteStore(tmp_path / "nouvelle.sqlite")
+    assert caught.value.code == "store.read_only"
+    holder = sqlite3.connect(path)  # while a connection is open, the -wal and -shm files are there
+    holder.execute("SELECT count(*) FROM families").fetchone()
+    try:
+        assert _families(SqliteStore(path)) == ["F1"]
+    finally:
+        holder.close()
+    denied.add((path, os.R_OK))
+    with pytest.raises(StoreUnavailable) as caught:
+        SqliteStore(path)
+    assert caught.value.code == "store.cannot_open"
+
+
+def test_creating_a_store_while_another_process_holds_the_file_s_lock_is_store_locked(tmp_path: Path) -> None:
+    path = tmp_path / "commune.sqlite"
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("CREATE TABLE other_tool (x)")
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(StoreUnavailable) as caught:
+            SqliteStore(path, busy_timeout=0.1)
+        assert caught.value.code == "store.locked"
+    finally:
+        other.execute("ROLLBACK")
+        other.close()

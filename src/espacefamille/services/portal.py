@@ -941,6 +941,14 @@ class FamilyPortal(ServiceBase):
         hold = decision.attempt.hold
 
         def settle(uow: UnitOfWork) -> NotificationResult:
+            # Read again in this transaction: the same notification delivered at once to another worker
+            # may have settled it since (this call then retried on the conflict). That one said "paid";
+            # this one is the duplicate, so a gateway or a host can tell them apart.
+            current = _attempt_or_none(uow, decision.payment_id)
+            if current is not None and current.settled:
+                known_now = {current.payment_id: current}
+                duplicate = settle_notification(self.gateway, known_now, notification, now)
+                return NotificationResult(duplicate, message_fr=duplicate.message_fr)
             # The attempt's new state is saved with what its payment settles.
             if hold is not None:
                 result = self._settle_hold(uow, decision, hold, now)
