@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import collections.abc
 import datetime as dt
+import enum
 import functools
 import inspect
 import re
@@ -166,17 +167,33 @@ def _check_of(hint: object) -> _Check | None:
     return None
 
 
+# Values that hold no date, told apart at once (a city's attendance is a hundred thousand facts).
+_NO_DATES: Final = (str, bytes, int, float, bool, enum.Enum, type(None))
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _fields_of(kind: type) -> tuple[str, ...]:
+    names = _FIELDS.get(kind)
+    if names is None:
+        names = _FIELDS[kind] = tuple(field.name for field in attrs.fields(kind))
+    return names
+
+
 def _check_dates(value: object, depth: int = 0) -> None:
     """Refuse a date out of range anywhere in ``value``: itself, its attrs fields, the items it holds."""
+    if isinstance(value, _NO_DATES):
+        return
     if isinstance(value, dt.date):
         day = value.date() if isinstance(value, dt.datetime) else value
         if not EARLIEST_DATE <= day <= LATEST_DATE:
             raise _Refused("input.date_out_of_range", f"a date from {EARLIEST_DATE} to {LATEST_DATE}")
-    elif depth > 3 or isinstance(value, str | bytes):
+    elif depth > 3:
         return
     elif attrs.has(type(value)):
-        for field in attrs.fields(type(value)):  # type: ignore[arg-type]
-            _check_dates(getattr(value, field.name, None), depth + 1)
+        for name in _fields_of(type(value)):
+            _check_dates(getattr(value, name, None), depth + 1)
     elif isinstance(value, collections.abc.Mapping):
         for item in value.values():
             _check_dates(item, depth + 1)
