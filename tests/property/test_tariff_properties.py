@@ -30,6 +30,8 @@ from espacefamille.billing.tariffs import (
     FixedAmount,
     FixedSurcharge,
     FlatPrice,
+    GridBand,
+    GridCell,
     MultiplierSurcharge,
     PercentOfPrice,
     PercentSurcharge,
@@ -540,3 +542,41 @@ def test_every_criterion_the_library_ships_is_checked_for_its_key() -> None:
         if kind.__module__.startswith(tariffs_module.__name__ + ".")
     }
     assert shipped == set(CHECKED_CRITERIA)
+
+
+# -- today's shapes are grids of one criterion ------------------------------------------------------
+
+
+def _as_grid(bands: QuotientBands) -> PriceGrid:
+    keys = [f"T{index}" for index in range(len(bands.bands))]
+    return PriceGrid(
+        tuple(GridCell({"qf": key}, band.price) for key, band in zip(keys, bands.bands, strict=True)),
+        qf=tuple(GridBand(key, band.lower, band.upper) for key, band in zip(keys, bands.bands, strict=True)),
+        unknown_qf=keys[bands.unknown_index],
+    )
+
+
+@given(quotient_bands(), st.lists(st.none() | quotients, min_size=1, max_size=10))
+def test_qf_bands_price_every_family_as_the_same_grid_by_qf_band(
+    bands: QuotientBands, family_quotients: list[Decimal | None]
+) -> None:
+    shorthand = book_of(PrestationTariff("x", PriceUnit.DAY, bands))
+    grid = book_of(PrestationTariff("x", PriceUnit.DAY, _as_grid(bands)))
+    for quotient in family_quotients:
+        facts = FamilyFacts(quotient)
+        assert (
+            price_quote(grid, "x", DAY, facts).unit_price
+            == price_quote(shorthand, "x", DAY, facts).unit_price
+        )
+
+
+@given(effort_rates(), st.lists(st.none() | quotients, min_size=1, max_size=10))
+def test_a_taux_d_effort_prices_every_family_as_a_one_cell_grid(
+    effort: EffortRate, family_quotients: list[Decimal | None]
+) -> None:
+    shorthand = book_of(PrestationTariff("x", PriceUnit.DAY, effort))
+    cell = PriceGrid((GridCell({}, effort),), residence=True)
+    grid = book_of(PrestationTariff("x", PriceUnit.DAY, cell))
+    for quotient in family_quotients:
+        facts = FamilyFacts(quotient)
+        assert price_quote(grid, "x", DAY, facts).total == price_quote(shorthand, "x", DAY, facts).total

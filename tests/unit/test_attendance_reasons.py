@@ -53,6 +53,9 @@ def test_a_fact_carries_the_communes_reason_code_within_its_note() -> None:
     assert (noted.reason, noted.family_note) == ("panier_repas", "Repas fourni par la famille.")
     plain = AttendanceFact("C1", "repas", DAY, AttendanceStatus.PRESENT, note="Sortie au musée.")
     assert (plain.reason, plain.family_note) == (None, "Sortie au musée.")
+    for sentence in ("motif : rendez-vous médical", "[motif:pas un code] vu", "[motif:sans fin"):
+        free = AttendanceFact("C1", "repas", DAY, AttendanceStatus.ABSENT_JUSTIFIED, note=sentence)
+        assert (free.reason, free.family_note) == (None, sentence)
     with pytest.raises(InvalidInput) as caught:
         AttendanceFact.with_reason("C1", "repas", DAY, AttendanceStatus.PRESENT, "pas un code !")
     assert caught.value.code == "attendance.reason_code"
@@ -117,3 +120,10 @@ def test_every_store_keeps_the_reason_without_a_new_column(tmp_path: Path, commu
         with store.unit_of_work() as uow:
             (kept,) = uow.attendance.of_family("F1", NOVEMBER)
         assert (kept.reason, kept.family_note, kept) == ("panier_repas", "Repas fourni par la famille.", fact)
+
+
+def test_a_note_that_only_looks_like_a_reason_bills_the_status(commune: Commune) -> None:
+    looks = AttendanceFact("C1", "repas", DAY, AttendanceStatus.ABSENT_JUSTIFIED, note="[motif:à voir] appel")
+    run = bill(with_reasons(commune), book(LEA, "repas", SCHOOL_DAYS), [looks], children=[LEA])
+    reasons = {line.reason for line in only_invoice(run).lines}
+    assert reasons == {"attendance.present", "attendance.absent_justified"}

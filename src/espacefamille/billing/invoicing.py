@@ -192,7 +192,8 @@ def _fact_index(fact: AttendanceFact) -> int:
     if not note or not note.startswith(REASON_PREFIX):
         return _INDEX[fact.status]
     reason = fact.reason
-    assert reason is not None
+    if reason is None:  # a sentence that only looks like a reason
+        return _INDEX[fact.status]
     key = _Reasoned(fact.status, reason)
     index = _INDEX.get(key)
     if index is None:
@@ -1143,9 +1144,12 @@ def _recorded(
     """The attendance facts by day (the last one of a day wins), and the same per child × prestation."""
     prestations = ctx.prestations
     facts: dict[_DayKey, int] = {}
+    index_of = _INDEX
     for fact in month.attendance:
         if fact.prestation_id in prestations:
-            facts[(fact.child_id, fact.prestation_id, fact.day)] = _fact_index(fact)
+            note = fact.note  # a commune's reason, if any, is written at the start of the note
+            index = _fact_index(fact) if note and note[0] == "[" else index_of[fact.status]
+            facts[(fact.child_id, fact.prestation_id, fact.day)] = index
     pair_facts: dict[tuple[str, str], dict[dt.date, int]] = {}
     for (child_id, prestation_id, day), index in facts.items():
         pair_facts.setdefault((child_id, prestation_id), {})[day] = index

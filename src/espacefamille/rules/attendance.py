@@ -113,19 +113,20 @@ _STATUS_LABELS = {
 _non_empty = non_empty(code="input.empty", message_fr="Identifiant manquant.")
 
 
-REASON_PREFIX: Final = "motif:"
-"""How a fact's ``note`` starts when it carries a commune's attendance reason: ``motif:sortie_scolaire``."""
+REASON_PREFIX: Final = "[motif:"
+"""How a fact's ``note`` starts when it carries a commune's attendance reason: ``[motif:sortie_scolaire]``."""
 
 
-def _reason_note(instance: object, attribute: attrs.Attribute[str], note: str) -> None:
+def _split_reason(note: str) -> tuple[str | None, str]:
+    """The reason code a note starts with (``[motif:<code>]``, then the family's sentence on the next line),
+    and the sentence; a note that does not start so is only a sentence."""
     if note.startswith(REASON_PREFIX):
-        code = note[len(REASON_PREFIX) :].split("\n", 1)[0]
-        if not IDENTIFIER.match(code):
-            raise InvalidInput(
-                f"an attendance reason is a code of the commune's configuration, got {code!r}",
-                message_fr=f"« {code} » n'est pas un code de motif de pointage.",
-                code="attendance.reason_code",
-            )
+        end = note.find("]")
+        code = note[len(REASON_PREFIX) : end]
+        if end > 0 and IDENTIFIER.match(code):
+            rest = note[end + 1 :]
+            return code, rest[1:] if rest.startswith("\n") else rest
+    return None, note
 
 
 @attrs.frozen
@@ -138,7 +139,7 @@ class AttendanceFact:
     A fact may carry one of the **commune's own attendance reasons** (*types de pointage*: a school
     outing, a packed lunch, a meal refused…), a code of the price lists' ``attendance`` tables, beside its
     status: month end prices the day with that reason's effect instead of the status's, on a line of its
-    own. The stores keep it inside ``note`` (``motif:<code>``, then the sentence for the family on the next
+    own. The stores keep it inside ``note`` (``[motif:<code>]``, then the sentence for the family on the next
     line), so that every store keeps it without a new column; ``with_reason`` writes it, ``reason`` and
     ``family_note`` read it back.
     """
@@ -149,7 +150,7 @@ class AttendanceFact:
     status: AttendanceStatus = attrs.field(validator=attrs.validators.instance_of(AttendanceStatus))
     recorded_by: str | None = None
     recorded_at: dt.datetime | None = attrs.field(default=None, validator=optional_aware_instant)
-    note: str = attrs.field(default="", validator=_reason_note)
+    note: str = ""
 
     @property
     def code(self) -> str:
@@ -169,27 +170,25 @@ class AttendanceFact:
         note: str = "",
     ) -> AttendanceFact:
         """A fact with the commune's attendance reason ``reason`` (a code of its configuration)."""
-        if not isinstance(reason, str):
-            raise InvalidInput(f"a reason is a code, got {reason!r}", code="attendance.reason_code")
-        text = REASON_PREFIX + reason + ("\n" + note if note else "")
+        if not isinstance(reason, str) or not IDENTIFIER.match(reason):
+            raise InvalidInput(
+                f"an attendance reason is a code of the commune's configuration, got {reason!r}",
+                message_fr=f"« {reason} » n'est pas un code de motif de pointage.",
+                code="attendance.reason_code",
+            )
+        text = f"{REASON_PREFIX}{reason}]" + ("\n" + note if note else "")
         return cls(child_id, prestation_id, day, status, recorded_by, recorded_at, text)
 
     @property
     def reason(self) -> str | None:
         """The commune's attendance reason recorded with the fact, if any."""
         note = self.note
-        if not note.startswith(REASON_PREFIX):
-            return None
-        return note[len(REASON_PREFIX) :].split("\n", 1)[0]
+        return _split_reason(note)[0] if note.startswith(REASON_PREFIX) else None
 
     @property
     def family_note(self) -> str:
         """The sentence for the family, without the reason's code."""
-        note = self.note
-        if not note.startswith(REASON_PREFIX):
-            return note
-        _, _, sentence = note.partition("\n")
-        return sentence
+        return _split_reason(self.note)[1]
 
 
 # -- the family's declaration -----------------------------------------------------------------
