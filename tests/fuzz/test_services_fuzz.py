@@ -75,17 +75,29 @@ _RANGES = [DateRange(a, b) for a in _EDGES for b in _EDGES if a <= b]
 _SHORT_RANGES = [DateRange(a, b) for a, b in zip(_EDGES, (*_EDGES[1:], dt.date.max), strict=True) if a <= b]
 
 
+# Values the model accepts whose text no store can encode: refused by the call, before the store sees them.
+SURROGATES_INSIDE: dict[str, list[object]] = {
+    "declare_closure": [Closure(DateRange(DAY, DAY), ClosureReason.STRIKE, "gr\ud800ve")],
+    "grant_unpaid_exemption": [UnpaidExemption("agent-1", DAY, reason="accord \udfff")],
+    "record_attendance": [
+        [AttendanceFact("C1", "repas", DAY, AttendanceStatus.PRESENT, recorded_by="a\ud800")]
+    ],
+}
+
+
 def _edges(valid: object) -> list[object]:
     """Values of the valid argument's type at the edges of what makes sense: the ends of the calendar,
     the largest amounts, identifiers nobody knows."""
     if isinstance(valid, DateRange):
         return list(_RANGES)
     if isinstance(valid, Closure):
-        return [Closure(r, ClosureReason.STRIKE, "grève") for r in _SHORT_RANGES]
+        closures: list[object] = [Closure(r, ClosureReason.STRIKE, "grève") for r in _SHORT_RANGES]
+        return [*closures, *SURROGATES_INSIDE["declare_closure"]]
     if isinstance(valid, Enrolment):
         return [Enrolment("E-y", "C1", "F1", "cantine", r) for r in _SHORT_RANGES]
     if isinstance(valid, UnpaidExemption):
-        return [UnpaidExemption("agent-1", day) for day in _EDGES]
+        exemptions: list[object] = [UnpaidExemption("agent-1", day) for day in _EDGES]
+        return [*exemptions, *SURROGATES_INSIDE["grant_unpaid_exemption"]]
     if isinstance(valid, Money):
         return [Money("1000000000000"), Money("-1000000000000"), Money(0)]
     if isinstance(valid, dt.datetime):
@@ -99,7 +111,10 @@ def _edges(valid: object) -> list[object]:
     if isinstance(valid, list) and valid and isinstance(valid[0], BasketLine):
         return [[BasketLine(action, "C1", "repas", day)] for action in Action for day in _EDGES]
     if isinstance(valid, list) and valid and isinstance(valid[0], AttendanceFact):
-        return [[AttendanceFact("C1", "repas", day, AttendanceStatus.ABSENT_UNJUSTIFIED)] for day in _EDGES]
+        facts: list[object] = [
+            [AttendanceFact("C1", "repas", day, AttendanceStatus.ABSENT_UNJUSTIFIED)] for day in _EDGES
+        ]
+        return [*facts, *SURROGATES_INSIDE["record_attendance"]]
     return []
 
 
@@ -220,3 +235,14 @@ def test_a_child_born_after_the_commune_s_today_is_refused() -> None:
         world.office.register_family(AGENT, _FAMILY, [unborn])
     assert caught.value.code == "model.born_in_future"
     assert "naissance" in caught.value.message_fr
+
+
+@pytest.mark.parametrize("name", sorted(SURROGATES_INSIDE))
+def test_a_lone_surrogate_inside_a_value_is_refused_before_the_store_sees_it(name: str) -> None:
+    # The memory store would keep it; SQLite and PostgreSQL could not encode it at commit.
+    world = make_world()
+    arguments, keywords = OFFICE_CALLS[name]
+    (value,) = SURROGATES_INSIDE[name]
+    with pytest.raises(InvalidInput) as caught:
+        getattr(world.office, name)(*arguments[:-1], value, **keywords)
+    assert caught.value.code == "input.lone_surrogate"

@@ -8,17 +8,17 @@ argument (``input.wrong_type``, ``input.lone_surrogate``, ``input.bad_arguments`
 instead of the ``TypeError`` or ``AttributeError`` the rules or the stores would raise deep inside. What a
 value means (an unknown family, a day the service is closed) stays with the call and the rules.
 
-Dates are checked too, wherever an argument holds them (a ``DateRange``, a basket line's day, an enrolment's
-period, a closure): from ``EARLIEST_DATE`` to ``LATEST_DATE`` (1900 to 2200, ``input.date_out_of_range``), so
-no rule steps off the end of the calendar; and a period given as an argument (a calendar's weeks, a month to
-bill, the days of an absence) is at most ``LONGEST_PERIOD`` days (``input.period_too_long``), so no call
-walks through centuries of days.
+Dates and texts are checked too, wherever an argument holds them (a ``DateRange``, a basket line's day, an
+enrolment's period, a closure and its label, an exemption's reason): dates from ``EARLIEST_DATE`` to
+``LATEST_DATE`` (1900 to 2200, ``input.date_out_of_range``), so no rule steps off the end of the calendar;
+texts without a lone surrogate, which no store could encode (``input.lone_surrogate``). A period given as an
+argument (a calendar's weeks, a month to bill, the days of an absence) is at most ``LONGEST_PERIOD`` days
+(``input.period_too_long``), so no call walks through centuries of days.
 
 Understood annotations: classes (``str``, ``bool``, enumerations, value classes; not ``int``, whose range
-each call checks with its own code), ``X | None`` and
-other unions, ``Sequence[X]``, ``Iterable[X]``, ``Mapping[K, V]``, ``Callable[...]``; anything else
-(``object``, ``Any``) is not checked. An ``Iterable`` argument that is not a collection (a generator) is read
-once into a tuple so that its items are checked too.
+each call checks with its own code), ``X | None`` and other unions, ``Sequence[X]``, ``Iterable[X]``,
+``Mapping[K, V]``, ``Callable[...]``; anything else (``object``, ``Any``) is not checked. An ``Iterable``
+argument that is not a collection (a generator) is read once into a tuple so that its items are checked too.
 """
 
 from __future__ import annotations
@@ -167,8 +167,8 @@ def _check_of(hint: object) -> _Check | None:
     return None
 
 
-# Values that hold no date, told apart at once (a city's attendance is a hundred thousand facts).
-_NO_DATES: Final = (str, bytes, int, float, bool, enum.Enum, type(None))
+# Values that hold no date nor text, told apart at once (a city's attendance is a hundred thousand facts).
+_NOTHING_TO_CHECK: Final = (bytes, int, float, bool, enum.Enum, type(None))
 
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
@@ -181,11 +181,15 @@ def _fields_of(kind: type) -> tuple[str, ...]:
     return names
 
 
-def _check_dates(value: object, depth: int = 0) -> None:
-    """Refuse a date out of range anywhere in ``value``: itself, its attrs fields, the items it holds."""
-    if isinstance(value, _NO_DATES):
+def _check_contents(value: object, depth: int = 0) -> None:
+    """Refuse a date out of range or a text with a lone surrogate anywhere in ``value``: itself, its attrs
+    fields, the items it holds (a closure's label, an exemption's reason, an attendance fact's note)."""
+    if isinstance(value, _NOTHING_TO_CHECK):
         return
-    if isinstance(value, dt.date):
+    if isinstance(value, str):
+        if _SURROGATE.search(value):
+            raise _Refused("input.lone_surrogate", "a text without lone surrogates")
+    elif isinstance(value, dt.date):
         day = value.date() if isinstance(value, dt.datetime) else value
         if not EARLIEST_DATE <= day <= LATEST_DATE:
             raise _Refused("input.date_out_of_range", f"a date from {EARLIEST_DATE} to {LATEST_DATE}")
@@ -193,13 +197,14 @@ def _check_dates(value: object, depth: int = 0) -> None:
         return
     elif attrs.has(type(value)):
         for name in _fields_of(type(value)):
-            _check_dates(getattr(value, name, None), depth + 1)
+            _check_contents(getattr(value, name, None), depth + 1)
     elif isinstance(value, collections.abc.Mapping):
-        for item in value.values():
-            _check_dates(item, depth + 1)
+        for key, item in value.items():
+            _check_contents(key, depth + 1)
+            _check_contents(item, depth + 1)
     elif isinstance(value, list | tuple | frozenset | set):
         for item in value:
-            _check_dates(item, depth + 1)
+            _check_contents(item, depth + 1)
 
 
 def _check_period(value: object) -> None:
@@ -246,7 +251,7 @@ def _checked(owner: str, function: Callable[..., Any]) -> Callable[..., Any]:
                 continue
             try:
                 checked = bound.arguments[name] = check(value)
-                _check_dates(checked)
+                _check_contents(checked)
                 _check_period(checked)
             except _Refused as refused:
                 raise _refusal(owner, name, value, refused) from None
