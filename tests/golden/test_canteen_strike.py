@@ -60,7 +60,9 @@ def test_a_canteen_strike_refuses_the_meal_but_books_the_morning_care_of_the_sam
         "Réservation impossible le jeudi 10 décembre 2026. Fermé : grève du personnel de cantine."
     )
     assert morning.outcome is Outcome.ACCEPTED
-    assert morning.message_fr == "Réservation enregistrée : Accueil du matin pour Léa le jeudi 10 décembre 2026."
+    assert (
+        morning.message_fr == "Réservation enregistrée : Accueil du matin pour Léa le jeudi 10 décembre 2026."
+    )
     assert [booking.key for booking in result.added] == [("C1", "matin", STRIKE_DAY)]
 
 

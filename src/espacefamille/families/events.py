@@ -330,8 +330,8 @@ class WaitingListPlaceGranted(DomainEvent):
     def body_fr(self) -> str:
         return (
             f"Bonjour,\n\nUne place s'est libérée : la réservation de {self.child_name} pour "
-            f"« {self.prestation_name} » le {format_date(self.day)} est confirmée. Si vous n'en avez plus besoin, "
-            "pensez à annuler dans les délais."
+            f"« {self.prestation_name} » le {format_date(self.day)} est confirmée. "
+            "Si vous n'en avez plus besoin, pensez à annuler dans les délais."
         )
 
 
