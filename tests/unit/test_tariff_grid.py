@@ -14,13 +14,15 @@ from espacefamille.billing.tariffs import (
     GridBand,
     GridCell,
     PriceGrid,
+    PriceList,
     RankAmong,
     TariffBook,
     tariff_book_from_dict,
     tariff_book_to_dict,
 )
+from espacefamille.calendar.periods import DateRange
 from espacefamille.commune import Commune
-from espacefamille.errors import InvalidConfiguration, MissingData
+from espacefamille.errors import InvalidConfiguration, InvalidInput, MissingData
 from espacefamille.model import Child, Residence, SchoolClass
 from tests.unit.test_invoicing import LEA, NOVEMBER, SCHOOL_DAYS, TOM, bill, only_invoice
 from tests.unit.test_invoicing import book as booking
@@ -478,3 +480,25 @@ default = { price = "1.00" }
         line.child_id: line for line in only_invoice(bill(by_age, bookings, children=[LEA, little])).lines
     }
     assert lines["C2"].unit_price == Decimal("1.00")
+
+
+@pytest.mark.parametrize(
+    ("options", "code"),
+    [
+        ({"child_rank": 1, "rank_in_service": 2, "children": 2}, "tariff.rank_above_children"),
+        ({"rank_in_service": 0}, "tariff.bad_count"),
+        ({"age": -1}, "tariff.bad_count"),
+        ({"school_level": 3}, "tariff.level"),
+    ],
+)
+def test_the_facts_a_grid_reads_are_checked(options: dict[str, object], code: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        FamilyFacts(**options)  # type: ignore[arg-type]
+    assert caught.value.code == code
+
+
+def test_a_price_list_needs_attendance_effects() -> None:
+    year = DateRange(dt.date(2026, 9, 1), dt.date(2027, 8, 31))
+    with pytest.raises(InvalidConfiguration) as caught:
+        PriceList("2026-2027", year, (), {"present": "full"})  # type: ignore[arg-type]
+    assert caught.value.code == "tariff.effect_type"
