@@ -116,7 +116,8 @@ class StoreUnavailable(EspaceFamilleError, OSError):
     later), ``store.read_only`` (the file or its folder cannot be written), ``store.disk_full``,
     ``store.io_error`` (the disk failed a read or a write, or a file size limit was reached),
     ``store.cannot_open`` (the file or its folder is missing or not accessible), ``store.error`` (anything
-    else the database reported). ``details["path"]`` names the file.
+    else the database reported), ``store.unavailable`` (a database server that cannot be reached: a wrong
+    URL or password, a server down or gone mid-work). ``details["path"]`` names the file of an SQLite store.
     """
 
     default_code = "store.error"

@@ -55,10 +55,10 @@ from espacefamille.adapters.postgres.schema import (
     ACCOUNTS_SCHEMA_VERSION,
     SCHEMA_VERSION,
     PostgresStoreError,
-    StoreUnavailable,
 )
 from espacefamille.adapters.postgres.store import PostgresStore, PostgresUnitOfWork
 from espacefamille.adapters.sqlite.schema import IncompatibleDatabase
+from espacefamille.errors import StoreUnavailable
 
 __all__ = [
     "ACCOUNTS_SCHEMA_VERSION",

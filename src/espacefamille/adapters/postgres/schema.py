@@ -11,7 +11,7 @@ from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
 from espacefamille.adapters.sqlite.schema import IncompatibleDatabase
-from espacefamille.errors import ConcurrentChange, EspaceFamilleError, NotFound
+from espacefamille.errors import ConcurrentChange, EspaceFamilleError, NotFound, StoreUnavailable
 
 # Key and ordering columns compare as Python strings do (code points), whatever the database's collation.
 _K: Final = 'text COLLATE "C" NOT NULL'
@@ -160,13 +160,6 @@ class PostgresStoreError(EspaceFamilleError):
     default_code = "store.database_error"
 
 
-class StoreUnavailable(PostgresStoreError, ConnectionError):
-    """The database cannot be reached, or refuses the connection: a wrong URL, wrong credentials, a server
-    that is down or went away mid-work. Nothing of the unit of work was written; try again later."""
-
-    default_code = "store.unavailable"
-
-
 def _store_error(error: psycopg.Error) -> EspaceFamilleError:
     """The library's error for a driver's: lock conflicts are ``ConcurrentChange`` (retry), a connection
     that fails ``StoreUnavailable``, anything else ``PostgresStoreError``."""
@@ -186,6 +179,7 @@ def _store_error(error: psycopg.Error) -> EspaceFamilleError:
         return StoreUnavailable(
             f"the PostgreSQL database cannot be used: {message}",
             message_fr="La base de données est injoignable ; veuillez réessayer plus tard.",
+            code="store.unavailable",
             details={"sqlstate": error.sqlstate},
         )
     return PostgresStoreError(
