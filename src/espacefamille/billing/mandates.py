@@ -1,0 +1,198 @@
+"""SEPA direct-debit mandates and the régie as a creditor: who is debited, on which account, under which ICS.
+
+A *mandat de prélèvement SEPA* is signed by the payer: it has a unique reference (the RUM, *référence unique
+du mandat*), a signature date, the debtor's name and account (IBAN, BIC), and the sequence of its next
+collection (``FRST`` the first time, ``RCUR`` after). The régie collects as a creditor known by its
+*identifiant créancier SEPA* (ICS, for instance ``FR72ZZZ123456``) on its own account.
+
+IBANs and BICs are checked by schwifty: this module needs the ``sepa`` extra
+(``pip install 'espacefamille[sepa]'``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import re
+import unicodedata
+from typing import Any, Final
+
+import attrs
+import schwifty
+
+from espacefamille._internal.validators import normal_text
+from espacefamille.errors import InvalidInput
+
+__all__ = [
+    "PRE_NOTIFICATION_DAYS",
+    "Creditor",
+    "Mandate",
+    "SequenceType",
+    "check_creditor_identifier",
+    "sepa_text",
+]
+
+#: SEPA Core: the debtor is told of a collection at least 14 calendar days before, unless the mandate agrees
+#: on another delay.
+PRE_NOTIFICATION_DAYS: Final = 14
+
+# The Latin characters every SEPA bank accepts (EPC guidelines); identifiers must use them as they are.
+_SEPA_IDENTIFIER: Final = re.compile(r"[A-Za-z0-9+?/\-:().,' ]{1,35}")
+_CREDITOR_ID: Final = re.compile(r"([A-Z]{2})([0-9]{2})([A-Za-z0-9]{3})([A-Za-z0-9]{1,28})")
+_NAME_LENGTH: Final = 70
+
+
+class SequenceType(enum.Enum):
+    """Where a collection stands in its mandate: first, recurring, final, or the only one."""
+
+    FRST = "FRST"
+    RCUR = "RCUR"
+    FNAL = "FNAL"
+    OOFF = "OOFF"
+
+
+def _compact(value: object) -> object:
+    return value.replace(" ", "").upper() if isinstance(value, str) else value
+
+
+def _optional_compact(value: object) -> object:
+    return None if value is None or value == "" else _compact(value)
+
+
+def check_creditor_identifier(ics: str) -> str:
+    """``ics`` without spaces if it is a valid SEPA creditor identifier (ISO 7064 mod 97-10), else an error.
+
+    The three characters after the check digits (the *creditor business code*, ``ZZZ`` in France) are not
+    part of the check; a French ICS has a national part of six characters.
+    """
+    compact = ics.replace(" ", "").upper() if isinstance(ics, str) else ""
+    match = _CREDITOR_ID.fullmatch(compact)
+    valid = match is not None and len(compact) <= 35
+    if match is not None and valid:
+        country, digits, _, national = match.groups()
+        number = "".join(str(int(char, 36)) for char in national + country + digits)
+        valid = int(number) % 97 == 1 and (country != "FR" or len(national) == 6)
+    if not valid:
+        raise InvalidInput(
+            f"{ics!r} is not a valid SEPA creditor identifier",
+            message_fr=f"Identifiant créancier SEPA (ICS) invalide : « {ics} ».",
+            code="sepa.invalid_creditor_id",
+        )
+    return compact
+
+
+def _check_iban(value: object, whose: str) -> None:
+    try:
+        schwifty.IBAN(value if isinstance(value, str) else "", validate_bban=True)
+    except (schwifty.exceptions.SchwiftyException, ValueError):
+        raise InvalidInput(
+            f"invalid IBAN {value!r} for {whose}",
+            message_fr=f"IBAN invalide pour {whose} : « {value} ».",
+            code="sepa.invalid_iban",
+        ) from None
+
+
+def _check_bic(value: object, whose: str) -> None:
+    try:
+        schwifty.BIC(value if isinstance(value, str) else "")
+    except (schwifty.exceptions.SchwiftyException, ValueError):
+        raise InvalidInput(
+            f"invalid BIC {value!r} for {whose}",
+            message_fr=f"BIC invalide pour {whose} : « {value} ».",
+            code="sepa.invalid_bic",
+        ) from None
+
+
+def _check_name(value: object, what: str) -> None:
+    if not isinstance(value, str) or not value.strip() or len(value) > _NAME_LENGTH:
+        raise InvalidInput(
+            f"{what} must be a name of 1 to {_NAME_LENGTH} characters, got {value!r}",
+            message_fr=f"Nom invalide ({what}) : « {value} » (de 1 à {_NAME_LENGTH} caractères).",
+            code="sepa.invalid_name",
+        )
+
+
+def _check_days(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 60:
+        raise InvalidInput(
+            f"the pre-notification delay must be 1 to 60 days, got {value!r}",
+            message_fr="Le délai de pré-notification doit être de 1 à 60 jours.",
+            code="sepa.pre_notification_days",
+        )
+
+
+@attrs.frozen
+class Mandate:
+    """A payer's SEPA direct-debit mandate (Core scheme) with the régie.
+
+    ``rum`` is the *référence unique du mandat* (1 to 35 SEPA characters); ``signed_on`` the signature date;
+    ``bic`` may be left out for an account in the SEPA area; ``sequence`` is that of the next collection;
+    ``pre_notification_days`` the delay between the invoice (the pre-notification) and its collection.
+    """
+
+    rum: str
+    signed_on: dt.date | None
+    debtor_name: str = attrs.field(converter=normal_text)
+    iban: str = attrs.field(converter=_compact)
+    bic: str | None = attrs.field(default=None, converter=_optional_compact)
+    sequence: SequenceType = attrs.field(
+        default=SequenceType.FRST, validator=attrs.validators.instance_of(SequenceType)
+    )
+    pre_notification_days: int = attrs.field(default=PRE_NOTIFICATION_DAYS, validator=_check_days)
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.rum, str) or not _SEPA_IDENTIFIER.fullmatch(self.rum):
+            raise InvalidInput(
+                f"invalid mandate reference {self.rum!r}",
+                message_fr=(
+                    f"Référence unique de mandat (RUM) invalide : « {self.rum} » (de 1 à 35 caractères, "
+                    "lettres sans accents, chiffres et + ? / - : ( ) . , ')."
+                ),
+                code="sepa.invalid_rum",
+            )
+        _check_name(self.debtor_name, "débiteur")
+        whose = f"le mandat {self.rum} de {self.debtor_name}"
+        if not isinstance(self.signed_on, dt.date) or isinstance(self.signed_on, dt.datetime):
+            raise InvalidInput(
+                f"mandate {self.rum} of {self.debtor_name} has no signature date",
+                message_fr=f"Date de signature manquante pour {whose}.",
+                code="sepa.mandate_unsigned",
+            )
+        _check_iban(self.iban, whose)
+        if self.bic is not None:
+            _check_bic(self.bic, whose)
+
+    def after_collection(self) -> Mandate:
+        """The mandate once a collection was sent: a first collection makes the next ones recurring."""
+        if self.sequence is SequenceType.FRST:
+            return attrs.evolve(self, sequence=SequenceType.RCUR)
+        return self
+
+
+@attrs.frozen
+class Creditor:
+    """The régie as a SEPA creditor: its name, its ICS and the account collections are paid into."""
+
+    name: str = attrs.field(converter=normal_text)
+    identifier: str = attrs.field(converter=check_creditor_identifier)
+    iban: str = attrs.field(converter=_compact)
+    bic: str | None = attrs.field(default=None, converter=_optional_compact)
+
+    def __attrs_post_init__(self) -> None:
+        _check_name(self.name, "créancier")
+        whose = f"le créancier {self.name}"
+        _check_iban(self.iban, whose)
+        if self.bic is not None:
+            _check_bic(self.bic, whose)
+
+
+_TRANSLITERATE: Final = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss", "&": "+"})
+
+
+def sepa_text(text: str, limit: int) -> str:
+    """``text`` in the SEPA Latin character set, at most ``limit`` characters: accents dropped (« Léa Müller »
+    becomes « Lea Muller »), any other character a space."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_TRANSLITERATE))
+    kept = "".join(char for char in decomposed if not unicodedata.combining(char))
+    safe = "".join(char if _SEPA_IDENTIFIER.fullmatch(char) else " " for char in kept)
+    return " ".join(safe.split())[:limit].rstrip()
