@@ -190,8 +190,10 @@ _TRANSLITERATE: Final = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ":
 
 
 def sepa_text(text: str, limit: int) -> str:
-    """``text`` in the SEPA Latin character set, at most ``limit`` characters: accents dropped (« Léa Müller »
-    becomes « Lea Muller »), any other character a space."""
+    """``text`` in the SEPA Latin character set, at most ``limit`` characters long.
+
+    Accents are dropped (« Léa Müller » becomes « Lea Muller »), any other character becomes a space.
+    """
     decomposed = unicodedata.normalize("NFKD", text.translate(_TRANSLITERATE))
     kept = "".join(char for char in decomposed if not unicodedata.combining(char))
     safe = "".join(char if _SEPA_IDENTIFIER.fullmatch(char) else " " for char in kept)
