@@ -22,6 +22,7 @@ from espacefamille.billing.tariffs import (
 )
 from espacefamille.calendar.periods import DateRange
 from espacefamille.commune import Commune
+from espacefamille.config import dumps_commune, loads_commune
 from espacefamille.errors import InvalidConfiguration, InvalidInput, MissingData
 from espacefamille.model import Child, Residence, SchoolClass
 from tests.unit.test_invoicing import LEA, NOVEMBER, SCHOOL_DAYS, TOM, bill, only_invoice
@@ -502,3 +503,9 @@ def test_a_price_list_needs_attendance_effects() -> None:
     with pytest.raises(InvalidConfiguration) as caught:
         PriceList("2026-2027", year, (), {"present": "full"})  # type: ignore[arg-type]
     assert caught.value.code == "tariff.effect_type"
+
+
+@pytest.mark.parametrize("text", [COUNCIL, NON_RESIDENT, AGES, LEVELS])
+def test_a_commune_file_with_a_grid_is_written_and_read_back_equal(commune: Commune, text: str) -> None:
+    with_grid = attrs.evolve(commune, tariffs=book(text))
+    assert loads_commune(dumps_commune(with_grid)) == with_grid
