@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from psycopg_pool import ConnectionPool
 
@@ -242,9 +242,25 @@ def _store(kind: str, directory: Path, name: str) -> CommuneStore:
     return MemoryStore() if kind == "memory" else SqliteStore(directory / f"{name}.sqlite")
 
 
+#: Found by hypothesis: November (9, 12 and 27, booked late: a surcharge on the 9th and 12th) is carried below
+#: the threshold; the proof of the 12th's absence arrives in December, and December's run must read again the
+#: 27th too (held by the presences' line with the 9th, which the surcharge line brings).
+_CARRIED_CORRECTION = [
+    Act(dt.datetime(2026, 10, 1, 8, 0, tzinfo=PARIS), "absence", "C1", (dt.date(2026, 11, 12),) * 2),
+    Act(
+        dt.datetime(2026, 11, 7, 8, 0, tzinfo=PARIS),
+        "book",
+        "C1",
+        (dt.date(2026, 11, 9), dt.date(2026, 11, 12), dt.date(2026, 11, 27)),
+    ),
+    Act(dt.datetime(2026, 12, 4, 8, 0, tzinfo=PARIS), "proof", "C1", ()),
+]
+
+
 @pytest.mark.parametrize("kind", ["memory", "sqlite"])
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(script=st.lists(acts(), max_size=30))
+@example(script=_CARRIED_CORRECTION)
 def test_billing_month_by_month_equals_billing_once_on_the_final_facts(kind: str, script: list[Act]) -> None:
     with tempfile.TemporaryDirectory() as folder:
         directory = Path(folder)
@@ -286,6 +302,7 @@ def postgres_pool() -> Iterator[None]:
 @pytest.mark.usefixtures("postgres_pool")
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(script=st.lists(acts(), max_size=30))
+@example(script=_CARRIED_CORRECTION)
 def test_billing_month_by_month_equals_billing_once_on_postgres(script: list[Act]) -> None:
     on_every_store = test_billing_month_by_month_equals_billing_once_on_the_final_facts
     on_every_store.hypothesis.inner_test("postgres", script)

@@ -42,35 +42,20 @@ def with_reasons(commune: Commune) -> Commune:
     return attrs.evolve(commune, tariffs=tariff_book_from_dict(tomllib.loads(REASONS)))
 
 
-def test_a_fact_carries_the_communes_reason_code_within_its_note() -> None:
-    fact = AttendanceFact.with_reason(
-        "C1", "repas", DAY, AttendanceStatus.ABSENT_JUSTIFIED, "sortie_scolaire"
-    )
-    assert (fact.reason, fact.family_note) == ("sortie_scolaire", "")
-    noted = AttendanceFact.with_reason(
-        "C1", "repas", DAY, AttendanceStatus.PRESENT, "panier_repas", note="Repas fourni par la famille."
-    )
-    assert (noted.reason, noted.family_note) == ("panier_repas", "Repas fourni par la famille.")
-    plain = AttendanceFact("C1", "repas", DAY, AttendanceStatus.PRESENT, note="Sortie au musée.")
-    assert (plain.reason, plain.family_note) == (None, "Sortie au musée.")
-    for sentence in ("motif : rendez-vous médical", "[motif:pas un code] vu", "[motif:sans fin"):
-        free = AttendanceFact("C1", "repas", DAY, AttendanceStatus.ABSENT_JUSTIFIED, note=sentence)
-        assert (free.reason, free.family_note) == (None, sentence)
+def test_a_fact_carries_the_communes_reason_code_beside_its_note() -> None:
+    fact = AttendanceFact("C1", "repas", DAY, AttendanceStatus.ABSENT_JUSTIFIED, reason="sortie_scolaire")
+    assert (fact.reason, fact.note) == ("sortie_scolaire", "")
+    plain = AttendanceFact("C1", "repas", DAY, AttendanceStatus.PRESENT, note="[motif:sortie_scolaire]")
+    assert (plain.reason, plain.note) == (None, "[motif:sortie_scolaire]")  # a note is only a sentence
     with pytest.raises(InvalidInput) as caught:
-        AttendanceFact.with_reason("C1", "repas", DAY, AttendanceStatus.PRESENT, "pas un code !")
+        AttendanceFact("C1", "repas", DAY, AttendanceStatus.PRESENT, reason="pas un code !")
     assert caught.value.code == "attendance.reason_code"
 
 
 def test_month_end_prices_each_reason_with_its_own_line(commune: Commune) -> None:
-    outing = AttendanceFact.with_reason(
-        "C1", "repas", DAY, AttendanceStatus.ABSENT_JUSTIFIED, "sortie_scolaire"
-    )
-    packed = AttendanceFact.with_reason(
-        "C1", "repas", SCHOOL_DAYS[4], AttendanceStatus.PRESENT, "panier_repas"
-    )
-    refused = AttendanceFact.with_reason(
-        "C1", "repas", SCHOOL_DAYS[5], AttendanceStatus.PRESENT, "repas_non_pris"
-    )
+    outing = AttendanceFact("C1", "repas", DAY, AttendanceStatus.ABSENT_JUSTIFIED, reason="sortie_scolaire")
+    packed = AttendanceFact("C1", "repas", SCHOOL_DAYS[4], AttendanceStatus.PRESENT, reason="panier_repas")
+    refused = AttendanceFact("C1", "repas", SCHOOL_DAYS[5], AttendanceStatus.PRESENT, reason="repas_non_pris")
     run = bill(
         with_reasons(commune), book(LEA, "repas", SCHOOL_DAYS), [outing, packed, refused], children=[LEA]
     )
@@ -97,7 +82,7 @@ def test_month_end_prices_each_reason_with_its_own_line(commune: Commune) -> Non
 
 
 def test_an_unknown_reason_is_a_clear_error_before_anything_is_billed(commune: Commune) -> None:
-    typo = AttendanceFact.with_reason("C1", "repas", DAY, AttendanceStatus.ABSENT_JUSTIFIED, "sortie_scolair")
+    typo = AttendanceFact("C1", "repas", DAY, AttendanceStatus.ABSENT_JUSTIFIED, reason="sortie_scolair")
     priced = with_reasons(commune)
     ctx = BillingContext(priced, "enfance", NOVEMBER, dt.date(2026, 12, 1))
     problems = check_family(ctx, FamilyMonth(family(), [LEA, TOM], book(LEA, "repas", SCHOOL_DAYS), [typo]))
@@ -108,9 +93,14 @@ def test_an_unknown_reason_is_a_clear_error_before_anything_is_billed(commune: C
     assert caught.value.code == "tariff.no_attendance_effect"
 
 
-def test_every_store_keeps_the_reason_without_a_new_column(tmp_path: Path, commune: Commune) -> None:
-    fact = AttendanceFact.with_reason(
-        "C1", "repas", DAY, AttendanceStatus.PRESENT, "panier_repas", note="Repas fourni par la famille."
+def test_every_store_keeps_the_reason_beside_the_note(tmp_path: Path, commune: Commune) -> None:
+    fact = AttendanceFact(
+        "C1",
+        "repas",
+        DAY,
+        AttendanceStatus.PRESENT,
+        note="Repas fourni par la famille.",
+        reason="panier_repas",
     )
     for store in (MemoryStore(), SqliteStore(str(tmp_path / "commune.db"))):
         with store.unit_of_work() as uow:
@@ -119,7 +109,7 @@ def test_every_store_keeps_the_reason_without_a_new_column(tmp_path: Path, commu
             uow.commit()
         with store.unit_of_work() as uow:
             (kept,) = uow.attendance.of_family("F1", NOVEMBER)
-        assert (kept.reason, kept.family_note, kept) == ("panier_repas", "Repas fourni par la famille.", fact)
+        assert (kept.reason, kept.note, kept) == ("panier_repas", "Repas fourni par la famille.", fact)
 
 
 def test_a_note_that_only_looks_like_a_reason_bills_the_status(commune: Commune) -> None:

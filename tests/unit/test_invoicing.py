@@ -14,7 +14,9 @@ from espacefamille.billing.documents import DocumentKind, Invoice, InvoiceLine, 
 from espacefamille.billing.invoicing import (
     BillingContext,
     BillingRun,
+    CarriedBalance,
     OutcomeKind,
+    days_to_read,
     run_month_end,
     sibling_ranks,
 )
@@ -457,3 +459,35 @@ def test_credit_notes_of_cancelled_prepaid_days_are_not_regularised_by_month_end
         issued=[credit],
     )
     assert run.documents == ()
+
+
+def _carried_line(reason: str, *days: dt.date) -> InvoiceLine:
+    return InvoiceLine(
+        "C1",
+        "repas",
+        "Repas — Léa",
+        reason,
+        days,
+        Decimal(len(days)),
+        Decimal("2.60"),
+        Money("2.60") * len(days),
+    )
+
+
+def test_a_carried_line_read_again_brings_every_line_that_shares_one_of_its_days() -> None:
+    # November carried below the threshold: presences on the 9th and 27th, the 12th's unjustified absence,
+    # a late-booking surcharge on the 9th and 12th. The 12th is corrected: the surcharge line holds it, so
+    # it is read again, and with its 9th the presences' line, whose 27th must be read too.
+    ninth, twelfth, twenty_seventh = dt.date(2026, 11, 9), dt.date(2026, 11, 12), dt.date(2026, 11, 27)
+    carried = CarriedBalance(
+        "F1",
+        "enfance",
+        (
+            _carried_line("attendance.present", ninth, twenty_seventh),
+            _carried_line("attendance.absent_unjustified", twelfth),
+            _carried_line("surcharge.late_booking", ninth, twelfth),
+        ),
+    )
+    assert days_to_read([twelfth], carried) == (ninth, twelfth, twenty_seventh)
+    assert days_to_read([dt.date(2026, 11, 30)], carried) == (dt.date(2026, 11, 30),)
+    assert days_to_read([], carried) == ()

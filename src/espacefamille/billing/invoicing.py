@@ -106,7 +106,7 @@ from espacefamille.model import (
     booked_days,
 )
 from espacefamille.money import ZERO, Money
-from espacefamille.rules.attendance import REASON_PREFIX, AttendanceFact, AttendanceStatus
+from espacefamille.rules.attendance import AttendanceFact, AttendanceStatus
 from espacefamille.rules.policies import (
     AfterDeadlinePolicy,
 )
@@ -188,11 +188,8 @@ _NEW_INDEX: Final = threading.Lock()
 
 def _fact_index(fact: AttendanceFact) -> int:
     """The index of what a fact records: its status, or its status with the commune's reason."""
-    note = fact.note
-    if not note or not note.startswith(REASON_PREFIX):
-        return _INDEX[fact.status]
     reason = fact.reason
-    if reason is None:  # a sentence that only looks like a reason
+    if reason is None:
         return _INDEX[fact.status]
     key = _Reasoned(fact.status, reason)
     index = _INDEX.get(key)
@@ -1147,8 +1144,7 @@ def _recorded(
     index_of = _INDEX
     for fact in month.attendance:
         if fact.prestation_id in prestations:
-            note = fact.note  # a commune's reason, if any, is written at the start of the note
-            index = _fact_index(fact) if note and note[0] == "[" else index_of[fact.status]
+            index = index_of[fact.status] if fact.reason is None else _fact_index(fact)
             facts[(fact.child_id, fact.prestation_id, fact.day)] = index
     pair_facts: dict[tuple[str, str], dict[dt.date, int]] = {}
     for (child_id, prestation_id, day), index in facts.items():
@@ -1200,12 +1196,21 @@ def _unbooked_facts(
 
 def days_to_read(changed: Iterable[dt.date], carried: CarriedBalance | None) -> tuple[dt.date, ...]:
     """The earlier days a run must read for a family besides its period: the ``changed`` ones, and every
-    day of a carried line that holds one (that line is billed again from its days' facts)."""
+    day of a carried line that holds one of the days to read (that line is billed again from its days'
+    facts), until no carried line holds one more: a surcharge line of the 9th and 12th brings the 9th, and
+    with it the presences of the 9th and 27th."""
     days = set(changed)
-    if carried is not None and days:
-        for line in carried.lines:
+    if carried is None or not days:
+        return tuple(sorted(days))
+    pending = list(carried.lines)
+    grown = True
+    while grown:  # a line read again brings its days, which may be held by lines seen before
+        grown = False
+        for line in list(pending):
             if days.intersection(line.days):
                 days.update(line.days)
+                pending.remove(line)
+                grown = True
     return tuple(sorted(days))
 
 

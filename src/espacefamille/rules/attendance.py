@@ -49,7 +49,6 @@ from espacefamille.errors import InvalidConfiguration, InvalidInput
 from espacefamille.text import Lang, format_date, format_datetime
 
 __all__ = [
-    "REASON_PREFIX",
     "AbsenceDay",
     "AbsenceDeclaration",
     "AbsenceOutcome",
@@ -113,20 +112,13 @@ _STATUS_LABELS = {
 _non_empty = non_empty(code="input.empty", message_fr="Identifiant manquant.")
 
 
-REASON_PREFIX: Final = "[motif:"
-"""How a fact's ``note`` starts when it carries a commune's attendance reason: ``[motif:sortie_scolaire]``."""
-
-
-def _split_reason(note: str) -> tuple[str | None, str]:
-    """The reason code a note starts with (``[motif:<code>]``, then the family's sentence on the next line),
-    and the sentence; a note that does not start so is only a sentence."""
-    if note.startswith(REASON_PREFIX):
-        end = note.find("]")
-        code = note[len(REASON_PREFIX) : end]
-        if end > 0 and IDENTIFIER.match(code):
-            rest = note[end + 1 :]
-            return code, rest[1:] if rest.startswith("\n") else rest
-    return None, note
+def _reason_code(instance: object, attribute: attrs.Attribute[str | None], value: object) -> None:
+    if value is not None and (not isinstance(value, str) or not IDENTIFIER.match(value)):
+        raise InvalidInput(
+            f"an attendance reason is a code of the commune's configuration, got {value!r}",
+            message_fr=f"« {value} » n'est pas un code de motif de pointage.",
+            code="attendance.reason_code",
+        )
 
 
 @attrs.frozen
@@ -139,9 +131,7 @@ class AttendanceFact:
     A fact may carry one of the **commune's own attendance reasons** (*types de pointage*: a school
     outing, a packed lunch, a meal refused…), a code of the price lists' ``attendance`` tables, beside its
     status: month end prices the day with that reason's effect instead of the status's, on a line of its
-    own. The stores keep it inside ``note`` (``[motif:<code>]``, then the sentence for the family on the next
-    line), so that every store keeps it without a new column; ``with_reason`` writes it, ``reason`` and
-    ``family_note`` read it back.
+    own (``reason``; ``None`` when the status says it all).
     """
 
     child_id: str = attrs.field(validator=_non_empty)
@@ -151,44 +141,11 @@ class AttendanceFact:
     recorded_by: str | None = None
     recorded_at: dt.datetime | None = attrs.field(default=None, validator=optional_aware_instant)
     note: str = ""
+    reason: str | None = attrs.field(default=None, validator=_reason_code)
 
     @property
     def code(self) -> str:
         return self.status.code
-
-    @classmethod
-    def with_reason(
-        cls,
-        child_id: str,
-        prestation_id: str,
-        day: dt.date,
-        status: AttendanceStatus,
-        reason: str,
-        *,
-        recorded_by: str | None = None,
-        recorded_at: dt.datetime | None = None,
-        note: str = "",
-    ) -> AttendanceFact:
-        """A fact with the commune's attendance reason ``reason`` (a code of its configuration)."""
-        if not isinstance(reason, str) or not IDENTIFIER.match(reason):
-            raise InvalidInput(
-                f"an attendance reason is a code of the commune's configuration, got {reason!r}",
-                message_fr=f"« {reason} » n'est pas un code de motif de pointage.",
-                code="attendance.reason_code",
-            )
-        text = f"{REASON_PREFIX}{reason}]" + ("\n" + note if note else "")
-        return cls(child_id, prestation_id, day, status, recorded_by, recorded_at, text)
-
-    @property
-    def reason(self) -> str | None:
-        """The commune's attendance reason recorded with the fact, if any."""
-        note = self.note
-        return _split_reason(note)[0] if note.startswith(REASON_PREFIX) else None
-
-    @property
-    def family_note(self) -> str:
-        """The sentence for the family, without the reason's code."""
-        return _split_reason(self.note)[1]
 
 
 # -- the family's declaration -----------------------------------------------------------------

@@ -575,6 +575,7 @@ def attendance_facts(
         recorded_by=draw(identifiers()) if recorded else None,
         recorded_at=draw(instants()) if recorded else None,
         note=draw(st.just("") | names()),
+        reason=draw(st.none() | identifiers()),  # the commune's own attendance reason, if any
     )
 
 

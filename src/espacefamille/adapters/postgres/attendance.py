@@ -58,8 +58,9 @@ class _PostgresAttendance:
                 _read_optional_text(recorded_by),
                 _read_optional_instant(recorded_at, zone),
                 _read_text(note),
+                reason,
             )
-            for child_id, prestation_id, day, state, recorded_by, recorded_at, zone, note in rows
+            for child_id, prestation_id, day, state, recorded_by, recorded_at, zone, note, reason in rows
         )
 
     def save(self, facts: Iterable[AttendanceFact], family_id: str) -> None:
@@ -75,6 +76,7 @@ class _PostgresAttendance:
                 _optional_text(fact.recorded_by),
                 *_optional_instant(fact.recorded_at),
                 _text(fact.note),
+                fact.reason,
             )
             for fact in facts
         ]
@@ -85,13 +87,13 @@ class _PostgresAttendance:
         def apply() -> None:
             self._uow._many(
                 "INSERT INTO attendance (collectivite_id, child_id, prestation_id, day, family_id, status, "
-                "recorded_by, recorded_at, recorded_zone, note) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                "recorded_by, recorded_at, recorded_zone, note, reason) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
                 "ON CONFLICT (collectivite_id, child_id, prestation_id, day) DO UPDATE SET "
                 "family_id = excluded.family_id, status = excluded.status, "
                 "recorded_by = excluded.recorded_by, "
                 "recorded_at = excluded.recorded_at, recorded_zone = excluded.recorded_zone, "
-                "note = excluded.note",
+                "note = excluded.note, reason = excluded.reason",
                 rows,
             )
 

@@ -102,7 +102,9 @@ _CHILD_COLUMNS: Final = (
 _BOOKING_COLUMNS: Final = (
     "child_id, prestation_id, day, family_id, status, booked_at, booked_zone, paid_cents, surcharge_code"
 )
-_FACT_COLUMNS: Final = "child_id, prestation_id, day, status, recorded_by, recorded_at, recorded_zone, note"
+_FACT_COLUMNS: Final = (
+    "child_id, prestation_id, day, status, recorded_by, recorded_at, recorded_zone, note, reason"
+)
 _ABSENCE_COLUMNS: Final = (
     "child_id, start_day, end_day, reason, declared_at, declared_zone, proof_received_at, proof_zone"
 )

@@ -131,6 +131,8 @@ _COMMUNE_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         f"""CREATE TABLE outbox ({_C}, position bigint GENERATED ALWAYS AS IDENTITY, id {_K},
             message text NOT NULL, PRIMARY KEY (collectivite_id, position), UNIQUE (collectivite_id, id))""",
     ),
+    # 2: an attendance fact may carry the commune's own attendance reason (a code of its price lists).
+    ("ALTER TABLE attendance ADD COLUMN reason text",),
 )
 
 _ACCOUNTS_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (

@@ -58,8 +58,9 @@ class _SqliteAttendance:
                 recorded_by,
                 None if recorded_at is None else _read_instant(recorded_at),
                 note,
+                reason,
             )
-            for child_id, prestation_id, on, state, recorded_by, recorded_at, note in rows
+            for child_id, prestation_id, on, state, recorded_by, recorded_at, note, reason in rows
         )
 
     def save(self, facts: Iterable[AttendanceFact], family_id: str) -> None:
@@ -73,6 +74,7 @@ class _SqliteAttendance:
                 fact.recorded_by,
                 _optional_instant(fact.recorded_at),
                 fact.note,
+                fact.reason,
             )
             for fact in facts
         ]
@@ -83,7 +85,7 @@ class _SqliteAttendance:
             self._uow._mark(_FAMILY, family_id)
             self._uow._db.executemany(
                 "INSERT OR REPLACE INTO attendance (family_id, day, child_id, prestation_id, status, "
-                "recorded_by, recorded_at, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "recorded_by, recorded_at, note, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
 

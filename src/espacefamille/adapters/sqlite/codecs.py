@@ -194,7 +194,7 @@ _BOOKING_COLUMNS: Final = (
     "child_id, prestation_id, day, family_id, status, booked_at, paid_cents, surcharge_code"
 )
 
-_FACT_COLUMNS: Final = "child_id, prestation_id, day, status, recorded_by, recorded_at, note"
+_FACT_COLUMNS: Final = "child_id, prestation_id, day, status, recorded_by, recorded_at, note, reason"
 
 _ABSENCE_COLUMNS: Final = "child_id, start_day, end_day, reason, declared_at, proof_received_at"
 

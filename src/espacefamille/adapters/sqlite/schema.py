@@ -192,6 +192,8 @@ _COMMUNE_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
             regie_id TEXT NOT NULL, family_id TEXT NOT NULL, day TEXT NOT NULL,
             PRIMARY KEY (regie_id, family_id, day)) WITHOUT ROWID""",
     ),
+    # 9: an attendance fact may carry the commune's own attendance reason (a code of its price lists).
+    ("ALTER TABLE attendance ADD COLUMN reason TEXT",),
 )
 
 _ACCOUNTS_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
