@@ -50,10 +50,11 @@ Everything is pure: the issue date is passed in, and nothing is read from a cloc
 ``run_month_end_streamed`` bills families one at a time from an iterable (a store reading families in
 order), so memory does not grow with the city beyond the documents produced.
 
-Why one module of some 1,700 lines: month-end billing is one loop (``bill_month``) whose pieces —
+Why one module of some 2,000 lines: month-end billing is one loop (``bill_month``) whose pieces —
 families' months, corrections of days already billed, the recovery threshold, numbering — must agree on
 every line; they are checked together by "billing month by month equals billing once on the final facts".
-Splitting corrections into their own module is the next clean-up if the file grows.
+It has grown with the pre-flight check (``check_family``, ``check_month``): splitting that and the
+corrections into modules of a ``billing/invoicing/`` package is the next clean-up.
 """
 
 from __future__ import annotations

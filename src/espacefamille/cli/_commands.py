@@ -4,7 +4,7 @@ Back-office calls are made as the commune's administrator (``--agent``), through
 ``FamilyPortal`` on the SQLite store of ``--db``; time comes from ``--now`` (the commune's local time) or
 the machine's clock.
 
-Why one module of some 800 lines: every subcommand is a short function of the same shape (parse, call
+Why one module of some 1,050 lines: every subcommand is a short function of the same shape (parse, call
 one service, print through ``_output``); split by subcommand, each file would repeat the same imports and
 helpers for thirty lines of its own.
 """
