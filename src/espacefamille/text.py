@@ -16,6 +16,7 @@ from babel.numbers import format_currency as _babel_format_currency
 
 __all__ = [
     "Lang",
+    "count_of",
     "format_amount",
     "format_date",
     "format_datetime",
@@ -86,3 +87,10 @@ def format_datetime(moment: dt.datetime, lang: Lang = "fr") -> str:
 def format_amount(amount: Decimal, lang: Lang = "fr") -> str:
     """Euros with CLDR spacing: ``1 234,50 €`` (narrow no-break space for thousands) in French."""
     return str(_babel_format_currency(amount, "EUR", locale=locale_for(lang)))
+
+
+def count_of(count: int, singular: str, plural: str, lang: Lang = "fr") -> str:
+    """A number with its noun agreed: ``1 facture``, ``3 factures``; in French 0 and 1 take the singular
+    (``0 avoir``), in English only 1 does."""
+    one = abs(count) < 2 if lang == "fr" else count == 1
+    return f"{count} {singular if one else plural}"

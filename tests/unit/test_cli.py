@@ -62,7 +62,7 @@ def test_init_says_what_it_created_in_french_then_refuses_a_second_commune(tmp_p
     code, text = run("init", str(example_path()), "--db", path)
     assert code == ExitCode.OK
     assert "Commune Ville de Saint-Aubin-des-Prés enregistrée" in text
-    assert "3 service(s), 2 régie(s)" in text
+    assert "3 services, 2 régies" in text
     code, document = run_json("init", str(example_path()), "--db", path)
     assert code == ExitCode.REFUSED
     assert document["ok"] is False
@@ -342,7 +342,7 @@ def test_billing_draws_its_progress_on_a_terminal_and_prints_only_the_result(
         "--lang", "en",
     )  # fmt: skip
     assert code == ExitCode.OK
-    assert text.startswith("Régie enfance, November 2026: 0 invoice(s)")
+    assert text.startswith("Régie enfance, November 2026: 0 invoices")
     assert len(text.splitlines()) == 1
     assert "Billing November 2026" in terminal.getvalue()
     quiet = _Terminal()

@@ -83,7 +83,7 @@ def test_a_template_filled_in_french_excel_imports_back(db: str, tmp_path: Path)
     row = "E2;Noé;Martin;12/06/2019;F1;;;CP;non;non;\r\n"
     target.write_bytes((data + row).encode("cp1252"))
     code, text = run("import", "children", str(target), "--db", db)
-    assert (code, text.strip()) == (ExitCode.OK, f"1 enfant(s) importé(s) depuis {target}.")
+    assert (code, text.strip()) == (ExitCode.OK, f"Import depuis {target} : 1 enfant.")
 
 
 def test_import_without_a_kind_or_a_file_is_a_french_usage_error(db: str) -> None:

@@ -33,9 +33,9 @@ def test_december_2026_shows_the_christmas_holidays_noel_and_the_canteen_outing(
     )
     assert out.count("vendredi 18 décembre 2026 :") == 1
     # The holiday centre opens on the first three holiday weekdays, then closes for the festive season.
-    assert "Journée centre de loisirs (Centre de loisirs des Prés) — 3 jour(s) d'ouverture" in out
+    assert "Journée centre de loisirs (Centre de loisirs des Prés) — 3 jours d'ouverture" in out
     assert "  jeudi 24 décembre 2026 : Fermé : fermeture annuelle des fêtes." in out
-    assert "Repas (Restauration scolaire) — 10 jour(s) d'ouverture" in out
+    assert "Repas (Restauration scolaire) — 10 jours d'ouverture" in out
     assert "mardi 1er décembre 2026" in out
 
 

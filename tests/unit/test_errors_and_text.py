@@ -19,6 +19,7 @@ from espacefamille.errors import (
     PermissionDenied,
 )
 from espacefamille.text import (
+    count_of,
     format_amount,
     format_date,
     format_datetime,
@@ -191,3 +192,18 @@ def test_amounts_and_locales() -> None:
 def test_a_duration_reads_in_hours_and_minutes_never_as_a_decimal() -> None:
     from_care = [format_duration(m) for m in (65, 45, 120, 0)]
     assert from_care == ["1 h 05", "45 min", "2 h 00", "0 min"]
+
+
+def test_a_count_agrees_its_noun_as_french_and_english_do() -> None:
+
+    assert [count_of(n, "facture", "factures") for n in (0, 1, 2, 12)] == [
+        "0 facture",
+        "1 facture",
+        "2 factures",
+        "12 factures",
+    ]
+    assert [count_of(n, "invoice", "invoices", "en") for n in (0, 1, 2)] == [
+        "0 invoices",
+        "1 invoice",
+        "2 invoices",
+    ]

@@ -111,7 +111,7 @@ def test_a_malformed_line_is_reported_by_its_number_and_nothing_is_imported() ->
     assert error.code == "import.rejected"
     assert error.details == {"lines": [3]}
     assert "ligne 3" in error.message_fr
-    assert error.message_fr.startswith("familles.csv : 1 ligne(s) en erreur, rien n'est importé.")
+    assert error.message_fr.startswith("familles.csv : 1 ligne en erreur, rien n'est importé.")
     assert isinstance(error, InvalidInput)
 
 

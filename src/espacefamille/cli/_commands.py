@@ -299,11 +299,11 @@ def cmd_init(ctx: Context) -> int:
 # -- import ------------------------------------------------------------------------------------------
 
 
-_KIND_WORDS = {
-    "families": ("foyer(s)", "famil(ies)"),
-    "children": ("enfant(s)", "child(ren)"),
-    "enrolments": ("inscription(s)", "enrolment(s)"),
-    "attendance": ("pointage(s)", "attendance fact(s)"),
+_KIND_WORDS = {  # (French one, French many), (English one, English many)
+    "families": (("foyer", "foyers"), ("family", "families")),
+    "children": (("enfant", "enfants"), ("child", "children")),
+    "enrolments": (("inscription", "inscriptions"), ("enrolment", "enrolments")),
+    "attendance": (("pointage", "pointages"), ("attendance fact", "attendance facts")),
 }
 
 
@@ -422,7 +422,8 @@ def _import(ctx: Context) -> int:
 def _imported(ctx: Context, count: int) -> int:
     args, out = ctx.args, ctx.out
     fr, en = _KIND_WORDS[args.kind]
-    out.say("import.done", count=count, what=out.pick(fr, en), path=args.file)
+    one, many = fr if out.lang == "fr" else en
+    out.say("import.done", count=count, one=one, many=many, path=args.file)
     out.document("import", {"kind": args.kind, "file": args.file, "imported": count})
     return ExitCode.OK
 

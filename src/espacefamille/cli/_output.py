@@ -11,12 +11,14 @@ from __future__ import annotations
 import enum
 import json
 import re
+import string
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import IO, Final, Literal
 
 from espacefamille.errors import EspaceFamilleError
+from espacefamille.text import count_of
 
 __all__ = ["CliError", "ExitCode", "Lang", "Output", "argparse_message", "text"]
 
@@ -77,12 +79,12 @@ _TEXT: Final[dict[str, tuple[str, str]]] = {
         "Invalid amount '{value}': expected e.g. 12.50.",
     ),
     "init.done": (
-        "Commune {name} enregistrée dans {path} : {services} service(s), {regies} régie(s).",
-        "Commune {name} saved in {path}: {services} service(s), {regies} régie(s).",
+        "Commune {name} enregistrée dans {path} : {services:service|services}, {regies:régie|régies}.",
+        "Commune {name} saved in {path}: {services:service|services}, {regies:régie|régies}.",
     ),
     "import.done": (
-        "{count} {what} importé(s) depuis {path}.",
-        "{count} {what} imported from {path}.",
+        "Import depuis {path} : {count:{one}|{many}}.",
+        "Imported from {path}: {count:{one}|{many}}.",
     ),
     "import.no_file": (
         "Précisez ce que contient le fichier et le fichier : espacefamille import families familles.csv "
@@ -145,8 +147,8 @@ _TEXT: Final[dict[str, tuple[str, str]]] = {
         "Basket {path}: which household? Add a famille column or the --family option.",
     ),
     "basket.summary": (
-        "{accepted} ligne(s) acceptée(s), {refused} refusée(s).",
-        "{accepted} line(s) accepted, {refused} refused.",
+        "{accepted:ligne acceptée|lignes acceptées}, {refused:refusée|refusées}.",
+        "{accepted:line accepted|lines accepted}, {refused} refused.",
     ),
     "bill.prepaid_only": (
         "La régie {regie} n'encaisse que des prestations payées à la réservation : rien à facturer en fin "
@@ -165,21 +167,21 @@ _TEXT: Final[dict[str, tuple[str, str]]] = {
     ),
     "bill.running": ("Facturation de {month} en cours…", "Billing {month}…"),
     "bill.summary": (
-        "Régie {regie}, {month} : {invoices} facture(s) pour {total}, {credits} avoir(s) pour {credited}, "
-        "{carried} montant(s) reporté(s) sous le seuil ({carried_total}).",
-        "Régie {regie}, {month}: {invoices} invoice(s) for {total}, {credits} credit note(s) for {credited}, "
-        "{carried} amount(s) carried below the threshold ({carried_total}).",
+        "Régie {regie}, {month} : {invoices:facture|factures} pour {total}, {credits:avoir|avoirs} pour "
+        "{credited}, {carried:montant reporté|montants reportés} sous le seuil ({carried_total}).",
+        "Régie {regie}, {month}: {invoices:invoice|invoices} for {total}, {credits:credit note|credit notes} "
+        "for {credited}, {carried:amount|amounts} carried below the threshold ({carried_total}).",
     ),
     "invoices.none": ("Aucune facture.", "No invoice."),
-    "invoices.count": ("{count} document(s).", "{count} document(s)."),
+    "invoices.count": ("{count:document|documents}.", "{count:document|documents}."),
     "export.writing": ("Écriture des factures", "Writing invoices"),
     "export.done": (
-        "{count} document(s) exporté(s) dans {out} ({format}).",
-        "{count} document(s) exported to {out} ({format}).",
+        "{count:document exporté|documents exportés} dans {out} ({format}).",
+        "{count:document|documents} exported to {out} ({format}).",
     ),
     "ical.done": (
-        "{count} réservation(s) de {child} écrite(s) dans {out}.",
-        "{count} booking(s) of {child} written to {out}.",
+        "Écrit dans {out} : {count:réservation|réservations} de {child}.",
+        "Written to {out}: {count:booking|bookings} of {child}.",
     ),
     "demo.building": ("Création des familles", "Creating families"),
     "demo.built": (
@@ -189,10 +191,11 @@ _TEXT: Final[dict[str, tuple[str, str]]] = {
         "{attendance} attendance facts in {month}.",
     ),
     "demo.prepaid": (
-        "Centre de loisirs (payé à la réservation) : {paid} journée(s) réservée(s) et payée(s) en ligne, "
-        "{waiting} en liste d'attente, {notes} avoir(s) pour annulation dans les délais ({credited}).",
-        "Holiday centre (paid at booking): {paid} day(s) booked and paid online, {waiting} on the waiting "
-        "list, {notes} credit note(s) for cancellations in time ({credited}).",
+        "Centre de loisirs (payé à la réservation) : {paid:journée réservée et payée|journées réservées et "
+        "payées} en ligne, {waiting} en liste d'attente, {notes:avoir|avoirs} pour annulation dans les "
+        "délais ({credited}).",
+        "Holiday centre (paid at booking): {paid:day|days} booked and paid online, {waiting} on the waiting "
+        "list, {notes:credit note|credit notes} for cancellations in time ({credited}).",
     ),
     "demo.written": (
         "Factures HTML : {html}\nTableau des factures (CSV) : {csv}\nBase de la commune : {db}",
@@ -304,10 +307,23 @@ def argparse_message(message: str, lang: Lang) -> str:
     return re.sub(r"(?<=\S): ", " : ", message)
 
 
+class _Sentence(string.Formatter):
+    """``str.format`` where ``{count:facture|factures}`` writes the number with its noun agreed."""
+
+    def __init__(self, lang: Lang) -> None:
+        self.lang: Lang = lang
+
+    def format_field(self, value: object, format_spec: str) -> str:
+        if "|" in format_spec and isinstance(value, int):
+            singular, plural = format_spec.split("|", 1)
+            return count_of(value, singular, plural, self.lang)
+        return str(super().format_field(value, format_spec))
+
+
 def text(key: str, lang: Lang, **words: object) -> str:
-    """The sentence ``key`` in ``lang``, with ``words`` filled in."""
+    """The sentence ``key`` in ``lang``, with ``words`` filled in (``{n:mot|mots}`` agrees with ``n``)."""
     french, english = _TEXT[key]
-    return (french if lang == "fr" else english).format(**words)
+    return _Sentence(lang).format(french if lang == "fr" else english, **words)
 
 
 class CliError(Exception):

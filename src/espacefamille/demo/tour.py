@@ -18,7 +18,7 @@ from espacefamille.commune import Commune
 from espacefamille.config import load_commune
 from espacefamille.errors import EspaceFamilleError
 from espacefamille.examples import example_commune
-from espacefamille.text import format_date, month_name
+from espacefamille.text import count_of, format_date, month_name
 
 __all__ = ["main", "month_calendar_text"]
 
@@ -60,7 +60,7 @@ def month_calendar_text(commune: Commune, year: int, month: int) -> str:
         service = commune.service(prestation.service_id)
         opened = sum(1 for a in days if a.is_open)
         lines.append("")
-        lines.append(f"{prestation.name} ({service.name}) — {opened} jour(s) d'ouverture")
+        lines.append(f"{prestation.name} ({service.name}) — {count_of(opened, 'jour', 'jours')} d'ouverture")
         opening = prestation.opening
         for label, weekdays in (
             ("en période scolaire", opening.school_weekdays),

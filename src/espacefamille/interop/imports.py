@@ -48,6 +48,7 @@ from espacefamille.model import (
 )
 from espacefamille.money import to_decimal
 from espacefamille.rules.attendance import AttendanceFact, AttendanceStatus
+from espacefamille.text import count_of
 
 __all__ = [
     "Column",
@@ -243,11 +244,12 @@ class ImportRejected(InvalidInput):
         self.source = source
         name = source or f"{kind.value} file"
         lines = sorted({error.line for error in self.errors})
+        wrong_fr = count_of(len(lines), "ligne", "lignes")
         super().__init__(
-            f"{name}: {len(lines)} line(s) rejected, nothing imported; "
+            f"{name}: {count_of(len(lines), 'line', 'lines', 'en')} rejected, nothing imported; "
             + "; ".join(str(error) for error in self.errors),
-            message_fr=f"{source or 'Fichier ' + kind.value} : {len(lines)} ligne(s) en erreur, rien n'est "
-            "importé. " + " ; ".join(error.text_fr for error in self.errors),
+            message_fr=f"{source or 'Fichier ' + kind.value} : {wrong_fr} en erreur, rien n'est importé. "
+            + " ; ".join(error.text_fr for error in self.errors),
             details={"lines": lines},
         )
 
