@@ -30,7 +30,7 @@ The reference implementations are ``espacefamille.adapters.memory`` and ``espace
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Protocol
 
@@ -42,7 +42,7 @@ from espacefamille.billing.online import PaymentAttempt
 from espacefamille.calendar.opening import Closure
 from espacefamille.calendar.periods import DateRange
 from espacefamille.commune import Commune
-from espacefamille.errors import InvalidInput
+from espacefamille.errors import ConcurrentChange, InvalidInput
 from espacefamille.families.accounts import Account, Activation
 from espacefamille.families.events import OutboxMessage
 from espacefamille.families.requests import Request
@@ -55,6 +55,7 @@ __all__ = [
     "CommuneStore",
     "FamilyRecords",
     "UnitOfWork",
+    "changed_meanwhile",
     "check_carried",
     "family_records_by_parts",
     "family_records_of",
@@ -365,6 +366,17 @@ class UnitOfWork(Protocol):
         ...
 
     def save_commune(self, commune: Commune) -> None: ...
+
+
+def changed_meanwhile(changed: Sequence[tuple[str, str]]) -> ConcurrentChange:
+    """The ``ConcurrentChange`` a store's ``commit()`` raises when what its unit of work read — ``changed``,
+    as (scope, key) pairs: ``("family", "F1")``, ``("numbering", "")``… — was changed by another one."""
+    return ConcurrentChange(
+        "changed by another unit of work since read: "
+        + ", ".join(f"{scope} {key!r}" for scope, key in changed),
+        message_fr="Ces informations ont été modifiées entre-temps ; veuillez recommencer.",
+        details={"changed": list(changed)},
+    )
 
 
 def check_carried(

@@ -34,6 +34,7 @@ from espacefamille.billing.documents import Invoice
 from espacefamille.commune import Commune
 from espacefamille.config import dumps_commune, loads_commune
 from espacefamille.errors import ConcurrentChange, InvalidInput, NotFound
+from espacefamille.ports.store import changed_meanwhile
 
 
 class PostgresStore:
@@ -268,12 +269,7 @@ class PostgresUnitOfWork:
             checked = sorted(key for key in self._read if key[0] != _PRESTATION)
             changed = self._changed_since_read(self._versions(checked, lock=False))
         if changed:
-            raise ConcurrentChange(
-                "changed by another unit of work since read: "
-                + ", ".join(f"{scope} {key!r}" for scope, key in changed),
-                message_fr="Ces informations ont été modifiées entre-temps ; veuillez recommencer.",
-                details={"changed": changed},
-            )
+            raise changed_meanwhile(changed)
 
     # -- transaction ---------------------------------------------------------------------------
 

@@ -36,6 +36,7 @@ from espacefamille.billing.documents import (
 from espacefamille.commune import Commune
 from espacefamille.config import dumps_commune, loads_commune
 from espacefamille.errors import ConcurrentChange, NotFound
+from espacefamille.ports.store import changed_meanwhile
 
 
 class SqliteStore:
@@ -203,12 +204,7 @@ class SqliteUnitOfWork:
     def _raise_if_changed(self) -> None:
         changed = self._changed(places=False)
         if changed:
-            raise ConcurrentChange(
-                "changed by another unit of work since read: "
-                + ", ".join(f"{scope} {key!r}" for scope, key in changed),
-                message_fr="Ces informations ont été modifiées entre-temps ; veuillez recommencer.",
-                details={"changed": changed},
-            )
+            raise changed_meanwhile(changed)
 
     def commit(self) -> None:
         """Write everything at once, or raise ``ConcurrentChange`` and write nothing."""
