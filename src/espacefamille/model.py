@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import itertools
+import re
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any, Final, TypeVar
@@ -54,6 +55,7 @@ __all__ = [
     "Guardian",
     "InvoiceMentions",
     "PaymentMode",
+    "PostalAddress",
     "Prestation",
     "PrestationKind",
     "QuotientFamilial",
@@ -418,9 +420,80 @@ class Guardian:
     phone: str | None = attrs.field(default=None, converter=normal_text, validator=optional_text)
 
 
+#: French postal conventions (NF Z10-011): at most 38 characters a line, and a full address of at most six
+#: lines, of which the name is one and the postcode with the city another: so four lines of street.
+ADDRESS_LINE_LENGTH: Final = 38
+ADDRESS_LINES: Final = 4
+_FRENCH_POSTCODE: Final = re.compile(r"[0-9]{5}")
+
+
+def _address_lines(value: object) -> object:
+    return tuple(normal_text(line) for line in value) if isinstance(value, list | tuple) else value
+
+
+def _address_problem(what: str, value: str) -> InvalidInput:
+    return InvalidInput(
+        f"PostalAddress.{what} is longer than {ADDRESS_LINE_LENGTH} characters: {value!r}",
+        message_fr=f"Ligne d'adresse trop longue (au plus {ADDRESS_LINE_LENGTH} caractères) : « {value} ».",
+        code="model.address_line_too_long",
+        details={"at": what},
+    )
+
+
+@attrs.frozen
+class PostalAddress:
+    """A postal address in France (or abroad, with ``country``), as an envelope and the Treasury read it.
+
+    ``lines`` are the lines above the postcode (street and number, building, lieu-dit, BP…): one to four,
+    of at most 38 characters each; ``postcode`` is five digits in France; ``country`` is None for France,
+    else the country's name (a foreign postcode is then free text).
+    """
+
+    lines: tuple[str, ...] = attrs.field(
+        converter=_address_lines, validator=attrs.validators.deep_iterable(_non_empty)
+    )
+    postcode: str = attrs.field(converter=normal_text, validator=_non_empty)
+    city: str = attrs.field(converter=normal_text, validator=_non_empty)
+    country: str | None = attrs.field(default=None, converter=normal_text, validator=optional_text)
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.lines, tuple) or not 1 <= len(self.lines) <= ADDRESS_LINES:
+            raise InvalidInput(
+                f"a postal address has 1 to {ADDRESS_LINES} lines above the postcode, got {self.lines!r}",
+                message_fr=f"Une adresse postale compte de 1 à {ADDRESS_LINES} lignes avant le code postal.",
+                code="model.address_lines",
+                details={"at": "lines"},
+            )
+        for line in self.lines:
+            if len(line) > ADDRESS_LINE_LENGTH:
+                raise _address_problem("lines", line)
+        if len(f"{self.postcode} {self.city}") > ADDRESS_LINE_LENGTH:
+            raise _address_problem("city", f"{self.postcode} {self.city}")
+        if self.country is not None and (not self.country.strip() or len(self.country) > ADDRESS_LINE_LENGTH):
+            raise _address_problem("country", self.country)
+        if self.in_france and not _FRENCH_POSTCODE.fullmatch(self.postcode):
+            raise InvalidInput(
+                f"a French postcode has five digits, got {self.postcode!r}",
+                message_fr=f"Code postal invalide : « {self.postcode} » (cinq chiffres en France).",
+                code="model.bad_postcode",
+                details={"at": "postcode"},
+            )
+
+    @property
+    def in_france(self) -> bool:
+        return self.country is None or self.country.strip().casefold() == "france"
+
+    def envelope(self) -> tuple[str, ...]:
+        """The lines under the payer's name: the street lines, the postcode and city, the country abroad."""
+        country = () if self.in_france or self.country is None else (self.country.upper(),)
+        return (*self.lines, f"{self.postcode} {self.city}", *country)
+
+
 @attrs.frozen
 class Family:
-    """A household (*foyer*): its guardians, the one who pays, its quotients and residence.
+    """A household (*foyer*): its guardians, the one who pays, its quotients, residence and postal address.
+
+    ``address`` is the payer's postal address, which invoices and the Treasury's files print (None: unknown).
 
     A child of separated parents belongs to two families; each books and pays for its own days.
     """
@@ -432,6 +505,9 @@ class Family:
     residence: Residence = Residence.RESIDENT
     quotients: tuple[QuotientFamilial, ...] = attrs.field(converter=_quotients, default=())
     direct_debit: bool = False
+    address: PostalAddress | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(PostalAddress))
+    )
 
     def __attrs_post_init__(self) -> None:
         if not self.guardians:

@@ -70,6 +70,7 @@ from espacefamille.model import (
     Family,
     Guardian,
     PaymentMode,
+    PostalAddress,
     Prestation,
     PrestationKind,
     QuotientFamilial,
@@ -119,6 +120,7 @@ __all__ = [
     "outbox_messages",
     "payment_attempts",
     "payments",
+    "postal_addresses",
     "prestations",
     "regies",
     "requests",
@@ -477,6 +479,25 @@ def _quotient_lists(draw: st.DrawFn) -> list[QuotientFamilial]:
 
 
 @st.composite
+def postal_addresses(draw: st.DrawFn) -> PostalAddress:
+    """A payer's address: one to four lines of up to 38 characters, in France (five-digit postcode) or
+    abroad (a country, a postcode of its own)."""
+    line = names()  # at most 30 characters
+    abroad = draw(st.booleans())
+    postcode = (
+        draw(st.from_regex(r"[A-Z]{0,2}-?[0-9]{4,5}", fullmatch=True))
+        if abroad
+        else draw(st.from_regex(r"[0-9]{5}", fullmatch=True))
+    )
+    return PostalAddress(
+        lines=draw(st.lists(line, min_size=1, max_size=4)),
+        postcode=postcode,
+        city=draw(line.filter(lambda text: len(text) <= 20)),
+        country=draw(st.sampled_from(("Belgique", "Suisse", "España"))) if abroad else None,
+    )
+
+
+@st.composite
 def families(draw: st.DrawFn, family_id: str | None = None) -> Family:
     """A household: one or two guardians (one pays), its quotients over time, resident or not."""
     guardian_ids = draw(st.lists(identifiers(), min_size=1, max_size=2, unique=True))
@@ -498,6 +519,7 @@ def families(draw: st.DrawFn, family_id: str | None = None) -> Family:
         residence=draw(st.sampled_from(Residence)),
         quotients=draw(_quotient_lists()),
         direct_debit=draw(st.booleans()),
+        address=draw(_maybe(postal_addresses())),
     )
 
 

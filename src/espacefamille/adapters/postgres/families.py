@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
+from espacefamille._internal.trusted import trusted_builder
 from espacefamille.adapters.postgres.codecs import (
     _CHILD_COLUMNS,
     _new_child,
@@ -25,6 +26,7 @@ from espacefamille.model import (
     Enrolment,
     Family,
     Guardian,
+    PostalAddress,
     QuotientFamilial,
     Residence,
     SchoolClass,
@@ -34,7 +36,36 @@ from espacefamille.rules.unpaid import UnpaidExemption
 if TYPE_CHECKING:
     from espacefamille.adapters.postgres.store import PostgresUnitOfWork
 
-_FAMILY_COLUMNS = "id, name, payer_id, residence, direct_debit"
+_FAMILY_COLUMNS = (
+    "id, name, payer_id, residence, direct_debit, address_lines, address_postcode, address_city, "
+    "address_country"
+)
+_FAMILY_COLUMNS_OF_F: Final = ", ".join(f"f.{column.strip()}" for column in _FAMILY_COLUMNS.split(","))
+_new_address: Final = trusted_builder(PostalAddress)
+
+
+def _address_columns(address: PostalAddress | None) -> tuple[list[str] | str | None, ...]:
+    """The payer's address as its four columns store it, or NULLs."""
+    if address is None:
+        return (None, None, None, None)
+    return (
+        [_text(line) for line in address.lines],
+        _text(address.postcode),
+        _text(address.city),
+        _optional_text(address.country),
+    )
+
+
+def _address(columns: Sequence[Any]) -> PostalAddress | None:
+    lines, postcode, city, country = columns
+    if lines is None:
+        return None
+    return _new_address(
+        tuple(_read_text(line) for line in lines),
+        _read_text(postcode),
+        _read_text(city),
+        _read_optional_text(country),
+    )
 
 
 class _PostgresFamilies:
@@ -63,7 +94,7 @@ class _PostgresFamilies:
             self._uow._sync()
             # One statement, one snapshot: each family is read with the version it has in it.
             rows = self._uow._rows(
-                "SELECT f.id, f.name, f.payer_id, f.residence, f.direct_debit, v.version FROM families f "
+                f"SELECT {_FAMILY_COLUMNS_OF_F}, v.version FROM families f "
                 "LEFT JOIN versions v ON v.collectivite_id = f.collectivite_id AND v.scope = 'family' "
                 "AND v.key = f.id WHERE f.collectivite_id = %s AND f.id > %s ORDER BY f.id LIMIT %s",
                 (self._uow._c, after, _BATCH),
@@ -71,8 +102,8 @@ class _PostgresFamilies:
             if not rows:
                 return
             for row in rows:
-                self._uow._read.setdefault((_FAMILY, row[0]), 0 if row[5] is None else int(row[5]))
-            yield from self._families([row[:5] for row in rows])
+                self._uow._read.setdefault((_FAMILY, row[0]), 0 if row[-1] is None else int(row[-1]))
+            yield from self._families([row[:-1] for row in rows])
             after = rows[-1][0]
 
     def _families(self, rows: Sequence[Sequence[Any]]) -> list[Family]:
@@ -107,8 +138,9 @@ class _PostgresFamilies:
                 Residence(residence),
                 tuple(quotients.get(family_id, ())),
                 direct_debit,
+                _address(address),
             )
-            for family_id, name, payer_id, residence, direct_debit in rows
+            for family_id, name, payer_id, residence, direct_debit, *address in rows
         ]
 
     def save(self, family: Family) -> None:
@@ -118,7 +150,8 @@ class _PostgresFamilies:
         def apply() -> None:
             self._uow._run("DELETE FROM families WHERE collectivite_id = %s AND id = %s", (c, family.id))
             self._uow._run(
-                f"INSERT INTO families (collectivite_id, {_FAMILY_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s)",
+                f"INSERT INTO families (collectivite_id, {_FAMILY_COLUMNS}) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 (
                     c,
                     family.id,
@@ -126,6 +159,7 @@ class _PostgresFamilies:
                     family.payer_id,
                     family.residence.value,
                     family.direct_debit,
+                    *_address_columns(family.address),
                 ),
             )
             self._uow._many(

@@ -133,6 +133,30 @@ _COMMUNE_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
     ),
     # 2: an attendance fact may carry the commune's own attendance reason (a code of its price lists).
     ("ALTER TABLE attendance ADD COLUMN reason text",),
+    # 3: SEPA direct debit. The payer's postal address (NULL: none known), the payers' mandates (by RUM: the
+    # sequence of the next collection, the last one, revocation), the debit files built (the whole pain.008
+    # document kept) and each invoice they collect, with its reject once the bank returned it.
+    (
+        "ALTER TABLE families ADD COLUMN address_lines text[], ADD COLUMN address_postcode text, "
+        "ADD COLUMN address_city text, ADD COLUMN address_country text",
+        f"""CREATE TABLE mandates ({_C}, rum {_K}, regie_id text NOT NULL, family_id {_K},
+            debtor_name text NOT NULL, iban text NOT NULL, bic text, signed_on date NOT NULL,
+            sequence text NOT NULL, pre_notification_days integer NOT NULL, registered_on date NOT NULL,
+            last_collected_on date, revoked_on date, PRIMARY KEY (collectivite_id, rum))""",
+        "CREATE INDEX mandates_by_family ON mandates (collectivite_id, family_id, regie_id, rum)",
+        f"""CREATE TABLE debit_batches ({_C}, id {_K}, regie_id {_K}, debit_date date NOT NULL,
+            built_at timestamptz NOT NULL, document text NOT NULL, PRIMARY KEY (collectivite_id, id))""",
+        "CREATE INDEX debit_batches_by_regie ON debit_batches (collectivite_id, regie_id, debit_date, id)",
+        f"""CREATE TABLE debit_collections ({_C}, batch_id {_K}, invoice_number {_K}, family_id {_K},
+            rum text NOT NULL, amount_cents bigint NOT NULL CHECK (amount_cents > 0), sequence text NOT NULL,
+            payment_number text, rejected_on date, reject_reason text, reject_document text,
+            PRIMARY KEY (collectivite_id, batch_id, invoice_number),
+            FOREIGN KEY (collectivite_id, batch_id) REFERENCES debit_batches ON DELETE CASCADE)""",
+        "CREATE INDEX debit_collections_by_invoice ON debit_collections "
+        "(collectivite_id, invoice_number, batch_id)",
+        "CREATE INDEX debit_collections_by_family ON debit_collections "
+        "(collectivite_id, family_id, batch_id, invoice_number)",
+    ),
 )
 
 _ACCOUNTS_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
+from espacefamille._internal.trusted import trusted_builder
 from espacefamille.adapters.sqlite.codecs import (
     _CHILD_COLUMNS,
     _day,
@@ -24,6 +25,7 @@ from espacefamille.model import (
     Enrolment,
     Family,
     Guardian,
+    PostalAddress,
     QuotientFamilial,
     Residence,
     SchoolClass,
@@ -32,6 +34,27 @@ from espacefamille.rules.unpaid import UnpaidExemption
 
 if TYPE_CHECKING:
     from espacefamille.adapters.sqlite.store import SqliteUnitOfWork
+
+_FAMILY_COLUMNS: Final = (
+    "id, name, payer_id, residence, direct_debit, address_lines, address_postcode, address_city, "
+    "address_country"
+)
+_FAMILY_COLUMNS_OF_F: Final = ", ".join(f"f.{column.strip()}" for column in _FAMILY_COLUMNS.split(","))
+_new_address: Final = trusted_builder(PostalAddress)
+
+
+def _address_columns(address: PostalAddress | None) -> tuple[str | None, ...]:
+    """The payer's address as the four columns store it (its lines joined by line breaks), or NULLs."""
+    if address is None:
+        return (None, None, None, None)
+    return ("\n".join(address.lines), address.postcode, address.city, address.country)
+
+
+def _address(columns: Sequence[str | None]) -> PostalAddress | None:
+    lines, postcode, city, country = columns
+    if lines is None:
+        return None
+    return _new_address(tuple(lines.split("\n")), postcode, city, country)
 
 
 class _SqliteFamilies:
@@ -44,7 +67,7 @@ class _SqliteFamilies:
         self._uow._sync()
         self._uow._seen(_FAMILY, family_id)
         row = self._uow._db.execute(
-            "SELECT id, name, payer_id, residence, direct_debit FROM families WHERE id = ?", (family_id,)
+            f"SELECT {_FAMILY_COLUMNS} FROM families WHERE id = ?", (family_id,)
         ).fetchone()
         if row is None:
             raise _not_found("family", family_id, "famille")
@@ -58,7 +81,7 @@ class _SqliteFamilies:
         self._uow._sync()
         while True:
             rows = self._uow._db.execute(
-                "SELECT f.id, f.name, f.payer_id, f.residence, f.direct_debit, v.version FROM families f "
+                f"SELECT {_FAMILY_COLUMNS_OF_F}, v.version FROM families f "
                 "LEFT JOIN versions v ON v.scope = 'family' AND v.key = f.id "
                 "WHERE f.id > ? ORDER BY f.id LIMIT ?",
                 (after, _BATCH),
@@ -67,8 +90,8 @@ class _SqliteFamilies:
                 return
             if not self._uow._writing:  # under the write lock they cannot change (see _seen)
                 for row in rows:
-                    self._uow._read.setdefault((_FAMILY, row[0]), 0 if row[5] is None else int(row[5]))
-            yield from self._families([row[:5] for row in rows])
+                    self._uow._read.setdefault((_FAMILY, row[0]), 0 if row[-1] is None else int(row[-1]))
+            yield from self._families([row[:-1] for row in rows])
             after = rows[-1][0]
 
     def _families(self, rows: list[Any]) -> list[Family]:
@@ -106,8 +129,9 @@ class _SqliteFamilies:
                 Residence(residence),
                 tuple(quotients.get(family_id, ())),
                 bool(direct_debit),
+                _address(address),
             )
-            for family_id, name, payer_id, residence, direct_debit in rows
+            for family_id, name, payer_id, residence, direct_debit, *address in rows
         ]
 
     def save(self, family: Family) -> None:
@@ -116,8 +140,15 @@ class _SqliteFamilies:
             self._uow._mark(_FAMILY, family.id)
             self._uow._db.execute("DELETE FROM families WHERE id = ?", (family.id,))
             self._uow._db.execute(
-                "INSERT INTO families (id, name, payer_id, residence, direct_debit) VALUES (?, ?, ?, ?, ?)",
-                (family.id, family.name, family.payer_id, family.residence.value, int(family.direct_debit)),
+                f"INSERT INTO families ({_FAMILY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    family.id,
+                    family.name,
+                    family.payer_id,
+                    family.residence.value,
+                    int(family.direct_debit),
+                    *_address_columns(family.address),
+                ),
             )
             self._uow._db.executemany(
                 "INSERT INTO guardians (family_id, position, id, first_name, last_name, email, phone) "

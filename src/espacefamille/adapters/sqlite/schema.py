@@ -194,6 +194,34 @@ _COMMUNE_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
     ),
     # 9: an attendance fact may carry the commune's own attendance reason (a code of its price lists).
     ("ALTER TABLE attendance ADD COLUMN reason TEXT",),
+    # 10: SEPA direct debit. The payer's postal address (NULL columns: none known; lines joined by a line
+    # break); the payers' mandates (by RUM: the sequence of the next collection, the last one, revocation);
+    # the debit files built (the whole pain.008 document kept) and each invoice they collect, with its
+    # reject once the bank returned it.
+    (
+        "ALTER TABLE families ADD COLUMN address_lines TEXT",
+        "ALTER TABLE families ADD COLUMN address_postcode TEXT",
+        "ALTER TABLE families ADD COLUMN address_city TEXT",
+        "ALTER TABLE families ADD COLUMN address_country TEXT",
+        """CREATE TABLE mandates (
+            rum TEXT PRIMARY KEY, regie_id TEXT NOT NULL, family_id TEXT NOT NULL,
+            debtor_name TEXT NOT NULL, iban TEXT NOT NULL, bic TEXT, signed_on TEXT NOT NULL,
+            sequence TEXT NOT NULL, pre_notification_days INTEGER NOT NULL, registered_on TEXT NOT NULL,
+            last_collected_on TEXT, revoked_on TEXT) WITHOUT ROWID""",
+        "CREATE INDEX mandates_by_family ON mandates (family_id, regie_id, rum)",
+        """CREATE TABLE debit_batches (
+            id TEXT PRIMARY KEY, regie_id TEXT NOT NULL, debit_date TEXT NOT NULL, built_at TEXT NOT NULL,
+            document TEXT NOT NULL) WITHOUT ROWID""",
+        "CREATE INDEX debit_batches_by_regie ON debit_batches (regie_id, debit_date, id)",
+        """CREATE TABLE debit_collections (
+            batch_id TEXT NOT NULL REFERENCES debit_batches (id) ON DELETE CASCADE,
+            invoice_number TEXT NOT NULL, family_id TEXT NOT NULL, rum TEXT NOT NULL,
+            amount_cents INTEGER NOT NULL CHECK (amount_cents > 0), sequence TEXT NOT NULL,
+            payment_number TEXT, rejected_on TEXT, reject_reason TEXT, reject_document TEXT,
+            PRIMARY KEY (batch_id, invoice_number)) WITHOUT ROWID""",
+        "CREATE INDEX debit_collections_by_invoice ON debit_collections (invoice_number, batch_id)",
+        "CREATE INDEX debit_collections_by_family ON debit_collections (family_id, batch_id, invoice_number)",
+    ),
 )
 
 _ACCOUNTS_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from espacefamille.calendar.periods import DateRange
 from espacefamille.errors import NotFound
 from espacefamille.examples import example_commune
-from espacefamille.model import Child, Enrolment, Family
+from espacefamille.model import Child, Enrolment, Family, PostalAddress
 from espacefamille.money import Money
 from espacefamille.testing import strategies as s
 from espacefamille.testing.builders import (
@@ -54,6 +54,21 @@ class FamiliesConformance(ConformanceBase):
         assert own == value
         assert later == value
         assert later.quotients == value.quotients
+
+    def test_a_payer_address_reads_back_equal_and_can_be_removed(self) -> None:
+        store = self.seeded_store()
+        address = PostalAddress(
+            ("Résidence « Les Tilleuls », bât. B", "12 bis rue de l'Église", "BP 7 \\ lieu-dit"),
+            "35000",
+            "Rennes Cedex 2",
+        )
+        housed = attrs.evolve(family("F1", "Martin"), address=address)
+        self.write(store, lambda uow: uow.families.save(housed))
+        assert self.read(store, lambda uow: uow.families.get("F1")).address == address
+        listed = self.read(store, lambda uow: {f.id: f.address for f in uow.families.all()})
+        assert listed == {"F1": address, "F2": None}
+        self.write(store, lambda uow: uow.families.save(attrs.evolve(housed, address=None)))
+        assert self.read(store, lambda uow: uow.families.get("F1")).address is None
 
     def test_unknown_identifiers_are_not_found(self) -> None:
         store = self.seeded_store()
