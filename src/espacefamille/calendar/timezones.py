@@ -3,6 +3,10 @@
 A deadline such as "the day before at 10:00" is a wall-clock time in the commune. Converting it to
 an instant must respect the zone's rules: on the spring-forward Sunday 02:30 does not exist in
 Europe/Paris (it becomes 03:30), on the autumn Sunday 02:30 happens twice (the first is taken).
+
+Instants are compared in UTC (``utc_instant``): Python compares two datetimes of one zone by their wall
+clocks and ignores ``fold``, so the second 02:15 of the autumn night (01:15 UTC) would come before the
+first 02:30 (00:30 UTC) — and a request made after a deadline would be judged in time.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ __all__ = [
     "optional_aware_instant",
     "require_aware",
     "time_zone",
+    "utc_instant",
 ]
 
 DEFAULT_TIMEZONE = "Europe/Paris"
@@ -71,6 +76,18 @@ def require_aware(moment: dt.datetime, what: str = "now") -> dt.datetime:
             code="input.naive_datetime",
         )
     return moment
+
+
+def utc_instant(moment: dt.datetime, what: str = "now") -> dt.datetime:
+    """``moment`` (aware) as the same instant in UTC: compare instants this way, never by wall clock.
+
+    Two datetimes of one zone compare by their wall clocks, ``fold`` ignored: on the autumn night
+    02:15 *second* occurrence (fold=1, 01:15 UTC) compares before 02:30 *first* (00:30 UTC). A wall
+    time the spring change skips (02:30 on the last Sunday of March in Paris) is read as Python reads
+    it, with the offset before the change for ``fold=0`` (so 03:30 summer time, as ``local_instant``
+    places it) and the one after for ``fold=1`` (01:30 winter time).
+    """
+    return require_aware(moment, what).astimezone(dt.UTC)
 
 
 def aware_instant(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:

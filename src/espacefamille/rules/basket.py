@@ -38,7 +38,7 @@ from espacefamille._internal.validators import plain_date
 from espacefamille.calendar.opening import Closure, OpeningCalendar, OpeningDay
 from espacefamille.calendar.periods import DateRange, Weekday
 from espacefamille.calendar.recurrence import weekly_dates
-from espacefamille.calendar.timezones import require_aware
+from espacefamille.calendar.timezones import require_aware, utc_instant
 from espacefamille.commune import Commune
 from espacefamille.errors import InvalidInput
 from espacefamille.model import (
@@ -550,7 +550,7 @@ class _Evaluation:
         return self._judged[key]
 
     def started(self, prestation: Prestation, day: dt.date, now: dt.datetime) -> bool:
-        return now >= self.deadline_context(prestation).start_of(day)
+        return utc_instant(now) >= self.deadline_context(prestation).start_of(day)
 
     def from_deadline(
         self, line: BasketLine, judged: DeadlineDecision, days: Sequence[dt.date], changed: bool = False

@@ -45,7 +45,7 @@ import attrs
 
 from espacefamille.calendar.opening import ClosedBecause, Closure, Opening, OpeningCalendar, OpeningDay
 from espacefamille.calendar.periods import DateRange, iso_week_label
-from espacefamille.calendar.timezones import require_aware
+from espacefamille.calendar.timezones import require_aware, utc_instant
 from espacefamille.commune import Commune
 from espacefamille.errors import InvalidInput
 from espacefamille.model import Booking, BookingStatus, Child, Enrolment, Prestation, Service
@@ -618,7 +618,7 @@ class _Builder:
         Registration windows and a horizon not yet passed go through ``judge_booking`` itself; the
         deadline and after-deadline policy are judged here in the same order as ``policies._late``.
         """
-        now = self.now
+        now = utc_instant(self.now)  # compared in UTC: fold counts on the autumn night
         rules = plan.rules
         if rules is None:
             # Without rules a prestation can be booked and cancelled until it starts.

@@ -27,7 +27,7 @@ from espacefamille._internal.tables import REQUIRED, Required, Table
 from espacefamille.calendar.commune import CommuneCalendar
 from espacefamille.calendar.opening import OpeningCalendar
 from espacefamille.calendar.periods import DateRange, Weekday
-from espacefamille.calendar.timezones import optional_aware_instant
+from espacefamille.calendar.timezones import optional_aware_instant, utc_instant
 from espacefamille.calendar.workdays import DayCounting, shift
 from espacefamille.errors import InvalidConfiguration, InvalidInput
 from espacefamille.model import Prestation
@@ -156,7 +156,7 @@ def _place(
 ) -> dt.datetime:
     if on_closed_day is OnClosedDay.PREVIOUS_OPEN_DAY:
         due = _previous_open_day(due, context.opening)
-    return min(context.calendar.instant(due, at), context.start_of(target))
+    return min(context.calendar.instant(due, at), context.start_of(target), key=utc_instant)
 
 
 # -- the patterns -----------------------------------------------------------------------------
@@ -474,13 +474,13 @@ class RegistrationWindow:
     )
 
     def __attrs_post_init__(self) -> None:
-        if self.closes <= self.opens:
+        if utc_instant(self.closes) <= utc_instant(self.opens):
             raise InvalidInput(
                 f"the window closes ({self.closes.isoformat()}) before it opens ({self.opens.isoformat()})",
                 message_fr="La période d'inscription se ferme avant de s'ouvrir.",
                 code="deadline.window_order",
             )
-        if self.resident_opens is not None and self.resident_opens > self.opens:
+        if self.resident_opens is not None and utc_instant(self.resident_opens) > utc_instant(self.opens):
             raise InvalidInput(
                 f"residents would open ({self.resident_opens.isoformat()}) after everyone else "
                 f"({self.opens.isoformat()})",

@@ -23,7 +23,7 @@ import attrs
 from babel.numbers import format_percent
 
 from espacefamille.billing.tariffs import FixedSurcharge, PercentSurcharge, SurchargeRule
-from espacefamille.calendar.timezones import require_aware
+from espacefamille.calendar.timezones import utc_instant
 from espacefamille.errors import InvalidConfiguration, InvalidInput
 from espacefamille.model import Prestation
 from espacefamille.money import Money, to_decimal
@@ -577,9 +577,10 @@ def judge_booking(
     """Whether a booking for ``day`` asked at instant ``now`` is in time, too early or late.
 
     Checked in order: the horizon, the registration window (not open yet for this family, or
-    closed), then the booking deadline. A request exactly at the deadline is in time.
+    closed), then the booking deadline. A request exactly at the deadline is in time. Instants are
+    compared in UTC, so an ambiguous wall time of the autumn night falls on its own side (``fold``).
     """
-    now = require_aware(now)
+    now = utc_instant(now)
     _check_day(day)
     calendar = context.calendar
     deadline = calendar.local(rules.booking_deadline.instant(day, context))
@@ -635,7 +636,7 @@ def judge_booking(
                 en,
                 opens=opens,
             )
-        if window.closes < deadline:
+        if utc_instant(window.closes) < utc_instant(deadline):
             deadline, window_closed = calendar.local(window.closes), True
     if now <= deadline:
         fr, en = _both(*_IN_TIME[request], when=deadline)
@@ -656,7 +657,7 @@ def judge_cancellation(
 ) -> DeadlineDecision:
     """Whether cancelling the booking of ``day`` at instant ``now`` is in time (exactly at the
     deadline is in time); after it, the commune's policy applies — usually the day stays billed."""
-    now = require_aware(now)
+    now = utc_instant(now)
     _check_day(day)
     deadline = context.calendar.local(rules.cancellation_deadline.instant(day, context))
     request = Request.CANCELLATION

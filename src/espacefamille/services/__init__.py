@@ -6,7 +6,7 @@ credits, refunds, answers to requests). Each call checks who acts, runs in one u
 events, and is retried on ``ConcurrentChange``. ``docs/services.md`` has a worked example per use case.
 """
 
-from espacefamille.services.backoffice import BackOffice, HoldsReleased, MonthEndReport
+from espacefamille.services.backoffice import BackOffice, HoldsReleased, MonthEndReport, SheetLine
 from espacefamille.services.portal import (
     DEFAULT_RETRIES,
     AbsenceResult,
@@ -14,6 +14,7 @@ from espacefamille.services.portal import (
     FamilyPortal,
     InvoiceView,
     NotificationResult,
+    PaymentView,
     transact,
 )
 
@@ -27,5 +28,7 @@ __all__ = [
     "InvoiceView",
     "MonthEndReport",
     "NotificationResult",
+    "PaymentView",
+    "SheetLine",
     "transact",
 ]

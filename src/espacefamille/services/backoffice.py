@@ -63,6 +63,7 @@ from espacefamille.families.events import (
     DomainEvent,
     HoldExpired,
     InvoiceIssued,
+    OutboxMessage,
     PaymentReceived,
     RequestAnswered,
     UnpaidExemptionGranted,
@@ -88,7 +89,7 @@ from ._checks import checked_calls
 from .corrections import note_corrections, note_quotient_change
 from .portal import ServiceBase, billing_ledger, place_ledgers, promote
 
-__all__ = ["MONTH_END_BATCH", "BackOffice", "HoldsReleased", "MonthEndReport"]
+__all__ = ["MONTH_END_BATCH", "BackOffice", "HoldsReleased", "MonthEndReport", "SheetLine"]
 
 _T = TypeVar("_T")
 
@@ -122,6 +123,19 @@ class HoldsReleased:
     @property
     def code(self) -> str:
         return "prepaid.hold_expired" if self.released else "prepaid.nothing_expired"
+
+
+@attrs.frozen
+class SheetLine:
+    """A line of a day's attendance sheet: a child's booking, the child, and the fact recorded, if any."""
+
+    booking: Booking
+    child: Child
+    fact: AttendanceFact | None = None
+
+    @property
+    def status(self) -> AttendanceStatus | None:
+        return None if self.fact is None else self.fact.status
 
 
 def _sentences(items: Iterable[str]) -> tuple[str, ...]:
@@ -543,6 +557,15 @@ class BackOffice(ServiceBase):
                         details={"child_id": child.id},
                     )
             try:
+    def families(self, actor: Actor) -> tuple[Family, ...]:
+        """The commune's households, by name then id: the back office's list to open a family's file."""
+
+        def work(uow: UnitOfWork) -> tuple[Family, ...]:
+            require_agent(actor, uow.commune().collectivite.id)
+            return tuple(sorted(uow.families.all(), key=lambda f: (f.name.casefold(), f.id)))
+
+        return self._transact(work)
+
                 before: Family | None = uow.families.get(family.id)
             except NotFound:
                 before = None
@@ -598,6 +621,46 @@ class BackOffice(ServiceBase):
                 day = DateRange(fact.day, fact.day)
                 owner = next(
                     (
+    def attendance_sheet(self, actor: Actor, service_id: str, day: dt.date) -> tuple[SheetLine, ...]:
+        """The day's sheet of a service (*la feuille d'appel*): every child booked (or held) on each of its
+        prestations, by prestation then name, with what was recorded for the day so far, if anything."""
+        if not isinstance(day, dt.date) or isinstance(day, dt.datetime):
+            raise InvalidInput(f"not a date: {day!r}", code="attendance.bad_day")
+        period = DateRange(day, day)
+
+        def work(uow: UnitOfWork) -> tuple[SheetLine, ...]:
+            commune = uow.commune()
+            require_agent(actor, commune.collectivite.id, _ATTENDANCE)
+            service = commune.service(service_id)
+            facts: dict[str, dict[tuple[str, str], AttendanceFact]] = {}
+            lines = []
+            for prestation in service.prestations:
+                for booking in uow.bookings.of_prestation(prestation.id, period):
+                    if not booking.is_active:
+                        continue
+                    if booking.family_id not in facts:
+                        facts[booking.family_id] = {
+                            (f.child_id, f.prestation_id): f
+                            for f in uow.attendance.of_family(booking.family_id, period)
+                        }
+                    child = uow.families.child(booking.child_id)
+                    fact = facts[booking.family_id].get((booking.child_id, booking.prestation_id))
+                    lines.append(SheetLine(booking, child, fact))
+            order = {p.id: i for i, p in enumerate(service.prestations)}
+            return tuple(
+                sorted(
+                    lines,
+                    key=lambda line: (
+                        order[line.booking.prestation_id],
+                        line.child.last_name.casefold(),
+                        line.child.first_name.casefold(),
+                        line.child.id,
+                    ),
+                )
+            )
+
+        return self._transact(work)
+
                         b.family_id
                         for family_id in child.family_ids
                         for b in uow.bookings.of_family(family_id, day)
@@ -1190,3 +1253,18 @@ class BackOffice(ServiceBase):
     def _emit(uow: UnitOfWork, events: Iterable[DomainEvent]) -> None:
         for event in events:
             uow.outbox.add(new_message(event))
+    # -- the outbox -----------------------------------------------------------------------------------
+
+    def outbox(self, actor: Actor, *, limit: int | None = None) -> tuple[OutboxMessage, ...]:
+        """The messages the commune sends or sent (e-mails to families, activation links among them),
+        newest first, ``limit`` at most. For a gestionnaire: the links open families' accounts."""
+        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
+            raise InvalidInput(f"limit must be a count, got {limit!r}", code="outbox.bad_limit")
+
+        def work(uow: UnitOfWork) -> tuple[OutboxMessage, ...]:
+            require_agent(actor, uow.commune().collectivite.id, _GESTION)
+            messages = uow.outbox.all()[::-1]
+            return messages if limit is None else messages[:limit]
+
+        return self._transact(work)
+

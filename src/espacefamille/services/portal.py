@@ -72,7 +72,7 @@ from espacefamille.billing.prepaid import (
     price_preview,
 )
 from espacefamille.calendar.opening import Closure
-from espacefamille.calendar.periods import DateRange
+from espacefamille.calendar.periods import DateRange, Weekday
 from espacefamille.commune import Commune
 from espacefamille.errors import ConcurrentChange, InvalidInput, NotFound, PermissionDenied
 from espacefamille.families.accounts import (
@@ -97,10 +97,19 @@ from espacefamille.model import Booking, BookingStatus, Child, Family, PaymentMo
 from espacefamille.money import ZERO, Money
 from espacefamille.ports import AccountStore, Clock, CommuneStore, UnitOfWork
 from espacefamille.rules.attendance import AbsenceDeclaration, AbsenceOutcome, AbsenceReason, resolve_absence
-from espacefamille.rules.basket import BasketContext, BasketLine, BasketResult, LineDecision
+from espacefamille.rules.basket import (
+    Action,
+    BasketContext,
+    BasketLine,
+    BasketResult,
+    LineDecision,
+    PeriodExpansion,
+    period_lines,
+)
 from espacefamille.rules.calendar_view import CalendarView, family_calendar
 from espacefamille.rules.capacity import PlaceLedger, Promotion
 from espacefamille.rules.unpaid import Debt
+from espacefamille.text import count_of
 
 from ._checks import checked_calls
 from .corrections import note_corrections
@@ -112,6 +121,7 @@ __all__ = [
     "FamilyPortal",
     "InvoiceView",
     "NotificationResult",
+    "PaymentView",
     "transact",
 ]
 
@@ -277,6 +287,12 @@ def promote(
 def _span(days: Iterable[dt.date], margin: int = 7) -> DateRange:
     ordered = sorted(days)
     return DateRange(ordered[0] - dt.timedelta(days=margin), ordered[-1] + dt.timedelta(days=margin))
+
+
+def _basket(lines: Sequence[BasketLine]) -> tuple[BasketLine, ...]:
+    if not lines:
+        raise InvalidInput("an empty basket", message_fr="Le panier est vide.", code="basket.empty")
+    return tuple(lines)
 
 
 def _email(family: Family) -> str | None:
@@ -509,6 +525,19 @@ def _confirmations(
     return _booking_confirmed(commune, family_id, children, booked, now, paid=False)
 
 
+@attrs.frozen
+class _Priced:
+    """What pricing a basket read, for validating it."""
+
+    commune: Commune
+    family: Family
+    children: tuple[Child, ...]
+    before: dict[BookingKey, Booking]
+    restored: list[tuple[str, Promotion]]
+    credits: _Credits
+    preview: PricePreview
+
+
 # -- results ----------------------------------------------------------------------------------------------
 
 
@@ -579,6 +608,48 @@ class InvoiceView:
         if self.pending is not None:
             return f"Facture {self.item.number} : paiement en cours (référence {self.pending.reference})."
         return self.item.message_fr
+
+
+@attrs.frozen
+class PaymentView:
+    """One online payment as its return page shows it: its attempt, its state now, and what it settled.
+
+    ``recorded`` is the payment billing recorded once the gateway's notification came; ``confirmed`` the
+    bookings of a basket it confirmed, ``remaining`` what remains on each invoice it paid.
+    """
+
+    attempt: PaymentAttempt
+    status: PaymentStatus
+    recorded: Payment | None = None
+    confirmed: int = 0
+    remaining: tuple[tuple[str, Money], ...] = ()
+
+    @property
+    def code(self) -> str:
+        return f"payment.{self.status.value}"
+
+    @property
+    def message_fr(self) -> str:
+        """« Paiement reçu (référence …) : 3 réservations confirmées. », or where the payment stands."""
+        reference = self.attempt.reference
+        if self.status is PaymentStatus.PAID and self.recorded is not None:
+            if self.attempt.hold is not None:
+                settled = (
+                    f"{count_of(self.confirmed, 'réservation confirmée', 'réservations confirmées')}."
+                    if self.confirmed
+                    else "les places n'étaient plus retenues : le montant est gardé en avoir à la régie."
+                )
+            else:
+                settled = " ".join(
+                    f"Facture {number} soldée." if not left else f"Facture {number} : reste {left.format()}."
+                    for number, left in self.remaining
+                )
+            return f"Paiement de {self.attempt.amount.format()} reçu (référence {reference}) : {settled}"
+        if self.status is PaymentStatus.PAID:
+            return f"Paiement {reference} accepté par la banque : son enregistrement est en cours."
+        if self.status is PaymentStatus.PENDING:
+            return f"Paiement {reference} en cours : la banque n'a pas encore répondu."
+        return f"Paiement {reference} : {self.status.label_fr.lower()}, rien n'a été débité."
 
 
 @attrs.frozen
@@ -678,6 +749,20 @@ class FamilyPortal(ServiceBase):
 
         return self._transact(work)
 
+    def today(self) -> dt.date:
+        """The commune's date now, in its time zone: the day a portal's calendar opens on."""
+        now = self.clock.now()
+        return self._transact(lambda uow: uow.commune().calendar.today(now))
+
+    def household(self, actor: Actor, family_id: str) -> Family:
+        """The household's record: its name, guardians (the payer among them) and contact details."""
+
+        def work(uow: UnitOfWork) -> Family:
+            require_family_access(actor, uow.commune().collectivite.id, family_id, invoices=True)
+            return uow.families.get(family_id)
+
+        return self._transact(work)
+
     def services(self, actor: Actor, family_id: str) -> tuple[tuple[Service, tuple[str, ...]], ...]:
         """The commune's services, each with the household's children enrolled in it (validated)."""
 
@@ -701,14 +786,7 @@ class FamilyPortal(ServiceBase):
         def work(uow: UnitOfWork) -> CalendarView:
             commune = uow.commune()
             collectivite = commune.collectivite.id
-            child = self._child(uow, actor, child_id, collectivite)
-            households = require_child_access(actor, child, collectivite)
-            household = family_id or households[0]
-            if household not in households:
-                require_family_access(actor, collectivite, household)
-                raise PermissionDenied(
-                    f"child {child_id!r} is not in family {household!r}", code="permission.other_family"
-                )
+            child, household = self._household_child(uow, actor, child_id, family_id, collectivite)
             family = uow.families.get(household)
             service = commune.service(service_id)
             now = self.clock.now()
@@ -737,6 +815,50 @@ class FamilyPortal(ServiceBase):
 
         return self._transact(work)
 
+    def period_lines(
+        self,
+        actor: Actor,
+        family_id: str,
+        child_id: str,
+        prestation_id: str,
+        period: DateRange,
+        weekdays: Iterable[Weekday],
+        *,
+        action: Action = Action.BOOK,
+    ) -> PeriodExpansion:
+        """« Réserver sur une période »: the basket lines of ``weekdays`` between two dates for a child of
+        the household, the commune's closed days left out (and listed, with why). Nothing is booked: the
+        lines go to ``preview_basket`` and ``validate_basket``."""
+        weekdays = tuple(weekdays)
+
+        def work(uow: UnitOfWork) -> PeriodExpansion:
+            commune = uow.commune()
+            self._household_child(uow, actor, child_id, family_id, commune.collectivite.id)
+            commune.prestation(prestation_id)
+            closures = uow.attendance.closures()
+            return period_lines(
+                commune, child_id, prestation_id, period, weekdays, action=action, closures=closures
+            )
+
+        return self._transact(work)
+
+    @classmethod
+    def _household_child(
+        cls, uow: UnitOfWork, actor: Actor, child_id: str, family_id: str | None, collectivite: str
+    ) -> tuple[Child, str]:
+        """The child and the household the actor acts through (``family_id``, or the child's first)."""
+        child = cls._child(uow, actor, child_id, collectivite)
+        households = require_child_access(actor, child, collectivite)
+        household = family_id or households[0]
+        if household not in households:
+            require_family_access(actor, collectivite, household)
+            raise PermissionDenied(
+                f"child {child_id!r} is not in family {household!r}",
+                message_fr="Cet enfant n'est pas inscrit dans votre dossier famille.",
+                code="permission.other_family",
+            )
+        return child, household
+
     @staticmethod
     def _child(uow: UnitOfWork, actor: Actor, child_id: str, collectivite: str) -> Child:
         try:
@@ -751,6 +873,53 @@ class FamilyPortal(ServiceBase):
 
     # -- the basket -------------------------------------------------------------------------------------
 
+    def preview_basket(self, actor: Actor, family_id: str, lines: Sequence[BasketLine]) -> PricePreview:
+        """The basket before « Valider »: each pending line's decision (its deadline, why it would be
+        refused) and price, and the totals, exactly as ``validate_basket`` would judge them now; nothing is
+        written."""
+        lines = _basket(lines)
+        now = self.clock.now()
+        return self._transact(lambda uow: self._priced(uow, actor, family_id, lines, now).preview)
+
+    def _priced(
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        family_id: str,
+        lines: Sequence[BasketLine],
+        now: dt.datetime,
+    ) -> _Priced:
+        """A basket's reads and its price preview, shared by ``preview_basket`` and ``validate_basket``."""
+        commune = uow.commune()
+        require_family_access(actor, commune.collectivite.id, family_id)
+        family = uow.families.get(family_id)
+        children = uow.families.children_of(family_id)
+        strangers = sorted({line.child_id for line in lines} - {c.id for c in children})
+        if strangers:
+            raise PermissionDenied(
+                f"children {strangers} are not in family {family_id!r}",
+                message_fr="Ce panier concerne un enfant qui n'est pas dans votre dossier famille.",
+                code="permission.other_family",
+            )
+        span = _span(line.day for line in lines)
+        context = BasketContext(
+            commune,
+            family,
+            children,
+            [e for c in children for e in uow.families.enrolments_of(c.id)],
+            uow.attendance.closures(),
+            debts=unpaid_debts(uow, family_id, commune.calendar.today(now)),
+            unpaid_exemption=uow.families.unpaid_exemption(family_id),
+        )
+        before = {b.key: b for b in uow.bookings.of_family(family_id, span)}
+        ledgers, restored = place_ledgers(uow, commune, {line.prestation_id for line in lines}, span)
+        credits = _Credits(uow, commune, now, self.hold)
+        # The preview deducts the same credit the holds will: held back for no other basket at this
+        # instant (the baskets of this call are the ones priced).
+        wallet = credits.of(family, children, excluding=[(r.id, _stamp(now)) for r in commune.regies])
+        preview = price_preview(context, lines, now, bookings=before, ledgers=ledgers, credits=wallet)
+        return _Priced(commune, family, children, before, restored, credits, preview)
+
     def validate_basket(self, actor: Actor, family_id: str, lines: Sequence[BasketLine]) -> BasketOutcome:
         """Validate a household's basket: rules, price preview, holds and online payment for prepaid lines.
 
@@ -759,44 +928,15 @@ class FamilyPortal(ServiceBase):
         waiting children of any household who get a freed place are told (``waiting_list.place_granted``).
         A line for a child who is not the household's is refused as a whole call (``PermissionDenied``).
         """
-        lines = tuple(lines)
-        if not lines:
-            raise InvalidInput("an empty basket", message_fr="Le panier est vide.", code="basket.empty")
+        lines = _basket(lines)
         now = self.clock.now()
 
         def work(uow: UnitOfWork) -> BasketOutcome:
-            commune = uow.commune()
-            collectivite = commune.collectivite.id
-            require_family_access(actor, collectivite, family_id)
-            family = uow.families.get(family_id)
-            children = uow.families.children_of(family_id)
-            known = {c.id for c in children}
-            strangers = sorted({line.child_id for line in lines} - known)
-            if strangers:
-                raise PermissionDenied(
-                    f"children {strangers} are not in family {family_id!r}",
-                    message_fr="Ce panier concerne un enfant qui n'est pas dans votre dossier famille.",
-                    code="permission.other_family",
-                )
-            span = _span(line.day for line in lines)
-            prestation_ids = {line.prestation_id for line in lines}
+            priced = self._priced(uow, actor, family_id, lines, now)
+            commune, family, children = priced.commune, priced.family, priced.children
+            before, restored, preview = priced.before, priced.restored, priced.preview
+            credits = priced.credits
             today = commune.calendar.today(now)
-            context = BasketContext(
-                commune,
-                family,
-                children,
-                [e for c in children for e in uow.families.enrolments_of(c.id)],
-                uow.attendance.closures(),
-                debts=unpaid_debts(uow, family_id, today),
-                unpaid_exemption=uow.families.unpaid_exemption(family_id),
-            )
-            before = {b.key: b for b in uow.bookings.of_family(family_id, span)}
-            ledgers, restored = place_ledgers(uow, commune, prestation_ids, span)
-            credits = _Credits(uow, commune, now, self.hold)
-            # The preview deducts the same credit the holds will: held back for no other basket at this
-            # instant (the baskets of this call are the ones priced).
-            wallet = credits.of(family, children, excluding=[(r.id, _stamp(now)) for r in commune.regies])
-            preview = price_preview(context, lines, now, bookings=before, ledgers=ledgers, credits=wallet)
             result = preview.result
             after = dict(result.bookings)
             promoted, events = promote(uow, commune, [*restored, *result.promotions], now, known=after)
@@ -1142,6 +1282,52 @@ class FamilyPortal(ServiceBase):
 
         return self._transact(work)
 
+    def payment(self, actor: Actor, family_id: str, payment_id: str) -> PaymentView:
+        """What became of one of the household's online payments (the gateway's return page): its state
+        now, the payment recorded in billing once notified, and a sentence for the family."""
+        now = self.clock.now()
+
+        def work(uow: UnitOfWork) -> PaymentView:
+            commune = uow.commune()
+            require_family_access(actor, commune.collectivite.id, family_id, invoices=True)
+            attempt = (
+                _attempt_or_none(uow, payment_id) if isinstance(payment_id, str) and payment_id else None
+            )
+            if attempt is None or attempt.family_id != family_id:
+                # Saying "someone else's payment" would tell which ids exist.
+                raise NotFound(
+                    f"no payment {payment_id!r} for family {family_id!r}",
+                    message_fr="Ce paiement est inconnu.",
+                    code="not_found.payment",
+                )
+            recorded = self._recorded(uow, attempt)
+            hold = attempt.hold
+            if hold is not None:
+                confirmed = sum(
+                    1
+                    for b in uow.bookings.of_family(family_id, hold.days)
+                    if b.status is BookingStatus.BOOKED
+                    and _stamp(b.booked_at) == hold.stamp
+                    and _regie_of(commune, b.prestation_id) == hold.regie_id
+                )
+                return PaymentView(attempt, attempt.status_at(now), recorded, confirmed=confirmed)
+            ledger = billing_ledger(uow, family_id)
+            left = tuple((n, ledger.remaining(n)) for n in attempt.invoice_numbers)
+            return PaymentView(attempt, attempt.status_at(now), recorded, remaining=left)
+
+        return self._transact(work)
+
+    def paid_invoices(self, actor: Actor, family_id: str) -> tuple[Invoice, ...]:
+        """« Factures payées »: the household's invoices nothing remains to pay on, newest first."""
+
+        def work(uow: UnitOfWork) -> tuple[Invoice, ...]:
+            require_family_access(actor, uow.commune().collectivite.id, family_id, invoices=True)
+            ledger = billing_ledger(uow, family_id)
+            paid = [i for i in ledger.invoices if not i.is_credit_note and not ledger.remaining(i.number)]
+            return tuple(sorted(paid, key=lambda i: (i.issued_on, i.number), reverse=True))
+
+        return self._transact(work)
+
     def invoices_to_pay(self, actor: Actor, family_id: str) -> tuple[InvoiceView, ...]:
         """« Factures à payer »: what remains on each open invoice, whether it can be paid online, and the
         payment under way for it, if any (so nobody pays twice)."""
@@ -1228,13 +1414,7 @@ class FamilyPortal(ServiceBase):
         def work(uow: UnitOfWork) -> AbsenceResult:
             commune = uow.commune()
             collectivite = commune.collectivite.id
-            child = self._child(uow, actor, child_id, collectivite)
-            households = require_child_access(actor, child, collectivite)
-            household = family_id or households[0]
-            if household not in households:
-                raise PermissionDenied(
-                    f"child {child_id!r} is not in family {household!r}", code="permission.other_family"
-                )
+            _, household = self._household_child(uow, actor, child_id, family_id, collectivite)
             declaration = AbsenceDeclaration(child_id, days, reason, now, now if proof_received else None)
             active = [
                 b for b in uow.bookings.of_family(household, days) if b.child_id == child_id and b.is_active
