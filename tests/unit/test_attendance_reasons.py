@@ -6,6 +6,7 @@ import datetime as dt
 import tomllib
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import attrs
 import pytest
@@ -16,7 +17,10 @@ from espacefamille.billing.invoicing import BillingContext, FamilyMonth, check_f
 from espacefamille.billing.tariffs import tariff_book_from_dict
 from espacefamille.commune import Commune
 from espacefamille.errors import InvalidInput, MissingData
+from espacefamille.families.accounts import Agent, AgentRole
+from espacefamille.ports import CommuneStore, FixedClock
 from espacefamille.rules.attendance import AttendanceFact, AttendanceStatus
+from espacefamille.services import BackOffice
 from tests.unit.test_invoicing import LEA, NOVEMBER, SCHOOL_DAYS, TOM, bill, book, family, only_invoice
 
 REASONS = """
@@ -117,3 +121,49 @@ def test_a_note_that_only_looks_like_a_reason_bills_the_status(commune: Commune)
     run = bill(with_reasons(commune), book(LEA, "repas", SCHOOL_DAYS), [looks], children=[LEA])
     reasons = {line.reason for line in only_invoice(run).lines}
     assert reasons == {"attendance.present", "attendance.absent_justified"}
+
+
+AGENT = Agent("agent-1", "saint-aubin", AgentRole.ADMINISTRATEUR)
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def _office(store: CommuneStore, commune: Commune) -> BackOffice:
+    with store.unit_of_work() as uow:
+        uow.save_commune(commune)
+        uow.commit()
+    office = BackOffice(store, clock=FixedClock(dt.datetime(2026, 11, 12, 14, tzinfo=PARIS)))
+    office.register_family(AGENT, family(), [LEA])
+    return office
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_recording_a_reason_the_commune_does_not_define_is_refused_and_nothing_is_saved(
+    kind: str, tmp_path: Path, commune: Commune
+) -> None:
+    store: CommuneStore = MemoryStore() if kind == "memory" else SqliteStore(str(tmp_path / "c.db"))
+    office = _office(store, with_reasons(commune))
+    kept = AttendanceFact(LEA.id, "repas", SCHOOL_DAYS[2], AttendanceStatus.PRESENT, reason="panier_repas")
+    typo = AttendanceFact(LEA.id, "repas", DAY, AttendanceStatus.ABSENT_JUSTIFIED, reason="sortie_scolair")
+    with pytest.raises(InvalidInput) as caught:
+        office.record_attendance(AGENT, [kept, typo])
+    assert caught.value.code == "attendance.unknown_reason"
+    assert "« sortie_scolair »" in caught.value.message_fr
+    assert "sortie_scolaire" in caught.value.message_fr  # the reasons it knows
+    with store.unit_of_work() as uow:
+        assert uow.attendance.of_family("F1", NOVEMBER) == ()
+    (saved,) = office.record_attendance(AGENT, [kept])
+    assert saved.reason == "panier_repas"
+
+
+def test_a_reason_is_said_on_the_invoice_in_the_words_of_the_configuration(commune: Commune) -> None:
+    words = '[tariffs.reasons]\nsortie_scolaire = "sortie au musée"\n\n[tariffs.attendance]'
+    labelled = REASONS.replace("[tariffs.attendance]", words)
+    priced = attrs.evolve(commune, tariffs=tariff_book_from_dict(tomllib.loads(labelled)))
+    outing = AttendanceFact("C1", "repas", DAY, AttendanceStatus.ABSENT_JUSTIFIED, reason="sortie_scolaire")
+    run = bill(priced, book(LEA, "repas", SCHOOL_DAYS), [outing], children=[LEA])
+    (line,) = [line for line in only_invoice(run).lines if line.reason == "attendance.reason.sortie_scolaire"]
+    text = line.explanation.replace("\u00a0", " ")
+    assert text.startswith("Sortie au musée : 1 jour, le ")
+    assert text.endswith("sortie au musée : rien à payer.")
+    assert "sortie_scolaire" not in text
+    assert "sortie scolaire" not in text

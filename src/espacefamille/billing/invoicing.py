@@ -497,11 +497,15 @@ class _Kind:
         "templates",
         "text",
         "unit_price",
+        "words",
     )
 
     def __init__(self, priced: _Priced, status: _Status, status_arg: str | None, one_day: PriceQuote) -> None:
         self.priced = priced
         self.status = status
+        # How the line names its status: a commune's reason in its price list's words.
+        label = priced.price_list.reason_label(status.reason) if isinstance(status, _Reasoned) else None
+        self.words = label or status.label("fr")
         self.reason = status.code
         self.status_arg = status_arg
         self.one_day = one_day
@@ -804,8 +808,7 @@ def _count_text(priced: _Priced, count: int) -> str:
     return text
 
 
-def _status_label(status: _Status) -> str:
-    label = status.label("fr")
+def _capitalised(label: str) -> str:
     return label[:1].upper() + label[1:]
 
 
@@ -909,7 +912,7 @@ def _template(ctx: BillingContext, group: _Group, count: int) -> _Template:
             priced_days.unit_price,
             priced_days.total,
             priced_days.minutes,
-            f"{_status_label(kind.status)} : {_count_text(kind.priced, count)}, ",
+            f"{_capitalised(kind.words)} : {_count_text(kind.priced, count)}, ",
             kind.after(ctx, priced_days.quote.explanation),
         )
     return template
@@ -1668,7 +1671,7 @@ class _LineBuilder:
         one_day = group.kind.one_day
         main = invoiced.matching(key, status.code, one_day.unit_price)
         worth = one_day.total if main is None else main
-        basis = status.label("fr")
+        basis = group.kind.words
         if late:
             found = _late_line(self.ctx, group, one_day)
             if found is not None:

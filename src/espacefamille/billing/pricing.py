@@ -343,7 +343,8 @@ def _work_out(
             )
         unit_price = effect.billed(unit_price)
         per_occurrence = effect.per_occurrence
-        clause = effect.clause(status)
+        # A commune's reason is said in the list's own words (``[tariffs.reasons]``), else by its code.
+        clause = effect.clause(price_list.reasons.get(status, status))
         if clause is not None:
             steps.append(ExplanationStep(*clause))
     explanation = PriceExplanation(price_list.label, price_list.validity, steps)

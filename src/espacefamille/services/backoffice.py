@@ -419,6 +419,28 @@ class _MonthReader:
             self.uow.runs.clear_changed(self.regie_id, family_id, days)
 
 
+def _check_reason(commune: Commune, fact: AttendanceFact) -> None:
+    """Refuse a fact whose reason the commune's price list for its day (or, without one, no price list)
+    defines: month end could not price it."""
+    book = commune.tariffs
+    try:
+        known = book.price_list_on(fact.day).reason_codes
+    except MissingData:
+        known = book.reason_codes
+    if fact.reason in known:
+        return
+    listed = ", ".join(sorted(known)) or "aucun"
+    raise InvalidInput(
+        f"attendance reason {fact.reason!r} is not one of the commune's ({listed})",
+        message_fr=(
+            f"Le motif « {fact.reason} » n'existe pas dans la configuration de la commune "
+            f"(motifs connus : {listed}). Rien n'a été enregistré."
+        ),
+        code="attendance.unknown_reason",
+        details={"reason": fact.reason, "known": sorted(known)},
+    )
+
+
 def _absence_facts(
     commune: Commune,
     closures: Mapping[str, Sequence[Closure]],
@@ -614,6 +636,8 @@ class BackOffice(ServiceBase):
             stamped = []
             for fact in facts:
                 commune.prestation(fact.prestation_id)
+                if fact.reason is not None:
+                    _check_reason(commune, fact)
                 child = uow.families.child(fact.child_id)
                 # The household whose booking the child came on (separated parents: each books its days);
                 # without a booking, the child's main household. Read per household, not per prestation:

@@ -24,7 +24,8 @@ Amounts here are ``Decimal`` euros, possibly finer than the cent (a taux d'effor
 1,125 €): only the commune's ``RoundingPolicy`` turns them into ``Money``.
 
 The package, one concept per module: ``price_lists`` (units, a prestation's tariff, price lists, the book),
-``criteria`` (the ``@tariff_criterion`` registry and the shipped criteria), ``grid`` (prices by a grid
+``criteria`` (the ``@tariff_criterion`` registry and the shipped criteria), ``forfaits`` (fees per
+enrolment per month, period or school year, and monthly instalments), ``grid`` (prices by a grid
 of criteria: QF band × rank, × residence, age or school level × QF), ``attendance`` (the
 ``@attendance_effect`` registry and the shipped effects), ``surcharges``, ``wording`` (French clauses) and
 ``codec`` (the TOML tables read and written). This ``__init__`` re-exports their public names.
@@ -68,6 +69,14 @@ from espacefamille.billing.tariffs.criteria import (
     tariff_criteria,
     tariff_criterion,
 )
+from espacefamille.billing.tariffs.forfaits import (
+    MAX_INSTALMENTS,
+    Forfait,
+    ForfaitDay,
+    ForfaitPer,
+    ForfaitPeriod,
+    instalment_amounts,
+)
 from espacefamille.billing.tariffs.grid import (
     DIMENSIONS,
     CellReduction,
@@ -109,6 +118,7 @@ __all__ = [
     "DEFAULT_ATTENDANCE_EFFECTS",
     "DIMENSIONS",
     "FULL_PRICE",
+    "MAX_INSTALMENTS",
     "NO_CHARGE",
     "AttendanceEffect",
     "AttendanceEffects",
@@ -120,6 +130,10 @@ __all__ = [
     "FixedAmount",
     "FixedSurcharge",
     "FlatPrice",
+    "Forfait",
+    "ForfaitDay",
+    "ForfaitPer",
+    "ForfaitPeriod",
     "FullPrice",
     "GridBand",
     "GridCell",
@@ -156,6 +170,7 @@ __all__ = [
     "fr_ordinal",
     "fr_percent",
     "fr_quotient",
+    "instalment_amounts",
     "is_attendance_effect",
     "is_tariff_criterion",
     "status_text",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,6 +22,7 @@ from espacefamille.billing.tariffs.criteria import (
     TariffCriterion,
     _read_rule,
 )
+from espacefamille.billing.tariffs.forfaits import Forfait, ForfaitPer, ForfaitPeriod
 from espacefamille.billing.tariffs.price_lists import (
     _SLOTTED,
     PrestationTariff,
@@ -68,6 +71,7 @@ def _read_prestation(node: _Node, prestation_id: str) -> PrestationTariff:
     unbooked = None if unbooked_node is None else _read_surcharge(unbooked_node)
     attendance_node = node.table("attendance")
     attendance = None if attendance_node is None else _read_effects(attendance_node)
+    forfait = _read_forfait(node)
     node.done()
     return _build(
         node.path,
@@ -83,8 +87,37 @@ def _read_prestation(node: _Node, prestation_id: str) -> PrestationTariff:
             unbooked_presence=unbooked,
             attendance=attendance,
             extra_criteria=tuple(found.values()),
+            forfait=forfait,
         ),
     )
+
+
+def _forfait_period(label: str, start: dt.date, end: dt.date) -> ForfaitPeriod:
+    return ForfaitPeriod(label, DateRange(start, end))
+
+
+def _read_forfait(node: _Node) -> Forfait | None:
+    """``per``, ``instalments`` and ``periods`` of a prestation's table: its forfait, if it is one."""
+    if not node.has("per"):
+        for key in ("instalments", "periods"):
+            if node.has(key):
+                raise _invalid(
+                    f'{key} belongs to a forfait: give per = "month", "period" or "school_year"',
+                    node.at(key),
+                    "tariff.forfait_without_per",
+                )
+        return None
+    per = node.choice("per", ForfaitPer)
+    instalments = node.integer("instalments")
+    periods: list[ForfaitPeriod] = []
+    for item_path, item in node.array("periods"):
+        period = _Node(item, item_path)
+        label = period.string("label", required=True)
+        start, end = period.date("start"), period.date("end")
+        period.done()
+        assert label is not None
+        periods.append(_build(period.path, functools.partial(_forfait_period, label, start, end)))
+    return _build(node.path, lambda: Forfait(per, instalments, tuple(periods)))
 
 
 def _read_price_list(node: _Node) -> PriceList:
@@ -94,6 +127,14 @@ def _read_price_list(node: _Node) -> PriceList:
     qf_change = node.choice("qf_change", QfChangeRule, QfChangeRule.NEXT_MONTH)
     attendance_node = node.table("attendance")
     attendance = DEFAULT_ATTENDANCE_EFFECTS if attendance_node is None else _read_effects(attendance_node)
+    reasons_node = node.table("reasons")
+    reasons: dict[str, str] = {}
+    if reasons_node is not None:
+        for code in list(reasons_node.data):
+            words = reasons_node.string(code, required=True)
+            assert words is not None
+            reasons[code] = words
+        reasons_node.done()
     prices_node = node.table("prices")
     tariffs: list[PrestationTariff] = []
     if prices_node is not None:
@@ -103,7 +144,9 @@ def _read_price_list(node: _Node) -> PriceList:
             tariffs.append(_read_prestation(sub, prestation_id))
     node.done()
     assert label is not None
-    return _build(node.path, lambda: PriceList(label, validity, tuple(tariffs), attendance, qf_change))
+    return _build(
+        node.path, lambda: PriceList(label, validity, tuple(tariffs), attendance, qf_change, reasons)
+    )
 
 
 def tariff_book_from_dict(data: Mapping[str, Any], path: str = "") -> TariffBook:
@@ -138,6 +181,16 @@ def _tariff_dict(tariff: PrestationTariff) -> dict[str, Any]:
         result["unbooked_presence"] = _surcharge_dict(tariff.unbooked_presence)
     if tariff.attendance is not None:
         result["attendance"] = _effects_dict(tariff.attendance)
+    forfait = tariff.forfait
+    if forfait is not None:
+        result["per"] = forfait.per.value
+        if forfait.instalments is not None:
+            result["instalments"] = forfait.instalments
+        if forfait.periods:
+            result["periods"] = [
+                {"label": item.label, "start": item.period.start, "end": item.period.end}
+                for item in forfait.periods
+            ]
     return result
 
 
@@ -152,6 +205,7 @@ def tariff_book_to_dict(book: TariffBook) -> dict[str, Any]:
                 "qf_change": price_list.qf_change.value,
                 "attendance": _effects_dict(price_list.attendance),
                 "prices": {t.prestation_id: _tariff_dict(t) for t in price_list.prices},
+                **({"reasons": dict(price_list.reasons)} if price_list.reasons else {}),
             }
             for price_list in book.price_lists
         ]

@@ -6,7 +6,7 @@ import bisect
 import datetime as dt
 import enum
 import itertools
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from decimal import Decimal
 from typing import Final
 
@@ -14,7 +14,11 @@ import attrs
 
 from espacefamille._internal.validators import IDENTIFIER
 from espacefamille.billing.tariffs._common import _invalid, _not_negative, _optional_decimal
-from espacefamille.billing.tariffs.attendance import DEFAULT_ATTENDANCE_EFFECTS, AttendanceEffects
+from espacefamille.billing.tariffs.attendance import (
+    ATTENDANCE_STATUSES,
+    DEFAULT_ATTENDANCE_EFFECTS,
+    AttendanceEffects,
+)
 from espacefamille.billing.tariffs.criteria import (
     CriterionRole,
     NonResidentPrice,
@@ -26,11 +30,12 @@ from espacefamille.billing.tariffs.criteria import (
     _base_rules,
     is_tariff_criterion,
 )
+from espacefamille.billing.tariffs.forfaits import Forfait
 from espacefamille.billing.tariffs.grid import PriceGrid
 from espacefamille.billing.tariffs.surcharges import SurchargeKind, SurchargeRule
-from espacefamille.billing.tariffs.wording import Clause
+from espacefamille.billing.tariffs.wording import Clause, status_text
 from espacefamille.calendar.periods import DateRange
-from espacefamille.errors import MissingData
+from espacefamille.errors import InvalidConfiguration, MissingData
 from espacefamille.money import RoundingPolicy
 from espacefamille.text import format_date
 
@@ -117,6 +122,8 @@ class PrestationTariff:
     everyone else pays ``rule`` with the ``sibling_reduction`` of the child's rank. ``count_started``
     (hour and half-hour units only) bills every started unit instead of prorating exact minutes.
     ``attendance`` overrides some of the price list's attendance effects for this prestation.
+    ``forfait`` (with the ``block`` unit only) bills the price per enrolment — per month, period or school
+    year, possibly in monthly instalments — instead of per day booked (``tariffs.forfaits``).
     ``extra_criteria`` are registered overrides and reductions other than the shipped ones (a price rule
     of a new kind is the ``rule``). Each is a criterion (``@tariff_criterion``); ``criteria`` lists them
     all in pricing order.
@@ -133,6 +140,7 @@ class PrestationTariff:
     unbooked_presence: SurchargeRule | None = None
     attendance: AttendanceEffects | None = None
     extra_criteria: tuple[TariffCriterion, ...] = attrs.field(default=(), converter=_base_rules)
+    forfait: Forfait | None = None
     _criteria: tuple[TariffCriterion, ...] = attrs.field(init=False, eq=False, repr=False, hash=False)
     _reads: Callable[[Situation], tuple[Hashable, ...]] = attrs.field(
         init=False, eq=False, repr=False, hash=False
@@ -149,6 +157,16 @@ class PrestationTariff:
                 "count_started",
                 "tariff.count_started_untimed",
             )
+        if self.forfait is not None:
+            if not isinstance(self.forfait, Forfait):
+                raise _invalid(f"expected a Forfait, got {self.forfait!r}", "per", "tariff.forfait_type")
+            if self.unit is not PriceUnit.BLOCK:
+                raise _invalid(
+                    f'a forfait is priced by the block (unit = "block"), not by the {self.unit.value!r}',
+                    "per",
+                    "tariff.forfait_unit",
+                    "Un forfait se facture à l'unité (« block »), pas à la journée ou à l'heure.",
+                )
         _not_negative(self.non_resident, "non_resident")
         _not_negative(self.pai, "pai")
         if self.sibling_reduction is not None and (
@@ -273,12 +291,28 @@ def _tariffs(items: Iterable[PrestationTariff]) -> tuple[PrestationTariff, ...]:
     return tuple(items)
 
 
+def _reason_labels(table: Mapping[str, str]) -> dict[str, str]:
+    labels = dict(table)
+    for code, label in labels.items():
+        if not isinstance(code, str) or not IDENTIFIER.match(code) or code in ATTENDANCE_STATUSES:
+            raise _invalid(
+                f"a reason is a code of the commune's own (not a status), got {code!r}",
+                "reasons",
+                "tariff.status_code",
+            )
+        if not isinstance(label, str) or not label.strip():
+            raise _invalid(f"reason {code!r} needs a French label", f"reasons.{code}", "config.type")
+    return labels
+
+
 @attrs.frozen
 class PriceList:
     """The prices of one period (a school year, from 1 September), for every priced prestation.
 
     ``attendance`` says what each attendance status or commune reason costs, key by key: a status it does
-    not name keeps its default (``DEFAULT_ATTENDANCE_EFFECTS``).
+    not name keeps its default (``DEFAULT_ATTENDANCE_EFFECTS``). ``reasons`` gives the French label of some
+    of the commune's own reasons (``sortie_scolaire = "sortie scolaire"``), shown on invoices instead of
+    the code; ``reason_codes`` are every reason the list defines.
     """
 
     label: str
@@ -286,6 +320,8 @@ class PriceList:
     prices: tuple[PrestationTariff, ...] = attrs.field(converter=_tariffs)
     attendance: AttendanceEffects = DEFAULT_ATTENDANCE_EFFECTS
     qf_change: QfChangeRule = QfChangeRule.NEXT_MONTH
+    reasons: Mapping[str, str] = attrs.field(factory=dict, converter=_reason_labels, hash=False)
+    _reason_codes: frozenset[str] = attrs.field(init=False, eq=False, repr=False, hash=False)
     _by_id: dict[str, tuple[PrestationTariff, AttendanceEffects]] = attrs.field(
         init=False, eq=False, repr=False, hash=False
     )
@@ -320,7 +356,40 @@ class PriceList:
                 self.attendance if tariff.attendance is None else self.attendance.updated(tariff.attendance)
             )
             by_id[tariff.prestation_id] = (tariff, effects)
+            if tariff.forfait is not None:
+                try:
+                    tariff.forfait.check_within(self.validity)
+                except InvalidConfiguration as error:
+                    raise _invalid(
+                        error.reason,
+                        f"prices.{tariff.prestation_id}.{error.path}",
+                        error.code,
+                        error.reason_fr,
+                    ) from None
         object.__setattr__(self, "_by_id", by_id)
+        codes = {code for _, effects in by_id.values() for code in effects}
+        codes.update(self.attendance)
+        codes.difference_update(ATTENDANCE_STATUSES)
+        for code in self.reasons:
+            if code not in codes:
+                raise _invalid(
+                    f"reason {code!r} has a label but no attendance effect in the list",
+                    f"reasons.{code}",
+                    "tariff.reason_without_effect",
+                    f"Le motif « {code} » a un libellé mais aucun effet dans la grille tarifaire.",
+                )
+        object.__setattr__(self, "_reason_codes", frozenset(codes))
+
+    @property
+    def reason_codes(self) -> frozenset[str]:
+        """The commune's own attendance reasons the list prices (its ``attendance`` keys and its
+        prestations', beyond the statuses)."""
+        return self._reason_codes
+
+    def reason_label(self, code: str) -> str:
+        """How a reason (or a status) is said on an invoice: the list's label, else the usual words."""
+        label = self.reasons.get(code)
+        return status_text(code) if label is None else label
 
     @property
     def memo(self) -> dict[Hashable, object]:
@@ -350,6 +419,7 @@ class TariffBook:
 
     price_lists: tuple[PriceList, ...] = attrs.field(converter=_price_lists, default=())
     _starts: tuple[dt.date, ...] = attrs.field(init=False, eq=False, repr=False, hash=False)
+    _forfaits: frozenset[str] = attrs.field(init=False, eq=False, repr=False, hash=False)
 
     def __attrs_post_init__(self) -> None:
         order = sorted(range(len(self.price_lists)), key=lambda i: self.price_lists[i].validity.start)
@@ -364,8 +434,30 @@ class TariffBook:
                     f"Les grilles tarifaires « {first.label} » et « {second.label} » se chevauchent.",
                 )
         ordered = tuple(self.price_lists[i] for i in order)
+        forfaits: dict[str, bool] = {}
+        for index in order:
+            for tariff in self.price_lists[index].prices:
+                is_forfait = tariff.forfait is not None
+                if forfaits.setdefault(tariff.prestation_id, is_forfait) is not is_forfait:
+                    raise _invalid(
+                        f"prestation {tariff.prestation_id!r} is a forfait in some price lists and priced "
+                        "per unit in others: give it the same kind of price in every list",
+                        f"tariffs[{index}].prices.{tariff.prestation_id}.per",
+                        "tariff.forfait_mixed",
+                    )
+        object.__setattr__(self, "_forfaits", frozenset(key for key, value in forfaits.items() if value))
         object.__setattr__(self, "price_lists", ordered)
         object.__setattr__(self, "_starts", tuple(p.validity.start for p in ordered))
+
+    @property
+    def forfaits(self) -> frozenset[str]:
+        """The prestations priced by forfait (per enrolment, not per day): the same in every list."""
+        return self._forfaits
+
+    @property
+    def reason_codes(self) -> frozenset[str]:
+        """The commune's own attendance reasons any price list defines."""
+        return frozenset(code for price_list in self.price_lists for code in price_list.reason_codes)
 
     def price_list_on(self, day: dt.date) -> PriceList:
         """The price list in force on ``day``; ``MissingData`` ("tariff.no_price_list") when none is."""
