@@ -18,6 +18,7 @@ from typing import Any
 import tomli_w
 
 from espacefamille._internal.tables import Table
+from espacefamille.billing.accounting import AccountingCode, PesSettings
 from espacefamille.billing.tariffs import tariff_book_from_dict, tariff_book_to_dict
 from espacefamille.calendar.opening import Closure, ClosureReason, Opening
 from espacefamille.calendar.periods import DateRange, Weekday
@@ -229,6 +230,80 @@ def _mentions_dict(mentions: InvoiceMentions) -> dict[str, Any]:
     return data
 
 
+def _read_code(table: Table, required: bool) -> AccountingCode | None:
+    if not required and not table.has("nature") and not table.has("product"):
+        return None
+    return table.build("nature", AccountingCode, table.string("nature"), table.string("product"))
+
+
+def _read_pes(regie: Table) -> PesSettings | None:
+    """``[regies.X.pes]``: the régie in the Treasury's Hélios and its accounting codes (optional)."""
+    table = regie.table("pes", None)
+    if table is None:
+        return None
+    default = _read_code(table, required=False)
+    services: dict[str, AccountingCode] = {}
+    for service_id, sub in table.tables("services"):
+        code = _read_code(sub, required=True)
+        assert code is not None
+        services[service_id] = code
+        sub.done()
+    settings = table.build(
+        "",
+        PesSettings,
+        siret=table.string("siret"),
+        poste_comptable=table.string("poste_comptable"),
+        collectivite_code=table.string("collectivite_code"),
+        budget=table.string("budget"),
+        default=default,
+        services=services,
+    )
+    table.done()
+    return settings
+
+
+def _check_pes(regies: tuple[Regie, ...], services: tuple[Service, ...]) -> None:
+    """Every service of a régie with PES settings has an accounting code; codes name the régie's services."""
+    for regie in regies:
+        if regie.pes is None:
+            continue
+        own = {service.id for service in services if service.regie_id == regie.id}
+        for service_id, _ in regie.pes.services:
+            if service_id not in own:
+                raise InvalidConfiguration(
+                    f"no service {service_id!r} of régie {regie.id!r}",
+                    path=f"regies.{regie.id}.pes.services.{service_id}",
+                    message_fr=f"La régie « {regie.name} » n'a pas de service « {service_id} ».",
+                    code="config.pes_unknown_service",
+                )
+        for service_id in sorted(own):
+            if regie.pes.code_for(service_id) is None:
+                raise InvalidConfiguration(
+                    f"service {service_id!r} has no accounting nature and product code",
+                    path=f"regies.{regie.id}.pes.services.{service_id}",
+                    message_fr=(
+                        f"Le service « {service_id} » n'a ni nature comptable ni code produit pour Hélios : "
+                        f"donnez-les dans [regies.{regie.id}.pes] "
+                        f"ou [regies.{regie.id}.pes.services.{service_id}]."
+                    ),
+                    code="config.pes_missing_code",
+                )
+
+
+def _pes_dict(pes: PesSettings) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "siret": pes.siret,
+        "poste_comptable": pes.poste_comptable,
+        "collectivite_code": pes.collectivite_code,
+        "budget": pes.budget,
+    }
+    if pes.default is not None:
+        data.update(nature=pes.default.nature, product=pes.default.product)
+    if pes.services:
+        data["services"] = {sid: {"nature": c.nature, "product": c.product} for sid, c in pes.services}
+    return data
+
+
 def commune_from_dict(data: Mapping[str, Any]) -> Commune:
     """A validated ``Commune`` from the parsed TOML document."""
     if not isinstance(data, Mapping):
@@ -270,11 +345,13 @@ def commune_from_dict(data: Mapping[str, Any]) -> Commune:
                 sub.integer("direct_debit_day", 10),
                 sub.integer("correction_window_days", 365),
                 mentions=_read_mentions(sub),
+                pes=_read_pes(sub),
             )
         )
         sub.done()
     sections = _Sections()
     services = tuple(_read_service(sub, sid, sections) for sid, sub in root.tables("services"))
+    _check_pes(tuple(regies), services)
     school_years: list[SchoolYear] = []
     calendar = root.table("calendar", None)
     if calendar is not None:
@@ -453,6 +530,7 @@ def commune_to_dict(commune: Commune) -> dict[str, Any]:
                 "direct_debit_day": r.direct_debit_day,
                 "correction_window_days": r.correction_window_days,
                 **({"mentions": m} if (m := _mentions_dict(r.mentions)) else {}),
+                **({"pes": _pes_dict(r.pes)} if r.pes is not None else {}),
             }
             for r in commune.regies
         },

@@ -33,6 +33,7 @@ from espacefamille._internal.validators import (
     optional_text,
     plain_date,
 )
+from espacefamille.billing.accounting import PesSettings
 from espacefamille.billing.tariffs import QfChangeRule
 from espacefamille.calendar.opening import Closure, Opening
 from espacefamille.calendar.periods import DateRange
@@ -216,7 +217,8 @@ class Regie:
     on ``direct_debit_day`` of the following month. A day it already invoiced can still be corrected (an
     absence justified late, a status fixed by an agent) for ``correction_window_days`` after that day: the
     correction becomes a regularisation line on the next invoice; an older day's facts are final. Its
-    invoices carry its ``mentions`` (address, hours, means of payment…).
+    invoices carry its ``mentions`` (address, hours, means of payment…); ``pes`` names it in the Treasury's
+    Hélios (SIRET, poste comptable, budget, accounting codes) for its PES V2 files.
     """
 
     id: str = attrs.field(validator=identifier)
@@ -227,6 +229,9 @@ class Regie:
     correction_window_days: int = attrs.field(default=365, validator=_whole_between(0, 3660))
     mentions: InvoiceMentions = attrs.field(
         factory=InvoiceMentions, validator=attrs.validators.instance_of(InvoiceMentions)
+    )
+    pes: PesSettings | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(PesSettings))
     )
 
 

@@ -9,13 +9,17 @@ from decimal import Decimal
 from typing import Any, Final, TypeVar
 
 from espacefamille._internal.tables import REQUIRED, Table, exact_number
-from espacefamille.errors import EspaceFamilleError, InvalidConfiguration
+from espacefamille.errors import EspaceFamilleError, InvalidConfiguration, InvalidInput
 from espacefamille.money import Money, to_decimal
 
 _T = TypeVar("_T")
 _E = TypeVar("_E", bound=enum.Enum)
 _HUNDRED: Final = Decimal(100)
 _ZERO: Final = Decimal(0)
+#: The largest number a tariff holds, either way — a price, a floor or a ceiling, a supplement, a QF
+#: threshold, a percentage (docs/limits.md): a million, so that a month of quantities (the minutes of every
+#: day of a month, for dozens of children) priced at it still fits what the stores hold (``MAX_AMOUNT``).
+MAX_TARIFF_NUMBER: Final = Decimal(1_000_000)
 
 
 def _invalid(message: str, path: str, code: str, message_fr: str | None = None) -> InvalidConfiguration:
@@ -23,7 +27,19 @@ def _invalid(message: str, path: str, code: str, message_fr: str | None = None) 
 
 
 def _decimal(value: Decimal | int | str) -> Decimal:
-    return to_decimal(value, what="tariff amount")
+    return _within_tariff_bound(to_decimal(value, what="tariff amount"))
+
+
+def _within_tariff_bound(value: Decimal) -> Decimal:
+    """``value`` if a tariff may hold it (at most ``MAX_TARIFF_NUMBER`` either way), else refused."""
+    if abs(value) > MAX_TARIFF_NUMBER:
+        raise InvalidInput(
+            f"a tariff's number is at most {MAX_TARIFF_NUMBER:,} either way, got {value}",
+            message_fr="Un montant, un seuil ou un pourcentage de tarif ne peut pas dépasser 1 000 000.",
+            code="tariff.amount_too_large",
+            details={"limit": str(MAX_TARIFF_NUMBER)},
+        )
+    return value
 
 
 def _optional_decimal(value: Decimal | int | str | None) -> Decimal | None:
@@ -108,7 +124,7 @@ class _Node:
 
 def _amount_value(value: object, path: str) -> Decimal:
     exact = exact_number(value, path)
-    return _build(path, lambda: to_decimal(exact, what="amount"))
+    return _build(path, lambda: _within_tariff_bound(to_decimal(exact, what="amount")))
 
 
 def _build(path: str, make: Callable[[], _T]) -> _T:
@@ -124,7 +140,9 @@ def _build(path: str, make: Callable[[], _T]) -> _T:
             details=error.details,
         ) from None
     except EspaceFamilleError as error:
-        raise InvalidConfiguration(error.message, path=path, code=error.code) from None
+        raise InvalidConfiguration(
+            error.message, path=path, message_fr=error.message_fr, code=error.code, details=error.details
+        ) from None
 
 
 def _amount_text(value: Decimal) -> str:

@@ -7,7 +7,7 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
-from espacefamille.billing.tariffs._common import _build, _invalid, _Node
+from espacefamille.billing.tariffs._common import _amount_text, _build, _invalid, _Node
 from espacefamille.billing.tariffs.attendance import (
     DEFAULT_ATTENDANCE_EFFECTS,
     _effects_dict,
@@ -72,6 +72,7 @@ def _read_prestation(node: _Node, prestation_id: str) -> PrestationTariff:
     attendance_node = node.table("attendance")
     attendance = None if attendance_node is None else _read_effects(attendance_node)
     forfait = _read_forfait(node)
+    meal = node.amount("meal")
     node.done()
     return _build(
         node.path,
@@ -88,6 +89,7 @@ def _read_prestation(node: _Node, prestation_id: str) -> PrestationTariff:
             attendance=attendance,
             extra_criteria=tuple(found.values()),
             forfait=forfait,
+            meal=meal,
         ),
     )
 
@@ -177,6 +179,8 @@ def _tariff_dict(tariff: PrestationTariff) -> dict[str, Any]:
         result.update(tariff.sibling_reduction.settings())
     for criterion in tariff.extra_criteria:
         result.update(criterion.settings())
+    if tariff.meal is not None:
+        result["meal"] = _amount_text(tariff.meal)
     if tariff.unbooked_presence is not None:
         result["unbooked_presence"] = _surcharge_dict(tariff.unbooked_presence)
     if tariff.attendance is not None:

@@ -124,6 +124,8 @@ class PrestationTariff:
     ``attendance`` overrides some of the price list's attendance effects for this prestation.
     ``forfait`` (with the ``block`` unit only) bills the price per enrolment — per month, period or school
     year, possibly in monthly instalments — instead of per day booked (``tariffs.forfaits``).
+    ``meal`` is the part of each unit that pays for the meal (the childcare tax credit excludes it:
+    ``billing.attestations``); it does not change the price.
     ``extra_criteria`` are registered overrides and reductions other than the shipped ones (a price rule
     of a new kind is the ``rule``). Each is a criterion (``@tariff_criterion``); ``criteria`` lists them
     all in pricing order.
@@ -141,6 +143,7 @@ class PrestationTariff:
     attendance: AttendanceEffects | None = None
     extra_criteria: tuple[TariffCriterion, ...] = attrs.field(default=(), converter=_base_rules)
     forfait: Forfait | None = None
+    meal: Decimal | None = attrs.field(default=None, converter=_optional_decimal)
     _criteria: tuple[TariffCriterion, ...] = attrs.field(init=False, eq=False, repr=False, hash=False)
     _reads: Callable[[Situation], tuple[Hashable, ...]] = attrs.field(
         init=False, eq=False, repr=False, hash=False
@@ -169,6 +172,7 @@ class PrestationTariff:
                 )
         _not_negative(self.non_resident, "non_resident")
         _not_negative(self.pai, "pai")
+        _not_negative(self.meal, "meal")
         if self.sibling_reduction is not None and (
             isinstance(self.rule, PriceByChildren) or (isinstance(self.rule, PriceGrid) and self.rule.ranks)
         ):
