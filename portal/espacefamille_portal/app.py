@@ -29,6 +29,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from espacefamille import (
+    BackOffice,
     Clock,
     CommuneStore,
     EspaceFamilleError,
@@ -40,11 +41,11 @@ from espacefamille import (
 )
 from espacefamille.billing.payments import PaymentRefused
 from espacefamille.calendar.periods import DateRange, Weekday
-from espacefamille.families.accounts import Account, FamilyMember
+from espacefamille.families.accounts import Account, Agent, AgentRole, FamilyMember
 from espacefamille.families.events import AccountActivated
 from espacefamille.money import Money
 from espacefamille.ports import AccountStore
-from espacefamille.rules.basket import Action, BasketLine, Outcome, period_lines
+from espacefamille.rules.basket import Action, BasketLine, LineDecision, Outcome
 from espacefamille.rules.calendar_view import CalendarCell, CellState
 from espacefamille.services import BasketOutcome
 from espacefamille.text import format_date, format_datetime
@@ -75,12 +76,13 @@ class PortalState:
     store: CommuneStore
     accounts: AccountStore
     portal: FamilyPortal
+    office: BackOffice
     gateway: DevPayfip
     clock: Clock
+    #: The agent the development pages read the outbox as (a host would sign its agents in).
+    dev_agent: Agent
     sessions: Sessions = attrs.field(factory=Sessions)
     logins: dict[str, str] = attrs.field(factory=dict)
-    #: What each payment's notification said, for its return page: payment id → (household, sentence).
-    notices: dict[str, tuple[str, str]] = attrs.field(factory=dict)
     #: The last validated basket of each session, for its result page.
     outcomes: dict[str, tuple[BasketOutcome, dict[str, str], dict[str, str]]] = attrs.field(factory=dict)
     secure_cookies: bool = False
@@ -282,11 +284,6 @@ def _week_key(day: dt.date) -> str:
     return f"{year}-W{week:02d}"
 
 
-def _today(state: PortalState) -> dt.date:
-    with state.store.unit_of_work() as uow:
-        return uow.commune().calendar.today(state.clock.now())
-
-
 async def reservations(request: Request) -> Response:
     state = _state(request)
     session, account_id, family_id = _signed_in(_session(request))
@@ -298,7 +295,7 @@ async def reservations(request: Request) -> Response:
     default_service = (enrolled or [s for s, _ in services])[0].id if services else ""
     service_id = request.query_params.get("service") or default_service
     service = _service(services, service_id)
-    week = _week_of(request.query_params.get("semaine", ""), _today(state))
+    week = _week_of(request.query_params.get("semaine", ""), state.portal.today())
     view = state.portal.calendar(actor, child_id, service_id, week, family_id=family_id)
     names = {p.id: p.name for p in service.prestations}
     in_basket = {(e.child_id, e.prestation_id, e.day): e.action for e in session.basket}
@@ -351,6 +348,9 @@ class _BasketRow:
     index: int
     entry: BasketEntry
     text: str
+    #: What « Valider » would answer now: the decision's sentence (its deadline, a refusal's reason).
+    preview: str = ""
+    price: Money | None = None
 
 
 def _basket_rows(
@@ -359,15 +359,28 @@ def _basket_rows(
     if not basket:
         return []
     names = _names(state, actor, family_id)
+    preview = state.portal.preview_basket(actor, family_id, _lines(basket))
     rows = []
-    for index, entry in enumerate(basket):
+    for index, (entry, line) in enumerate(zip(basket, preview.lines, strict=True)):
         verb = "Réserver" if entry.action == "book" else "Annuler"
         child = names[0].get(entry.child_id, entry.child_id)
         prestation = names[1].get(entry.prestation_id, entry.prestation_id)
-        rows.append(
-            _BasketRow(index, entry, f"{verb} : {prestation} pour {child} le {format_date(entry.day)}")
-        )
+        text = f"{verb} : {prestation} pour {child} le {format_date(entry.day)}"
+        rows.append(_BasketRow(index, entry, text, _foresight(line.decision), line.amount))
     return rows
+
+
+def _foresight(decision: LineDecision) -> str:
+    """What « Valider » would answer now, said before it is clicked."""
+    if decision.is_refused:
+        return f"Sera refusé : {decision.message_fr}"
+    if decision.deadline is not None and decision.outcome is Outcome.ACCEPTED:
+        return f"Possible si vous validez avant le {format_datetime(decision.deadline)}."
+    return f"{_OUTCOME_LABELS[decision.outcome]} si vous validez maintenant."
+
+
+def _lines(basket: Sequence[BasketEntry]) -> list[BasketLine]:
+    return [BasketLine(Action(e.action), e.child_id, e.prestation_id, e.day) for e in basket]
 
 
 def _names(state: PortalState, actor: FamilyMember, family_id: str) -> tuple[dict[str, str], dict[str, str]]:
@@ -431,7 +444,6 @@ async def basket_period(request: Request) -> Response:
     _, account_id, family_id = _signed_in(session)
     actor = _actor(state, account_id)
     child_id, prestation_id = _text(form, "enfant"), _text(form, "prestation")
-    _own_child(state, actor, family_id, child_id)
     start, end = _day(_text(form, "du")), _day(_text(form, "au"))
     weekdays = [Weekday(int(w)) for w in form.getlist("jours") if isinstance(w, str) and w in "012345"]
     if not weekdays:
@@ -441,9 +453,7 @@ async def basket_period(request: Request) -> Response:
         session.flashes.append("La date de fin précède la date de début.")
         return _redirect(_back(form))
     period = DateRange(start, end)
-    with state.store.unit_of_work() as uow:
-        commune, closures = uow.commune(), uow.attendance.closures()
-    expansion = period_lines(commune, child_id, prestation_id, period, weekdays, closures=closures)
+    expansion = state.portal.period_lines(actor, family_id, child_id, prestation_id, period, weekdays)
     added = _add(
         session,
         [BasketEntry("book", line.child_id, line.prestation_id, line.day) for line in expansion.lines],
@@ -481,8 +491,7 @@ async def basket_validate(request: Request) -> Response:
     if not session.basket:
         session.flashes.append("Le panier est vide.")
         return _redirect(_back(form))
-    lines = [BasketLine(Action(e.action), e.child_id, e.prestation_id, e.day) for e in session.basket]
-    outcome = state.portal.validate_basket(actor, family_id, lines)
+    outcome = state.portal.validate_basket(actor, family_id, _lines(session.basket))
     session.basket.clear()
     children, prestations = _names(state, actor, family_id)
     state.outcomes[session.id] = (outcome, children, prestations)
@@ -517,8 +526,18 @@ async def invoices(request: Request) -> Response:
     state = _state(request)
     session, account_id, family_id = _signed_in(_session(request))
     actor = _actor(state, account_id)
-    items = state.portal.invoices_to_pay(actor, family_id)
-    return _render(request, session, "invoices.html", {"items": items, "refusals": []})
+    return _render(request, session, "invoices.html", _invoices_context(state, actor, family_id, []))
+
+
+def _invoices_context(
+    state: PortalState, actor: FamilyMember, family_id: str, refusals: Sequence[str]
+) -> dict[str, object]:
+    return {
+        "items": state.portal.invoices_to_pay(actor, family_id),
+        "paid": state.portal.paid_invoices(actor, family_id),
+        "household": state.portal.household(actor, family_id),
+        "refusals": refusals,
+    }
 
 
 async def pay_invoices(request: Request) -> Response:
@@ -533,9 +552,9 @@ async def pay_invoices(request: Request) -> Response:
     try:
         attempt = state.portal.pay_invoices(actor, family_id, numbers)
     except PaymentRefused as refused:
-        items = state.portal.invoices_to_pay(actor, family_id)
         reasons = [r.message_fr for r in refused.refusals] or [refused.message_fr]
-        return _render(request, session, "invoices.html", {"items": items, "refusals": reasons}, status=400)
+        context = _invoices_context(state, actor, family_id, reasons)
+        return _render(request, session, "invoices.html", context, status=400)
     return _redirect(attempt.created.redirect_url)
 
 
@@ -544,11 +563,10 @@ async def pay_invoices(request: Request) -> Response:
 
 async def payment_return(request: Request) -> Response:
     state = _state(request)
-    session, _, family_id = _signed_in(_session(request))
+    session, account_id, family_id = _signed_in(_session(request))
     payment_id = request.query_params.get("idop", "")
-    notice = state.notices.get(payment_id)
-    message = notice[1] if notice is not None and notice[0] == family_id else None
-    return _render(request, session, "payment_return.html", {"message": message})
+    view = state.portal.payment(_actor(state, account_id), family_id, payment_id)
+    return _render(request, session, "payment_return.html", {"view": view})
 
 
 async def payment_notification(request: Request) -> Response:
@@ -557,9 +575,6 @@ async def payment_notification(request: Request) -> Response:
     form = await request.form()
     payload = {key: value for key, value in form.items() if isinstance(value, str)}
     result = state.portal.payment_notification(payload)
-    attempt = result.decision.attempt
-    if attempt is not None and result.message_fr:
-        state.notices.setdefault(attempt.payment_id, (attempt.family_id, result.message_fr))
     return PlainTextResponse(result.code)
 
 
@@ -587,27 +602,21 @@ async def dev_payfip_answer(request: Request) -> Response:
         raise InvalidInput("unknown answer", message_fr="Réponse inconnue.", code="portal.payfip_answer")
     choice(payment_id, state.clock.now())
     # The Treasury then calls the portal back, server to server, with the payment id only.
-    result = state.portal.payment_notification(state.gateway.notification(payment_id))
-    attempt = result.decision.attempt
-    if attempt is not None:
-        state.notices.setdefault(payment_id, (attempt.family_id, result.message_fr))
+    state.portal.payment_notification(state.gateway.notification(payment_id))
     return _redirect(f"/paiement/retour?idop={urllib.parse.quote(payment_id)}", state, session)
 
 
 async def dev_outbox(request: Request) -> Response:
     """The e-mails the commune would send: the outbox, newest first, activation links first of all."""
     state = _state(request)
-    with state.store.unit_of_work() as uow:
-        messages = uow.outbox.all()
+    messages = state.office.outbox(state.dev_agent)  # newest first
     activations = [
         (m, _local_link(m.event.activation_link))
         for m in messages
         if isinstance(m.event, AccountActivated) and m.event.activation_link
     ]
-    others = [m for m in messages if not isinstance(m.event, AccountActivated)][-30:][::-1]
-    return _render(
-        request, _session(request), "outbox.html", {"activations": activations[::-1], "others": others}
-    )
+    others = [m for m in messages if not isinstance(m.event, AccountActivated)][:30]
+    return _render(request, _session(request), "outbox.html", {"activations": activations, "others": others})
 
 
 # -- errors -----------------------------------------------------------------------------------------------
@@ -697,12 +706,16 @@ def create_app(
 ) -> Starlette:
     """The portal over one commune's store and the host's account store."""
     gateway = gateway or DevPayfip()
+    with store.unit_of_work() as uow:
+        collectivite_id = uow.commune().collectivite.id
     state = PortalState(
         store,
         accounts,
         FamilyPortal(store, gateway=gateway, clock=clock, accounts=accounts),
+        BackOffice(store, clock=clock, accounts=accounts),
         gateway,
         clock,
+        Agent("portail-dev", collectivite_id, AgentRole.GESTIONNAIRE),
         secure_cookies=secure_cookies,
     )
     routes = [

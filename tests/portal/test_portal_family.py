@@ -81,6 +81,7 @@ def test_a_period_of_evening_care_goes_to_the_basket_and_its_late_days_are_refus
     assert "6 jours ajoutés au panier." in page
     assert "Mon panier (6)" in page
     assert "Réserver : Accueil du soir pour" in page
+    assert page.count("Sera refusé : Réservation impossible : le délai a expiré") == 2
     result = _post(client, "/panier/valider", page)
     assert "6 lignes traitées, dont 2 refusées." in result
     assert result.count("<strong>Refusé</strong>") == 2
@@ -148,7 +149,7 @@ def test_two_invoices_are_selected_and_paid_at_once(client: TestClient, portal: 
     portal.clock.advance(dt.timedelta(minutes=2))
     back = _post(client, response.url.path, html.unescape(response.text), reponse="payer")
     for number in numbers:
-        assert f"facture {number} soldée" in back
+        assert f"Facture {number} soldée." in back
     assert "Aucune facture à payer." in _page(client, "/factures")
 
 
@@ -160,3 +161,27 @@ def test_an_invoice_being_paid_shows_as_under_way_and_cannot_be_selected_again(c
     again = _page(client, "/factures")
     assert "paiement en cours" in again
     assert re.findall(r'name="factures" value="([^"]+)"', again) == numbers[1:]
+
+
+def test_the_basket_says_before_validation_what_each_line_costs_and_until_when(client: TestClient) -> None:
+    page = _signed_in(client)
+    page = _post(
+        client,
+        "/panier/periode",
+        page,
+        enfant=re.findall(r'name="enfant" value="([^"]+)"', page)[0],
+        prestation="repas",
+        du="2027-02-04",
+        au="2027-02-09",
+        jours=["0", "1", "3"],
+        retour="/reservations?semaine=2027-W06",
+    )
+    assert "Possible si vous validez avant le" in page
+    assert "€ — " in page
+
+
+def test_paid_invoices_and_the_household_are_shown(client: TestClient) -> None:
+    _signed_in(client)
+    page = _page(client, "/factures")
+    assert "Foyer " in page
+    assert "Aucune facture payée pour l'instant." in page

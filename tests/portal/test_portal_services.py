@@ -15,8 +15,10 @@ import pytest
 
 from espacefamille.adapters.fake_gateway import FakeGateway
 from espacefamille.adapters.memory import MemoryAccountStore, MemoryStore
+from espacefamille.adapters.postgres import PostgresStore
 from espacefamille.adapters.sqlite import SqliteStore
 from espacefamille.billing.online import PaymentStatus
+from espacefamille.calendar.opening import Closure, ClosureReason
 from espacefamille.calendar.periods import DateRange, Weekday
 from espacefamille.errors import InvalidInput, NotFound, PermissionDenied
 from espacefamille.examples import example_commune
@@ -54,8 +56,6 @@ def _sqlite(tmp_path: Path) -> Iterator[CommuneStore]:
 
 
 def _postgres(_: Path) -> Iterator[CommuneStore]:
-    from espacefamille.adapters.postgres import PostgresStore
-
     with postgres_server.pool("portal_services", size=2) as pool:
         yield PostgresStore(pool, postgres_server.collectivite_id("portal"))
 
@@ -198,8 +198,6 @@ def test_an_agent_reads_the_families_the_days_sheet_and_the_outbox(world: World)
 
 
 def test_the_basket_lines_of_a_period_skip_the_commune_closures(world: World) -> None:
-    from espacefamille.calendar.opening import Closure, ClosureReason
-
     strike = Closure(DateRange(dt.date(2026, 12, 3), dt.date(2026, 12, 3)), ClosureReason.STRIKE)
     world.office.declare_closure(AGENT, "cantine", strike)
     expansion = world.portal.period_lines(MARTIN, "F1", "C1", "repas", DECEMBER, SCHOOL_DAYS)
