@@ -271,6 +271,8 @@ _OS_REASONS = {
     errno.EISDIR: ("c'est un dossier", "it is a folder"),
     errno.ENOSPC: ("le disque est plein", "the disk is full"),
     errno.EROFS: ("le disque est en lecture seule", "the disk is read-only"),
+    errno.EFBIG: ("le fichier dépasse la taille permise", "the file is larger than allowed"),
+    errno.EDQUOT: ("le quota du disque est atteint", "the disk quota is reached"),
 }
 
 

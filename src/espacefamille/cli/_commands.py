@@ -14,12 +14,14 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import errno
 import importlib.util
 import io
 import json
 import os
 import re
 import shutil
+import tempfile
 from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -177,9 +179,50 @@ def db_label(db: str) -> str:
 
 
 def write_bytes(path: Path, data: bytes) -> None:
-    """Write a whole file, its folder made if needed."""
+    """Write a whole file, its folder made if needed: into a temporary file beside it, renamed over it once
+    complete, so that a write that fails (disk full, file too large) leaves no partial file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        os.chmod(temporary, 0o666 & ~_umask())  # as an ordinary file would be, not mkstemp's 0600
+        os.replace(temporary, path)
+    except OSError as error:
+        Path(temporary).unlink(missing_ok=True)
+        if error.filename is None:
+            error.filename = str(path)  # said to the user: the file it was writing
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def writable_folder(folder: Path) -> Path:
+    """``folder`` (an ``--out``), made if needed and proven writable before any work: a file is created
+    there and removed. The system's refusal is the ``OSError`` ``run`` says in one French line."""
+    if folder.exists() and not folder.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(folder))
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        handle, probe = tempfile.mkstemp(dir=folder, prefix=".espacefamille-")
+    except OSError as error:
+        error.filename = str(folder)
+        raise
+    os.close(handle)
+    os.unlink(probe)
+    return folder
+
+
+def writable_file(path: Path) -> Path:
+    """``path`` (an ``--out`` file) if it can be written, checked before any work (``writable_folder``)."""
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    writable_folder(path.parent)
+    return path
 
 
 # -- the run's context -------------------------------------------------------------------------------
@@ -323,7 +366,7 @@ def _template(ctx: Context) -> int:
     kind = _CSV_KINDS[args.template]
     columns = [column.name for column in kind.columns]
     if args.out:
-        write_bytes(Path(args.out), csv_template(kind).encode("utf-8"))
+        write_bytes(writable_file(Path(args.out)), csv_template(kind).encode("utf-8"))
         out.say("import.template_done", kind=kind.value, path=args.out)
     else:
         out.line(csv_header(kind))
@@ -826,19 +869,19 @@ def export_invoices(
 ) -> list[Path]:
     """Write ``documents`` to ``target`` in ``fmt``; the files written. ``excel``: CSV for a French Excel."""
 
-    target.mkdir(parents=True, exist_ok=True)
+    writable_folder(target)
     invoices = [invoice for _, invoice, _ in documents]
     allocations = {a for _, _, items in documents for a in items}
     if fmt == "csv":
         dialect = EXCEL_FR if excel else STANDARD
         first, second = target / "factures.csv", target / "lignes-factures.csv"
-        first.write_text(invoices_csv(invoices, allocations, dialect=dialect), encoding="utf-8", newline="")
-        second.write_text(lines_csv(invoices, dialect=dialect), encoding="utf-8", newline="")
+        write_bytes(first, invoices_csv(invoices, allocations, dialect=dialect).encode("utf-8"))
+        write_bytes(second, lines_csv(invoices, dialect=dialect).encode("utf-8"))
         return [first, second]
     if fmt == "json":
         path = target / "factures.json"
         items = [invoice_json(invoice, allocations) for _, invoice, allocations in documents]
-        path.write_text(json.dumps(items, ensure_ascii=False, indent=2), encoding="utf-8")
+        write_bytes(path, json.dumps(items, ensure_ascii=False, indent=2).encode("utf-8"))
         return [path]
     from espacefamille.interop.invoice_html import render_invoice_html  # noqa: PLC0415 (optional extra "cli": imported only when used)
 
@@ -849,14 +892,13 @@ def export_invoices(
 
         for family, invoice, family_allocations in _progress(ctx, documents):
             path = target / f"{invoice.number}.pdf"
-            path.write_bytes(render_invoice_pdf(invoice, commune, family, allocations=family_allocations))
+            write_bytes(path, render_invoice_pdf(invoice, commune, family, allocations=family_allocations))
             written.append(path)
         return written
     for family, invoice, family_allocations in _progress(ctx, documents):
         path = target / f"{invoice.number}.html"
-        path.write_text(
-            render_invoice_html(invoice, commune, family, allocations=family_allocations), encoding="utf-8"
-        )
+        html = render_invoice_html(invoice, commune, family, allocations=family_allocations)
+        write_bytes(path, html.encode("utf-8"))
         written.append(path)
     return written
 
@@ -877,6 +919,7 @@ def _progress(
 def cmd_invoices_export(ctx: Context) -> int:
     args, out = ctx.args, ctx.out
     require(*_FORMAT_NEEDS.get(args.format, ()))
+    writable_folder(Path(args.out))  # before reading anything
     documents = _filtered(ctx)
     written = export_invoices(ctx, documents, args.format, Path(args.out), excel=args.excel)
     out.say("export.done", count=len(documents), out=args.out, format=args.format)
@@ -943,6 +986,7 @@ def cmd_ical(ctx: Context) -> int:
 
     args, out = ctx.args, ctx.out
     require("icalendar")
+    target = writable_file(Path(args.out))  # before reading anything
     commune = ctx.commune
     today = commune.calendar.today(ctx.clock.now())
     start = parse_date(args.start) if args.start else today
@@ -960,9 +1004,7 @@ def cmd_ical(ctx: Context) -> int:
         return child, bookings
 
     child, bookings = transact(ctx.store, work)
-    data = bookings_ical(commune, child, bookings)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_bytes(data)
+    write_bytes(target, bookings_ical(commune, child, bookings))
     count = sum(1 for b in bookings if b.status in {BookingStatus.BOOKED, BookingStatus.HELD})
     out.say("ical.done", count=count, child=args.child, out=args.out)
     out.document("ical", {"child": args.child, "file": args.out, "events": count})
@@ -975,8 +1017,7 @@ def cmd_ical(ctx: Context) -> int:
 def cmd_demo(ctx: Context) -> int:
     args, out = ctx.args, ctx.out
     require("jinja2")  # the invoices are written as HTML at the end: say so before building anything
-    target = Path(args.out)
-    target.mkdir(parents=True, exist_ok=True)
+    target = writable_folder(Path(args.out))
     db = target / "saint-aubin-demo.db"
     for leftover in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
         leftover.unlink(missing_ok=True)
