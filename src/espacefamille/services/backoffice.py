@@ -21,6 +21,7 @@ from typing import Final, TypeVar
 import attrs
 
 from espacefamille._internal.gc import paused
+from espacefamille.billing.attestations import PresenceAttestation, TaxAttestation
 from espacefamille.billing.documents import Invoice, PaymentMethod
 from espacefamille.billing.invoicing import (
     BillingContext,
@@ -72,6 +73,7 @@ from espacefamille.families.events import (
 )
 from espacefamille.families.requests import Actor as RequestActor
 from espacefamille.families.requests import Request
+from espacefamille.interop.pes_v2 import PesDirectDebit, PesFile, pes_v2_file
 from espacefamille.model import BookedDays, Booking, BookingStatus, Child, Enrolment, Family, booked_days
 from espacefamille.money import ZERO, Money
 from espacefamille.ports import FamilyRecords, UnitOfWork
@@ -87,7 +89,14 @@ from espacefamille.text import format_date, month_name
 
 from ._checks import checked_calls
 from .corrections import note_corrections, note_quotient_change
-from .portal import ServiceBase, billing_ledger, place_ledgers, promote
+from .portal import (
+    ServiceBase,
+    billing_ledger,
+    family_presence,
+    family_tax_attestation,
+    place_ledgers,
+    promote,
+)
 
 __all__ = ["MONTH_END_BATCH", "BackOffice", "HoldsReleased", "MonthEndReport", "SheetLine"]
 
@@ -1270,6 +1279,75 @@ class BackOffice(ServiceBase):
                 ],
             )
             return answered
+
+        return self._transact(work)
+
+    # -- what the régie sends out -------------------------------------------------------------------------
+
+    def pes_v2_file(
+        self,
+        actor: Actor,
+        regie_id: str,
+        month: DateRange,
+        *,
+        bordereau: int,
+        debits: Mapping[str, PesDirectDebit] | None = None,
+    ) -> PesFile:
+        """The PES V2 recette file for the Treasury's Hélios of ``regie_id``'s invoices of ``month``, as
+        bordereau number ``bordereau`` (``interop.pes_v2``): the bytes, the invoices carried and those left
+        out. ``debits`` says, by invoice number, how invoices on SEPA direct debit are collected. Reads only;
+        refused whole (``pes.*``, naming the family) when a payer has no address or a service no code."""
+        now = self.clock.now()
+
+        def work(uow: UnitOfWork) -> PesFile:
+            commune = uow.commune()
+            require_agent(actor, commune.collectivite.id, _REGIE)
+            commune.regie(regie_id)
+            families: dict[str, Family] = {}
+            invoices: list[Invoice] = []
+            for family in uow.families.all():
+                own = [
+                    document
+                    for document in uow.documents.invoices_of(family.id)
+                    if document.regie_id == regie_id and document.period.start in month
+                ]
+                if own:
+                    families[family.id] = family
+                    invoices.extend(own)
+            return pes_v2_file(
+                commune,
+                regie_id,
+                month,
+                invoices,
+                families,
+                bordereau=bordereau,
+                created_at=now,
+                debits=debits,
+            )
+
+        return self._transact(work)
+
+    def tax_attestations(self, actor: Actor, year: int) -> tuple[TaxAttestation, ...]:
+        """Every household's attestation for the childcare tax credit of ``year`` that has an amount
+        (``billing.attestations``), in the order of the households."""
+
+        def work(uow: UnitOfWork) -> tuple[TaxAttestation, ...]:
+            commune = uow.commune()
+            require_agent(actor, commune.collectivite.id, _REGIE)
+            made = (family_tax_attestation(uow, commune, family.id, year) for family in uow.families.all())
+            return tuple(attestation for attestation in made if attestation.children)
+
+        return self._transact(work)
+
+    def presence_attestation(
+        self, actor: Actor, family_id: str, period: DateRange, child_ids: Sequence[str] | None = None
+    ) -> PresenceAttestation:
+        """A household's presence attestation over ``period`` (days present per child and prestation)."""
+
+        def work(uow: UnitOfWork) -> PresenceAttestation:
+            commune = uow.commune()
+            require_agent(actor, commune.collectivite.id, _REGIE + _GESTION)
+            return family_presence(uow, commune, family_id, period, child_ids)
 
         return self._transact(work)
 

@@ -27,6 +27,12 @@ from typing import TypeVar
 
 import attrs
 
+from espacefamille.billing.attestations import (
+    PresenceAttestation,
+    TaxAttestation,
+    presence_attestation,
+    tax_attestation,
+)
 from espacefamille.billing.documents import (
     Allocation,
     Invoice,
@@ -160,6 +166,34 @@ def _emit(uow: UnitOfWork, events: Iterable[DomainEvent]) -> None:
 
 
 # -- shared reads ---------------------------------------------------------------------------------------
+
+
+def family_tax_attestation(uow: UnitOfWork, commune: Commune, family_id: str, year: int) -> TaxAttestation:
+    """A household's tax attestation of ``year`` from its stored documents (``billing.attestations``)."""
+    documents = uow.documents
+    return tax_attestation(
+        commune,
+        uow.families.get(family_id),
+        uow.families.children_of(family_id),
+        documents.invoices_of(family_id),
+        documents.payments_of(family_id),
+        documents.allocations_of(family_id),
+        year,
+    )
+
+
+def family_presence(
+    uow: UnitOfWork, commune: Commune, family_id: str, period: DateRange, child_ids: Sequence[str] | None
+) -> PresenceAttestation:
+    """A household's presence attestation over ``period`` from its stored attendance facts."""
+    return presence_attestation(
+        commune,
+        uow.families.get(family_id),
+        uow.families.children_of(family_id),
+        uow.attendance.of_family(family_id, period),
+        period,
+        child_ids=child_ids,
+    )
 
 
 def billing_ledger(uow: UnitOfWork, family_id: str) -> BillingLedger:
@@ -1325,6 +1359,30 @@ class FamilyPortal(ServiceBase):
             ledger = billing_ledger(uow, family_id)
             paid = [i for i in ledger.invoices if not i.is_credit_note and not ledger.remaining(i.number)]
             return tuple(sorted(paid, key=lambda i: (i.issued_on, i.number), reverse=True))
+
+        return self._transact(work)
+
+    def tax_attestation(self, actor: Actor, family_id: str, year: int) -> TaxAttestation:
+        """« Attestation fiscale »: what the household paid in ``year`` for the care of its children under six
+        (the childcare tax credit; ``billing.attestations``)."""
+
+        def work(uow: UnitOfWork) -> TaxAttestation:
+            commune = uow.commune()
+            require_family_access(actor, commune.collectivite.id, family_id, invoices=True)
+            return family_tax_attestation(uow, commune, family_id, year)
+
+        return self._transact(work)
+
+    def presence_attestation(
+        self, actor: Actor, family_id: str, period: DateRange, child_ids: Sequence[str] | None = None
+    ) -> PresenceAttestation:
+        """« Attestation de présence »: the days each child (or each of ``child_ids``) was present over
+        ``period``, per prestation."""
+
+        def work(uow: UnitOfWork) -> PresenceAttestation:
+            commune = uow.commune()
+            require_family_access(actor, commune.collectivite.id, family_id)
+            return family_presence(uow, commune, family_id, period, child_ids)
 
         return self._transact(work)
 

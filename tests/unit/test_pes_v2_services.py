@@ -1,0 +1,136 @@
+"""The régie's outputs through the back office and the family portal, on every store.
+
+Saint-Aubin-des-Prés, Wednesday 2 December 2026 at 9:30. The régisseur of the régie enfance sends November's
+invoices to the Treasury as a PES V2 file; Claire Martin downloads her tax attestation for 2026 and the
+presence attestation of her son Lou for November.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from espacefamille.adapters.fake_gateway import FakeGateway
+from espacefamille.adapters.memory import MemoryStore
+from espacefamille.adapters.sqlite import SqliteStore
+from espacefamille.billing.documents import Allocation, Payment, PaymentMethod
+from espacefamille.calendar.periods import DateRange
+from espacefamille.config import dumps_commune, loads_commune
+from espacefamille.errors import InvalidInput, PermissionDenied
+from espacefamille.families.accounts import Agent, AgentRole
+from espacefamille.model import Child
+from espacefamille.money import Money
+from espacefamille.ports import CommuneStore, FixedClock, UnitOfWork
+from espacefamille.rules.attendance import AttendanceFact, AttendanceStatus
+from espacefamille.services import BackOffice, FamilyPortal, transact
+from tests.golden.test_pes_v2 import FAMILIES, INVOICES, PES, household
+from tests.unit.test_attestations import meal_commune
+
+PARIS = ZoneInfo("Europe/Paris")
+NOW = dt.datetime(2026, 12, 2, 9, 30, tzinfo=PARIS)
+NOVEMBER = DateRange(dt.date(2026, 11, 1), dt.date(2026, 11, 30))
+REGISSEUR = Agent("reg-1", "saint-aubin", AgentRole.REGISSEUR)
+ANIMATEUR = Agent("anim-1", "saint-aubin", AgentRole.ANIMATEUR)
+LOU = Child("C1", "Lou", "Martin", dt.date(2021, 3, 14), ["F1"])
+ZOE = Child("C7", "Zoé", "Müller", dt.date(2016, 5, 1), ["F2"])
+
+
+def _postgres() -> Iterator[CommuneStore]:
+    from espacefamille.adapters.postgres import PostgresStore  # noqa: PLC0415 - the extra, only here
+    from tests import postgres_server  # noqa: PLC0415 - starts a server only when asked
+
+    with postgres_server.pool("outputs") as pool:
+        yield PostgresStore(pool, postgres_server.collectivite_id("outputs"))
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CommuneStore]:
+    kinds: dict[str, Callable[[], Iterator[CommuneStore]]] = {
+        "memory": lambda: iter([MemoryStore()]),
+        "sqlite": lambda: iter([SqliteStore(tmp_path / "commune.sqlite")]),
+        "postgres": _postgres,
+    }
+    made = kinds[request.param]()
+    store = next(made)
+    # the example commune with its meal part and its régie known to Hélios
+    text_commune = loads_commune(dumps_commune(meal_commune()) + PES)
+
+    def seed(uow: UnitOfWork) -> None:
+        uow.save_commune(text_commune)
+        for family in FAMILIES.values():
+            uow.families.save(family)
+        uow.families.save_child(LOU)
+        uow.families.save_child(ZOE)
+        for invoice in INVOICES:
+            uow.documents.save_invoice(invoice)
+        cheque = Payment(
+            "PAY-enfance-2026-000001",
+            "enfance",
+            "F1",
+            Money("20.00"),
+            dt.datetime(2026, 12, 10, 9, tzinfo=PARIS),
+            PaymentMethod.CHEQUE,
+        )
+        uow.documents.save_payment(cheque)
+        uow.documents.save_allocations([Allocation(cheque.number, INVOICES[0].number, Money("20.00"))], "F1")
+        uow.attendance.save(
+            [
+                AttendanceFact("C1", "repas", dt.date(2026, 11, day), AttendanceStatus.PRESENT)
+                for day in (2, 3, 5)
+            ]
+            + [AttendanceFact("C1", "matin", dt.date(2026, 11, 2), AttendanceStatus.ABSENT_JUSTIFIED)],
+            "F1",
+        )
+
+    transact(store, seed)
+    yield store
+    for _ in made:  # close the postgres pool
+        pass
+
+
+def office(store: CommuneStore) -> BackOffice:
+    return BackOffice(store, clock=FixedClock(NOW))
+
+
+def test_the_regisseur_gets_novembers_pes_file_from_the_store(store: CommuneStore) -> None:
+    made = office(store).pes_v2_file(REGISSEUR, "enfance", NOVEMBER, bordereau=7)
+    assert made.invoices == ("FAC-enfance-2026-000041", "FAC-enfance-2026-000042")
+    assert made.left_out == (("FAC-enfance-2026-000043", "pes.zero_invoice_left_out"),)
+    root = ET.fromstring(made.content)
+    assert root.find("EnTetePES/IdColl").get("V") == "21350123400017"  # type: ignore[union-attr]
+    assert root.find("PES_RecetteAller/Bordereau/BlocBordereau/IdBord").get("V") == "7"  # type: ignore[union-attr]
+
+
+def test_a_payer_without_address_stops_the_file_naming_the_family(store: CommuneStore) -> None:
+    transact(store, lambda uow: uow.families.save(household("F1", "Martin", "Claire")))
+    with pytest.raises(InvalidInput) as error:
+        office(store).pes_v2_file(REGISSEUR, "enfance", NOVEMBER, bordereau=7)
+    assert error.value.code == "pes.no_address"
+    assert "Martin (F1)" in error.value.message_fr
+
+
+def test_only_the_regisseur_builds_the_file(store: CommuneStore) -> None:
+    with pytest.raises(PermissionDenied):
+        office(store).pes_v2_file(ANIMATEUR, "enfance", NOVEMBER, bordereau=7)
+
+
+def test_tax_attestations_of_the_year_from_the_payments_kept_by_the_store(store: CommuneStore) -> None:
+    attestations = office(store).tax_attestations(REGISSEUR, 2026)
+    # 20 € paid of 45,40 €: Lou's care (12 meals × 1,10 € of care + 4 × 1,50 €) = 19,20 € in proportion
+    assert [(a.family_id, [(c.child_id, c.amount) for c in a.children]) for a in attestations] == [
+        ("F1", [("C1", Money("8.45"))])  # 20 × 19,20 / 45,40 = 8,458…
+    ]
+    portal = FamilyPortal(store, gateway=FakeGateway(), clock=FixedClock(NOW))
+    assert portal.tax_attestation(REGISSEUR, "F1", 2026) == attestations[0]
+
+
+def test_a_presence_attestation_counts_the_days_lou_was_there(store: CommuneStore) -> None:
+    attestation = office(store).presence_attestation(REGISSEUR, "F1", NOVEMBER)
+    assert [(p.child_id, p.prestation_id, p.count) for p in attestation.presences] == [("C1", "repas", 3)]
+    portal = FamilyPortal(store, gateway=FakeGateway(), clock=FixedClock(NOW))
+    assert portal.presence_attestation(REGISSEUR, "F1", NOVEMBER, ["C1"]) == attestation
