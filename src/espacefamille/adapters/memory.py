@@ -318,7 +318,11 @@ class _MemoryBookings:
             )
         return tuple(sorted((b for b in found if b.family_id == family_id), key=lambda b: b.key))
 
-    def of_prestation(self, prestation_id: str, period: DateRange) -> tuple[Booking, ...]:
+    def of_prestation(
+        self, prestation_id: str, period: DateRange, *, for_booking: bool = False
+    ) -> tuple[Booking, ...]:
+        # for_booking changes nothing here: a conflict on the places is found at commit (the memory
+        # store serves one process, where units of work seldom overlap).
         with self._uow._store._lock:
             self._uow._see(("prestation", prestation_id))
             found = _View(self._uow._store._tables.bookings, self._uow._changes.bookings).values(

@@ -87,10 +87,12 @@ from espacefamille.billing.pricing import (
 )
 from espacefamille.billing.tariffs import (
     FixedAmount,
+    ForfaitDay,
     PrestationTariff,
     PriceList,
     PriceUnit,
     SurchargeKind,
+    instalment_amounts,
     status_text,
 )
 from espacefamille.calendar.periods import DateRange
@@ -101,6 +103,7 @@ from espacefamille.model import (
     Booking,
     BookingStatus,
     Child,
+    Enrolment,
     Family,
     PaymentMode,
     Prestation,
@@ -244,6 +247,14 @@ def _counts(table: Mapping[tuple[str, str], int]) -> dict[tuple[str, str], int]:
     return dict(table)
 
 
+def _enrolments(items: Iterable[Enrolment]) -> tuple[Enrolment, ...]:
+    enrolments = tuple(items)
+    for enrolment in enrolments:
+        if not isinstance(enrolment, Enrolment):
+            raise InvalidInput(f"expected an Enrolment, got {enrolment!r}", code="billing.not_an_enrolment")
+    return enrolments
+
+
 def _day_set(items: Iterable[dt.date]) -> frozenset[dt.date]:
     days = frozenset(items)
     for day in days:
@@ -281,7 +292,9 @@ class FamilyMonth:
     them from the family's documents); ``changed`` are the earlier days whose facts changed after their
     month was billed (``runs.changed_days`` of the unit of work): such a day is regularised if it was
     invoiced, billed now if it was not, and a carried line holding one is billed again from the day's facts
-    (``days_to_read`` says which days to read for that).
+    (``days_to_read`` says which days to read for that). ``enrolments`` are the family's (validated)
+    enrolments, for the prestations priced by forfait: each forfait due on a day of the period (or a changed
+    day) is billed on that day, whatever the days booked (``tariffs.forfaits``).
     """
 
     family: Family
@@ -292,6 +305,7 @@ class FamilyMonth:
     carried: CarriedBalance | None = None
     unbooked_earlier: Mapping[tuple[str, str], int] = attrs.field(factory=dict, converter=_counts)
     changed: frozenset[dt.date] = attrs.field(factory=frozenset, converter=_day_set)
+    enrolments: tuple[Enrolment, ...] = attrs.field(default=(), converter=_enrolments)
 
 
 class OutcomeKind(enum.Enum):
@@ -561,6 +575,7 @@ class BillingContext:
     direct_debit_day: int = DEFAULT_DIRECT_DEBIT_DAY
     prestations: Mapping[str, Prestation] = attrs.field(init=False, repr=False, eq=False)
     service_of: Mapping[str, str] = attrs.field(init=False, repr=False, eq=False)
+    forfaits: frozenset[str] = attrs.field(init=False, repr=False, eq=False)
     due_on: dt.date = attrs.field(init=False, repr=False, eq=False)
     direct_debit_on: dt.date = attrs.field(init=False, repr=False, eq=False)
     _priced: dict[tuple[str, int], _Priced] = attrs.field(init=False, repr=False, eq=False)
@@ -602,6 +617,7 @@ class BillingContext:
             month_list = None  # two price lists in the month: each day finds its own
         object.__setattr__(self, "prestations", prestations)
         object.__setattr__(self, "service_of", {key: value.service_id for key, value in prestations.items()})
+        object.__setattr__(self, "forfaits", book.forfaits.intersection(prestations))
         object.__setattr__(self, "due_on", self.issued_on + dt.timedelta(days=self.payment_delay_days))
         object.__setattr__(self, "direct_debit_on", debit)
         object.__setattr__(self, "_priced", {})
@@ -1198,6 +1214,38 @@ def _unbooked_facts(
         # else: an absence or a closure on a day that was not booked: nothing to bill
 
 
+_Forfaits = dict[_DayKey, ForfaitDay]
+
+
+def _with_forfaits(ctx: BillingContext, month: FamilyMonth) -> tuple[FamilyMonth, _Forfaits]:
+    """The family's month with its forfaits as booked days: one day per forfait due (its key day) in the
+    period or on a changed day, for each enrolment in a service with a prestation priced by forfait. The
+    bookings and attendance facts of those prestations are not what bills them, and are left out."""
+    forfaits = ctx.forfaits
+    if not forfaits:
+        return month, {}
+    family_id = month.family.id
+    spans = [ctx.period] + [DateRange(day, day) for day in sorted(month.changed) if day not in ctx.period]
+    book = ctx.commune.tariffs
+    due: _Forfaits = {}
+    for enrolment in month.enrolments:
+        if not enrolment.validated or enrolment.family_id != family_id:
+            continue
+        for prestation_id in sorted(forfaits):
+            if ctx.service_of[prestation_id] != enrolment.service_id:
+                continue
+            for span in spans:
+                for _, forfait_day in book.forfaits_due(prestation_id, enrolment.period, span):
+                    due.setdefault((enrolment.child_id, prestation_id, forfait_day.day), forfait_day)
+    runs = [run for run in month.bookings if run.prestation_id not in forfaits]
+    runs.extend(
+        BookedDays(child_id, prestation_id, BookingStatus.BOOKED, (day,))
+        for child_id, prestation_id, day in sorted(due)
+    )
+    facts = [fact for fact in month.attendance if fact.prestation_id not in forfaits]
+    return attrs.evolve(month, bookings=runs, attendance=facts), due
+
+
 def days_to_read(changed: Iterable[dt.date], carried: CarriedBalance | None) -> tuple[dt.date, ...]:
     """The earlier days a run must read for a family besides its period: the ``changed`` ones, and every
     day of a carried line that holds one of the days to read (that line is billed again from its days'
@@ -1252,6 +1300,7 @@ def bill_family(
     returned with the bill.
     """
     family = month.family
+    month, forfaits = _with_forfaits(ctx, month)
     invoiced = _Invoiced(month.issued, ctx.regie_id, family.id, ctx.prestations) if month.issued else None
     groups, regularise = _collect(ctx, month, invoiced)
     if not groups and not regularise and month.carried is None:
@@ -1262,6 +1311,7 @@ def bill_family(
         ctx, family, children, sibling_ranks(month.children), len(children), month.unbooked_earlier, invoiced
     )
     builder.bookings = month.bookings
+    builder.forfaits = forfaits
     lines = builder.fresh_lines(groups, regularise)
     lines.extend(builder.regularisation_lines(regularise))
 
@@ -1358,6 +1408,7 @@ class _LineBuilder:
         self.facts: dict[object, tuple[Decimal | None, _Priced | None, FamilyFacts]] = {}
         self.unbooked_days: dict[tuple[str, str], list[dt.date]] = {}
         self.bookings: tuple[BookedDays, ...] = ()
+        self.forfaits: _Forfaits = {}  # the forfaits due, by child × prestation × key day
         self.service_ranks: dict[tuple[str, str], int] | None = None
 
     def service_rank(self, child: Child, prestation_id: str) -> int:
@@ -1555,14 +1606,7 @@ class _LineBuilder:
                         found = _unbooked_surcharge(ctx, one_day, earlier)
                         if found is not None:
                             self._add_surcharge(surcharges, group, found[0], found[1], [day])
-        lines: list[InvoiceLine] = []
-        for (_, prestation_id, _, _), merged in mains.items():
-            base, kind, line_days, line_text = merged[0]
-            first = line_days[0]
-            if len(merged) > 1:  # two price situations, one price: one line, priced once
-                line_days = sorted(day for _, _, piece, _ in merged for day in piece)
-                line_text = None
-            lines.append(self.main_line(base, kind, prestation_id, first, line_days, line_text))
+        lines = self.main_lines(mains)
         for (_, prestation_id, reason, _, _), (group, surcharge, days) in surcharges.items():
             days.sort()
             lines.append(
@@ -1570,6 +1614,31 @@ class _LineBuilder:
             )
         if surcharges:  # main lines already come in that order (groups were sorted so)
             lines.sort(key=lambda line: (ranks.get(line.child_id, 0), line.child_id, line.prestation_id))
+        return lines
+
+    def main_lines(
+        self,
+        mains: Mapping[
+            tuple[str, str, str, Decimal], list[tuple[_Base, _Kind, Sequence[dt.date], str | None]]
+        ],
+    ) -> list[InvoiceLine]:
+        """One line per child × prestation × reason × unit price, and per forfait due."""
+        lines: list[InvoiceLine] = []
+        forfaits = self.ctx.forfaits
+        for (_, prestation_id, _, _), merged in mains.items():
+            if prestation_id in forfaits:  # a line per forfait due, whatever its price
+                lines.extend(
+                    self.forfait_line(base, kind, prestation_id, day)
+                    for base, kind, piece, _ in merged
+                    for day in piece
+                )
+                continue
+            base, kind, line_days, line_text = merged[0]
+            first = line_days[0]
+            if len(merged) > 1:  # two price situations, one price: one line, priced once
+                line_days = sorted(day for _, _, piece, _ in merged for day in piece)
+                line_text = None
+            lines.append(self.main_line(base, kind, prestation_id, first, line_days, line_text))
         return lines
 
     def main_line(
@@ -1600,6 +1669,35 @@ class _LineBuilder:
             template.before + text + template.after,
             None,
             template.minutes,
+        )
+
+    def forfait_due(self, kind: _Kind, key: _DayKey) -> tuple[ForfaitDay, Money, str]:
+        """The forfait due on a key day, what it costs (an instalment: its share of the yearly price) and
+        its explanation."""
+        forfait = self.forfaits[key]
+        one_day = kind.one_day
+        message = self.ctx._message(one_day.explanation)
+        if forfait.index is None or forfait.count is None:
+            return forfait, one_day.total, f"{forfait.label}. {message}"
+        amount = instalment_amounts(one_day.total, forfait.count)[forfait.index - 1]
+        share = f"{forfait.label} : {_euros(amount)} sur {_euros(one_day.total)}. {message}"
+        return forfait, amount, share
+
+    def forfait_line(self, base: _Base, kind: _Kind, prestation_id: str, day: dt.date) -> InvoiceLine:
+        """The line of one forfait (or instalment) due on its key day."""
+        forfait, amount, text = self.forfait_due(kind, (base[0].id, prestation_id, day))
+        return _new_line(
+            base[0].id,
+            prestation_id,
+            base[4],
+            forfait.code,
+            (day,),
+            Decimal(1),
+            amount.amount,
+            amount,
+            text,
+            None,
+            None,
         )
 
     @staticmethod
@@ -1666,8 +1764,14 @@ class _LineBuilder:
         assert invoiced is not None
         child_id, prestation_id, day = key
         if status is None:
+            if prestation_id in self.ctx.forfaits:
+                return ZERO, "forfait qui n'est plus dû : l'enfant n'est plus inscrit"
             return ZERO, "jour qui n'est plus réservé"
         group = self.group(child_id, prestation_id, _INDEX[status], late, day)
+        if prestation_id in self.ctx.forfaits:
+            forfait, amount, _ = self.forfait_due(group.kind, key)
+            kept = invoiced.matching(key, forfait.code, amount.amount)
+            return (amount if kept is None else kept), forfait.label[:1].lower() + forfait.label[1:]
         one_day = group.kind.one_day
         main = invoiced.matching(key, status.code, one_day.unit_price)
         worth = one_day.total if main is None else main
@@ -1772,6 +1876,7 @@ def check_family(ctx: BillingContext, month: FamilyMonth) -> list[PricingProblem
     billed.
     """
     family = month.family
+    month, _ = _with_forfaits(ctx, month)
     invoiced = _Invoiced(month.issued, ctx.regie_id, family.id, ctx.prestations) if month.issued else None
     groups, regularise = _collect(ctx, month, invoiced)
     pieces: dict[tuple[str, str, int], set[dt.date]] = {}

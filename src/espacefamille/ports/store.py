@@ -166,8 +166,16 @@ class Bookings(Protocol):
         """The household's bookings (any status, cancelled included) on the days of ``period``."""
         ...
 
-    def of_prestation(self, prestation_id: str, period: DateRange) -> tuple[Booking, ...]:
-        """Every household's bookings of a prestation on the days of ``period`` (to rebuild its places)."""
+    def of_prestation(
+        self, prestation_id: str, period: DateRange, *, for_booking: bool = False
+    ) -> tuple[Booking, ...]:
+        """Every household's bookings of a prestation on the days of ``period`` (to rebuild its places).
+
+        ``for_booking``: the unit of work means to book places of those days (a basket). If the
+        prestation has a limit of places, a store may then make the other units of work reading them for
+        booking wait until this one ends, instead of letting the second to commit fail with
+        ``ConcurrentChange``: during a booking rush the families queue for the places instead of retrying.
+        """
         ...
 
     def save(self, bookings: Iterable[Booking]) -> None: ...

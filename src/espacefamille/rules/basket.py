@@ -590,12 +590,14 @@ class _Evaluation:
                 return self.decide(
                     line, Outcome.REFUSED, "basket.block_full", days, words={"day": format_date(full)}
                 )
+            # A family asking now joins the end of each waiting list (see PlaceLedger.joining_instant).
+            joined = max(ledger.joining_instant(day, group, now) for day in days)
             ledger, decisions = ledger.request_many(
-                PlaceRequest(line.child_id, day, group, now) for day in days
+                PlaceRequest(line.child_id, day, group, joined) for day in days
             )
             self.ledgers[prestation.id] = ledger
             if not decisions[0].granted:
-                self.record(line, prestation, days, BookingStatus.WAITING, now, judged)
+                self.record(line, prestation, days, BookingStatus.WAITING, joined, judged)
                 return LineDecision(
                     line,
                     Outcome.WAITING_LIST,

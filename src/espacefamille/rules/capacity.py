@@ -717,6 +717,21 @@ class PlaceLedger:
         slot = self._slots.get((day, group))
         return tuple(child for _, child in slot.waiting) if slot else ()
 
+    def joining_instant(self, day: dt.date, group: GroupKey, at: dt.datetime) -> dt.datetime:
+        """The instant a family asking at ``at`` joins the waiting list of ``day`` with: ``at``, or a
+        microsecond after the last child waiting when that one is not earlier.
+
+        A family judged after another (the baskets of a rush queue for the places) thus comes after it,
+        even if its clock read the same instant or an earlier one: the position it is told is the last,
+        and only moves up as those ahead leave or get a place.
+        """
+        self.capacity.check_group(group)
+        slot = self._slots.get((day, group))
+        if slot is None or not slot.waiting:
+            return at
+        last = slot.waiting[-1][0]
+        return at if at > last else last + dt.timedelta(microseconds=1)
+
     def free(self, day: dt.date, group: GroupKey = None) -> int | None:
         """Places still free on ``day`` in ``group`` (0 when full or over); None when unlimited."""
         places = self.capacity.places_on(day, group)

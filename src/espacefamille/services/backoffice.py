@@ -74,7 +74,17 @@ from espacefamille.families.events import (
 from espacefamille.families.requests import Actor as RequestActor
 from espacefamille.families.requests import Request
 from espacefamille.interop.pes_v2 import PesDirectDebit, PesFile, pes_v2_file
-from espacefamille.model import BookedDays, Booking, BookingStatus, Child, Enrolment, Family, booked_days
+from espacefamille.model import (
+    BookedDays,
+    Booking,
+    BookingStatus,
+    Child,
+    Enrolment,
+    Family,
+    PaymentMode,
+    Prestation,
+    booked_days,
+)
 from espacefamille.money import ZERO, Money
 from espacefamille.ports import FamilyRecords, UnitOfWork
 from espacefamille.rules.attendance import (
@@ -393,6 +403,10 @@ class _MonthReader:
         # The documents billing needs of a family: the month's (a rerun bills nothing twice) and the credit
         # notes; its whole history for a family with changed days or a yearly count to make.
         self.documents_from = month.start
+        # Enrolments are read only where the régie bills a forfait (per enrolment, not per day booked).
+        self.forfait_services = {
+            s.id for s in commune.services if s.regie_id == regie_id and _has_forfait(commune, s.prestations)
+        }
 
     def month_of(self, records: FamilyRecords, closures: Mapping[str, Sequence[Closure]]) -> FamilyMonth:
         family_id, month, regie_id = records.family.id, self.month, self.regie_id
@@ -417,8 +431,26 @@ class _MonthReader:
         if any(document.is_credit_note for document in documents):
             self.with_credit_notes.add(family_id)
         counts = unbooked_counts(documents, carried, regie_id, self.since, month.start) if counting else {}
+        enrolments = (
+            [
+                enrolment
+                for child in records.children
+                for enrolment in self.uow.families.enrolments_of(child.id)
+                if enrolment.family_id == family_id and enrolment.service_id in self.forfait_services
+            ]
+            if self.forfait_services
+            else []
+        )
         return FamilyMonth(
-            records.family, records.children, bookings, attendance, documents, carried, counts, history
+            records.family,
+            records.children,
+            bookings,
+            attendance,
+            documents,
+            carried,
+            counts,
+            history,
+            enrolments,
         )
 
     def billed(self, family_id: str) -> None:
@@ -426,6 +458,36 @@ class _MonthReader:
         days = [day for day in self.changed.get(family_id, ()) if day <= self.month.end]
         if days:
             self.uow.runs.clear_changed(self.regie_id, family_id, days)
+
+
+def _has_forfait(commune: Commune, prestations: Iterable[Prestation]) -> bool:
+    forfaits = commune.tariffs.forfaits
+    return any(p.id in forfaits and p.payment_mode is PaymentMode.MONTH_END for p in prestations)
+
+
+def _forfait_changes(
+    commune: Commune, before: Enrolment | None, after: Enrolment
+) -> list[tuple[str, dt.date]]:
+    """The (prestation, key day) of the forfaits an enrolment owes before its change and not after, or after
+    and not before: the days a run that billed them must regularise."""
+    service = commune.service(after.service_id)
+    forfaits = [p.id for p in service.prestations if p.id in commune.tariffs.forfaits]
+    if not forfaits:
+        return []
+    periods = [after.period] if before is None or not before.validated else [before.period, after.period]
+    span = DateRange(min(p.start for p in periods), max(p.end for p in periods))
+    changed: set[tuple[str, dt.date]] = set()
+    for prestation_id in forfaits:
+        due_after = (
+            {d.day for _, d in commune.tariffs.forfaits_due(prestation_id, after.period, span)}
+            if after.validated
+            else set()
+        )
+        due_before: set[dt.date] = set()
+        if before is not None and before.validated:
+            due_before = {d.day for _, d in commune.tariffs.forfaits_due(prestation_id, before.period, span)}
+        changed.update((prestation_id, day) for day in due_after ^ due_before)
+    return sorted(changed)
 
 
 def _check_reason(commune: Commune, fact: AttendanceFact) -> None:
@@ -609,7 +671,10 @@ class BackOffice(ServiceBase):
         return self._transact(work)
 
     def enrol_child(self, actor: Actor, enrolment: Enrolment) -> Enrolment:
-        """Enrol a child of a household in a service for a period (validated by the agent)."""
+        """Enrol a child of a household in a service for a period (validated by the agent). Saving an
+        enrolment again with another period changes the forfaits it owes: those already billed are
+        regularised by the next month-end run."""
+        now = self.clock.now()
 
         def work(uow: UnitOfWork) -> Enrolment:
             commune = uow.commune()
@@ -623,6 +688,12 @@ class BackOffice(ServiceBase):
                     message_fr="Cet enfant n'appartient pas à ce foyer.",
                     code="services.child_family",
                 )
+            before = next((e for e in uow.families.enrolments_of(child.id) if e.id == enrolment.id), None)
+            # A forfait already billed for a month the enrolment no longer covers (or newly covers) is a
+            # correction: the next run regularises it.
+            changes = _forfait_changes(commune, before, enrolment)
+            if changes:
+                note_corrections(uow, commune, enrolment.family_id, changes, now)
             uow.families.save_enrolment(enrolment)
             return enrolment
 

@@ -228,12 +228,19 @@ def _attempt_or_none(uow: UnitOfWork, payment_id: str) -> PaymentAttempt | None:
 
 
 def place_ledgers(
-    uow: UnitOfWork, commune: Commune, prestation_ids: Iterable[str], span: DateRange
+    uow: UnitOfWork,
+    commune: Commune,
+    prestation_ids: Iterable[str],
+    span: DateRange,
+    *,
+    for_booking: bool = False,
 ) -> tuple[dict[str, PlaceLedger], list[tuple[str, Promotion]]]:
     """The place ledgers of the capacity-limited prestations over ``span``, rebuilt from stored bookings.
 
     Waiting children promoted because places were added since are returned, to be saved and told.
     """
+    ``for_booking``: read to book (a basket), so that the store queues the baskets of the same places
+    (``Bookings.of_prestation``).
     ledgers: dict[str, PlaceLedger] = {}
     promotions: list[tuple[str, Promotion]] = []
     children: dict[str, Child] = {}
@@ -243,7 +250,7 @@ def place_ledgers(
             continue
         held: list[tuple[str, dt.date, str | None]] = []
         waiting: list[tuple[str, dt.date, str | None, dt.datetime]] = []
-        for booking in uow.bookings.of_prestation(prestation_id, span):
+        for booking in uow.bookings.of_prestation(prestation_id, span, for_booking=for_booking):
             if booking.status is BookingStatus.CANCELLED:
                 continue
             group = None
@@ -923,7 +930,8 @@ class FamilyPortal(ServiceBase):
         lines: Sequence[BasketLine],
         now: dt.datetime,
     ) -> _Priced:
-        """A basket's reads and its price preview, shared by ``preview_basket`` and ``validate_basket``."""
+        """A basket's reads and its price preview, shared by ``preview_basket`` and ``validate_basket``
+        (``for_booking``: the places are read to book them, see ``place_ledgers``)."""
         commune = uow.commune()
         require_family_access(actor, commune.collectivite.id, family_id)
         family = uow.families.get(family_id)
@@ -938,6 +946,8 @@ class FamilyPortal(ServiceBase):
         span = _span(line.day for line in lines)
         context = BasketContext(
             commune,
+        *,
+        for_booking: bool = False,
             family,
             children,
             [e for c in children for e in uow.families.enrolments_of(c.id)],
@@ -946,7 +956,9 @@ class FamilyPortal(ServiceBase):
             unpaid_exemption=uow.families.unpaid_exemption(family_id),
         )
         before = {b.key: b for b in uow.bookings.of_family(family_id, span)}
-        ledgers, restored = place_ledgers(uow, commune, {line.prestation_id for line in lines}, span)
+        ledgers, restored = place_ledgers(
+            uow, commune, {line.prestation_id for line in lines}, span, for_booking=for_booking
+        )
         credits = _Credits(uow, commune, now, self.hold)
         # The preview deducts the same credit the holds will: held back for no other basket at this
         # instant (the baskets of this call are the ones priced).
@@ -966,7 +978,7 @@ class FamilyPortal(ServiceBase):
         now = self.clock.now()
 
         def work(uow: UnitOfWork) -> BasketOutcome:
-            priced = self._priced(uow, actor, family_id, lines, now)
+            priced = self._priced(uow, actor, family_id, lines, now, for_booking=True)
             commune, family, children = priced.commune, priced.family, priced.children
             before, restored, preview = priced.before, priced.restored, priced.preview
             credits = priced.credits

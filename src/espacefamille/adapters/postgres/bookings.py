@@ -59,8 +59,12 @@ class _PostgresBookings:
             )
         )
 
-    def of_prestation(self, prestation_id: str, period: DateRange) -> tuple[Booking, ...]:
+    def of_prestation(
+        self, prestation_id: str, period: DateRange, *, for_booking: bool = False
+    ) -> tuple[Booking, ...]:
         self._uow._sync()
+        if for_booking:
+            self._uow._take_places(prestation_id, period)
         self._uow._seen(_PRESTATION, prestation_id)
         return self._bookings(
             self._uow._rows(
@@ -92,6 +96,7 @@ class _PostgresBookings:
             )
             self._uow._mark(_FAMILY, booking.family_id)
             self._uow._mark(_PRESTATION, booking.prestation_id)
+            self._uow._booked_days.add((booking.prestation_id, booking.day))
         if not rows:
             return
 

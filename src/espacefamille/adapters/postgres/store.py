@@ -4,6 +4,8 @@ locks, checks and bumps them in one transaction."""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
@@ -32,12 +34,20 @@ from espacefamille.adapters.postgres.schema import (
 )
 from espacefamille.billing.documents import Invoice
 from espacefamille.commune import Commune
+from espacefamille.calendar.periods import DateRange
 from espacefamille.config import dumps_commune, loads_commune
 from espacefamille.errors import ConcurrentChange, InvalidInput, NotFound
 from espacefamille.ports.store import changed_meanwhile
 
 
 class PostgresStore:
+def _place_lock(collectivite_id: str, prestation_id: str, day: dt.date) -> int:
+    """The advisory lock key of a prestation's places on a day: a signed 64-bit hash, the same in every
+    process (two places sharing a key only wait for each other needlessly)."""
+    text = "\x1f".join((collectivite_id, prestation_id, day.isoformat())).encode()
+    return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big", signed=True)
+
+
     """A collectivité's store in a PostgreSQL database shared with other collectivités.
 
     ``database`` is a connection URL or conninfo string (the store then opens, and ``close()`` closes, a
@@ -131,6 +141,9 @@ class PostgresUnitOfWork:
         # The prestations with a limit of places, as this unit of work's own save_commune set them.
         self._capacities: frozenset[str] | None = None
         self.families = _PostgresFamilies(self)
+        # The places (prestation, day) this unit of work holds the lock of, and those it writes bookings of.
+        self._places_taken: set[tuple[str, dt.date]] = set()
+        self._booked_days: set[tuple[str, dt.date]] = set()
         self.bookings = _PostgresBookings(self)
         self.attendance = _PostgresAttendance(self)
         self.documents = _PostgresDocuments(self)
@@ -251,7 +264,7 @@ class PostgresUnitOfWork:
             return self._capacities
         if not any(scope == _PRESTATION for scope, _ in (*self._written, *self._read)):
             return frozenset()
-        return frozenset(
+        self._capacities = frozenset(
             row[0]
             for row in self._rows(
                 "SELECT prestation_id FROM capacity_limited WHERE collectivite_id = %s", (self._c,)
@@ -259,6 +272,28 @@ class PostgresUnitOfWork:
         )
 
     def _changed_since_read(self, current: dict[tuple[str, str], int]) -> list[tuple[str, str]]:
+        return self._capacities
+
+    def _take_places(self, prestation_id: str, period: DateRange) -> None:
+        """Lock a prestation's places on the days of ``period`` (if it has a limit) until the end of the
+        transaction."""
+        self._seen(_PRESTATION, prestation_id)  # so that _limited() reads the prestations with places
+        if prestation_id in self._limited():
+            self._lock_places((prestation_id, day) for day in period)
+
+    def _lock_places(self, places: Iterable[tuple[str, dt.date]]) -> None:
+        # One transaction-level advisory lock per (collectivité, prestation, day), taken in one order by
+        # every unit of work (prestation, then day), so that two of them never wait for each other in a
+        # circle; the lock ends with the transaction, committed or not.
+        wanted = sorted(set(places) - self._places_taken)
+        if not wanted:
+            return
+        self._run(
+            "SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) WITH ORDINALITY AS t (k, n) "
+            "ORDER BY n",
+            ([_place_lock(self._c, prestation_id, day) for prestation_id, day in wanted],),
+        )
+        self._places_taken.update(wanted)
         return sorted(
             key for key, seen in self._read.items() if key[0] != _PRESTATION and current.get(key, 0) != seen
         )
@@ -293,6 +328,14 @@ class PostgresUnitOfWork:
         limited = self._limited()
         # Lock every version this unit of work read or writes (a prestation's only if it has places),
         # then check them: from here until COMMIT nobody else can change what it depends on.
+        # The places written but not locked when read are locked now: whoever locked them when reading
+        # them has committed by then, and the prestation's version tells whether it booked meanwhile.
+        booked = {place for place in self._booked_days if place[0] in limited}
+        unlocked = booked - self._places_taken
+        self._lock_places(unlocked)
+        # A prestation whose places written were all locked when read needs no version check: nobody
+        # else could book them between this unit of work's read and its commit.
+        checked = {prestation_id for prestation_id, _ in unlocked}
         guarded = {key for key in self._read if key[0] != _PRESTATION}
         guarded.update(key for key in self._written if key[0] != _PRESTATION or key[1] in limited)
         current = self._versions(sorted(guarded), lock=True)
@@ -304,7 +347,7 @@ class PostgresUnitOfWork:
             key
             for key, seen in self._read.items()
             if key[0] == _PRESTATION
-            and key[1] in limited
+            and key[1] in checked
             and key in self._written
             and current.get(key, 0) != seen
         )
@@ -350,6 +393,8 @@ class PostgresUnitOfWork:
         self._capacities = None
 
     def _close(self) -> None:
+        self._places_taken.clear()
+        self._booked_days.clear()
         self._abandon()
 
     # -- configuration -------------------------------------------------------------------------

@@ -63,8 +63,14 @@ class _SqliteBookings:
             )
         )
 
-    def of_prestation(self, prestation_id: str, period: DateRange) -> tuple[Booking, ...]:
+    def of_prestation(
+        self, prestation_id: str, period: DateRange, *, for_booking: bool = False
+    ) -> tuple[Booking, ...]:
         self._uow._sync()
+        if for_booking and not self._uow._writing and self._limited(prestation_id):
+            # Take the database's write lock before reading the places: baskets queue for it (up to the
+            # busy timeout) instead of failing at commit because another one booked meanwhile.
+            self._uow._begin_writing()
         self._uow._seen(_PRESTATION, prestation_id)
         return self._bookings(
             self._uow._db.execute(
@@ -72,6 +78,12 @@ class _SqliteBookings:
                 "AND day BETWEEN ? AND ? ORDER BY child_id, day",
                 (prestation_id, period.start.isoformat(), period.end.isoformat()),
             )
+        )
+
+    def _limited(self, prestation_id: str) -> bool:
+        return (
+            _scalar(self._uow._db, "SELECT 1 FROM capacity_limited WHERE prestation_id = ?", (prestation_id,))
+            is not None
         )
 
     def save(self, bookings: Iterable[Booking]) -> None:

@@ -85,6 +85,13 @@ def _periods(items: Iterable[ForfaitPeriod]) -> tuple[ForfaitPeriod, ...]:
     return tuple(sorted(items, key=lambda item: item.period.start))
 
 
+def _of_month(day: dt.date) -> str:
+    """``de novembre 2026``, ``d'octobre 2026``."""
+    name = month_name(day.month)
+    prefix = "d'" if name[0] in "aeiou" else "de "
+    return f"{prefix}{name} {day.year}"
+
+
 def _first_of_month(day: dt.date) -> dt.date:
     return day.replace(day=1)
 
@@ -183,11 +190,7 @@ class Forfait:
                 month = DateRange.month(month_start.year, month_start.month)
                 day = max(month.start, start)
                 if day <= end and day in span:
-                    found.append(
-                        ForfaitDay(
-                            day, f"Forfait mensuel de {month_name(month.start.month)} {month.start.year}"
-                        )
-                    )
+                    found.append(ForfaitDay(day, f"Forfait mensuel {_of_month(month.start)}"))
                 month_start = month.end + dt.timedelta(days=1)
         elif per is ForfaitPer.PERIOD:
             for item in self.periods:

@@ -30,7 +30,7 @@ from espacefamille.billing.tariffs.criteria import (
     _base_rules,
     is_tariff_criterion,
 )
-from espacefamille.billing.tariffs.forfaits import Forfait
+from espacefamille.billing.tariffs.forfaits import Forfait, ForfaitDay
 from espacefamille.billing.tariffs.grid import PriceGrid
 from espacefamille.billing.tariffs.surcharges import SurchargeKind, SurchargeRule
 from espacefamille.billing.tariffs.wording import Clause, status_text
@@ -457,6 +457,24 @@ class TariffBook:
     def forfaits(self) -> frozenset[str]:
         """The prestations priced by forfait (per enrolment, not per day): the same in every list."""
         return self._forfaits
+
+    def forfaits_due(
+        self, prestation_id: str, enrolment: DateRange, span: DateRange
+    ) -> list[tuple[PriceList, ForfaitDay]]:
+        """The forfaits of prestation ``prestation_id`` an enrolment over ``enrolment`` owes whose key day
+        lies in ``span``, with the price list of each (none for a prestation not priced by forfait)."""
+        if prestation_id not in self._forfaits:
+            return []
+        due: list[tuple[PriceList, ForfaitDay]] = []
+        for price_list in self.price_lists:
+            if not price_list.validity.overlaps(span):
+                continue
+            tariff = price_list.tariff(prestation_id)
+            if tariff is None or tariff.forfait is None:
+                continue
+            for day in tariff.forfait.due_days(price_list.validity, price_list.label, enrolment, span):
+                due.append((price_list, day))
+        return due
 
     @property
     def reason_codes(self) -> frozenset[str]:
