@@ -628,6 +628,15 @@ class BackOffice(ServiceBase):
 
         return self._transact(work)
 
+    def families(self, actor: Actor) -> tuple[Family, ...]:
+        """The commune's households, by name then id: the back office's list to open a family's file."""
+
+        def work(uow: UnitOfWork) -> tuple[Family, ...]:
+            require_agent(actor, uow.commune().collectivite.id)
+            return tuple(sorted(uow.families.all(), key=lambda f: (f.name.casefold(), f.id)))
+
+        return self._transact(work)
+
     def register_family(self, actor: Actor, family: Family, children: Iterable[Child] = ()) -> Family:
         """Record a household and its children (a new family, or a change of situation)."""
         children = tuple(children)
@@ -650,15 +659,6 @@ class BackOffice(ServiceBase):
                         details={"child_id": child.id},
                     )
             try:
-    def families(self, actor: Actor) -> tuple[Family, ...]:
-        """The commune's households, by name then id: the back office's list to open a family's file."""
-
-        def work(uow: UnitOfWork) -> tuple[Family, ...]:
-            require_agent(actor, uow.commune().collectivite.id)
-            return tuple(sorted(uow.families.all(), key=lambda f: (f.name.casefold(), f.id)))
-
-        return self._transact(work)
-
                 before: Family | None = uow.families.get(family.id)
             except NotFound:
                 before = None
@@ -701,30 +701,6 @@ class BackOffice(ServiceBase):
 
     # -- attendance and closures ------------------------------------------------------------------------
 
-    def record_attendance(self, actor: Actor, facts: Iterable[AttendanceFact]) -> tuple[AttendanceFact, ...]:
-        """Record what an agent saw: one fact per child, prestation and date (recorded again: replaced)."""
-        facts = tuple(facts)
-        now = self.clock.now()
-
-        def work(uow: UnitOfWork) -> tuple[AttendanceFact, ...]:
-            commune = uow.commune()
-            agent = require_agent(actor, commune.collectivite.id, _ATTENDANCE)
-            keys = [(f.child_id, f.prestation_id, f.day) for f in facts]
-            if len(set(keys)) != len(keys):
-                raise InvalidInput("a day is recorded twice in one call", code="attendance.duplicate")
-            by_family: dict[str, list[AttendanceFact]] = {}
-            stamped = []
-            for fact in facts:
-                commune.prestation(fact.prestation_id)
-                if fact.reason is not None:
-                    _check_reason(commune, fact)
-                child = uow.families.child(fact.child_id)
-                # The household whose booking the child came on (separated parents: each books its days);
-                # without a booking, the child's main household. Read per household, not per prestation:
-                # a city's day of one prestation holds thousands of bookings.
-                day = DateRange(fact.day, fact.day)
-                owner = next(
-                    (
     def attendance_sheet(self, actor: Actor, service_id: str, day: dt.date) -> tuple[SheetLine, ...]:
         """The day's sheet of a service (*la feuille d'appel*): every child booked (or held) on each of its
         prestations, by prestation then name, with what was recorded for the day so far, if anything."""
@@ -765,6 +741,30 @@ class BackOffice(ServiceBase):
 
         return self._transact(work)
 
+    def record_attendance(self, actor: Actor, facts: Iterable[AttendanceFact]) -> tuple[AttendanceFact, ...]:
+        """Record what an agent saw: one fact per child, prestation and date (recorded again: replaced)."""
+        facts = tuple(facts)
+        now = self.clock.now()
+
+        def work(uow: UnitOfWork) -> tuple[AttendanceFact, ...]:
+            commune = uow.commune()
+            agent = require_agent(actor, commune.collectivite.id, _ATTENDANCE)
+            keys = [(f.child_id, f.prestation_id, f.day) for f in facts]
+            if len(set(keys)) != len(keys):
+                raise InvalidInput("a day is recorded twice in one call", code="attendance.duplicate")
+            by_family: dict[str, list[AttendanceFact]] = {}
+            stamped = []
+            for fact in facts:
+                commune.prestation(fact.prestation_id)
+                if fact.reason is not None:
+                    _check_reason(commune, fact)
+                child = uow.families.child(fact.child_id)
+                # The household whose booking the child came on (separated parents: each books its days);
+                # without a booking, the child's main household. Read per household, not per prestation:
+                # a city's day of one prestation holds thousands of bookings.
+                day = DateRange(fact.day, fact.day)
+                owner = next(
+                    (
                         b.family_id
                         for family_id in child.family_ids
                         for b in uow.bookings.of_family(family_id, day)
@@ -1422,10 +1422,6 @@ class BackOffice(ServiceBase):
 
         return self._transact(work)
 
-    @staticmethod
-    def _emit(uow: UnitOfWork, events: Iterable[DomainEvent]) -> None:
-        for event in events:
-            uow.outbox.add(new_message(event))
     # -- the outbox -----------------------------------------------------------------------------------
 
     def outbox(self, actor: Actor, *, limit: int | None = None) -> tuple[OutboxMessage, ...]:
@@ -1441,3 +1437,7 @@ class BackOffice(ServiceBase):
 
         return self._transact(work)
 
+    @staticmethod
+    def _emit(uow: UnitOfWork, events: Iterable[DomainEvent]) -> None:
+        for event in events:
+            uow.outbox.add(new_message(event))
