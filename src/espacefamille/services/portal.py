@@ -238,9 +238,9 @@ def place_ledgers(
     """The place ledgers of the capacity-limited prestations over ``span``, rebuilt from stored bookings.
 
     Waiting children promoted because places were added since are returned, to be saved and told.
-    """
     ``for_booking``: read to book (a basket), so that the store queues the baskets of the same places
     (``Bookings.of_prestation``).
+    """
     ledgers: dict[str, PlaceLedger] = {}
     promotions: list[tuple[str, Promotion]] = []
     children: dict[str, Child] = {}
@@ -929,6 +929,8 @@ class FamilyPortal(ServiceBase):
         family_id: str,
         lines: Sequence[BasketLine],
         now: dt.datetime,
+        *,
+        for_booking: bool = False,
     ) -> _Priced:
         """A basket's reads and its price preview, shared by ``preview_basket`` and ``validate_basket``
         (``for_booking``: the places are read to book them, see ``place_ledgers``)."""
@@ -946,8 +948,6 @@ class FamilyPortal(ServiceBase):
         span = _span(line.day for line in lines)
         context = BasketContext(
             commune,
-        *,
-        for_booking: bool = False,
             family,
             children,
             [e for c in children for e in uow.families.enrolments_of(c.id)],
