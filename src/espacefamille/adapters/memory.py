@@ -17,8 +17,12 @@ from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import Generic, TypeVar
 
+import attrs
+
+from espacefamille.billing.direct_debit import DebitBatch, DebitCollection
 from espacefamille.billing.documents import Allocation, Invoice, Numbering, Payment
 from espacefamille.billing.invoicing import CarriedBalance
+from espacefamille.billing.mandates import FamilyMandate
 from espacefamille.billing.online import PaymentAttempt
 from espacefamille.calendar.opening import Closure
 from espacefamille.calendar.periods import DateRange
@@ -29,6 +33,7 @@ from espacefamille.families.events import OutboxMessage
 from espacefamille.families.requests import Request
 from espacefamille.model import Booking, Child, Enrolment, Family
 from espacefamille.ports import FamilyRecords, check_carried, family_records_of
+from espacefamille.ports.store import batch_exists
 from espacefamille.rules.attendance import AbsenceDeclaration, AttendanceFact
 from espacefamille.rules.unpaid import UnpaidExemption
 
@@ -38,7 +43,7 @@ _K = TypeVar("_K", bound=Hashable)
 _V = TypeVar("_V")
 
 # What a version is kept for: ("family", id), ("prestation", id), ("numbering", ""), ("outbox", id),
-# ("billed", régie id).
+# ("billed", régie id), ("debits", régie id).
 _Key = tuple[str, str]
 _BookingKey = tuple[str, str, dt.date]
 _AbsenceKey = tuple[str, dt.date, dt.date]
@@ -91,6 +96,8 @@ class _Tables:
         self.requests: dict[str, Request] = {}
         self.payment_attempts: dict[str, PaymentAttempt] = {}
         self.outbox: dict[str, OutboxMessage] = {}
+        self.mandates: dict[str, FamilyMandate] = {}
+        self.debit_batches: dict[str, DebitBatch] = {}
 
     def pairs(self, other: _Tables) -> Iterator[tuple[dict[object, object], dict[object, object]]]:
         """This instance's tables side by side with ``other``'s, for a commit."""
@@ -127,6 +134,7 @@ class MemoryUnitOfWork:
         self.attendance = _MemoryAttendance(self)
         self.documents = _MemoryDocuments(self)
         self.runs = _MemoryMonthEndRuns(self)
+        self.mandates = _MemoryMandates(self)
         self.online_payments = _MemoryOnlinePayments(self)
         self.requests = _MemoryRequests(self)
         self.outbox = _MemoryOutbox(self)
@@ -576,6 +584,94 @@ class _MemoryMonthEndRuns:
             self._uow._touch(_family(family_id))
         for day in days:
             self._uow._changes.changed_days[(regie_id, family_id, day)] = False
+
+
+class _MemoryMandates:
+    """Mandates of a ``MemoryUnitOfWork`` (see ``espacefamille.ports.Mandates``)."""
+
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    def _mandates(self) -> _View[str, FamilyMandate]:
+        return _View(self._uow._store._tables.mandates, self._uow._changes.mandates)
+
+    def _batches(self) -> _View[str, DebitBatch]:
+        return _View(self._uow._store._tables.debit_batches, self._uow._changes.debit_batches)
+
+    def get(self, rum: str) -> FamilyMandate:
+        with self._uow._store._lock:
+            found = self._mandates().get(rum)
+            if found is not None:
+                self._uow._see(_family(found.family_id))
+        if found is None:
+            raise _not_found("mandate", rum)
+        return found
+
+    def of_family(self, family_id: str) -> tuple[FamilyMandate, ...]:
+        with self._uow._store._lock:
+            self._uow._see(_family(family_id))
+            found = self._mandates().values()
+        return tuple(sorted((m for m in found if m.family_id == family_id), key=lambda m: m.rum))
+
+    def of_regie(self, regie_id: str) -> tuple[FamilyMandate, ...]:
+        with self._uow._store._lock:
+            found = self._mandates().values()
+        return tuple(sorted((m for m in found if m.regie_id == regie_id), key=lambda m: (m.family_id, m.rum)))
+
+    def save(self, mandate: FamilyMandate) -> None:
+        if not isinstance(mandate, FamilyMandate):
+            raise InvalidInput(f"expected a FamilyMandate, got {mandate!r}", code="input.invalid")
+        with self._uow._store._lock:
+            before = self._mandates().get(mandate.rum)
+            self._uow._touch(_family(mandate.family_id))
+            if before is not None:
+                self._uow._touch(_family(before.family_id))
+        self._uow._changes.mandates[mandate.rum] = mandate
+
+    def batch(self, batch_id: str) -> DebitBatch:
+        with self._uow._store._lock:
+            found = self._batches().get(batch_id)
+        if found is None:
+            raise _not_found("debit batch", batch_id)
+        return found
+
+    def batches_of(self, regie_id: str) -> tuple[DebitBatch, ...]:
+        with self._uow._store._lock:
+            self._uow._see(("debits", regie_id))
+            found = self._batches().values()
+        return tuple(sorted((b for b in found if b.regie_id == regie_id), key=lambda b: (b.debit_date, b.id)))
+
+    def collections_of(self, family_id: str) -> tuple[DebitCollection, ...]:
+        with self._uow._store._lock:
+            self._uow._see(_family(family_id))
+            found = self._batches().values()
+        return tuple(
+            sorted(
+                (c for batch in found for c in batch.collections if c.family_id == family_id),
+                key=lambda c: (c.batch_id, c.invoice_number),
+            )
+        )
+
+    def save_batch(self, batch: DebitBatch) -> None:
+        if not isinstance(batch, DebitBatch):
+            raise InvalidInput(f"expected a DebitBatch, got {batch!r}", code="input.invalid")
+        with self._uow._store._lock:
+            if self._batches().get(batch.id) is not None:
+                raise batch_exists(batch.id)
+            self._uow._touch(("debits", batch.regie_id))
+            for collection in batch.collections:
+                self._uow._touch(_family(collection.family_id))
+        self._uow._changes.debit_batches[batch.id] = batch
+
+    def save_collection(self, collection: DebitCollection) -> None:
+        with self._uow._store._lock:
+            batch = self._batches().get(collection.batch_id)
+            numbers = set() if batch is None else {c.invoice_number for c in batch.collections}
+            if batch is None or collection.invoice_number not in numbers:
+                raise _not_found("debit collection", f"{collection.batch_id}/{collection.invoice_number}")
+            self._uow._touch(_family(collection.family_id))
+        kept = [c for c in batch.collections if c.invoice_number != collection.invoice_number]
+        self._uow._changes.debit_batches[batch.id] = attrs.evolve(batch, collections=[*kept, collection])
 
 
 class _MemoryOnlinePayments:

@@ -11,6 +11,10 @@ date is the first TARGET2 business day on or after the later of
 So an invoice issued on 1 December for November is not debited on 10 December (9 days' notice) but on
 Tuesday 15 December, and a debit day on a Saturday moves to the Monday after.
 
+A debit file once built is a ``DebitBatch``: the pain.008 document handed to the bank, and one
+``DebitCollection`` per invoice it collects (its amount, the mandate's RUM and sequence type, the payment
+recorded for it), which a reject from the bank (``DebitReject``) marks afterwards.
+
 Pure: dates are arguments, nothing is read from a clock or a store.
 """
 
@@ -22,15 +26,25 @@ from typing import Any, Final
 
 import attrs
 
+from espacefamille._internal.validators import identifier, plain_date
 from espacefamille.billing.documents import Invoice
-from espacefamille.billing.mandates import PRE_NOTIFICATION_DAYS, Mandate
+from espacefamille.billing.mandates import PRE_NOTIFICATION_DAYS, Mandate, SequenceType, masked_iban
 from espacefamille.calendar.target2 import next_target2_business_day
+from espacefamille.calendar.timezones import require_aware
 from espacefamille.errors import InvalidInput
 from espacefamille.model import Regie
 from espacefamille.money import Money
 from espacefamille.text import format_date
 
-__all__ = ["Collection", "debit_date", "invoice_debit_date", "regie_debit_day"]
+__all__ = [
+    "Collection",
+    "DebitBatch",
+    "DebitCollection",
+    "DebitReject",
+    "debit_date",
+    "invoice_debit_date",
+    "regie_debit_day",
+]
 
 # An end-to-end id: 1 to 35 characters of the SEPA Latin set.
 _END_TO_END: Final = re.compile(r"[A-Za-z0-9+?/\-:().,' ]{1,35}")
@@ -135,8 +149,75 @@ class Collection:
 
     def message_fr(self, on: dt.date) -> str:
         """What the payer reads: « Facture … : 42,50 € prélevés le mardi 15 décembre 2026 sur FR76… »."""
-        account = f"{self.mandate.iban[:4]} **** {self.mandate.iban[-4:]}"
+        account = masked_iban(self.mandate.iban)
         return (
             f"Facture {self.invoice_number} : {self.amount.format()} prélevés le {format_date(on)} "
             f"sur le compte {account} (mandat {self.mandate.rum})."
         )
+
+
+def _positive(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, Money) or value.cents <= 0:
+        raise InvalidInput(
+            f"{type(instance).__name__}.{attribute.name} must be a positive amount, got {value!r}",
+            code="sepa.amount_not_positive",
+        )
+
+
+@attrs.frozen
+class DebitReject:
+    """The bank's return of a collection (an R-transaction): the day it was recorded, the ISO 20022 reason
+    code (``AM04``…, ``billing.rejects.REJECT_REASONS`` gives its French label) and the number of the
+    invoice that reopened the debt."""
+
+    on: dt.date = attrs.field(validator=plain_date)
+    reason: str
+    document: str
+
+
+@attrs.frozen
+class DebitCollection:
+    """One invoice collected by a debit file: ``amount`` under mandate ``rum`` with ``sequence``, the
+    direct-debit payment recorded for it (``payment_number``), and the bank's ``reject`` if it came back."""
+
+    batch_id: str
+    invoice_number: str
+    family_id: str = attrs.field(validator=identifier)
+    rum: str
+    amount: Money = attrs.field(validator=_positive)
+    sequence: SequenceType = attrs.field(validator=attrs.validators.instance_of(SequenceType))
+    payment_number: str
+    reject: DebitReject | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(DebitReject))
+    )
+
+
+def _collections(items: Any) -> tuple[DebitCollection, ...]:
+    return tuple(sorted(items, key=lambda item: item.invoice_number))
+
+
+@attrs.frozen
+class DebitBatch:
+    """A debit file a régie built: its message id (``id``), the collection date, when it was built, the
+    pain.008 document itself (UTF-8 XML text) and the invoices it collects, by number."""
+
+    id: str
+    regie_id: str = attrs.field(validator=identifier)
+    debit_date: dt.date = attrs.field(validator=plain_date)
+    built_at: dt.datetime
+    document: str
+    collections: tuple[DebitCollection, ...] = attrs.field(converter=_collections)
+
+    def __attrs_post_init__(self) -> None:
+        require_aware(self.built_at, "built_at")
+        for collection in self.collections:
+            if collection.batch_id != self.id:
+                raise InvalidInput(
+                    f"collection of {collection.invoice_number} belongs to batch {collection.batch_id!r}, "
+                    f"not {self.id!r}",
+                    code="sepa.other_batch",
+                )
+
+    @property
+    def total(self) -> Money:
+        return Money.total(collection.amount for collection in self.collections)

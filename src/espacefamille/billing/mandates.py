@@ -5,8 +5,12 @@ du mandat*), a signature date, the debtor's name and account (IBAN, BIC), and th
 collection (``FRST`` the first time, ``RCUR`` after). The régie collects as a creditor known by its
 *identifiant créancier SEPA* (ICS, for instance ``FR72ZZZ123456``) on its own account.
 
-IBANs and BICs are checked by schwifty: this module needs the ``sepa`` extra
-(``pip install 'espacefamille[sepa]'``).
+A ``FamilyMandate`` is a mandate as the régie keeps it: the household whose payer signed it, when it was
+registered, its last collection and its revocation. A mandate not used for 36 months lapses (EPC rulebook):
+``FamilyMandate.in_force_on`` says whether it can still be collected on a day.
+
+IBANs and BICs are checked by schwifty, imported when a mandate or a creditor is built: that needs the
+``sepa`` extra (``pip install 'espacefamille[sepa]'``).
 """
 
 from __future__ import annotations
@@ -18,17 +22,24 @@ import unicodedata
 from typing import Any, Final
 
 import attrs
-import schwifty
 
-from espacefamille._internal.validators import normal_text
+from espacefamille._internal.validators import (
+    identifier,
+    normal_text,
+    optional_date,
+    plain_date,
+    text_problem,
+)
 from espacefamille.errors import InvalidInput
 
 __all__ = [
     "PRE_NOTIFICATION_DAYS",
     "Creditor",
+    "FamilyMandate",
     "Mandate",
     "SequenceType",
     "check_creditor_identifier",
+    "masked_iban",
     "sepa_text",
 ]
 
@@ -82,6 +93,8 @@ def check_creditor_identifier(ics: str) -> str:
 
 
 def _check_iban(value: object, whose: str) -> None:
+    import schwifty  # noqa: PLC0415 (optional extra "sepa": imported only when an account is checked)
+
     try:
         schwifty.IBAN(value if isinstance(value, str) else "", validate_bban=True)
     except (schwifty.exceptions.SchwiftyException, ValueError):
@@ -93,6 +106,8 @@ def _check_iban(value: object, whose: str) -> None:
 
 
 def _check_bic(value: object, whose: str) -> None:
+    import schwifty  # noqa: PLC0415 (optional extra "sepa": imported only when an account is checked)
+
     try:
         schwifty.BIC(value if isinstance(value, str) else "")
     except (schwifty.exceptions.SchwiftyException, ValueError):
@@ -104,7 +119,12 @@ def _check_bic(value: object, whose: str) -> None:
 
 
 def _check_name(value: object, what: str) -> None:
-    if not isinstance(value, str) or not value.strip() or len(value) > _NAME_LENGTH:
+    if (
+        not isinstance(value, str)
+        or not value.strip()
+        or len(value) > _NAME_LENGTH
+        or text_problem(value) is not None
+    ):
         raise InvalidInput(
             f"{what} must be a name of 1 to {_NAME_LENGTH} characters, got {value!r}",
             message_fr=f"Nom invalide ({what}) : « {value} » (de 1 à {_NAME_LENGTH} caractères).",
@@ -184,6 +204,64 @@ class Creditor:
         _check_iban(self.iban, whose)
         if self.bic is not None:
             _check_bic(self.bic, whose)
+
+
+def masked_iban(iban: str) -> str:
+    """An IBAN as an invoice prints it: its country and check digits and its last four characters only
+    (« FR76 **** 0189 »)."""
+    return f"{iban[:4]} **** {iban[-4:]}"
+
+
+#: A mandate not collected for 36 months lapses (EPC SEPA Core rulebook): a new one must be signed.
+LAPSE_MONTHS: Final = 36
+
+
+def _months_later(day: dt.date, months: int) -> dt.date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    for last in (day.day, 30, 29, 28):
+        try:
+            return dt.date(year, month, last)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+@attrs.frozen
+class FamilyMandate:
+    """A payer's mandate as the régie keeps it: the household (``family_id``) and régie (``regie_id``) it is
+    for, the day it was registered, its last collection and the day it was revoked (None: still valid).
+
+    Its ``mandate.sequence`` is that of the next collection: ``FRST`` until a first collection is sent.
+    """
+
+    mandate: Mandate = attrs.field(validator=attrs.validators.instance_of(Mandate))
+    family_id: str = attrs.field(validator=identifier)
+    regie_id: str = attrs.field(validator=identifier)
+    registered_on: dt.date = attrs.field(validator=plain_date)
+    last_collected_on: dt.date | None = attrs.field(default=None, validator=optional_date)
+    revoked_on: dt.date | None = attrs.field(default=None, validator=optional_date)
+
+    @property
+    def rum(self) -> str:
+        return self.mandate.rum
+
+    @property
+    def lapses_on(self) -> dt.date:
+        """The day the mandate lapses unless collected before: 36 months after its last collection (or its
+        signature, when never collected)."""
+        signed_on = self.mandate.signed_on
+        assert signed_on is not None  # a Mandate always has one
+        return _months_later(self.last_collected_on or signed_on, LAPSE_MONTHS)
+
+    def in_force_on(self, day: dt.date) -> bool:
+        """Whether an invoice can be collected under this mandate on ``day``: signed by then, not revoked on
+        or before it, not lapsed."""
+        signed_on = self.mandate.signed_on
+        assert signed_on is not None
+        return (
+            signed_on <= day and (self.revoked_on is None or day < self.revoked_on) and day < self.lapses_on
+        )
 
 
 _TRANSLITERATE: Final = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss", "&": "+"})

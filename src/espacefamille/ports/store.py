@@ -11,7 +11,8 @@ reads and writes go through a ``UnitOfWork``, used as a context manager::
 
 The unit of work hands out one repository per concept — ``families`` (households, children, enrolments,
 waivers), ``bookings``, ``attendance`` (facts, absences, closures), ``documents`` (invoices, credit notes,
-payments, allocations, numbering), ``runs`` (what month-end runs read and leave), ``online_payments``,
+payments, allocations, numbering), ``runs`` (what month-end runs read and leave), ``mandates`` (SEPA
+mandates and debit files), ``online_payments``,
 ``requests`` and ``outbox`` — each a small Protocol below; it keeps the commune's configuration itself
 (``commune()``, ``save_commune()``) and the transaction (``commit()``, ``rollback()``).
 
@@ -36,8 +37,10 @@ from typing import Protocol
 
 import attrs
 
+from espacefamille.billing.direct_debit import DebitBatch, DebitCollection
 from espacefamille.billing.documents import Allocation, Invoice, Numbering, Payment
 from espacefamille.billing.invoicing import CarriedBalance
+from espacefamille.billing.mandates import FamilyMandate
 from espacefamille.billing.online import PaymentAttempt
 from espacefamille.calendar.opening import Closure
 from espacefamille.calendar.periods import DateRange
@@ -54,7 +57,9 @@ __all__ = [
     "AccountStore",
     "CommuneStore",
     "FamilyRecords",
+    "Mandates",
     "UnitOfWork",
+    "batch_exists",
     "changed_meanwhile",
     "check_carried",
     "family_records_by_parts",
@@ -226,6 +231,50 @@ class Documents(Protocol):
     def save_numbering(self, numbering: Numbering) -> None: ...
 
 
+class Mandates(Protocol):
+    """SEPA direct debit: the payers' mandates, the debit files built and the invoices they collect."""
+
+    def get(self, rum: str) -> FamilyMandate:
+        """The mandate whose RUM is ``rum`` (``NotFound`` otherwise)."""
+        ...
+
+    def of_family(self, family_id: str) -> tuple[FamilyMandate, ...]:
+        """The household's mandates, revoked ones included, ordered by RUM."""
+        ...
+
+    def of_regie(self, regie_id: str) -> tuple[FamilyMandate, ...]:
+        """Every mandate with the régie, revoked ones included, ordered by family id then RUM. Not a read
+        of the families: a debit file reads each household it collects from (``of_family``)."""
+        ...
+
+    def save(self, mandate: FamilyMandate) -> None:
+        """Record a mandate, or its new state (next sequence, last collection, revocation), by its RUM: a
+        write of its family."""
+        ...
+
+    def batch(self, batch_id: str) -> DebitBatch:
+        """The debit file recorded under ``batch_id`` with its collections (``NotFound`` otherwise)."""
+        ...
+
+    def batches_of(self, regie_id: str) -> tuple[DebitBatch, ...]:
+        """The régie's debit files, by collection date then id. A unit of work that saves a batch after
+        reading them conflicts with any other that saved one of the régie meanwhile."""
+        ...
+
+    def collections_of(self, family_id: str) -> tuple[DebitCollection, ...]:
+        """Every invoice of the household a debit file collected, by batch id then invoice number."""
+        ...
+
+    def save_batch(self, batch: DebitBatch) -> None:
+        """Record a debit file and its collections (``InvalidInput``, ``store.batch_exists``, if its id is
+        recorded already)."""
+        ...
+
+    def save_collection(self, collection: DebitCollection) -> None:
+        """Record a collection's new state (its reject) in its batch: a write of its family."""
+        ...
+
+
 class MonthEndRuns(Protocol):
     """What month-end runs read and leave: each family's records, the balances carried, how far a régie
     billed, the days changed since."""
@@ -351,6 +400,9 @@ class UnitOfWork(Protocol):
     def runs(self) -> MonthEndRuns: ...
 
     @property
+    def mandates(self) -> Mandates: ...
+
+    @property
     def online_payments(self) -> OnlinePayments: ...
 
     @property
@@ -384,6 +436,15 @@ def changed_meanwhile(changed: Sequence[tuple[str, str]]) -> ConcurrentChange:
         + ", ".join(f"{scope} {key!r}" for scope, key in changed),
         message_fr="Ces informations ont été modifiées entre-temps ; veuillez recommencer.",
         details={"changed": list(changed)},
+    )
+
+
+def batch_exists(batch_id: str) -> InvalidInput:
+    """The refusal a store's ``mandates.save_batch`` raises for a debit file whose id is recorded already."""
+    return InvalidInput(
+        f"debit batch {batch_id!r} is recorded already",
+        message_fr=f"Le fichier de prélèvements « {batch_id} » est déjà enregistré.",
+        code="store.batch_exists",
     )
 
 

@@ -28,6 +28,7 @@ from espacefamille.ports.store import (
     Bookings,
     Documents,
     Families,
+    Mandates,
     MonthEndRuns,
     OnlinePayments,
     Outbox,
@@ -108,6 +109,7 @@ class _FailingUnitOfWork:
         self.attendance = cast(Attendance, _CountingRepository(store, "attendance", inner.attendance))
         self.documents = cast(Documents, _CountingRepository(store, "documents", inner.documents))
         self.runs = cast(MonthEndRuns, _CountingRepository(store, "runs", inner.runs))
+        self.mandates = cast(Mandates, _CountingRepository(store, "mandates", inner.mandates))
         self.online_payments = cast(
             OnlinePayments, _CountingRepository(store, "online_payments", inner.online_payments)
         )

@@ -17,6 +17,7 @@ from espacefamille.adapters.postgres.attendance import _PostgresAttendance
 from espacefamille.adapters.postgres.bookings import _PostgresBookings
 from espacefamille.adapters.postgres.documents import _PostgresDocuments
 from espacefamille.adapters.postgres.families import _PostgresFamilies
+from espacefamille.adapters.postgres.mandates import _PostgresMandates
 from espacefamille.adapters.postgres.online_payments import _PostgresOnlinePayments
 from espacefamille.adapters.postgres.outbox import _PostgresOutbox
 from espacefamille.adapters.postgres.requests import _PostgresRequests
@@ -148,6 +149,7 @@ class PostgresUnitOfWork:
         self.attendance = _PostgresAttendance(self)
         self.documents = _PostgresDocuments(self)
         self.runs = _PostgresMonthEndRuns(self)
+        self.mandates = _PostgresMandates(self)
         self.online_payments = _PostgresOnlinePayments(self)
         self.requests = _PostgresRequests(self)
         self.outbox = _PostgresOutbox(self)

@@ -13,6 +13,7 @@ from espacefamille.adapters.sqlite.attendance import _SqliteAttendance
 from espacefamille.adapters.sqlite.bookings import _SqliteBookings
 from espacefamille.adapters.sqlite.documents import _SqliteDocuments
 from espacefamille.adapters.sqlite.families import _SqliteFamilies
+from espacefamille.adapters.sqlite.mandates import _SqliteMandates
 from espacefamille.adapters.sqlite.online_payments import _SqliteOnlinePayments
 from espacefamille.adapters.sqlite.outbox import _SqliteOutbox
 from espacefamille.adapters.sqlite.requests import _SqliteRequests
@@ -111,6 +112,7 @@ class SqliteUnitOfWork:
         self.attendance = _SqliteAttendance(self)
         self.documents = _SqliteDocuments(self)
         self.runs = _SqliteMonthEndRuns(self)
+        self.mandates = _SqliteMandates(self)
         self.online_payments = _SqliteOnlinePayments(self)
         self.requests = _SqliteRequests(self)
         self.outbox = _SqliteOutbox(self)

@@ -29,6 +29,10 @@ What the kit fixes where ``ports.store`` leaves a choice (so that every store be
   same régie and first day of period (``None`` records that nothing is carried) and keeps the others; a
   balance saved under another family or régie than its own is ``InvalidInput`` (``store.carried_mismatch``);
 * payment attempts are identified by their payment id and listed per family by payment id;
+* mandates are identified by their RUM and listed per family by RUM, per régie by family then RUM; debit
+  files by their id, listed per régie by collection date then id, their collections by invoice number;
+  ``mandates.save_batch`` of an id already recorded raises ``InvalidInput`` (``store.batch_exists``), and
+  two units of work that both save a debit file of the same régie conflict;
 * a household has at most one unpaid exemption: ``families.save_unpaid_exemption`` replaces it, ``None``
   removes it, and ``families.unpaid_exemption`` is ``None`` for a household without one (known or not);
 * ``documents.save_invoice`` of a number already recorded with other content raises ``InvalidInput`` with the
@@ -48,6 +52,7 @@ from espacefamille.testing.conformance.attendance import AttendanceConformance
 from espacefamille.testing.conformance.bookings import BookingsConformance
 from espacefamille.testing.conformance.documents import DocumentsConformance
 from espacefamille.testing.conformance.families import FamiliesConformance
+from espacefamille.testing.conformance.mandates import MandatesConformance
 from espacefamille.testing.conformance.online_payments import OnlinePaymentsConformance
 from espacefamille.testing.conformance.outbox import OutboxConformance
 from espacefamille.testing.conformance.requests import RequestsConformance
@@ -61,6 +66,7 @@ __all__ = [
     "ConformanceBase",
     "DocumentsConformance",
     "FamiliesConformance",
+    "MandatesConformance",
     "MonthEndRunsConformance",
     "OnlinePaymentsConformance",
     "OutboxConformance",
@@ -76,6 +82,7 @@ class StoreConformance(
     AttendanceConformance,
     DocumentsConformance,
     MonthEndRunsConformance,
+    MandatesConformance,
     OnlinePaymentsConformance,
     RequestsConformance,
     OutboxConformance,

@@ -1,0 +1,239 @@
+"""The mandates repository on PostgreSQL: SEPA mandates, the debit files built, the invoices they collect."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Final
+
+from espacefamille._internal.trusted import trusted_builder
+from espacefamille.adapters.postgres.codecs import _read_text, _text
+from espacefamille.adapters.postgres.schema import _FAMILY, _not_found
+from espacefamille.billing.direct_debit import DebitBatch, DebitCollection, DebitReject
+from espacefamille.billing.mandates import FamilyMandate, Mandate, SequenceType
+from espacefamille.errors import InvalidInput
+from espacefamille.money import Money
+from espacefamille.ports.store import batch_exists
+
+if TYPE_CHECKING:
+    from espacefamille.adapters.postgres.store import PostgresUnitOfWork
+
+_DEBITS: Final = "debits"
+_MANDATE_COLUMNS: Final = (
+    "rum, regie_id, family_id, debtor_name, iban, bic, signed_on, sequence, pre_notification_days, "
+    "registered_on, last_collected_on, revoked_on"
+)
+_COLLECTION_COLUMNS: Final = (
+    "batch_id, invoice_number, family_id, rum, amount_cents, sequence, payment_number, rejected_on, "
+    "reject_reason, reject_document"
+)
+_SEQUENCES: Final = {sequence.value: sequence for sequence in SequenceType}
+# Rows this store wrote from validated values: rebuilt without checking them again.
+_new_mandate: Final = trusted_builder(Mandate)
+_new_family_mandate: Final = trusted_builder(FamilyMandate)
+_new_collection: Final = trusted_builder(DebitCollection)
+_new_reject: Final = trusted_builder(DebitReject)
+_new_batch: Final = trusted_builder(DebitBatch)
+
+
+def _mandate(row: Sequence[Any]) -> FamilyMandate:
+    rum, regie_id, family_id, debtor, iban, bic, signed_on, sequence, days, registered, last, revoked = row
+    mandate = _new_mandate(rum, signed_on, _read_text(debtor), iban, bic, _SEQUENCES[sequence], days)
+    return _new_family_mandate(mandate, family_id, regie_id, registered, last, revoked)
+
+
+def _collection(row: Sequence[Any]) -> DebitCollection:
+    batch_id, number, family_id, rum, cents, sequence, payment, rejected_on, reason, document = row
+    reject = None if rejected_on is None else _new_reject(rejected_on, reason, document)
+    return _new_collection(
+        batch_id, number, family_id, rum, Money.from_cents(cents), _SEQUENCES[sequence], payment, reject
+    )
+
+
+def _collection_row(c: str, collection: DebitCollection) -> tuple[object, ...]:
+    reject = collection.reject
+    return (
+        c,
+        collection.batch_id,
+        collection.invoice_number,
+        collection.family_id,
+        collection.rum,
+        collection.amount.cents,
+        collection.sequence.value,
+        collection.payment_number,
+        None if reject is None else reject.on,
+        None if reject is None else reject.reason,
+        None if reject is None else reject.document,
+    )
+
+
+class _PostgresMandates:
+    """Mandates of a ``PostgresUnitOfWork`` (see ``espacefamille.ports.Mandates``)."""
+
+    def __init__(self, uow: PostgresUnitOfWork) -> None:
+        self._uow = uow
+
+    def get(self, rum: str) -> FamilyMandate:
+        self._uow._sync()
+        row = self._uow._one(
+            f"SELECT {_MANDATE_COLUMNS} FROM mandates WHERE collectivite_id = %s AND rum = %s",
+            (self._uow._c, rum),
+        )
+        if row is None:
+            raise _not_found("mandate", rum, "mandat")
+        self._uow._seen(_FAMILY, row[2])
+        return _mandate(row)
+
+    def of_family(self, family_id: str) -> tuple[FamilyMandate, ...]:
+        self._uow._sync()
+        self._uow._seen(_FAMILY, family_id)
+        rows = self._uow._rows(
+            f"SELECT {_MANDATE_COLUMNS} FROM mandates WHERE collectivite_id = %s AND family_id = %s "
+            "ORDER BY rum",
+            (self._uow._c, family_id),
+        )
+        return tuple(_mandate(row) for row in rows)
+
+    def of_regie(self, regie_id: str) -> tuple[FamilyMandate, ...]:
+        self._uow._sync()
+        rows = self._uow._rows(
+            f"SELECT {_MANDATE_COLUMNS} FROM mandates WHERE collectivite_id = %s AND regie_id = %s "
+            "ORDER BY family_id, rum",
+            (self._uow._c, regie_id),
+        )
+        return tuple(_mandate(row) for row in rows)
+
+    def save(self, mandate: FamilyMandate) -> None:
+        if not isinstance(mandate, FamilyMandate):
+            raise InvalidInput(f"expected a FamilyMandate, got {mandate!r}", code="input.invalid")
+        terms = mandate.mandate
+        self._uow._mark(_FAMILY, mandate.family_id)
+        row = (
+            self._uow._c,
+            mandate.rum,
+            mandate.regie_id,
+            mandate.family_id,
+            _text(terms.debtor_name),
+            terms.iban,
+            terms.bic,
+            terms.signed_on,
+            terms.sequence.value,
+            terms.pre_notification_days,
+            mandate.registered_on,
+            mandate.last_collected_on,
+            mandate.revoked_on,
+        )
+
+        def apply() -> None:
+            self._uow._mark_owners("mandates", "rum", mandate.rum, mandate.family_id)
+            self._uow._run(
+                f"INSERT INTO mandates (collectivite_id, {_MANDATE_COLUMNS}) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                "ON CONFLICT (collectivite_id, rum) DO UPDATE SET regie_id = excluded.regie_id, "
+                "family_id = excluded.family_id, debtor_name = excluded.debtor_name, iban = excluded.iban, "
+                "bic = excluded.bic, signed_on = excluded.signed_on, sequence = excluded.sequence, "
+                "pre_notification_days = excluded.pre_notification_days, "
+                "registered_on = excluded.registered_on, last_collected_on = excluded.last_collected_on, "
+                "revoked_on = excluded.revoked_on",
+                row,
+            )
+
+        self._uow._write(apply)
+
+    def _batches(self, where: str, key: str) -> tuple[DebitBatch, ...]:
+        c = self._uow._c
+        rows = self._uow._rows(
+            "SELECT id, regie_id, debit_date, built_at, document FROM debit_batches "
+            f"WHERE collectivite_id = %s AND {where} = %s ORDER BY debit_date, id",
+            (c, key),
+        )
+        collections: dict[str, list[DebitCollection]] = {}
+        for row in self._uow._rows(
+            f"SELECT {_COLLECTION_COLUMNS} FROM debit_collections WHERE collectivite_id = %s "
+            "AND batch_id = ANY(%s) ORDER BY batch_id, invoice_number",
+            (c, [row[0] for row in rows]),
+        ):
+            collections.setdefault(row[0], []).append(_collection(row))
+        return tuple(
+            _new_batch(
+                batch_id, regie_id, debit_date, built_at, document, tuple(collections.get(batch_id, ()))
+            )
+            for batch_id, regie_id, debit_date, built_at, document in rows
+        )
+
+    def batch(self, batch_id: str) -> DebitBatch:
+        self._uow._sync()
+        found = self._batches("id", batch_id)
+        if not found:
+            raise _not_found("debit batch", batch_id, "fichier de prélèvements")
+        return found[0]
+
+    def batches_of(self, regie_id: str) -> tuple[DebitBatch, ...]:
+        self._uow._sync()
+        self._uow._seen(_DEBITS, regie_id)
+        return self._batches("regie_id", regie_id)
+
+    def collections_of(self, family_id: str) -> tuple[DebitCollection, ...]:
+        self._uow._sync()
+        self._uow._seen(_FAMILY, family_id)
+        rows = self._uow._rows(
+            f"SELECT {_COLLECTION_COLUMNS} FROM debit_collections WHERE collectivite_id = %s "
+            "AND family_id = %s ORDER BY batch_id, invoice_number",
+            (self._uow._c, family_id),
+        )
+        return tuple(_collection(row) for row in rows)
+
+    def save_batch(self, batch: DebitBatch) -> None:
+        if not isinstance(batch, DebitBatch):
+            raise InvalidInput(f"expected a DebitBatch, got {batch!r}", code="input.invalid")
+        c = self._uow._c
+        self._uow._sync()
+        if self._uow._scalar(
+            "SELECT 1 FROM debit_batches WHERE collectivite_id = %s AND id = %s", (c, batch.id)
+        ):
+            raise batch_exists(batch.id)
+        self._uow._mark(_DEBITS, batch.regie_id)
+        for collection in batch.collections:
+            self._uow._mark(_FAMILY, collection.family_id)
+
+        def apply() -> None:
+            self._uow._run(
+                "INSERT INTO debit_batches (collectivite_id, id, regie_id, debit_date, built_at, document) "
+                "VALUES (%s, %s, %s, %s, %s, %s)",
+                (c, batch.id, batch.regie_id, batch.debit_date, batch.built_at, batch.document),
+            )
+            self._uow._many(
+                f"INSERT INTO debit_collections (collectivite_id, {_COLLECTION_COLUMNS}) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                [_collection_row(c, collection) for collection in batch.collections],
+            )
+
+        self._uow._write(apply)
+
+    def save_collection(self, collection: DebitCollection) -> None:
+        c = self._uow._c
+        self._uow._sync()
+        found = self._uow._scalar(
+            "SELECT family_id FROM debit_collections WHERE collectivite_id = %s AND batch_id = %s "
+            "AND invoice_number = %s",
+            (c, collection.batch_id, collection.invoice_number),
+        )
+        if found is None:
+            raise _not_found(
+                "debit collection", f"{collection.batch_id}/{collection.invoice_number}", "prélèvement"
+            )
+        self._uow._mark(_FAMILY, collection.family_id)
+        self._uow._mark(_FAMILY, found)
+
+        def apply() -> None:
+            self._uow._run(
+                "DELETE FROM debit_collections WHERE collectivite_id = %s AND batch_id = %s "
+                "AND invoice_number = %s",
+                (c, collection.batch_id, collection.invoice_number),
+            )
+            self._uow._run(
+                f"INSERT INTO debit_collections (collectivite_id, {_COLLECTION_COLUMNS}) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                _collection_row(c, collection),
+            )
+
+        self._uow._write(apply)
