@@ -9,6 +9,7 @@ library directly, one request at a time: the sessions and the development gatewa
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import re
 import secrets
 import urllib.parse
@@ -19,7 +20,7 @@ from typing import Final
 import attrs
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware
@@ -43,11 +44,13 @@ from espacefamille.billing.payments import PaymentRefused
 from espacefamille.calendar.periods import DateRange, Weekday
 from espacefamille.families.accounts import Account, Agent, AgentRole, FamilyMember
 from espacefamille.families.events import AccountActivated
+from espacefamille.families.requests import InvalidSubmission
 from espacefamille.money import Money
 from espacefamille.ports import AccountStore
+from espacefamille.rules.attendance import AbsenceReason
 from espacefamille.rules.basket import Action, BasketLine, LineDecision, Outcome
 from espacefamille.rules.calendar_view import CalendarCell, CellState
-from espacefamille.services import BasketOutcome
+from espacefamille.services import AbsenceResult, BasketOutcome
 from espacefamille.text import format_date, format_datetime
 
 from .gateway import DevPayfip
@@ -66,6 +69,8 @@ _OUTCOME_LABELS: Final = {
 }
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 _MAX_BASKET: Final = 400
+#: Whether invoices can be downloaded as PDF here (the library's ``pdf`` extra).
+_PDF: Final = importlib.util.find_spec("weasyprint") is not None
 
 
 @attrs.define
@@ -536,7 +541,9 @@ def _invoices_context(
         "items": state.portal.invoices_to_pay(actor, family_id),
         "paid": state.portal.paid_invoices(actor, family_id),
         "household": state.portal.household(actor, family_id),
+        "children": state.portal.children(actor, family_id),
         "refusals": refusals,
+        "pdf": _PDF,
     }
 
 
@@ -556,6 +563,129 @@ async def pay_invoices(request: Request) -> Response:
         context = _invoices_context(state, actor, family_id, reasons)
         return _render(request, session, "invoices.html", context, status=400)
     return _redirect(attempt.created.redirect_url)
+
+
+async def invoice_pdf(request: Request) -> Response:
+    state = _state(request)
+    _, account_id, family_id = _signed_in(_session(request))
+    number = request.path_params["number"]
+    data = state.portal.invoice_pdf(_actor(state, account_id), family_id, number)
+    headers = {"Content-Disposition": f'attachment; filename="{number}.pdf"'}
+    return Response(data, media_type="application/pdf", headers=headers)
+
+
+async def bookings_ics(request: Request) -> Response:
+    """The .ics of a child's bookings, from a month ago to a year ahead."""
+    state = _state(request)
+    _, account_id, family_id = _signed_in(_session(request))
+    child_id = request.query_params.get("enfant", "")
+    today = state.portal.today()
+    period = DateRange(today - dt.timedelta(days=31), today + dt.timedelta(days=365))
+    data = state.portal.bookings_ical(_actor(state, account_id), child_id, period, family_id=family_id)
+    headers = {"Content-Disposition": 'attachment; filename="reservations.ics"'}
+    return Response(data, media_type="text/calendar", headers=headers)
+
+
+# -- Signaler une absence ---------------------------------------------------------------------------------
+
+_REASONS: Final = {reason.value: reason for reason in AbsenceReason}
+
+
+async def absence_page(request: Request) -> Response:
+    state = _state(request)
+    session, account_id, family_id = _signed_in(_session(request))
+    children = state.portal.children(_actor(state, account_id), family_id)
+    return _render(request, session, "absence.html", _absence_context(state, children, None))
+
+
+def _absence_context(
+    state: PortalState, children: Sequence[object], result: AbsenceResult | None
+) -> dict[str, object]:
+    return {
+        "children": children,
+        "reasons": list(AbsenceReason),
+        "today": state.portal.today().isoformat(),
+        "result": result,
+    }
+
+
+async def declare_absence(request: Request) -> Response:
+    state = _state(request)
+    session, form = await _form(request)
+    _, account_id, family_id = _signed_in(session)
+    actor = _actor(state, account_id)
+    start, end = _day(_text(form, "du")), _day(_text(form, "au"))
+    if end < start:
+        raise InvalidInput(
+            "the end precedes the start",
+            message_fr="La date de fin précède la date de début.",
+            code="portal.bad_period",
+        )
+    reason = _REASONS.get(_text(form, "motif"))
+    if reason is None:
+        raise InvalidInput("unknown reason", message_fr="Choisissez un motif.", code="portal.reason")
+    proof = form.get("justificatif")
+    # The host keeps the file (here: nothing is kept); the library records that the proof came with it.
+    proof_received = False
+    if isinstance(proof, UploadFile):
+        proof_received = bool(proof.filename) and bool(await proof.read(1))
+        await proof.close()
+    result = state.portal.declare_absence(
+        actor,
+        _text(form, "enfant"),
+        DateRange(start, end),
+        reason,
+        family_id=family_id,
+        proof_received=proof_received,
+    )
+    children = state.portal.children(actor, family_id)
+    return _render(request, session, "absence.html", _absence_context(state, children, result))
+
+
+# -- Mes demandes -----------------------------------------------------------------------------------------
+
+
+_INPUT_TYPES: Final = {"date": "date", "integer": "number", "email": "email", "phone": "tel"}
+
+
+async def requests_page(request: Request) -> Response:
+    state = _state(request)
+    session, account_id, family_id = _signed_in(_session(request))
+    return _render(request, session, "requests.html", _requests_context(state, account_id, family_id))
+
+
+def _requests_context(
+    state: PortalState, account_id: str, family_id: str, errors: Mapping[str, str] | None = None
+) -> dict[str, object]:
+    actor = _actor(state, account_id)
+    categories = list(state.portal.request_categories(actor, family_id))
+    return {
+        "categories": categories,
+        "labels": {c.id: c.label for c in categories},
+        "input_types": _INPUT_TYPES,
+        "children": state.portal.children(actor, family_id),
+        "requests": state.portal.requests(actor, family_id)[::-1],
+        "errors": errors or {},
+    }
+
+
+async def submit_request(request: Request) -> Response:
+    state = _state(request)
+    session, form = await _form(request)
+    _, account_id, family_id = _signed_in(session)
+    category_id = _text(form, "categorie")
+    prefix = f"{category_id}."
+    values = {key[len(prefix) :]: value for key, value in form.items() if key.startswith(prefix) and value}
+    try:
+        state.portal.submit_request(
+            _actor(state, account_id), family_id, category_id, values, message=_text(form, "message") or None
+        )
+    except InvalidSubmission as refused:
+        errors = {f"{category_id}.{key}": error.message_fr for key, error in refused.by_field.items()}
+        context = _requests_context(state, account_id, family_id, errors)
+        return _render(request, session, "requests.html", context, status=400)
+    session.flashes.append("Votre demande est envoyée : vous trouverez la réponse de la commune ici.")
+    return _redirect("/demandes")
 
 
 # -- payment: the return, the notification, and the development PayFiP ---------------------------------
@@ -734,6 +864,12 @@ def create_app(
         Route("/panier/resultat", basket_result),
         Route("/factures", invoices),
         Route("/factures/payer", pay_invoices, methods=["POST"]),
+        Route("/factures/{number}.pdf", invoice_pdf),
+        Route("/reservations.ics", bookings_ics),
+        Route("/absences", absence_page, methods=["GET"]),
+        Route("/absences", declare_absence, methods=["POST"]),
+        Route("/demandes", requests_page, methods=["GET"]),
+        Route("/demandes", submit_request, methods=["POST"]),
         Route("/paiement/retour", payment_return),
         Route("/paiement/notification", payment_notification, methods=["POST"]),
         Route("/dev/courriels", dev_outbox),

@@ -7,6 +7,7 @@ Martin (F1) eats at the canteen, billed at month end; Hugo Durand is in another 
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -219,3 +220,35 @@ def test_every_new_call_refuses_a_line_of_another_commune(world: World) -> None:
         with pytest.raises(PermissionDenied) as refused:
             call()
         assert refused.value.code == "permission.other_commune"
+
+
+def test_the_request_forms_an_invoices_pdf_and_a_childs_ics_are_the_households_own(world: World) -> None:
+    assert [c.id for c in world.portal.request_categories(MARTIN, "F1")]
+    world.portal.validate_basket(MARTIN, "F1", book("C1", "repas", *DECEMBER_MEALS))
+    ics = world.portal.bookings_ical(MARTIN, "C1", DateRange.month(2026, 12))
+    assert ics.count(b"BEGIN:VEVENT") == len(DECEMBER_MEALS)
+    with pytest.raises(PermissionDenied):
+        world.portal.bookings_ical(MARTIN, "C3", DateRange.month(2026, 12))
+    world.clock.instant = dt.datetime(2027, 1, 4, 8, 0, tzinfo=PARIS)
+    world.office.run_month_end(AGENT, "enfance", DateRange.month(2026, 12))
+    (view,) = world.portal.invoices_to_pay(MARTIN, "F1")
+    assert world.portal.invoice_pdf(MARTIN, "F1", view.item.number).startswith(b"%PDF")
+    with pytest.raises(NotFound):
+        world.portal.invoice_pdf(DURAND, "F2", view.item.number)
+    with pytest.raises(PermissionDenied):
+        world.portal.request_categories(DURAND, "F1")
+
+
+def test_a_document_whose_extra_is_not_installed_is_refused_in_french(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def missing(name: str) -> object:
+        raise ImportError(name)
+
+    monkeypatch.setattr(importlib, "import_module", missing)
+    with pytest.raises(InvalidInput) as refused:
+        world.portal.bookings_ical(MARTIN, "C1", DateRange.month(2026, 12))
+    assert (refused.value.code, refused.value.message_fr) == (
+        "ical.unavailable",
+        "Ce document n'est pas disponible ici.",
+    )

@@ -21,6 +21,7 @@ office shares, sit beside them.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TypeVar
@@ -98,7 +99,7 @@ from espacefamille.families.events import (
     WaitingListPlaceGranted,
     new_message,
 )
-from espacefamille.families.requests import Request, submit_request
+from espacefamille.families.requests import Request, RequestCategories, submit_request
 from espacefamille.model import Booking, BookingStatus, Child, Family, PaymentMode, Service
 from espacefamille.money import ZERO, Money
 from espacefamille.ports import AccountStore, Clock, CommuneStore, UnitOfWork
@@ -334,6 +335,21 @@ def _basket(lines: Sequence[BasketLine]) -> tuple[BasketLine, ...]:
     if not lines:
         raise InvalidInput("an empty basket", message_fr="Le panier est vide.", code="basket.empty")
     return tuple(lines)
+
+
+def _extra(code: str, module: str, name: str) -> Callable[..., bytes]:
+    """A file-making function of an interop module that needs an optional extra, or ``InvalidInput``
+    (``<code>.unavailable``) when the extra is not installed here."""
+    try:
+        loaded = importlib.import_module(f"espacefamille.interop.{module}")
+    except (ImportError, OSError):
+        raise InvalidInput(
+            f"espacefamille.interop.{module} needs an optional extra that is not installed",
+            message_fr="Ce document n'est pas disponible ici.",
+            code=f"{code}.unavailable",
+        ) from None
+    function: Callable[..., bytes] = getattr(loaded, name)
+    return function
 
 
 def _email(family: Family) -> str | None:
@@ -1374,6 +1390,43 @@ class FamilyPortal(ServiceBase):
 
         return self._transact(work)
 
+    def invoice_pdf(self, actor: Actor, family_id: str, invoice_number: str) -> bytes:
+        """The PDF of one of the household's invoices or credit notes, as the régie prints it (needs the
+        ``pdf`` extra: ``InvalidInput`` ``pdf.unavailable`` without it). Another household's number, or an
+        unknown one, is ``NotFound`` alike."""
+
+        def work(uow: UnitOfWork) -> tuple[Commune, Family, BillingLedger]:
+            commune = uow.commune()
+            require_family_access(actor, commune.collectivite.id, family_id, invoices=True)
+            return commune, uow.families.get(family_id), billing_ledger(uow, family_id)
+
+        commune, family, ledger = self._transact(work)
+        invoice = next((i for i in ledger.invoices if i.number == invoice_number), None)
+        if invoice is None:
+            raise NotFound(
+                f"no invoice {invoice_number!r} for family {family_id!r}",
+                message_fr="Cette facture est inconnue.",
+                code="not_found.invoice",
+            )
+        render = _extra("pdf", "invoice_pdf", "render_invoice_pdf")
+        return render(invoice, commune, family, allocations=ledger.allocations)
+
+    def bookings_ical(
+        self, actor: Actor, child_id: str, period: DateRange, *, family_id: str | None = None
+    ) -> bytes:
+        """The iCalendar file of a child's bookings over ``period`` (the household's: ``family_id``, or the
+        child's first), for a family's own calendar application (needs ``icalendar``, of the ``cli`` and
+        ``portal`` extras: ``InvalidInput`` ``ical.unavailable`` without it)."""
+        bookings_ical = _extra("ical", "ical", "bookings_ical")
+
+        def work(uow: UnitOfWork) -> bytes:
+            commune = uow.commune()
+            child, household = self._household_child(uow, actor, child_id, family_id, commune.collectivite.id)
+            bookings = [b for b in uow.bookings.of_family(household, period) if b.child_id == child_id]
+            return bookings_ical(commune, child, bookings)
+
+        return self._transact(work)
+
     def tax_attestation(self, actor: Actor, family_id: str, year: int) -> TaxAttestation:
         """« Attestation fiscale »: what the household paid in ``year`` for the care of its children under six
         (the childcare tax credit; ``billing.attestations``)."""
@@ -1533,6 +1586,16 @@ class FamilyPortal(ServiceBase):
             )
             uow.requests.save(request)
             return request
+
+        return self._transact(work)
+
+    def request_categories(self, actor: Actor, family_id: str) -> RequestCategories:
+        """« Formulez une demande »: the commune's request categories, each with its form's fields."""
+
+        def work(uow: UnitOfWork) -> RequestCategories:
+            commune = uow.commune()
+            require_family_access(actor, commune.collectivite.id, family_id)
+            return commune.request_categories
 
         return self._transact(work)
 
