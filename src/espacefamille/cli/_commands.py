@@ -1013,16 +1013,26 @@ def cmd_ical(ctx: Context) -> int:
 
 # -- demo --------------------------------------------------------------------------------------------
 
+#: The collectivité the demo commune is stored as in a PostgreSQL database (the example commune's id).
+DEMO_COLLECTIVITE = "saint-aubin"
+
 
 def cmd_demo(ctx: Context) -> int:
     args, out = ctx.args, ctx.out
     require("jinja2")  # the invoices are written as HTML at the end: say so before building anything
     target = writable_folder(Path(args.out))
-    db = target / "saint-aubin-demo.db"
-    for leftover in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
-        leftover.unlink(missing_ok=True)
-    store = SqliteStore(db)
-    ctx.args.db = str(db)
+    store: CommuneStore
+    if is_postgres(getattr(args, "db", "")):
+        # A PostgreSQL database: the demo commune is a collectivité of it (its own id, or the one named by
+        # $ESPACEFAMILLE_COLLECTIVITE), which must be empty; the other collectivités are left alone.
+        store = ctx.open(os.environ.get("ESPACEFAMILLE_COLLECTIVITE") or DEMO_COLLECTIVITE)
+        db = ctx.db_label
+    else:
+        path = target / "saint-aubin-demo.db"
+        for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            leftover.unlink(missing_ok=True)
+        store = SqliteStore(path)
+        ctx.args.db = db = str(path)
     ctx._store = store
     city = _build(ctx, lambda progress: build_demo_city(store, families=args.families, progress=progress))
     commune = ctx.commune
@@ -1055,7 +1065,7 @@ def cmd_demo(ctx: Context) -> int:
     out.document(
         "demo",
         {
-            "db": str(db),
+            "db": db,
             **{k: v for k, v in words.items() if k != "name"},
             "prepaid": {
                 "paid_days": city.prepaid_paid,
