@@ -48,15 +48,8 @@ def _postgres() -> Iterator[CommuneStore]:
         yield PostgresStore(pool, postgres_server.collectivite_id("outputs"))
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CommuneStore]:
-    kinds: dict[str, Callable[[], Iterator[CommuneStore]]] = {
-        "memory": lambda: iter([MemoryStore()]),
-        "sqlite": lambda: iter([SqliteStore(tmp_path / "commune.sqlite")]),
-        "postgres": _postgres,
-    }
-    made = kinds[request.param]()
-    store = next(made)
+def seed_outputs(store: CommuneStore) -> None:
+    """The commune, the Martin and Müller households, November's invoices, a cheque and Lou's days."""
     # the example commune with its meal part and its régie known to Hélios
     text_commune = loads_commune(dumps_commune(meal_commune()) + PES)
 
@@ -88,6 +81,18 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CommuneSto
         )
 
     transact(store, seed)
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CommuneStore]:
+    kinds: dict[str, Callable[[], Iterator[CommuneStore]]] = {
+        "memory": lambda: iter([MemoryStore()]),
+        "sqlite": lambda: iter([SqliteStore(tmp_path / "commune.sqlite")]),
+        "postgres": _postgres,
+    }
+    made = kinds[request.param]()
+    store = next(made)
+    seed_outputs(store)
     yield store
     for _ in made:  # close the postgres pool
         pass

@@ -33,6 +33,7 @@ from espacefamille.interop.imports import ImportRejected
 
 from ._commands import COMMANDS, Context, extra_of
 from ._output import CliError, ExitCode, Lang, Output, argparse_message, text
+from ._regie_outputs import REGIE_COMMANDS
 
 __all__ = ["ExitCode", "main"]
 
@@ -100,6 +101,27 @@ def _import_arguments(imports: _Parser, lang: Lang) -> None:
     imports.add_argument("file", nargs="?", help=text("help.import.file", lang))
     imports.add_argument("--template", choices=kinds, help=text("help.import.template", lang))
     imports.add_argument("--out", help=text("help.import.out", lang))
+
+
+def _regie_output_arguments(pes: _Parser, attestations: _Parser, lang: Lang) -> None:
+    """The options of ``pes`` (the Treasury's file) and ``attestations`` (the families')."""
+
+    def say(key: str) -> str:
+        return text(f"help.{key}", lang)
+
+    pes.add_argument("--regie", required=True, help=say("regie"))
+    pes.add_argument("--month", required=True, help=say("month"))
+    pes.add_argument("--out", required=True, help=say("pes.out"))
+    pes.add_argument("--bordereau", type=int, help=say("pes.bordereau"))
+    attestations.add_argument("--year", type=int, help=say("attestations.year"))
+    attestations.add_argument("--presence", action="store_true", help=say("attestations.presence"))
+    attestations.add_argument("--from", dest="start", help=say("attestations.from"))
+    attestations.add_argument("--to", dest="end", help=say("attestations.to"))
+    attestations.add_argument("--family", help=say("family"))
+    attestations.add_argument(
+        "--format", choices=("pdf", "html"), default="pdf", help=say("attestations.format")
+    )
+    attestations.add_argument("--out", required=True, help=say("out_dir"))
 
 
 def build_parser(lang: Lang = "fr") -> argparse.ArgumentParser:
@@ -170,6 +192,8 @@ def build_parser(lang: Lang = "fr") -> argparse.ArgumentParser:
     ical.add_argument("--from", dest="start", help=say("ical.from"))
     ical.add_argument("--to", dest="end", help=say("ical.to"))
 
+    _regie_output_arguments(command("pes"), command("attestations"), lang)
+
     demo = command("demo")
     demo.add_argument("--out", default="espacefamille-demo", help=say("out_dir"))
     demo.add_argument("--families", type=int, default=400, help=say("demo.families"))
@@ -224,7 +248,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
     name = args.command + (f" {args.action}" if args.command == "invoices" else "")
     context = Context(args, out)
     try:
-        return int(COMMANDS[name](context))
+        return int((COMMANDS | REGIE_COMMANDS)[name](context))
     except CliError as error:
         return out.cli_error(error)
     except (ImportRejected, InvalidConfiguration) as error:

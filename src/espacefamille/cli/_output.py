@@ -183,6 +183,20 @@ _TEXT: Final[dict[str, tuple[str, str]]] = {
         "Écrit dans {out} : {count:réservation|réservations} de {child}.",
         "Written to {out}: {count:booking|bookings} of {child}.",
     ),
+    "pes.done": (
+        "Écrit dans {out} : bordereau {bordereau}, {invoices:titre|titres} pour {total} ; "
+        "{left_out:document laissé de côté|documents laissés de côté} (avoirs, factures à 0 €).",
+        "Written to {out}: bordereau {bordereau}, {invoices:title|titles} for {total}; "
+        "{left_out:document|documents} left out (credit notes, invoices of 0 €).",
+    ),
+    "attestations.done": (
+        "{count:attestation écrite|attestations écrites} dans {out} ({format}).",
+        "{count:attestation|attestations} written to {out} ({format}).",
+    ),
+    "attestations.usage": (
+        "Donnez soit --year (attestations fiscales), soit --presence avec --from et --to.",
+        "Give either --year (tax attestations) or --presence with --from and --to.",
+    ),
     "demo.building": ("Création des familles", "Creating families"),
     "demo.built": (
         "Commune de démonstration {name} : {families} familles, {children} enfants, {bookings} réservations "
@@ -276,6 +290,27 @@ _TEXT: Final[dict[str, tuple[str, str]]] = {
     "help.ical.out": ("fichier .ics", ".ics file"),
     "help.ical.from": ("premier jour (par défaut : aujourd'hui)", "first day (default: today)"),
     "help.ical.to": ("dernier jour (par défaut : un an après)", "last day (default: a year later)"),
+    "help.pes": (
+        "fichier PES V2 (Hélios) des factures d'un mois pour le comptable public",
+        "PES V2 file (Hélios) of a month's invoices for the public accountant",
+    ),
+    "help.pes.out": ("fichier .xml", ".xml file"),
+    "help.pes.bordereau": (
+        "numéro du bordereau dans l'année (par défaut : le numéro du mois)",
+        "the bordereau's number in the year (default: the month's number)",
+    ),
+    "help.attestations": (
+        "attestations fiscales (frais de garde) ou de présence, une par foyer",
+        "tax (childcare) or presence attestations, one per household",
+    ),
+    "help.attestations.year": ("année des attestations fiscales", "year of the tax attestations"),
+    "help.attestations.presence": (
+        "attestations de présence du --from au --to",
+        "presence attestations from --from to --to",
+    ),
+    "help.attestations.from": ("premier jour (JJ/MM/AAAA)", "first day (DD/MM/YYYY)"),
+    "help.attestations.to": ("dernier jour (JJ/MM/AAAA)", "last day (DD/MM/YYYY)"),
+    "help.attestations.format": ("format des fichiers", "file format"),
     "help.demo": ("commune de démonstration facturée", "a demo commune, billed"),
     "help.demo.families": ("nombre de familles", "number of families"),
 }
