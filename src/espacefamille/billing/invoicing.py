@@ -27,6 +27,10 @@ The rules, in the words of a régie (``docs/invoicing.md`` has worked examples):
 * **Lines.** One line per child × prestation × unit price × reason, with its dates, quantity, exact unit
   price and rounded total; surcharges are always lines of their own. Days billed nothing (a justified
   absence, the training day) are shown as lines at 0 € so that the family sees why.
+* **Forfaits.** A prestation priced by forfait (``tariffs.forfaits``) is billed per validated enrolment
+  (``FamilyMonth.enrolments``), whatever the days booked: each forfait due joins the run as a booked day, its
+  key day (the first day of the month, period or school year inside the enrolment), and is billed as its own
+  line (``tariff.forfait``, ``tariff.instalment``), so every rule below applies to it as to any day.
 * **Sibling rank.** The child's rank is its order of birth among the family's children given to the run,
   eldest first (twins: by child id); the number of children is how many were given.
 * **Quotient familial.** The one in force on each day (``Family.quotient_on``); unknown is not 0.
@@ -2010,6 +2014,7 @@ def run_month_end(
     payment_delay_days: int = DEFAULT_PAYMENT_DELAY_DAYS,
     direct_debit_day: int = DEFAULT_DIRECT_DEBIT_DAY,
     progress: Callable[[int, int], None] | None = None,
+    enrolments: Iterable[Enrolment] = (),
 ) -> BillingRun:
     """The month-end run of régie ``regie_id`` for ``month``, issued on ``issued_on``.
 
@@ -2021,7 +2026,7 @@ def run_month_end(
     their documents numbered, in the order of their ids. A payment is due ``payment_delay_days`` after
     the issue date; families on direct debit are debited on ``direct_debit_day`` of the following month.
     ``progress``, when given, is called after each family is billed with (families billed so far, number
-    of families).
+    of families). ``enrolments`` are the children's enrolments, for the prestations priced by forfait.
     """
     ctx = BillingContext(commune, regie_id, month, issued_on, payment_delay_days, direct_debit_day)
     family_list = sorted(families, key=lambda family: family.id)
@@ -2061,6 +2066,10 @@ def run_month_end(
         if document.regie_id == regie_id and document.family_id in family_issued:
             family_issued[document.family_id].append(document)
     carried_by_family = {balance.family_id: balance for balance in carried if balance.regie_id == regie_id}
+    family_enrolments: dict[str, list[Enrolment]] = {family_id: [] for family_id in known}
+    for enrolment in _enrolments(enrolments):
+        if enrolment.family_id in family_enrolments:
+            family_enrolments[enrolment.family_id].append(enrolment)
     earlier = unbooked_earlier or {}
     months = (
         FamilyMonth(
@@ -2075,6 +2084,7 @@ def run_month_end(
                 for key, count in earlier.items()
                 if key[0] in {c.id for c in family_children[family.id]}
             },
+            enrolments=family_enrolments[family.id],
         )
         for family in family_list
     )
