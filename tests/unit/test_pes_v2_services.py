@@ -13,12 +13,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import attrs
 import pytest
 
 from espacefamille.adapters.fake_gateway import FakeGateway
 from espacefamille.adapters.memory import MemoryStore
 from espacefamille.adapters.sqlite import SqliteStore
 from espacefamille.billing.documents import Allocation, Payment, PaymentMethod
+from espacefamille.billing.mandates import FamilyMandate, Mandate
 from espacefamille.calendar.periods import DateRange
 from espacefamille.config import dumps_commune, loads_commune
 from espacefamille.errors import InvalidInput, PermissionDenied
@@ -139,3 +141,20 @@ def test_a_presence_attestation_counts_the_days_lou_was_there(store: CommuneStor
     assert [(p.child_id, p.prestation_id, p.count) for p in attestation.presences] == [("C1", "repas", 3)]
     portal = FamilyPortal(store, gateway=FakeGateway(), clock=FixedClock(NOW))
     assert portal.presence_attestation(REGISSEUR, "F1", NOVEMBER, ["C1"]) == attestation
+
+
+def test_an_invoice_of_a_household_on_direct_debit_carries_its_mandate(store: CommuneStore) -> None:
+    mandate = Mandate("SAP-F2-0002", dt.date(2025, 9, 1), "Léa Müller-Œuvray", "FR1420041010050500013M02606")
+    kept = FamilyMandate(mandate, "F2", "enfance", dt.date(2025, 9, 1))
+
+    def on_direct_debit(uow: UnitOfWork) -> None:
+        uow.families.save(attrs.evolve(FAMILIES["F2"], direct_debit=True))
+        uow.mandates.save(kept)
+
+    transact(store, on_direct_debit)
+    root = ET.fromstring(office(store).pes_v2_file(REGISSEUR, "enfance", NOVEMBER, bordereau=7).content)
+    first, second = root.findall("PES_RecetteAller/Bordereau/Piece")
+    assert first.find(".//InfoPrelevementSEPA") is None  # the Martins pay otherwise
+    sepa = {child.tag: child.get("V") for child in second.find(".//InfoPrelevementSEPA")}  # type: ignore[union-attr]
+    # issued on 1 December: the régie's day (the 10th) is within the 14 days' notice, so the 15th
+    assert (sepa["RefUniMdt"], sepa["DtePrel"], sepa["SequencePres"]) == ("SAP-F2-0002", "2026-12-15", "02")

@@ -22,6 +22,7 @@ import attrs
 
 from espacefamille._internal.gc import paused
 from espacefamille.billing.attestations import PresenceAttestation, TaxAttestation
+from espacefamille.billing.direct_debit import invoice_debit_date
 from espacefamille.billing.documents import Invoice, PaymentMethod
 from espacefamille.billing.invoicing import (
     BillingContext,
@@ -510,6 +511,39 @@ def _check_reason(commune: Commune, fact: AttendanceFact) -> None:
         code="attendance.unknown_reason",
         details={"reason": fact.reason, "known": sorted(known)},
     )
+
+
+def _pes_debits(
+    uow: UnitOfWork,
+    commune: Commune,
+    regie_id: str,
+    invoices: Sequence[Invoice],
+    families: Mapping[str, Family],
+) -> dict[str, PesDirectDebit]:
+    """How the invoices of households on direct debit are collected, as the PES file says it: by the debit
+    file that collected them (not rejected), else under the mandate in force on their debit date."""
+    regie = commune.regie(regie_id)
+    debits: dict[str, PesDirectDebit] = {}
+    for family_id in sorted({i.family_id for i in invoices if families[i.family_id].direct_debit}):
+        mandates = [m for m in uow.mandates.of_family(family_id) if m.regie_id == regie.id]
+        collected = {c.invoice_number: c for c in uow.mandates.collections_of(family_id) if c.reject is None}
+        for invoice in invoices:
+            if invoice.family_id != family_id or invoice.is_credit_note or invoice.total <= ZERO:
+                continue
+            collection = collected.get(invoice.number)
+            if collection is not None:
+                mandate = uow.mandates.get(collection.rum).mandate
+                on = uow.mandates.batch(collection.batch_id).debit_date
+                debits[invoice.number] = PesDirectDebit.of(
+                    attrs.evolve(mandate, sequence=collection.sequence), on
+                )
+                continue
+            for kept in mandates:
+                on = invoice_debit_date(invoice, kept.mandate, regie)
+                if kept.in_force_on(on):
+                    debits[invoice.number] = PesDirectDebit.of(kept.mandate, on)
+                    break
+    return debits
 
 
 def _absence_facts(
@@ -1366,7 +1400,9 @@ class BackOffice(ServiceBase):
     ) -> PesFile:
         """The PES V2 recette file for the Treasury's Hélios of ``regie_id``'s invoices of ``month``, as
         bordereau number ``bordereau`` (``interop.pes_v2``): the bytes, the invoices carried and those left
-        out. ``debits`` says, by invoice number, how invoices on SEPA direct debit are collected. Reads only;
+        out. Each invoice of a household on direct debit carries its SEPA block: the debit file that collected
+        it (date, sequence), else the household's mandate with the régie in force on its debit date
+        (``billing.direct_debit``); ``debits`` (by invoice number) replaces what the store says. Reads only;
         refused whole (``pes.*``, naming the family) when a payer has no address or a service no code."""
         now = self.clock.now()
 
@@ -1393,7 +1429,7 @@ class BackOffice(ServiceBase):
                 families,
                 bordereau=bordereau,
                 created_at=now,
-                debits=debits,
+                debits=_pes_debits(uow, commune, regie_id, invoices, families) if debits is None else debits,
             )
 
         return self._transact(work)
