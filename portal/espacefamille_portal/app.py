@@ -86,6 +86,9 @@ class PortalState:
     clock: Clock
     #: The agent the development pages read the outbox as (a host would sign its agents in).
     dev_agent: Agent
+    #: The commune's services and régies (id, name), for the agent's forms: the host's configuration.
+    services: list[tuple[str, str]] = attrs.field(factory=list)
+    regies: list[tuple[str, str]] = attrs.field(factory=list)
     sessions: Sessions = attrs.field(factory=Sessions)
     logins: dict[str, str] = attrs.field(factory=dict)
     #: The last validated basket of each session, for its result page.
@@ -136,10 +139,13 @@ def _render(
     account = None
     if session.account_id is not None:
         account = state.accounts.account(session.account_id)
+    roles = _roles()
     body = _env.get_template(template).render(
         {
             "csrf": session.csrf,
             "account": account,
+            "agent": roles.get(session.agent_role or ""),
+            "roles": roles,
             "flashes": flashes,
             "path": request.url.path,
             **(context or {}),
@@ -209,6 +215,8 @@ async def home(request: Request) -> Response:
     session = _session(request)
     if session is not None and session.account_id is not None:
         return _redirect("/reservations")
+    if session is not None and session.agent_role is not None:
+        return _redirect("/agent")
     return _redirect("/connexion")
 
 
@@ -226,6 +234,23 @@ async def login(request: Request) -> Response:
         session.flashes.append("Choisissez un compte activé.")
         return _redirect("/connexion", state, session)
     return _sign_in(state, session, state.accounts.account(account_id))
+
+
+def _roles() -> Mapping[str, str]:
+    from .agent import ROLES  # noqa: PLC0415 (agent imports this module)
+
+    return ROLES
+
+
+async def agent_login(request: Request) -> Response:
+    """The development login of an agent: a role to act with (a host signs its agents in its own way)."""
+    state = _state(request)
+    session, form = await _form(request)
+    role = _text(form, "role")
+    if role not in _roles():
+        session.flashes.append("Choisissez un rôle d'agent.")
+        return _redirect("/connexion", state, session)
+    return _redirect("/agent", state, state.sessions.sign_in_agent(session, role))
 
 
 def _sign_in(state: PortalState, session: Session | None, account: Account) -> Response:
@@ -837,7 +862,8 @@ def create_app(
     """The portal over one commune's store and the host's account store."""
     gateway = gateway or DevPayfip()
     with store.unit_of_work() as uow:
-        collectivite_id = uow.commune().collectivite.id
+        commune = uow.commune()
+    collectivite_id = commune.collectivite.id
     state = PortalState(
         store,
         accounts,
@@ -846,8 +872,12 @@ def create_app(
         gateway,
         clock,
         Agent("portail-dev", collectivite_id, AgentRole.GESTIONNAIRE),
+        [(service.id, service.name) for service in commune.services],
+        [(regie.id, regie.name) for regie in commune.regies],
         secure_cookies=secure_cookies,
     )
+    from . import agent  # noqa: PLC0415 (its pages use this module's helpers)
+
     routes = [
         Route("/", home),
         Route("/connexion", login_page, methods=["GET"]),
@@ -875,6 +905,8 @@ def create_app(
         Route("/dev/courriels", dev_outbox),
         Route("/dev/payfip/{payment_id}", dev_payfip_page, methods=["GET"]),
         Route("/dev/payfip/{payment_id}", dev_payfip_answer, methods=["POST"]),
+        Route("/connexion/agent", agent_login, methods=["POST"]),
+        *agent.routes(),
         Mount("/static", StaticFiles(directory=_HERE / "static"), name="static"),
     ]
     app = Starlette(

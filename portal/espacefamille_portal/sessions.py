@@ -36,6 +36,8 @@ class Session:
     csrf: str
     account_id: str | None = None
     family_id: str | None = None
+    #: An agent's role in the back office (``animateur``, ``gestionnaire``, ``regisseur``…).
+    agent_role: str | None = None
     basket: list[BasketEntry] = attrs.field(factory=list)
     #: Messages shown once on the next page (after a redirect).
     flashes: list[str] = attrs.field(factory=list)
@@ -68,6 +70,14 @@ class Sessions:
         session = self.new()
         session.account_id = account_id
         session.family_id = family_id
+        return session
+
+    def sign_in_agent(self, old: Session | None, role: str) -> Session:
+        """A new session for an agent of the commune with ``role`` (the development login's choice)."""
+        if old is not None:
+            self.end(old)
+        session = self.new()
+        session.agent_role = role
         return session
 
     def end(self, session: Session) -> None:
