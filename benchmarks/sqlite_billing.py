@@ -57,7 +57,7 @@ from espacefamille.adapters.sqlite import SqliteStore
 from espacefamille.calendar.periods import DateRange
 from espacefamille.families.accounts import Agent, AgentRole
 from espacefamille.model import Enrolment
-from espacefamille.ports import FixedClock
+from espacefamille.ports import CommuneStore, FixedClock
 from espacefamille.rules.attendance import AttendanceFact, AttendanceStatus
 from espacefamille.services import BackOffice, FamilyPortal
 
@@ -88,7 +88,7 @@ _LINE_COLUMNS = (
 )
 
 
-def write_city(store: SqliteStore, city: City) -> tuple[int, int]:
+def write_city(store: CommuneStore, city: City) -> tuple[int, int]:
     """Write the commune and every family of ``city`` (children, bookings, attendance).
 
     Returns (families, bookings) written.
@@ -149,7 +149,7 @@ def _rss_mb() -> float:
 
 
 def bill_from_store(
-    store: SqliteStore,
+    store: CommuneStore,
     commune_id: str,
     month: DateRange,
     *,

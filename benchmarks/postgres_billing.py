@@ -1,0 +1,189 @@
+"""Benchmark: month-end billing of the synthetic city end to end from PostgreSQL, like for like, and two
+communes billed at once.
+
+Targets (issue 15, performance):
+
+* billing the city through ``BackOffice.run_month_end`` on the PostgreSQL store in at most twice a *floor*
+  measured in the same run: a raw ``COPY … TO STDOUT`` of the same booking rows (the month's, every column,
+  ordered by family, read as rows) plus a raw ``COPY … FROM STDIN`` of the very invoice-line rows the run
+  wrote into a scratch table shaped as ``invoice_lines`` (same columns and key), in one transaction,
+  committed; memory flat (peak resident size during the run);
+* two processes billing two communes of one database at once take at most 1.25× the time of one alone.
+
+Run:
+
+    .venv/bin/python benchmarks/postgres_billing.py [--children 10000] [--no-pair]
+
+The server is a throwaway embedded one (tests/postgres_server.py), or ``ESPACEFAMILLE_POSTGRES_URL``.
+Writing the city into the store is set-up, timed apart. Figures go to docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+import psycopg  # noqa: E402
+from city import synthetic_city  # noqa: E402
+from sqlite_billing import bill_from_store, write_city  # noqa: E402
+from tests import postgres_server  # noqa: E402
+
+from espacefamille.adapters.postgres import PostgresStore  # noqa: E402
+from espacefamille.calendar.periods import DateRange  # noqa: E402
+
+__all__ = ["main"]
+
+_NOVEMBER = DateRange.month(2026, 11)
+_BOOKING_COLUMNS = (
+    "family_id, child_id, prestation_id, day, status, booked_at, booked_zone, paid_cents, surcharge_code"
+)
+_LINE_COLUMNS = (
+    "collectivite_id, invoice_number, position, child_id, prestation_id, label, reason, days, quantity, "
+    "unit_price, total_cents, explanation, regularises_invoice, regularises_day, minutes"
+)
+
+
+def floor_read(url: str, collectivite_id: str, month: DateRange) -> tuple[int, float]:
+    """Rows and seconds of a raw COPY out of the month's booking rows of the collectivité, read as rows."""
+    with psycopg.connect(url) as connection:
+        started = time.perf_counter()
+        rows = 0
+        with (
+            connection.cursor() as cursor,
+            cursor.copy(
+                f"COPY (SELECT {_BOOKING_COLUMNS} FROM bookings WHERE collectivite_id = %s "
+                "AND day BETWEEN %s AND %s ORDER BY family_id, child_id, prestation_id, day) TO STDOUT",
+                (collectivite_id, month.start, month.end),
+            ) as copy,
+        ):
+            copy.set_types(["text", "text", "text", "date", "text", "timestamptz", "text", "int8", "text"])
+            for _ in copy.rows():
+                rows += 1
+        return rows, time.perf_counter() - started
+
+
+def floor_write(url: str, collectivite_id: str) -> tuple[int, float]:
+    """Rows and seconds of a raw COPY in of the collectivité's invoice-line rows (read beforehand, untimed)
+    into a scratch table shaped as ``invoice_lines``, in one transaction, committed."""
+    types = [
+        "text",
+        "text",
+        "int4",
+        "text",
+        "text",
+        "text",
+        "text",
+        "date[]",
+        "text",
+        "text",
+        "int8",
+        "text",
+        "text",
+        "date",
+        "int4",
+    ]
+    with psycopg.connect(url) as connection:
+        with (
+            connection.cursor() as cursor,
+            cursor.copy(
+                f"COPY (SELECT {_LINE_COLUMNS} FROM invoice_lines WHERE collectivite_id = %s "
+                "ORDER BY invoice_number, position) TO STDOUT",
+                (collectivite_id,),
+            ) as copy,
+        ):
+            copy.set_types(types)
+            lines = list(copy.rows())
+        connection.execute("CREATE TABLE floor_lines (LIKE invoice_lines INCLUDING ALL)")
+        connection.commit()
+        started = time.perf_counter()
+        with (
+            connection.cursor() as cursor,
+            cursor.copy(f"COPY floor_lines ({_LINE_COLUMNS}) FROM STDIN") as copy,
+        ):
+            copy.set_types(types)
+            for line in lines:
+                copy.write_row(line)
+        connection.commit()
+        seconds = time.perf_counter() - started
+        connection.execute("DROP TABLE floor_lines")
+        connection.commit()
+        return len(lines), seconds
+
+
+def _bill(url: str, collectivite_id: str, commune_id: str, results: Any) -> None:
+    with PostgresStore(url, collectivite_id, pool_size=1) as store:
+        results.put(bill_from_store(store, commune_id, _NOVEMBER))
+
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--children", type=int, default=10_000)
+    parser.add_argument("--no-pair", action="store_true", help="skip the two communes billed at once")
+    args = parser.parse_args([] if argv is None else argv)
+    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    city = synthetic_city(args.children)
+    commune_id = city.commune.collectivite.id
+    names = ["alone"] if args.no_pair else ["alone", "first", "second"]
+    figures: dict[str, float] = {}
+    with postgres_server.database("billing") as url:
+        for name in names:
+            started = time.perf_counter()
+            with PostgresStore(url, name) as store:
+                families, bookings = write_city(store, city)
+            print(
+                f"set-up: {families:,} families, {bookings:,} bookings written as {name!r} in "
+                f"{time.perf_counter() - started:.1f} s"
+            )
+        rows, raw_read = floor_read(url, "alone", _NOVEMBER)
+        with PostgresStore(url, "alone", pool_size=2) as store:
+            run = bill_from_store(store, commune_id, _NOVEMBER)
+        lines, raw_write = floor_write(url, "alone")
+        floor = raw_read + raw_write
+        print(
+            f"November, {args.children:,} children: {run['invoices']:,.0f} invoices, {lines:,} lines — "
+            f"{run['seconds']:.2f} s; peak resident size {run['memory_peak_mb']:,.0f} MB (growth "
+            f"{run['memory_growth_mb']:,.0f} MB)"
+        )
+        print(
+            f"floor: COPY out of {rows:,} booking rows {raw_read:.2f} s + COPY in of {lines:,} line rows "
+            f"{raw_write:.2f} s = {floor:.2f} s; end to end {run['seconds'] / floor:.2f}× the floor "
+            "(target ≤ 2×)"
+        )
+        figures.update(seconds=run["seconds"], floor_s=floor, ratio=run["seconds"] / floor)
+        figures.update(memory_peak_mb=run["memory_peak_mb"], memory_growth_mb=run["memory_growth_mb"])
+        if not args.no_pair:
+            context = multiprocessing.get_context("spawn")
+            results = context.Queue()
+            processes = [
+                context.Process(target=_bill, args=(url, name, commune_id, results)) for name in names[1:]
+            ]
+            started = time.perf_counter()
+            for process in processes:
+                process.start()
+            pair = [results.get(timeout=3600) for _ in processes]
+            together = time.perf_counter() - started
+            for process in processes:
+                process.join()
+            slowest = max(p["seconds"] for p in pair)
+            each = ", ".join(f"{p['seconds']:.2f} s" for p in pair)
+            print(
+                f"two communes at once: {together:.2f} s wall (process start included), the runs "
+                f"{each} — {slowest / run['seconds']:.2f}× one alone "
+                "(target ≤ 1.25×)"
+            )
+            figures.update(pair_s=slowest, pair_ratio=slowest / run["seconds"])
+    print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    return figures
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
