@@ -1,4 +1,5 @@
-"""The ``espacefamille`` command on a PostgreSQL URL: the same subcommands, the commune as a collectivité."""
+"""The ``espacefamille`` command on a PostgreSQL URL: the same subcommands, the commune as a collectivité, and
+the demo built and billed there."""
 
 from __future__ import annotations
 
@@ -60,3 +61,29 @@ def test_a_password_never_shows_in_what_the_command_says() -> None:
     )
     assert code == ExitCode.USAGE
     assert "secret" not in json.dumps(document)
+
+
+def test_the_demo_on_postgresql_bills_the_same_month_as_on_sqlite(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, on_sqlite = run("demo", "--out", str(tmp_path / "sqlite"), "--families", "30")
+    assert code == ExitCode.OK
+    monkeypatch.setenv("ESPACEFAMILLE_COLLECTIVITE", "demo-1")  # the test above may have taken saint-aubin
+    code, on_postgres = run("demo", "--out", str(tmp_path / "postgres"), "--families", "30", "--db", url)
+    assert code == ExitCode.OK
+    assert on_postgres["billing"] == on_sqlite["billing"]
+    assert on_postgres["db"] == url
+    assert on_postgres["html_files"] == on_sqlite["html_files"]
+    assert not (tmp_path / "postgres" / "saint-aubin-demo.db").exists()
+    # The commune is there: a second demo in the same collectivité is refused, another one is built.
+    code, refused = run("demo", "--out", str(tmp_path / "again"), "--families", "30", "--db", url)
+    assert code == ExitCode.REFUSED
+    error = refused["error"]
+    assert isinstance(error, dict)
+    assert error["code"] == "demo.store_not_empty"
+    monkeypatch.setenv("ESPACEFAMILLE_COLLECTIVITE", "demo-2")
+    code, other = run("demo", "--out", str(tmp_path / "other"), "--families", "30", "--db", url)
+    assert code == ExitCode.OK
+    assert other["billing"] == on_sqlite["billing"]
+    code, _ = run("invoices", "list", "--db", url)
+    assert code == ExitCode.OK
