@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import xml.etree.ElementTree as ET
+from decimal import Decimal
 
+import attrs
 import pytest
 
 from espacefamille.billing.accounting import AccountingCode
-from espacefamille.billing.documents import DocumentKind
+from espacefamille.billing.documents import DocumentKind, InvoiceLine
 from espacefamille.billing.mandates import Mandate, SequenceType
 from espacefamille.calendar.periods import DateRange
 from espacefamille.config import dumps_commune, loads_commune
 from espacefamille.errors import InvalidConfiguration, InvalidInput
 from espacefamille.examples import example_path
 from espacefamille.interop.pes_v2 import PesDirectDebit, modulo11_key, modulo23_key, pes_v2_file
+from espacefamille.model import PostalAddress
+from espacefamille.money import Money
 from tests.golden.test_pes_v2 import (
     CREATED,
     FAMILIES,
@@ -148,3 +153,69 @@ def test_bad_settings_are_refused_at_load_with_their_path() -> None:
     with pytest.raises(InvalidConfiguration) as error:
         loads_commune(base + PES.replace('product = "CANT"', 'product = "CANTINE"'))
     assert error.value.code == "pes.invalid_product"
+
+
+def test_an_address_abroad_on_four_lines_and_a_debit_with_its_bic() -> None:
+    abroad = attrs.evolve(
+        FAMILIES["F1"],
+        address=PostalAddress(
+            ("Chez Mme Martin", "Bâtiment C", "Rue du Lac 4", "Case postale 12"), "1200", "Genève", "Suisse"
+        ),
+    )
+    debit = PesDirectDebit(
+        "SAP-F1-0001",
+        D(2026, 9, 3),
+        "Claire Martin",
+        "FR7630006000011234567890189",
+        "AGRIFRPP",
+        "FRST",
+        D(2026, 12, 15),
+    )
+    made = make(families={**FAMILIES, "F1": abroad}, debits={INVOICES[0].number: debit})
+    root = ET.fromstring(made.content)  # type: ignore[attr-defined]
+    first = root.findall("PES_RecetteAller/Bordereau/Piece")[0]
+    address = {child.tag: child.get("V") for child in first.find(".//Adresse")}  # type: ignore[union-attr]
+    assert (address["Adr1"], address["Adr3"], address["CodRes"], address["Pays"]) == (
+        "Chez Mme Martin",
+        "Rue du Lac 4 Case postale 12",
+        "1",
+        "Suisse",
+    )
+    assert first.find(".//CpteBancaire/BIC").get("V") == "AGRIFRPP"  # type: ignore[union-attr]
+    assert first.find(".//SequencePres").get("V") == "02"  # type: ignore[union-attr]
+
+
+def test_imported_invoices_are_left_out_and_a_number_without_counter_is_refused() -> None:
+    imported = attrs.evolve(INVOICES[1], number="FAC-enfance-2026-000044", kind=DocumentKind.IMPORTED)
+    made = make(invoices=[*INVOICES, imported])
+    assert ("FAC-enfance-2026-000044", "pes.imported_left_out") in made.left_out  # type: ignore[attr-defined]
+    odd = attrs.evolve(INVOICES[1], number="ERP-42")
+    assert refusal(invoices=[odd]).code == "pes.invalid_invoice_number"
+
+
+def test_a_line_without_prestation_needs_the_regies_default_code() -> None:
+    text = example_path().read_text(encoding="utf-8") + PES.replace(
+        'nature = "7067"\nproduct = "ENF"\n', "", 1
+    )
+    text += '\n[regies.enfance.pes.services.periscolaire]\nnature = "7067"\nproduct = "PERI"\n'
+    carried = InvoiceLine(
+        "", "", "Report", "billing.carried_forward", [], Decimal(1), Decimal("4.00"), Money("4.00")
+    )
+    error = refusal(commune=loads_commune(text), invoices=[invoice(60, "F1", carried)])
+    assert error.code == "pes.missing_code"
+
+
+def test_a_mandate_without_signature_date_gives_no_debit_block() -> None:
+    class Unsigned:
+        rum, signed_on, debtor_name, iban, bic = (
+            "R-1",
+            None,
+            "Claire Martin",
+            "FR7630006000011234567890189",
+            None,
+        )
+        sequence = SequenceType.RCUR
+
+    with pytest.raises(InvalidInput) as error:
+        PesDirectDebit.of(Unsigned(), D(2026, 12, 15))
+    assert error.value.code == "sepa.mandate_unsigned"
