@@ -30,6 +30,7 @@ from espacefamille.billing.online import NotificationOutcome
 from espacefamille.billing.payments import PaymentRefused
 from espacefamille.calendar.opening import Closure, ClosureReason
 from espacefamille.calendar.periods import DateRange
+from espacefamille.commune import Commune
 from espacefamille.errors import ConcurrentChange, InvalidInput, NotFound, PermissionDenied
 from espacefamille.examples import example_commune
 from espacefamille.families.accounts import (
@@ -53,7 +54,7 @@ from espacefamille.model import (
     ServiceKind,
 )
 from espacefamille.money import Money
-from espacefamille.ports import CommuneStore, FixedClock, UnitOfWork
+from espacefamille.ports import AccountStore, CommuneStore, FixedClock, UnitOfWork
 from espacefamille.rules.attendance import AbsenceReason, AttendanceFact, AttendanceStatus
 from espacefamille.rules.basket import Action, BasketLine
 from espacefamille.rules.capacity import Capacity, Places
@@ -121,13 +122,21 @@ def make_world(places: int | None = None) -> World:
         commune = attrs.evolve(
             commune, capacities={**commune.capacities, "journee": Capacity(Places(places))}
         )
-    store = MemoryStore()
+    store, accounts = MemoryStore(), MemoryAccountStore()
+    clock, gateway, portal, office = open_world(store, accounts, commune)
+    return World(store, clock, gateway, accounts, portal, office)
+
+
+def open_world(
+    store: CommuneStore, accounts: AccountStore, commune: Commune
+) -> tuple[FixedClock, FakeGateway, FamilyPortal, BackOffice]:
+    """``commune`` saved in ``store``, Martin (F1, Léa C1) and Durand (F2, Hugo C3) registered and enrolled
+    in the canteen and the holiday centre: the clock, the gateway and both services on it."""
     with store.unit_of_work() as uow:
         uow.save_commune(commune)
         uow.commit()
     clock = FixedClock(NOW)
     gateway = FakeGateway()
-    accounts = MemoryAccountStore()
     portal = FamilyPortal(store, gateway=gateway, clock=clock, accounts=accounts, source=_source())
     office = BackOffice(store, clock=clock, accounts=accounts, source=_source())
     qf = [QuotientFamilial(800, dt.date(2026, 9, 1))]
@@ -144,7 +153,7 @@ def make_world(places: int | None = None) -> World:
     for child, family in (("C1", "F1"), ("C3", "F2")):
         for service in ("cantine", "alsh"):
             office.enrol_child(AGENT, Enrolment(f"E-{child}-{service}", child, family, service, YEAR))
-    return World(store, clock, gateway, accounts, portal, office)
+    return clock, gateway, portal, office
 
 
 def book(child: str, prestation: str, *days: dt.date) -> list[BasketLine]:
