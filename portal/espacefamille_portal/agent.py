@@ -91,6 +91,7 @@ async def sheet(request: Request) -> Response:
         "day": day,
         "lines": lines,
         "statuses": _RECORDED,
+        "prestations": state.prestations,
     }
     return web._render(request, session, "agent_sheet.html", context)
 

@@ -89,6 +89,7 @@ class PortalState:
     #: The commune's services and régies (id, name), for the agent's forms: the host's configuration.
     services: list[tuple[str, str]] = attrs.field(factory=list)
     regies: list[tuple[str, str]] = attrs.field(factory=list)
+    prestations: dict[str, str] = attrs.field(factory=dict)
     sessions: Sessions = attrs.field(factory=Sessions)
     logins: dict[str, str] = attrs.field(factory=dict)
     #: The last validated basket of each session, for its result page.
@@ -874,6 +875,7 @@ def create_app(
         Agent("portail-dev", collectivite_id, AgentRole.GESTIONNAIRE),
         [(service.id, service.name) for service in commune.services],
         [(regie.id, regie.name) for regie in commune.regies],
+        {p.id: p.name for service in commune.services for p in service.prestations},
         secure_cookies=secure_cookies,
     )
     from . import agent  # noqa: PLC0415 (its pages use this module's helpers)

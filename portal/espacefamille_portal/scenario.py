@@ -19,12 +19,12 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from .browser import shoot
 
-__all__ = ["FamilyVisit"]
+__all__ = ["AgentVisit", "FamilyVisit"]
 
 
-class FamilyVisit:
-    """One parent's visit: ``base`` is the portal's URL; with ``shots``, each step saves a screenshot there
-    named after the step and ``suffix`` (``-desktop``, ``-390``)."""
+class _Visit:
+    """A visit in the browser: ``base`` is the portal's URL; with ``shots``, each step saves a screenshot
+    there named after the step and ``suffix`` (``-desktop``, ``-390``)."""
 
     def __init__(self, driver: WebDriver, base: str, *, shots: Path | None = None, suffix: str = "") -> None:
         self.driver = driver
@@ -54,10 +54,42 @@ class FamilyVisit:
         wait.until(lambda driver: driver.find_element(By.TAG_NAME, "footer").is_displayed())
 
     def _button(self, text: str) -> None:
-        self._navigate(self.driver.find_element(By.XPATH, f"//button[normalize-space()='{text}']").click)
+        self._navigate(self.driver.find_element(By.XPATH, f'//button[normalize-space()="{text}"]').click)
 
     def _link(self, text: str) -> None:
         self._navigate(self.driver.find_element(By.PARTIAL_LINK_TEXT, text).click)
+
+    def sign_out(self) -> str:
+        self._button("Se déconnecter")
+        return self.text()
+
+    def unlabelled_controls(self) -> list[str]:
+        """The visible form controls of the page with no accessible name (a label, aria-label or text)."""
+        found: list[str] = self.driver.execute_script(
+            """
+            return [...document.querySelectorAll('input:not([type=hidden]), select, textarea, button')]
+              .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+                            && !(el.tagName === 'BUTTON' && el.textContent.trim()))
+              .map(el => el.outerHTML);
+            """
+        )
+        return found
+
+    def _date(self, field: str, value: str) -> None:
+        # A date field's typing order depends on the browser's locale: set its value as a picker would.
+        element = self.driver.find_element(By.ID, field)
+        self.driver.execute_script("arguments[0].value = arguments[1]", element, value)
+
+
+class FamilyVisit(_Visit):
+    """One parent's visit, step by step."""
+
+    def sign_in(self, email: str) -> str:
+        """The development login: the activated account's e-mail."""
+        self.driver.get(self.base + "/connexion")
+        self.driver.find_element(By.XPATH, f"//label[normalize-space()='{email}']").click()
+        self._button("Se connecter")
+        return self.text()
 
     def activate(self, email: str) -> str:
         """Open the activation e-mail from the development outbox, follow its link, register."""
@@ -81,9 +113,7 @@ class FamilyVisit:
         """The period view: a prestation, two dates, the weekdays ticked; « Ajouter la période au panier »."""
         Select(self.driver.find_element(By.ID, "periode-prestation")).select_by_visible_text(prestation)
         for field, value in (("periode-du", start), ("periode-au", end)):
-            # A date field's typing order depends on the browser's locale: set its value as a picker would.
-            element = self.driver.find_element(By.ID, field)
-            self.driver.execute_script("arguments[0].value = arguments[1]", element, value)
+            self._date(field, value)
         for box in self.driver.find_elements(By.CSS_SELECTOR, "input[name='jours']"):
             label = self.driver.find_element(By.CSS_SELECTOR, f"label[for='{box.get_attribute('id')}']").text
             if box.is_selected() != (label in weekdays):
@@ -126,14 +156,46 @@ class FamilyVisit:
             label.click()
         return self.pay_online(lambda: self._button("Payer les factures sélectionnées"), "factures")
 
-    def unlabelled_controls(self) -> list[str]:
-        """The visible form controls of the page with no accessible name (a label, aria-label or text)."""
-        found: list[str] = self.driver.execute_script(
-            """
-            return [...document.querySelectorAll('input:not([type=hidden]), select, textarea, button')]
-              .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
-                            && !(el.tagName === 'BUTTON' && el.textContent.trim()))
-              .map(el => el.outerHTML);
-            """
-        )
-        return found
+    def declare_absence(self, start: str, end: str, reason: str, proof: Path | None = None) -> str:
+        """« Signaler une absence »: dates, a reason, the proof's file if any; « Signaler l'absence »."""
+        self._link("Signaler une absence")
+        self._date("absence-du", start)
+        self._date("absence-au", end)
+        Select(self.driver.find_element(By.ID, "absence-motif")).select_by_visible_text(reason)
+        if proof is not None:
+            self.driver.find_element(By.ID, "absence-justificatif").send_keys(str(proof))
+        self._button("Signaler l'absence")
+        self.shot("absence")
+        return self.text()
+
+
+class AgentVisit(_Visit):
+    """An agent's visit: sign in with a role, then the back office's pages."""
+
+    def sign_in(self, role: str) -> str:
+        """The development login: the role's label, « Se connecter comme agent »."""
+        self.driver.get(self.base + "/connexion")
+        self.driver.find_element(By.XPATH, f"//label[normalize-space()='{role}']").click()
+        self._button("Se connecter comme agent")
+        return self.text()
+
+    def record_attendance(self, service: str, day: str, status: str) -> str:
+        """The day's sheet of ``service``, ``status`` for its first child; « Enregistrer le pointage »."""
+        self._link("Pointage")
+        Select(self.driver.find_element(By.ID, "pointage-service")).select_by_visible_text(service)
+        self._date("pointage-jour", day)
+        self._button("Afficher")
+        Select(self.driver.find_element(By.ID, "statut-1")).select_by_visible_text(status)
+        self.shot("pointage")
+        self._button("Enregistrer le pointage")
+        return self.text()
+
+    def run_month_end(self, month: str) -> str:
+        """Facturation: the month, « Vérifier avant de facturer », then « Lancer la facturation »."""
+        self._link("Facturation")
+        self._date("facturation-mois", month)
+        self._button("Vérifier avant de facturer")
+        self._date("facturation-mois", month)
+        self._button("Lancer la facturation")
+        self.shot("facturation")
+        return self.text()

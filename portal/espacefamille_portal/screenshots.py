@@ -11,13 +11,14 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from espacefamille import FixedClock, SqliteAccountStore, SqliteStore
 
 from .app import create_app
 from .browser import browser_missing, chromium, serve
 from .demo import prepare_demo
-from .scenario import FamilyVisit
+from .scenario import AgentVisit, FamilyVisit
 
 WIDTHS = (("desktop", 1280, 900), ("390", 390, 844))
 
@@ -49,6 +50,23 @@ def take(folder: Path) -> list[Path]:
                 visit.pay_basket()
                 visit.invoices()
                 visit.pay_invoices(2)
+                driver.get(base + "/reservations")
+                visit.show("Restauration scolaire", weeks_ahead=1)
+                visit.add_period("Repas", "2027-02-08", "2027-02-19", {"lundi", "mardi", "jeudi", "vendredi"})
+                visit.validate("panier-repas")
+                proof = Path(tmp) / "certificat.pdf"
+                proof.write_bytes(b"%PDF-1.4 certificat")
+                visit.declare_absence("2027-01-28", "2027-01-29", "Maladie", proof)
+                visit.sign_out()
+                clock.instant = dt.datetime(2027, 3, 1, 8, 0, tzinfo=ZoneInfo("Europe/Paris"))
+                agent = AgentVisit(driver, base, shots=folder, suffix=f"-{suffix}")
+                agent.sign_in("Administrateur (tout)")
+                agent.record_attendance("Accueil périscolaire", "2027-02-08", "Présent")
+                agent.run_month_end("2027-02")
+                agent.sign_out()
+                visit.sign_in("claire.martin@exemple.fr")
+                visit.invoices()
+                visit.shot("factures-mars")
     return sorted(folder.glob("*.png"))
 
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from selenium.webdriver.chrome.webdriver import WebDriver
 
 from espacefamille_portal.browser import browser_missing, chromium, serve
-from espacefamille_portal.scenario import FamilyVisit
+from espacefamille_portal.scenario import AgentVisit, FamilyVisit
 
 from .conftest import Portal
 
@@ -26,8 +28,8 @@ def driver() -> Iterator[WebDriver]:
         yield driver
 
 
-def test_a_parent_activates_books_a_period_sees_the_refusals_pays_a_basket_and_two_invoices(
-    portal: Portal, driver: WebDriver
+def test_a_parent_activates_books_pays_declares_an_absence_and_sees_the_invoice_the_agent_issued(
+    portal: Portal, driver: WebDriver, tmp_path: Path
 ) -> None:
     with serve(portal.app) as base:
         visit = FamilyVisit(driver, base)
@@ -63,3 +65,32 @@ def test_a_parent_activates_books_a_period_sees_the_refusals_pays_a_basket_and_t
         page = visit.pay_invoices(2)
         assert page.count("soldée") == 2
         assert "Aucune facture à payer." in visit.invoices()
+
+        # February's meals too, so that the month's invoice reaches the régie's minimum amount.
+        driver.get(base + "/reservations")
+        visit.show("Restauration scolaire", weeks_ahead=1)
+        visit.add_period("Repas", "2027-02-08", "2027-02-19", {"lundi", "mardi", "jeudi", "vendredi"})
+        assert "8 lignes traitées" in visit.validate()
+
+        proof = tmp_path / "certificat.pdf"
+        proof.write_bytes(b"%PDF-1.4 certificat medical")
+        page = visit.declare_absence("2027-01-28", "2027-01-29", "Maladie", proof)
+        assert "(maladie), justificatif reçu." in page
+        assert visit.unlabelled_controls() == []
+        visit.sign_out()
+
+        # February is over: an agent records an evening and bills the month.
+        portal.clock.instant = dt.datetime(2027, 3, 1, 8, 0, tzinfo=ZoneInfo("Europe/Paris"))
+        agent = AgentVisit(driver, base)
+        agent.sign_in("Administrateur (tout)")
+        page = agent.record_attendance("Accueil périscolaire", "2027-02-08", "Présent")
+        assert "1 pointage enregistré." in page
+        assert agent.unlabelled_controls() == []
+        page = agent.run_month_end("2027-02")
+        assert "Compte rendu de la facturation" in page
+        assert "1 facture" in page
+        agent.sign_out()
+
+        visit.sign_in("claire.martin@exemple.fr")
+        page = visit.invoices()
+        assert page.count("à régler avant le") == 1
