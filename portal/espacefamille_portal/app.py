@@ -71,6 +71,8 @@ _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 _MAX_BASKET: Final = 400
 #: Whether invoices can be downloaded as PDF here (the library's ``pdf`` extra).
 _PDF: Final = importlib.util.find_spec("weasyprint") is not None
+#: Whether bookings can be downloaded as .ics here (``icalendar``, of the ``cli`` extra).
+_ICS: Final = importlib.util.find_spec("icalendar") is not None
 
 
 @attrs.define
@@ -570,6 +572,7 @@ def _invoices_context(
         "children": state.portal.children(actor, family_id),
         "refusals": refusals,
         "pdf": _PDF,
+        "ics": _ICS,
     }
 
 

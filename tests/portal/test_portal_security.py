@@ -56,7 +56,13 @@ def test_every_form_refuses_a_post_without_the_sessions_csrf_token(
 def test_every_form_of_the_pages_carries_the_csrf_token(client: TestClient) -> None:
     page = _signed_in(client)
     token = csrf(page)
-    for url in ("/reservations", "/reservations?service=alsh&semaine=2027-W08", "/factures"):
+    for url in (
+        "/reservations",
+        "/reservations?service=alsh&semaine=2027-W08",
+        "/factures",
+        "/absences",
+        "/demandes",
+    ):
         text = client.get(url).text
         forms = re.findall(r'<form[^>]*method="post"[^>]*>(.*?)</form>', text, re.S)
         assert forms
@@ -164,3 +170,55 @@ def test_the_library_never_imports_the_portal() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_every_form_of_the_agents_pages_carries_the_csrf_token(client: TestClient, portal: Portal) -> None:
+    login = client.get("/connexion").text
+    page = client.post("/connexion/agent", data={"csrf": csrf(login), "role": "administrateur"}).text
+    token = csrf(page)
+    family = portal.demo.families[0]
+    for url in (
+        "/agent/pointage?jour=2027-01-28",
+        "/agent/fermetures",
+        "/agent/facturation",
+        f"/agent/familles/{family}",
+    ):
+        forms = re.findall(r'<form[^>]*method="post"[^>]*>(.*?)</form>', client.get(url).text, re.S)
+        assert forms
+        assert all(f'name="csrf" value="{token}"' in form for form in forms)
+
+
+def test_the_new_pages_open_nothing_after_logout(client: TestClient) -> None:
+    page = _signed_in(client)
+    token = csrf(page)
+    number = re.findall(r'name="factures" value="([^"]+)"', client.get("/factures").text)[0]
+    client.post("/deconnexion", data={"csrf": token})
+    for url in ("/absences", "/demandes", f"/factures/{number}.pdf", "/reservations.ics?enfant=x"):
+        response = client.get(url, follow_redirects=False)
+        assert (response.status_code, response.headers["location"]) == (303, "/connexion")
+    fields = {"csrf": token, "enfant": "x", "du": "2027-02-04", "au": "2027-02-05", "motif": "illness"}
+    assert client.post("/absences", data=fields).status_code == 403
+
+
+def test_an_agent_cannot_answer_a_request_through_another_households_page(
+    client: TestClient, portal: Portal
+) -> None:
+    page = _signed_in(client)
+    form = client.get("/demandes").text
+    child = re.search(r'name="regime.enfant"><option value="([^"]+)"', form)
+    assert child is not None
+    fields = {"categorie": "regime", "regime.enfant": child[1], "regime.regime": "sans_gluten"}
+    client.post("/demandes", data={"csrf": csrf(page), **fields})
+    with TestClient(portal.app) as office:
+        login = office.get("/connexion").text
+        office.post("/connexion/agent", data={"csrf": csrf(login), "role": "gestionnaire"})
+        own = office.get(f"/agent/familles/{portal.demo.invited[0]}").text
+        action = re.search(r'action="/agent/familles/[^/"]+/demandes/([^"]+)"', own)
+        assert action is not None
+        other = next(f for f in portal.demo.families if f != portal.demo.invited[0])
+        response = office.post(
+            f"/agent/familles/{other}/demandes/{action[1]}",
+            data={"csrf": csrf(own), "texte": "Non.", "decision": "refuse"},
+        )
+        assert response.status_code == 404
+        assert "Traceback" not in response.text
