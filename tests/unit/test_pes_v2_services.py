@@ -24,7 +24,7 @@ from espacefamille.billing.mandates import FamilyMandate, Mandate
 from espacefamille.calendar.periods import DateRange
 from espacefamille.config import dumps_commune, loads_commune
 from espacefamille.errors import InvalidInput, PermissionDenied
-from espacefamille.families.accounts import Agent, AgentRole
+from espacefamille.families.accounts import AccountLink, Agent, AgentRole, FamilyMember
 from espacefamille.model import Child
 from espacefamille.money import Money
 from espacefamille.ports import CommuneStore, FixedClock, UnitOfWork
@@ -158,3 +158,14 @@ def test_an_invoice_of_a_household_on_direct_debit_carries_its_mandate(store: Co
     sepa = {child.tag: child.get("V") for child in second.find(".//InfoPrelevementSEPA")}  # type: ignore[union-attr]
     # issued on 1 December: the régie's day (the 10th) is within the 14 days' notice, so the 15th
     assert (sepa["RefUniMdt"], sepa["DtePrel"], sepa["SequencePres"]) == ("SAP-F2-0002", "2026-12-15", "02")
+
+
+def test_claire_downloads_her_own_attestations_and_not_another_households(store: CommuneStore) -> None:
+    portal = FamilyPortal(store, gateway=FakeGateway(), clock=FixedClock(NOW))
+    claire = FamilyMember("acc-claire", [AccountLink("saint-aubin", "F1", "GF1", "act-1", NOW)])
+    assert portal.tax_attestation(claire, "F1", 2026).total == Money("8.45")
+    assert portal.presence_attestation(claire, "F1", NOVEMBER).presences[0].count == 3
+    with pytest.raises(PermissionDenied):
+        portal.tax_attestation(claire, "F2", 2026)
+    with pytest.raises(PermissionDenied):
+        portal.presence_attestation(claire, "F2", NOVEMBER)
