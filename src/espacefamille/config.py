@@ -19,6 +19,7 @@ import tomli_w
 
 from espacefamille._internal.tables import Table
 from espacefamille.billing.accounting import AccountingCode, PesSettings
+from espacefamille.billing.mandates import Creditor
 from espacefamille.billing.tariffs import tariff_book_from_dict, tariff_book_to_dict
 from espacefamille.calendar.opening import Closure, ClosureReason, Opening
 from espacefamille.calendar.periods import DateRange, Weekday
@@ -304,6 +305,31 @@ def _pes_dict(pes: PesSettings) -> dict[str, Any]:
     return data
 
 
+def _read_sepa(regie: Table) -> Creditor | None:
+    """``[regies.X.sepa]``: the régie as a SEPA creditor — ``ics`` (its identifiant créancier SEPA),
+    ``iban`` and ``bic`` of the account collections are paid into, ``name`` (the régie's by default)."""
+    table = regie.table("sepa", None)
+    if table is None:
+        return None
+    creditor = table.build(
+        "",
+        Creditor,
+        table.string("name", None) or regie.string("name"),
+        table.string("ics"),
+        table.string("iban"),
+        table.string("bic", None),
+    )
+    table.done()
+    return creditor
+
+
+def _sepa_dict(creditor: Creditor) -> dict[str, Any]:
+    data: dict[str, Any] = {"name": creditor.name, "ics": creditor.identifier, "iban": creditor.iban}
+    if creditor.bic is not None:
+        data["bic"] = creditor.bic
+    return data
+
+
 def commune_from_dict(data: Mapping[str, Any]) -> Commune:
     """A validated ``Commune`` from the parsed TOML document."""
     if not isinstance(data, Mapping):
@@ -346,6 +372,7 @@ def commune_from_dict(data: Mapping[str, Any]) -> Commune:
                 sub.integer("correction_window_days", 365),
                 mentions=_read_mentions(sub),
                 pes=_read_pes(sub),
+                sepa=_read_sepa(sub),
             )
         )
         sub.done()
@@ -531,6 +558,7 @@ def commune_to_dict(commune: Commune) -> dict[str, Any]:
                 "correction_window_days": r.correction_window_days,
                 **({"mentions": m} if (m := _mentions_dict(r.mentions)) else {}),
                 **({"pes": _pes_dict(r.pes)} if r.pes is not None else {}),
+                **({"sepa": _sepa_dict(r.sepa)} if r.sepa is not None else {}),
             }
             for r in commune.regies
         },

@@ -34,6 +34,7 @@ from espacefamille._internal.validators import (
     plain_date,
 )
 from espacefamille.billing.accounting import PesSettings
+from espacefamille.billing.mandates import Creditor
 from espacefamille.billing.tariffs import QfChangeRule
 from espacefamille.calendar.opening import Closure, Opening
 from espacefamille.calendar.periods import DateRange
@@ -218,7 +219,8 @@ class Regie:
     absence justified late, a status fixed by an agent) for ``correction_window_days`` after that day: the
     correction becomes a regularisation line on the next invoice; an older day's facts are final. Its
     invoices carry its ``mentions`` (address, hours, means of payment…); ``pes`` names it in the Treasury's
-    Hélios (SIRET, poste comptable, budget, accounting codes) for its PES V2 files.
+    Hélios (SIRET, poste comptable, budget, accounting codes) for its PES V2 files; ``sepa`` is the régie as
+    a SEPA creditor (its ICS and account) when it collects invoices by direct debit.
     """
 
     id: str = attrs.field(validator=identifier)
@@ -232,6 +234,9 @@ class Regie:
     )
     pes: PesSettings | None = attrs.field(
         default=None, validator=attrs.validators.optional(attrs.validators.instance_of(PesSettings))
+    )
+    sepa: Creditor | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(Creditor))
     )
 
 

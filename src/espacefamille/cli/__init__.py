@@ -32,6 +32,7 @@ from espacefamille.errors import EspaceFamilleError, InvalidConfiguration, NotFo
 from espacefamille.interop.imports import ImportRejected
 
 from ._commands import COMMANDS, Context, extra_of
+from ._debits import DEBIT_COMMANDS, add_debit_commands
 from ._output import CliError, ExitCode, Lang, Output, argparse_message, text
 from ._regie_outputs import REGIE_COMMANDS
 
@@ -193,6 +194,7 @@ def build_parser(lang: Lang = "fr") -> argparse.ArgumentParser:
     ical.add_argument("--to", dest="end", help=say("ical.to"))
 
     _regie_output_arguments(command("pes"), command("attestations"), lang)
+    add_debit_commands(commands, [common], _Parser, lang)
 
     demo = command("demo")
     demo.add_argument("--out", default="espacefamille-demo", help=say("out_dir"))
@@ -245,10 +247,10 @@ def main(argv: Sequence[str] | None = None, *, stdout: IO[str] | None = None) ->
 
 
 def run(args: argparse.Namespace, out: Output) -> int:
-    name = args.command + (f" {args.action}" if args.command == "invoices" else "")
+    name = args.command + (f" {args.action}" if args.command in ("invoices", "mandates", "debits") else "")
     context = Context(args, out)
     try:
-        return int((COMMANDS | REGIE_COMMANDS)[name](context))
+        return int((COMMANDS | REGIE_COMMANDS | DEBIT_COMMANDS)[name](context))
     except CliError as error:
         return out.cli_error(error)
     except (ImportRejected, InvalidConfiguration) as error:

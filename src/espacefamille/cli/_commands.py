@@ -141,6 +141,7 @@ _EXTRAS = {
     "weasyprint": "pdf",
     "psycopg": "postgres",
     "psycopg_pool": "postgres",
+    "schwifty": "sepa",
 }
 
 

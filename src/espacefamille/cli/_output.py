@@ -193,6 +193,29 @@ _TEXT: Final[dict[str, tuple[str, str]]] = {
         "{count:attestation écrite|attestations écrites} dans {out} ({format}).",
         "{count:attestation|attestations} written to {out} ({format}).",
     ),
+    "mandates.added": (
+        "Mandat {rum} enregistré pour le foyer {family} (compte {iban}) : ses factures seront prélevées.",
+        "Mandate {rum} recorded for household {family} (account {iban}): its invoices will be debited.",
+    ),
+    "mandates.listed": (
+        "{count:mandat|mandats} de la régie {regie}.",
+        "{count:mandate|mandates} of régie {regie}.",
+    ),
+    "mandates.revoked": (
+        "Mandat {rum} du foyer {family} révoqué : plus aucun prélèvement sous ce mandat.",
+        "Mandate {rum} of household {family} revoked: nothing more is debited under it.",
+    ),
+    "debits.built": (
+        "Écrit dans {out} : fichier {batch}, {count:prélèvement|prélèvements} pour {total} ; "
+        "{left_out:facture laissée de côté|factures laissées de côté} (déjà réglées).",
+        "Written to {out}: file {batch}, {count:debit|debits} for {total}; "
+        "{left_out:invoice|invoices} left out (already paid).",
+    ),
+    "debits.rejected": (
+        "{count:prélèvement rejeté enregistré|prélèvements rejetés enregistrés} ; "
+        "{known:rejet déjà connu|rejets déjà connus}.",
+        "{count:returned debit recorded|returned debits recorded}; {known:reject|rejects} already known.",
+    ),
     "attestations.usage": (
         "Donnez soit --year (attestations fiscales), soit --presence avec --from et --to.",
         "Give either --year (tax attestations) or --presence with --from and --to.",
@@ -298,6 +321,36 @@ _TEXT: Final[dict[str, tuple[str, str]]] = {
     "help.pes.bordereau": (
         "numéro du bordereau dans l'année (par défaut : le numéro du mois)",
         "the bordereau's number in the year (default: the month's number)",
+    ),
+    "help.mandates": ("mandats de prélèvement SEPA des payeurs", "the payers' SEPA direct-debit mandates"),
+    "help.mandates.add": ("enregistrer le mandat signé d'un foyer", "record a household's signed mandate"),
+    "help.mandates.list": ("lister les mandats d'une régie", "list a régie's mandates"),
+    "help.mandates.revoke": ("révoquer un mandat", "revoke a mandate"),
+    "help.mandates.iban": ("IBAN du compte à prélever", "IBAN of the account debited"),
+    "help.mandates.bic": ("BIC de la banque (facultatif)", "the bank's BIC (optional)"),
+    "help.mandates.signed_on": ("date de signature (jj/mm/aaaa)", "signature date (dd/mm/yyyy)"),
+    "help.mandates.rum": (
+        "référence unique du mandat (par défaut : régie-foyer-001)",
+        "the mandate's unique reference (default: régie-household-001)",
+    ),
+    "help.mandates.debtor": (
+        "nom du débiteur (par défaut : le payeur)",
+        "the debtor's name (default: the payer)",
+    ),
+    "help.debits": ("prélèvements SEPA de la régie", "the régie's SEPA direct debits"),
+    "help.debits.build": (
+        "fichier de prélèvements (pain.008) d'une date, pour la banque",
+        "the debit file (pain.008) of a date, for the bank",
+    ),
+    "help.debits.date": ("date de prélèvement (jj/mm/aaaa)", "collection date (dd/mm/yyyy)"),
+    "help.debits.out": ("fichier .xml", ".xml file"),
+    "help.debits.rejects": (
+        "enregistrer les prélèvements rejetés par la banque",
+        "record the debits the bank returned",
+    ),
+    "help.debits.file": (
+        "relevé des rejets : rapport pain.002 (.xml) ou tableau référence;motif (.csv)",
+        "the rejects: a pain.002 report (.xml) or a reference;reason table (.csv)",
     ),
     "help.attestations": (
         "attestations fiscales (frais de garde) ou de présence, une par foyer",

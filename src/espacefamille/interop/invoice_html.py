@@ -23,6 +23,7 @@ import jinja2
 from babel.numbers import format_currency
 
 from espacefamille.billing.documents import Allocation, DocumentKind, Invoice, InvoiceLine, remaining
+from espacefamille.billing.mandates import Mandate, masked_iban
 from espacefamille.commune import Commune
 from espacefamille.errors import InvalidInput
 from espacefamille.model import CounterPayment, Family, Regie
@@ -152,11 +153,14 @@ def _line(line: InvoiceLine) -> _Line:
     )
 
 
-def payment_means_fr(invoice: Invoice, regie: Regie, left: Money) -> tuple[str, ...]:
+def payment_means_fr(
+    invoice: Invoice, regie: Regie, left: Money, mandate: Mandate | None = None
+) -> tuple[str, ...]:
     """How the family pays what is ``left`` on ``invoice``, one French paragraph per way.
 
-    Nothing to do when it is settled or when it will be debited; otherwise online through PayFiP (when the
-    régie has a PayFiP client number) until the due date, and at the régie.
+    Nothing to do when it is settled or when it will be debited (on the account of ``mandate``, masked, when
+    given); otherwise online through PayFiP (when the régie has a PayFiP client number) until the due date,
+    and at the régie.
     """
     if invoice.is_credit_note:
         if not left:
@@ -168,8 +172,13 @@ def payment_means_fr(invoice: Invoice, regie: Regie, left: Money) -> tuple[str, 
     if not left:
         return ("Cette facture est acquittée : vous n'avez rien à payer.",)
     if invoice.direct_debit_on is not None:
+        account = (
+            "votre compte"
+            if mandate is None
+            else f"votre compte {masked_iban(mandate.iban)} (mandat {mandate.rum})"
+        )
         return (
-            f"Vous avez choisi le prélèvement automatique : {_amount(left)} seront prélevés sur votre compte "
+            f"Vous avez choisi le prélèvement automatique : {_amount(left)} seront prélevés sur {account} "
             f"le {format_date(invoice.direct_debit_on)}. Vous n'avez rien à faire.",
         )
     means = []
@@ -210,6 +219,7 @@ def render_invoice_html(
     *,
     allocations: Iterable[Allocation] = (),
     zero_lines: bool | None = None,
+    mandate: Mandate | None = None,
 ) -> str:
     """The HTML page of ``invoice`` (or credit note) addressed to ``family``'s payer.
 
@@ -217,7 +227,9 @@ def render_invoice_html(
     count): the page shows what remains to pay. Lines at 0,00 € (a justified absence, a closure) are left
     out of the table and named in one sentence under it, unless ``zero_lines`` (by default: the régie's
     ``mentions.zero_lines``). The régie's mentions (address, hours, phone, means of payment, what follows the
-    due date) are printed. Raises ``InvalidInput`` when the invoice is another family's.
+    due date) are printed, and the payer's postal address when the family has one. An invoice on direct debit
+    names the account debited (masked) of ``mandate``, the payer's SEPA mandate, when given. Raises
+    ``InvalidInput`` when the invoice is another family's.
     """
     if invoice.family_id != family.id:
         raise InvalidInput(
@@ -247,6 +259,7 @@ def render_invoice_html(
         ),
         "payer": f"{payer.first_name} {payer.last_name}",
         "payer_email": payer.email or "",
+        "payer_address": () if family.address is None else family.address.envelope(),
         "family": family.name,
         "period": _period(invoice),
         "issued_on": format_date(invoice.issued_on),
@@ -261,7 +274,7 @@ def render_invoice_html(
         "remaining_label": "Crédit restant" if credit else "Reste à payer",
         "remaining": _amount(left),
         "payment_title": "Utilisation de l'avoir" if credit else "Comment payer",
-        "payment": payment_means_fr(invoice, regie, left),
+        "payment": payment_means_fr(invoice, regie, left, mandate),
         "after_due": ""
         if credit or not left or invoice.direct_debit_on
         else (mentions.after_due_date or AFTER_DUE_DATE_FR),

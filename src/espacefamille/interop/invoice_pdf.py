@@ -18,6 +18,7 @@ import weasyprint
 from weasyprint.text.fonts import FontConfiguration
 
 from espacefamille.billing.documents import Allocation, Invoice
+from espacefamille.billing.mandates import Mandate
 from espacefamille.commune import Commune
 from espacefamille.errors import EspaceFamilleError
 from espacefamille.interop.invoice_html import render_invoice_html
@@ -39,13 +40,16 @@ def render_invoice_pdf(
     *,
     allocations: Iterable[Allocation] = (),
     zero_lines: bool | None = None,
+    mandate: Mandate | None = None,
 ) -> bytes:
     """The PDF of ``invoice`` (or credit note) addressed to ``family``'s payer: A4, the HTML invoice's page.
 
-    ``allocations`` and ``zero_lines`` as for ``render_invoice_html``; raises ``InvalidInput`` when the
-    invoice is another family's.
+    ``allocations``, ``zero_lines`` and ``mandate`` as for ``render_invoice_html``; raises ``InvalidInput``
+    when the invoice is another family's.
     """
-    page = render_invoice_html(invoice, commune, family, allocations=allocations, zero_lines=zero_lines)
+    page = render_invoice_html(
+        invoice, commune, family, allocations=allocations, zero_lines=zero_lines, mandate=mandate
+    )
     document = weasyprint.HTML(string=page, media_type="print")
     data = document.write_pdf(font_config=_fonts())
     if not isinstance(data, bytes):  # pragma: no cover - WeasyPrint returns the bytes when given no target

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Final, TypeVar
 
 import attrs
@@ -36,6 +36,7 @@ from espacefamille.billing.invoicing import (
     days_to_read,
     unbooked_counts,
 )
+from espacefamille.billing.mandates import PRE_NOTIFICATION_DAYS, FamilyMandate
 from espacefamille.billing.payments import (
     PaymentOrder,
     PaymentRecord,
@@ -84,6 +85,7 @@ from espacefamille.model import (
     Family,
     PaymentMode,
     Prestation,
+    Regie,
     booked_days,
 )
 from espacefamille.money import ZERO, Money
@@ -98,8 +100,10 @@ from espacefamille.rules.attendance import (
 from espacefamille.rules.unpaid import UnpaidExemption
 from espacefamille.text import format_date, month_name
 
+from . import debits
 from ._checks import checked_calls
 from .corrections import note_corrections, note_quotient_change
+from .debits import DebitFile, RejectsImport
 from .portal import (
     ServiceBase,
     billing_ledger,
@@ -116,6 +120,7 @@ _T = TypeVar("_T")
 _GESTION = (AgentRole.GESTIONNAIRE,)
 _ATTENDANCE = (AgentRole.ANIMATEUR, AgentRole.GESTIONNAIRE)
 _REGIE = (AgentRole.REGISSEUR,)
+_MANDATES = (AgentRole.REGISSEUR, AgentRole.GESTIONNAIRE)
 #: How many families a month-end run bills and saves in one unit of work: small enough that a family
 #: validating a basket meanwhile waits a fraction of a second, large enough that commits cost little.
 MONTH_END_BATCH: Final = 500
@@ -511,6 +516,24 @@ def _check_reason(commune: Commune, fact: AttendanceFact) -> None:
         code="attendance.unknown_reason",
         details={"reason": fact.reason, "known": sorted(known)},
     )
+
+
+def _under_mandates(
+    uow: UnitOfWork, regie: Regie, bills: Iterable[tuple[FamilyBill, _T]]
+) -> Iterator[tuple[FamilyBill, _T]]:
+    """The month's bills, the invoice of a household on direct debit dated as its mandate says
+    (``services.debits.debit_on``: the TARGET2 day after the notice)."""
+    for bill, numbered in bills:
+        document = bill.document
+        if document is not None and document.direct_debit_on is not None:
+            day, changed = debits.debit_on(uow, regie, document)
+            if changed:
+                bill = attrs.evolve(  # noqa: PLW2901 (the same bill, dated)
+                    bill,
+                    document=attrs.evolve(document, direct_debit_on=day),
+                    outcome=attrs.evolve(bill.outcome, direct_debit_on=day),
+                )
+        yield bill, numbered
 
 
 def _pes_debits(
@@ -1134,7 +1157,7 @@ class BackOffice(ServiceBase):
         billed: list[str] = []
         records = uow.runs.family_records(month, after, reader.documents_from)
         months = (reader.month_of(family, closures) for family in records)
-        for bill, numbered in bill_month(ctx, months, numbering):
+        for bill, numbered in _under_mandates(uow, regie, bill_month(ctx, months, numbering)):
             numbering = numbered  # after this family's document
             family_id = bill.outcome.family_id
             reader.billed(family_id)
@@ -1470,6 +1493,97 @@ class BackOffice(ServiceBase):
             require_agent(actor, uow.commune().collectivite.id, _GESTION)
             messages = uow.outbox.all()[::-1]
             return messages if limit is None else messages[:limit]
+
+        return self._transact(work)
+
+    # -- SEPA direct debit (services.debits) --------------------------------------------------------
+
+    def register_mandate(
+        self,
+        actor: Actor,
+        family_id: str,
+        regie_id: str,
+        *,
+        signed_on: dt.date | None,
+        iban: str,
+        bic: str | None = None,
+        rum: str | None = None,
+        debtor_name: str | None = None,
+        pre_notification_days: int = PRE_NOTIFICATION_DAYS,
+    ) -> FamilyMandate:
+        """Record the SEPA mandate the payer of ``family_id`` signed with ``regie_id`` (which must have its
+        creditor settings, ``[regies.X.sepa]``): the household is then on direct debit there, and a mandate it
+        had with the régie is revoked today. ``rum`` is made up when not given (``<régie>-<famille>-001``),
+        ``debtor_name`` is the payer's by default. Refused, naming the family (``sepa.*``), for an invalid
+        IBAN or BIC, no signature date or one after today, a RUM already used."""
+        now = self.clock.now()
+
+        def work(uow: UnitOfWork) -> FamilyMandate:
+            commune = uow.commune()
+            require_agent(actor, commune.collectivite.id, _MANDATES)
+            return debits.register_mandate(
+                uow,
+                commune.calendar.today(now),
+                family_id,
+                regie_id,
+                signed_on=signed_on,
+                iban=iban,
+                bic=bic,
+                rum=rum,
+                debtor_name=debtor_name,
+                pre_notification_days=pre_notification_days,
+            )
+
+        return self._transact(work)
+
+    def revoke_mandate(self, actor: Actor, rum: str) -> FamilyMandate:
+        """Revoke the mandate ``rum`` today: nothing is collected under it any more (the household leaves
+        direct debit when it has no other mandate in force). Revoking it again changes nothing."""
+        now = self.clock.now()
+
+        def work(uow: UnitOfWork) -> FamilyMandate:
+            commune = uow.commune()
+            require_agent(actor, commune.collectivite.id, _MANDATES)
+            return debits.revoke_mandate(uow, commune.calendar.today(now), rum)
+
+        return self._transact(work)
+
+    def mandates(self, actor: Actor, regie_id: str) -> tuple[FamilyMandate, ...]:
+        """The régie's mandates, revoked ones included, by family then RUM."""
+
+        def work(uow: UnitOfWork) -> tuple[FamilyMandate, ...]:
+            commune = uow.commune()
+            require_agent(actor, commune.collectivite.id, _MANDATES)
+            commune.regie(regie_id)
+            return uow.mandates.of_regie(regie_id)
+
+        return self._transact(work)
+
+    def direct_debit_file(self, actor: Actor, regie_id: str, debit_date: dt.date) -> DebitFile:
+        """The régie's SEPA debit file (pain.008.001.02) of ``debit_date``, recorded with its payments
+        (``services.debits``): the invoices whose debit date has come, for what is left to pay on them — one
+        paid meanwhile at the counter or online is left out. Written whole or not at all; an invoice already
+        in a file is never collected again. Refused for a date not after today or not a TARGET2 business day
+        (``sepa.debit_date_past``, ``sepa.not_a_business_day``), or when nothing is to be collected
+        (``sepa.nothing_to_collect``)."""
+        now = self.clock.now()
+
+        def work(uow: UnitOfWork) -> DebitFile:
+            require_agent(actor, uow.commune().collectivite.id, _REGIE)
+            return debits.direct_debit_file(uow, now, regie_id, debit_date)
+
+        return self._transact(work)
+
+    def import_direct_debit_rejects(self, actor: Actor, regie_id: str, report: bytes) -> RejectsImport:
+        """Record the collections the bank returned (``report``: a pain.002 status report or a CSV of invoice
+        number and reason code, ``billing.rejects``): each reopens its invoice's debt with the reason
+        (``services.debits``). Refused whole (``sepa.unknown_reject``) when a reference is no collection of
+        the régie; a reject already recorded is not recorded twice."""
+        now = self.clock.now()
+
+        def work(uow: UnitOfWork) -> RejectsImport:
+            require_agent(actor, uow.commune().collectivite.id, _REGIE)
+            return debits.import_rejects(uow, now, regie_id, report)
 
         return self._transact(work)
 

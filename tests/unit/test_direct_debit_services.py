@@ -1,0 +1,433 @@
+"""SEPA direct debit through the back office, on every store.
+
+Saint-Aubin-des-Prés, Tuesday 1 December 2026 at 9:30. The régie enfance collects by direct debit: Claire
+Martin (F1) and Karim Bernard (F2) signed mandates in September. November's invoices are issued today and
+say when and on which account they will be debited; the régisseur builds the debit file of Tuesday
+15 December — the first TARGET2 day fourteen days after the invoice, the régie's debit day being the 10th.
+Karim pays at the counter on the 3rd: his invoice leaves the file. The bank then returns Claire's debit for
+insufficient funds (AM04): her debt is reopened.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable, Iterator
+from importlib import resources
+from pathlib import Path
+from typing import TypeVar
+from zoneinfo import ZoneInfo
+
+import attrs
+import pytest
+import xmlschema
+
+from espacefamille.adapters.memory import MemoryStore
+from espacefamille.adapters.sqlite import SqliteStore
+from espacefamille.billing.documents import PaymentMethod
+from espacefamille.billing.mandates import SequenceType
+from espacefamille.calendar.periods import DateRange
+from espacefamille.config import dumps_commune, loads_commune
+from espacefamille.errors import EspaceFamilleError, InvalidInput, PermissionDenied
+from espacefamille.examples import example_commune
+from espacefamille.families.accounts import Agent, AgentRole
+from espacefamille.interop.invoice_html import render_invoice_html
+from espacefamille.model import Booking, BookingStatus, Child, PostalAddress
+from espacefamille.money import Money
+from espacefamille.ports import CommuneStore, FixedClock, UnitOfWork
+from espacefamille.services import BackOffice, transact
+from espacefamille.services.portal import billing_ledger
+from espacefamille.testing.builders import family
+from espacefamille.testing.faults import FailingStore, InjectedFault
+
+D = dt.date
+_T = TypeVar("_T")
+PARIS = ZoneInfo("Europe/Paris")
+NOW = dt.datetime(2026, 12, 1, 9, 30, tzinfo=PARIS)
+NOVEMBER = DateRange(D(2026, 11, 1), D(2026, 11, 30))
+DEBIT_DAY = D(2026, 12, 15)
+REGISSEUR = Agent("reg-1", "saint-aubin", AgentRole.REGISSEUR)
+GESTIONNAIRE = Agent("gest-1", "saint-aubin", AgentRole.GESTIONNAIRE)
+ANIMATEUR = Agent("anim-1", "saint-aubin", AgentRole.ANIMATEUR)
+XSD = resources.files("sepaxml").joinpath("schemas", "pain.008.001.02.xsd")
+GOLDEN = Path(__file__).parent.parent / "golden" / "data" / "pain008_service_enfance_2026-12-15.xml"
+SEPA = """
+[regies.enfance.sepa]
+ics = "FR72ZZZ123456"
+iban = "FR76 3000 1007 9412 3456 7890 185"
+bic = "BDFEFRPPCCT"
+"""
+CLAIRE_IBAN = "FR76 3000 6000 0112 3456 7890 189"
+KARIM_IBAN = "FR14 2004 1010 0505 0001 3M02 606"
+MEALS = [D(2026, 11, day) for day in (9, 10, 12, 13, 16, 17)]
+
+
+def _postgres() -> Iterator[CommuneStore]:
+    from espacefamille.adapters.postgres import PostgresStore  # noqa: PLC0415 - the extra, only here
+    from tests import postgres_server  # noqa: PLC0415 - starts a server only when asked
+
+    with postgres_server.pool("debits") as pool:
+        yield PostgresStore(pool, postgres_server.collectivite_id("debits"))
+
+
+def seed(store: CommuneStore) -> None:
+    """The commune with its régie enfance as a SEPA creditor, two households and November's meals."""
+    commune = loads_commune(dumps_commune(example_commune()) + SEPA)
+
+    def work(uow: UnitOfWork) -> None:
+        uow.save_commune(commune)
+        address = PostalAddress(["12 rue des Lilas"], "35000", "Rennes")
+        uow.families.save(attrs.evolve(family("F1", "Martin"), address=address))
+        uow.families.save(family("F2", "Bernard"))
+        for child_id, family_id in (("C1", "F1"), ("C2", "F2")):
+            uow.families.save_child(Child(child_id, "Léa", "Martin", D(2018, 5, 14), [family_id]))
+            uow.bookings.save(
+                Booking(
+                    child_id,
+                    "repas",
+                    day,
+                    family_id,
+                    BookingStatus.BOOKED,
+                    dt.datetime(2026, 10, 1, 8, tzinfo=PARIS),
+                )
+                for day in MEALS
+            )
+
+    transact(store, work)
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CommuneStore]:
+    kinds: dict[str, Callable[[], Iterator[CommuneStore]]] = {
+        "memory": lambda: iter([MemoryStore()]),
+        "sqlite": lambda: iter([SqliteStore(tmp_path / "commune.sqlite")]),
+        "postgres": _postgres,
+    }
+    made = kinds[request.param]()
+    store = next(made)
+    seed(store)
+    yield store
+    for _ in made:  # close the postgres pool
+        pass
+
+
+def office(store: CommuneStore, now: dt.datetime = NOW) -> BackOffice:
+    return BackOffice(store, clock=FixedClock(now))
+
+
+def read(store: CommuneStore, query: Callable[[UnitOfWork], _T]) -> _T:
+    with store.unit_of_work() as uow:
+        return query(uow)
+
+
+def register_both(store: CommuneStore) -> None:
+    back = office(store)
+    back.register_mandate(
+        GESTIONNAIRE, "F1", "enfance", signed_on=D(2026, 9, 3), iban=CLAIRE_IBAN, bic="AGRIFRPP"
+    )
+    back.register_mandate(
+        REGISSEUR, "F2", "enfance", signed_on=D(2026, 9, 8), iban=KARIM_IBAN, rum="SAP-F2-0001"
+    )
+
+
+def bill_november(store: CommuneStore) -> dict[str, str]:
+    """November billed on 1 December: the invoice number of each household."""
+    office(store).run_month_end(REGISSEUR, "enfance", NOVEMBER)
+
+    def numbers(uow: UnitOfWork) -> dict[str, str]:
+        return {fid: uow.documents.invoices_of(fid)[0].number for fid in ("F1", "F2")}
+
+    return read(store, numbers)
+
+
+def test_a_registered_mandate_puts_the_household_on_direct_debit(store: CommuneStore) -> None:
+    registered = office(store).register_mandate(
+        GESTIONNAIRE, "F1", "enfance", signed_on=D(2026, 9, 3), iban=CLAIRE_IBAN
+    )
+    assert registered.rum == "enfance-F1-001"
+    assert registered.mandate.debtor_name == "Camille Martin"
+    assert registered.mandate.iban == "FR7630006000011234567890189"
+    assert registered.mandate.sequence is SequenceType.FRST
+    assert read(store, lambda uow: uow.families.get("F1").direct_debit) is True
+    assert office(store).mandates(REGISSEUR, "enfance") == (registered,)
+    # A second mandate with the régie (a new account) replaces the first.
+    second = office(store).register_mandate(
+        GESTIONNAIRE, "F1", "enfance", signed_on=D(2026, 11, 20), iban=KARIM_IBAN
+    )
+    assert second.rum == "enfance-F1-002"
+    first, kept = office(store).mandates(REGISSEUR, "enfance")
+    assert (first.revoked_on, kept.revoked_on) == (D(2026, 12, 1), None)
+    revoked = office(store).revoke_mandate(GESTIONNAIRE, second.rum)
+    assert revoked.revoked_on == D(2026, 12, 1)
+    assert office(store).revoke_mandate(GESTIONNAIRE, second.rum) == revoked
+    assert read(store, lambda uow: uow.families.get("F1").direct_debit) is False
+
+
+@pytest.mark.parametrize(
+    ("changes", "code", "words"),
+    [
+        ({"iban": "FR76 3000 6000 0112 3456 7890 188"}, "sepa.invalid_iban", "IBAN invalide"),
+        ({"signed_on": None}, "sepa.mandate_unsigned", "Date de signature manquante"),
+        ({"signed_on": D(2026, 12, 2)}, "sepa.signed_in_future", "après aujourd'hui"),
+        ({"bic": "NOTABIC"}, "sepa.invalid_bic", "BIC invalide"),
+        ({"rum": "RUM avec é"}, "sepa.invalid_rum", "RUM"),
+    ],
+)
+def test_a_bad_mandate_is_refused_naming_the_family(
+    store: CommuneStore, changes: dict[str, object], code: str, words: str
+) -> None:
+    arguments: dict[str, object] = {"signed_on": D(2026, 9, 3), "iban": CLAIRE_IBAN, **changes}
+    with pytest.raises(InvalidInput) as refused:
+        office(store).register_mandate(GESTIONNAIRE, "F1", "enfance", **arguments)  # type: ignore[arg-type]
+    assert refused.value.code == code
+    assert refused.value.message_fr.startswith("Foyer Foyer Martin : ")
+    assert words in refused.value.message_fr
+    assert refused.value.details["family_id"] == "F1"
+    assert read(store, lambda uow: uow.mandates.of_family("F1")) == ()
+
+
+def test_a_rum_is_used_once_and_a_regie_without_creditor_takes_no_mandate(store: CommuneStore) -> None:
+    register_both(store)
+    with pytest.raises(InvalidInput) as taken:
+        office(store).register_mandate(
+            GESTIONNAIRE, "F1", "enfance", signed_on=D(2026, 9, 3), iban=CLAIRE_IBAN, rum="SAP-F2-0001"
+        )
+    assert taken.value.code == "sepa.rum_taken"
+    with pytest.raises(InvalidInput) as none:
+        office(store).register_mandate(
+            GESTIONNAIRE, "F1", "loisirs", signed_on=D(2026, 9, 3), iban=CLAIRE_IBAN
+        )
+    assert none.value.code == "sepa.no_creditor"
+    assert "[regies.loisirs.sepa]" in none.value.message_fr
+    with pytest.raises(PermissionDenied):
+        office(store).register_mandate(ANIMATEUR, "F1", "enfance", signed_on=D(2026, 9, 3), iban=CLAIRE_IBAN)
+
+
+def test_novembers_invoice_says_when_and_on_which_account_it_is_debited(store: CommuneStore) -> None:
+    register_both(store)
+    numbers = bill_november(store)
+    invoice = read(store, lambda uow: uow.documents.invoice(numbers["F1"]))
+    # Issued Tuesday 1 December: the 10th would give 9 days' notice; 14 days make it Tuesday 15 December.
+    assert invoice.direct_debit_on == DEBIT_DAY
+    mandate = read(store, lambda uow: uow.mandates.of_family("F1")[0].mandate)
+    commune = read(store, lambda uow: uow.commune())
+    housed = read(store, lambda uow: uow.families.get("F1"))
+    page = render_invoice_html(invoice, commune, housed, mandate=mandate)
+    assert "sur votre compte FR76 **** 0189 (mandat enfance-F1-001) le mardi 15 décembre 2026" in page
+    assert "12 rue des Lilas" in page
+    assert "35000 Rennes" in page
+
+
+def test_the_debit_file_of_15_december_collects_the_invoices_and_records_their_payments(
+    store: CommuneStore,
+) -> None:
+    register_both(store)
+    numbers = bill_november(store)
+    built = office(store).direct_debit_file(REGISSEUR, "enfance", DEBIT_DAY)
+    batch = built.batch
+    assert batch.id == "enfance-20261215-01"
+    assert [c.invoice_number for c in batch.collections] == [numbers["F1"], numbers["F2"]]
+    assert {c.sequence for c in batch.collections} == {SequenceType.FRST}
+    assert built.left_out == ()
+    assert built.message_fr.startswith("Fichier enfance-20261215-01 : 2 prélèvements pour ")
+    xmlschema.XMLSchema(str(XSD)).validate(built.content.decode("utf-8"))
+    assert read(store, lambda uow: uow.mandates.batch(batch.id)) == batch
+    # Each invoice is paid by a direct-debit payment of the 15th; the mandates' next collections recur.
+    for family_id in ("F1", "F2"):
+        with store.unit_of_work() as uow:
+            payments = uow.documents.payments_of(family_id)
+            mandate = uow.mandates.of_family(family_id)[0]
+        assert [(p.method, p.received_at.date()) for p in payments] == [
+            (PaymentMethod.DIRECT_DEBIT, DEBIT_DAY)
+        ]
+        assert mandate.mandate.sequence is SequenceType.RCUR
+        assert mandate.last_collected_on == DEBIT_DAY
+
+
+def test_the_file_built_from_the_services_is_the_golden_one(store: CommuneStore) -> None:
+    register_both(store)
+    bill_november(store)
+    content = office(store).direct_debit_file(REGISSEUR, "enfance", DEBIT_DAY).content
+    if os.environ.get("UPDATE_GOLDEN"):  # pragma: no cover - regenerating after a wanted change
+        GOLDEN.write_bytes(content)
+    assert content == GOLDEN.read_bytes()
+
+
+def test_building_the_file_twice_debits_nobody_twice(store: CommuneStore) -> None:
+    register_both(store)
+    bill_november(store)
+    office(store).direct_debit_file(REGISSEUR, "enfance", DEBIT_DAY)
+    with pytest.raises(InvalidInput) as again:
+        office(store).direct_debit_file(REGISSEUR, "enfance", DEBIT_DAY)
+    assert again.value.code == "sepa.nothing_to_collect"
+    assert "déjà dans le fichier enfance-20261215-01" in again.value.message_fr
+    assert len(read(store, lambda uow: uow.mandates.batches_of("enfance"))) == 1
+    assert len(read(store, lambda uow: uow.documents.payments_of("F1"))) == 1
+
+
+def test_an_invoice_paid_at_the_counter_before_the_file_is_left_out(store: CommuneStore) -> None:
+    register_both(store)
+    numbers = bill_november(store)
+    owed = read(store, lambda uow: uow.documents.invoice(numbers["F2"]).total)
+    counter = office(store, dt.datetime(2026, 12, 3, 16, tzinfo=PARIS))
+    counter.record_payment(REGISSEUR, "F2", "enfance", [numbers["F2"]], owed, PaymentMethod.CASH)
+    built = office(store, dt.datetime(2026, 12, 4, 9, tzinfo=PARIS)).direct_debit_file(
+        REGISSEUR, "enfance", DEBIT_DAY
+    )
+    assert [c.invoice_number for c in built.batch.collections] == [numbers["F1"]]
+    assert [(item.invoice_number, item.code) for item in built.left_out] == [
+        (numbers["F2"], "sepa.paid_otherwise")
+    ]
+    assert "déjà réglée autrement" in built.left_out[0].message_fr
+    assert numbers["F2"] not in built.batch.document
+    assert built.message_fr.endswith("; 1 facture laissée de côté.")
+    # Karim's mandate was not used: its next collection is still a first one.
+    mandate = read(store, lambda uow: uow.mandates.get("SAP-F2-0001"))
+    assert mandate.mandate.sequence is SequenceType.FRST
+
+
+def test_a_partly_paid_invoice_is_debited_for_what_is_left(store: CommuneStore) -> None:
+    register_both(store)
+    numbers = bill_november(store)
+    owed = read(store, lambda uow: uow.documents.invoice(numbers["F1"]).total)
+    office(store).record_payment(
+        REGISSEUR, "F1", "enfance", [numbers["F1"]], Money("5.00"), PaymentMethod.CHEQUE
+    )
+    built = office(store).direct_debit_file(REGISSEUR, "enfance", DEBIT_DAY)
+    collected = {c.invoice_number: c.amount for c in built.batch.collections}
+    assert collected[numbers["F1"]] == owed - Money("5.00")
+
+
+@pytest.mark.parametrize(
+    ("day", "code"),
+    [
+        (D(2026, 12, 1), "sepa.debit_date_past"),
+        (D(2026, 11, 30), "sepa.debit_date_past"),
+        (D(2026, 12, 19), "sepa.not_a_business_day"),
+        (D(2026, 12, 25), "sepa.not_a_business_day"),
+    ],
+)
+def test_a_debit_date_in_the_past_or_a_closing_day_is_refused(
+    store: CommuneStore, day: dt.date, code: str
+) -> None:
+    register_both(store)
+    bill_november(store)
+    with pytest.raises(InvalidInput) as refused:
+        office(store).direct_debit_file(REGISSEUR, "enfance", day)
+    assert refused.value.code == code
+    assert read(store, lambda uow: uow.mandates.batches_of("enfance")) == ()
+
+
+def test_a_reject_reopens_the_debt_with_its_reason(store: CommuneStore) -> None:
+    register_both(store)
+    numbers = bill_november(store)
+    office(store).direct_debit_file(REGISSEUR, "enfance", DEBIT_DAY)
+    bank = office(store, dt.datetime(2026, 12, 18, 10, tzinfo=PARIS))
+    report = f"reference;motif\n{numbers['F1']};AM04\n".encode()
+    imported = bank.import_direct_debit_rejects(REGISSEUR, "enfance", report)
+    (debt,) = imported.reopened
+    assert (debt.invoice_number, debt.reason, debt.mandate_revoked) == (numbers["F1"], "AM04", False)
+    assert "provision insuffisante" in debt.message_fr
+    assert imported.message_fr == "1 prélèvement rejeté enregistré."
+
+    book = read(store, lambda uow: billing_ledger(uow, "F1"))
+    paid_off, reopened = book.remaining(numbers["F1"]), book.remaining(debt.new_invoice_number)
+    reissued = book.invoice(debt.new_invoice_number)
+    received = Money.total(p.amount for p in book.payments)
+    assert paid_off == Money(0)
+    assert reopened == debt.amount
+    assert received == Money(0)  # the debit and its cancellation
+    assert reissued.direct_debit_on is None
+    (line,) = reissued.lines
+    assert line.reason == "direct_debit.rejected"
+    assert "rejeté par votre banque : provision insuffisante (AM04)" in line.explanation
+    collection = read(store, lambda uow: uow.mandates.collections_of("F1")[0])
+    assert collection.reject is not None
+    assert collection.reject.reason == "AM04"
+    # The first collection failed: the next one is a first one again; the same report again changes nothing.
+    assert read(store, lambda uow: uow.mandates.get("enfance-F1-001").mandate.sequence) is SequenceType.FRST
+    again = bank.import_direct_debit_rejects(REGISSEUR, "enfance", report)
+    assert (again.reopened, again.already_recorded) == ((), (numbers["F1"],))
+
+
+def test_a_closed_account_revokes_the_mandate_and_a_status_report_is_read(store: CommuneStore) -> None:
+    register_both(store)
+    numbers = bill_november(store)
+    office(store).direct_debit_file(REGISSEUR, "enfance", DEBIT_DAY)
+    report = PAIN_002.format(number=numbers["F2"]).encode()
+    imported = office(store, dt.datetime(2026, 12, 18, tzinfo=PARIS)).import_direct_debit_rejects(
+        REGISSEUR, "enfance", report
+    )
+    assert [(d.invoice_number, d.reason, d.mandate_revoked) for d in imported.reopened] == [
+        (numbers["F2"], "AC04", True)
+    ]
+    assert read(store, lambda uow: uow.mandates.get("SAP-F2-0001").revoked_on) == D(2026, 12, 18)
+    assert read(store, lambda uow: uow.families.get("F2").direct_debit) is False
+
+
+def test_a_reject_of_an_unknown_reference_records_nothing(store: CommuneStore) -> None:
+    register_both(store)
+    numbers = bill_november(store)
+    office(store).direct_debit_file(REGISSEUR, "enfance", DEBIT_DAY)
+    report = f"{numbers['F1']};AM04\nFAC-enfance-2026-009999;MS02\n".encode()
+    with pytest.raises(InvalidInput) as refused:
+        office(store).import_direct_debit_rejects(REGISSEUR, "enfance", report)
+    assert refused.value.code == "sepa.unknown_reject"
+    assert "FAC-enfance-2026-009999" in refused.value.message_fr
+    assert read(store, lambda uow: uow.mandates.collections_of("F1")[0].reject) is None
+
+
+def test_a_failure_while_building_the_file_leaves_nothing_written() -> None:
+    for fail_at in range(1, 30):
+        store = MemoryStore()
+        seed(store)
+        register_both(store)
+        bill_november(store)
+        failing = FailingStore(store, fail_at)
+        try:
+            BackOffice(failing, clock=FixedClock(NOW)).direct_debit_file(REGISSEUR, "enfance", DEBIT_DAY)
+        except InjectedFault:
+            assert read(store, lambda uow: uow.mandates.batches_of("enfance")) == ()
+            assert read(store, lambda uow: uow.documents.payments_of("F1")) == ()
+            continue
+        assert failing.writes == fail_at - 1  # every write passed: the file is whole
+        assert len(read(store, lambda uow: uow.mandates.batches_of("enfance"))) == 1
+        break
+    else:  # pragma: no cover
+        pytest.fail("the file was never built")
+
+
+def test_every_refusal_is_the_librarys_own_error(store: CommuneStore) -> None:
+    for call in (
+        lambda: office(store).direct_debit_file(REGISSEUR, "culture", DEBIT_DAY),
+        lambda: office(store).direct_debit_file(REGISSEUR, "loisirs", DEBIT_DAY),
+        lambda: office(store).import_direct_debit_rejects(REGISSEUR, "enfance", b"\x00\xff garbage"),
+        lambda: office(store).import_direct_debit_rejects(REGISSEUR, "enfance", b"<Document><oops"),
+        lambda: office(store).revoke_mandate(REGISSEUR, "NO-SUCH-RUM"),
+    ):
+        with pytest.raises(EspaceFamilleError):
+            call()
+
+
+PAIN_002 = """<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.03">
+  <CstmrPmtStsRpt>
+    <GrpHdr><MsgId>BANQUE-20261218-1</MsgId><CreDtTm>2026-12-18T07:00:00</CreDtTm></GrpHdr>
+    <OrgnlGrpInfAndSts>
+      <OrgnlMsgId>enfance-20261215-01</OrgnlMsgId><OrgnlMsgNmId>pain.008.001.02</OrgnlMsgNmId>
+    </OrgnlGrpInfAndSts>
+    <OrgnlPmtInfAndSts>
+      <OrgnlPmtInfId>enfance-20261215-01-FRST</OrgnlPmtInfId>
+      <TxInfAndSts>
+        <OrgnlEndToEndId>{number}</OrgnlEndToEndId>
+        <TxSts>RJCT</TxSts>
+        <StsRsnInf><Rsn><Cd>AC04</Cd></Rsn></StsRsnInf>
+      </TxInfAndSts>
+      <TxInfAndSts>
+        <OrgnlEndToEndId>FAC-enfance-2026-000001</OrgnlEndToEndId>
+        <TxSts>ACSC</TxSts>
+      </TxInfAndSts>
+    </OrgnlPmtInfAndSts>
+  </CstmrPmtStsRpt>
+</Document>
+"""
