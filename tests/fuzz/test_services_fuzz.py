@@ -36,7 +36,10 @@ PORTAL_CALLS: dict[str, Call] = {
     "children": ((MARTIN, "F1"), {}),
     "services": ((MARTIN, "F1"), {}),
     "calendar": ((MARTIN, "C1", "cantine", WEEK), {"family_id": "F1"}),
-    "validate_basket": ((MARTIN, "F1", [BasketLine(Action.BOOK, "C1", "repas", DAY)]), {}),
+    "validate_basket": (
+        (MARTIN, "F1", [BasketLine(Action.BOOK, "C1", "repas", DAY)]),
+        {"idempotency_key": "panier-1"},
+    ),
     "payment_notification": (({"payment_id": "fake-1"},), {}),
     "payments_under_way": ((MARTIN, "F1"), {}),
     "invoices_to_pay": ((MARTIN, "F1"), {}),
@@ -45,7 +48,10 @@ PORTAL_CALLS: dict[str, Call] = {
         (MARTIN, "C1", DateRange(DAY, DAY), AbsenceReason.ILLNESS),
         {"family_id": "F1", "proof_received": False},
     ),
-    "submit_request": ((MARTIN, "F1", "attestation-caf", _FORM), {"message": "Merci"}),
+    "submit_request": (
+        (MARTIN, "F1", "attestation-caf", _FORM),
+        {"message": "Merci", "idempotency_key": "demande-1"},
+    ),
     "requests": ((MARTIN, "F1"), {}),
 }
 OFFICE_CALLS: dict[str, Call] = {

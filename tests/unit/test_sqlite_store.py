@@ -155,7 +155,7 @@ def test_a_version_1_file_is_migrated_and_its_carried_amounts_kept_as_one_line(t
     path = tmp_path / "commune.sqlite"
     _old_file(path, 1, "INSERT INTO carried VALUES ('enfance', 'F1', 780), ('loisirs', 'F2', 1405)")
     store = SqliteStore(path)
-    assert _pragma(path, "user_version") == SCHEMA_VERSION == 10
+    assert _pragma(path, "user_version") == SCHEMA_VERSION == 11
     with store.unit_of_work() as uow:
         balances = {**uow.runs.carried("enfance"), **uow.runs.carried("loisirs")}
         # January's run, the first after the upgrade, starts from them.
@@ -195,7 +195,7 @@ def test_a_version_2_file_is_migrated_and_its_quotients_keep_applying_from_their
         "INSERT INTO quotients VALUES ('F1', 0, '612.50', '2026-01-01', '2026-12-31', 'CAF')",
     )
     store = SqliteStore(path)
-    assert _pragma(path, "user_version") == SCHEMA_VERSION == 10
+    assert _pragma(path, "user_version") == SCHEMA_VERSION == 11
     with store.unit_of_work() as uow:
         family = uow.families.get("F1")
         (quotient,) = family.quotients
@@ -216,7 +216,7 @@ def test_a_version_4_file_is_migrated_and_keeps_an_agents_waiver_of_the_unpaid_b
     path = tmp_path / "commune.sqlite"
     _old_file(path, 4, *_MARTIN_ROWS)
     store = SqliteStore(path)
-    assert _pragma(path, "user_version") == SCHEMA_VERSION == 10
+    assert _pragma(path, "user_version") == SCHEMA_VERSION == 11
     # A payment plan agreed on Monday 2 November 2026, until the end of the year.
     plan = UnpaidExemption("agent.martin", dt.date(2026, 11, 2), dt.date(2026, 12, 31), "échéancier")
     with store.unit_of_work() as uow:
@@ -564,7 +564,7 @@ def test_a_version_5_file_is_migrated_and_reads_a_month_of_bookings_from_its_new
         ),
     )
     store = SqliteStore(path)
-    assert _pragma(path, "user_version") == SCHEMA_VERSION == 10
+    assert _pragma(path, "user_version") == SCHEMA_VERSION == 11
     connection = sqlite3.connect(path)
     try:
         indexes = connection.execute(
@@ -594,7 +594,7 @@ def test_a_version_8_file_is_migrated_and_its_attendance_has_no_reason_until_one
         "note) VALUES ('F1', '2026-11-12', 'C1', 'repas', 'present', NULL, NULL, 'Sortie au musée.')",
     )
     store = SqliteStore(path)
-    assert _pragma(path, "user_version") == SCHEMA_VERSION == 10
+    assert _pragma(path, "user_version") == SCHEMA_VERSION == 11
     with store.unit_of_work() as uow:
         (kept,) = uow.attendance.of_family("F1", NOVEMBER)
         assert (kept.note, kept.reason) == ("Sortie au musée.", None)

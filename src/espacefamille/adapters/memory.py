@@ -30,7 +30,7 @@ from espacefamille.commune import Commune
 from espacefamille.errors import ConcurrentChange, InvalidInput, NotFound
 from espacefamille.families.accounts import Account, Activation
 from espacefamille.families.events import OutboxMessage
-from espacefamille.families.requests import Request
+from espacefamille.families.requests import Request, Submission
 from espacefamille.model import Booking, Child, Enrolment, Family
 from espacefamille.ports import FamilyRecords, check_carried, family_records_of
 from espacefamille.ports.store import batch_exists
@@ -94,6 +94,8 @@ class _Tables:
         # (régie, family, day) -> True while the day's change awaits the next run (False: cleared by one).
         self.changed_days: dict[tuple[str, str, dt.date], bool] = {}
         self.requests: dict[str, Request] = {}
+        # (family, idempotency key) -> what the household submitted under it.
+        self.submissions: dict[tuple[str, str], Submission] = {}
         self.payment_attempts: dict[str, PaymentAttempt] = {}
         self.outbox: dict[str, OutboxMessage] = {}
         self.mandates: dict[str, FamilyMandate] = {}
@@ -137,6 +139,7 @@ class MemoryUnitOfWork:
         self.mandates = _MemoryMandates(self)
         self.online_payments = _MemoryOnlinePayments(self)
         self.requests = _MemoryRequests(self)
+        self.submissions = _MemorySubmissions(self)
         self.outbox = _MemoryOutbox(self)
         self._reset()
 
@@ -725,6 +728,27 @@ class _MemoryRequests:
         with self._uow._store._lock:
             self._uow._touch(_family(request.family_id))
         self._uow._changes.requests[request.id] = request
+
+
+class _MemorySubmissions:
+    """What a memory store's households submitted under a key (``espacefamille.ports.Submissions``)."""
+
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    def find(self, family_id: str, key: str) -> Submission | None:
+        with self._uow._store._lock:
+            self._uow._see(_family(family_id))
+            return _View(self._uow._store._tables.submissions, self._uow._changes.submissions).get(
+                (family_id, key)
+            )
+
+    def save(self, submission: Submission) -> None:
+        key = (submission.family_id, submission.key)
+        with self._uow._store._lock:
+            self._uow._touch(_family(submission.family_id))
+            if _View(self._uow._store._tables.submissions, self._uow._changes.submissions).get(key) is None:
+                self._uow._changes.submissions[key] = submission
 
 
 class _MemoryOutbox:

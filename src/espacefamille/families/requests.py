@@ -26,11 +26,16 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import hashlib
+import io
+import json
+import pickle
 import re
 import unicodedata
+import zoneinfo
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import attrs
 
@@ -42,6 +47,7 @@ from espacefamille.money import to_decimal
 from espacefamille.text import format_amount, format_date
 
 __all__ = [
+    "IDEMPOTENCY_KEY_MAX_LENGTH",
     "MESSAGE_MAX_LENGTH",
     "TRANSITIONS",
     "Actor",
@@ -58,8 +64,14 @@ __all__ = [
     "RequestCategory",
     "RequestEvent",
     "RequestStatus",
+    "Submission",
+    "check_idempotency_key",
+    "decode_result",
+    "encode_result",
+    "replayed",
     "request_categories_from_dict",
     "request_categories_to_dict",
+    "submission_fingerprint",
     "submit_request",
     "validate_submission",
 ]
@@ -1173,3 +1185,121 @@ def request_categories_to_dict(categories: RequestCategories) -> dict[str, Any]:
         table["fields"] = [_field_to_dict(field) for field in category.fields]
         result[category.id] = table
     return result
+
+
+# -- submissions under an idempotency key ------------------------------------------------------------
+
+#: The longest idempotency key a caller may give (a UUID is 36 characters).
+IDEMPOTENCY_KEY_MAX_LENGTH: Final = 200
+_R = TypeVar("_R")
+_IDEMPOTENCY_KEY: Final = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no space
+
+
+def check_idempotency_key(key: object) -> str:
+    """``key`` if it can be an idempotency key — 1 to ``IDEMPOTENCY_KEY_MAX_LENGTH`` printable ASCII
+    characters, no space (a UUID, a hash, a form's token) — else ``input.bad_idempotency_key``."""
+    if isinstance(key, str) and len(key) <= IDEMPOTENCY_KEY_MAX_LENGTH and _IDEMPOTENCY_KEY.fullmatch(key):
+        return key
+    shown = key[:40] if isinstance(key, str) else type(key).__name__
+    raise InvalidInput(
+        f"an idempotency key is 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} printable ASCII characters, got {shown!r}",
+        message_fr="La clé d'idempotence de la demande est invalide.",
+        code="input.bad_idempotency_key",
+    )
+
+
+def _key(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    check_idempotency_key(value)
+
+
+@attrs.frozen
+class Submission:
+    """What a household submitted under a caller's idempotency key, recorded in the same unit of work as
+    what it produced: ``operation`` (``"request"``, ``"basket"``), a ``fingerprint`` of its content and the
+    first ``result`` (``encode_result``). A replay of the key returns that result and writes nothing; the
+    same key with another content is refused (``replayed``)."""
+
+    family_id: str = attrs.field(validator=identifier)
+    key: str = attrs.field(validator=_key)
+    operation: str = attrs.field(validator=identifier)
+    fingerprint: str = attrs.field(validator=identifier)
+    result: bytes = attrs.field(validator=attrs.validators.instance_of(bytes), repr=False)
+    at: dt.datetime = attrs.field(validator=aware_instant)
+
+
+def submission_fingerprint(operation: str, content: object) -> str:
+    """A digest of what a call submits (its arguments but the actor and the key): the same content gives
+    the same fingerprint, in any process."""
+    text = json.dumps([operation, content], sort_keys=True, ensure_ascii=True, default=repr)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def replayed(earlier: Submission, operation: str, fingerprint: str, kind: type[_R]) -> _R:
+    """The first result of ``earlier`` (a ``kind``) for a replay of its key with ``fingerprint``; the key
+    given to other content (or another call) is refused: ``input.idempotency_key_reused``."""
+    if (earlier.operation, earlier.fingerprint) != (operation, fingerprint):
+        raise InvalidInput(
+            f"the idempotency key {earlier.key!r} was given to another {earlier.operation} of the household "
+            f"on {earlier.at.isoformat()}; use a new key for new content",
+            message_fr="Cette clé a déjà servi à un autre envoi du foyer : rien n'a été enregistré.",
+            code="input.idempotency_key_reused",
+            details={"key": earlier.key, "operation": earlier.operation},
+        )
+    result = decode_result(earlier.result)
+    if not isinstance(result, kind):
+        raise _unreadable(f"a {type(result).__name__}, not a {kind.__name__}")
+    return result
+
+
+def encode_result(result: object) -> bytes:
+    """``result`` (the library's own frozen values) as the bytes a ``Submission`` keeps."""
+    return pickle.dumps(result, protocol=5)
+
+
+# What a result may be made of when it is read back: the library's classes and the standard values they
+# hold. Anything else in the bytes (which only the library writes) is refused, never run.
+_RESULT_MODULES: Final = frozenset({"datetime", "decimal", "fractions", "zoneinfo", "enum"})
+_RESULT_BUILTINS: Final = frozenset({"set", "frozenset", "bytearray", "object", "complex", "slice"})
+_RESULT_COPYREG: Final = frozenset({"__newobj__", "__newobj_ex__", "_reconstructor"})
+
+
+def _class_getattr(owner: object, name: str) -> Any:
+    """The ``getattr`` a result needs to rebuild a value through its class: ``Money.from_cents``,
+    ``ZoneInfo._unpickle`` — a public attribute of a library class, nothing else."""
+    library = isinstance(owner, type) and owner.__module__.split(".")[0] == "espacefamille"
+    if not ((library and not name.startswith("_")) or (owner is zoneinfo.ZoneInfo and name == "_unpickle")):
+        raise pickle.UnpicklingError(f"{name!r} is not part of a result")
+    return getattr(owner, name)
+
+
+class _ResultUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) == ("builtins", "getattr"):
+            return _class_getattr
+        allowed = (
+            module == "espacefamille"
+            or module.startswith("espacefamille.")
+            or module in _RESULT_MODULES
+            or (module == "builtins" and name in _RESULT_BUILTINS)
+            or (module == "copyreg" and name in _RESULT_COPYREG)
+        )
+        if not allowed:
+            raise pickle.UnpicklingError(f"{module}.{name} is not part of a result")
+        return super().find_class(module, name)
+
+
+def decode_result(data: bytes) -> object:
+    """The result ``encode_result`` wrote (``input.unreadable_submission`` if this version cannot read it)."""
+    try:
+        return _ResultUnpickler(io.BytesIO(data)).load()
+    except Exception as error:  # a result written by another version: any failure is the same answer
+        raise _unreadable(type(error).__name__) from None
+
+
+def _unreadable(why: str) -> InvalidInput:
+    return InvalidInput(
+        f"the result recorded for this idempotency key cannot be read back ({why})",
+        message_fr="La réponse enregistrée pour cet envoi ne peut pas être relue : renvoyez-le avec une "
+        "autre clé.",
+        code="input.unreadable_submission",
+    )

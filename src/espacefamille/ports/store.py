@@ -48,7 +48,7 @@ from espacefamille.commune import Commune
 from espacefamille.errors import ConcurrentChange, InvalidInput
 from espacefamille.families.accounts import Account, Activation
 from espacefamille.families.events import OutboxMessage
-from espacefamille.families.requests import Request
+from espacefamille.families.requests import Request, Submission
 from espacefamille.model import BookedDays, Booking, Child, Enrolment, Family, booked_days
 from espacefamille.rules.attendance import AbsenceDeclaration, AttendanceFact
 from espacefamille.rules.unpaid import UnpaidExemption
@@ -360,6 +360,20 @@ class Requests(Protocol):
     def save(self, request: Request) -> None: ...
 
 
+class Submissions(Protocol):
+    """What households submitted under an idempotency key (``Submission``), kept in the unit of work of
+    what the submission wrote, so that one is never recorded without the other."""
+
+    def find(self, family_id: str, key: str) -> Submission | None:
+        """The household's submission under ``key``, or None: a read of the family, so that two units of
+        work submitting under one key conflict."""
+        ...
+
+    def save(self, submission: Submission) -> None:
+        """Record a submission, a write of its family (recorded once: a key is never given new content)."""
+        ...
+
+
 class Outbox(Protocol):
     """Notifications queued in the same transaction as the change they announce."""
 
@@ -407,6 +421,9 @@ class UnitOfWork(Protocol):
 
     @property
     def requests(self) -> Requests: ...
+
+    @property
+    def submissions(self) -> Submissions: ...
 
     @property
     def outbox(self) -> Outbox: ...

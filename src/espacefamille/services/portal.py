@@ -99,7 +99,16 @@ from espacefamille.families.events import (
     WaitingListPlaceGranted,
     new_message,
 )
-from espacefamille.families.requests import Request, RequestCategories, submit_request
+from espacefamille.families.requests import (
+    Request,
+    RequestCategories,
+    Submission,
+    check_idempotency_key,
+    encode_result,
+    replayed,
+    submission_fingerprint,
+    submit_request,
+)
 from espacefamille.model import Booking, BookingStatus, Child, Family, PaymentMode, Service
 from espacefamille.money import ZERO, Money
 from espacefamille.ports import AccountStore, Clock, CommuneStore, UnitOfWork
@@ -982,18 +991,36 @@ class FamilyPortal(ServiceBase):
         preview = price_preview(context, lines, now, bookings=before, ledgers=ledgers, credits=wallet)
         return _Priced(commune, family, children, before, restored, credits, preview)
 
-    def validate_basket(self, actor: Actor, family_id: str, lines: Sequence[BasketLine]) -> BasketOutcome:
+    def validate_basket(
+        self,
+        actor: Actor,
+        family_id: str,
+        lines: Sequence[BasketLine],
+        *,
+        idempotency_key: str | None = None,
+    ) -> BasketOutcome:
         """Validate a household's basket: rules, price preview, holds and online payment for prepaid lines.
 
         Month-end lines are booked at once (event ``booking.confirmed``); prepaid lines are held and an
         online payment is created for each régie; prepaid bookings cancelled in time give a credit note;
         waiting children of any household who get a freed place are told (``waiting_list.place_granted``).
         A line for a child who is not the household's is refused as a whole call (``PermissionDenied``).
+
+        With an ``idempotency_key`` (the caller's: one per basket shown, say), the same lines validated again
+        under it return the first outcome — the same payments to redirect to — and write nothing; the key
+        given to other lines is refused (``input.idempotency_key_reused``). See docs/limits.md.
         """
         lines = _basket(lines)
         now = self.clock.now()
+        key = None if idempotency_key is None else check_idempotency_key(idempotency_key)
+        fingerprint = submission_fingerprint("basket", [repr(line) for line in lines])
 
         def work(uow: UnitOfWork) -> BasketOutcome:
+            if key is not None:
+                require_family_access(actor, uow.commune().collectivite.id, family_id)
+                earlier = uow.submissions.find(family_id, key)
+                if earlier is not None:
+                    return replayed(earlier, "basket", fingerprint, BasketOutcome)
             priced = self._priced(uow, actor, family_id, lines, now, for_booking=True)
             commune, family, children = priced.commune, priced.family, priced.children
             before, restored, preview = priced.before, priced.restored, priced.preview
@@ -1029,7 +1056,7 @@ class FamilyPortal(ServiceBase):
                 and (attempt := self._begin_hold_payment(uow, group, now)) is not None
                 and group.family.id == family_id
             ]
-            return BasketOutcome(
+            outcome = BasketOutcome(
                 result.decisions,
                 preview,
                 tuple(g.to_pay for g in groups if g.family.id == family_id),
@@ -1038,6 +1065,11 @@ class FamilyPortal(ServiceBase):
                 tuple(by_credit.get((b.key, b.family_id), b) for b in promoted),
                 tuple(receipts),
             )
+            if key is not None:
+                uow.submissions.save(
+                    Submission(family_id, key, "basket", fingerprint, encode_result(outcome), now)
+                )
+            return outcome
 
         return self._transact(work)
 
@@ -1570,21 +1602,36 @@ class FamilyPortal(ServiceBase):
         values: Mapping[str, object],
         *,
         message: str | None = None,
+        idempotency_key: str | None = None,
     ) -> Request:
         """« Formulez une demande »: a request validated against its category's form (``InvalidSubmission``
-        lists every faulty field, and nothing is saved)."""
+        lists every faulty field, and nothing is saved).
+
+        With an ``idempotency_key`` (the caller's: one per form shown, say), the same form sent again under
+        it returns the first request and writes nothing; the key given to another content is refused
+        (``input.idempotency_key_reused``). See docs/limits.md.
+        """
         now = self.clock.now()
         request_id = "REQ-" + self.source(8).hex()
+        key = None if idempotency_key is None else check_idempotency_key(idempotency_key)
+        content = [category_id, sorted((str(name), repr(value)) for name, value in values.items()), message]
+        fingerprint = submission_fingerprint("request", content)
 
         def work(uow: UnitOfWork) -> Request:
             commune = uow.commune()
             require_family_access(actor, commune.collectivite.id, family_id)
+            if key is not None and (earlier := uow.submissions.find(family_id, key)) is not None:
+                return replayed(earlier, "request", fingerprint, Request)
             category = commune.request_categories.category(category_id)
             children = [c.id for c in uow.families.children_of(family_id)]
             request = submit_request(
                 request_id, category, family_id, values, now, children=children, message=message
             )
             uow.requests.save(request)
+            if key is not None:
+                uow.submissions.save(
+                    Submission(family_id, key, "request", fingerprint, encode_result(request), now)
+                )
             return request
 
         return self._transact(work)

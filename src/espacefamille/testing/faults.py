@@ -33,6 +33,7 @@ from espacefamille.ports.store import (
     OnlinePayments,
     Outbox,
     Requests,
+    Submissions,
 )
 
 __all__ = ["FailingAccountStore", "FailingStore", "InjectedFault"]
@@ -114,6 +115,7 @@ class _FailingUnitOfWork:
             OnlinePayments, _CountingRepository(store, "online_payments", inner.online_payments)
         )
         self.requests = cast(Requests, _CountingRepository(store, "requests", inner.requests))
+        self.submissions = cast(Submissions, _CountingRepository(store, "submissions", inner.submissions))
         self.outbox = cast(Outbox, _CountingRepository(store, "outbox", inner.outbox))
 
     def commit(self) -> None:

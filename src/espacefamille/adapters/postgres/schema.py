@@ -157,6 +157,13 @@ _COMMUNE_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         "CREATE INDEX debit_collections_by_family ON debit_collections "
         "(collectivite_id, family_id, batch_id, invoice_number)",
     ),
+    # 4: what households submitted under a caller's idempotency key (a request, a basket), with the first
+    # result, recorded in the unit of work of the submission: a replay returns it and writes nothing.
+    (
+        f"""CREATE TABLE submissions ({_C}, family_id {_K}, key text NOT NULL, operation text NOT NULL,
+            fingerprint text NOT NULL, result bytea NOT NULL, at timestamptz NOT NULL, at_zone text NOT NULL,
+            PRIMARY KEY (collectivite_id, family_id, key))""",
+    ),
 )
 
 _ACCOUNTS_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (

@@ -33,6 +33,7 @@ from espacefamille.adapters.postgres.schema import (
     _open_pool,
     _store_error,
 )
+from espacefamille.adapters.postgres.submissions import _PostgresSubmissions
 from espacefamille.billing.documents import Invoice
 from espacefamille.commune import Commune
 from espacefamille.calendar.periods import DateRange
@@ -152,6 +153,7 @@ class PostgresUnitOfWork:
         self.mandates = _PostgresMandates(self)
         self.online_payments = _PostgresOnlinePayments(self)
         self.requests = _PostgresRequests(self)
+        self.submissions = _PostgresSubmissions(self)
         self.outbox = _PostgresOutbox(self)
 
     # -- statements: every driver error becomes the library's ----------------------------------

@@ -222,6 +222,13 @@ _COMMUNE_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         "CREATE INDEX debit_collections_by_invoice ON debit_collections (invoice_number, batch_id)",
         "CREATE INDEX debit_collections_by_family ON debit_collections (family_id, batch_id, invoice_number)",
     ),
+    # 11: what households submitted under a caller's idempotency key (a request, a basket), with the first
+    # result, recorded in the unit of work of the submission: a replay returns it and writes nothing.
+    (
+        """CREATE TABLE submissions (
+            family_id TEXT NOT NULL, key TEXT NOT NULL, operation TEXT NOT NULL, fingerprint TEXT NOT NULL,
+            result BLOB NOT NULL, at TEXT NOT NULL, PRIMARY KEY (family_id, key)) WITHOUT ROWID""",
+    ),
 )
 
 _ACCOUNTS_MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (

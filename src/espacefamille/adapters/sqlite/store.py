@@ -31,6 +31,7 @@ from espacefamille.adapters.sqlite.schema import (
     _scalar,
     _store_error,
 )
+from espacefamille.adapters.sqlite.submissions import _SqliteSubmissions
 from espacefamille.billing.documents import (
     Invoice,
 )
@@ -115,6 +116,7 @@ class SqliteUnitOfWork:
         self.mandates = _SqliteMandates(self)
         self.online_payments = _SqliteOnlinePayments(self)
         self.requests = _SqliteRequests(self)
+        self.submissions = _SqliteSubmissions(self)
         self.outbox = _SqliteOutbox(self)
 
     # -- transaction ---------------------------------------------------------------------------

@@ -52,6 +52,7 @@ from espacefamille.testing.conformance.attendance import AttendanceConformance
 from espacefamille.testing.conformance.bookings import BookingsConformance
 from espacefamille.testing.conformance.documents import DocumentsConformance
 from espacefamille.testing.conformance.families import FamiliesConformance
+from espacefamille.testing.conformance.idempotency import IdempotencyConformance
 from espacefamille.testing.conformance.mandates import MandatesConformance
 from espacefamille.testing.conformance.online_payments import OnlinePaymentsConformance
 from espacefamille.testing.conformance.outbox import OutboxConformance
@@ -66,6 +67,7 @@ __all__ = [
     "ConformanceBase",
     "DocumentsConformance",
     "FamiliesConformance",
+    "IdempotencyConformance",
     "MandatesConformance",
     "MonthEndRunsConformance",
     "OnlinePaymentsConformance",
@@ -85,6 +87,7 @@ class StoreConformance(
     MandatesConformance,
     OnlinePaymentsConformance,
     RequestsConformance,
+    IdempotencyConformance,
     OutboxConformance,
     TransactionsConformance,
     AccountsConformance,
