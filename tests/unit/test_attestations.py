@@ -180,3 +180,11 @@ def test_presence_counts_days_present_per_child_and_prestation_in_the_period() -
     with pytest.raises(InvalidInput) as error:
         presence_attestation(meal_commune(), FAMILY, [LOU], facts, november, child_ids=["C9"])
     assert error.value.code == "attestation.unknown_child"
+
+
+def test_a_household_that_is_not_one_is_refused() -> None:
+    with pytest.raises(InvalidInput) as error:
+        tax_attestation(meal_commune(), "F1", [LOU], [], [], [], 2026)  # type: ignore[arg-type]
+    assert error.value.code == "input.invalid"
+    with pytest.raises(InvalidInput):
+        presence_attestation(meal_commune(), FAMILY, [LOU], [], "novembre")  # type: ignore[arg-type]

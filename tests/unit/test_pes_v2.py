@@ -219,3 +219,8 @@ def test_a_mandate_without_signature_date_gives_no_debit_block() -> None:
     with pytest.raises(InvalidInput) as error:
         PesDirectDebit.of(Unsigned(), D(2026, 12, 15))
     assert error.value.code == "sepa.mandate_unsigned"
+
+
+def test_households_and_debits_given_otherwise_than_by_id_are_refused() -> None:
+    assert refusal(families=list(FAMILIES.values())).code == "input.invalid"
+    assert refusal(debits={"FAC-enfance-2026-000041": "SAP-F1-0001"}).code == "input.invalid"

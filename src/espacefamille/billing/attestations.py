@@ -115,6 +115,15 @@ class TaxAttestation:
         return opening + " : " + " ; ".join(parts) + "."
 
 
+def _check_household(commune: object, family: object) -> None:
+    if not isinstance(commune, Commune) or not isinstance(family, Family):
+        raise InvalidInput(
+            "expected a Commune and a Family",
+            message_fr="La commune et le foyer sont attendus.",
+            code="input.invalid",
+        )
+
+
 def _is_care(line: InvoiceLine) -> bool:
     return bool(line.child_id) and not line.reason.startswith("surcharge") and line.reason != _CARRIED
 
@@ -173,6 +182,7 @@ def tax_attestation(
             message_fr="L'année est attendue.",
             code="input.invalid_year",
         )
+    _check_household(commune, family)
     first_january = dt.date(year, 1, 1)
     young = {child.id: child for child in children if child.age_on(first_january) < TAX_CREDIT_AGE}
     paid_by = _paid_in(commune, payments, year)
@@ -263,6 +273,7 @@ def presence_attestation(
 ) -> PresenceAttestation:
     """``family``'s presence attestation for ``period`` from its attendance ``facts`` (only ``child_ids`` if
     given): per child and prestation, the days present, with or without a booking."""
+    _check_household(commune, family)
     if not isinstance(period, DateRange):
         raise InvalidInput(
             "period must be a DateRange", message_fr="La période est attendue.", code="input.invalid"

@@ -436,6 +436,14 @@ def pes_v2_file(
     written whole.
     """
     regie, settings = _check_inputs(commune, regie_id, month, bordereau, created_at)
+    if not isinstance(families, Mapping) or not (debits is None or isinstance(debits, Mapping)):
+        raise _refuse(
+            "families and debits must be mappings by id",
+            "Les foyers (et les prélèvements) sont attendus par identifiant.",
+            "input.invalid",
+        )
+    if not all(isinstance(debit, PesDirectDebit) for debit in (debits or {}).values()):
+        raise _refuse("debits must be PesDirectDebit values", "Un prélèvement est attendu.", "input.invalid")
     debits = {} if debits is None else dict(debits)
     carried: list[tuple[Invoice, Family]] = []
     left_out: list[tuple[str, str]] = []
