@@ -252,3 +252,30 @@ def test_a_document_whose_extra_is_not_installed_is_refused_in_french(
         "ical.unavailable",
         "Ce document n'est pas disponible ici.",
     )
+
+
+def test_a_paid_basket_says_what_it_confirmed_and_a_refused_payment_that_nothing_was_taken(
+    world: World,
+) -> None:
+    world.office.enrol_child(AGENT, Enrolment("E-C1-alsh", "C1", "F1", "alsh", YEAR))
+    outcome = world.portal.validate_basket(MARTIN, "F1", book("C1", "journee", dt.date(2026, 12, 21)))
+    (attempt,) = outcome.payments
+    world.gateway.pay(attempt.payment_id, world.clock.now() + dt.timedelta(minutes=2))
+    world.clock.advance(dt.timedelta(minutes=3))
+    world.portal.payment_notification(world.gateway.notification(attempt.payment_id))
+    view = world.portal.payment(MARTIN, "F1", attempt.payment_id)
+    assert view.message_fr == (
+        f"Paiement de 12,00\u00a0€ reçu (référence {attempt.reference}) : 1 réservation confirmée."
+    )
+
+    world.portal.validate_basket(MARTIN, "F1", book("C1", "repas", *DECEMBER_MEALS))
+    world.clock.instant = dt.datetime(2027, 1, 4, 8, 0, tzinfo=PARIS)
+    world.office.run_month_end(AGENT, "enfance", DateRange.month(2026, 12))
+    (to_pay,) = world.portal.invoices_to_pay(MARTIN, "F1")
+    refused = world.portal.pay_invoices(MARTIN, "F1", [to_pay.item.number])
+    world.gateway.refuse(refused.payment_id, world.clock.now() + dt.timedelta(minutes=1))
+    world.clock.advance(dt.timedelta(minutes=2))
+    world.portal.payment_notification(world.gateway.notification(refused.payment_id))
+    view = world.portal.payment(MARTIN, "F1", refused.payment_id)
+    assert (view.status, view.code) == (PaymentStatus.REFUSED, "payment.refused")
+    assert view.message_fr == f"Paiement {refused.reference} : refusé, rien n'a été débité."
