@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import attrs
 import pytest
 
 from espacefamille.billing.attestations import care_part, presence_attestation, tax_attestation
@@ -22,7 +23,7 @@ from espacefamille.commune import Commune
 from espacefamille.config import dumps_commune, loads_commune
 from espacefamille.errors import InvalidConfiguration, InvalidInput
 from espacefamille.examples import example_path
-from espacefamille.model import Child, Family, Guardian
+from espacefamille.model import Booking, BookingStatus, Child, Family, Guardian
 from espacefamille.money import Money
 from espacefamille.rules.attendance import AttendanceFact, AttendanceStatus
 
@@ -188,3 +189,24 @@ def test_a_household_that_is_not_one_is_refused() -> None:
     assert error.value.code == "input.invalid"
     with pytest.raises(InvalidInput):
         presence_attestation(meal_commune(), FAMILY, [LOU], [], "novembre")  # type: ignore[arg-type]
+
+
+def test_days_paid_at_booking_count_in_the_year_booked_less_meals_cancellations_and_late_surcharges() -> None:
+    booked = dt.datetime(2026, 12, 31, 23, 50, tzinfo=PARIS)
+    day = D(2027, 2, 17)
+
+    def booking(child: str, status: BookingStatus = BookingStatus.BOOKED, **changes: object) -> Booking:
+        made = Booking(child, "repas", day, "F1", status, booked, paid=Money("3.40"))
+        return attrs.evolve(made, **changes)
+
+    bookings = [
+        booking("C1"),  # 3,40 € paid, 2,10 € of it the meal
+        booking("C1", BookingStatus.CANCELLED, day=D(2027, 2, 18)),  # became a credit
+        booking("C1", surcharge_code="late_booking", day=D(2027, 2, 19)),  # price and surcharge together
+        booking("C1", paid=None, day=D(2027, 2, 22)),  # billed at month end, not at booking
+        booking("C2", day=D(2027, 2, 23)),  # six on 1 January 2026
+    ]
+    commune = meal_commune()
+    attestation = tax_attestation(commune, FAMILY, [LOU, MAX], [], [], [], 2026, bookings)
+    assert [(c.child_id, c.amount) for c in attestation.children] == [("C1", Money("1.30"))]
+    assert tax_attestation(commune, FAMILY, [LOU], [], [], [], 2027, bookings).children == ()

@@ -25,7 +25,7 @@ from espacefamille.calendar.periods import DateRange
 from espacefamille.config import dumps_commune, loads_commune
 from espacefamille.errors import InvalidInput, PermissionDenied
 from espacefamille.families.accounts import AccountLink, Agent, AgentRole, FamilyMember
-from espacefamille.model import Child
+from espacefamille.model import Booking, BookingStatus, Child
 from espacefamille.money import Money
 from espacefamille.ports import CommuneStore, FixedClock, UnitOfWork
 from espacefamille.rules.attendance import AttendanceFact, AttendanceStatus
@@ -169,3 +169,18 @@ def test_claire_downloads_her_own_attestations_and_not_another_households(store:
         portal.tax_attestation(claire, "F2", 2026)
     with pytest.raises(PermissionDenied):
         portal.presence_attestation(claire, "F2", NOVEMBER)
+
+
+def test_a_day_paid_at_booking_is_on_the_tax_attestation_from_the_store(store: CommuneStore) -> None:
+    paid = Booking(
+        "C1",
+        "journee",
+        dt.date(2026, 12, 23),
+        "F1",
+        BookingStatus.BOOKED,
+        dt.datetime(2026, 12, 1, 18, tzinfo=PARIS),
+        paid=Money("12.00"),
+    )
+    transact(store, lambda uow: uow.bookings.save([paid]))
+    (attestation,) = office(store).tax_attestations(REGISSEUR, 2026)
+    assert attestation.children[0].amount == Money("20.45")  # 8,45 € of November's invoice + 12,00 €

@@ -13,6 +13,10 @@ The rules, as this module applies them:
   for the meal (``meal = "2.10"`` in a prestation's price entry), which is taken off the line;
 - a payment settling part of an invoice pays its care part in proportion (the same share of every line),
   rounded down to the cent, so that the attestation never says more than the care part paid;
+- *paid at booking* (prepaid prestations, the holiday centre): a day booked and paid online counts what was
+  paid for it (``Booking.paid``) in the year it was booked (the payment follows within the hold), less the
+  meal part; a day cancelled (its money became a credit) does not count, nor a day booked late with a
+  surcharge, whose price and surcharge are paid together and not kept apart (left out rather than overstated);
 - *alternating residence*: a child in two households is on each household's attestation with what that
   household paid (each pays its own days); the attestation says so, for the tax office halves the ceiling.
 
@@ -42,7 +46,7 @@ from espacefamille.billing.documents import (
 from espacefamille.calendar.periods import DateRange
 from espacefamille.commune import Commune
 from espacefamille.errors import EspaceFamilleError, InvalidInput
-from espacefamille.model import Child, Family
+from espacefamille.model import Booking, BookingStatus, Child, Family
 from espacefamille.money import ZERO, Money
 from espacefamille.rules.attendance import AttendanceFact, AttendanceStatus
 from espacefamille.text import count_of, format_date
@@ -152,6 +156,22 @@ def care_part(commune: Commune, line: InvoiceLine) -> Money:
     return min(max(care, ZERO), line.total)
 
 
+def _paid_at_booking(commune: Commune, booking: Booking, year: int) -> bool:
+    return (
+        booking.paid is not None
+        and booking.status is BookingStatus.BOOKED
+        and booking.surcharge_code is None
+        and commune.calendar.today(booking.booked_at).year == year
+    )
+
+
+def _booking_care(commune: Commune, booking: Booking) -> Money:
+    """What a day paid at booking paid for care: its price paid less the meal part, within [0, paid]."""
+    assert booking.paid is not None
+    meal = commune.rounding.round(_meal_per_unit(commune, booking.prestation_id, booking.day))
+    return min(max(booking.paid - meal, ZERO), booking.paid)
+
+
 def _paid_in(commune: Commune, payments: Iterable[Payment], year: int) -> set[str]:
     return {
         payment.number
@@ -170,11 +190,13 @@ def tax_attestation(
     payments: Iterable[Payment],
     allocations: Iterable[Allocation],
     year: int,
+    bookings: Iterable[Booking] = (),
 ) -> TaxAttestation:
     """``family``'s tax attestation for ``year`` from its documents (the module's rules, above).
 
-    ``children`` are the household's children, ``invoices``, ``payments`` and ``allocations`` its own. A
-    child aged six or more on 1 January, or with nothing paid, is not on it.
+    ``children`` are the household's children, ``invoices``, ``payments`` and ``allocations`` its own, and
+    ``bookings`` its bookings (those paid at booking count). A child aged six or more on 1 January, or with
+    nothing paid, is not on it.
     """
     if isinstance(year, bool) or not isinstance(year, int) or not 1900 <= year <= 2200:
         raise InvalidInput(
@@ -202,6 +224,9 @@ def tax_attestation(
         for child_id, part in care.items():
             if part > 0:
                 cents[child_id] = cents.get(child_id, 0) + settled * part // invoice.total.cents
+    for booking in bookings:
+        if booking.child_id in young and _paid_at_booking(commune, booking, year):
+            cents[booking.child_id] = cents.get(booking.child_id, 0) + _booking_care(commune, booking).cents
     lines = tuple(
         ChildCarePaid(
             child.id,

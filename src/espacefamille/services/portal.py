@@ -189,6 +189,10 @@ def family_tax_attestation(uow: UnitOfWork, commune: Commune, family_id: str, ye
         documents.payments_of(family_id),
         documents.allocations_of(family_id),
         year,
+        # a day paid at booking counts in the year it was booked: from January to the next year's end
+        uow.bookings.of_family(family_id, DateRange(dt.date(year, 1, 1), dt.date(year + 1, 12, 31)))
+        if isinstance(year, int) and 1900 <= year < 2200
+        else (),  # tax_attestation refuses the year
     )
 
 
