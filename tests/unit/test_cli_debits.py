@@ -60,7 +60,7 @@ def test_a_mandate_without_signature_date_or_with_a_bad_iban_is_one_french_line(
     )  # fmt: skip
     document = json.loads(said)
     assert (code, document["error"]["code"]) == (ExitCode.REFUSED, "sepa.invalid_iban")
-    assert document["error"]["message"].startswith("Foyer Foyer Martin : IBAN invalide")
+    assert document["error"]["message"].startswith("Foyer Foyer Martin (F1) : IBAN invalide")
 
 
 def test_the_debit_file_is_built_then_rejects_are_recorded(db: str, tmp_path: Path) -> None:
@@ -69,6 +69,14 @@ def test_the_debit_file_is_built_then_rejects_are_recorded(db: str, tmp_path: Pa
         "--signed-on", "03/09/2026", "--db", db, *NOW,
     )[0] == ExitCode.OK  # fmt: skip
     assert run("bill", "--regie", "enfance", "--month", "11/2026", "--db", db, *NOW)[0] == ExitCode.OK
+    pages = tmp_path / "pages"
+    assert (
+        run("invoices", "export", "--format", "html", "--out", str(pages), "--db", db, *NOW)[0] == ExitCode.OK
+    )
+    page = (pages / "FAC-enfance-2026-000001.html").read_text(encoding="utf-8")
+    assert (
+        "prélevés sur votre compte FR76 **** 0189 (mandat enfance-F1-001) le mardi 15 décembre 2026" in page
+    )
     target = tmp_path / "out" / "prelevements.xml"
     code, said = run(
         "debits",

@@ -180,7 +180,7 @@ def test_a_bad_mandate_is_refused_naming_the_family(
     with pytest.raises(InvalidInput) as refused:
         office(store).register_mandate(GESTIONNAIRE, "F1", "enfance", **arguments)  # type: ignore[arg-type]
     assert refused.value.code == code
-    assert refused.value.message_fr.startswith("Foyer Foyer Martin : ")
+    assert refused.value.message_fr.startswith("Foyer Foyer Martin (F1) : ")
     assert words in refused.value.message_fr
     assert refused.value.details["family_id"] == "F1"
     assert read(store, lambda uow: uow.mandates.of_family("F1")) == ()

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 from espacefamille.adapters.fake_gateway import FakeGateway
 from espacefamille.adapters.sqlite import SqliteStore
 from espacefamille.billing.documents import Allocation, Invoice, PaymentMethod
+from espacefamille.billing.mandates import FamilyMandate, Mandate
 from espacefamille.calendar.opening import ClosedBecause
 from espacefamille.calendar.periods import DateRange
 from espacefamille.calendar.timezones import time_zone
@@ -62,6 +63,7 @@ from espacefamille.ports import Clock, CommuneStore, FixedClock, SystemClock, Un
 from espacefamille.rules.basket import Action, BasketLine
 from espacefamille.rules.calendar_view import CalendarView
 from espacefamille.services import BackOffice, FamilyPortal, transact
+from espacefamille.services.debits import mandate_in_force
 
 if TYPE_CHECKING:
     from espacefamille.adapters.postgres import PostgresStore
@@ -887,21 +889,47 @@ def export_invoices(
     from espacefamille.interop.invoice_html import render_invoice_html  # noqa: PLC0415 (optional extra "cli": imported only when used)
 
     commune = ctx.commune
+    debited_under = _mandates_of(
+        ctx, [invoice for invoice in invoices if invoice.direct_debit_on is not None]
+    )
     written = []
     if fmt == "pdf":
         from espacefamille.interop.invoice_pdf import render_invoice_pdf  # noqa: PLC0415 (optional extra "pdf": imported only when used)
 
         for family, invoice, family_allocations in _progress(ctx, documents):
             path = target / f"{invoice.number}.pdf"
-            write_bytes(path, render_invoice_pdf(invoice, commune, family, allocations=family_allocations))
+            mandate = debited_under(invoice)
+            write_bytes(
+                path,
+                render_invoice_pdf(invoice, commune, family, allocations=family_allocations, mandate=mandate),
+            )
             written.append(path)
         return written
     for family, invoice, family_allocations in _progress(ctx, documents):
         path = target / f"{invoice.number}.html"
-        html = render_invoice_html(invoice, commune, family, allocations=family_allocations)
+        mandate = debited_under(invoice)
+        html = render_invoice_html(invoice, commune, family, allocations=family_allocations, mandate=mandate)
         write_bytes(path, html.encode("utf-8"))
         written.append(path)
     return written
+
+
+def _mandates_of(ctx: Context, debited: Sequence[Invoice]) -> Callable[[Invoice], Mandate | None]:
+    """The SEPA mandate each invoice on direct debit is collected under (what its page names), read once."""
+    family_ids = sorted({invoice.family_id for invoice in debited})
+
+    def work(uow: UnitOfWork) -> dict[str, tuple[FamilyMandate, ...]]:
+        return {family_id: uow.mandates.of_family(family_id) for family_id in family_ids}
+
+    mandates = transact(ctx.store, work) if family_ids else {}
+
+    def mandate_of(invoice: Invoice) -> Mandate | None:
+        if invoice.direct_debit_on is None:
+            return None
+        kept = mandate_in_force(mandates.get(invoice.family_id, ()), invoice.regie_id, invoice.issued_on)
+        return None if kept is None else kept.mandate
+
+    return mandate_of
 
 
 def _progress(

@@ -169,7 +169,7 @@ def creditor_of(regie: Regie) -> Creditor:
 def _naming(family: Family, error: EspaceFamilleError) -> InvalidInput:
     return InvalidInput(
         f"family {family.id!r} ({family.name}): {error.message}",
-        message_fr=f"Foyer {family.name} : {error.message_fr}",
+        message_fr=f"Foyer {family.name} ({family.id}) : {error.message_fr}",
         code=error.code,
         details={**error.details, "family_id": family.id},
     )

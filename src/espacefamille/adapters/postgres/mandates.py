@@ -3,36 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
-from espacefamille._internal.trusted import trusted_builder
 from espacefamille.adapters.postgres.codecs import _read_text, _text
 from espacefamille.adapters.postgres.schema import _FAMILY, _not_found
-from espacefamille.billing.direct_debit import DebitBatch, DebitCollection, DebitReject
-from espacefamille.billing.mandates import FamilyMandate, Mandate, SequenceType
+
+# The same columns, and the same trusted builders of the rows this store wrote, as on SQLite.
+from espacefamille.adapters.sqlite.mandates import (
+    _COLLECTION_COLUMNS,
+    _DEBITS,
+    _MANDATE_COLUMNS,
+    _SEQUENCES,
+    _new_batch,
+    _new_collection,
+    _new_family_mandate,
+    _new_mandate,
+    _new_reject,
+)
+from espacefamille.billing.direct_debit import DebitBatch, DebitCollection
+from espacefamille.billing.mandates import FamilyMandate
 from espacefamille.errors import InvalidInput
 from espacefamille.money import Money
 from espacefamille.ports.store import batch_exists
 
 if TYPE_CHECKING:
     from espacefamille.adapters.postgres.store import PostgresUnitOfWork
-
-_DEBITS: Final = "debits"
-_MANDATE_COLUMNS: Final = (
-    "rum, regie_id, family_id, debtor_name, iban, bic, signed_on, sequence, pre_notification_days, "
-    "registered_on, last_collected_on, revoked_on"
-)
-_COLLECTION_COLUMNS: Final = (
-    "batch_id, invoice_number, family_id, rum, amount_cents, sequence, payment_number, rejected_on, "
-    "reject_reason, reject_document"
-)
-_SEQUENCES: Final = {sequence.value: sequence for sequence in SequenceType}
-# Rows this store wrote from validated values: rebuilt without checking them again.
-_new_mandate: Final = trusted_builder(Mandate)
-_new_family_mandate: Final = trusted_builder(FamilyMandate)
-_new_collection: Final = trusted_builder(DebitCollection)
-_new_reject: Final = trusted_builder(DebitReject)
-_new_batch: Final = trusted_builder(DebitBatch)
 
 
 def _mandate(row: Sequence[Any]) -> FamilyMandate:
