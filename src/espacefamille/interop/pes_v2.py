@@ -283,7 +283,6 @@ def _tiers(parent: ET.Element, family: Family, debit: PesDirectDebit | None) -> 
     payer = family.payer
     tiers = ET.SubElement(parent, "Tiers")
     info = ET.SubElement(tiers, "InfoTiers")
-    _value(info, "RefTiers", _text(family.id, 32))
     _value(info, "CatTiers", "01")  # a private person
     _value(info, "NatJur", "01")  # a private person
     _value(info, "TypTiers", "01")  # the debtor
