@@ -88,8 +88,15 @@ _LINE_COLUMNS = (
 )
 
 
-def write_city(store: CommuneStore, city: City) -> tuple[int, int]:
-    """Write the commune and every family of ``city`` (children, bookings, attendance).
+def write_city(
+    store: CommuneStore,
+    city: City,
+    *,
+    families_per_commit: int = _FAMILIES_PER_COMMIT,
+    after_commit: Callable[[], None] | None = None,
+) -> tuple[int, int]:
+    """Write the commune and every family of ``city`` (children, bookings, attendance), ``after_commit``
+    called after each commit.
 
     Returns (families, bookings) written.
     """
@@ -101,7 +108,7 @@ def write_city(store: CommuneStore, city: City) -> tuple[int, int]:
     done = False
     while not done:
         with store.unit_of_work() as uow:
-            for _ in range(_FAMILIES_PER_COMMIT):
+            for _ in range(families_per_commit):
                 household = next(households, None)
                 if household is None:
                     done = True
@@ -115,6 +122,8 @@ def write_city(store: CommuneStore, city: City) -> tuple[int, int]:
                 families += 1
                 bookings += len(booked)
             uow.commit()
+        if after_commit is not None:
+            after_commit()
     return families, bookings
 
 
