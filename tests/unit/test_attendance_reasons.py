@@ -16,7 +16,7 @@ from espacefamille.adapters.sqlite import SqliteStore
 from espacefamille.billing.invoicing import BillingContext, FamilyMonth, check_family
 from espacefamille.billing.tariffs import tariff_book_from_dict
 from espacefamille.commune import Commune
-from espacefamille.errors import InvalidInput, MissingData
+from espacefamille.errors import InvalidConfiguration, InvalidInput, MissingData
 from espacefamille.families.accounts import Agent, AgentRole
 from espacefamille.ports import CommuneStore, FixedClock
 from espacefamille.rules.attendance import AttendanceFact, AttendanceStatus
@@ -167,3 +167,38 @@ def test_a_reason_is_said_on_the_invoice_in_the_words_of_the_configuration(commu
     assert text.endswith("sortie au musée : rien à payer.")
     assert "sortie_scolaire" not in text
     assert "sortie scolaire" not in text
+
+
+@pytest.mark.parametrize(
+    ("table", "code", "path"),
+    [
+        ('present = "présence"', "tariff.status_code", "tariffs[0].reasons"),
+        ('sortie_scolaire = " "', "config.type", "tariffs[0].reasons.sortie_scolaire"),
+        ('piscine = "piscine"', "tariff.reason_without_effect", "tariffs[0].reasons.piscine"),
+    ],
+)
+def test_a_reason_label_is_a_french_label_of_a_reason_the_list_prices(
+    table: str, code: str, path: str
+) -> None:
+    with pytest.raises(InvalidConfiguration) as caught:
+        tariff_book_from_dict(
+            tomllib.loads(
+                REASONS.replace("[tariffs.attendance]", f"[tariffs.reasons]\n{table}\n\n[tariffs.attendance]")
+            )
+        )
+    assert (caught.value.code, caught.value.path) == (code, path)
+
+
+def test_a_reason_on_a_day_no_price_list_covers_must_be_one_of_some_price_list(commune: Commune) -> None:
+    office = _office(MemoryStore(), with_reasons(commune))
+    summer = dt.date(2027, 9, 2)  # after the only price list
+    with pytest.raises(InvalidInput) as caught:
+        office.record_attendance(
+            AGENT, [AttendanceFact(LEA.id, "repas", summer, AttendanceStatus.PRESENT, reason="piscine")]
+        )
+    assert caught.value.code == "attendance.unknown_reason"
+    (kept,) = office.record_attendance(
+        AGENT, [AttendanceFact(LEA.id, "repas", summer, AttendanceStatus.PRESENT, reason="panier_repas")]
+    )
+    assert kept.reason == "panier_repas"
+    assert with_reasons(commune).tariffs.reason_codes == {"sortie_scolaire", "repas_non_pris", "panier_repas"}

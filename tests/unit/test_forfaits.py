@@ -23,7 +23,13 @@ from espacefamille.adapters.postgres import PostgresStore
 from espacefamille.adapters.sqlite import SqliteStore
 from espacefamille.billing.documents import Invoice, InvoiceLine, Numbering
 from espacefamille.billing.invoicing import BillingContext, FamilyMonth, bill_family, check_family
-from espacefamille.billing.tariffs import tariff_book_from_dict, tariff_book_to_dict
+from espacefamille.billing.tariffs import (
+    Forfait,
+    ForfaitPeriod,
+    instalment_amounts,
+    tariff_book_from_dict,
+    tariff_book_to_dict,
+)
 from espacefamille.calendar.periods import DateRange
 from espacefamille.commune import Commune
 from espacefamille.config import dumps_commune, loads_commune
@@ -197,6 +203,19 @@ def test_an_enrolment_ended_early_gives_back_the_instalments_of_the_months_no_lo
     assert due == Money("135.00")  # the months actually enrolled: September to November, 3 × 45 €
 
 
+def test_an_enrolment_not_validated_owes_nothing_until_it_is(town: Town) -> None:
+    waiting = Enrolment("E-peri", TOM.id, "F1", "periscolaire", YEAR, validated=False)
+    town.office.enrol_child(AGENT, waiting)
+    assert town.bill(month(2026, 9)) == ()
+    town.clock.instant = dt.datetime(2026, 10, 12, 9, tzinfo=PARIS)
+    town.office.enrol_child(AGENT, attrs.evolve(waiting, validated=True))
+    (october,) = town.bill(month(2026, 10))  # September, never invoiced, is billed now with October
+    assert sorted((line.reason, line.days, line.total) for line in october.lines) == [
+        ("tariff.forfait", (dt.date(2026, 9, 1),), Money("32.00")),
+        ("tariff.forfait", (dt.date(2026, 10, 1),), Money("32.00")),
+    ]
+
+
 def test_a_forfait_below_the_threshold_is_carried_like_any_line(town: Town) -> None:
     town.enrol("E-mer", LEA, "mercredis", DateRange(dt.date(2027, 7, 5), dt.date(2027, 7, 30)))
     assert town.bill(month(2027, 7)) == ()  # the adhésion alone, 12 €: below the 15 € threshold
@@ -334,3 +353,31 @@ def test_the_commune_file_with_forfaits_is_written_back_equal() -> None:
         )
     )
     assert tariff_book_from_dict(tariff_book_to_dict(book)) == book
+
+
+def test_forfait_values_check_themselves() -> None:
+    with pytest.raises(InvalidConfiguration) as caught:
+        Forfait("month")  # type: ignore[arg-type]
+    assert caught.value.code == "config.choice"
+    with pytest.raises(InvalidConfiguration) as caught:
+        ForfaitPeriod(" ", YEAR)
+    assert caught.value.code == "config.missing_key"
+    for count in (0, True):
+        with pytest.raises(InvalidInput) as refused:
+            instalment_amounts(Money("450.00"), count)
+        assert refused.value.code == "tariff.instalment_count"
+    with pytest.raises(InvalidInput):
+        instalment_amounts(Decimal("450"), 10)  # type: ignore[arg-type]
+    assert instalment_amounts(Money("-100.00"), 3) == [Money("-33.33"), Money("-33.33"), Money("-33.34")]
+
+
+def test_an_enrolment_outside_the_price_list_owes_nothing_and_its_forfaits_are_found_per_list() -> None:
+    book = bellerive().tariffs
+    summer = DateRange(dt.date(2027, 9, 1), dt.date(2027, 9, 30))  # after the last price list
+    assert book.forfaits_due("forfait_peri", summer, summer) == []
+    assert book.forfaits_due("repas", YEAR, YEAR) == []  # priced per day
+    due = book.forfaits_due("forfait_peri", DateRange(dt.date(2026, 9, 15), dt.date(2026, 10, 15)), YEAR)
+    assert [(price_list.label, day.day, day.code) for price_list, day in due] == [
+        ("2026-2027", dt.date(2026, 9, 15), "tariff.forfait"),
+        ("2026-2027", dt.date(2026, 10, 1), "tariff.forfait"),
+    ]
