@@ -45,6 +45,7 @@ from espacefamille.calendar.periods import DateRange, Weekday
 from espacefamille.families.accounts import Account, Agent, AgentRole, FamilyMember
 from espacefamille.families.events import AccountActivated
 from espacefamille.families.requests import InvalidSubmission
+from espacefamille.model import Child
 from espacefamille.money import Money
 from espacefamille.ports import AccountStore
 from espacefamille.rules.attendance import AbsenceReason
@@ -353,7 +354,7 @@ async def reservations(request: Request) -> Response:
             "names": names,
             "in_basket": in_basket,
             "action_of": _action_of,
-            "basket": _basket_rows(state, actor, family_id, session.basket),
+            "basket": _basket_rows(state, actor, family_id, session.basket, _names_of(children, services)),
             "weekdays": list(Weekday)[:6],
         },
     )
@@ -387,11 +388,14 @@ class _BasketRow:
 
 
 def _basket_rows(
-    state: PortalState, actor: FamilyMember, family_id: str, basket: Sequence[BasketEntry]
+    state: PortalState,
+    actor: FamilyMember,
+    family_id: str,
+    basket: Sequence[BasketEntry],
+    names: tuple[dict[str, str], dict[str, str]],
 ) -> list[_BasketRow]:
     if not basket:
         return []
-    names = _names(state, actor, family_id)
     preview = state.portal.preview_basket(actor, family_id, _lines(basket))
     rows = []
     for index, (entry, line) in enumerate(zip(basket, preview.lines, strict=True)):
@@ -417,9 +421,14 @@ def _lines(basket: Sequence[BasketEntry]) -> list[BasketLine]:
 
 
 def _names(state: PortalState, actor: FamilyMember, family_id: str) -> tuple[dict[str, str], dict[str, str]]:
-    children = {c.id: c.first_name for c in state.portal.children(actor, family_id)}
-    prestations = {p.id: p.name for s, _ in state.portal.services(actor, family_id) for p in s.prestations}
-    return children, prestations
+    return _names_of(state.portal.children(actor, family_id), state.portal.services(actor, family_id))
+
+
+def _names_of(
+    children: Sequence[Child], services: Sequence[tuple[Service, tuple[str, ...]]]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """First names by child id and prestation names by id, for the basket's lines."""
+    return {c.id: c.first_name for c in children}, {p.id: p.name for s, _ in services for p in s.prestations}
 
 
 def _back(form: FormData) -> str:
