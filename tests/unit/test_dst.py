@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import attrs
 import pytest
 
+from espacefamille.adapters.memory import MemoryAccountStore, MemoryStore
+from espacefamille.adapters.sqlite import SqliteStore
 from espacefamille.calendar.commune import CommuneCalendar
 from espacefamille.calendar.opening import Opening, OpeningCalendar
 from espacefamille.calendar.periods import Weekday
@@ -16,7 +20,9 @@ from espacefamille.calendar.public_holidays import HolidaySubdivision
 from espacefamille.calendar.school import SchoolZone, school_calendar
 from espacefamille.calendar.timezones import local_instant, utc_instant
 from espacefamille.errors import InvalidInput
+from espacefamille.examples import example_commune
 from espacefamille.model import PaymentMode, Prestation, PrestationKind
+from espacefamille.ports import CommuneStore
 from espacefamille.rules.deadlines import DaysBefore, DeadlineContext, RegistrationWindow
 from espacefamille.rules.policies import (
     BookingRules,
@@ -25,6 +31,7 @@ from espacefamille.rules.policies import (
     judge_booking,
     judge_cancellation,
 )
+from tests.unit.test_services import MARTIN, book, open_world
 
 PARIS = ZoneInfo("Europe/Paris")
 EVERY_DAY = tuple(Weekday)
@@ -169,3 +176,26 @@ def test_overseas_zones_have_no_clock_change_to_judge(zone: str) -> None:
         rules_at(dt.time(2, 30)), monday, dt.datetime(2026, 10, 25, 2, 30, tzinfo=tz), context(zone)
     )
     assert decision.code == "deadline.in_time"
+
+
+# -- through the family portal, on the stores ------------------------------------------------------
+
+
+@pytest.mark.parametrize("store_kind", ["memory", "sqlite"])
+@pytest.mark.parametrize(("fold", "code"), [(0, "basket.accepted"), (1, "deadline.booking_expired")])
+def test_the_portal_judges_a_basket_of_the_repeated_hour_by_its_instant(
+    store_kind: str, fold: int, code: str, tmp_path: Path
+) -> None:
+    """Léa's holiday-centre day of Monday 26 October 2026 is due the day before at 02:30: her mother
+    validates at 02:15 — the first one, in time; the second one, an hour later, late."""
+    commune = example_commune()
+    eve = DaysBefore(1, dt.time(2, 30))
+    rules = BookingRules(eve, commune.booking_rules["journee"].cancellation_deadline, Refuse(), Refuse())
+    commune = attrs.evolve(commune, booking_rules={**commune.booking_rules, "journee": rules})
+    store: CommuneStore = MemoryStore() if store_kind == "memory" else SqliteStore(tmp_path / "commune.db")
+    clock, _, portal, _ = open_world(store, MemoryAccountStore(), commune)
+    clock.instant = paris(AUTUMN_SUNDAY, 2, 15, fold=fold)
+    outcome = portal.validate_basket(
+        MARTIN, "F1", book("C1", "journee", AUTUMN_SUNDAY + dt.timedelta(days=1))
+    )
+    assert [d.code for d in outcome.decisions] == [code]
