@@ -191,9 +191,9 @@ def test_each_piece_carries_its_keys_and_the_debit_block_where_a_mandate_applies
     assert sepa["DtePrel"] == "2026-12-15"
     assert second.find(".//CpteBancaire/IBAN").get("V") == "FR1420041010050500013M02606"  # type: ignore[union-attr]
     address = {child.tag: child.get("V") for child in second.find(".//Adresse")}  # type: ignore[union-attr]
-    assert address["Adr1"] == "Résidence les Tilleuls"
-    assert address["Adr2"] == "Bâtiment B"
-    assert address["Adr3"] == "3 allée des Chênes"
+    assert address["Adr1"] == "RESIDENCE LES TILLEULS"
+    assert address["Adr2"] == "BATIMENT B"
+    assert address["Adr3"] == "3 ALLEE DES CHENES"
     assert address["CP"] == "35000"
     names = {child.tag: child.get("V") for child in second.find(".//InfoTiers")}  # type: ignore[union-attr]
-    assert (names["Nom"], names["Prenom"]) == ("Müller-OEuvray", "Léa")
+    assert (names["Nom"], names["Prenom"]) == ("MULLER-OEUVRAY", "LEA")

@@ -176,10 +176,10 @@ def test_an_address_abroad_on_four_lines_and_a_debit_with_its_bic() -> None:
     first = root.findall("PES_RecetteAller/Bordereau/Piece")[0]
     address = {child.tag: child.get("V") for child in first.find(".//Adresse")}  # type: ignore[union-attr]
     assert (address["Adr1"], address["Adr3"], address["CodRes"], address["Pays"]) == (
-        "Chez Mme Martin",
-        "Rue du Lac 4 Case postale 12",
+        "CHEZ MME MARTIN",
+        "RUE DU LAC 4 CASE POSTALE 12",
         "1",
-        "Suisse",
+        "SUISSE",
     )
     assert first.find(".//CpteBancaire/BIC").get("V") == "AGRIFRPP"  # type: ignore[union-attr]
     assert first.find(".//SequencePres").get("V") == "02"  # type: ignore[union-attr]

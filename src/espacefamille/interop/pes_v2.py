@@ -23,7 +23,8 @@ digits of ``CodCol ‖ IdBord ‖ YY ‖ Per ‖ NumDette`` (13 digits), weights
 the remainder (0 for a remainder of 0, 1 for a remainder of 1); ``Cle2`` over ``YY ‖ Per ‖ 00 ‖ NumDette``
 modulo 23, as a letter of ``ABCDEFGHJKLMNPQRSTUVWXY``.
 
-Pure and whole: the document is built in memory and returned as bytes (ISO-8859-1, as Hélios reads it);
+Names, addresses and objects are written in capitals without accents, as the open implementations send
+them. Pure and whole: the document is built in memory and returned as bytes (ISO-8859-1, as Hélios reads it);
 any refusal (a payer with no address, a service with no accounting code…) raises ``InvalidInput`` naming
 the family or the invoice, before anything is written.
 """
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from typing import Final, Protocol
@@ -65,7 +67,9 @@ _NAME_LENGTH: Final = 38
 _OBJECT_LENGTH: Final = 160
 _INVOICE_NUMBER: Final = re.compile(r".*-([0-9]{4})-([0-9]{1,9})")
 _FILE_NAME: Final = re.compile(r"[A-Za-z0-9_.\-]{1,100}")
-_LATIN1: Final = str.maketrans({"œ": "oe", "Œ": "OE", "’": "'", "–": "-", "—": "-", "€": "EUR"})
+_PLAIN: Final = str.maketrans(
+    {"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss", "’": "'", "–": "-", "—": "-"}
+)
 
 
 def modulo11_key(reference: str) -> str:
@@ -169,8 +173,11 @@ def _refuse(message: str, message_fr: str, code: str, **details: object) -> Inva
 
 
 def _text(value: str, limit: int) -> str:
-    """``value`` on one line, in ISO-8859-1, at most ``limit`` characters."""
-    return " ".join(value.translate(_LATIN1).split())[:limit].rstrip()
+    """``value`` as the accountant's files write names and objects: on one line, in capitals without
+    accents (« Léa Müller-Œuvray » is ``LEA MULLER-OEUVRAY``), at most ``limit`` characters."""
+    decomposed = unicodedata.normalize("NFKD", value.translate(_PLAIN))
+    plain = "".join(char for char in decomposed if not unicodedata.combining(char)).replace("€", "EUR")
+    return " ".join(plain.upper().split())[:limit].rstrip()
 
 
 def _amount(money: Money) -> str:
@@ -334,7 +341,9 @@ def _piece(
     _value(block, "IdPce", str(index))
     _value(block, "TypPce", "15")  # an ORMC title
     _value(block, "NatPce", "01")  # an ordinary receivable
-    _value(block, "ObjPce", _text(f"Facture {invoice.number} {month} foyer {family.name}", _OBJECT_LENGTH))
+    # the invoice number as the family reads it on its invoice, the words around it in capitals
+    words = _text(f"{month} foyer {family.name}", _OBJECT_LENGTH)
+    _value(block, "ObjPce", f"FACTURE {invoice.number} {words}"[:_OBJECT_LENGTH].rstrip())
     _value(block, "NumDette", debt)
     _value(block, "Per", period)
     _value(block, "Cle1", modulo11_key(f"{settings.collectivite_code}{bordereau}{year}{period}{debt:0>13}"))
@@ -359,7 +368,7 @@ def _piece(
             _value(sepa, "SequencePres", _SEQUENCES[debit.sequence])
             _value(sepa, "DateSignMandat", debit.signed_on.isoformat())
             _value(sepa, "RefUniMdt", debit.rum)
-            _value(sepa, "LibPrel", _text(f"{regie.name} facture {invoice.number}", 140))
+            _value(sepa, "LibPrel", f"{_text(regie.name, 100)} FACTURE {invoice.number}"[:140])
         _tiers(ligne, family, debit)
 
 
