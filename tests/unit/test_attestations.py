@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -195,7 +196,7 @@ def test_days_paid_at_booking_count_in_the_year_booked_less_meals_cancellations_
     booked = dt.datetime(2026, 12, 31, 23, 50, tzinfo=PARIS)
     day = D(2027, 2, 17)
 
-    def booking(child: str, status: BookingStatus = BookingStatus.BOOKED, **changes: object) -> Booking:
+    def booking(child: str, status: BookingStatus = BookingStatus.BOOKED, **changes: Any) -> Booking:
         made = Booking(child, "repas", day, "F1", status, booked, paid=Money("3.40"))
         return attrs.evolve(made, **changes)
 
