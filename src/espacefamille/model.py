@@ -431,7 +431,8 @@ class Guardian:
 
 
 #: French postal conventions (NF Z10-011): at most 38 characters a line, and a full address of at most six
-#: lines, of which the name is one and the postcode with the city another: so four lines of street.
+#: lines, of which the name is one and the postcode with the city another: so four lines of street (mail
+#: abroad adds the country, a seventh line).
 ADDRESS_LINE_LENGTH: Final = 38
 ADDRESS_LINES: Final = 4
 _FRENCH_POSTCODE: Final = re.compile(r"[0-9]{5}")

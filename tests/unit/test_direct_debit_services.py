@@ -21,6 +21,8 @@ from zoneinfo import ZoneInfo
 import attrs
 import pytest
 import xmlschema
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from espacefamille.adapters.memory import MemoryStore
 from espacefamille.adapters.sqlite import SqliteStore
@@ -37,6 +39,7 @@ from espacefamille.money import Money
 from espacefamille.ports import CommuneStore, FixedClock, UnitOfWork
 from espacefamille.services import BackOffice, transact
 from espacefamille.services.portal import billing_ledger
+from espacefamille.testing import strategies as s
 from espacefamille.testing.builders import family
 from espacefamille.testing.faults import FailingStore, InjectedFault
 
@@ -431,3 +434,118 @@ PAIN_002 = """<?xml version="1.0" encoding="UTF-8"?>
   </CstmrPmtStsRpt>
 </Document>
 """
+
+
+# -- hostile arguments, and what a file collects whatever was paid before -------------------------------
+
+_CALLS: dict[str, tuple[tuple[object, ...], dict[str, object]]] = {
+    "register_mandate": (
+        (GESTIONNAIRE, "F1", "enfance"),
+        {
+            "signed_on": D(2026, 9, 3),
+            "iban": CLAIRE_IBAN,
+            "bic": "AGRIFRPP",
+            "rum": "R-1",
+            "debtor_name": "C",
+        },
+    ),
+    "revoke_mandate": ((GESTIONNAIRE, "SAP-F2-0001"), {}),
+    "mandates": ((REGISSEUR, "enfance"), {}),
+    "direct_debit_file": ((REGISSEUR, "enfance", DEBIT_DAY), {}),
+    "import_direct_debit_rejects": ((REGISSEUR, "enfance", b"FAC-enfance-2026-000001;AM04\n"), {}),
+}
+
+
+def _memory_tables(store: MemoryStore) -> object:
+    return {name: dict(table) for name, table in vars(store._tables).items()}
+
+
+@pytest.fixture(scope="module")
+def billed() -> MemoryStore:
+    """Two households with mandates and November billed, on the memory store (copied by each example)."""
+    store = MemoryStore()
+    seed(store)
+    register_both(store)
+    bill_november(store)
+    return store
+
+
+def remaining(store: CommuneStore, numbers: dict[str, str]) -> dict[str, Money]:
+    """What is left to pay on each household's invoice."""
+    with store.unit_of_work() as uow:
+        return {fid: billing_ledger(uow, fid).remaining(number) for fid, number in numbers.items()}
+
+
+def _copy(store: MemoryStore) -> MemoryStore:
+    copied = MemoryStore()
+    for name, table in vars(store._tables).items():
+        getattr(copied._tables, name).update(table)
+    copied._versions.update(store._versions)
+    return copied
+
+
+@pytest.mark.parametrize("name", sorted(_CALLS))
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_hostile_arguments_are_refused_with_the_librarys_errors_and_write_nothing(
+    billed: MemoryStore, name: str, data: st.DataObject
+) -> None:
+    store = _copy(billed)
+    arguments, keywords = list(_CALLS[name][0]), dict(_CALLS[name][1])
+    slots: list[int | str] = [*range(1, len(arguments)), *keywords]
+    for slot in data.draw(st.sets(st.sampled_from(slots), min_size=1), label="replaced"):
+        value = data.draw(s.hostile_values(), label=f"argument {slot}")
+        if isinstance(slot, int):
+            arguments[slot] = value
+        else:
+            keywords[slot] = value
+    before = _memory_tables(store)
+    try:
+        getattr(office(store), name)(*arguments, **keywords)
+    except EspaceFamilleError:
+        assert _memory_tables(store) == before, f"{name} refused but wrote"
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(paid=st.lists(st.integers(min_value=0, max_value=3000), min_size=2, max_size=2))
+def test_a_file_collects_exactly_what_is_left_and_never_an_invoice_twice(
+    billed: MemoryStore, paid: list[int]
+) -> None:
+    """Whatever the households paid at the counter before (nothing, part, all), the file collects what is
+    left on each invoice, the invoices and their payments add up, and a second file collects nothing."""
+    store = _copy(billed)
+    numbers = {"F1": "FAC-enfance-2026-000001", "F2": "FAC-enfance-2026-000002"}
+    with store.unit_of_work() as uow:
+        owed = {fid: uow.documents.invoice(number).total for fid, number in numbers.items()}
+    for (family_id, number), cents in zip(numbers.items(), paid, strict=True):
+        amount = min(Money.from_cents(cents), owed[family_id])
+        if amount > Money(0):
+            office(store).record_payment(
+                REGISSEUR, family_id, "enfance", [number], amount, PaymentMethod.CHEQUE
+            )
+    left = remaining(store, numbers)
+    if not any(amount > Money(0) for amount in left.values()):
+        with pytest.raises(InvalidInput):
+            office(store).direct_debit_file(REGISSEUR, "enfance", DEBIT_DAY)
+        return
+    built = office(store).direct_debit_file(REGISSEUR, "enfance", DEBIT_DAY)
+    collected = {c.family_id: c.amount for c in built.batch.collections}
+    assert collected == {fid: amount for fid, amount in left.items() if amount > Money(0)}
+    assert set(remaining(store, numbers).values()) == {Money(0)}
+    with pytest.raises(InvalidInput):
+        office(store).direct_debit_file(REGISSEUR, "enfance", DEBIT_DAY)
+
+
+def test_a_revoked_or_lapsed_mandate_leaves_the_invoice_to_pay_by_other_means(store: CommuneStore) -> None:
+    register_both(store)
+    office(store).revoke_mandate(GESTIONNAIRE, "SAP-F2-0001")
+    # Revoked, the household left direct debit: its November invoice is not debited.
+    numbers = bill_november(store)
+    assert read(store, lambda uow: uow.documents.invoice(numbers["F2"]).direct_debit_on) is None
+    built = office(store).direct_debit_file(REGISSEUR, "enfance", DEBIT_DAY)
+    assert [c.invoice_number for c in built.batch.collections] == [numbers["F1"]]
+    mandate = read(store, lambda uow: uow.mandates.get("enfance-F1-001"))
+    # Collected on 15 December 2026: lapses unless used again by 15 December 2029.
+    assert mandate.lapses_on == D(2029, 12, 15)
+    assert mandate.in_force_on(D(2029, 12, 14))
+    assert not mandate.in_force_on(D(2029, 12, 15))
