@@ -156,6 +156,38 @@ def test_an_enrolment_from_mid_month_owes_the_whole_month_from_its_first_day(tow
     ]
 
 
+def prorated(town: Town) -> None:
+    """Bellerive asks for a prorata of its périscolaire forfait."""
+    text = COMMUNE_FILE.read_text(encoding="utf-8").replace('per = "month"', 'per = "month"\nprorata = true')
+    with town.store.unit_of_work() as uow:
+        uow.save_commune(loads_commune(text))
+        uow.commit()
+
+
+def test_with_a_prorata_a_month_started_owes_its_days_enrolled_and_a_shortened_month_is_regularised(
+    town: Town,
+) -> None:
+    prorated(town)
+    town.enrol("E-peri", TOM, "periscolaire", DateRange(dt.date(2026, 11, 16), YEAR.end))
+    (november,) = town.bill(month(2026, 11))
+    (line,) = november.lines
+    assert (line.days, line.total) == ((dt.date(2026, 11, 16),), Money("16.00"))  # 32 € × 15/30
+    assert texts([line]) == [
+        "Forfait mensuel de novembre 2026, au prorata de 15 jours sur 30 : 16,00 €. "
+        "Tranche QF 451 à 900 € : 32,00 € par mois."
+    ]
+    # Tom leaves on Friday 20 November; the commune says so on 3 December, after November's run.
+    town.clock.instant = dt.datetime(2026, 12, 3, 10, tzinfo=PARIS)
+    town.enrol("E-peri", TOM, "periscolaire", DateRange(dt.date(2026, 11, 16), dt.date(2026, 11, 20)))
+    (note,) = town.bill(month(2026, 12))
+    (regularised,) = note.lines
+    assert (regularised.reason, regularised.days, regularised.total) == (
+        "regularisation",
+        (dt.date(2026, 11, 16),),
+        Money("-10.67"),  # 32 € × 5/30 = 5,33 € due instead of 16,00 €
+    )
+
+
 def test_ten_instalments_add_up_to_the_yearly_amount_and_the_adhesion_is_billed_once(town: Town) -> None:
     town.enrol("E-mer", LEA, "mercredis", DateRange(dt.date(2026, 9, 2), dt.date(2027, 6, 30)))
     documents: list[Invoice] = []
@@ -301,6 +333,8 @@ flat = "450.00"
         ('per = "week"', "config.choice", "per"),
         ("instalments = 10", "tariff.forfait_without_per", "instalments"),
         ('per = "period"', "tariff.forfait_periods", "periods"),
+        ('per = "school_year"\nprorata = true', "tariff.prorata_per", "prorata"),
+        ("prorata = true", "tariff.forfait_without_per", "prorata"),
         (
             'per = "period"\nperiods = [{ label = "Été", start = 2027-07-05, end = 2027-07-30 }]',
             "tariff.forfait_period_outside",
@@ -347,6 +381,8 @@ def test_a_prestation_is_a_forfait_in_every_price_list_or_in_none() -> None:
 def test_the_commune_file_with_forfaits_is_written_back_equal() -> None:
     commune = bellerive()
     assert loads_commune(dumps_commune(commune)) == commune
+    monthly = tariff_book_from_dict(tomllib.loads(_LIST + 'per = "month"\nprorata = true'))
+    assert tariff_book_from_dict(tariff_book_to_dict(monthly)) == monthly
     book = tariff_book_from_dict(
         tomllib.loads(
             _LIST + 'per = "period"\nperiods = [{ label = "A", start = 2026-10-17, end = 2026-11-01 }]'

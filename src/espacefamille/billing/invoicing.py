@@ -1681,6 +1681,10 @@ class _LineBuilder:
         forfait = self.forfaits[key]
         one_day = kind.one_day
         message = self.ctx._message(one_day.explanation)
+        if forfait.share is not None:
+            enrolled, days = forfait.share
+            amount = self.ctx.commune.rounding.round(one_day.total.amount * enrolled / days)
+            return forfait, amount, f"{forfait.label} : {_euros(amount)}. {message}"
         if forfait.index is None or forfait.count is None:
             return forfait, one_day.total, f"{forfait.label}. {message}"
         amount = instalment_amounts(one_day.total, forfait.count)[forfait.index - 1]

@@ -47,6 +47,7 @@ from espacefamille.billing.payments import (
     refund_credit,
 )
 from espacefamille.billing.prepaid import held_until, release_expired_holds
+from espacefamille.billing.tariffs import ForfaitDay
 from espacefamille.calendar.opening import Closure
 from espacefamille.calendar.periods import DateRange
 from espacefamille.calendar.school import school_year_start
@@ -484,15 +485,16 @@ def _forfait_changes(
     span = DateRange(min(p.start for p in periods), max(p.end for p in periods))
     changed: set[tuple[str, dt.date]] = set()
     for prestation_id in forfaits:
+        # Compared with their words: a prorata changes with the days enrolled, on the same key day.
         due_after = (
-            {d.day for _, d in commune.tariffs.forfaits_due(prestation_id, after.period, span)}
+            {d for _, d in commune.tariffs.forfaits_due(prestation_id, after.period, span)}
             if after.validated
             else set()
         )
-        due_before: set[dt.date] = set()
+        due_before: set[ForfaitDay] = set()
         if before is not None and before.validated:
-            due_before = {d.day for _, d in commune.tariffs.forfaits_due(prestation_id, before.period, span)}
-        changed.update((prestation_id, day) for day in due_after ^ due_before)
+            due_before = {d for _, d in commune.tariffs.forfaits_due(prestation_id, before.period, span)}
+        changed.update((prestation_id, d.day) for d in due_after ^ due_before)
     return sorted(changed)
 
 

@@ -101,7 +101,7 @@ def _forfait_period(label: str, start: dt.date, end: dt.date) -> ForfaitPeriod:
 def _read_forfait(node: _Node) -> Forfait | None:
     """``per``, ``instalments`` and ``periods`` of a prestation's table: its forfait, if it is one."""
     if not node.has("per"):
-        for key in ("instalments", "periods"):
+        for key in ("instalments", "periods", "prorata"):
             if node.has(key):
                 raise _invalid(
                     f'{key} belongs to a forfait: give per = "month", "period" or "school_year"',
@@ -119,7 +119,8 @@ def _read_forfait(node: _Node) -> Forfait | None:
         period.done()
         assert label is not None
         periods.append(_build(period.path, functools.partial(_forfait_period, label, start, end)))
-    return _build(node.path, lambda: Forfait(per, instalments, tuple(periods)))
+    prorata = node.boolean("prorata")
+    return _build(node.path, lambda: Forfait(per, instalments, tuple(periods), prorata))
 
 
 def _read_price_list(node: _Node) -> PriceList:
@@ -190,6 +191,8 @@ def _tariff_dict(tariff: PrestationTariff) -> dict[str, Any]:
         result["per"] = forfait.per.value
         if forfait.instalments is not None:
             result["instalments"] = forfait.instalments
+        if forfait.prorata:
+            result["prorata"] = True
         if forfait.periods:
             result["periods"] = [
                 {"label": item.label, "start": item.period.start, "end": item.period.end}

@@ -6,7 +6,9 @@ booked. Each fee is due on one **key day** — the first day of the month, perio
 enrolment — and billed as a line on that day, so a day already invoiced is never billed twice and a
 changed enrolment is regularised like any other day:
 
-* ``per = "month"``: the price once per month the child is enrolled in (a month started counts whole);
+* ``per = "month"``: the price once per month the child is enrolled in — a month started counts whole, unless
+  the commune asks for ``prorata = true``: then a month the enrolment starts or ends in owes the price × the
+  days of the month enrolled / the days of the month;
 * ``per = "period"``: once per period of ``periods`` the enrolment overlaps (a holiday period, a trimester,
   as the commune writes them);
 * ``per = "school_year"``: once per price list (an *adhésion*); with ``instalments = N``, the price is a
@@ -74,6 +76,8 @@ class ForfaitDay:
     label: str
     index: int | None = None
     count: int | None = None
+    share: tuple[int, int] | None = None
+    """With a prorata: (days of the month enrolled, days of the month); None for the whole price."""
 
     @property
     def code(self) -> str:
@@ -119,6 +123,7 @@ class Forfait:
     per: ForfaitPer
     instalments: int | None = None
     periods: tuple[ForfaitPeriod, ...] = attrs.field(default=(), converter=_periods)
+    prorata: bool = False
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.per, ForfaitPer):
@@ -140,6 +145,13 @@ class Forfait:
                     "tariff.instalment_count",
                     f"Le nombre d'échéances va de 1 à {MAX_INSTALMENTS} (une par mois).",
                 )
+        if self.prorata is not False and (self.prorata is not True or self.per is not ForfaitPer.MONTH):
+            raise _invalid(
+                'a prorata applies to a monthly forfait: prorata = true with per = "month"',
+                "prorata",
+                "tariff.prorata_per",
+                "Le prorata ne s'applique qu'à un forfait mensuel.",
+            )
         if (self.per is ForfaitPer.PERIOD) != bool(self.periods):
             raise _invalid(
                 "a forfait per period lists its periods, and only it: periods = [{ label, start, end }, …]",
@@ -190,7 +202,14 @@ class Forfait:
                 month = DateRange.month(month_start.year, month_start.month)
                 day = max(month.start, start)
                 if day <= end and day in span:
-                    found.append(ForfaitDay(day, f"Forfait mensuel {_of_month(month.start)}"))
+                    label = f"Forfait mensuel {_of_month(month.start)}"
+                    enrolled = (min(month.end, end) - day).days + 1
+                    if self.prorata and enrolled < len(month):
+                        share = (enrolled, len(month))
+                        label = f"{label}, au prorata de {enrolled} jours sur {len(month)}"
+                        found.append(ForfaitDay(day, label, share=share))
+                    else:
+                        found.append(ForfaitDay(day, label))
                 month_start = month.end + dt.timedelta(days=1)
         elif per is ForfaitPer.PERIOD:
             for item in self.periods:
