@@ -6,7 +6,9 @@ neither."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -183,3 +185,19 @@ def test_a_result_is_read_back_only_as_the_library_s_own_values() -> None:
     garbled = Submission("F1", KEY, "request", "0" * 64, b"not a result", NOW)
     with pytest.raises(InvalidInput):
         replayed(garbled, "request", "0" * 64, object)
+
+
+# -- at once ---------------------------------------------------------------------------------------
+
+
+def test_the_same_form_sent_at_once_from_several_tabs_is_one_request(world: Portal) -> None:
+    start = threading.Barrier(6)
+
+    def send() -> str:
+        start.wait()
+        return world.portal.submit_request(MARTIN, "F1", "attestation-caf", FORM, idempotency_key=KEY).id
+
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda _: send(), range(6)))
+    assert len(set(answers)) == 1
+    assert world.requests() == answers[:1]
