@@ -21,8 +21,9 @@ from espacefamille.adapters.sqlite import SqliteAccountStore, SqliteStore
 from espacefamille.calendar.periods import DateRange
 from espacefamille.errors import InvalidInput
 from espacefamille.examples import example_commune
-from espacefamille.families.requests import Submission, encode_result, replayed
+from espacefamille.families.requests import Request, Submission, encode_result, replayed
 from espacefamille.model import BookingStatus
+from espacefamille.money import Money
 from espacefamille.ports import CommuneStore, FixedClock
 from espacefamille.services import FamilyPortal
 from espacefamille.testing.faults import FailingStore, InjectedFault
@@ -201,3 +202,18 @@ def test_the_same_form_sent_at_once_from_several_tabs_is_one_request(world: Port
         answers = list(pool.map(lambda _: send(), range(6)))
     assert len(set(answers)) == 1
     assert world.requests() == answers[:1]
+
+
+def test_a_result_of_another_kind_or_reaching_a_private_attribute_is_unreadable() -> None:
+    basket_result = Submission("F1", KEY, "request", "0" * 64, encode_result(Money("1")), NOW)
+    with pytest.raises(InvalidInput) as refused:
+        replayed(basket_result, "request", "0" * 64, Request)
+    assert refused.value.code == "input.unreadable_submission"
+
+    class Reaching:  # a pickle asking for Money's private parts, which no result needs
+        def __reduce__(self) -> tuple[Callable[..., object], tuple[object, str]]:
+            return (getattr, (Money, "_private"))
+
+    forged = Submission("F1", KEY, "request", "0" * 64, encode_result(Reaching()), NOW)
+    with pytest.raises(InvalidInput):
+        replayed(forged, "request", "0" * 64, object)
