@@ -15,6 +15,7 @@ IBANs and BICs are checked by schwifty, imported when a mandate or a creditor is
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import enum
 import re
@@ -185,7 +186,11 @@ class Mandate:
     def after_collection(self) -> Mandate:
         """The mandate once a collection was sent: a first collection makes the next ones recurring."""
         if self.sequence is SequenceType.FRST:
-            return attrs.evolve(self, sequence=SequenceType.RCUR)
+            # The same valid mandate, its next sequence changed: not checked again (a city's debit file
+            # would check every account with schwifty once more).
+            recurring = copy.copy(self)
+            object.__setattr__(recurring, "sequence", SequenceType.RCUR)
+            return recurring
         return self
 
 

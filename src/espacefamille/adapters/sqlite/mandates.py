@@ -186,21 +186,20 @@ class _SqliteMandates:
             self._uow._mark(_DEBITS, batch.regie_id)
             for collection in batch.collections:
                 self._uow._mark(_FAMILY, collection.family_id)
+            # The document comes last: each collection's foreign key reads its batch's row, and a row
+            # holding a city's file (megabytes) made that check cost as much as the file, per collection.
             self._uow._db.execute(
                 "INSERT INTO debit_batches (id, regie_id, debit_date, built_at, document) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (
-                    batch.id,
-                    batch.regie_id,
-                    batch.debit_date.isoformat(),
-                    _instant(batch.built_at),
-                    batch.document,
-                ),
+                "VALUES (?, ?, ?, ?, '')",
+                (batch.id, batch.regie_id, batch.debit_date.isoformat(), _instant(batch.built_at)),
             )
             self._uow._db.executemany(
                 f"INSERT INTO debit_collections ({_COLLECTION_COLUMNS}) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [_collection_row(collection) for collection in batch.collections],
+            )
+            self._uow._db.execute(
+                "UPDATE debit_batches SET document = ? WHERE id = ?", (batch.document, batch.id)
             )
 
         self._uow._write(apply)
