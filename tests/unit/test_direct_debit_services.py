@@ -30,7 +30,7 @@ from espacefamille.billing.documents import PaymentMethod
 from espacefamille.billing.mandates import SequenceType
 from espacefamille.calendar.periods import DateRange
 from espacefamille.config import dumps_commune, loads_commune
-from espacefamille.errors import EspaceFamilleError, InvalidInput, PermissionDenied
+from espacefamille.errors import EspaceFamilleError, InvalidConfiguration, InvalidInput, PermissionDenied
 from espacefamille.examples import example_commune
 from espacefamille.families.accounts import Agent, AgentRole
 from espacefamille.interop.invoice_html import render_invoice_html
@@ -549,3 +549,23 @@ def test_a_revoked_or_lapsed_mandate_leaves_the_invoice_to_pay_by_other_means(st
     assert mandate.lapses_on == D(2029, 12, 15)
     assert mandate.in_force_on(D(2029, 12, 14))
     assert not mandate.in_force_on(D(2029, 12, 15))
+
+
+def test_the_regies_creditor_is_read_from_the_commune_file_and_written_back() -> None:
+    commune = loads_commune(dumps_commune(example_commune()) + SEPA)
+    creditor = commune.regie("enfance").sepa
+    assert creditor is not None
+    assert (creditor.name, creditor.identifier, creditor.iban, creditor.bic) == (
+        "Régie enfance-jeunesse",
+        "FR72ZZZ123456",
+        "FR7630001007941234567890185",
+        "BDFEFRPPCCT",
+    )
+    assert loads_commune(dumps_commune(commune)) == commune
+    assert commune.regie("loisirs").sepa is None
+    with pytest.raises(InvalidConfiguration) as refused:
+        loads_commune(dumps_commune(example_commune()) + SEPA.replace("FR72ZZZ123456", "FR72ZZZ123457"))
+    assert (refused.value.code, refused.value.path) == ("sepa.invalid_creditor_id", "regies.enfance.sepa")
+    with pytest.raises(InvalidConfiguration) as unknown:
+        loads_commune(dumps_commune(example_commune()) + SEPA + 'colour = "blue"\n')
+    assert unknown.value.path == "regies.enfance.sepa.colour"
