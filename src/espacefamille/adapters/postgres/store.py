@@ -35,14 +35,13 @@ from espacefamille.adapters.postgres.schema import (
 )
 from espacefamille.adapters.postgres.submissions import _PostgresSubmissions
 from espacefamille.billing.documents import Invoice
-from espacefamille.commune import Commune
 from espacefamille.calendar.periods import DateRange
+from espacefamille.commune import Commune
 from espacefamille.config import dumps_commune, loads_commune
 from espacefamille.errors import ConcurrentChange, InvalidInput, NotFound
 from espacefamille.ports.store import changed_meanwhile
 
 
-class PostgresStore:
 def _place_lock(collectivite_id: str, prestation_id: str, day: dt.date) -> int:
     """The advisory lock key of a prestation's places on a day: a signed 64-bit hash, the same in every
     process (two places sharing a key only wait for each other needlessly)."""
@@ -50,6 +49,7 @@ def _place_lock(collectivite_id: str, prestation_id: str, day: dt.date) -> int:
     return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big", signed=True)
 
 
+class PostgresStore:
     """A collectivité's store in a PostgreSQL database shared with other collectivités.
 
     ``database`` is a connection URL or conninfo string (the store then opens, and ``close()`` closes, a
@@ -142,10 +142,10 @@ class PostgresUnitOfWork:
         self._written: set[tuple[str, str]] = set()
         # The prestations with a limit of places, as this unit of work's own save_commune set them.
         self._capacities: frozenset[str] | None = None
-        self.families = _PostgresFamilies(self)
         # The places (prestation, day) this unit of work holds the lock of, and those it writes bookings of.
         self._places_taken: set[tuple[str, dt.date]] = set()
         self._booked_days: set[tuple[str, dt.date]] = set()
+        self.families = _PostgresFamilies(self)
         self.bookings = _PostgresBookings(self)
         self.attendance = _PostgresAttendance(self)
         self.documents = _PostgresDocuments(self)
@@ -274,8 +274,6 @@ class PostgresUnitOfWork:
                 "SELECT prestation_id FROM capacity_limited WHERE collectivite_id = %s", (self._c,)
             )
         )
-
-    def _changed_since_read(self, current: dict[tuple[str, str], int]) -> list[tuple[str, str]]:
         return self._capacities
 
     def _take_places(self, prestation_id: str, period: DateRange) -> None:
@@ -298,6 +296,8 @@ class PostgresUnitOfWork:
             ([_place_lock(self._c, prestation_id, day) for prestation_id, day in wanted],),
         )
         self._places_taken.update(wanted)
+
+    def _changed_since_read(self, current: dict[tuple[str, str], int]) -> list[tuple[str, str]]:
         return sorted(
             key for key, seen in self._read.items() if key[0] != _PRESTATION and current.get(key, 0) != seen
         )
@@ -330,8 +330,6 @@ class PostgresUnitOfWork:
 
     def _commit_writes(self) -> None:
         limited = self._limited()
-        # Lock every version this unit of work read or writes (a prestation's only if it has places),
-        # then check them: from here until COMMIT nobody else can change what it depends on.
         # The places written but not locked when read are locked now: whoever locked them when reading
         # them has committed by then, and the prestation's version tells whether it booked meanwhile.
         booked = {place for place in self._booked_days if place[0] in limited}
@@ -340,6 +338,8 @@ class PostgresUnitOfWork:
         # A prestation whose places written were all locked when read needs no version check: nobody
         # else could book them between this unit of work's read and its commit.
         checked = {prestation_id for prestation_id, _ in unlocked}
+        # Lock every version this unit of work read or writes (a prestation's only if it has places),
+        # then check them: from here until COMMIT nobody else can change what it depends on.
         guarded = {key for key in self._read if key[0] != _PRESTATION}
         guarded.update(key for key in self._written if key[0] != _PRESTATION or key[1] in limited)
         current = self._versions(sorted(guarded), lock=True)
@@ -395,10 +395,10 @@ class PostgresUnitOfWork:
         self._read.clear()
         self._written.clear()
         self._capacities = None
-
-    def _close(self) -> None:
         self._places_taken.clear()
         self._booked_days.clear()
+
+    def _close(self) -> None:
         self._abandon()
 
     # -- configuration -------------------------------------------------------------------------
