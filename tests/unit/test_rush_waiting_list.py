@@ -1,10 +1,11 @@
 """The morning the holiday registrations open: many families at once, each told its real waiting-list
 position.
 
-The list is ordered by the instant each family joined it, taken when its basket is judged with the places
-locked (``PlaceLedger.joining_instant``): a family judged after another comes after it, whatever its clock
-read. So the position a family is told is unique and only moves up. The multi-process tests run the rush of
-``tests/rush.py`` (8 worker processes validating baskets through ``FamilyPortal``) on SQLite and PostgreSQL.
+The list is ordered by the instant each family joined it: the instant of its call, or just after the last
+one waiting, read with the places locked (``PlaceLedger.joining_instant``): a family judged after another
+comes after it, whatever its clock read. So the position a family is told is unique and only moves up.
+The multi-process tests run the rush of ``tests/rush.py`` (8 worker processes validating baskets through
+``FamilyPortal``) on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
