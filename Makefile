@@ -45,7 +45,7 @@ api-docs: install
 	$(VENV)/bin/python -m tests.unit.test_public_api
 
 bench: install
-	$(VENV)/bin/python benchmarks/run.py
+	$(VENV)/bin/python benchmarks/run.py $(BENCH)
 
 clean:
 	rm -rf out $(VENV) $(UV_VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage
