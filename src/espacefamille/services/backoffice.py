@@ -1412,6 +1412,21 @@ class BackOffice(ServiceBase):
 
         return self._transact(work)
 
+    # -- the outbox -----------------------------------------------------------------------------------
+
+    def outbox(self, actor: Actor, *, limit: int | None = None) -> tuple[OutboxMessage, ...]:
+        """The messages the commune sends or sent (e-mails to families, activation links among them),
+        newest first, ``limit`` at most. For a gestionnaire: the links open families' accounts."""
+        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
+            raise InvalidInput(f"limit must be a count, got {limit!r}", code="outbox.bad_limit")
+
+        def work(uow: UnitOfWork) -> tuple[OutboxMessage, ...]:
+            require_agent(actor, uow.commune().collectivite.id, _GESTION)
+            messages = uow.outbox.all()[::-1]
+            return messages if limit is None else messages[:limit]
+
+        return self._transact(work)
+
     # -- what the régie sends out -------------------------------------------------------------------------
 
     def pes_v2_file(
@@ -1480,21 +1495,6 @@ class BackOffice(ServiceBase):
             commune = uow.commune()
             require_agent(actor, commune.collectivite.id, _REGIE + _GESTION)
             return family_presence(uow, commune, family_id, period, child_ids)
-
-        return self._transact(work)
-
-    # -- the outbox -----------------------------------------------------------------------------------
-
-    def outbox(self, actor: Actor, *, limit: int | None = None) -> tuple[OutboxMessage, ...]:
-        """The messages the commune sends or sent (e-mails to families, activation links among them),
-        newest first, ``limit`` at most. For a gestionnaire: the links open families' accounts."""
-        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
-            raise InvalidInput(f"limit must be a count, got {limit!r}", code="outbox.bad_limit")
-
-        def work(uow: UnitOfWork) -> tuple[OutboxMessage, ...]:
-            require_agent(actor, uow.commune().collectivite.id, _GESTION)
-            messages = uow.outbox.all()[::-1]
-            return messages if limit is None else messages[:limit]
 
         return self._transact(work)
 
