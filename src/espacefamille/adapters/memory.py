@@ -33,8 +33,9 @@ from espacefamille.families.events import OutboxMessage
 from espacefamille.families.requests import Request, Submission
 from espacefamille.model import Booking, Child, Enrolment, Family
 from espacefamille.ports import FamilyRecords, check_carried, family_records_of
-from espacefamille.ports.store import batch_exists
+from espacefamille.ports.store import batch_exists, child_ids_of, place_counts
 from espacefamille.rules.attendance import AbsenceDeclaration, AttendanceFact
+from espacefamille.rules.capacity import PlaceCount
 from espacefamille.rules.unpaid import UnpaidExemption
 
 __all__ = ["MemoryAccountStore", "MemoryStore", "MemoryUnitOfWork"]
@@ -340,6 +341,13 @@ class _MemoryBookings:
                 lambda key: key[1] == prestation_id and key[2] in period
             )
         return tuple(sorted(found, key=lambda b: b.key))
+
+    def places_of(
+        self, prestation_id: str, period: DateRange, child_ids: Iterable[str], *, for_booking: bool = False
+    ) -> tuple[tuple[PlaceCount, ...], tuple[Booking, ...]]:
+        children = set(child_ids_of(child_ids))
+        found = self.of_prestation(prestation_id, period, for_booking=for_booking)
+        return place_counts(found), tuple(b for b in found if b.child_id in children)
 
     def save(self, bookings: Iterable[Booking]) -> None:
         bookings = list(bookings)

@@ -49,8 +49,9 @@ from espacefamille.errors import ConcurrentChange, InvalidInput
 from espacefamille.families.accounts import Account, Activation
 from espacefamille.families.events import OutboxMessage
 from espacefamille.families.requests import Request, Submission
-from espacefamille.model import BookedDays, Booking, Child, Enrolment, Family, booked_days
+from espacefamille.model import BookedDays, Booking, BookingStatus, Child, Enrolment, Family, booked_days
 from espacefamille.rules.attendance import AbsenceDeclaration, AttendanceFact
+from espacefamille.rules.capacity import PlaceCount
 from espacefamille.rules.unpaid import UnpaidExemption
 
 __all__ = [
@@ -183,7 +184,46 @@ class Bookings(Protocol):
         """
         ...
 
+    def places_of(
+        self, prestation_id: str, period: DateRange, child_ids: Iterable[str], *, for_booking: bool = False
+    ) -> tuple[tuple[PlaceCount, ...], tuple[Booking, ...]]:
+        """A prestation's places on the days of ``period`` as counts, and the bookings of ``child_ids``.
+
+        One ``PlaceCount`` per day someone holds a place or waits, in day order (its group None): the
+        children holding a place (booked or held), those waiting and the last one's request instant,
+        cancelled bookings left out; and the bookings of those children (any status) of the prestation in
+        ``period``. What ``of_prestation`` would give, counted by the store, so that the read does not grow
+        with the waiting list (``PlaceLedger.counted``); ``for_booking`` as there.
+        """
+        ...
+
     def save(self, bookings: Iterable[Booking]) -> None: ...
+
+
+def child_ids_of(child_ids: Iterable[str]) -> tuple[str, ...]:
+    """The child ids ``Bookings.places_of`` was given, checked and sorted."""
+    if isinstance(child_ids, str):
+        raise InvalidInput(f"expected child ids, got the string {child_ids!r}", code="input.invalid")
+    found = tuple(child_ids)
+    if not all(isinstance(child_id, str) for child_id in found):
+        raise InvalidInput(f"child ids are strings, got {found!r}", code="input.invalid")
+    return tuple(sorted(set(found)))
+
+
+def place_counts(bookings: Iterable[Booking]) -> tuple[PlaceCount, ...]:
+    """The ``PlaceCount`` of each day of a prestation's ``bookings`` (what ``Bookings.places_of`` gives)."""
+    days: dict[dt.date, tuple[int, int, dt.datetime | None]] = {}
+    for booking in bookings:
+        if booking.status is BookingStatus.CANCELLED:
+            continue
+        holding, waiting, last = days.get(booking.day, (0, 0, None))
+        if booking.is_active:
+            holding += 1
+        else:
+            waiting += 1
+            last = booking.booked_at if last is None else max(last, booking.booked_at)
+        days[booking.day] = (holding, waiting, last)
+    return tuple(PlaceCount(day, *days[day]) for day in sorted(days))
 
 
 class Attendance(Protocol):

@@ -51,6 +51,7 @@ __all__ = [
     "Capacity",
     "CapacityGroup",
     "Occupancy",
+    "PlaceCount",
     "PlaceDecision",
     "PlaceLedger",
     "PlaceRequest",
@@ -459,6 +460,29 @@ class Occupancy:
     waiting: tuple[str, ...]
 
 
+@attrs.frozen
+class PlaceCount:
+    """The places of one date and group as a store counts them: holders, waiting, the last one's instant.
+
+    ``holding`` children hold a place, ``waiting`` wait, the last of them asked at ``last_waiting``; none
+    is named (see ``PlaceLedger.counted``).
+    """
+
+    day: dt.date = attrs.field(validator=_day)
+    holding: int = attrs.field(validator=attrs.validators.ge(0))
+    waiting: int = attrs.field(validator=attrs.validators.ge(0))
+    last_waiting: dt.datetime | None = None
+    group: GroupKey = None
+
+    def __attrs_post_init__(self) -> None:
+        if (self.last_waiting is None) != (self.waiting == 0):
+            raise InvalidInput(
+                "a waiting list has a last instant exactly when someone waits", code="capacity.bad_count"
+            )
+        if self.last_waiting is not None:
+            require_aware(self.last_waiting, "the last waiting instant")
+
+
 # -- the ledger -------------------------------------------------------------------------------
 
 _SlotKey = tuple[dt.date, GroupKey]
@@ -472,12 +496,36 @@ class _Slot:
     waiting: tuple[_Waiting, ...]
 
 
+@attrs.frozen
+class _Unlisted:
+    """The children of a slot a counted ledger does not name: how many hold a place, how many wait (all
+    ahead of the listed ones) and the last one's instant."""
+
+    holding: int
+    waiting: int
+    last: dt.datetime | None
+
+
+_NO_ONE: Final = _Unlisted(0, 0, None)
+
+
+def _needs_the_list(key: _SlotKey) -> InvalidInput:
+    return InvalidInput(
+        f"the waiting list of {key[0].isoformat()} was counted, not read: the child to promote is not known",
+        code="capacity.counted_ledger",
+    )
+
+
 class _Work:
     """Mutable copies of the slots one operation touches; frozen back into a new ledger at the end."""
 
     def __init__(self, ledger: PlaceLedger) -> None:
         self.ledger = ledger
         self.slots: dict[_SlotKey, tuple[set[str], list[_Waiting]]] = {}
+
+    def taken(self, key: _SlotKey, holders: AbstractSet[str]) -> int:
+        """The places taken in a slot: its holders, listed or counted."""
+        return len(holders) + self.ledger._unlisted.get(key, _NO_ONE).holding
 
     def slot(self, key: _SlotKey) -> tuple[set[str], list[_Waiting]]:
         found = self.slots.get(key)
@@ -504,13 +552,16 @@ class _Work:
                 return group, None
             for index, (_, waiter) in enumerate(waiting):
                 if waiter == child_id:
-                    return group, index
+                    return group, self.ledger._unlisted.get(key, _NO_ONE).waiting + index
         return None
 
     def promote(self, key: _SlotKey, promotions: list[Promotion]) -> None:
         holders, waiting = self.slot(key)
         places = self.ledger.capacity._places(key[0], key[1])
-        while waiting and (places is None or len(holders) < places):
+        unlisted = self.ledger._unlisted.get(key, _NO_ONE)
+        while (unlisted.waiting or waiting) and (places is None or self.taken(key, holders) < places):
+            if unlisted.waiting:
+                raise _needs_the_list(key)
             _, child_id = waiting.pop(0)
             holders.add(child_id)
             promotions.append(Promotion(child_id, key[0], key[1]))
@@ -523,7 +574,7 @@ class _Work:
             else:
                 # Empty slots are dropped so that equal occupancies give equal ledgers.
                 slots.pop(key, None)
-        return PlaceLedger(self.ledger.capacity, _slots=slots)
+        return PlaceLedger(self.ledger.capacity, _slots=slots, _unlisted=self.ledger._unlisted)
 
 
 @attrs.frozen
@@ -532,10 +583,15 @@ class PlaceLedger:
 
     Waiting lists are first come, first served by request instant (ties by child id). Requesting
     what is already held or awaited changes nothing; releasing what is not held changes nothing.
+
+    A ledger made by ``counted`` names only some children and counts the others (see there).
     """
 
     capacity: Capacity = attrs.field(validator=attrs.validators.instance_of(Capacity))
     _slots: Mapping[_SlotKey, _Slot] = attrs.field(factory=dict, alias="_slots", hash=False, repr=False)
+    _unlisted: Mapping[_SlotKey, _Unlisted] = attrs.field(
+        factory=dict, alias="_unlisted", hash=False, repr=False
+    )
 
     # -- changes ------------------------------------------------------------------------------
 
@@ -580,21 +636,30 @@ class PlaceLedger:
                         )
                     )
                 continue
-            holders, waiting = work.slot((req.day, req.group))
+            key = (req.day, req.group)
+            holders, waiting = work.slot(key)
             # Nobody waits while a place is free (promotion fills it first), so a free place is the
             # new child's.
-            if places is None or len(holders) < places:
+            if places is None or work.taken(key, holders) < places:
                 holders.add(req.child_id)
                 decisions.append(
                     PlaceDecision(req.child_id, req.day, req.group, PlaceStatus.GRANTED, None, places)
                 )
             else:
                 entry = (req.at, req.child_id)
+                unlisted = self._unlisted.get(key, _NO_ONE)
+                if unlisted.last is not None and req.at <= unlisted.last:
+                    raise InvalidInput(
+                        f"{req.child_id!r} would wait on {req.day.isoformat()} ahead of children counted, "
+                        "not listed: ask at joining_instant",
+                        code="capacity.counted_ledger",
+                    )
                 index = bisect.bisect(waiting, entry)
                 waiting.insert(index, entry)
+                position = unlisted.waiting + index + 1
                 decisions.append(
                     PlaceDecision(
-                        req.child_id, req.day, req.group, PlaceStatus.WAITING_LIST, index + 1, places
+                        req.child_id, req.day, req.group, PlaceStatus.WAITING_LIST, position, places
                     )
                 )
         return work.freeze(), tuple(decisions)
@@ -625,7 +690,7 @@ class PlaceLedger:
                 holders.discard(child_id)
                 work.promote((day, group), promotions)
             else:
-                del waiting[index]
+                del waiting[index - self._unlisted.get((day, group), _NO_ONE).waiting]
         return work.freeze(), tuple(promotions)
 
     def with_capacity(self, capacity: Capacity) -> tuple[PlaceLedger, tuple[Promotion, ...]]:
@@ -636,6 +701,7 @@ class PlaceLedger:
         """
         if not isinstance(capacity, Capacity):
             raise InvalidInput(f"expected a Capacity, got {capacity!r}", code="capacity.bad_capacity")
+        self._require_listed()
         for day, group in self._slots:
             if group not in capacity.group_keys:
                 raise InvalidInput(
@@ -681,6 +747,49 @@ class PlaceLedger:
         }
         return PlaceLedger(capacity)._promote_all(frozen)
 
+    @classmethod
+    def counted(
+        cls,
+        capacity: Capacity,
+        counts: Iterable[PlaceCount],
+        held: Iterable[tuple[str, dt.date, GroupKey]] = (),
+    ) -> PlaceLedger:
+        """A ledger from the places a store counted (``PlaceCount``), naming only the children ``held``
+        (a household's, who hold a place and are among the counted holders).
+
+        It answers a booking as the full ledger would (a free place, or the position after everyone
+        waiting, asked at ``joining_instant``), without reading a list that grows with the rush. What
+        needs the children counted refuses with ``capacity.counted_ledger``: a place freed while someone
+        counted waits (who is promoted?), new places, ``entries``. Give it no count of a date whose waiting
+        children places were added for since (``restore`` promotes them).
+        """
+        if not isinstance(capacity, Capacity):
+            raise InvalidInput(f"expected a Capacity, got {capacity!r}", code="capacity.bad_capacity")
+        listed: dict[_SlotKey, set[str]] = {}
+        for child_id, day, group in held:
+            _check_child_and_day(child_id, day)
+            capacity.check_group(group)
+            listed.setdefault((day, group), set()).add(child_id)
+        unlisted: dict[_SlotKey, _Unlisted] = {}
+        for count in counts:
+            if not isinstance(count, PlaceCount):
+                raise InvalidInput(f"expected a PlaceCount, got {count!r}", code="capacity.bad_count")
+            capacity.check_group(count.group)
+            key = (count.day, count.group)
+            holding = count.holding - len(listed.get(key, ()))
+            if key in unlisted or holding < 0:
+                raise InvalidInput(
+                    f"the count of {count.day.isoformat()} is given twice or holds fewer than those named",
+                    code="capacity.bad_count",
+                )
+            unlisted[key] = _Unlisted(holding, count.waiting, count.last_waiting)
+        slots = {key: _Slot(frozenset(children), ()) for key, children in listed.items()}
+        return cls(capacity, _slots=slots, _unlisted=unlisted)
+
+    def _require_listed(self) -> None:
+        if self._unlisted:
+            raise _needs_the_list(min(self._unlisted, key=lambda k: (k[0], k[1] or "")))
+
     def _promote_all(self, slots: Mapping[_SlotKey, _Slot]) -> tuple[PlaceLedger, tuple[Promotion, ...]]:
         work = _Work(PlaceLedger(self.capacity, _slots=slots))
         promotions: list[Promotion] = []
@@ -695,6 +804,7 @@ class PlaceLedger:
         tuple[tuple[str, dt.date, GroupKey], ...], tuple[tuple[str, dt.date, GroupKey, dt.datetime], ...]
     ]:
         """What a store keeps: the places held, and the waiting requests with their instants."""
+        self._require_listed()
         held: list[tuple[str, dt.date, GroupKey]] = []
         waiting: list[tuple[str, dt.date, GroupKey, dt.datetime]] = []
         for day, group in sorted(self._slots, key=lambda k: (k[0], k[1] or "")):
@@ -706,13 +816,14 @@ class PlaceLedger:
     # -- questions ----------------------------------------------------------------------------
 
     def holders(self, day: dt.date, group: GroupKey = None) -> frozenset[str]:
-        """The children holding a place on ``day`` in ``group``."""
+        """The children holding a place on ``day`` in ``group`` (a counted ledger: those it names)."""
         self.capacity.check_group(group)
         slot = self._slots.get((day, group))
         return slot.holders if slot else frozenset()
 
     def waiting_list(self, day: dt.date, group: GroupKey = None) -> tuple[str, ...]:
-        """The children waiting on ``day`` in ``group``, the next to be promoted first."""
+        """The children waiting on ``day`` in ``group``, the next to be promoted first (a counted ledger:
+        those it names, after the others)."""
         self.capacity.check_group(group)
         slot = self._slots.get((day, group))
         return tuple(child for _, child in slot.waiting) if slot else ()
@@ -727,17 +838,21 @@ class PlaceLedger:
         """
         self.capacity.check_group(group)
         slot = self._slots.get((day, group))
-        if slot is None or not slot.waiting:
+        instants = [self._unlisted.get((day, group), _NO_ONE).last]
+        if slot is not None and slot.waiting:
+            instants.append(slot.waiting[-1][0])
+        last = max((instant for instant in instants if instant is not None), default=None)
+        if last is None or at > last:
             return at
-        last = slot.waiting[-1][0]
-        return at if at > last else last + dt.timedelta(microseconds=1)
+        # In the asking family's zone, as ``at`` is.
+        return (last + dt.timedelta(microseconds=1)).astimezone(at.tzinfo)
 
     def free(self, day: dt.date, group: GroupKey = None) -> int | None:
         """Places still free on ``day`` in ``group`` (0 when full or over); None when unlimited."""
         places = self.capacity.places_on(day, group)
         if places is None:
             return None
-        return max(0, places - len(self.holders(day, group)))
+        return max(0, places - _Work(self).taken((day, group), self.holders(day, group)))
 
     def status(self, child_id: str, day: dt.date) -> PlaceDecision | None:
         """The child's current answer for ``day``: a place, a waiting position, or None."""
@@ -752,6 +867,7 @@ class PlaceLedger:
 
     def occupancy(self) -> Iterator[Occupancy]:
         """Every date and group with someone holding or waiting, in date then group order."""
+        self._require_listed()
         for day, group in sorted(self._slots, key=lambda k: (k[0], k[1] or "")):
             slot = self._slots[(day, group)]
             yield Occupancy(

@@ -123,7 +123,7 @@ from espacefamille.rules.basket import (
     period_lines,
 )
 from espacefamille.rules.calendar_view import CalendarView, family_calendar
-from espacefamille.rules.capacity import PlaceLedger, Promotion
+from espacefamille.rules.capacity import Capacity, PlaceLedger, Promotion
 from espacefamille.rules.unpaid import Debt
 from espacefamille.text import count_of
 
@@ -248,12 +248,15 @@ def place_ledgers(
     span: DateRange,
     *,
     for_booking: bool = False,
+    counted: Mapping[str, Iterable[str]] | None = None,
 ) -> tuple[dict[str, PlaceLedger], list[tuple[str, Promotion]]]:
     """The place ledgers of the capacity-limited prestations over ``span``, rebuilt from stored bookings.
 
     Waiting children promoted because places were added since are returned, to be saved and told.
     ``for_booking``: read to book (a basket), so that the store queues the baskets of the same places
-    (``Bookings.of_prestation``).
+    (``Bookings.of_prestation``). ``counted``: the prestations a basket only books, each with the
+    household's children: their places are read as counts (``Bookings.places_of``, a read that does not
+    grow with the waiting list), and in full only when the counts cannot answer (see ``_counted_ledger``).
     """
     ledgers: dict[str, PlaceLedger] = {}
     promotions: list[tuple[str, Promotion]] = []
@@ -262,6 +265,13 @@ def place_ledgers(
         capacity = commune.capacities.get(prestation_id)
         if capacity is None:
             continue
+        if counted is not None and prestation_id in counted:
+            found = _counted_ledger(
+                uow, capacity, prestation_id, span, counted[prestation_id], for_booking=for_booking
+            )
+            if found is not None:
+                ledgers[prestation_id] = found
+                continue
         held: list[tuple[str, dt.date, str | None]] = []
         waiting: list[tuple[str, dt.date, str | None, dt.datetime]] = []
         for booking in uow.bookings.of_prestation(prestation_id, span, for_booking=for_booking):
@@ -281,6 +291,32 @@ def place_ledgers(
         ledgers[prestation_id] = ledger
         promotions.extend((prestation_id, p) for p in promoted)
     return ledgers, promotions
+
+
+def _counted_ledger(
+    uow: UnitOfWork,
+    capacity: Capacity,
+    prestation_id: str,
+    span: DateRange,
+    child_ids: Iterable[str],
+    *,
+    for_booking: bool,
+) -> PlaceLedger | None:
+    """A prestation's places as counts, naming the household's children who hold one; None when the full
+    list is needed: places split into groups (a child's group is not stored), one of the children waiting
+    (its position is its rank in the list), or a date with a free place and children waiting (places were
+    added since: ``PlaceLedger.restore`` promotes them)."""
+    if capacity.grouped:
+        return None
+    counts, own = uow.bookings.places_of(prestation_id, span, child_ids, for_booking=for_booking)
+    if any(b.status is BookingStatus.WAITING for b in own):
+        return None
+    for count in counts:
+        places = capacity.places_on(count.day)
+        if count.waiting and (places is None or count.holding < places):
+            return None
+    held = [(b.child_id, b.day, None) for b in own if b.is_active]
+    return PlaceLedger.counted(capacity, counts, held)
 
 
 def promote(
@@ -985,8 +1021,18 @@ class FamilyPortal(ServiceBase):
             unpaid_exemption=uow.families.unpaid_exemption(family_id),
         )
         before = {b.key: b for b in uow.bookings.of_family(family_id, span)}
+        # A prestation the basket only books is read as counts: a cancellation may free a place, and the
+        # child it goes to is only known from the full list.
+        booked = {line.prestation_id for line in lines} - {
+            line.prestation_id for line in lines if line.action is Action.CANCEL
+        }
         ledgers, restored = place_ledgers(
-            uow, commune, {line.prestation_id for line in lines}, span, for_booking=for_booking
+            uow,
+            commune,
+            {line.prestation_id for line in lines},
+            span,
+            for_booking=for_booking,
+            counted={prestation_id: [c.id for c in children] for prestation_id in booked},
         )
         credits = _Credits(uow, commune, now, self.hold)
         # The preview deducts the same credit the holds will: held back for no other basket at this

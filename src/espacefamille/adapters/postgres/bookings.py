@@ -17,6 +17,8 @@ from espacefamille.calendar.periods import DateRange
 from espacefamille.errors import InvalidInput
 from espacefamille.model import Booking
 from espacefamille.money import Money
+from espacefamille.ports.store import child_ids_of
+from espacefamille.rules.capacity import PlaceCount
 
 if TYPE_CHECKING:
     from espacefamille.adapters.postgres.store import PostgresUnitOfWork
@@ -62,10 +64,7 @@ class _PostgresBookings:
     def of_prestation(
         self, prestation_id: str, period: DateRange, *, for_booking: bool = False
     ) -> tuple[Booking, ...]:
-        self._uow._sync()
-        if for_booking:
-            self._uow._take_places(prestation_id, period)
-        self._uow._seen(_PRESTATION, prestation_id)
+        self._read_places(prestation_id, period, for_booking)
         return self._bookings(
             self._uow._rows(
                 f"SELECT {_BOOKING_COLUMNS} FROM bookings WHERE collectivite_id = %s AND prestation_id = %s "
@@ -73,6 +72,39 @@ class _PostgresBookings:
                 (self._uow._c, prestation_id, period.start, period.end),
             )
         )
+
+    def places_of(
+        self, prestation_id: str, period: DateRange, child_ids: Iterable[str], *, for_booking: bool = False
+    ) -> tuple[tuple[PlaceCount, ...], tuple[Booking, ...]]:
+        children = list(child_ids_of(child_ids))
+        self._read_places(prestation_id, period, for_booking)
+        span = (self._uow._c, prestation_id, period.start, period.end)
+        counts = tuple(
+            PlaceCount(day, holding, waiting, last)
+            for day, holding, waiting, last in self._uow._rows(
+                "SELECT day, count(*) FILTER (WHERE status IN ('booked', 'held')), "
+                "count(*) FILTER (WHERE status = 'waiting'), "
+                "max(booked_at) FILTER (WHERE status = 'waiting') "
+                "FROM bookings WHERE collectivite_id = %s AND prestation_id = %s AND day BETWEEN %s AND %s "
+                "AND status <> 'cancelled' GROUP BY day ORDER BY day",
+                span,
+            )
+        )
+        if not children:
+            return counts, ()
+        return counts, self._bookings(
+            self._uow._rows(
+                f"SELECT {_BOOKING_COLUMNS} FROM bookings WHERE collectivite_id = %s AND prestation_id = %s "
+                "AND day BETWEEN %s AND %s AND child_id = ANY(%s) ORDER BY child_id, day",
+                (*span, children),
+            )
+        )
+
+    def _read_places(self, prestation_id: str, period: DateRange, for_booking: bool) -> None:
+        self._uow._sync()
+        if for_booking:
+            self._uow._take_places(prestation_id, period)
+        self._uow._seen(_PRESTATION, prestation_id)
 
     def save(self, bookings: Iterable[Booking]) -> None:
         c = self._uow._c

@@ -20,6 +20,8 @@ from espacefamille.model import (
     Booking,
 )
 from espacefamille.money import Money
+from espacefamille.ports.store import child_ids_of
+from espacefamille.rules.capacity import PlaceCount
 
 if TYPE_CHECKING:
     from espacefamille.adapters.sqlite.store import SqliteUnitOfWork
@@ -66,12 +68,7 @@ class _SqliteBookings:
     def of_prestation(
         self, prestation_id: str, period: DateRange, *, for_booking: bool = False
     ) -> tuple[Booking, ...]:
-        self._uow._sync()
-        if for_booking and not self._uow._writing and self._limited(prestation_id):
-            # Take the database's write lock before reading the places: baskets queue for it (up to the
-            # busy timeout) instead of failing at commit because another one booked meanwhile.
-            self._uow._begin_writing()
-        self._uow._seen(_PRESTATION, prestation_id)
+        self._read_places(prestation_id, for_booking)
         return self._bookings(
             self._uow._db.execute(
                 f"SELECT {_BOOKING_COLUMNS} FROM bookings WHERE prestation_id = ? "
@@ -79,6 +76,42 @@ class _SqliteBookings:
                 (prestation_id, period.start.isoformat(), period.end.isoformat()),
             )
         )
+
+    def places_of(
+        self, prestation_id: str, period: DateRange, child_ids: Iterable[str], *, for_booking: bool = False
+    ) -> tuple[tuple[PlaceCount, ...], tuple[Booking, ...]]:
+        children = child_ids_of(child_ids)
+        self._read_places(prestation_id, for_booking)
+        span = (prestation_id, period.start.isoformat(), period.end.isoformat())
+        counts = tuple(
+            PlaceCount(
+                dt.date.fromisoformat(on), holding, waiting, None if last is None else _read_instant(last)
+            )
+            for on, holding, waiting, last in self._uow._db.execute(
+                "SELECT day, SUM(status IN ('booked', 'held')), SUM(status = 'waiting'), "
+                "MAX(CASE WHEN status = 'waiting' THEN booked_at END) FROM bookings "
+                "WHERE prestation_id = ? AND day BETWEEN ? AND ? AND status != 'cancelled' "
+                "GROUP BY day ORDER BY day",
+                span,
+            )
+        )
+        if not children:
+            return counts, ()
+        return counts, self._bookings(
+            self._uow._db.execute(
+                f"SELECT {_BOOKING_COLUMNS} FROM bookings WHERE prestation_id = ? AND day BETWEEN ? AND ? "
+                f"AND child_id IN ({', '.join('?' * len(children))}) ORDER BY child_id, day",
+                (*span, *children),
+            )
+        )
+
+    def _read_places(self, prestation_id: str, for_booking: bool) -> None:
+        self._uow._sync()
+        if for_booking and not self._uow._writing and self._limited(prestation_id):
+            # Take the database's write lock before reading the places: baskets queue for it (up to the
+            # busy timeout) instead of failing at commit because another one booked meanwhile.
+            self._uow._begin_writing()
+        self._uow._seen(_PRESTATION, prestation_id)
 
     def _limited(self, prestation_id: str) -> bool:
         return (
