@@ -211,3 +211,64 @@ def test_days_paid_at_booking_count_in_the_year_booked_less_meals_cancellations_
     attestation = tax_attestation(commune, FAMILY, [LOU, MAX], [], [], [], 2026, bookings)
     assert [(c.child_id, c.amount) for c in attestation.children] == [("C1", Money("1.30"))]
     assert tax_attestation(commune, FAMILY, [LOU], [], [], [], 2027, bookings).children == ()
+
+
+def _reversal(
+    cents: int, on: dt.datetime, number: str = "PAY-enfance-2027-000001"
+) -> tuple[Payment, Allocation]:
+    """The bank took a direct debit back: a negative payment, and the invoice's allocation to it."""
+    payment = Payment(number, "enfance", "F1", Money.from_cents(-cents), on, PaymentMethod.DIRECT_DEBIT)
+    return payment, Allocation(INVOICE.number, number, Money.from_cents(cents))
+
+
+def test_a_direct_debit_the_bank_returned_is_not_paid_even_when_returned_the_next_year() -> None:
+    collected = Payment(
+        "PAY-enfance-2026-000001",
+        "enfance",
+        "F1",
+        INVOICE.total,
+        dt.datetime(2026, 12, 15, tzinfo=PARIS),
+        PaymentMethod.DIRECT_DEBIT,
+    )
+    allocation = Allocation(collected.number, INVOICE.number, INVOICE.total)
+    returned, reopened = _reversal(INVOICE.total.cents, dt.datetime(2027, 1, 4, 10, tzinfo=PARIS))
+    commune = meal_commune()
+    payments, allocations = [collected, returned], [allocation, reopened]
+    for year in (2026, 2027):
+        assert tax_attestation(commune, FAMILY, [LOU], [INVOICE], payments, allocations, year).children == ()
+    # Paid again at the counter in January: that payment is the one kept, in 2027.
+    counter, settled = paid(
+        INVOICE.total.cents, dt.datetime(2027, 1, 8, 9, tzinfo=PARIS), "PAY-enfance-2027-000002"
+    )
+    payments, allocations = [*payments, counter], [*allocations, settled]
+    assert tax_attestation(commune, FAMILY, [LOU], [INVOICE], payments, allocations, 2026).children == ()
+    assert tax_attestation(commune, FAMILY, [LOU], [INVOICE], payments, allocations, 2027).total == Money(
+        "9.20"
+    )
+
+
+def test_a_returned_debit_takes_back_only_what_it_collected_the_counter_payment_before_it_stays() -> None:
+    counter, first = paid(1_000, dt.datetime(2026, 12, 3, 9, tzinfo=PARIS))  # 10 € at the counter
+    rest = INVOICE.total.cents - 1_000
+    collected = Payment(
+        "PAY-enfance-2026-000002",
+        "enfance",
+        "F1",
+        Money.from_cents(rest),
+        dt.datetime(2026, 12, 15, tzinfo=PARIS),
+        PaymentMethod.DIRECT_DEBIT,
+    )
+    debit = Allocation(collected.number, INVOICE.number, collected.amount)
+    returned, reopened = _reversal(
+        rest, dt.datetime(2026, 12, 18, 10, tzinfo=PARIS), "PAY-enfance-2026-000003"
+    )
+    attestation = tax_attestation(
+        meal_commune(),
+        FAMILY,
+        [LOU],
+        [INVOICE],
+        [counter, collected, returned],
+        [first, debit, reopened],
+        2026,
+    )
+    assert attestation.total == Money("2.69")  # what the counter payment paid, as if the debit never was

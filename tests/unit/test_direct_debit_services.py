@@ -24,6 +24,7 @@ import xmlschema
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from espacefamille.adapters.fake_gateway import FakeGateway
 from espacefamille.adapters.memory import MemoryStore
 from espacefamille.adapters.sqlite import SqliteStore
 from espacefamille.billing.documents import PaymentMethod
@@ -32,12 +33,13 @@ from espacefamille.calendar.periods import DateRange
 from espacefamille.config import dumps_commune, loads_commune
 from espacefamille.errors import EspaceFamilleError, InvalidConfiguration, InvalidInput, PermissionDenied
 from espacefamille.examples import example_commune
-from espacefamille.families.accounts import Agent, AgentRole
+from espacefamille.families.accounts import AccountLink, Agent, AgentRole, FamilyMember
 from espacefamille.interop.invoice_html import render_invoice_html
 from espacefamille.model import Booking, BookingStatus, Child, PostalAddress
 from espacefamille.money import Money
 from espacefamille.ports import CommuneStore, FixedClock, UnitOfWork
-from espacefamille.services import BackOffice, transact
+from espacefamille.services import BackOffice, FamilyPortal, transact
+from espacefamille.services.debits import RejectsImport
 from espacefamille.services.portal import billing_ledger
 from espacefamille.testing import strategies as s
 from espacefamille.testing.builders import family
@@ -49,6 +51,7 @@ PARIS = ZoneInfo("Europe/Paris")
 NOW = dt.datetime(2026, 12, 1, 9, 30, tzinfo=PARIS)
 NOVEMBER = DateRange(D(2026, 11, 1), D(2026, 11, 30))
 DEBIT_DAY = D(2026, 12, 15)
+RETURNED = dt.datetime(2026, 12, 18, 10, tzinfo=PARIS)
 REGISSEUR = Agent("reg-1", "saint-aubin", AgentRole.REGISSEUR)
 GESTIONNAIRE = Agent("gest-1", "saint-aubin", AgentRole.GESTIONNAIRE)
 ANIMATEUR = Agent("anim-1", "saint-aubin", AgentRole.ANIMATEUR)
@@ -321,36 +324,124 @@ def test_a_debit_date_in_the_past_or_a_closing_day_is_refused(
     assert read(store, lambda uow: uow.mandates.batches_of("enfance")) == ()
 
 
-def test_a_reject_reopens_the_debt_with_its_reason(store: CommuneStore) -> None:
+def plain(text: str) -> str:
+    """``text`` with its no-break spaces (amounts, dates) as plain ones."""
+    return text.replace("\u00a0", " ").replace("\u202f", " ")
+
+
+def reject_claires(store: CommuneStore, reason: str = "AM04") -> tuple[dict[str, str], RejectsImport]:
+    """November collected on the 15th; the bank returns Claire's debit on Friday 18 December."""
     register_both(store)
     numbers = bill_november(store)
     office(store).direct_debit_file(REGISSEUR, "enfance", DEBIT_DAY)
-    bank = office(store, dt.datetime(2026, 12, 18, 10, tzinfo=PARIS))
-    report = f"reference;motif\n{numbers['F1']};AM04\n".encode()
-    imported = bank.import_direct_debit_rejects(REGISSEUR, "enfance", report)
+    report = f"reference;motif\n{numbers['F1']};{reason}\n".encode()
+    return numbers, office(store, RETURNED).import_direct_debit_rejects(REGISSEUR, "enfance", report)
+
+
+def test_a_reject_reopens_the_original_invoice_with_its_reason_and_issues_none(store: CommuneStore) -> None:
+    numbers, imported = reject_claires(store)
     (debt,) = imported.reopened
     assert (debt.invoice_number, debt.reason, debt.mandate_revoked) == (numbers["F1"], "AM04", False)
-    assert "provision insuffisante" in debt.message_fr
+    assert debt.code == "direct_debit.rejected"
+    assert plain(debt.message_fr) == (
+        f"Facture {numbers['F1']} : le prélèvement de 24,60 € du mardi 15 décembre 2026 a été rejeté par "
+        "votre banque (provision insuffisante, AM04) ; la facture est de nouveau à régler : 24,60 €."
+    )
     assert imported.message_fr == "1 prélèvement rejeté enregistré."
 
     book = read(store, lambda uow: billing_ledger(uow, "F1"))
-    paid_off, reopened = book.remaining(numbers["F1"]), book.remaining(debt.new_invoice_number)
-    reissued = book.invoice(debt.new_invoice_number)
-    received = Money.total(p.amount for p in book.payments)
-    assert paid_off == Money(0)
-    assert reopened == debt.amount
-    assert received == Money(0)  # the debit and its cancellation
-    assert reissued.direct_debit_on is None
-    (line,) = reissued.lines
-    assert line.reason == "direct_debit.rejected"
-    assert "rejeté par votre banque : provision insuffisante (AM04)" in line.explanation
+    assert [invoice.number for invoice in book.invoices] == [numbers["F1"]]  # no new invoice
+    assert book.remaining(numbers["F1"]) == debt.amount == Money("24.60")
+    assert book.paid(numbers["F1"]) == Money(0)
+    collected, returned = sorted(book.payments, key=lambda p: p.number)
+    assert (collected.amount, returned.amount) == (debt.amount, -debt.amount)  # what came in went back
+    assert returned.number == debt.reversal_number
+    assert returned.method is PaymentMethod.DIRECT_DEBIT
+    assert plain(returned.reference) == (
+        "Prélèvement du mardi 15 décembre 2026 rejeté par votre banque le vendredi 18 décembre 2026 : "
+        "provision insuffisante (AM04)"
+    )
     collection = read(store, lambda uow: uow.mandates.collections_of("F1")[0])
     assert collection.reject is not None
-    assert collection.reject.reason == "AM04"
-    # The first collection failed: the next one is a first one again; the same report again changes nothing.
+    assert (collection.reject.on, collection.reject.reason) == (D(2026, 12, 18), "AM04")
+    assert collection.reject.document == debt.reversal_number
+    # The first collection failed: the next one is a first one again.
     assert read(store, lambda uow: uow.mandates.get("enfance-F1-001").mandate.sequence) is SequenceType.FRST
-    again = bank.import_direct_debit_rejects(REGISSEUR, "enfance", report)
+
+
+def test_the_same_report_imported_twice_changes_nothing(store: CommuneStore) -> None:
+    numbers, _ = reject_claires(store)
+    before = read(store, lambda uow: billing_ledger(uow, "F1"))
+    report = f"{numbers['F1']};AM04\n".encode()
+    again = office(store, RETURNED).import_direct_debit_rejects(REGISSEUR, "enfance", report)
     assert (again.reopened, again.already_recorded) == ((), (numbers["F1"],))
+    after = read(store, lambda uow: billing_ledger(uow, "F1"))
+    assert (after.payments, after.allocations, after.invoices) == (
+        before.payments,
+        before.allocations,
+        before.invoices,
+    )
+
+
+def test_a_reopened_invoice_is_owed_again_and_paid_at_the_counter(store: CommuneStore) -> None:
+    numbers, _ = reject_claires(store)
+    counter = office(store, dt.datetime(2026, 12, 21, 11, tzinfo=PARIS))
+    record = counter.record_payment(
+        REGISSEUR, "F1", "enfance", [numbers["F1"]], Money("24.60"), PaymentMethod.CHEQUE
+    )
+    assert [(a.invoice_number, a.amount) for a in record.allocations] == [(numbers["F1"], Money("24.60"))]
+    book = read(store, lambda uow: billing_ledger(uow, "F1"))
+    assert book.remaining(numbers["F1"]) == Money(0)
+    # Kept: 24,60 € received by cheque; the debit came in and went back.
+    assert Money.total(p.amount for p in book.payments) == Money("24.60")
+
+
+def test_a_reopened_invoice_is_listed_to_pay_and_payable_online_no_longer_said_debited(
+    store: CommuneStore,
+) -> None:
+    numbers, _ = reject_claires(store)
+    claire = FamilyMember("acc-claire", [AccountLink("saint-aubin", "F1", "F1-g1", "act-1", NOW)])
+    (listed,) = FamilyPortal(store, gateway=FakeGateway(), clock=FixedClock(RETURNED)).invoices_to_pay(
+        claire, "F1"
+    )
+    assert (listed.item.number, listed.item.remaining) == (numbers["F1"], Money("24.60"))
+    assert (listed.item.payable_online, listed.code) == (True, "payment.payable_online")
+
+
+def test_a_rejected_invoice_is_presented_again_only_when_the_regie_asks(store: CommuneStore) -> None:
+    numbers, _ = reject_claires(store)
+    later = office(store, RETURNED)
+    with pytest.raises(InvalidInput) as refused:
+        later.direct_debit_file(REGISSEUR, "enfance", D(2026, 12, 28))
+    assert refused.value.code == "sepa.nothing_to_collect"
+    assert refused.value.details["left_out"] == [numbers["F1"]]
+    made = later.direct_debit_file(REGISSEUR, "enfance", D(2026, 12, 28), represent=[numbers["F1"]])
+    assert [(c.invoice_number, c.amount, c.sequence) for c in made.batch.collections] == [
+        (numbers["F1"], Money("24.60"), SequenceType.FRST)
+    ]
+    assert read(store, lambda uow: billing_ledger(uow, "F1").remaining(numbers["F1"])) == Money(0)
+
+
+def test_represent_is_refused_for_an_invoice_that_was_never_rejected(store: CommuneStore) -> None:
+    register_both(store)
+    numbers = bill_november(store)
+    with pytest.raises(InvalidInput) as refused:
+        office(store).direct_debit_file(REGISSEUR, "enfance", DEBIT_DAY, represent=[numbers["F2"]])
+    assert refused.value.code == "sepa.not_rejected"
+    assert read(store, lambda uow: uow.mandates.batches_of("enfance")) == ()
+
+
+def test_the_tax_attestation_does_not_count_a_returned_debit(store: CommuneStore) -> None:
+    young = Child("C1", "Léa", "Martin", D(2021, 5, 14), ["F1"])  # 5 on 1 January 2026
+    transact(store, lambda uow: uow.families.save_child(young))
+    register_both(store)
+    numbers = bill_november(store)
+    office(store).direct_debit_file(REGISSEUR, "enfance", DEBIT_DAY)
+    bank = office(store, RETURNED)
+    collected = [a.family_id for a in bank.tax_attestations(REGISSEUR, 2026)]
+    assert "F1" in collected  # the debit of the 15th, before the bank returned it
+    bank.import_direct_debit_rejects(REGISSEUR, "enfance", f"{numbers['F1']};AM04\n".encode())
+    assert [a.family_id for a in bank.tax_attestations(REGISSEUR, 2026) if a.family_id == "F1"] == []
 
 
 def test_a_closed_account_revokes_the_mandate_and_a_status_report_is_read(store: CommuneStore) -> None:
@@ -451,7 +542,7 @@ _CALLS: dict[str, tuple[tuple[object, ...], dict[str, object]]] = {
     ),
     "revoke_mandate": ((GESTIONNAIRE, "SAP-F2-0001"), {}),
     "mandates": ((REGISSEUR, "enfance"), {}),
-    "direct_debit_file": ((REGISSEUR, "enfance", DEBIT_DAY), {}),
+    "direct_debit_file": ((REGISSEUR, "enfance", DEBIT_DAY), {"represent": ()}),
     "import_direct_debit_rejects": ((REGISSEUR, "enfance", b"FAC-enfance-2026-000001;AM04\n"), {}),
 }
 
@@ -506,14 +597,9 @@ def test_hostile_arguments_are_refused_with_the_librarys_errors_and_write_nothin
         assert _memory_tables(store) == before, f"{name} refused but wrote"
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(paid=st.lists(st.integers(min_value=0, max_value=3000), min_size=2, max_size=2))
-def test_a_file_collects_exactly_what_is_left_and_never_an_invoice_twice(
-    billed: MemoryStore, paid: list[int]
-) -> None:
-    """Whatever the households paid at the counter before (nothing, part, all), the file collects what is
-    left on each invoice, the invoices and their payments add up, and a second file collects nothing."""
-    store = _copy(billed)
+def paid_at_counter(store: CommuneStore, paid: list[int]) -> tuple[dict[str, str], dict[str, Money]]:
+    """Each household pays ``paid`` cents (at most its invoice) by cheque before the file: the invoice
+    numbers and what each invoice owed."""
     numbers = {"F1": "FAC-enfance-2026-000001", "F2": "FAC-enfance-2026-000002"}
     with store.unit_of_work() as uow:
         owed = {fid: uow.documents.invoice(number).total for fid, number in numbers.items()}
@@ -523,6 +609,18 @@ def test_a_file_collects_exactly_what_is_left_and_never_an_invoice_twice(
             office(store).record_payment(
                 REGISSEUR, family_id, "enfance", [number], amount, PaymentMethod.CHEQUE
             )
+    return numbers, owed
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(paid=st.lists(st.integers(min_value=0, max_value=3000), min_size=2, max_size=2))
+def test_a_file_collects_exactly_what_is_left_and_never_an_invoice_twice(
+    billed: MemoryStore, paid: list[int]
+) -> None:
+    """Whatever the households paid at the counter before (nothing, part, all), the file collects what is
+    left on each invoice, the invoices and their payments add up, and a second file collects nothing."""
+    store = _copy(billed)
+    numbers, _ = paid_at_counter(store, paid)
     left = remaining(store, numbers)
     if not any(amount > Money(0) for amount in left.values()):
         with pytest.raises(InvalidInput):
@@ -534,6 +632,41 @@ def test_a_file_collects_exactly_what_is_left_and_never_an_invoice_twice(
     assert set(remaining(store, numbers).values()) == {Money(0)}
     with pytest.raises(InvalidInput):
         office(store).direct_debit_file(REGISSEUR, "enfance", DEBIT_DAY)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    paid=st.lists(st.integers(min_value=0, max_value=3000), min_size=2, max_size=2),
+    returned=st.sets(st.sampled_from(["F1", "F2"])),
+    reason=st.sampled_from(["AM04", "MS02", "AC04"]),
+)
+def test_money_is_conserved_what_came_in_less_what_the_bank_returned_is_what_is_kept(
+    billed: MemoryStore, paid: list[int], returned: set[str], reason: str
+) -> None:
+    """Whatever was paid at the counter first and whichever debits the bank returns: each returned invoice
+    is open again for exactly what its debit collected, no invoice is issued, and the money received less
+    the money returned is what the invoices' allocations settle."""
+    store = _copy(billed)
+    numbers, owed = paid_at_counter(store, paid)
+    try:
+        built = office(store).direct_debit_file(REGISSEUR, "enfance", DEBIT_DAY)
+    except InvalidInput:
+        return  # everything was paid at the counter
+    collected = {c.family_id: c.amount for c in built.batch.collections}
+    rejected = sorted(fid for fid in returned if fid in collected)
+    if rejected:
+        report = "".join(f"{numbers[fid]};{reason}\n" for fid in rejected).encode()
+        office(store, RETURNED).import_direct_debit_rejects(REGISSEUR, "enfance", report)
+    books = read(store, lambda uow: {fid: billing_ledger(uow, fid) for fid in numbers})
+    for family_id, number in numbers.items():
+        book = books[family_id]
+        assert [invoice.number for invoice in book.invoices] == [number]
+        came_in = Money.total(p.amount for p in book.payments if not p.amount.is_negative)
+        went_back = -Money.total(p.amount for p in book.payments if p.amount.is_negative)
+        assert came_in - went_back == book.paid(number) == owed[family_id] - book.remaining(number)
+        back = collected[family_id] if family_id in rejected else Money(0)
+        assert went_back == back
+        assert book.remaining(number) == back
 
 
 def test_a_revoked_or_lapsed_mandate_leaves_the_invoice_to_pay_by_other_means(store: CommuneStore) -> None:

@@ -7,6 +7,9 @@ The rules, as this module applies them:
 - *paid in the year*: the payments received in the calendar year in the commune's time zone, as they were
   allocated to invoices (a credit note set against an invoice is not a payment; a payment received on
   31 December counts in that year even if it was allocated later);
+- *actually kept*: a direct debit the bank returned (a reject, reversed by an allocation from the invoice
+  to a negative payment, ``billing.documents``) was not paid: the reversal takes back the invoice's latest
+  payments received before it — the returned collection — in whatever year it came back;
 - *care only*: an invoice line counts when it bills a child's prestation; surcharges (codes
   ``surcharge.*``: unbooked presence, late booking, the exceptional tariff's supplement) are penalties and do
   not count, nor the amounts carried from earlier periods; a price list says the part of each unit that pays
@@ -182,6 +185,40 @@ def _paid_in(commune: Commune, payments: Iterable[Payment], year: int) -> set[st
     }
 
 
+def _kept(
+    invoices: Iterable[Invoice], payments: Iterable[Payment], allocations: Iterable[Allocation]
+) -> dict[tuple[str, str], int]:
+    """What each payment's allocation to an invoice still settles, in cents by (payment, invoice): an
+    invoice's reversals take back its latest payments received no later than each reversal."""
+    by_number = {payment.number: payment for payment in payments}
+    reversible = {invoice.number for invoice in invoices if not invoice.is_credit_note}
+    kept: dict[tuple[str, str], int] = {}
+    reversals: list[tuple[Payment, Allocation]] = []
+    for allocation in allocations:
+        target = by_number.get(allocation.invoice_number)
+        if allocation.source in reversible and target is not None and target.amount.is_negative:
+            reversals.append((target, allocation))
+        elif allocation.source in by_number:
+            key = (allocation.source, allocation.invoice_number)
+            kept[key] = kept.get(key, 0) + allocation.amount.cents
+    for reversal, allocation in sorted(reversals, key=lambda item: (item[0].received_at, item[0].number)):
+        to_take = allocation.amount.cents
+        before = sorted(
+            (
+                (by_number[source].received_at, source)
+                for source, invoice in kept
+                if invoice == allocation.source and by_number[source].received_at <= reversal.received_at
+            ),
+            reverse=True,
+        )
+        for _, source in before:
+            key = (source, allocation.source)
+            taken = min(kept[key], to_take)
+            kept[key] -= taken
+            to_take -= taken
+    return kept
+
+
 def tax_attestation(
     commune: Commune,
     family: Family,
@@ -207,11 +244,12 @@ def tax_attestation(
     _check_household(commune, family)
     first_january = dt.date(year, 1, 1)
     young = {child.id: child for child in children if child.age_on(first_january) < TAX_CREDIT_AGE}
+    invoices, payments = list(invoices), list(payments)
     paid_by = _paid_in(commune, payments, year)
     paid: dict[str, int] = {}
-    for allocation in allocations:
-        if allocation.source in paid_by:
-            paid[allocation.invoice_number] = paid.get(allocation.invoice_number, 0) + allocation.amount.cents
+    for (source, invoice_number), kept in _kept(invoices, payments, allocations).items():
+        if source in paid_by:
+            paid[invoice_number] = paid.get(invoice_number, 0) + kept
     cents: dict[str, int] = {}
     for invoice in invoices:
         if invoice.kind is DocumentKind.CREDIT_NOTE or invoice.number not in paid or invoice.total <= ZERO:

@@ -168,7 +168,7 @@ def _positive(instance: Any, attribute: attrs.Attribute[Any], value: object) -> 
 class DebitReject:
     """The bank's return of a collection (an R-transaction): the day it was recorded, the ISO 20022 reason
     code (``AM04``…, ``billing.rejects.REJECT_REASONS`` gives its French label) and the number of the
-    invoice that reopened the debt."""
+    payment that reversed the collection (the invoice itself is open again)."""
 
     on: dt.date = attrs.field(validator=plain_date)
     reason: str

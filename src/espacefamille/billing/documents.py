@@ -5,6 +5,11 @@ lines, and what remains to pay is derived from the allocations of payments and c
 stored total can drift from the lines. Corrections are new lines on a later invoice that name the
 original date and invoice (``InvoiceLine.regularises``).
 
+A direct debit the bank returned (a reject) is reversed, never erased: a ``Payment`` of the opposite amount
+(the money going back) and an ``Allocation`` from the invoice to that reversal, which takes back what the
+collection had settled — so the invoice itself is open again, and what remains on it is still derived from
+allocations.
+
 Numbers are unique, ordered and gap-free per régie, year and series: invoices (``FAC``), credit notes
 (``AV``), payments (``PAY``) and refunds (``REM``) each have their own series.
 """
@@ -148,9 +153,14 @@ class Payment:
 
 @attrs.frozen
 class Allocation:
-    """Part of a payment (or of a credit note) settling part of an invoice."""
+    """Part of a payment (or of a credit note) settling part of an invoice.
 
-    source: str  # a payment number, or a credit note number
+    Two allocations name a negative payment as their target: a credit note's credit paid back (``source``
+    the credit note, the payment a refund), and a reversal (``source`` the invoice, the payment the money a
+    direct debit's bank took back), which takes back that much of what the invoice had settled.
+    """
+
+    source: str  # a payment number, or a credit note number (or, for a reversal, the invoice)
     invoice_number: str
     amount: Money
 
@@ -160,12 +170,20 @@ class Allocation:
 
 
 def remaining(invoice: Invoice, allocations: Iterable[Allocation]) -> Money:
-    """What is left to pay on ``invoice`` (or, for a credit note, left to use), from its allocations."""
+    """What is left to pay on ``invoice`` (or, for a credit note, left to use), from its allocations.
+
+    An invoice's reversals (allocations from it: a direct debit the bank returned) take back what was paid.
+    """
     if invoice.is_credit_note:
         used = Money.total(a.amount for a in allocations if a.source == invoice.number)
         return -invoice.total - used
-    paid = Money.total(a.amount for a in allocations if a.invoice_number == invoice.number)
-    return invoice.total - paid
+    cents = invoice.total.cents
+    for allocation in allocations:
+        if allocation.invoice_number == invoice.number:
+            cents -= allocation.amount.cents
+        elif allocation.source == invoice.number:
+            cents += allocation.amount.cents
+    return Money.from_cents(cents)
 
 
 def _counters(table: Mapping[tuple[str, int, Series], int]) -> dict[tuple[str, int, Series], int]:

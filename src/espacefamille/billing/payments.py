@@ -19,6 +19,11 @@ Credit notes (*avoirs*) are applied to the open invoices of the same payer and r
 back by ``refund_credit``: a ``Payment`` with a negative amount in the ``REM`` series, and an allocation
 from the credit note to that refund, so the credit left is still derived from allocations.
 
+A direct debit the bank returned (a SEPA reject) is reversed likewise, never erased: a ``direct_debit``
+payment of the opposite amount and an allocation from the invoice to it, which takes back what the
+collection settled (``BillingLedger.paid`` is net of it). The invoice itself is open again, and payable
+online though it was on direct debit (``BillingLedger.debit_returned``).
+
 Why one module of some 1,000 lines: payments, their allocation, credit notes and refunds are one ledger
 whose invariant (money conserved, credits derived from allocations) is checked in one place.
 """
@@ -192,13 +197,24 @@ class BillingLedger:
             payments[payment.number] = payment
         for allocation in self.allocations:
             source = by_number.get(allocation.source)
-            if allocation.source not in payments and (source is None or not source.is_credit_note):
+            target = by_number.get(allocation.invoice_number)
+            refund = payments.get(allocation.invoice_number)
+            # A reversal: an invoice takes back, for a negative payment, what a returned debit had settled.
+            reversal = (
+                source is not None
+                and not source.is_credit_note
+                and refund is not None
+                and refund.amount.is_negative
+            )
+            if (
+                allocation.source not in payments
+                and (source is None or not source.is_credit_note)
+                and not reversal
+            ):
                 raise InvalidInput(
                     f"allocation from unknown payment or credit note {allocation.source}",
                     code="billing.unknown_allocation_source",
                 )
-            target = by_number.get(allocation.invoice_number)
-            refund = payments.get(allocation.invoice_number)
             # A credit note's credit may pay an invoice, a refund, or a prepaid basket (its hold reference).
             held = (
                 source is not None and source.is_credit_note and is_hold_reference(allocation.invoice_number)
@@ -218,11 +234,19 @@ class BillingLedger:
         settled: dict[str, int] = {}
         for allocation in self.allocations:
             for number in (allocation.invoice_number, allocation.source):
-                if number in by_number:
-                    settled[number] = settled.get(number, 0) + allocation.amount.cents
+                found = by_number.get(number)
+                if found is not None:
+                    # An invoice's reversals (allocations from it) take back what was paid on it.
+                    taken_back = number == allocation.source and not found.is_credit_note
+                    cents = allocation.amount.cents
+                    settled[number] = settled.get(number, 0) + (-cents if taken_back else cents)
         for number, cents in settled.items():
             if cents > abs(by_number[number].total.cents):
                 raise InvalidInput(f"{number} is allocated beyond its total", code="billing.over_allocated")
+            if cents < 0:
+                raise InvalidInput(
+                    f"{number} is reversed beyond what was paid on it", code="billing.over_reversed"
+                )
 
     def invoice(self, number: str) -> Invoice:
         """The invoice or credit note numbered ``number``; ``NotFound`` otherwise."""
@@ -243,8 +267,26 @@ class BillingLedger:
         return remaining(self.invoice(number), self.allocations)
 
     def paid(self, number: str) -> Money:
-        """What has been allocated to an invoice, from payments and credit notes."""
-        return Money.total(a.amount for a in self.allocations if a.invoice_number == number)
+        """What has been allocated to an invoice, from payments and credit notes, less its reversals (a
+        direct debit the bank returned)."""
+        invoice = self._by_number.get(number)
+        reversible = invoice is not None and not invoice.is_credit_note
+        return Money.total(
+            a.amount if a.invoice_number == number else -a.amount
+            for a in self.allocations
+            if a.invoice_number == number or (reversible and a.source == number)
+        )
+
+    def debit_returned(self, number: str) -> bool:
+        """Whether a direct debit of invoice ``number`` came back from the bank (a reversal from it)."""
+        invoice = self._by_number.get(number)
+        return (
+            invoice is not None
+            and not invoice.is_credit_note
+            and any(
+                a.source == number and a.invoice_number in self._payments_by_number for a in self.allocations
+            )
+        )
 
     def allocations_of(self, source: str) -> tuple[Allocation, ...]:
         """The allocations from one payment or credit note."""
@@ -469,9 +511,10 @@ class PaymentRecord:
         return self.message_fr if lang == "fr" else self.message
 
 
-def _online_refusal(invoice: Invoice, today: dt.date) -> PaymentRefusal | None:
-    """Why ``invoice`` cannot be paid online today, if it cannot."""
-    if invoice.direct_debit_on is not None:
+def _online_refusal(ledger: BillingLedger, invoice: Invoice, today: dt.date) -> PaymentRefusal | None:
+    """Why ``invoice`` cannot be paid online today, if it cannot (one whose direct debit the bank returned is
+    no longer waiting to be debited)."""
+    if invoice.direct_debit_on is not None and not ledger.debit_returned(invoice.number):
         return PaymentRefusal.of("payment.direct_debit", invoice.number, debit=invoice.direct_debit_on)
     if today > invoice.due_on:
         return PaymentRefusal.of("payment.past_due", invoice.number, due=invoice.due_on)
@@ -515,7 +558,7 @@ def check_payment(ledger: BillingLedger, order: PaymentOrder, today: dt.date) ->
             refusals.append(PaymentRefusal.of("payment.already_paid", number))
             continue
         if order.method is PaymentMethod.ONLINE:
-            online = _online_refusal(invoice, today)
+            online = _online_refusal(ledger, invoice, today)
             if online is not None:
                 refusals.append(online)
                 continue
@@ -775,7 +818,7 @@ def invoices_to_pay(
         left = remaining(invoice, ledger.allocations)
         if not left:
             continue
-        refusal = _online_refusal(invoice, today)
+        refusal = _online_refusal(ledger, invoice, today)
         if refusal is None:
             words = {"number": invoice.number, "left": left, "due": invoice.due_on}
             fr = _render("payment.payable_online", "fr", words)

@@ -155,7 +155,8 @@ def cmd_debits_rejects(ctx: Context) -> int:
                     "invoice": d.invoice_number,
                     "reason": d.reason,
                     "amount": str(d.amount.amount),
-                    "new_invoice": d.new_invoice_number,
+                    "reversal": d.reversal_number,
+                    "remaining": str(d.remaining.amount),
                     "mandate_revoked": d.mandate_revoked,
                 }
                 for d in imported.reopened

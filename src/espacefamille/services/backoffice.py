@@ -1561,26 +1561,31 @@ class BackOffice(ServiceBase):
 
         return self._transact(work)
 
-    def direct_debit_file(self, actor: Actor, regie_id: str, debit_date: dt.date) -> DebitFile:
+    def direct_debit_file(
+        self, actor: Actor, regie_id: str, debit_date: dt.date, *, represent: Iterable[str] = ()
+    ) -> DebitFile:
         """The régie's SEPA debit file (pain.008.001.02) of ``debit_date``, recorded with its payments
         (``services.debits``): the invoices whose debit date has come, for what is left to pay on them — one
         paid meanwhile at the counter or online is left out. Written whole or not at all; an invoice already
-        in a file is never collected again. Refused for a date not after today or not a TARGET2 business day
+        in a file is never collected again. An invoice whose collection the bank returned is presented again
+        only when named in ``represent`` (else left out, ``sepa.rejected_before``; naming one that was not
+        returned: ``sepa.not_rejected``). Refused for a date not after today or not a TARGET2 business day
         (``sepa.debit_date_past``, ``sepa.not_a_business_day``), or when nothing is to be collected
         (``sepa.nothing_to_collect``)."""
         now = self.clock.now()
 
         def work(uow: UnitOfWork) -> DebitFile:
             require_agent(actor, uow.commune().collectivite.id, _REGIE)
-            return debits.direct_debit_file(uow, now, regie_id, debit_date)
+            return debits.direct_debit_file(uow, now, regie_id, debit_date, represent)
 
         return self._transact(work)
 
     def import_direct_debit_rejects(self, actor: Actor, regie_id: str, report: bytes) -> RejectsImport:
         """Record the collections the bank returned (``report``: a pain.002 status report or a CSV of invoice
-        number and reason code, ``billing.rejects``): each reopens its invoice's debt with the reason
-        (``services.debits``). Refused whole (``sepa.unknown_reject``) when a reference is no collection of
-        the régie; a reject already recorded is not recorded twice."""
+        number and reason code, ``billing.rejects``): each reverses its collection and reopens the invoice
+        itself with the reason (``services.debits``, ``direct_debit.rejected``); no invoice is issued.
+        Refused whole (``sepa.unknown_reject``) when a reference is no collection of the régie; a reject
+        already recorded is not recorded twice."""
         now = self.clock.now()
 
         def work(uow: UnitOfWork) -> RejectsImport:

@@ -13,21 +13,23 @@ invoice is collected. What each does to the store:
   from ``FRST`` to ``RCUR``, and the batch is kept with its pain.008 document; an invoice already in a batch
   is never collected again, so building the file twice debits nobody twice (the second time there is nothing
   left to collect: ``sepa.nothing_to_collect``, naming the file that has it);
-* a **reject** (``import_direct_debit_rejects``) marks its collection with the reason, and reopens the debt:
-  the bank took the money back, so the payment is cancelled by a ``direct_debit`` payment of the opposite
-  amount, and what the family owes is issued again as an invoice of the same régie (one line
-  ``direct_debit.rejected``, « Prélèvement rejeté … : provision insuffisante (AM04) ») to pay at the counter
-  or online — issued documents and recorded payments never change. A first collection rejected leaves the
-  mandate's next one ``FRST``; a reason that ends the mandate (closed account, no mandate, debtor deceased)
-  revokes it.
+* a **reject** (``import_direct_debit_rejects``) marks its collection with the reason, and reopens the
+  invoice itself: the bank took the money back, so the collection is reversed by a ``direct_debit`` payment
+  of the opposite amount (its reference the French sentence: « Prélèvement du mardi 15 décembre 2026 rejeté
+  par votre banque le … : provision insuffisante (AM04) ») and an allocation from the invoice to that
+  reversal, which takes back what the collection settled — issued documents and recorded payments never
+  change, no invoice is issued. The invoice is open again for the amount returned (``code``
+  ``direct_debit.rejected``): the household's account and reminders see it, it is paid at the counter or
+  online, and a later debit file presents it again only when the régie asks (``represent``). A first
+  collection rejected leaves the mandate's next one ``FRST``; a reason that ends the mandate (closed account,
+  no mandate, debtor deceased) revokes it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
-from decimal import Decimal
+from collections.abc import Iterable, Sequence
 from typing import Final
 
 import attrs
@@ -41,9 +43,7 @@ from espacefamille.billing.direct_debit import (
 )
 from espacefamille.billing.documents import (
     Allocation,
-    DocumentKind,
     Invoice,
-    InvoiceLine,
     Numbering,
     Payment,
     PaymentMethod,
@@ -109,22 +109,32 @@ class DebitFile:
 
 @attrs.frozen
 class ReopenedDebt:
-    """A rejected collection: the invoice, the household, the amount, the reason and the invoice that reopens
-    the debt; ``mandate_revoked`` when the reason ends the mandate."""
+    """A rejected collection and the invoice it reopens: the invoice, the household, the amount returned,
+    the reason, the collection's date, the reversal payment recorded (``reversal_number``) and what is left
+    to pay on the invoice now; ``mandate_revoked`` when the reason ends the mandate."""
 
     invoice_number: str
     family_id: str
     amount: Money
     reason: str
-    new_invoice_number: str
+    debit_date: dt.date
+    reversal_number: str
+    remaining: Money
     mandate_revoked: bool
 
     @property
+    def code(self) -> str:
+        return "direct_debit.rejected"
+
+    @property
     def message_fr(self) -> str:
+        """« Facture … : le prélèvement de 24,60 € du mardi 15 décembre 2026 a été rejeté par votre banque
+        (provision insuffisante, AM04) ; la facture est de nouveau à régler : 24,60 €. »"""
         text = (
-            f"Facture {self.invoice_number} : prélèvement de {self.amount.format()} rejeté "
+            f"Facture {self.invoice_number} : le prélèvement de {self.amount.format()} du "
+            f"{format_date(self.debit_date)} a été rejeté par votre banque "
             f"({reject_label_fr(self.reason)}, {self.reason}) ; "
-            f"à régler sur la facture {self.new_invoice_number}"
+            f"la facture est de nouveau à régler : {self.remaining.format()}"
         )
         return text + (" ; mandat révoqué." if self.mandate_revoked else ".")
 
@@ -334,6 +344,8 @@ class _Building:
     debit_date: dt.date
     received_at: dt.datetime
     collected: dict[str, str]
+    rejected: dict[str, DebitCollection]
+    represent: frozenset[str]
     numbering: Numbering
     collections: list[Collection] = attrs.field(factory=list)
     records: list[DebitCollection] = attrs.field(factory=list)
@@ -360,6 +372,10 @@ class _Building:
                     self.already.append(self.collected[invoice.number])
                 continue
             left = ledger.remaining(invoice.number)
+            returned = self.rejected.get(invoice.number)
+            if returned is not None and left > ZERO and invoice.number not in self.represent:
+                self.left_out.append(_rejected_before(invoice.number, family, returned))
+                continue
             if left <= ZERO:
                 if due == self.debit_date:
                     self.left_out.append(
@@ -402,7 +418,45 @@ class _Building:
             uow.mandates.save(attrs.evolve(mandate, mandate=used, last_collected_on=self.debit_date))
 
 
-def direct_debit_file(uow: UnitOfWork, now: dt.datetime, regie_id: str, debit_date: dt.date) -> DebitFile:
+def _rejected_before(number: str, family: Family, returned: DebitCollection) -> LeftOut:
+    assert returned.reject is not None
+    return LeftOut(
+        number,
+        family.id,
+        "sepa.rejected_before",
+        f"Facture {number} ({family.name}) : son prélèvement a été rejeté le "
+        f"{format_date(returned.reject.on)} ({reject_label_fr(returned.reject.reason)}) ; elle n'est "
+        "présentée à nouveau que si la régie le demande, sinon elle se règle autrement.",
+    )
+
+
+def _check_represent(regie: Regie, represent: object, rejected: dict[str, DebitCollection]) -> frozenset[str]:
+    """The invoices to present again: each one whose last collection the bank returned."""
+    if isinstance(represent, str) or not isinstance(represent, Iterable):
+        raise InvalidInput(
+            f"represent must be invoice numbers, got {represent!r}",
+            message_fr="Les factures à présenter à nouveau sont attendues par leur numéro.",
+            code="input.invalid_choice",
+        )
+    numbers = list(represent)
+    wrong = [n for n in numbers if not isinstance(n, str) or n not in rejected]
+    if wrong:
+        names = ", ".join(str(n) for n in wrong)
+        raise InvalidInput(
+            f"{names}: no rejected collection of régie {regie.id!r} to present again",
+            message_fr=(
+                f"À présenter à nouveau : {names} n'a pas de prélèvement rejeté à la régie {regie.name} ; "
+                "rien n'est prélevé."
+            ),
+            code="sepa.not_rejected",
+            details={"not_rejected": [str(n) for n in wrong]},
+        )
+    return frozenset(numbers)
+
+
+def direct_debit_file(
+    uow: UnitOfWork, now: dt.datetime, regie_id: str, debit_date: dt.date, represent: object = ()
+) -> DebitFile:
     commune = uow.commune()
     regie = commune.regie(regie_id)
     creditor = creditor_of(regie)
@@ -410,12 +464,23 @@ def direct_debit_file(uow: UnitOfWork, now: dt.datetime, regie_id: str, debit_da
     if refused is not None:
         raise refused
     previous = uow.mandates.batches_of(regie_id)
+    collected = {
+        c.invoice_number: batch.id for batch in previous for c in batch.collections if c.reject is None
+    }
+    rejected = {
+        c.invoice_number: c
+        for batch in sorted(previous, key=lambda b: (b.debit_date, b.id))
+        for c in batch.collections
+        if c.reject is not None and c.invoice_number not in collected
+    }
     building = _Building(
         _batch_id(regie_id, debit_date, previous),
         regie_id,
         debit_date,
         dt.datetime.combine(debit_date, dt.time(0), tzinfo=commune.calendar.zone),
-        {c.invoice_number: batch.id for batch in previous for c in batch.collections if c.reject is None},
+        collected,
+        rejected,
+        _check_represent(regie, represent, rejected),
         uow.documents.numbering(),
     )
     by_family: dict[str, list[FamilyMandate]] = {}
@@ -501,48 +566,29 @@ def _reopen(
     now: dt.datetime,
     numbering: Numbering,
 ) -> tuple[Numbering, ReopenedDebt]:
-    """Record one reject: the payment cancelled, the debt issued again, the collection and mandate marked."""
+    """Record one reject: the collection reversed (a payment of the opposite amount, and an allocation from
+    the invoice to it, so the invoice is open again), the collection and the mandate marked."""
     original = uow.documents.invoice(collection.invoice_number)
     amount = collection.amount
-    label = reject_label_fr(notice.reason)
-    numbering, cancel_number = numbering.next(regie.id, today.year, Series.PAYMENT)
+    left = billing_ledger(uow, collection.family_id).remaining(original.number) + amount
+    batch = uow.mandates.batch(collection.batch_id)
+    returned = (
+        f"Prélèvement du {format_date(batch.debit_date)} rejeté par votre banque le {format_date(today)}"
+    )
+    numbering, reversal = numbering.next(regie.id, today.year, Series.PAYMENT)
     uow.documents.save_payment(
         Payment(
-            cancel_number,
+            reversal,
             regie.id,
             collection.family_id,
             -amount,
             now,
             PaymentMethod.DIRECT_DEBIT,
-            f"Rejet {notice.reason} du prélèvement {collection.payment_number}",
+            f"{returned} : {reject_label_fr(notice.reason)} ({notice.reason})",
         )
     )
-    numbering, number = numbering.next(regie.id, today.year, Series.INVOICE)
-    batch = uow.mandates.batch(collection.batch_id)
-    line = InvoiceLine(
-        "",
-        "",
-        f"Prélèvement rejeté — facture {original.number}",
-        "direct_debit.rejected",
-        (),
-        Decimal(1),
-        amount.amount,
-        amount,
-        f"Le prélèvement du {format_date(batch.debit_date)} a été rejeté par votre banque : {label} "
-        f"({notice.reason}). Ce montant reste à payer.",
-    )
-    reissued = Invoice(
-        number,
-        regie.id,
-        collection.family_id,
-        DocumentKind.INVOICE,
-        original.period,
-        today,
-        today + dt.timedelta(days=regie.payment_delay_days),
-        (line,),
-    )
-    uow.documents.save_invoice(reissued)
-    uow.mandates.save_collection(attrs.evolve(collection, reject=DebitReject(today, notice.reason, number)))
+    uow.documents.save_allocations([Allocation(original.number, reversal, amount)], collection.family_id)
+    uow.mandates.save_collection(attrs.evolve(collection, reject=DebitReject(today, notice.reason, reversal)))
     mandate = uow.mandates.get(collection.rum)
     revoked = ends_mandate(notice.reason) and mandate.revoked_on is None
     if collection.sequence is SequenceType.FRST and mandate.mandate.sequence is not SequenceType.FRST:
@@ -551,5 +597,14 @@ def _reopen(
         uow.mandates.save(mandate)
     if revoked:
         _revoke(uow, mandate, today)
-    debt = ReopenedDebt(original.number, collection.family_id, amount, notice.reason, number, revoked)
+    debt = ReopenedDebt(
+        original.number,
+        collection.family_id,
+        amount,
+        notice.reason,
+        batch.debit_date,
+        reversal,
+        left,
+        revoked,
+    )
     return numbering, debt
