@@ -408,6 +408,25 @@ def test_a_reopened_invoice_is_listed_to_pay_and_payable_online_no_longer_said_d
     assert (listed.item.payable_online, listed.code) == (True, "payment.payable_online")
 
 
+def test_the_reopened_invoices_page_says_the_debit_was_rejected_and_how_to_pay(store: CommuneStore) -> None:
+    numbers, _ = reject_claires(store)
+    invoice, commune, housed, mandate, book = read(
+        store,
+        lambda uow: (
+            uow.documents.invoice(numbers["F1"]),
+            uow.commune(),
+            uow.families.get("F1"),
+            uow.mandates.of_family("F1")[0].mandate,
+            billing_ledger(uow, "F1"),
+        ),
+    )
+    page = plain(render_invoice_html(invoice, commune, housed, allocations=book.allocations, mandate=mandate))
+    assert "Le prélèvement automatique de cette facture a été rejeté par votre banque" in page
+    assert "il reste 24,60 € à payer" in page
+    assert "Vous n'avez rien à faire" not in page
+    assert "Auprès de la régie" in page
+
+
 def test_a_rejected_invoice_is_presented_again_only_when_the_regie_asks(store: CommuneStore) -> None:
     numbers, _ = reject_claires(store)
     later = office(store, RETURNED)
@@ -420,6 +439,28 @@ def test_a_rejected_invoice_is_presented_again_only_when_the_regie_asks(store: C
         (numbers["F1"], Money("24.60"), SequenceType.FRST)
     ]
     assert read(store, lambda uow: billing_ledger(uow, "F1").remaining(numbers["F1"])) == Money(0)
+
+
+def test_the_banks_report_names_its_file_so_an_old_report_never_returns_the_new_presentation(
+    store: CommuneStore,
+) -> None:
+    register_both(store)
+    numbers = bill_november(store)
+    office(store).direct_debit_file(REGISSEUR, "enfance", DEBIT_DAY)
+    first = PAIN_002.format(number=numbers["F1"]).replace("AC04", "AM04").encode()
+    bank = office(store, RETURNED)
+    assert len(bank.import_direct_debit_rejects(REGISSEUR, "enfance", first).reopened) == 1
+    bank.direct_debit_file(REGISSEUR, "enfance", D(2026, 12, 28), represent=[numbers["F1"]])
+    # The report of the first file imported again: already recorded, the new presentation stands.
+    again = bank.import_direct_debit_rejects(REGISSEUR, "enfance", first)
+    assert (again.reopened, again.already_recorded) == ((), (numbers["F1"],))
+    assert read(store, lambda uow: billing_ledger(uow, "F1").remaining(numbers["F1"])) == Money(0)
+    # The second file's own report returns the second presentation.
+    second = first.replace(b"enfance-20261215-01", b"enfance-20261228-01")
+    late = office(store, dt.datetime(2027, 1, 4, 9, tzinfo=PARIS))
+    (debt,) = late.import_direct_debit_rejects(REGISSEUR, "enfance", second).reopened
+    assert debt.debit_date == D(2026, 12, 28)
+    assert read(store, lambda uow: billing_ledger(uow, "F1").remaining(numbers["F1"])) == Money("24.60")
 
 
 def test_represent_is_refused_for_an_invoice_that_was_never_rejected(store: CommuneStore) -> None:

@@ -32,7 +32,14 @@ def test_excel_french_csv_in_windows_1252_with_commas_or_a_bom_is_read() -> None
 
 def test_a_pain_002_status_report_gives_its_rejected_transactions_only() -> None:
     report = PAIN_002.format(number="FAC-enfance-2026-000041").encode()
-    assert read_rejects(report) == (RejectNotice("FAC-enfance-2026-000041", "AC04"),)
+    assert read_rejects(report) == (RejectNotice("FAC-enfance-2026-000041", "AC04", "enfance-20261215-01"),)
+
+
+def test_a_bad_original_message_id_is_refused() -> None:
+    report = PAIN_002.format(number="FAC-enfance-2026-000041").replace("enfance-20261215-01", "é" * 3)
+    with pytest.raises(InvalidInput) as refused:
+        read_rejects(report.encode())
+    assert refused.value.code == "sepa.unreadable_rejects"
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,8 @@ insufficient funds, ``AC04``: account closed…). The régie's bank reports them
 ``pain.002.001.03`` status report (each rejected transaction: its ``OrgnlEndToEndId``, the invoice number,
 and its ``StsRsnInf/Rsn/Cd``) or as a table its online banking exports; ``read_rejects`` takes both:
 
-* the XML status report, as the bank sends it;
+* the XML status report, as the bank sends it (its ``OrgnlGrpInfAndSts/OrgnlMsgId`` names our debit file, so
+  that a report imported again after the invoice was presented anew never returns the new presentation);
 * a CSV file (UTF-8 or Windows-1252, ``;`` or ``,``) whose first column is the end-to-end id (the invoice
   number) and second the reason code, with or without a header line (``reference;motif``).
 
@@ -67,11 +68,12 @@ def ends_mandate(reason: str) -> bool:
 
 @attrs.frozen
 class RejectNotice:
-    """One returned collection as the bank reports it: the end-to-end id (our invoice number) and the
-    reason code."""
+    """One returned collection as the bank reports it: the end-to-end id (our invoice number), the reason
+    code and, when the report says it (a pain.002's ``OrgnlMsgId``), the debit file's message id."""
 
     end_to_end_id: str
     reason: str
+    batch_id: str | None = None
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.end_to_end_id, str) or not _END_TO_END.fullmatch(self.end_to_end_id):
@@ -83,6 +85,10 @@ class RejectNotice:
                 f"invalid reason code {self.reason!r} for {self.end_to_end_id}",
                 f"motif « {self.reason} » de la facture {self.end_to_end_id} (quatre lettres ou chiffres)",
             )
+        if self.batch_id is not None and (
+            not isinstance(self.batch_id, str) or not _END_TO_END.fullmatch(self.batch_id)
+        ):
+            raise _refused(f"invalid original message id {self.batch_id!r}", f"fichier « {self.batch_id} »")
 
     @property
     def label_fr(self) -> str:
@@ -134,13 +140,15 @@ def _status_report(data: bytes) -> tuple[RejectNotice, ...]:
         raise _refused(f"not well-formed XML ({error})", "XML mal formé") from None
     if not any(_local(element.tag) == "OrgnlGrpInfAndSts" for element in root.iter()):
         raise _refused("not a pain.002 status report", "ce n'est pas un rapport d'état pain.002")
+    group = next(element for element in root.iter() if _local(element.tag) == "OrgnlGrpInfAndSts")
+    batch_id = _text_of(group, "OrgnlMsgId") or None
     notices = []
     for transaction in (element for element in root.iter() if _local(element.tag) == "TxInfAndSts"):
         status = _text_of(transaction, "TxSts")
         if status and status != "RJCT":
             continue
         reason = _text_of(transaction, "StsRsnInf", "Rsn", "Cd")
-        notices.append(RejectNotice(_text_of(transaction, "OrgnlEndToEndId"), reason))
+        notices.append(RejectNotice(_text_of(transaction, "OrgnlEndToEndId"), reason, batch_id))
     return tuple(notices)
 
 

@@ -154,13 +154,19 @@ def _line(line: InvoiceLine) -> _Line:
 
 
 def payment_means_fr(
-    invoice: Invoice, regie: Regie, left: Money, mandate: Mandate | None = None
+    invoice: Invoice,
+    regie: Regie,
+    left: Money,
+    mandate: Mandate | None = None,
+    *,
+    debit_returned: bool = False,
 ) -> tuple[str, ...]:
     """How the family pays what is ``left`` on ``invoice``, one French paragraph per way.
 
     Nothing to do when it is settled or when it will be debited (on the account of ``mandate``, masked, when
     given); otherwise online through PayFiP (when the régie has a PayFiP client number) until the due date,
-    and at the régie.
+    and at the régie. When the bank returned its direct debit (``debit_returned``) the page says so first,
+    and how to pay what is left.
     """
     if invoice.is_credit_note:
         if not left:
@@ -171,7 +177,7 @@ def payment_means_fr(
         )
     if not left:
         return ("Cette facture est acquittée : vous n'avez rien à payer.",)
-    if invoice.direct_debit_on is not None:
+    if invoice.direct_debit_on is not None and not debit_returned:
         account = (
             "votre compte"
             if mandate is None
@@ -182,6 +188,11 @@ def payment_means_fr(
             f"le {format_date(invoice.direct_debit_on)}. Vous n'avez rien à faire.",
         )
     means = []
+    if debit_returned:
+        means.append(
+            "Le prélèvement automatique de cette facture a été rejeté par votre banque : il reste "
+            f"{_amount(left)} à payer, par l'un des moyens ci-dessous."
+        )
     if regie.payfip_client:
         means.append(
             f"En ligne, par carte bancaire ou prélèvement unique, jusqu'au {format_date(invoice.due_on)}, "
@@ -241,6 +252,7 @@ def render_invoice_html(
     mentions = regie.mentions
     if zero_lines is None:
         zero_lines = mentions.zero_lines
+    allocations = tuple(allocations)
     left = remaining(invoice, allocations)
     total = invoice.total
     payer = family.payer
@@ -274,7 +286,13 @@ def render_invoice_html(
         "remaining_label": "Crédit restant" if credit else "Reste à payer",
         "remaining": _amount(left),
         "payment_title": "Utilisation de l'avoir" if credit else "Comment payer",
-        "payment": payment_means_fr(invoice, regie, left, mandate),
+        "payment": payment_means_fr(
+            invoice,
+            regie,
+            left,
+            mandate,
+            debit_returned=not credit and any(a.source == invoice.number for a in allocations),
+        ),
         "after_due": ""
         if credit or not left or invoice.direct_debit_on
         else (mentions.after_due_date or AFTER_DUE_DATE_FR),

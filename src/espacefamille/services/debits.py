@@ -516,7 +516,17 @@ def direct_debit_file(
 
 
 def _find(batches: Sequence[DebitBatch], notice: RejectNotice) -> DebitCollection | None:
-    found = [c for batch in batches for c in batch.collections if c.invoice_number == notice.end_to_end_id]
+    """The collection ``notice`` returns: in the debit file it names, when it names one of the régie's,
+    else the invoice's latest collection (a CSV table does not say the file)."""
+    found = [
+        c
+        for batch in sorted(batches, key=lambda b: (b.debit_date, b.id))
+        for c in batch.collections
+        if c.invoice_number == notice.end_to_end_id
+    ]
+    named = [c for c in found if c.batch_id == notice.batch_id]
+    if named:
+        return named[-1]
     return found[-1] if found else None
 
 
