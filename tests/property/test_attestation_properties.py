@@ -139,3 +139,40 @@ def test_a_fully_paid_invoice_attests_exactly_its_care_lines_and_never_a_surchar
     for line in document.lines:
         if line.reason.startswith("surcharge"):
             assert care_part(COMMUNE, line) == ZERO
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    children,
+    history(),
+    st.data(),
+)
+def test_a_direct_debit_the_bank_returned_counts_as_if_it_had_never_been_collected(
+    kids: list[Child], data: tuple[list[Invoice], list[Payment], list[Allocation]], draw: st.DataObject
+) -> None:
+    """Paid − returned = kept: whatever was paid before, a debit of the rest that the bank returns (that
+    year or the next) leaves each year's attestation what it was without the debit."""
+    documents, payments, allocations = data
+    document = draw.draw(st.sampled_from(documents))
+    settled = Money.total(a.amount for a in allocations if a.invoice_number == document.number)
+    rest = document.total - settled
+    if rest <= ZERO:
+        return
+    # Collected after what was paid before (an invoice settled by its debit takes no other payment).
+    before = [p.received_at.astimezone(PARIS).replace(tzinfo=None) for p in payments]
+    start = max([dt.datetime(2025, 12, 25), *before]) + dt.timedelta(minutes=1)
+    collected = draw.draw(st.datetimes(start, start + dt.timedelta(days=30), timezones=st.just(PARIS)))
+    returned = collected + draw.draw(st.timedeltas(dt.timedelta(hours=1), dt.timedelta(days=60)))
+    debit = Payment("PAY-debit", "enfance", "F1", rest, collected, PaymentMethod.DIRECT_DEBIT)
+    reversal = Payment("PAY-reversal", "enfance", "F1", -rest, returned, PaymentMethod.DIRECT_DEBIT)
+    with_debit = (
+        [*payments, debit, reversal],
+        [
+            *allocations,
+            Allocation(debit.number, document.number, rest),
+            Allocation(document.number, reversal.number, rest),
+        ],
+    )
+    for year in (2025, 2026, 2027):
+        without = tax_attestation(COMMUNE, FAMILY, kids, documents, payments, allocations, year)
+        assert tax_attestation(COMMUNE, FAMILY, kids, documents, *with_debit, year) == without

@@ -109,6 +109,15 @@ def test_the_debit_file_is_built_then_rejects_are_recorded(db: str, tmp_path: Pa
     assert code == ExitCode.OK
     assert "provision insuffisante" in said
     assert said.endswith("1 prélèvement rejeté enregistré ; 0 rejet déjà connu.\n")
+    # The régie presents the rejected invoice again on Monday 28 December, and only when it says so.
+    later = ("--db", db, "--now", "18/12/2026 11:00")
+    new = tmp_path / "represented.xml"
+    build = ("debits", "build", "--regie", "enfance", "--date", "28/12/2026", "--out", str(new))
+    assert run(*build, *later)[0] == ExitCode.REFUSED
+    code, said = run(*build, "--represent", "FAC-enfance-2026-000001", *later)
+    assert code == ExitCode.OK
+    assert "fichier enfance-20261228-01, 1 prélèvement pour " in said
+    assert b"<EndToEndId>FAC-enfance-2026-000001</EndToEndId>" in new.read_bytes()
 
 
 def test_a_debit_date_in_the_past_or_malformed_is_refused(db: str, tmp_path: Path) -> None:

@@ -55,6 +55,9 @@ def add_debit_commands(commands: Any, parents: list[Any], parser_class: type[Any
     build.add_argument("--regie", required=True, help=say("regie"))
     build.add_argument("--date", required=True, help=say("debits.date"))
     build.add_argument("--out", required=True, help=say("debits.out"))
+    build.add_argument(
+        "--represent", action="append", default=[], metavar="FACTURE", help=say("debits.represent")
+    )
     rejects = command(steps, "rejects", "debits.rejects")
     rejects.add_argument("file", help=say("debits.file"))
     rejects.add_argument("--regie", required=True, help=say("regie"))
@@ -112,7 +115,7 @@ def cmd_debits_build(ctx: Context) -> int:
     require("schwifty")
     debit_date = parse_date(args.date)
     target = writable_file(Path(args.out))  # before anything is recorded
-    made = ctx.back_office().direct_debit_file(ctx.agent, args.regie, debit_date)
+    made = ctx.back_office().direct_debit_file(ctx.agent, args.regie, debit_date, represent=args.represent)
     write_bytes(target, made.content)
     batch = made.batch
     out.say(

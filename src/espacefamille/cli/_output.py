@@ -344,6 +344,10 @@ _TEXT: Final[dict[str, tuple[str, str]]] = {
     ),
     "help.debits.date": ("date de prélèvement (jj/mm/aaaa)", "collection date (dd/mm/yyyy)"),
     "help.debits.out": ("fichier .xml", ".xml file"),
+    "help.debits.represent": (
+        "facture dont le prélèvement a été rejeté, à présenter à nouveau (répétable)",
+        "an invoice whose debit was returned, to present again (repeatable)",
+    ),
     "help.debits.rejects": (
         "enregistrer les prélèvements rejetés par la banque",
         "record the debits the bank returned",
