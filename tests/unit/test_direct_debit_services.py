@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from espacefamille.adapters.fake_gateway import FakeGateway
 from espacefamille.adapters.memory import MemoryStore
 from espacefamille.adapters.sqlite import SqliteStore
-from espacefamille.billing.documents import PaymentMethod
+from espacefamille.billing.documents import Allocation, PaymentMethod
 from espacefamille.billing.mandates import SequenceType
 from espacefamille.calendar.periods import DateRange
 from espacefamille.config import dumps_commune, loads_commune
@@ -470,6 +470,35 @@ def test_represent_is_refused_for_an_invoice_that_was_never_rejected(store: Comm
         office(store).direct_debit_file(REGISSEUR, "enfance", DEBIT_DAY, represent=[numbers["F2"]])
     assert refused.value.code == "sepa.not_rejected"
     assert read(store, lambda uow: uow.mandates.batches_of("enfance")) == ()
+
+
+@pytest.mark.parametrize("represent", [42, "FAC-enfance-2026-000001", [None]])
+def test_represent_must_be_invoice_numbers(store: CommuneStore, represent: object) -> None:
+    register_both(store)
+    bill_november(store)
+    with pytest.raises(InvalidInput):
+        office(store).direct_debit_file(REGISSEUR, "enfance", DEBIT_DAY, represent=represent)  # type: ignore[arg-type]
+    assert read(store, lambda uow: uow.mandates.batches_of("enfance")) == ()
+
+
+def test_the_ledger_takes_a_reversal_only_from_an_invoice_to_a_negative_payment() -> None:
+    store = MemoryStore()
+    seed(store)
+    numbers, imported = reject_claires(store)
+    book = read(store, lambda uow: billing_ledger(uow, "F1"))
+    (debt,) = imported.reopened
+    assert book.debit_returned(numbers["F1"])
+    assert not book.debit_returned("FAC-unknown")
+    collected = next(p for p in book.payments if not p.amount.is_negative)
+    wrong = Allocation(numbers["F1"], collected.number, Money("1.00"))  # from an invoice to money received
+    with pytest.raises(InvalidInput) as refused:
+        attrs.evolve(book, allocations=(*book.allocations, wrong))
+    assert refused.value.code == "billing.unknown_allocation_source"
+    twice = Allocation(numbers["F1"], debt.reversal_number, Money("49.20"))  # more than was paid
+    kept = [a for a in book.allocations if a.invoice_number != debt.reversal_number]
+    with pytest.raises(InvalidInput) as refused:
+        attrs.evolve(book, allocations=(*kept, twice))
+    assert refused.value.code == "billing.over_reversed"
 
 
 def test_the_tax_attestation_does_not_count_a_returned_debit(store: CommuneStore) -> None:

@@ -436,7 +436,7 @@ def _check_represent(regie: Regie, represent: object, rejected: dict[str, DebitC
         raise InvalidInput(
             f"represent must be invoice numbers, got {represent!r}",
             message_fr="Les factures à présenter à nouveau sont attendues par leur numéro.",
-            code="input.invalid_choice",
+            code="input.invalid",
         )
     numbers = list(represent)
     wrong = [n for n in numbers if not isinstance(n, str) or n not in rejected]
