@@ -1021,7 +1021,12 @@ class FamilyPortal(ServiceBase):
             unpaid_exemption=uow.families.unpaid_exemption(family_id),
         )
         before = {b.key: b for b in uow.bookings.of_family(family_id, span)}
-        # A prestation the basket only books is read as counts: a cancellation may free a place, and the
+        credits = _Credits(uow, commune, now, self.hold)
+        # The preview deducts the same credit the holds will: held back for no other basket at this
+        # instant (the baskets of this call are the ones priced).
+        wallet = credits.of(family, children, excluding=[(r.id, _stamp(now)) for r in commune.regies])
+        # The places last, so that a basket holds them (for_booking) for as short a time as it can. A
+        # prestation the basket only books is read as counts: a cancellation may free a place, and the
         # child it goes to is only known from the full list.
         booked = {line.prestation_id for line in lines} - {
             line.prestation_id for line in lines if line.action is Action.CANCEL
@@ -1034,10 +1039,6 @@ class FamilyPortal(ServiceBase):
             for_booking=for_booking,
             counted={prestation_id: [c.id for c in children] for prestation_id in booked},
         )
-        credits = _Credits(uow, commune, now, self.hold)
-        # The preview deducts the same credit the holds will: held back for no other basket at this
-        # instant (the baskets of this call are the ones priced).
-        wallet = credits.of(family, children, excluding=[(r.id, _stamp(now)) for r in commune.regies])
         preview = price_preview(context, lines, now, bookings=before, ledgers=ledgers, credits=wallet)
         return _Priced(commune, family, children, before, restored, credits, preview)
 
