@@ -38,9 +38,10 @@ from espacefamille.interop.invoice_html import render_invoice_html
 from espacefamille.model import Booking, BookingStatus, Child, PostalAddress
 from espacefamille.money import Money
 from espacefamille.ports import CommuneStore, FixedClock, UnitOfWork
+from espacefamille.rules.unpaid import Debt
 from espacefamille.services import BackOffice, FamilyPortal, transact
 from espacefamille.services.debits import RejectsImport
-from espacefamille.services.portal import billing_ledger
+from espacefamille.services.portal import billing_ledger, unpaid_debts
 from espacefamille.testing import strategies as s
 from espacefamille.testing.builders import family
 from espacefamille.testing.faults import FailingStore, InjectedFault
@@ -425,6 +426,14 @@ def test_the_reopened_invoices_page_says_the_debit_was_rejected_and_how_to_pay(s
     assert "il reste 24,60 € à payer" in page
     assert "Vous n'avez rien à faire" not in page
     assert "Auprès de la régie" in page
+
+
+def test_the_unpaid_rules_see_the_reopened_invoice_as_owed_from_its_own_due_date(store: CommuneStore) -> None:
+    numbers, _ = reject_claires(store)
+    invoice = read(store, lambda uow: uow.documents.invoice(numbers["F1"]))
+    after_due = invoice.due_on + dt.timedelta(days=1)
+    debts = read(store, lambda uow: unpaid_debts(uow, "F1", after_due))
+    assert debts == (Debt(numbers["F1"], "enfance", invoice.due_on, Money("24.60")),)
 
 
 def test_a_rejected_invoice_is_presented_again_only_when_the_regie_asks(store: CommuneStore) -> None:
