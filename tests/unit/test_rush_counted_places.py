@@ -29,7 +29,7 @@ from espacefamille.model import Booking, BookingStatus
 from espacefamille.ports import CommuneStore, FixedClock
 from espacefamille.ports.store import place_counts
 from espacefamille.rules.basket import Action, BasketLine
-from espacefamille.rules.capacity import Capacity, PlaceCount, PlaceLedger, Places
+from espacefamille.rules.capacity import Capacity, CapacityGroup, PlaceCount, PlaceLedger, Places
 from espacefamille.services import BasketOutcome, FamilyPortal
 from tests import postgres_server, rush
 
@@ -250,3 +250,14 @@ def test_a_cancelled_place_goes_to_the_first_family_waiting(store: CommuneStore)
         _book(portal, n)
     outcome = _book(portal, 0, Action.CANCEL)
     assert [(b.child_id, b.status) for b in outcome.promoted] == [("f00001-c", BookingStatus.HELD)]
+
+
+def test_places_split_into_groups_are_read_in_full(store: CommuneStore) -> None:
+    rush.prepare(store, families=3, places=1)
+    with store.unit_of_work() as uow:
+        commune = uow.commune()
+        groups = Capacity(groups=[CapacityGroup("elementaire", Places(1), classes=["CE2"])])
+        uow.save_commune(attrs.evolve(commune, capacities={**commune.capacities, rush.PRESTATION: groups}))
+        uow.commit()
+    portal = _portal(store)
+    assert [_book(portal, n).decisions[0].position for n in range(3)] == [None, 1, 2]
