@@ -18,10 +18,10 @@ from espacefamille.billing.documents import DocumentKind, Invoice, InvoiceLine
 from espacefamille.calendar.periods import DateRange
 from espacefamille.commune import Commune
 from espacefamille.config import loads_commune
-from espacefamille.examples import example_path
 from espacefamille.interop.pes_v2 import PesDirectDebit, PesFile, modulo11_key, modulo23_key, pes_v2_file
 from espacefamille.model import Family, Guardian, PostalAddress
 from espacefamille.money import Money
+from tests.example_text import bare_example_text
 
 D = dt.date
 GOLDEN = Path(__file__).with_name("data") / "pes_v2_enfance_2026-11.xml"
@@ -44,7 +44,7 @@ product = "CANT"
 
 def pes_commune() -> Commune:
     """The example commune with its régie enfance known to Hélios."""
-    return loads_commune(example_path().read_text(encoding="utf-8") + PES)
+    return loads_commune(bare_example_text() + PES)
 
 
 def household(family_id: str, last: str, first: str, *lines: str, postcode: str = "35000") -> Family:

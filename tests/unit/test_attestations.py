@@ -23,10 +23,10 @@ from espacefamille.calendar.periods import DateRange
 from espacefamille.commune import Commune
 from espacefamille.config import dumps_commune, loads_commune
 from espacefamille.errors import InvalidConfiguration, InvalidInput
-from espacefamille.examples import example_path
 from espacefamille.model import Booking, BookingStatus, Child, Family, Guardian
 from espacefamille.money import Money
 from espacefamille.rules.attendance import AttendanceFact, AttendanceStatus
+from tests.example_text import bare_example_text
 
 D = dt.date
 PARIS = ZoneInfo("Europe/Paris")
@@ -38,7 +38,7 @@ NINA = Child("C3", "Nina", "Martin", D(2022, 5, 2), ["F1", "F2"])  # in two hous
 
 def meal_commune(meal: str = "2.10") -> Commune:
     """The example commune whose meal price says its meal part."""
-    text = example_path().read_text(encoding="utf-8")
+    text = bare_example_text()
     return loads_commune(
         text.replace('unit_label = "le repas"\n', f'unit_label = "le repas"\nmeal = "{meal}"\n', 1)
     )
@@ -115,7 +115,7 @@ def test_a_credit_note_set_against_the_invoice_is_not_a_payment() -> None:
 
 
 def test_without_a_meal_part_the_whole_meal_price_counts_and_a_meal_above_its_price_counts_nothing() -> None:
-    example = loads_commune(example_path().read_text(encoding="utf-8"))
+    example = loads_commune(bare_example_text())
     assert care_part(example, INVOICE.lines[0]) == Money("13.60")
     assert care_part(meal_commune("5.00"), INVOICE.lines[0]) == Money("0")
     assert care_part(meal_commune(), INVOICE.lines[2]) == Money("0")  # the surcharge

@@ -32,7 +32,6 @@ from espacefamille.billing.mandates import SequenceType
 from espacefamille.calendar.periods import DateRange
 from espacefamille.config import dumps_commune, loads_commune
 from espacefamille.errors import EspaceFamilleError, InvalidConfiguration, InvalidInput, PermissionDenied
-from espacefamille.examples import example_commune
 from espacefamille.families.accounts import AccountLink, Agent, AgentRole, FamilyMember
 from espacefamille.interop.invoice_html import render_invoice_html
 from espacefamille.model import Booking, BookingStatus, Child, PostalAddress
@@ -45,6 +44,7 @@ from espacefamille.services.portal import billing_ledger, unpaid_debts
 from espacefamille.testing import strategies as s
 from espacefamille.testing.builders import family
 from espacefamille.testing.faults import FailingStore, InjectedFault
+from tests.example_text import bare_example_text
 
 D = dt.date
 _T = TypeVar("_T")
@@ -79,7 +79,7 @@ def _postgres() -> Iterator[CommuneStore]:
 
 def seed(store: CommuneStore) -> None:
     """The commune with its régie enfance as a SEPA creditor, two households and November's meals."""
-    commune = loads_commune(dumps_commune(example_commune()) + SEPA)
+    commune = loads_commune(bare_example_text() + SEPA)
 
     def work(uow: UnitOfWork) -> None:
         uow.save_commune(commune)
@@ -764,7 +764,7 @@ def test_a_revoked_or_lapsed_mandate_leaves_the_invoice_to_pay_by_other_means(st
 
 
 def test_the_regies_creditor_is_read_from_the_commune_file_and_written_back() -> None:
-    commune = loads_commune(dumps_commune(example_commune()) + SEPA)
+    commune = loads_commune(bare_example_text() + SEPA)
     creditor = commune.regie("enfance").sepa
     assert creditor is not None
     assert (creditor.name, creditor.identifier, creditor.iban, creditor.bic) == (
@@ -776,8 +776,8 @@ def test_the_regies_creditor_is_read_from_the_commune_file_and_written_back() ->
     assert loads_commune(dumps_commune(commune)) == commune
     assert commune.regie("loisirs").sepa is None
     with pytest.raises(InvalidConfiguration) as refused:
-        loads_commune(dumps_commune(example_commune()) + SEPA.replace("FR72ZZZ123456", "FR72ZZZ123457"))
+        loads_commune(bare_example_text() + SEPA.replace("FR72ZZZ123456", "FR72ZZZ123457"))
     assert (refused.value.code, refused.value.path) == ("sepa.invalid_creditor_id", "regies.enfance.sepa")
     with pytest.raises(InvalidConfiguration) as unknown:
-        loads_commune(dumps_commune(example_commune()) + SEPA + 'colour = "blue"\n')
+        loads_commune(bare_example_text() + SEPA + 'colour = "blue"\n')
     assert unknown.value.path == "regies.enfance.sepa.colour"

@@ -15,10 +15,10 @@ from espacefamille.billing.mandates import Mandate, SequenceType
 from espacefamille.calendar.periods import DateRange
 from espacefamille.config import dumps_commune, loads_commune
 from espacefamille.errors import InvalidConfiguration, InvalidInput
-from espacefamille.examples import example_path
 from espacefamille.interop.pes_v2 import PesDirectDebit, modulo11_key, modulo23_key, pes_v2_file
 from espacefamille.model import PostalAddress
 from espacefamille.money import Money
+from tests.example_text import bare_example_text
 from tests.golden.test_pes_v2 import (
     CREATED,
     FAMILIES,
@@ -131,7 +131,7 @@ def test_the_settings_are_read_and_written_back_equal() -> None:
 
 
 def test_a_service_without_accounting_code_is_refused_at_load_naming_the_key() -> None:
-    text = example_path().read_text(encoding="utf-8") + PES.replace(
+    text = bare_example_text() + PES.replace(
         'nature = "7067"\nproduct = "ENF"\n', "", 1
     )
     with pytest.raises(InvalidConfiguration) as error:
@@ -141,7 +141,7 @@ def test_a_service_without_accounting_code_is_refused_at_load_naming_the_key() -
 
 
 def test_bad_settings_are_refused_at_load_with_their_path() -> None:
-    base = example_path().read_text(encoding="utf-8")
+    base = bare_example_text()
     with pytest.raises(InvalidConfiguration) as error:
         loads_commune(base + PES.replace("21350123400017", "2135"))
     assert (error.value.code, error.value.path) == ("pes.invalid_siret", "regies.enfance.pes")
@@ -194,7 +194,7 @@ def test_imported_invoices_are_left_out_and_a_number_without_counter_is_refused(
 
 
 def test_a_line_without_prestation_needs_the_regies_default_code() -> None:
-    text = example_path().read_text(encoding="utf-8") + PES.replace(
+    text = bare_example_text() + PES.replace(
         'nature = "7067"\nproduct = "ENF"\n', "", 1
     )
     text += '\n[regies.enfance.pes.services.periscolaire]\nnature = "7067"\nproduct = "PERI"\n'
