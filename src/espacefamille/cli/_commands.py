@@ -1091,6 +1091,7 @@ def cmd_demo(ctx: Context) -> int:
     html = export_invoices(ctx, documents, "html", html_dir)
     csv_files = export_invoices(ctx, documents, "csv", target)
     out.say("demo.written", html=html_dir, csv=csv_files[0], db=db)
+    out.say("demo.outputs", mandates=city.mandates, db=db)
     out.document(
         "demo",
         {
@@ -1106,6 +1107,7 @@ def cmd_demo(ctx: Context) -> int:
             "html_dir": str(html_dir),
             "html_files": len(html),
             "csv": [str(p) for p in csv_files],
+            "mandates": city.mandates,
         },
     )
     return ExitCode.OK

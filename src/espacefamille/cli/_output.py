@@ -238,6 +238,18 @@ _TEXT: Final[dict[str, tuple[str, str]]] = {
         "Factures HTML : {html}\nTableau des factures (CSV) : {csv}\nBase de la commune : {db}",
         "HTML invoices: {html}\nInvoice table (CSV): {csv}\nCommune database: {db}",
     ),
+    "demo.outputs": (
+        "Prélèvement : {mandates:foyer a signé|foyers ont signé} un mandat SEPA avec la régie enfance.\n"
+        "Fichiers de la régie, ensuite (avec --db {db}) :\n"
+        "  espacefamille pes --regie enfance --month 12/2026 --out PES.xml\n"
+        "  espacefamille debits build --regie enfance --date 18/01/2027 --out prelevements.xml\n"
+        "  espacefamille attestations --year 2026 --out attestations/",
+        "Direct debit: {mandates:household signed|households signed} a SEPA mandate with the régie enfance.\n"
+        "The régie's files, next (with --db {db}):\n"
+        "  espacefamille pes --regie enfance --month 12/2026 --out PES.xml\n"
+        "  espacefamille debits build --regie enfance --date 18/01/2027 --out debits.xml\n"
+        "  espacefamille attestations --year 2026 --out attestations/",
+    ),
     # -- the parser's help and usage errors (argparse's own words included) --
     "help.description": (
         "Services aux familles d'une commune : réservations, facturation, factures.",

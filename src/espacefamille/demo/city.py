@@ -6,7 +6,9 @@ what a régie has at the end of December 2026, the month ``espacefamille demo`` 
 * the example commune (``examples/saint-aubin.toml``): a canteen and a périscolaire invoiced at month end
   (régie *enfance*), a holiday centre paid at booking (régie *loisirs*);
 * families of 1 to 4 children (15 % non-residents, 35 % on direct debit, quotients from 0 to 2 800 € with
-  10 % unknown, 3 % of children with a PAI), enrolled for the school year;
+  10 % unknown, 3 % of children with a PAI), enrolled for the school year; each payer has a postal address
+  (in the commune, or in a neighbouring one for a non-resident), and each household on direct debit a signed
+  SEPA mandate with the régie enfance (signed in June–August 2026, an account of its own);
 * month-end bookings of meals, morning and evening care and Wednesdays on the days the services are open,
   some children booking only a few days (their small totals are carried below the 15 € threshold);
 * attendance: absences on about 4 % of booked days (half justified), 1 % cancelled in time, the canteen's
@@ -17,7 +19,12 @@ what a régie has at the end of December 2026, the month ``espacefamille demo`` 
   on 20 November and get a credit note (*avoir*) for what they paid.
 
 Everything comes from ``random.Random(f"{seed}/{index}")`` per family and fixed instants: the same seed and
-size always give the same commune, invoices and numbers. Nothing here reads the machine's clock.
+size always give the same commune, invoices and numbers. Addresses and mandates are drawn apart, from the
+family's id (``random.Random(f"address/{family_id}")``, ``…"mandate/…"``), so the rest of the city is the
+one it was before they were added. Nothing here reads the machine's clock.
+
+So ``espacefamille demo`` can be followed by the régie's outputs: ``espacefamille pes`` (every payer has an
+address), ``espacefamille debits build`` (the mandates) and ``espacefamille attestations``.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ import attrs
 
 from espacefamille.adapters.fake_gateway import FakeGateway
 from espacefamille.billing.documents import Invoice
+from espacefamille.billing.mandates import FamilyMandate, Mandate
 from espacefamille.calendar.periods import DateRange
 from espacefamille.calendar.timezones import time_zone
 from espacefamille.commune import Commune
@@ -45,6 +53,7 @@ from espacefamille.model import (
     Enrolment,
     Family,
     Guardian,
+    PostalAddress,
     QuotientFamilial,
     Residence,
     SchoolClass,
@@ -93,6 +102,22 @@ _LAST_NAMES = (
     "Simon", "Laurent", "Lefèvre", "Michel", "Garcia", "David", "Bertrand", "Roux", "Vincent", "Fournier",
     "Morel", "Girard", "André", "Mercier", "Dupont", "Lambert", "Bonnet", "François", "Martinez", "Benali",
 )  # fmt: skip
+_STREETS = (
+    "rue des Lilas", "rue du Moulin", "avenue de la Gare", "place de l'Église", "allée des Tilleuls",
+    "chemin des Prés", "rue Jean-Jaurès", "impasse des Érables", "boulevard Victor-Hugo", "rue des Écoles",
+    "rue de la Fontaine", "rue Pasteur", "allée des Cerisiers", "rue du Stade", "route de Rennes",
+    "rue des Vergers",
+)  # fmt: skip
+_BUILDINGS = ("Résidence les Tilleuls", "Résidence du Parc", "Résidence des Prés", "Le Clos des Vignes")
+_COMMUNE_POSTCODE = ("35240", "Saint-Aubin-des-Prés")
+_NEIGHBOURS = (
+    ("35000", "Rennes"), ("35510", "Cesson-Sévigné"), ("35135", "Chantepie"), ("35770", "Vern-sur-Seiche"),
+    ("35230", "Noyal-Châtillon-sur-Seiche"), ("35131", "Chartres-de-Bretagne"),
+)  # fmt: skip
+# French banks (code banque) the households' accounts are drawn from: BNP Paribas, Société générale, La
+# Banque postale, Crédit agricole d'Ille-et-Vilaine, Crédit mutuel de Bretagne, Caisse d'épargne Bretagne.
+_BANKS = ("30004", "30003", "20041", "13606", "15589", "14445")
+_MANDATE_REGIE = "enfance"  # the régie that invoices at month end; the holiday centre is paid at booking
 _TAKE_UP = (("repas", 0.9), ("matin", 0.5), ("soir", 0.65))
 _CLASSES = tuple(SchoolClass)[:9]  # TPS … CM2
 
@@ -115,6 +140,43 @@ class DemoCity:
     credit_notes: tuple[Invoice, ...]
     month: DateRange = DEMO_MONTH
     issued_on: dt.date = DEMO_ISSUED_ON
+    mandates: int = 0  # households on direct debit with a signed mandate (régie enfance)
+
+
+def _address(family_id: str, residence: Residence) -> PostalAddress:
+    """The payer's address, the same for the same family id (drawn apart from the city's draws)."""
+    rng = random.Random(f"address/{family_id}")
+    lines = [f"{rng.randint(1, 120)} {rng.choice(_STREETS)}"]
+    if rng.random() < 0.15:
+        lines.insert(0, f"{rng.choice(_BUILDINGS)}, bâtiment {rng.choice('ABCD')}")
+    postcode, city = rng.choice(_NEIGHBOURS) if residence is Residence.NON_RESIDENT else _COMMUNE_POSTCODE
+    return PostalAddress(lines, postcode, city)
+
+
+def _french_iban(bank: str, branch: str, account: str) -> str:
+    """The IBAN of a French account: its RIB key (97 − (89 × bank + 15 × branch + 3 × account) mod 97), then
+    the IBAN's check digits (ISO 13616, mod 97-10)."""
+    digits = account.translate(str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "12345678912345678923456789"))
+    key = 97 - (89 * int(bank) + 15 * int(branch) + 3 * int(digits)) % 97
+    bban = f"{bank}{branch}{account}{key:02d}"
+    check = 98 - int("".join(str(int(char, 36)) for char in bban + "FR00")) % 97
+    return f"FR{check:02d}{bban}"
+
+
+def _mandate(family: Family) -> FamilyMandate:
+    """The payer's signed mandate with the régie enfance, the same for the same family id."""
+    rng = random.Random(f"mandate/{family.id}")
+    signed_on = dt.date(2026, 6, 15) + dt.timedelta(days=rng.randrange(70))  # before the school year
+    branch = f"{rng.randrange(100_000):05d}"
+    account = f"{rng.randrange(10**11):011d}"
+    payer = family.payer
+    terms = Mandate(
+        f"{_MANDATE_REGIE}-{family.id}-001",
+        signed_on,
+        f"{payer.first_name} {payer.last_name}",
+        _french_iban(rng.choice(_BANKS), branch, account),
+    )
+    return FamilyMandate(terms, family.id, _MANDATE_REGIE, signed_on + dt.timedelta(days=rng.randrange(1, 8)))
 
 
 @attrs.frozen
@@ -125,6 +187,7 @@ class _Household:
     bookings: tuple[Booking, ...]
     facts: tuple[AttendanceFact, ...]
     holiday: tuple[tuple[str, tuple[dt.date, ...]], ...]  # children booking the holiday centre, and days
+    mandate: FamilyMandate | None = None
 
 
 def _school_class(birth: dt.date) -> SchoolClass:
@@ -163,14 +226,16 @@ class _Generator:
         if draw >= 0.10:
             value = Decimal(0) if draw < 0.14 else Decimal(rng.randint(200, 2800))
             quotients.append(QuotientFamilial(value, _SCHOOL_YEAR.start))
+        residence = Residence.NON_RESIDENT if rng.random() < 0.15 else Residence.RESIDENT
         family = Family(
             family_id,
             f"Famille {last_name}",
             guardians,
             guardians[0].id,
-            Residence.NON_RESIDENT if rng.random() < 0.15 else Residence.RESIDENT,
+            residence,
             quotients,
             rng.random() < 0.35,
+            _address(family_id, residence),
         )
         draw = rng.random()
         size = 1 if draw < 0.25 else 2 if draw < 0.65 else 3 if draw < 0.92 else 4
@@ -212,7 +277,13 @@ class _Generator:
                 first = rng.randrange(len(_HOLIDAY_DAYS))
                 holiday.append((child_id, _HOLIDAY_DAYS[first:]))
         return _Household(
-            family, tuple(children), tuple(enrolments), tuple(bookings), tuple(facts), tuple(holiday)
+            family,
+            tuple(children),
+            tuple(enrolments),
+            tuple(bookings),
+            tuple(facts),
+            tuple(holiday),
+            _mandate(family) if family.direct_debit else None,
         )
 
     def _month(
@@ -284,6 +355,8 @@ def _save_households(uow: UnitOfWork, households: Sequence[_Household]) -> None:
             uow.families.save_child(child)
         for enrolment in household.enrolments:
             uow.families.save_enrolment(enrolment)
+        if household.mandate is not None:
+            uow.mandates.save(household.mandate)
 
 
 def _save_month(uow: UnitOfWork, households: Sequence[_Household]) -> None:
@@ -350,6 +423,7 @@ def build_demo_city(
         prepaid_paid=paid,
         prepaid_waiting=waiting,
         credit_notes=notes,
+        mandates=sum(1 for h in households if h.mandate is not None),
     )
 
 
