@@ -19,6 +19,7 @@ from espacefamille.adapters.memory import MemoryAccountStore, MemoryStore
 from espacefamille.adapters.postgres import PostgresAccountStore, PostgresStore
 from espacefamille.adapters.sqlite import SqliteAccountStore, SqliteStore
 from espacefamille.calendar.periods import DateRange
+from espacefamille.cli._commands import write_bytes
 from espacefamille.errors import InvalidInput
 from espacefamille.examples import example_commune
 from espacefamille.families.requests import Request, Submission, encode_result, replayed
@@ -217,3 +218,26 @@ def test_a_result_of_another_kind_or_reaching_a_private_attribute_is_unreadable(
     forged = Submission("F1", KEY, "request", "0" * 64, encode_result(Reaching()), NOW)
     with pytest.raises(InvalidInput):
         replayed(forged, "request", "0" * 64, object)
+
+
+def test_bytes_cannot_call_a_function_of_the_library(tmp_path: Path) -> None:
+    # A result is rebuilt from classes and their state: a stored pickle naming a function of the library
+    # (here one that writes a file) or a class's public function attribute is refused, nothing is run.
+    target = tmp_path / "written.txt"
+
+    class Calling:
+        def __reduce__(self) -> tuple[Callable[..., object], tuple[object, ...]]:
+            return (write_bytes, (target, b"run"))
+
+    class Reaching:
+        def __reduce__(self) -> tuple[Callable[..., object], tuple[object, str]]:
+            return (getattr, (Money, "format"))
+
+    for intruder in (Calling(), Reaching()):
+        forged = Submission("F1", KEY, "request", "0" * 64, encode_result(intruder), NOW)
+        with pytest.raises(InvalidInput) as refused:
+            replayed(forged, "request", "0" * 64, object)
+        assert refused.value.code == "input.unreadable_submission"
+    assert not target.exists()
+    kept = Submission("F1", KEY, "request", "0" * 64, encode_result(Money("12.30")), NOW)
+    assert replayed(kept, "request", "0" * 64, Money) == Money("12.30")

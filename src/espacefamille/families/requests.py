@@ -1265,11 +1265,16 @@ _RESULT_COPYREG: Final = frozenset({"__newobj__", "__newobj_ex__", "_reconstruct
 
 def _class_getattr(owner: object, name: str) -> Any:
     """The ``getattr`` a result needs to rebuild a value through its class: ``Money.from_cents``,
-    ``ZoneInfo._unpickle`` — a public attribute of a library class, nothing else."""
+    ``ZoneInfo._unpickle`` — a public class method of a library class or one of its members, nothing else
+    (no function of the library can be called by the bytes)."""
     library = isinstance(owner, type) and owner.__module__.split(".")[0] == "espacefamille"
-    if not ((library and not name.startswith("_")) or (owner is zoneinfo.ZoneInfo and name == "_unpickle")):
-        raise pickle.UnpicklingError(f"{name!r} is not part of a result")
-    return getattr(owner, name)
+    if owner is zoneinfo.ZoneInfo and name == "_unpickle":
+        return zoneinfo.ZoneInfo._unpickle  # type: ignore[attr-defined]
+    if library and not name.startswith("_"):
+        value = getattr(owner, name, None)
+        if getattr(value, "__self__", None) is owner or isinstance(value, owner):  # type: ignore[arg-type]
+            return value
+    raise pickle.UnpicklingError(f"{name!r} is not part of a result")
 
 
 class _ResultUnpickler(pickle.Unpickler):
@@ -1285,7 +1290,11 @@ class _ResultUnpickler(pickle.Unpickler):
         )
         if not allowed:
             raise pickle.UnpicklingError(f"{module}.{name} is not part of a result")
-        return super().find_class(module, name)
+        found = super().find_class(module, name)
+        if module.split(".", maxsplit=1)[0] == "espacefamille" and not isinstance(found, type):
+            # A class is rebuilt from its state; a function of the library is never called.
+            raise pickle.UnpicklingError(f"{module}.{name} is not part of a result")
+        return found
 
 
 def decode_result(data: bytes) -> object:
