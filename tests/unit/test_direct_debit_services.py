@@ -26,7 +26,6 @@ from hypothesis import strategies as st
 
 from espacefamille.adapters.fake_gateway import FakeGateway
 from espacefamille.adapters.memory import MemoryStore
-from espacefamille.adapters.sqlite import SqliteStore
 from espacefamille.billing.documents import Allocation, PaymentMethod
 from espacefamille.billing.mandates import SequenceType
 from espacefamille.calendar.periods import DateRange
@@ -45,6 +44,7 @@ from espacefamille.testing import strategies as s
 from espacefamille.testing.builders import family
 from espacefamille.testing.faults import FailingStore, InjectedFault
 from tests.example_text import bare_example_text
+from tests.stores import KINDS, empty_store
 
 D = dt.date
 _T = TypeVar("_T")
@@ -67,14 +67,6 @@ bic = "BDFEFRPPCCT"
 CLAIRE_IBAN = "FR76 3000 6000 0112 3456 7890 189"
 KARIM_IBAN = "FR14 2004 1010 0505 0001 3M02 606"
 MEALS = [D(2026, 11, day) for day in (9, 10, 12, 13, 16, 17)]
-
-
-def _postgres() -> Iterator[CommuneStore]:
-    from espacefamille.adapters.postgres import PostgresStore  # noqa: PLC0415 - the extra, only here
-    from tests import postgres_server  # noqa: PLC0415 - starts a server only when asked
-
-    with postgres_server.pool("debits") as pool:
-        yield PostgresStore(pool, postgres_server.collectivite_id("debits"))
 
 
 def seed(store: CommuneStore) -> None:
@@ -103,19 +95,11 @@ def seed(store: CommuneStore) -> None:
     transact(store, work)
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
+@pytest.fixture(params=KINDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CommuneStore]:
-    kinds: dict[str, Callable[[], Iterator[CommuneStore]]] = {
-        "memory": lambda: iter([MemoryStore()]),
-        "sqlite": lambda: iter([SqliteStore(tmp_path / "commune.sqlite")]),
-        "postgres": _postgres,
-    }
-    made = kinds[request.param]()
-    store = next(made)
-    seed(store)
-    yield store
-    for _ in made:  # close the postgres pool
-        pass
+    with empty_store(request.param, tmp_path, "debits") as store:
+        seed(store)
+        yield store
 
 
 def office(store: CommuneStore, now: dt.datetime = NOW) -> BackOffice:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -17,8 +17,6 @@ import attrs
 import pytest
 
 from espacefamille.adapters.fake_gateway import FakeGateway
-from espacefamille.adapters.memory import MemoryStore
-from espacefamille.adapters.sqlite import SqliteStore
 from espacefamille.billing.documents import Allocation, Payment, PaymentMethod
 from espacefamille.billing.mandates import FamilyMandate, Mandate
 from espacefamille.calendar.periods import DateRange
@@ -31,6 +29,7 @@ from espacefamille.ports import CommuneStore, FixedClock, UnitOfWork
 from espacefamille.rules.attendance import AttendanceFact, AttendanceStatus
 from espacefamille.services import BackOffice, FamilyPortal, transact
 from tests.golden.test_pes_v2 import FAMILIES, INVOICES, PES, household
+from tests.stores import KINDS, empty_store
 from tests.unit.test_attestations import meal_commune
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -40,14 +39,6 @@ REGISSEUR = Agent("reg-1", "saint-aubin", AgentRole.REGISSEUR)
 ANIMATEUR = Agent("anim-1", "saint-aubin", AgentRole.ANIMATEUR)
 LOU = Child("C1", "Lou", "Martin", dt.date(2021, 3, 14), ["F1"])
 ZOE = Child("C7", "Zoé", "Müller", dt.date(2016, 5, 1), ["F2"])
-
-
-def _postgres() -> Iterator[CommuneStore]:
-    from espacefamille.adapters.postgres import PostgresStore  # noqa: PLC0415 - the extra, only here
-    from tests import postgres_server  # noqa: PLC0415 - starts a server only when asked
-
-    with postgres_server.pool("outputs") as pool:
-        yield PostgresStore(pool, postgres_server.collectivite_id("outputs"))
 
 
 def seed_outputs(store: CommuneStore) -> None:
@@ -85,19 +76,11 @@ def seed_outputs(store: CommuneStore) -> None:
     transact(store, seed)
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
+@pytest.fixture(params=KINDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CommuneStore]:
-    kinds: dict[str, Callable[[], Iterator[CommuneStore]]] = {
-        "memory": lambda: iter([MemoryStore()]),
-        "sqlite": lambda: iter([SqliteStore(tmp_path / "commune.sqlite")]),
-        "postgres": _postgres,
-    }
-    made = kinds[request.param]()
-    store = next(made)
-    seed_outputs(store)
-    yield store
-    for _ in made:  # close the postgres pool
-        pass
+    with empty_store(request.param, tmp_path, "outputs") as store:
+        seed_outputs(store)
+        yield store
 
 
 def office(store: CommuneStore) -> BackOffice:
