@@ -131,9 +131,7 @@ def test_the_settings_are_read_and_written_back_equal() -> None:
 
 
 def test_a_service_without_accounting_code_is_refused_at_load_naming_the_key() -> None:
-    text = bare_example_text() + PES.replace(
-        'nature = "7067"\nproduct = "ENF"\n', "", 1
-    )
+    text = bare_example_text() + PES.replace('nature = "7067"\nproduct = "ENF"\n', "", 1)
     with pytest.raises(InvalidConfiguration) as error:
         loads_commune(text)
     assert error.value.code == "config.pes_missing_code"
@@ -194,9 +192,7 @@ def test_imported_invoices_are_left_out_and_a_number_without_counter_is_refused(
 
 
 def test_a_line_without_prestation_needs_the_regies_default_code() -> None:
-    text = bare_example_text() + PES.replace(
-        'nature = "7067"\nproduct = "ENF"\n', "", 1
-    )
+    text = bare_example_text() + PES.replace('nature = "7067"\nproduct = "ENF"\n', "", 1)
     text += '\n[regies.enfance.pes.services.periscolaire]\nnature = "7067"\nproduct = "PERI"\n'
     carried = InvoiceLine(
         "", "", "Report", "billing.carried_forward", [], Decimal(1), Decimal("4.00"), Money("4.00")

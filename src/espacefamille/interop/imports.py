@@ -14,7 +14,8 @@ files saved from a spreadsheet. Each kind of file has a documented header (``Csv
 An import is all or nothing: when any line is wrong, nothing is returned and ``ImportRejected`` lists every
 bad line with its number in the file (the header is line 1), its column, and a French and an English message,
 so the agent fixes the whole file at once. Lines that are only separators (``;;;``) are skipped.
-``csv_template(kind)`` is an empty file of a kind, ready for Excel.
+``csv_template(kind)`` is an empty file of a kind, ready for Excel; ``families_csv(families)`` writes families
+back as a ``familles`` file that imports again (addresses and quotients included).
 """
 
 from __future__ import annotations
@@ -37,11 +38,13 @@ from espacefamille.commune import Commune
 from espacefamille.errors import InvalidInput
 from espacefamille.interop.tables import EXCEL_FR, CsvDialect
 from espacefamille.model import (
+    ADDRESS_LINE_LENGTH,
     Child,
     Diet,
     Enrolment,
     Family,
     Guardian,
+    PostalAddress,
     QuotientFamilial,
     Residence,
     SchoolClass,
@@ -60,6 +63,7 @@ __all__ = [
     "csv_header",
     "csv_template",
     "enrolments_from_csv",
+    "families_csv",
     "families_from_csv",
     "read_date",
 ]
@@ -118,6 +122,17 @@ _GUARDIAN_COLUMNS = tuple(
     )
 )
 
+# The payer's postal address (``Family.address``), which the invoices, the attestations and the Treasury's
+# PES file print: all empty, or at least the street line, the postcode and the city. The complement goes
+# above the street, as the postal standard (NF Z10-011) and the PES file's Adr1 and Adr2 have it.
+_ADDRESS_COLUMNS = (
+    Column("adresse", False, "adresse du payeur : numéro et voie (38 caractères au plus)"),
+    Column("adresse2", False, "complément, imprimé au-dessus de la voie : bâtiment, résidence, escalier"),
+    Column("code_postal", False, "code postal (cinq chiffres en France ; obligatoire avec une adresse)"),
+    Column("ville", False, "commune (obligatoire avec une adresse)"),
+    Column("pays", False, "pays, pour une adresse à l'étranger (vide : France)"),
+)
+
 
 class CsvKind(enum.Enum):
     """The kinds of import file, each with its header (see ``columns``)."""
@@ -142,6 +157,7 @@ _COLUMNS: Mapping[CsvKind, tuple[Column, ...]] = {
             Column("payeur", False, "identifiant du responsable qui paie (vide : le responsable 1)"),
             Column("residence", False, "resident ou non_resident (vide : resident)"),
             Column("prelevement", False, "oui si le foyer paie par prélèvement (vide : non)"),
+            *_ADDRESS_COLUMNS,
             Column("qf", False, "quotient familial, nombre décimal exact (vide : inconnu)"),
             Column("qf_debut", False, "début de validité du quotient (obligatoire avec un quotient)"),
             Column("qf_fin", False, "fin de validité du quotient, incluse (vide : sans fin)"),
@@ -207,6 +223,58 @@ def csv_template(kind: CsvKind, dialect: CsvDialect = EXCEL_FR) -> str:
     """An empty file of ``kind``: its full header alone, written in ``dialect`` (French Excel's by default:
     a byte-order mark, ``;``, CRLF), for an agent to fill and import back."""
     return dialect.write([column.name for column in kind.columns], ())
+
+
+def _family_records(family: Family, decimal_comma: bool) -> Iterator[dict[str, object]]:
+    record: dict[str, object] = {column.name: "" for column in CsvKind.FAMILIES.columns}
+    record.update(
+        famille=family.id,
+        nom=family.name,
+        payeur=family.payer_id,
+        residence=family.residence.value,
+        prelevement="oui" if family.direct_debit else "non",
+    )
+    for rank, guardian in enumerate(family.guardians[:2], start=1):
+        for part, value in (
+            ("id", guardian.id),
+            ("prenom", guardian.first_name),
+            ("nom", guardian.last_name),
+            ("email", guardian.email),
+            ("telephone", guardian.phone),
+        ):
+            record[f"responsable{rank}_{part}"] = value or ""
+    address = family.address
+    if address is not None:
+        *above, street = address.lines
+        record.update(
+            adresse=street,
+            adresse2=", ".join(above),
+            code_postal=address.postcode,
+            ville=address.city,
+            pays=address.country or "",
+        )
+    if not family.quotients:
+        yield record
+    for quotient in family.quotients:
+        value = str(quotient.value)
+        yield {
+            **record,
+            "qf": value.replace(".", ",") if decimal_comma else value,
+            "qf_debut": quotient.valid_from.isoformat(),
+            "qf_fin": quotient.valid_until.isoformat() if quotient.valid_until else "",
+            "qf_source": quotient.source,
+            "qf_recu_le": quotient.received_on.isoformat() if quotient.received_on else "",
+        }
+
+
+def families_csv(families: Iterable[Family], dialect: CsvDialect = EXCEL_FR) -> str:
+    """The families as a ``familles`` file that ``families_from_csv`` reads back, every column in order.
+
+    One line per quotient (one line for a family without), the payer's address in its columns (the lines
+    above the street joined in ``adresse2``), written in ``dialect`` (French Excel's by default)."""
+    columns = [column.name for column in CsvKind.FAMILIES.columns]
+    records = (record for family in families for record in _family_records(family, dialect.decimal_comma))
+    return dialect.write(columns, records)
 
 
 # -- what goes wrong ----------------------------------------------------------------------------
@@ -595,6 +663,38 @@ def _quotient(row: _Row) -> QuotientFamilial | None:
     return row.build(QuotientFamilial, value, start, end, origin, received_on=received)
 
 
+# Where PostalAddress says a problem is (``details["at"]``), as the file's column.
+_ADDRESS_AT = {"postcode": "code_postal", "city": "ville", "country": "pays"}
+
+
+def _address(row: _Row) -> PostalAddress | None:
+    street, complement = row.optional_text("adresse"), row.optional_text("adresse2")
+    lines = [line for line in (complement, street) if line]
+    postcode, city = row.optional_text("code_postal"), row.optional_text("ville")
+    country = row.optional_text("pays")
+    if not (lines or postcode or city or country):
+        return None
+    required = (("adresse", street), ("code_postal", postcode), ("ville", city))
+    if not all(value for _, value in required):
+        for column, value in required:
+            if not value:
+                row.error(
+                    column,
+                    "import.incomplete_address",
+                    "an address needs its street line, postcode and city",
+                    "Une adresse doit avoir sa voie (adresse), son code postal et sa ville.",
+                )
+        return None
+    try:
+        return PostalAddress(lines, postcode or "", city or "", country)
+    except InvalidInput as error:
+        at = str(error.details.get("at", ""))
+        too_long = complement is not None and len(complement) > ADDRESS_LINE_LENGTH
+        column = _ADDRESS_AT.get(at) or ("adresse2" if too_long else "adresse")
+        row.error(column, error.code, error.message, error.message_fr)
+        return None
+
+
 @attrs.frozen
 class _FamilyLines:
     first: int
@@ -618,10 +718,11 @@ def families_from_csv(data: str | bytes, *, source: str = "") -> tuple[Family, .
         payer = row.optional_identifier("payeur") or (guardians[0].id if guardians else "")
         residence = row.choice("residence", Residence, _RESIDENCE_ALIASES) or Residence.RESIDENT
         direct_debit = row.boolean("prelevement", default=False)
+        address = _address(row)
         quotient = _quotient(row)
         if row.failed:
             continue
-        details = (name, tuple(guardians), payer, residence, direct_debit)
+        details = (name, tuple(guardians), payer, residence, direct_debit, address)
         earlier = found.get(family_id)
         if earlier is not None and earlier.details != details:
             row.error(
@@ -634,7 +735,9 @@ def families_from_csv(data: str | bytes, *, source: str = "") -> tuple[Family, .
             )
             continue
         quotients = [*(earlier.family.quotients if earlier else ()), *([quotient] if quotient else [])]
-        family = row.build(Family, family_id, name, guardians, payer, residence, quotients, direct_debit)
+        family = row.build(
+            Family, family_id, name, guardians, payer, residence, quotients, direct_debit, address=address
+        )
         if family is not None:
             found[family_id] = _FamilyLines(earlier.first if earlier else row.line, details, family)
     return _finish(kind, errors, source, [lines.family for lines in found.values()])
