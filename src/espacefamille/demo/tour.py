@@ -4,6 +4,11 @@
 
 For each prestation and each day of the month: open (●) or closed (·), then, per prestation, the
 closed days grouped with the French reason a parent would read.
+
+The rest of the tour is the command line's: ``espacefamille demo`` builds and bills the demo city (its payers
+with postal addresses, its households on direct debit with a SEPA mandate), then ``espacefamille pes``,
+``espacefamille debits build`` and ``espacefamille attestations`` write the régie's files from its database
+(docs/cli.md).
 """
 
 from __future__ import annotations
