@@ -147,3 +147,35 @@ def test_the_command_line_imports_the_addresses_and_the_pes_file_prints_them(tmp
     template = tmp_path / "modele.csv"
     assert main(["import", "--template", "families", "--out", str(template)], stdout=out) == ExitCode.OK
     assert ";adresse;adresse2;code_postal;ville;pays;" in template.read_text(encoding="utf-8-sig")
+
+
+def test_the_command_line_writes_the_households_back_as_a_file_that_imports_again(tmp_path: Path) -> None:
+    first, second = str(tmp_path / "premiere.db"), str(tmp_path / "seconde.db")
+    out = io.StringIO()
+    for db in (first, second):
+        assert main(["init", str(example_path()), "--db", db], stdout=out) == ExitCode.OK
+    file = tmp_path / "familles.csv"
+    file.write_text(
+        f"{HEADER};adresse;adresse2;code_postal;ville;qf;qf_debut\n"
+        "F1;Famille Martin;G1;Claire;Martin;12 rue des Lilas;Résidence du Parc;35240;Rennes;"
+        "812,5;01/09/2026\n"
+        "F2;Famille Durand;G2;Karim;Durand;;;;;;\n",
+        encoding="cp1252",
+    )
+    assert main(["import", "families", str(file), "--db", first], stdout=out) == ExitCode.OK
+    written = tmp_path / "export" / "familles.csv"
+    said = io.StringIO()
+    assert main(["families", "--out", str(written), "--excel", "--db", first], stdout=said) == ExitCode.OK
+    assert said.getvalue().startswith(f"2 foyers écrits dans {written}")
+    data = written.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbffamille;nom;")
+    assert b";812,5;2026-09-01;" in data  # a decimal comma for a French Excel
+    assert main(["import", "families", str(written), "--db", second], stdout=out) == ExitCode.OK
+
+    def households(db: str) -> list[Family]:
+        return transact(SqliteStore(db), lambda uow: sorted(uow.families.all(), key=lambda f: f.id))
+
+    assert households(second) == households(first)
+    assert households(second)[0].address == PostalAddress(
+        ["Résidence du Parc", "12 rue des Lilas"], "35240", "Rennes"
+    )

@@ -95,8 +95,11 @@ def _common(lang: Lang) -> _Parser:
     return common
 
 
-def _import_arguments(imports: _Parser, lang: Lang) -> None:
-    """``import KIND FILE``, or ``import --template KIND [--out FILE]`` for an empty file to fill."""
+def _import_arguments(imports: _Parser, households: _Parser, lang: Lang) -> None:
+    """``import KIND FILE``, or ``import --template KIND [--out FILE]`` for an empty file to fill; and
+    ``families --out FILE [--excel]``, the households written back as a ``familles`` file."""
+    households.add_argument("--out", required=True, help=text("help.families.out", lang))
+    households.add_argument("--excel", action="store_true", help=text("help.invoices.excel", lang))
     kinds = ("families", "children", "enrolments", "attendance")
     imports.add_argument("kind", nargs="?", choices=kinds, help=text("help.import.kind", lang))
     imports.add_argument("file", nargs="?", help=text("help.import.file", lang))
@@ -144,7 +147,7 @@ def build_parser(lang: Lang = "fr") -> argparse.ArgumentParser:
     init.add_argument("toml", help=say("init.toml"))
     init.add_argument("--replace", action="store_true", help=say("init.replace"))
 
-    _import_arguments(command("import"), lang)
+    _import_arguments(command("import"), command("families"), lang)
 
     calendar = command("calendar")
     calendar.add_argument("child", help=say("child"))

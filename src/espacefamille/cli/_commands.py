@@ -46,6 +46,7 @@ from espacefamille.interop.imports import (
     csv_header,
     csv_template,
     enrolments_from_csv,
+    families_csv,
     families_from_csv,
     read_date,
 )
@@ -374,6 +375,17 @@ def _template(ctx: Context) -> int:
     else:
         out.line(csv_header(kind))
     out.document("import template", {"kind": args.template, "file": args.out, "columns": columns})
+    return ExitCode.OK
+
+
+def cmd_families(ctx: Context) -> int:
+    """``families --out FILE [--excel]``: the households as a ``familles`` file, which imports back."""
+    args, out = ctx.args, ctx.out
+    target = writable_file(Path(args.out))  # before reading anything
+    families = transact(ctx.store, lambda uow: list(uow.families.all()))
+    write_bytes(target, families_csv(families, EXCEL_FR if args.excel else STANDARD).encode("utf-8"))
+    out.say("families.done", count=len(families), path=args.out)
+    out.document("families", {"file": args.out, "families": len(families)})
     return ExitCode.OK
 
 
@@ -1121,6 +1133,7 @@ def _build(ctx: Context, build: Callable[[Callable[[int, int], None] | None], De
 COMMANDS: dict[str, Callable[[Context], int]] = {
     "init": cmd_init,
     "import": cmd_import,
+    "families": cmd_families,
     "calendar": cmd_calendar,
     "basket": cmd_basket,
     "bill": cmd_bill,

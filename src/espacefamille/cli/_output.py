@@ -96,6 +96,11 @@ _TEXT: Final[dict[str, tuple[str, str]]] = {
         "--template écrit un fichier vide : donnez son nom avec --out, sans autre fichier.",
         "--template writes an empty file: name it with --out, and no other file.",
     ),
+    "families.done": (
+        "{count:foyer écrit|foyers écrits} dans {path} (les colonnes du fichier familles : il s'importe "
+        "à nouveau).",
+        "{count:household|households} written to {path} (the families file's columns: it imports back).",
+    ),
     "import.template_done": (
         "Modèle {kind} écrit dans {path} (UTF-8 avec BOM, séparateur « ; ») : à remplir puis importer.",
         "Template {kind} written to {path} (UTF-8 with BOM, ';' separated): fill it in, then import it.",
@@ -380,6 +385,11 @@ _TEXT: Final[dict[str, tuple[str, str]]] = {
     "help.attestations.from": ("premier jour (JJ/MM/AAAA)", "first day (DD/MM/YYYY)"),
     "help.attestations.to": ("dernier jour (JJ/MM/AAAA)", "last day (DD/MM/YYYY)"),
     "help.attestations.format": ("format des fichiers", "file format"),
+    "help.families": (
+        "écrire les foyers de la commune comme un fichier familles (adresses et quotients compris)",
+        "write the commune's households as a families file (addresses and quotients included)",
+    ),
+    "help.families.out": ("fichier .csv", ".csv file"),
     "help.demo": ("commune de démonstration facturée", "a demo commune, billed"),
     "help.demo.families": ("nombre de familles", "number of families"),
 }
