@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sqlite3
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -155,3 +156,18 @@ def test_after_the_demo_the_tax_attestations_of_2026_are_written(
     page = Path(files[0]).read_text(encoding="utf-8")
     assert "Saint-Aubin-des-Prés" in page
     assert re.search(r"\b35[0-9]{3}\b", page)  # the payer's postcode, under the payer's name
+
+
+def test_the_demo_without_schwifty_says_so_before_building_anything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The example commune's régie enfance is a SEPA creditor and the demo's households sign mandates: their
+    # accounts are checked by schwifty (the extra "sepa").
+    monkeypatch.setitem(sys.modules, "schwifty", None)
+    code, document = run_json("demo", "--out", str(tmp_path / "demo"), "--families", "5")
+    assert code == ExitCode.MISSING_EXTRA
+    error = document["error"]
+    assert isinstance(error, dict)
+    assert (error["code"], error["module"]) == ("cli.missing_extra", "schwifty")
+    assert "espacefamille[sepa]" in str(error["message"])
+    assert not (tmp_path / "demo").exists()

@@ -1060,7 +1060,9 @@ DEMO_COLLECTIVITE = "saint-aubin"
 
 def cmd_demo(ctx: Context) -> int:
     args, out = ctx.args, ctx.out
-    require("jinja2")  # the invoices are written as HTML at the end: say so before building anything
+    # The invoices are written as HTML at the end, the mandates' accounts checked (schwifty) as the city is
+    # built: say so before building anything.
+    require("jinja2", "schwifty")
     target = writable_folder(Path(args.out))
     store: CommuneStore
     if is_postgres(getattr(args, "db", "")):
