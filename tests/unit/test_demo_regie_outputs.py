@@ -8,9 +8,11 @@ import re
 import sqlite3
 import sys
 import xml.etree.ElementTree as ET
+from importlib import resources
 from pathlib import Path
 
 import pytest
+import xmlschema
 
 from espacefamille.adapters.memory import MemoryStore
 from espacefamille.billing.mandates import Mandate, SequenceType
@@ -135,6 +137,9 @@ def test_after_the_demo_the_debit_file_collects_the_households_with_a_mandate(
     invoices = made["invoices"]
     assert isinstance(invoices, list)
     assert 0 < len(invoices) <= mandates
+    xmlschema.XMLSchema(str(resources.files("sepaxml").joinpath("schemas", "pain.008.001.02.xsd"))).validate(
+        str(target)
+    )
     root = ET.fromstring(target.read_bytes())
     assert len(root.findall(".//p:DrctDbtTxInf", NS)) == len(invoices)
     assert root.find(".//p:CdtrSchmeId//p:Othr/p:Id", NS).text == "FR09ZZZ5A7C21"  # type: ignore[union-attr]
