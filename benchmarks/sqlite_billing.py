@@ -165,15 +165,17 @@ def bill_from_store(
     now: dt.datetime = _NOW,
     issued_on: dt.date = ISSUED_ON,
     batch: int = _BATCH,
+    check: bool = True,
 ) -> dict[str, float]:
-    """Month-end billing of ``month`` through the back office; the figures of the run."""
+    """Month-end billing of ``month`` through the back office (its pre-flight first unless ``check`` is
+    False); the figures of the run."""
     agent = Agent("regisseur", commune_id, AgentRole.REGISSEUR)
     back_office = BackOffice(store, clock=FixedClock(now))
     _reset_peak()
     rss_before = _rss_mb()
     started = time.perf_counter()
     report = back_office.run_month_end(
-        agent, "enfance", month, issued_on=issued_on, batch=batch, pause_collector=True
+        agent, "enfance", month, issued_on=issued_on, batch=batch, pause_collector=True, check=check
     )
     seconds = time.perf_counter() - started
     return {
@@ -405,15 +407,18 @@ def _describe_waits(what: str, result: dict[str, object]) -> str:
 # -- main -----------------------------------------------------------------------------------------------
 
 
-def like_for_like(source: Path, folder: Path, commune_id: str, children: int) -> dict[str, float]:
-    """November end to end against the floor, then 1 % of corrections and December; printed, returned."""
+def like_for_like(
+    source: Path, folder: Path, commune_id: str, children: int, *, check: bool = True
+) -> dict[str, float]:
+    """November end to end against the floor, then 1 % of corrections and December (each run with its
+    pre-flight unless ``check`` is False); printed, returned."""
     november, december = DateRange.month(2026, 11), DateRange.month(2026, 12)
     path = _copy(source, folder / "run.sqlite")
     started = time.perf_counter()
     rows = read_raw(path)
     raw_read = time.perf_counter() - started
     store = SqliteStore(path)
-    run = bill_from_store(store, commune_id, november)
+    run = bill_from_store(store, commune_id, november, check=check)
     lines = _count(path, "SELECT count(*) FROM invoice_lines")
     print(
         f"November, {children:,} children: {run['invoices']:,.0f} invoices, {run['credit_notes']:,.0f} "
@@ -430,7 +435,9 @@ def like_for_like(source: Path, folder: Path, commune_id: str, children: int) ->
         f"{corrected['through_service_s']:.2f} s "
         f"({corrected['through_service_s'] / max(1.0, corrected['through_service']) * 1000:.2f} ms a fact)"
     )
-    later = bill_from_store(store, commune_id, december, now=_DECEMBER_RUN_AT, issued_on=_DECEMBER_ISSUED_ON)
+    later = bill_from_store(
+        store, commune_id, december, now=_DECEMBER_RUN_AT, issued_on=_DECEMBER_ISSUED_ON, check=check
+    )
     december_lines = _count(path, "SELECT count(*) FROM invoice_lines") - lines
     regularisations = _count(path, "SELECT count(*) FROM invoice_lines WHERE regularises_invoice IS NOT NULL")
     del store
@@ -506,6 +513,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--children", type=int, default=100_000)
     parser.add_argument("--path", type=Path, help="city database to write once and reuse (under /tmp)")
     parser.add_argument("--no-baskets", action="store_true", help="skip the two runs with baskets")
+    parser.add_argument(
+        "--no-check", action="store_true", help="runs without their pre-flight (run_month_end check=False)"
+    )
     args = parser.parse_args(argv)
     city = synthetic_city(args.children)
     commune_id = city.commune.collectivite.id
@@ -521,7 +531,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
                 f"wrote {families:,} families, {bookings:,} bookings of {args.children:,} children "
                 f"in {time.perf_counter() - started:.1f} s"
             )
-        figures = like_for_like(source, folder, commune_id, args.children)
+        figures = like_for_like(source, folder, commune_id, args.children, check=not args.no_check)
         if not args.no_baskets:
             figures.update(baskets(source, folder, commune_id, figures["seconds"]))
         return figures

@@ -63,6 +63,7 @@ corrections into modules of a ``billing/invoicing/`` package is the next clean-u
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import enum
 import itertools
@@ -137,6 +138,7 @@ __all__ = [
     "check_family",
     "check_month",
     "days_to_read",
+    "priceable_month",
     "run_month_end",
     "run_month_end_streamed",
     "service_ranks",
@@ -616,7 +618,11 @@ class BillingContext:
         if debit <= self.issued_on:
             debit = _next_month(self.issued_on, self.direct_debit_day)
         book = self.commune.tariffs
-        month_list = book.price_list_on(self.period.start) if prestations else None
+        month_list = None
+        if prestations and book.price_lists:
+            # No list on the first day: each day finds its own, and those without one are problems.
+            with contextlib.suppress(MissingData):
+                month_list = book.price_list_on(self.period.start)
         if month_list is not None and month_list.validity.end < self.period.end:
             month_list = None  # two price lists in the month: each day finds its own
         object.__setattr__(self, "prestations", prestations)
@@ -1467,7 +1473,8 @@ class _LineBuilder:
                         q.valid_until + dt.timedelta(days=1) for q in self.family.quotients if q.valid_until
                     ]
                     constant = not any(start < edge <= end for edge in edges)
-                self.month_quotient = (constant, self._quotient_on(start))
+                # Not constant: each day reads its own (the first may have no price list to read it by).
+                self.month_quotient = (constant, self._quotient_on(start) if constant else None)
             constant, value = self.month_quotient
             if constant:
                 return value
@@ -1511,9 +1518,11 @@ class _LineBuilder:
     def is_steady(self) -> bool:
         """One price list and one QF all the period: a child's situation is the same on every day of it."""
         if self.steady is None:
-            self.quotient(self.ctx.period.start)
-            assert self.month_quotient is not None
-            self.steady = self.ctx._month_list is not None and self.month_quotient[0]
+            self.steady = False  # two price lists, or none on the first day
+            if self.ctx._month_list is not None:
+                self.quotient(self.ctx.period.start)
+                assert self.month_quotient is not None
+                self.steady = self.month_quotient[0]
         return self.steady
 
     def locate(self, child_id: str, prestation_id: str, index: int, day: dt.date) -> tuple[_Base, _Kind]:
@@ -1874,6 +1883,25 @@ _SHOWN_PROBLEMS: Final = 5
 
 def _problem(family_id: str, key: _DayKey, error: EspaceFamilleError) -> PricingProblem:
     return PricingProblem(family_id, key[0], key[1], key[2], error.code, error.message_fr)
+
+
+def priceable_month(ctx: BillingContext, earlier: Iterable[dt.date] = ()) -> bool:
+    """Whether every family's month can be priced, proven from the tariffs alone: each prestation of the run
+    is priced on every day of the period and of ``earlier`` (the earlier days some family has to
+    regularise) whatever the family, its children's facts and the attendance recorded
+    (``TariffBook.priceable``), and a prestation priced by the hour has its hours. Then ``check_family``
+    finds no problem in any family (facts recorded with one of the commune's reasons, children of the
+    family), and a pre-flight need not read them; ``False`` is no problem, only no proof."""
+    book = ctx.commune.tariffs
+    days = {*ctx.period, *earlier}
+    for prestation_id, prestation in ctx.prestations.items():
+        if not book.priceable(prestation_id, days):
+            return False
+        # Priceable: every day has a list pricing it. By the hour, it needs hours (``billing.no_hours``).
+        by_the_hour = prestation_id not in ctx.forfaits and not prestation.minutes
+        if by_the_hour and any(book.tariff_on(prestation_id, day)[1].unit.is_timed for day in days):
+            return False
+    return True
 
 
 def check_family(ctx: BillingContext, month: FamilyMonth) -> list[PricingProblem]:

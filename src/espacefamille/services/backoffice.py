@@ -34,6 +34,7 @@ from espacefamille.billing.invoicing import (
     bill_month,
     check_family,
     days_to_read,
+    priceable_month,
     unbooked_counts,
 )
 from espacefamille.billing.mandates import PRE_NOTIFICATION_DAYS, FamilyMandate
@@ -496,6 +497,27 @@ def _forfait_changes(
             due_before = {d for _, d in commune.tariffs.forfaits_due(prestation_id, before.period, span)}
         changed.update((prestation_id, d.day) for d in due_after ^ due_before)
     return sorted(changed)
+
+
+def _billing_context(
+    commune: Commune,
+    actor: Actor,
+    regie_id: str,
+    month: DateRange,
+    issued_on: dt.date | None,
+    now: dt.datetime,
+) -> BillingContext:
+    """A month-end run's context, for a régisseur of the commune (``PermissionDenied`` for anyone else)."""
+    require_agent(actor, commune.collectivite.id, _REGIE)
+    regie = commune.regie(regie_id)
+    return BillingContext(
+        commune,
+        regie_id,
+        month,
+        issued_on or commune.calendar.today(now),
+        regie.payment_delay_days,
+        regie.direct_debit_day,
+    )
 
 
 def _check_reason(commune: Commune, fact: AttendanceFact) -> None:
@@ -1064,8 +1086,16 @@ class BackOffice(ServiceBase):
     ) -> MonthEndCheck:
         """The pre-flight of a month-end run: every family × child × prestation × day of the month (and
         every earlier day to regularise) that cannot be priced, with its reason (a code and a French
-        sentence). Reads as the run does, ``batch`` families at a time; writes nothing."""
+        sentence). Writes nothing.
+
+        First from the tariffs alone (``priceable_month``): when every prestation of the régie is priced on
+        every day of the month and of the earlier days changed since a run billed them, whatever the family
+        and its attendance, every family can be priced and none is read (``families`` counts them). Else
+        it reads every family as the run does, ``batch`` families at a time, and prices its days."""
         now = self.clock.now()
+        proven = self._transact(functools.partial(self._proven, actor, regie_id, month, issued_on, now))
+        if proven is not None:
+            return MonthEndCheck(regie_id, month, proven)
         problems: list[PricingProblem] = []
         families = 0
         after: str | None = None
@@ -1077,6 +1107,30 @@ class BackOffice(ServiceBase):
             if last is None:
                 return MonthEndCheck(regie_id, month, families, problems)
             after = last
+
+    def _proven(
+        self,
+        actor: Actor,
+        regie_id: str,
+        month: DateRange,
+        issued_on: dt.date | None,
+        now: dt.datetime,
+        uow: UnitOfWork,
+    ) -> int | None:
+        """The number of families, when the tariffs alone prove every one can be priced (None: no proof).
+        The days to prove are the month's and every earlier day a family has to regularise (its changed
+        days and those of the carried lines holding them, as the run reads them)."""
+        commune = uow.commune()
+        ctx = _billing_context(commune, actor, regie_id, month, issued_on, now)
+        carried = uow.runs.carried(regie_id, before=month.start)
+        earlier: set[dt.date] = set()
+        for family_id, days in uow.runs.changed_days(regie_id).items():
+            before = [day for day in days if day < month.start]
+            if before:
+                earlier.update(days_to_read(before, carried.get(family_id)))
+        if not priceable_month(ctx, earlier):
+            return None
+        return sum(1 for _ in uow.families.all())
 
     def _check_batch(
         self,
@@ -1090,16 +1144,7 @@ class BackOffice(ServiceBase):
         uow: UnitOfWork,
     ) -> tuple[list[PricingProblem], int, str | None]:
         commune = uow.commune()
-        require_agent(actor, commune.collectivite.id, _REGIE)
-        regie = commune.regie(regie_id)
-        ctx = BillingContext(
-            commune,
-            regie_id,
-            month,
-            issued_on or commune.calendar.today(now),
-            regie.payment_delay_days,
-            regie.direct_debit_day,
-        )
+        ctx = _billing_context(commune, actor, regie_id, month, issued_on, now)
         carried_before = uow.runs.carried(regie_id, before=month.start)
         closures = uow.attendance.closures()
         reader = _MonthReader(uow, commune, regie_id, month, carried_before, now)
@@ -1129,16 +1174,8 @@ class BackOffice(ServiceBase):
         """One batch of a run: the next ``batch`` families after ``after``, billed and saved; the batch's
         tally, the credit notes it applied, and its last family (None: the run is over)."""
         commune = uow.commune()
-        require_agent(actor, commune.collectivite.id, _REGIE)
+        ctx = _billing_context(commune, actor, regie_id, month, issued_on, now)
         regie = commune.regie(regie_id)
-        ctx = BillingContext(
-            commune,
-            regie_id,
-            month,
-            issued_on or commune.calendar.today(now),
-            regie.payment_delay_days,
-            regie.direct_debit_day,
-        )
         if after is None:
             # From the first batch on, a change to a day of the month is a correction for the families
             # already billed (the others read it with their month).

@@ -417,6 +417,15 @@ def _price_lists(items: Iterable[PriceList]) -> tuple[PriceList, ...]:
     return tuple(items)
 
 
+#: The facts a criterion may read that come from a child alone and may be missing or outside its bands:
+#: ``TariffBook.priceable`` leaves such a tariff to the families' checks.
+_CHILD_FACTS: Final = frozenset({"age", "school_level"})
+
+
+def _reads_a_child(tariff: PrestationTariff) -> bool:
+    return any(_CHILD_FACTS.intersection(getattr(c, "extra_facts", ())) for c in tariff.criteria)
+
+
 @attrs.frozen
 class TariffBook:
     """Every price list of a commune, in date order; their validity ranges never overlap."""
@@ -475,6 +484,44 @@ class TariffBook:
             for day in tariff.forfait.due_days(price_list.validity, price_list.label, enrolment, span):
                 due.append((price_list, day))
         return due
+
+    def priceable(self, prestation_id: str, days: Iterable[dt.date]) -> bool:
+        """Whether the prestation is priced on every one of ``days`` whatever the family: its facts (QF or
+        none, residence, PAI, rank), the attendance status of the day and any reason of the commune
+        (``reason_codes``) — proven from the book alone, without a family. ``False`` says only that the
+        book cannot prove it: a day no price list covers, a list without a price for the prestation or
+        without an effect for some reason, or a criterion reading what only a child tells (its age, its
+        school class), which a family's check must then find out.
+
+        A forfait is priced in the lists that price it and owed in no other: it is priceable unless a list
+        that prices it reads a child's age or class. Whether the prestation has the hours a price by the
+        hour needs is the prestation's, not the book's.
+        """
+        if prestation_id in self._forfaits:
+            wanted = sorted(set(days))
+            return not any(
+                _reads_a_child(tariff)
+                for price_list in self.price_lists
+                if any(day in price_list.validity for day in wanted)
+                for tariff in (price_list.tariff(prestation_id),)
+                if tariff is not None
+            )
+        reasons = self.reason_codes
+        proven: set[int] = set()  # the lists already proven, by identity
+        for day in set(days):
+            index = bisect.bisect_right(self._starts, day) - 1
+            if index < 0 or day > self.price_lists[index].validity.end:
+                return False  # no price list that day
+            if index in proven:
+                continue
+            entry = self.price_lists[index].priced(prestation_id)
+            if entry is None or _reads_a_child(entry[0]):
+                return False
+            effects = entry[1]
+            if any(effects.get(code) is None for code in (*ATTENDANCE_STATUSES[1:], *reasons)):
+                return False
+            proven.add(index)
+        return True
 
     @property
     def reason_codes(self) -> frozenset[str]:
