@@ -179,3 +179,14 @@ def test_the_command_line_writes_the_households_back_as_a_file_that_imports_agai
     assert households(second)[0].address == PostalAddress(
         ["Résidence du Parc", "12 rue des Lilas"], "35240", "Rennes"
     )
+
+
+def test_a_country_too_long_for_an_envelope_line_is_the_pays_columns_error() -> None:
+    text = f"{HEADER};adresse;code_postal;ville;pays\n"
+    text += "F1;Martin;G1;Claire;Martin;Rue de la Loi 16;1000;Bruxelles;"
+    text += "Royaume de Belgique et de ses provinces unies\n"
+    with pytest.raises(ImportRejected) as rejected:
+        families_from_csv(text)
+    assert [(e.line, e.column, e.code) for e in rejected.value.errors] == [
+        (2, "pays", "model.address_line_too_long")
+    ]
