@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from decimal import Decimal
 
 import attrs
@@ -107,6 +108,25 @@ def test_a_creditor_has_a_valid_ics_iban_and_bic() -> None:
     with pytest.raises(InvalidInput) as error:
         Creditor("Régie enfance", "FR72ZZZ123456", "FR76")
     assert error.value.code == "sepa.invalid_iban"
+
+
+def test_without_the_sepa_extra_accounts_are_checked_by_their_form_and_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A core install (no schwifty) loads a commune naming the régie's account and registers mandates: the
+    # IBAN's ISO 13616 key (modulo 97) and the BIC's form are still checked.
+    monkeypatch.setitem(sys.modules, "schwifty", None)
+    assert Mandate("SAP-F1-0001", D(2026, 9, 3), "Claire Martin", IBAN, "AGRIFRPP").iban == CLAIRE.iban
+    for wrong in ("FR76 3000 6000 0112 3456 7890 188", "FR76", "", "76FR 3000 6000 0112 3456 7890 189"):
+        with pytest.raises(InvalidInput) as error:
+            Mandate("SAP-F1-0001", D(2026, 9, 3), "Claire Martin", wrong)
+        assert error.value.code == "sepa.invalid_iban"
+    with pytest.raises(InvalidInput) as error:
+        Mandate("SAP-F1-0001", D(2026, 9, 3), "Claire Martin", IBAN, "AGRI-FRPP")
+    assert error.value.code == "sepa.invalid_bic"
+    from espacefamille.examples import example_commune  # noqa: PLC0415 - loaded with schwifty hidden
+
+    assert example_commune().regie("enfance").sepa is not None
 
 
 def test_sepa_text_drops_accents_and_characters_banks_refuse() -> None:

@@ -9,8 +9,10 @@ A ``FamilyMandate`` is a mandate as the régie keeps it: the household whose pay
 registered, its last collection and its revocation. A mandate not used for 36 months lapses (EPC rulebook):
 ``FamilyMandate.in_force_on`` says whether it can still be collected on a day.
 
-IBANs and BICs are checked by schwifty, imported when a mandate or a creditor is built: that needs the
-``sepa`` extra (``pip install 'espacefamille[sepa]'``).
+IBANs and BICs are checked when a mandate or a creditor is built: their form and the IBAN's ISO 13616 key
+(modulo 97) always, and with the ``sepa`` extra (``pip install 'espacefamille[sepa]'``) also by schwifty — the
+national account number's own rules (the French RIB key) and the length of each country's IBAN. So a commune
+file naming the régie's account loads without the extra.
 """
 
 from __future__ import annotations
@@ -93,30 +95,58 @@ def check_creditor_identifier(ics: str) -> str:
     return compact
 
 
-def _check_iban(value: object, whose: str) -> None:
-    import schwifty  # noqa: PLC0415 (optional extra "sepa": imported only when an account is checked)
+# An IBAN: a country, two check digits, 11 to 30 letters or digits; a BIC: bank, country, place, branch.
+_IBAN_FORM: Final = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}")
+_BIC_FORM: Final = re.compile(r"[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}(?:[A-Z0-9]{3})?")
 
-    try:
-        schwifty.IBAN(value if isinstance(value, str) else "", validate_bban=True)
-    except (schwifty.exceptions.SchwiftyException, ValueError):
+
+def _iban_key_valid(value: str) -> bool:
+    """ISO 13616: the IBAN, its first four characters moved to the end, letters read as 10–35, is 1 mod 97."""
+    compact = value.replace(" ", "").upper()
+    if not _IBAN_FORM.fullmatch(compact):
+        return False
+    moved = compact[4:] + compact[:4]
+    return int("".join(str(int(char, 36)) for char in moved)) % 97 == 1
+
+
+def _check_iban(value: object, whose: str) -> None:
+    valid = isinstance(value, str) and _iban_key_valid(value)
+    if isinstance(value, str) and valid:
+        try:
+            import schwifty  # noqa: PLC0415 (optional extra "sepa": imported only when an account is checked)
+        except ImportError:  # without the extra: the form and the key only
+            pass
+        else:
+            try:
+                schwifty.IBAN(value, validate_bban=True)
+            except (schwifty.exceptions.SchwiftyException, ValueError):
+                valid = False
+    if not valid:
         raise InvalidInput(
             f"invalid IBAN {value!r} for {whose}",
             message_fr=f"IBAN invalide pour {whose} : « {value} ».",
             code="sepa.invalid_iban",
-        ) from None
+        )
 
 
 def _check_bic(value: object, whose: str) -> None:
-    import schwifty  # noqa: PLC0415 (optional extra "sepa": imported only when an account is checked)
-
-    try:
-        schwifty.BIC(value if isinstance(value, str) else "")
-    except (schwifty.exceptions.SchwiftyException, ValueError):
+    valid = isinstance(value, str) and bool(_BIC_FORM.fullmatch(value.replace(" ", "").upper()))
+    if isinstance(value, str) and valid:
+        try:
+            import schwifty  # noqa: PLC0415 (optional extra "sepa": imported only when an account is checked)
+        except ImportError:  # without the extra: the form only
+            pass
+        else:
+            try:
+                schwifty.BIC(value)
+            except (schwifty.exceptions.SchwiftyException, ValueError):
+                valid = False
+    if not valid:
         raise InvalidInput(
             f"invalid BIC {value!r} for {whose}",
             message_fr=f"BIC invalide pour {whose} : « {value} ».",
             code="sepa.invalid_bic",
-        ) from None
+        )
 
 
 def _check_name(value: object, what: str) -> None:
