@@ -17,7 +17,7 @@ from espacefamille.billing.tariffs import PriceUnit, TariffBook, tariff_book_fro
 from espacefamille.calendar.periods import DateRange
 from espacefamille.commune import Commune
 from espacefamille.config import loads_commune
-from espacefamille.errors import MissingData
+from espacefamille.errors import MissingData, NotFound
 from espacefamille.examples import example_commune, example_path
 from espacefamille.ports import CommuneStore
 from espacefamille.services import BackOffice, FamilyPortal
@@ -206,3 +206,27 @@ flat = "30.00"
     book = attrs.evolve(commune.tariffs, price_lists=[*commune.tariffs.price_lists, later])
     assert book.priceable("forfait_peri", DateRange.month(2027, 9))  # not due that year
     assert book.priceable("forfait_peri", DECEMBER)
+
+
+def test_a_child_moved_to_another_household_with_days_to_bill_is_met_by_the_run_not_by_the_proof(
+    city: City,
+) -> None:
+    """What the proof takes from the rules of recording (docs/invoicing.md): a household's bookings are of
+    its own children. Hugo moved to the Martins with his December meals still booked by the Durands: the
+    proven check does not see it, the run stops at the Durands' batch, and once Hugo is back it completes."""
+    with city.store.unit_of_work() as uow:
+        durand, (hugo,) = uow.families.get("F2"), uow.families.children_of("F2")
+        martin, (lea,) = uow.families.get("F1"), uow.families.children_of("F1")
+    city.office.register_family(AGENT, martin, [lea, attrs.evolve(hugo, family_ids=("F1",))])
+    assert city.office.check_month_end(AGENT, "enfance", DECEMBER).ok
+    with pytest.raises(NotFound) as caught:
+        city.office.run_month_end(AGENT, "enfance", DECEMBER, batch=1)
+    assert caught.value.code == "billing.unknown_child"
+    with city.store.unit_of_work() as uow:
+        assert len(uow.documents.invoices_of("F1")) == 1  # the batch before the Durands' is saved
+    city.office.register_family(AGENT, durand, [hugo])
+    report = city.office.run_month_end(AGENT, "enfance", DECEMBER, batch=1)
+    assert (report.invoices, report.carried) == (
+        0,
+        1,
+    )  # the Martins get nothing new, Hugo's meals are carried
