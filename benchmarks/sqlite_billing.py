@@ -19,7 +19,10 @@ transaction then committed. Besides, in the same run:
 
 Run:
 
-    .venv/bin/python benchmarks/sqlite_billing.py [--children 100000] [--path /tmp/city.sqlite]
+    .venv/bin/python benchmarks/sqlite_billing.py [--children 100000] [--path /tmp/city.sqlite] [--no-check]
+
+Each run starts with its pre-flight (``BackOffice.check_month_end``); ``--no-check`` runs without it, to
+measure what the check costs.
 
 Writing the city (``benchmarks/city.py``: families, children, bookings, attendance) into a fresh store is
 set-up, timed apart; with ``--path`` an existing file is reused (every run happens on a copy). Figures are
