@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from espacefamille.adapters.postgres.codecs import (
     _LINE_COLUMNS,
@@ -32,6 +32,9 @@ from espacefamille.money import Money
 if TYPE_CHECKING:
     from espacefamille.adapters.postgres.store import PostgresUnitOfWork
 
+# The tables a batch of invoices writes (see PostgresUnitOfWork._sync).
+_INVOICE_TABLES: Final = frozenset({"invoices", "invoice_lines"})
+_NO_TABLES: Final[frozenset[str]] = frozenset()
 _INVOICE_COLUMNS = (
     "number, regie_id, family_id, kind, period_start, period_end, issued_on, due_on, direct_debit_on"
 )
@@ -109,7 +112,11 @@ class _PostgresDocuments:
         )
 
     def invoices_of(self, family_id: str) -> tuple[Invoice, ...]:
-        self._uow._sync()
+        # Read for some households a month-end run bills (their whole history): the invoices waiting to be
+        # written are written first only if one is the household's, the others (and the messages) wait.
+        uow = self._uow
+        own = any(invoice.family_id == family_id for invoice in uow._invoice_batch)
+        uow._sync(_INVOICE_TABLES if own else _NO_TABLES)
         self._uow._seen(_FAMILY, family_id)
         return self._invoices("family_id = %s", (family_id,))
 
@@ -125,7 +132,7 @@ class _PostgresDocuments:
         # A known number (waiting here, or in the database) is refused unless it is the same invoice; the
         # insert of the commit checks again, under the locks, for one another unit of work slipped in.
         earlier = self._uow._pending_invoices.get(invoice.number)
-        if earlier is None:
+        if earlier is None and self._may_be_stored(invoice.number):
             found = self._invoices("number = %s", (invoice.number,))
             earlier = found[0] if found else None
         if earlier is not None:
@@ -136,8 +143,31 @@ class _PostgresDocuments:
         # Invoices waiting together are written together: one statement for a batch's invoices, one COPY
         # for their lines (a month-end batch writes hundreds of invoices and thousands of lines).
         if not self._uow._invoice_batch:
-            self._uow._write(self._insert_invoices)
+            self._uow._write(self._insert_invoices, _INVOICE_TABLES)
         self._uow._invoice_batch.append(invoice)
+
+    def _may_be_stored(self, number: str) -> bool:
+        """Whether the database may hold an invoice numbered ``number``. A unit of work that read the
+        numbering (a month-end batch) looks once per prefix (the number without its trailing digits) for
+        the highest number stored with it, instead of once per invoice: a higher one is new. Another unit
+        of work numbering since has changed the numbering, which this one's commit then reports as the
+        conflict it is (and the insert of the commit checks every number again)."""
+        uow = self._uow
+        if (_NUMBERING, "") not in uow._read:
+            return True
+        prefix = number.rstrip("0123456789")
+        if prefix and not prefix[-1].isascii():
+            return True
+        if prefix not in uow._highest_numbers:
+            # The numbers from the prefix up to the next character after its last: those it begins.
+            following = prefix[:-1] + chr(ord(prefix[-1]) + 1) if prefix else "\U0010ffff"
+            uow._highest_numbers[prefix] = uow._scalar(
+                "SELECT max(number) FROM invoices WHERE collectivite_id = %s AND number >= %s "
+                "AND number < %s",
+                (uow._c, prefix, following),
+            )
+        highest = uow._highest_numbers[prefix]
+        return highest is not None and number <= highest
 
     def _insert_invoices(self) -> None:
         batch, self._uow._invoice_batch = self._uow._invoice_batch, []

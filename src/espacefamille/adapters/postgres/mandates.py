@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from espacefamille.adapters.postgres.codecs import _read_text, _text
 from espacefamille.adapters.postgres.schema import _FAMILY, _not_found
@@ -61,6 +61,10 @@ def _collection_row(c: str, collection: DebitCollection) -> tuple[object, ...]:
     )
 
 
+# What the mandates of a household are read from (see PostgresUnitOfWork._sync).
+_MANDATE_TABLES: Final = frozenset({"mandates"})
+
+
 class _PostgresMandates:
     """Mandates of a ``PostgresUnitOfWork`` (see ``espacefamille.ports.Mandates``)."""
 
@@ -79,7 +83,8 @@ class _PostgresMandates:
         return _mandate(row)
 
     def of_family(self, family_id: str) -> tuple[FamilyMandate, ...]:
-        self._uow._sync()
+        # Read for each household a month-end run bills: the batch's invoices and messages wait.
+        self._uow._sync(_MANDATE_TABLES)
         self._uow._seen(_FAMILY, family_id)
         rows = self._uow._rows(
             f"SELECT {_MANDATE_COLUMNS} FROM mandates WHERE collectivite_id = %s AND family_id = %s "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from espacefamille.adapters.postgres.schema import _not_found
 from espacefamille.errors import InvalidInput
@@ -18,6 +18,10 @@ def _json(message: OutboxMessage) -> str:
     return json.dumps(message.to_dict(), sort_keys=True)
 
 
+# The table a batch of messages writes (see PostgresUnitOfWork._sync).
+_OUTBOX_TABLES: Final = frozenset({"outbox"})
+
+
 class _PostgresOutbox:
     """Outbox of a ``PostgresUnitOfWork`` (see ``espacefamille.ports.Outbox``)."""
 
@@ -25,30 +29,46 @@ class _PostgresOutbox:
         self._uow = uow
 
     def add(self, message: OutboxMessage) -> None:
-        text = _json(message)
-        c = self._uow._c
+        text, uow = _json(message), self._uow
+        uow._pending_outbox.add(message.id)
+        # Messages added one after the other wait together and go in one statement (a month-end batch
+        # adds one per invoice); an update of a message (save) closes the batch, so that rows still go
+        # in the order they were given.
+        if uow._outbox_batch is None:
+            batch: list[tuple[str, str]] = []
+            uow._outbox_batch = batch
+            uow._write(lambda: self._insert_messages(batch), _OUTBOX_TABLES)
+        uow._outbox_batch.append((message.id, text))
 
-        def apply() -> None:
-            # Ids are random: a message is inserted at once, and only a clash looks at what is there.
-            inserted = self._uow._one(
-                "INSERT INTO outbox (collectivite_id, id, message) VALUES (%s, %s, %s) "
+    def _insert_messages(self, batch: list[tuple[str, str]]) -> None:
+        uow, c = self._uow, self._uow._c
+        if uow._outbox_batch is batch:
+            uow._outbox_batch = None
+        ids, texts = [id_ for id_, _ in batch], [text for _, text in batch]
+        # Ids are random: messages are inserted at once, in order, and only a clash looks at what is there.
+        inserted = {
+            row[0]
+            for row in uow._rows(
+                "INSERT INTO outbox (collectivite_id, id, message) SELECT %s, i, m "
+                "FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS t (i, m, n) ORDER BY n "
                 "ON CONFLICT (collectivite_id, id) DO NOTHING RETURNING id",
-                (c, message.id, text),
+                (c, ids, texts),
             )
-            if inserted is not None:
-                return
-            existing = self._uow._scalar(
-                "SELECT message FROM outbox WHERE collectivite_id = %s AND id = %s", (c, message.id)
-            )
+        }
+        first: dict[str, str] = {}
+        for id_, text in batch:
+            if id_ in inserted:
+                existing = first.setdefault(id_, text)  # the same id twice in the batch: its first text
+            else:
+                existing = uow._scalar(
+                    "SELECT message FROM outbox WHERE collectivite_id = %s AND id = %s", (c, id_)
+                )
             if existing != text:
                 raise InvalidInput(
-                    f"outbox message {message.id!r} is already queued with other content",
+                    f"outbox message {id_!r} is already queued with other content",
                     code="store.duplicate_message",
-                    details={"id": message.id},
+                    details={"id": id_},
                 )
-
-        self._uow._pending_outbox.add(message.id)
-        self._uow._write(apply)
 
     def all(self) -> tuple[OutboxMessage, ...]:
         self._uow._sync()
@@ -67,6 +87,8 @@ class _PostgresOutbox:
             is None
         ):
             raise _not_found("outbox message", message.id, "notification")
+
+        self._uow._outbox_batch = None
 
         def apply() -> None:
             if not self._uow._run(

@@ -119,9 +119,10 @@ class PostgresUnitOfWork:
 
     Reads run at READ COMMITTED and record the version of what they read (read before the data, so that a
     change in between is a conflict at worst, never missed). Writes wait in the unit of work until
-    ``commit()``, or until it reads again (so that it reads its own writes): two units of work prepare
-    their changes side by side without blocking each other, and the second to commit learns of the
-    conflict. A driver error rolls the unit of work back and is raised as the library's.
+    ``commit()``, or until it reads again (so that it reads its own writes; a read of what they do not
+    change leaves them waiting, so that a month-end batch's invoices go in a few statements): two units of
+    work prepare their changes side by side without blocking each other, and the second to commit learns
+    of the conflict. A driver error rolls the unit of work back and is raised as the library's.
     """
 
     def __init__(self, store: PostgresStore, connection: Connection) -> None:
@@ -130,13 +131,19 @@ class PostgresUnitOfWork:
         if connection.autocommit:  # a host's pool may hand out autocommit connections: not ours
             connection.autocommit = False
         self._c = store.collectivite_id
-        self._pending: list[Callable[[], None]] = []
+        # The writes waiting for commit, in order, each with the tables it writes (None: any).
+        self._pending: list[tuple[Callable[[], None], frozenset[str] | None]] = []
         self._applied = False  # writes were applied in the current transaction
         # What a write waiting for commit already promises: an invoice number, an outbox message id.
         self._pending_invoices: dict[str, Invoice] = {}
         self._pending_outbox: set[str] = set()
-        # Invoices saved since the last write was applied: written together (documents._insert_invoices).
+        # Invoices saved since the last write was applied: written together (documents._insert_invoices);
+        # outbox messages likewise (outbox._insert_messages).
         self._invoice_batch: list[Invoice] = []
+        self._outbox_batch: list[tuple[str, str]] | None = None
+        # Per prefix of an invoice number (the number without its trailing digits), the highest number of
+        # the database with it when first looked at: a higher one is new (documents.save_invoice).
+        self._highest_numbers: dict[str, str | None] = {}
         # (scope, key) -> the version seen when first read; (scope, key) written by this unit of work.
         self._read: dict[tuple[str, str], int] = {}
         self._written: set[tuple[str, str]] = set()
@@ -217,16 +224,25 @@ class PostgresUnitOfWork:
             )
             self._read[(scope, key)] = 0 if version is None else int(version)
 
-    def _sync(self) -> None:
-        """Before a read: apply the writes waiting for commit, so the unit of work reads its own writes."""
-        if self._pending:
-            pending, self._pending = self._pending, []
-            self._applied = True
-            for apply in pending:
-                apply()
+    def _sync(self, reads: frozenset[str] | None = None) -> None:
+        """Before a read: apply the writes waiting for commit, so the unit of work reads its own writes.
+        A read that names the tables it ``reads`` applies them only if one of them writes to those (or
+        says not what it writes): the others wait, in order, so that a month-end batch's invoices, lines
+        and messages go in a few statements however often it reads a household's mandates meanwhile."""
+        if not self._pending:
+            return
+        if reads is not None and all(
+            tables is not None and tables.isdisjoint(reads) for _, tables in self._pending
+        ):
+            return
+        pending, self._pending = self._pending, []
+        self._applied = True
+        for apply, _ in pending:
+            apply()
 
-    def _write(self, apply: Callable[[], None]) -> None:
-        self._pending.append(apply)
+    def _write(self, apply: Callable[[], None], tables: frozenset[str] | None = None) -> None:
+        """Queue a write until commit or a read that needs it; ``tables``: those it writes (None: any)."""
+        self._pending.append((apply, tables))
 
     def _mark(self, scope: str, key: str) -> None:
         self._written.add((scope, key))
@@ -392,6 +408,8 @@ class PostgresUnitOfWork:
         self._pending_invoices.clear()
         self._pending_outbox.clear()
         self._invoice_batch = []
+        self._outbox_batch = None
+        self._highest_numbers.clear()
         self._read.clear()
         self._written.clear()
         self._capacities = None

@@ -1,0 +1,149 @@
+"""The PostgreSQL store's month-end writes go in a few statements: a batch's invoices, lines and messages wait
+together while the run reads households' mandates and other households' invoices, and an invoice number is
+looked up once per prefix by a unit of work that read the numbering — with the same refusals as before."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import attrs
+import pytest
+from psycopg_pool import ConnectionPool
+
+from espacefamille.adapters.postgres import PostgresStore
+from espacefamille.adapters.postgres.store import PostgresUnitOfWork
+from espacefamille.billing.documents import Invoice
+from espacefamille.errors import ConcurrentChange, InvalidInput
+from espacefamille.examples import example_commune
+from espacefamille.testing.builders import child, family, invoice, message
+from tests import postgres_server
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[ConnectionPool]:
+    with postgres_server.pool("batches") as shared:
+        yield shared
+
+
+@pytest.fixture
+def store(pool: ConnectionPool) -> PostgresStore:
+    store = PostgresStore(pool, postgres_server.collectivite_id("batches"))
+    with store.unit_of_work() as uow:
+        uow.save_commune(example_commune())
+        for index in (1, 2):
+            uow.families.save(family(f"F{index}"))
+            uow.families.save_child(child(f"C{index}", f"F{index}"))
+        uow.commit()
+    return store
+
+
+def _statements(store: PostgresStore, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The statements the store's units of work send from now on (their first words)."""
+    sent: list[str] = []
+    for name in ("_rows", "_one", "_run", "_many", "_copy"):
+        original = getattr(PostgresUnitOfWork, name)
+
+        def counted(self: object, sql: str, *args: object, _original: object = original) -> object:
+            sent.append(" ".join(sql.split()[:3]))
+            return _original(self, sql, *args)  # type: ignore[operator]
+
+        monkeypatch.setattr(PostgresUnitOfWork, name, counted)
+    return sent
+
+
+def _numbered(number: int, family_id: str) -> Invoice:
+    return invoice(f"FAC-enfance-2026-{number:06d}", family_id)
+
+
+def test_a_batch_of_invoices_and_messages_waits_while_mandates_and_other_households_are_read(
+    store: PostgresStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent = _statements(store, monkeypatch)
+    with store.unit_of_work() as uow:
+        numbering = uow.documents.numbering()
+        for number in range(1, 6):
+            uow.mandates.of_family("F1")
+            uow.documents.save_invoice(_numbered(number, "F1"))
+            uow.outbox.add(message(f"m-{number}", "F1", f"FAC-enfance-2026-{number:06d}"))
+        # None of F2's invoices is waiting: reading F2's history writes nothing yet.
+        assert uow.documents.invoices_of("F2") == ()
+        assert not any(s.startswith(("INSERT INTO invoices", "INSERT INTO outbox")) for s in sent)
+        # F1's are: reading them writes the batch first, in one statement per table.
+        assert [i.number for i in uow.documents.invoices_of("F1")][-1] == "FAC-enfance-2026-000005"
+        uow.documents.save_invoice(_numbered(6, "F2"))
+        uow.documents.save_numbering(numbering)
+        uow.commit()
+    assert sum(s.startswith("INSERT INTO invoices") for s in sent) == 2  # the batch, then F2's invoice
+    assert sum(s.startswith("COPY invoice_lines") for s in sent) == 2
+    assert sum(s.startswith("INSERT INTO outbox") for s in sent) == 1
+    # One look for the prefix's highest number instead of one per invoice.
+    assert sum(s.startswith("SELECT max(number)") for s in sent) == 1
+    with store.unit_of_work() as uow:
+        assert [m.id for m in uow.outbox.all()] == [f"m-{n}" for n in range(1, 6)]
+        assert len(uow.documents.invoices_of("F1")) + len(uow.documents.invoices_of("F2")) == 6
+
+
+def test_an_issued_number_is_still_refused_at_once_when_the_numbering_was_read(store: PostgresStore) -> None:
+    issued = _numbered(1, "F1")
+    with store.unit_of_work() as uow:
+        uow.documents.save_invoice(issued)
+        uow.commit()
+    with store.unit_of_work() as uow:
+        uow.documents.numbering()
+        uow.documents.save_invoice(issued)  # the same again: harmless
+        with pytest.raises(InvalidInput) as refused:
+            uow.documents.save_invoice(attrs.evolve(issued, due_on=issued.due_on.replace(day=28)))
+        assert refused.value.code == "store.invoice_immutable"
+        uow.documents.save_invoice(_numbered(2, "F1"))  # higher than any stored: new
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert [i.number for i in uow.documents.invoices_of("F1")] == [
+            issued.number,
+            _numbered(2, "F1").number,
+        ]
+
+
+def test_a_number_given_meanwhile_by_another_unit_of_work_is_a_conflict(store: PostgresStore) -> None:
+    with store.unit_of_work() as first:
+        numbering = first.documents.numbering()
+        first.documents.save_invoice(_numbered(1, "F1"))  # its prefix looked at: nothing stored yet
+        with store.unit_of_work() as second:
+            second.documents.save_numbering(second.documents.numbering())
+            second.documents.save_invoice(_numbered(2, "F2"))
+            second.commit()
+        first.documents.save_invoice(attrs.evolve(_numbered(2, "F1"), family_id="F1"))
+        first.documents.save_numbering(numbering)
+        with pytest.raises(ConcurrentChange):
+            first.commit()
+    with store.unit_of_work() as uow:
+        assert uow.documents.invoices_of("F1") == ()
+
+
+def test_messages_of_one_batch_under_one_id_are_kept_once_or_refused(store: PostgresStore) -> None:
+    with store.unit_of_work() as uow:
+        uow.outbox.add(message("m-1", "F1"))
+        uow.outbox.add(message("m-1", "F1"))
+        uow.outbox.add(message("m-2", "F1"))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert [m.id for m in uow.outbox.all()] == ["m-1", "m-2"]
+    with store.unit_of_work() as uow:
+        uow.outbox.add(message("m-3", "F1"))
+        uow.outbox.add(message("m-3", "F2"))
+        with pytest.raises(InvalidInput) as refused:
+            uow.commit()
+        assert refused.value.code == "store.duplicate_message"
+    with store.unit_of_work() as uow:
+        assert [m.id for m in uow.outbox.all()] == ["m-1", "m-2"]
+
+
+def test_a_message_updated_then_added_again_is_refused_as_before(store: PostgresStore) -> None:
+    original = message("m-1", "F1")
+    with store.unit_of_work() as uow:
+        uow.outbox.add(original)
+        uow.outbox.save(attrs.evolve(original, attempts=1))
+        uow.outbox.add(original)  # after the update: another content under its id
+        with pytest.raises(InvalidInput):
+            uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.outbox.all() == ()
