@@ -1839,6 +1839,8 @@ class MonthEndCheck:
 
     ``ok`` when the run can bill every family; else ``code`` is ``billing.unpriced_days`` and
     ``message_fr`` says how many days cannot be priced and where (the first few, then how many more).
+    ``families`` counts the families checked: read and priced one by one, or all of the commune's when the
+    tariffs alone prove the month priceable (``priceable_month``) and none is read.
     """
 
     regie_id: str
