@@ -88,6 +88,7 @@ def test_a_month_the_tariffs_price_whatever_the_family_is_checked_without_readin
 def test_an_earlier_day_to_regularise_is_proven_with_the_month(city: City) -> None:
     with city.store.unit_of_work() as uow:
         uow.runs.mark_changed("enfance", "F1", [NOVEMBER_17])
+        uow.runs.mark_changed("enfance", "F2", [DECEMBER_MEALS[0]])  # a day of the month: read with it
         uow.commit()
     assert city.office.check_month_end(AGENT, "enfance", DECEMBER).ok
     assert city.families_checked == []
