@@ -60,7 +60,7 @@ def test_a_month_that_can_be_priced_is_ready(booked: World) -> None:
     assert check.ok
     assert (check.code, check.families) == ("billing.ready", 2)
     assert (
-        plain(check.message_fr) == "Tous les jours de décembre 2026 peuvent être facturés (2 familles lues)."
+        plain(check.message_fr) == "Tous les jours de décembre 2026 peuvent être facturés (2 familles vérifiées)."
     )
 
 

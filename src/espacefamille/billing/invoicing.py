@@ -1864,7 +1864,7 @@ class MonthEndCheck:
     def message_fr(self) -> str:
         month = f"{month_name(self.period.start.month)} {self.period.start.year}"
         if self.ok:
-            read = "1 famille lue" if self.families == 1 else f"{self.families} familles lues"
+            read = "1 famille vérifiée" if self.families == 1 else f"{self.families} familles vérifiées"
             return f"Tous les jours de {month} peuvent être facturés ({read})."
         count, families = len(self.problems), self.families_concerned
         days = "1 jour n'a pas de prix" if count == 1 else f"{count} jours n'ont pas de prix"

@@ -702,7 +702,7 @@ def check_bill(ctx: Context, regie_id: str, month: DateRange, issued_on: dt.date
     check = ctx.back_office().check_month_end(ctx.agent, regie_id, month, issued_on=issued_on)
     count = check.families
     read = out.pick(
-        "1 famille lue" if count == 1 else f"{count} familles lues",
+        "1 famille vérifiée" if count == 1 else f"{count} familles vérifiées",
         "1 family read" if count == 1 else f"{count} families read",
     )
     words = {"month": month_title(month, out.lang), "read": read}
