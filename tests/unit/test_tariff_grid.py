@@ -483,6 +483,23 @@ default = { price = "1.00" }
     assert lines["C2"].unit_price == Decimal("1.00")
 
 
+def test_a_child_born_after_the_price_list_began_is_priced_in_the_first_age_band(commune: Commune) -> None:
+    # A baby born in October 2026 booked at a crèche-like service: 0 years old for a list from 1 September
+    # 2026 (not -1, which no band holds).
+    grid = (
+        HEAD
+        + """
+[tariffs.prices.repas.grid]
+ages = [{ group = "bebes", to = 1 }, { group = "grands", from = 1 }]
+cells = [{ age = "bebes", price = "1.50" }, { age = "grands", price = "3.00" }]
+"""
+    )
+    by_age = attrs.evolve(commune, tariffs=book(grid))
+    baby = attrs.evolve(TOM, birth_date=dt.date(2026, 10, 5))
+    lines = only_invoice(bill(by_age, booking(baby, "repas", SCHOOL_DAYS), children=[LEA, baby])).lines
+    assert {line.unit_price for line in lines} == {Decimal("1.50")}
+
+
 @pytest.mark.parametrize(
     ("options", "code"),
     [

@@ -1437,7 +1437,8 @@ class _LineBuilder:
         """The child's ranks and the facts its tariff reads beyond the usual ones."""
         extra = priced.extra_facts or frozenset()
         service_rank = self.service_rank(child, prestation_id) if "service_rank" in extra else None
-        age = child.age_on(priced.price_list.validity.start) if "age" in extra else None
+        # The age on the list's first day; a child born since is 0 (its first band), never -1.
+        age = max(0, child.age_on(priced.price_list.validity.start)) if "age" in extra else None
         level = child.school_class.value if "school_level" in extra and child.school_class else None
         return self.ranks[child.id], self.size, service_rank, age, level
 
