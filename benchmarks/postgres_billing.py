@@ -21,10 +21,12 @@ Writing the city into the store is set-up, timed apart. Figures go to docs/bench
 from __future__ import annotations
 
 import argparse
+import collections
 import functools
 import multiprocessing
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -146,6 +148,45 @@ def _billed(store: PostgresStore, commune_id: str) -> dict[str, float]:
     return figures
 
 
+class _Waits:
+    """Samples, every 10 ms from a thread, what the other backends of the database are doing
+    (``pg_stat_activity``: running, or waiting and on what), so that a wait of one run on the other (a
+    lock) shows."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self.seen: collections.Counter[str] = collections.Counter()
+        self.locks = 0
+
+    def __enter__(self) -> _Waits:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        with psycopg.connect(self._url, autocommit=True) as connection:
+            while not self._stop.wait(0.01):
+                for state, kind, event in connection.execute(
+                    "SELECT state, wait_event_type, wait_event FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                    "AND backend_type = 'client backend' AND state <> 'idle'"
+                ):
+                    if state == "idle in transaction":
+                        self.seen["waiting for its Python process"] += 1
+                        continue
+                    self.seen[f"{kind}:{event}" if kind else "running"] += 1
+                    self.locks += kind in ("Lock", "LWLock")
+
+    def summary(self) -> str:
+        total = sum(self.seen.values()) or 1
+        return ", ".join(f"{name} {count / total:.0%}" for name, count in self.seen.most_common(6))
+
+
 def _bill(url: str, collectivite_id: str, commune_id: str, results: Any) -> None:
     with PostgresStore(url, collectivite_id, pool_size=1) as store:
         results.put(_billed(store, commune_id))
@@ -197,9 +238,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
                 context.Process(target=_bill, args=(url, name, commune_id, results)) for name in names[1:]
             ]
             started = time.perf_counter()
-            for process in processes:
-                process.start()
-            pair = [results.get(timeout=3600) for _ in processes]
+            with _Waits(url) as waits:
+                for process in processes:
+                    process.start()
+                pair = [results.get(timeout=3600) for _ in processes]
             together = time.perf_counter() - started
             for process in processes:
                 process.join()
@@ -210,7 +252,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
                 f"{each} — {slowest / run['seconds']:.2f}× one alone "
                 "(target ≤ 1.25×)"
             )
-            figures.update(pair_s=slowest, pair_ratio=slowest / run["seconds"])
+            print(f"what the two runs' server backends were doing, sampled every 10 ms: {waits.summary()}")
+            figures.update(pair_s=slowest, pair_ratio=slowest / run["seconds"], lock_waits=waits.locks)
     print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return figures
 

@@ -1,6 +1,7 @@
-"""The PostgreSQL store's month-end writes go in a few statements: a batch's invoices, lines and messages wait
-together while the run reads households' mandates and other households' invoices, and an invoice number is
-looked up once per prefix by a unit of work that read the numbering — with the same refusals as before."""
+"""The PostgreSQL store's month-end batches in a few statements: a batch's invoices, lines and messages wait
+together while the run reads households' mandates and other households' invoices, the batch's mandates are
+read at once, and an invoice number is looked up once per prefix by a unit of work that read the numbering
+— with the same refusals as before."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from espacefamille.adapters.postgres.store import PostgresUnitOfWork
 from espacefamille.billing.documents import Invoice
 from espacefamille.errors import ConcurrentChange, InvalidInput
 from espacefamille.examples import example_commune
-from espacefamille.testing.builders import child, family, invoice, message
+from espacefamille.testing.builders import NOVEMBER, child, family, invoice, message
+from espacefamille.testing.conformance.mandates import mandate
 from tests import postgres_server
 
 
@@ -147,3 +149,24 @@ def test_a_message_updated_then_added_again_is_refused_as_before(store: Postgres
             uow.commit()
     with store.unit_of_work() as uow:
         assert uow.outbox.all() == ()
+
+
+def test_the_mandates_of_a_month_end_batch_are_read_at_once_and_a_mandate_saved_is_read_back(
+    store: PostgresStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with store.unit_of_work() as uow:
+        uow.mandates.save(mandate("SAP-F1-0001", "F1"))
+        uow.commit()
+    sent = _statements(store, monkeypatch)
+    with store.unit_of_work() as uow:
+        records = list(uow.runs.family_records(NOVEMBER))
+        assert [r.family.id for r in records] == ["F1", "F2"]
+        assert [m.rum for m in uow.mandates.of_family("F1")] == ["SAP-F1-0001"]
+        assert uow.mandates.of_family("F2") == ()
+        assert sum(s.startswith("SELECT rum,") for s in sent) == 1
+        # A mandate saved in the unit of work is read back, not the batch's mandates read before it.
+        uow.mandates.save(mandate("SAP-F2-0001", "F2"))
+        assert [m.rum for m in uow.mandates.of_family("F2")] == ["SAP-F2-0001"]
+        # Outside the batch, a household's mandates are read on their own.
+        assert uow.mandates.of_family("F3") == ()
+    assert sum(s.startswith("SELECT rum,") for s in sent) == 3

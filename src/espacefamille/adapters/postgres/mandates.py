@@ -84,12 +84,27 @@ class _PostgresMandates:
 
     def of_family(self, family_id: str) -> tuple[FamilyMandate, ...]:
         # Read for each household a month-end run bills: the batch's invoices and messages wait.
-        self._uow._sync(_MANDATE_TABLES)
-        self._uow._seen(_FAMILY, family_id)
-        rows = self._uow._rows(
+        uow = self._uow
+        uow._sync(_MANDATE_TABLES)
+        uow._seen(_FAMILY, family_id)
+        known = uow._mandates_of.get(family_id)
+        if known is not None:
+            return known
+        if family_id in uow._batch_families:
+            # A household of the batch a month-end run is billing: the batch's mandates, read at once.
+            found: dict[str, list[FamilyMandate]] = {family: [] for family in uow._batch_families}
+            for row in uow._rows(
+                f"SELECT {_MANDATE_COLUMNS} FROM mandates WHERE collectivite_id = %s AND family_id = ANY(%s) "
+                "ORDER BY family_id, rum",
+                (uow._c, sorted(uow._batch_families)),
+            ):
+                found[row[2]].append(_mandate(row))
+            uow._mandates_of.update((family, tuple(mandates)) for family, mandates in found.items())
+            return uow._mandates_of[family_id]
+        rows = uow._rows(
             f"SELECT {_MANDATE_COLUMNS} FROM mandates WHERE collectivite_id = %s AND family_id = %s "
             "ORDER BY rum",
-            (self._uow._c, family_id),
+            (uow._c, family_id),
         )
         return tuple(_mandate(row) for row in rows)
 

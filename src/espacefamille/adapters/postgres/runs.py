@@ -69,6 +69,8 @@ class _PostgresMonthEndRuns:
         self._uow._sync()
         uow, c = self._uow, self._uow._c
         ids = [family.id for family in batch]
+        uow._batch_families = frozenset(ids)  # their mandates are read at once if one is (mandates.of_family)
+        uow._mandates_of.clear()
         children: dict[str, list[Child]] = {}
         columns = ", ".join("c." + column.strip() for column in _CHILD_COLUMNS.split(","))
         rows = uow._rows(

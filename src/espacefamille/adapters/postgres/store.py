@@ -35,6 +35,7 @@ from espacefamille.adapters.postgres.schema import (
 )
 from espacefamille.adapters.postgres.submissions import _PostgresSubmissions
 from espacefamille.billing.documents import Invoice
+from espacefamille.billing.mandates import FamilyMandate
 from espacefamille.calendar.periods import DateRange
 from espacefamille.commune import Commune
 from espacefamille.config import dumps_commune, loads_commune
@@ -144,6 +145,10 @@ class PostgresUnitOfWork:
         # Per prefix of an invoice number (the number without its trailing digits), the highest number of
         # the database with it when first looked at: a higher one is new (documents.save_invoice).
         self._highest_numbers: dict[str, str | None] = {}
+        # The households of the month-end batch last read (runs.family_records) and the mandates read for
+        # them at once (mandates.of_family), forgotten when a write that may change mandates is queued.
+        self._batch_families: frozenset[str] = frozenset()
+        self._mandates_of: dict[str, tuple[FamilyMandate, ...]] = {}
         # (scope, key) -> the version seen when first read; (scope, key) written by this unit of work.
         self._read: dict[tuple[str, str], int] = {}
         self._written: set[tuple[str, str]] = set()
@@ -242,6 +247,8 @@ class PostgresUnitOfWork:
 
     def _write(self, apply: Callable[[], None], tables: frozenset[str] | None = None) -> None:
         """Queue a write until commit or a read that needs it; ``tables``: those it writes (None: any)."""
+        if tables is None or "mandates" in tables:
+            self._mandates_of.clear()
         self._pending.append((apply, tables))
 
     def _mark(self, scope: str, key: str) -> None:
@@ -410,6 +417,8 @@ class PostgresUnitOfWork:
         self._invoice_batch = []
         self._outbox_batch = None
         self._highest_numbers.clear()
+        self._batch_families = frozenset()
+        self._mandates_of.clear()
         self._read.clear()
         self._written.clear()
         self._capacities = None
