@@ -151,7 +151,7 @@ def _billed(store: PostgresStore, commune_id: str) -> dict[str, float]:
 class _Waits:
     """Samples, every 10 ms from a thread, what the other backends of the database are doing
     (``pg_stat_activity``: running, or waiting and on what), so that a wait of one run on the other (a
-    lock) shows."""
+    heavyweight lock: a row, a table, an advisory lock) shows."""
 
     def __init__(self, url: str) -> None:
         self._url = url
@@ -180,11 +180,12 @@ class _Waits:
                         self.seen["waiting for its Python process"] += 1
                         continue
                     self.seen[f"{kind}:{event}" if kind else "running"] += 1
-                    self.locks += kind in ("Lock", "LWLock")
+                    self.locks += kind == "Lock"
 
     def summary(self) -> str:
         total = sum(self.seen.values()) or 1
-        return ", ".join(f"{name} {count / total:.0%}" for name, count in self.seen.most_common(6))
+        shares = ", ".join(f"{name} {count / total:.0%}" for name, count in self.seen.most_common(6))
+        return f"{shares}; waiting for a lock (Lock:*) in {self.locks} of {total} samples"
 
 
 def _bill(url: str, collectivite_id: str, commune_id: str, results: Any) -> None:
