@@ -170,3 +170,28 @@ def test_the_mandates_of_a_month_end_batch_are_read_at_once_and_a_mandate_saved_
         # Outside the batch, a household's mandates are read on their own.
         assert uow.mandates.of_family("F3") == ()
     assert sum(s.startswith("SELECT rum,") for s in sent) == 3
+
+
+@pytest.mark.parametrize("number", ["000123", "FAC-é000001", "FAC-enfance", "AV-enfance-2026-000001"])
+def test_any_number_already_issued_is_refused_with_other_content_once_the_numbering_is_read(
+    store: PostgresStore, number: str
+) -> None:
+    # Numbers of every shape: all digits (no prefix), a prefix ending in a letter beyond ASCII (looked
+    # up one by one), no digits at all, another series.
+    issued = invoice(number, "F1")
+    with store.unit_of_work() as uow:
+        uow.documents.save_invoice(issued)
+        uow.commit()
+    with store.unit_of_work() as uow:
+        uow.documents.numbering()
+        uow.documents.save_invoice(issued)
+        with pytest.raises(InvalidInput) as refused:
+            uow.documents.save_invoice(invoice(number, "F1", cents=99))
+        assert refused.value.code == "store.invoice_immutable"
+        lower = invoice(number[:-1] + "0" if number[-1].isdigit() else number + "0", "F1")
+        uow.documents.save_invoice(lower)
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert sorted(i.number for i in uow.documents.invoices_of("F1")) == sorted(
+            {issued.number, lower.number}
+        )
