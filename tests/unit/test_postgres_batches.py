@@ -195,3 +195,30 @@ def test_any_number_already_issued_is_refused_with_other_content_once_the_number
         assert sorted(i.number for i in uow.documents.invoices_of("F1")) == sorted(
             {issued.number, lower.number}
         )
+
+
+def test_a_correction_run_reading_changed_households_keeps_its_batch_waiting(
+    store: PostgresStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # December after corrections: each household with changed days is read with its history and its days
+    # cleared as it is billed; the invoices of the batch still go in one statement at commit.
+    with store.unit_of_work() as uow:
+        uow.runs.mark_changed("enfance", "F2", [NOVEMBER.start])
+        uow.commit()
+    sent = _statements(store, monkeypatch)
+    with store.unit_of_work() as uow:
+        list(uow.runs.family_records(NOVEMBER))
+        uow.documents.numbering()
+        uow.documents.save_invoice(_numbered(1, "F1"))
+        assert uow.mandates.of_family("F1") == ()
+        uow.runs.clear_changed("enfance", "F2", [NOVEMBER.start])
+        assert uow.bookings.of_family("F2", NOVEMBER) == ()
+        assert uow.attendance.of_family("F2", NOVEMBER) == ()
+        assert uow.documents.invoices_of("F2") == ()
+        assert uow.mandates.of_family("F2") == ()
+        assert not any(s.startswith(("INSERT INTO invoices", "DELETE FROM changed_days")) for s in sent)
+        assert sum(s.startswith("SELECT rum,") for s in sent) == 1
+        uow.commit()
+    with store.unit_of_work() as uow:
+        assert uow.runs.changed_days("enfance") == {}
+        assert [i.number for i in uow.documents.invoices_of("F1")] == ["FAC-enfance-2026-000001"]

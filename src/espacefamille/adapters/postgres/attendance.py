@@ -35,7 +35,8 @@ class _PostgresAttendance:
         self._uow = uow
 
     def of_family(self, family_id: str, period: DateRange) -> tuple[AttendanceFact, ...]:
-        self._uow._sync()
+        # Read for a household with days changed since billed: the writes of other tables wait.
+        self._uow._sync(frozenset({"attendance"}))
         self._uow._seen(_FAMILY, family_id)
         return self._attendance(
             self._uow._rows(

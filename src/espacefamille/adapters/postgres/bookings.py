@@ -51,7 +51,8 @@ class _PostgresBookings:
         )
 
     def of_family(self, family_id: str, period: DateRange) -> tuple[Booking, ...]:
-        self._uow._sync()
+        # Read for a household with days changed since billed: the writes of other tables wait.
+        self._uow._sync(frozenset({"bookings"}))
         self._uow._seen(_FAMILY, family_id)
         return self._bookings(
             self._uow._rows(

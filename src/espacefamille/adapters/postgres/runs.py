@@ -36,6 +36,9 @@ _RUNS: Final = (
     "GROUP BY family_id, child_id, prestation_id, status, surcharge_code "
     "ORDER BY family_id, child_id, prestation_id, status, coalesce(surcharge_code, '')"
 )
+# What marking days changed or billed writes (see PostgresUnitOfWork._sync): a run clears a household's
+# days as it bills it, and its next household's reads need not write them first.
+_CHANGED_TABLES: Final = frozenset({"changed_days"})
 # Each family's latest run of the régie before a day: the balance a run starts from.
 _LATEST: Final = (
     "SELECT DISTINCT ON (family_id) family_id, period_start, carries FROM carried_balances "
@@ -235,7 +238,7 @@ class _PostgresMonthEndRuns:
                 rows,
             )
 
-        self._uow._write(apply)
+        self._uow._write(apply, _CHANGED_TABLES)
 
     def clear_changed(self, regie_id: str, family_id: str, days: Iterable[dt.date]) -> None:
         rows = self._days(regie_id, family_id, days, "a billed day")
@@ -248,4 +251,4 @@ class _PostgresMonthEndRuns:
                 rows,
             )
 
-        self._uow._write(apply)
+        self._uow._write(apply, _CHANGED_TABLES)
