@@ -42,7 +42,8 @@ def test_bill_check_says_the_month_can_be_billed_and_bills_nothing(db: str, tmp_
         "bill", "--check", "--regie", "enfance", "--month", "2026-11", "--db", db, "--now", "2026-12-01T09:00"
     )
     assert code == ExitCode.OK
-    assert "novembre 2026 : chaque jour a un prix (2 familles vérifiées), la facturation peut être lancée." in text
+    ready = "novembre 2026 : chaque jour a un prix (2 familles vérifiées), la facturation peut être lancée."
+    assert ready in text
     code, document = run_json(
         "bill", "--regie", "enfance", "--month", "2026-11", "--db", db, "--now", "2026-12-01T09:00"
     )

@@ -59,9 +59,8 @@ def test_a_month_that_can_be_priced_is_ready(booked: World) -> None:
     check = booked.office.check_month_end(AGENT, "enfance", DECEMBER)
     assert check.ok
     assert (check.code, check.families) == ("billing.ready", 2)
-    assert (
-        plain(check.message_fr) == "Tous les jours de décembre 2026 peuvent être facturés (2 familles vérifiées)."
-    )
+    ready = "Tous les jours de décembre 2026 peuvent être facturés (2 familles vérifiées)."
+    assert plain(check.message_fr) == ready
 
 
 def test_the_check_lists_every_family_child_prestation_and_day_without_a_price(booked: World) -> None:
