@@ -17,7 +17,7 @@ from espacefamille.billing.tariffs import PriceUnit, TariffBook, tariff_book_fro
 from espacefamille.calendar.periods import DateRange
 from espacefamille.commune import Commune
 from espacefamille.config import loads_commune
-from espacefamille.errors import MissingData, NotFound
+from espacefamille.errors import MissingData
 from espacefamille.examples import example_commune, example_path
 from espacefamille.ports import CommuneStore
 from espacefamille.services import BackOffice, FamilyPortal
@@ -209,25 +209,25 @@ flat = "30.00"
     assert book.priceable("forfait_peri", DECEMBER)
 
 
-def test_a_child_moved_to_another_household_with_days_to_bill_is_met_by_the_run_not_by_the_proof(
+def test_a_child_moved_to_another_household_has_the_days_the_first_one_booked_billed_to_it(
     city: City,
 ) -> None:
-    """What the proof takes from the rules of recording (docs/invoicing.md): a household's bookings are of
-    its own children. Hugo moved to the Martins with his December meals still booked by the Durands: the
-    proven check does not see it, the run stops at the Durands' batch, and once Hugo is back it completes."""
+    """Separated parents, a move: Hugo moved to the Martins with his December meals still booked by the
+    Durands. The proven check passes, and the run bills the Durands Hugo's meals as before the move (below
+    the threshold: carried), the Martins their own; nothing is billed twice when the month is run again."""
     with city.store.unit_of_work() as uow:
-        durand, (hugo,) = uow.families.get("F2"), uow.families.children_of("F2")
+        hugo = uow.families.children_of("F2")[0]
         martin, (lea,) = uow.families.get("F1"), uow.families.children_of("F1")
     city.office.register_family(AGENT, martin, [lea, attrs.evolve(hugo, family_ids=("F1",))])
     assert city.office.check_month_end(AGENT, "enfance", DECEMBER).ok
-    with pytest.raises(NotFound) as caught:
-        city.office.run_month_end(AGENT, "enfance", DECEMBER, batch=1)
-    assert caught.value.code == "billing.unknown_child"
-    with city.store.unit_of_work() as uow:
-        assert len(uow.documents.invoices_of("F1")) == 1  # the batch before the Durands' is saved
-    city.office.register_family(AGENT, durand, [hugo])
     report = city.office.run_month_end(AGENT, "enfance", DECEMBER, batch=1)
-    assert (report.invoices, report.carried) == (
-        0,
-        1,
-    )  # the Martins get nothing new, Hugo's meals are carried
+    assert (report.invoices, report.carried) == (1, 1)
+    with city.store.unit_of_work() as uow:
+        (martins,) = uow.documents.invoices_of("F1")
+        carried = uow.runs.carried("enfance")
+    assert {line.child_id for line in martins.lines} == {"C1"}  # Léa's ten meals, not Hugo's
+    assert set(carried) == {"F2"}
+    assert {line.child_id for line in carried["F2"].lines} == {"C3"}
+    assert sum(line.quantity for line in carried["F2"].lines) == 3
+    again = city.office.run_month_end(AGENT, "enfance", DECEMBER, batch=1)
+    assert (again.invoices, again.carried) == (0, 1)

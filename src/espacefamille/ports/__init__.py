@@ -23,6 +23,7 @@ from espacefamille.ports.store import (
     check_carried,
     family_records_by_parts,
     family_records_of,
+    with_children_named,
 )
 
 __all__ = [
@@ -39,4 +40,5 @@ __all__ = [
     "check_carried",
     "family_records_by_parts",
     "family_records_of",
+    "with_children_named",
 ]

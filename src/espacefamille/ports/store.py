@@ -31,6 +31,8 @@ The reference implementations are ``espacefamille.adapters.memory`` and ``espace
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import operator
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Protocol
@@ -45,7 +47,7 @@ from espacefamille.billing.online import PaymentAttempt
 from espacefamille.calendar.opening import Closure
 from espacefamille.calendar.periods import DateRange
 from espacefamille.commune import Commune
-from espacefamille.errors import ConcurrentChange, InvalidInput
+from espacefamille.errors import ConcurrentChange, InvalidInput, NotFound
 from espacefamille.families.accounts import Account, Activation
 from espacefamille.families.events import OutboxMessage
 from espacefamille.families.requests import Request, Submission
@@ -65,6 +67,7 @@ __all__ = [
     "check_carried",
     "family_records_by_parts",
     "family_records_of",
+    "with_children_named",
 ]
 
 
@@ -98,6 +101,28 @@ class FamilyRecords:
     invoices: tuple[Invoice, ...] = attrs.field(converter=_invoices)
 
 
+def with_children_named(
+    uow: UnitOfWork,
+    children: Iterable[Child],
+    bookings: Iterable[Booking | BookedDays],
+    attendance: Iterable[AttendanceFact],
+) -> tuple[Child, ...]:
+    """A household's ``children`` and the children its ``bookings`` and ``attendance`` name who are no
+    longer among them (a child who moved to another household: the days the first one booked are still
+    its to pay), ordered by id. A child the store does not know is left out (billing names it,
+    ``billing.unknown_child``)."""
+    given = {child.id: child for child in children}
+    left = {item.child_id for item in itertools.chain(bookings, attendance)} - given.keys()
+    if not left:
+        return tuple(given.values())
+    for child_id in left:
+        try:
+            given[child_id] = uow.families.child(child_id)
+        except NotFound:
+            continue
+    return tuple(sorted(given.values(), key=operator.attrgetter("id")))
+
+
 def family_records_by_parts(
     uow: UnitOfWork, period: DateRange, after: str | None = None, documents_from: dt.date | None = None
 ) -> Iterator[FamilyRecords]:
@@ -117,11 +142,13 @@ def family_records_of(
     ``MonthEndRuns.family_records``)."""
     for family in families:
         family_id = family.id
+        bookings = uow.bookings.of_family(family_id, period)
+        attendance = uow.attendance.of_family(family_id, period)
         yield FamilyRecords(
             family,
-            uow.families.children_of(family_id),
-            uow.bookings.of_family(family_id, period),
-            uow.attendance.of_family(family_id, period),
+            with_children_named(uow, uow.families.children_of(family_id), bookings, attendance),
+            bookings,
+            attendance,
             uow.attendance.absences_of(family_id),
             [
                 document
@@ -323,7 +350,9 @@ class MonthEndRuns(Protocol):
         self, period: DateRange, after: str | None = None, documents_from: dt.date | None = None
     ) -> Iterator[FamilyRecords]:
         """Every family (whose id comes after ``after``, when given), ordered by id, with what month-end
-        billing reads of it for ``period``: exactly what ``families.children_of``, ``bookings.of_family``,
+        billing reads of it for ``period``: exactly what ``families.children_of`` (with the children who
+        left the household that its bookings and attendance of the period name: ``with_children_named``),
+        ``bookings.of_family``,
         ``attendance.of_family``, ``attendance.absences_of`` and ``documents.invoices_of`` return — of the
         documents, given ``documents_from``, only the credit notes and those whose period ends on or after
         that day, so that a run does not read a family's whole history — and read as they would be (the

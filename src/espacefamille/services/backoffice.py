@@ -91,7 +91,7 @@ from espacefamille.model import (
     booked_days,
 )
 from espacefamille.money import ZERO, Money
-from espacefamille.ports import FamilyRecords, UnitOfWork
+from espacefamille.ports import FamilyRecords, UnitOfWork, with_children_named
 from espacefamille.rules.attendance import (
     AbsenceDeclaration,
     AttendanceFact,
@@ -422,12 +422,15 @@ class _MonthReader:
         bookings: list[Booking | BookedDays] = list(records.bookings)
         attendance: list[AttendanceFact] = list(records.attendance)
         history: tuple[dt.date, ...] = ()
+        children = records.children
         earlier = [day for day in self.changed.get(family_id, ()) if day < month.start]
         if earlier:
             history = days_to_read(earlier, carried)
             span, wanted = DateRange(history[0], history[-1]), set(history)
             bookings.extend(b for b in self.uow.bookings.of_family(family_id, span) if b.day in wanted)
             attendance.extend(f for f in self.uow.attendance.of_family(family_id, span) if f.day in wanted)
+            # An earlier day may be of a child who has left the household since: still its to pay.
+            children = with_children_named(self.uow, children, bookings, attendance)
         attendance.extend(
             _absence_facts(self.commune, closures, records.absences, bookings, attendance, self.now)
         )
@@ -442,7 +445,7 @@ class _MonthReader:
         enrolments = (
             [
                 enrolment
-                for child in records.children
+                for child in children
                 for enrolment in self.uow.families.enrolments_of(child.id)
                 if enrolment.family_id == family_id and enrolment.service_id in self.forfait_services
             ]
@@ -451,7 +454,7 @@ class _MonthReader:
         )
         return FamilyMonth(
             records.family,
-            records.children,
+            children,
             bookings,
             attendance,
             documents,

@@ -23,7 +23,7 @@ from espacefamille.billing.documents import Invoice, InvoiceLine
 from espacefamille.billing.invoicing import CarriedBalance
 from espacefamille.calendar.periods import DateRange
 from espacefamille.model import BookedDays, Child, Family
-from espacefamille.ports import FamilyRecords, check_carried
+from espacefamille.ports import FamilyRecords, check_carried, with_children_named
 
 if TYPE_CHECKING:
     from espacefamille.adapters.postgres.store import PostgresUnitOfWork
@@ -125,11 +125,12 @@ class _PostgresMonthEndRuns:
             invoices.setdefault(invoice.family_id, []).append(invoice)
         for family in batch:
             family_id = family.id
+            bookings, attendance = runs.get(family_id, ()), facts.get(family_id, ())
             yield FamilyRecords(
                 family,
-                children.get(family_id, ()),
-                runs.get(family_id, ()),
-                facts.get(family_id, ()),
+                with_children_named(self._uow, children.get(family_id, ()), bookings, attendance),
+                bookings,
+                attendance,
                 absences.get(family_id, ()),
                 invoices.get(family_id, ()),
             )

@@ -31,7 +31,7 @@ from espacefamille.model import (
     Child,
     Family,
 )
-from espacefamille.ports import FamilyRecords, check_carried
+from espacefamille.ports import FamilyRecords, check_carried, with_children_named
 
 if TYPE_CHECKING:
     from espacefamille.adapters.sqlite.store import SqliteUnitOfWork
@@ -128,11 +128,12 @@ class _SqliteMonthEndRuns:
             invoices.setdefault(invoice.family_id, []).append(invoice)
         for family in batch:
             family_id = family.id
+            bookings, attendance = runs.get(family_id, ()), facts.get(family_id, ())
             yield FamilyRecords(
                 family,
-                children.get(family_id, ()),
-                runs.get(family_id, ()),
-                facts.get(family_id, ()),
+                with_children_named(self._uow, children.get(family_id, ()), bookings, attendance),
+                bookings,
+                attendance,
                 absences.get(family_id, ()),
                 invoices.get(family_id, ()),
             )

@@ -99,6 +99,33 @@ class MonthEndRunsConformance(ConformanceBase):
         assert [i.number for i in martin.invoices] == ["FAC-enfance-2026-000001"]
         assert (bernard.attendance, bernard.absences, bernard.invoices) == ((), (), ())
 
+    def test_family_records_carry_a_child_who_left_the_household_with_days_it_still_holds(self) -> None:
+        # A move: Léa now lives with the Bernards, the Martins' November days of her are still theirs.
+        store = self.seeded_store()
+        tuesday = MONDAY + dt.timedelta(days=1)
+        moved = child("C1", "F2")
+        self.write(
+            store,
+            lambda uow: uow.bookings.save(
+                [booking("C1", "F1", MONDAY), booking("C1", "F1", dt.date(2026, 12, 1))]
+            ),
+            lambda uow: uow.attendance.save(
+                [AttendanceFact("C1", "repas", tuesday, AttendanceStatus.PRESENT)], "F1"
+            ),
+            lambda uow: uow.families.save_child(moved),
+        )
+        records = self.read(store, lambda uow: list(uow.runs.family_records(NOVEMBER)))
+        assert records == self.read(store, lambda uow: list(family_records_by_parts(uow, NOVEMBER)))
+        martin, bernard = records
+        assert martin.children == (moved,)  # named by the Martins' days, listed by the Bernards
+        assert [c.id for c in bernard.children] == ["C1", "C2"]
+        december = self.read(
+            store, lambda uow: next(iter(uow.runs.family_records(DateRange.month(2026, 12))))
+        )
+        assert december.children == (moved,)
+        october = self.read(store, lambda uow: next(iter(uow.runs.family_records(DateRange.month(2026, 10)))))
+        assert october.children == ()  # no day of hers that month: not the Martins' child any more
+
     def test_family_records_start_after_a_family_and_keep_the_documents_asked_for(self) -> None:
         store = self.seeded_store()
         october = invoice("FAC-enfance-2026-000001", "F1")
