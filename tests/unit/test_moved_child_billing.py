@@ -13,7 +13,9 @@ from espacefamille.adapters.memory import MemoryAccountStore
 from espacefamille.calendar.periods import DateRange
 from espacefamille.examples import example_commune
 from espacefamille.money import Money
+from espacefamille.ports import with_children_named
 from espacefamille.rules.attendance import AttendanceFact, AttendanceStatus
+from espacefamille.testing.builders import booking
 from tests.stores import KINDS, empty_store
 from tests.unit.test_services import AGENT, DECEMBER_MEALS, DURAND, PARIS, book, open_world
 
@@ -56,3 +58,12 @@ def test_a_correction_of_a_day_booked_before_the_move_is_billed_to_the_household
         assert (line.child_id, line.days, line.regularises) == ("C3", (ill,), (december.number, ill))
         assert line.total == -Money("2.60")
         assert "F2" not in changed  # the corrected day is billed: not read again
+
+
+def test_a_child_the_store_does_not_know_is_left_to_billing_to_name(tmp_path: Path) -> None:
+    with empty_store("memory", tmp_path, "unknown") as store:
+        open_world(store, MemoryAccountStore(), example_commune())
+        with store.unit_of_work() as uow:
+            (hugo,) = uow.families.children_of("F2")
+            named = with_children_named(uow, (), [booking("C9", "F1"), booking("C3", "F1")], ())
+    assert named == (hugo,)  # Hugo, named by the days; no child C9 to give
