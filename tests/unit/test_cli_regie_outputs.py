@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import io
 import json
 import sys
 from pathlib import Path
 
 import pytest
 
-from espacefamille.cli import ExitCode, main
+from espacefamille.cli import ExitCode
 from espacefamille.examples import example_path
+from tests.unit.test_cli import run, run_json
 
 FAMILIES = (
     "famille;nom;responsable1_id;responsable1_prenom;responsable1_nom;qf;qf_debut\n"
@@ -22,19 +22,6 @@ ENROLMENTS = (
     "I1;E1;F1;cantine;2026-09-01;2027-07-03\n"
     "I2;E1;F1;periscolaire;2026-09-01;2027-07-03\n"
 )
-
-
-def run(*argv: str) -> tuple[int, str]:
-    out = io.StringIO()
-    code = main(list(argv), stdout=out)
-    return code, out.getvalue()
-
-
-def run_json(*argv: str) -> tuple[int, dict[str, object]]:
-    code, text = run(*argv, "--json")
-    document = json.loads(text)
-    assert isinstance(document, dict)
-    return code, document
 
 
 @pytest.fixture
