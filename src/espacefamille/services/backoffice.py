@@ -416,16 +416,20 @@ class _MonthReader:
             s.id for s in commune.services if s.regie_id == regie_id and _has_forfait(commune, s.prestations)
         }
 
+    def earlier_days(self, family_id: str) -> tuple[dt.date, ...]:
+        """The family's days before the month that the run reads again: its changed days, and the days of
+        the carried lines holding them (``days_to_read``)."""
+        earlier = [day for day in self.changed.get(family_id, ()) if day < self.month.start]
+        return days_to_read(earlier, self.carried.get(family_id))
+
     def month_of(self, records: FamilyRecords, closures: Mapping[str, Sequence[Closure]]) -> FamilyMonth:
         family_id, month, regie_id = records.family.id, self.month, self.regie_id
         carried = self.carried.get(family_id)
         bookings: list[Booking | BookedDays] = list(records.bookings)
         attendance: list[AttendanceFact] = list(records.attendance)
-        history: tuple[dt.date, ...] = ()
         children = records.children
-        earlier = [day for day in self.changed.get(family_id, ()) if day < month.start]
-        if earlier:
-            history = days_to_read(earlier, carried)
+        history = self.earlier_days(family_id)
+        if history:
             span, wanted = DateRange(history[0], history[-1]), set(history)
             bookings.extend(b for b in self.uow.bookings.of_family(family_id, span) if b.day in wanted)
             attendance.extend(f for f in self.uow.attendance.of_family(family_id, span) if f.day in wanted)
@@ -436,7 +440,7 @@ class _MonthReader:
         )
         # A family with changed days is read with its whole history: those days may lie in any month.
         counting = bool(self.tolerant) and _presence_without_booking(self.tolerant, bookings, attendance)
-        whole = earlier or counting
+        whole = bool(history) or counting
         history_documents = self.uow.documents.invoices_of(family_id) if whole else records.invoices
         documents = [document for document in history_documents if document.regie_id == regie_id]
         if any(document.is_credit_note for document in documents):
@@ -1126,11 +1130,8 @@ class BackOffice(ServiceBase):
         commune = uow.commune()
         ctx = _billing_context(commune, actor, regie_id, month, issued_on, now)
         carried = uow.runs.carried(regie_id, before=month.start)
-        earlier: set[dt.date] = set()
-        for family_id, days in uow.runs.changed_days(regie_id).items():
-            before = [day for day in days if day < month.start]
-            if before:
-                earlier.update(days_to_read(before, carried.get(family_id)))
+        reader = _MonthReader(uow, commune, regie_id, month, carried, now)
+        earlier = {day for family_id in reader.changed for day in reader.earlier_days(family_id)}
         if not priceable_month(ctx, earlier):
             return None
         return sum(1 for _ in uow.families.all())
