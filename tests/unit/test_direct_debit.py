@@ -16,6 +16,7 @@ from espacefamille.billing.mandates import (
     Mandate,
     SequenceType,
     check_creditor_identifier,
+    iban_of,
     sepa_text,
 )
 from espacefamille.calendar.periods import DateRange
@@ -127,6 +128,11 @@ def test_without_the_sepa_extra_accounts_are_checked_by_their_form_and_key(
     from espacefamille.examples import example_commune  # noqa: PLC0415 - loaded with schwifty hidden
 
     assert example_commune().regie("enfance").sepa is not None
+
+
+def test_the_iban_of_a_french_rib_gets_its_check_digits() -> None:
+    assert iban_of("FR", "3000 6000 0112 3456 7890 189") == CLAIRE.iban
+    assert iban_of("FR", "30001007941234567890185") == "FR7630001007941234567890185"
 
 
 def test_sepa_text_drops_accents_and_characters_banks_refuse() -> None:

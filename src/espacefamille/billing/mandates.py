@@ -42,6 +42,7 @@ __all__ = [
     "Mandate",
     "SequenceType",
     "check_creditor_identifier",
+    "iban_of",
     "masked_iban",
     "sepa_text",
 ]
@@ -73,6 +74,18 @@ def _optional_compact(value: object) -> object:
     return None if value is None or value == "" else _compact(value)
 
 
+def _mod97(text: str) -> int:
+    """ISO 7064 mod 97-10 of letters and digits, letters read as 10 to 35: the key of an ICS and an IBAN."""
+    return int("".join(str(int(char, 36)) for char in text)) % 97
+
+
+def iban_of(country: str, bban: str) -> str:
+    """The IBAN of a national account number (``bban``, a French RIB's 23 characters), its ISO 13616 check
+    digits computed: ``iban_of("FR", "30006000011234567890189")`` is ``"FR7630006000011234567890189"``."""
+    compact = bban.replace(" ", "").upper()
+    return f"{country}{98 - _mod97(compact + country + '00'):02d}{compact}"
+
+
 def check_creditor_identifier(ics: str) -> str:
     """``ics`` without spaces if it is a valid SEPA creditor identifier (ISO 7064 mod 97-10), else an error.
 
@@ -84,8 +97,7 @@ def check_creditor_identifier(ics: str) -> str:
     valid = match is not None and len(compact) <= 35
     if match is not None and valid:
         country, digits, _, national = match.groups()
-        number = "".join(str(int(char, 36)) for char in national + country + digits)
-        valid = int(number) % 97 == 1 and (country != "FR" or len(national) == 6)
+        valid = _mod97(national + country + digits) == 1 and (country != "FR" or len(national) == 6)
     if not valid:
         raise InvalidInput(
             f"{ics!r} is not a valid SEPA creditor identifier",
@@ -105,8 +117,7 @@ def _iban_key_valid(value: str) -> bool:
     compact = value.replace(" ", "").upper()
     if not _IBAN_FORM.fullmatch(compact):
         return False
-    moved = compact[4:] + compact[:4]
-    return int("".join(str(int(char, 36)) for char in moved)) % 97 == 1
+    return _mod97(compact[4:] + compact[:4]) == 1
 
 
 def _check_iban(value: object, whose: str) -> None:

@@ -39,7 +39,7 @@ import attrs
 
 from espacefamille.adapters.fake_gateway import FakeGateway
 from espacefamille.billing.documents import Invoice
-from espacefamille.billing.mandates import FamilyMandate, Mandate
+from espacefamille.billing.mandates import FamilyMandate, Mandate, iban_of
 from espacefamille.calendar.periods import DateRange
 from espacefamille.calendar.timezones import time_zone
 from espacefamille.commune import Commune
@@ -158,9 +158,7 @@ def _french_iban(bank: str, branch: str, account: str) -> str:
     the IBAN's check digits (ISO 13616, mod 97-10)."""
     digits = account.translate(str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "12345678912345678923456789"))
     key = 97 - (89 * int(bank) + 15 * int(branch) + 3 * int(digits)) % 97
-    bban = f"{bank}{branch}{account}{key:02d}"
-    check = 98 - int("".join(str(int(char, 36)) for char in bban + "FR00")) % 97
-    return f"FR{check:02d}{bban}"
+    return iban_of("FR", f"{bank}{branch}{account}{key:02d}")
 
 
 def _mandate(family: Family) -> FamilyMandate:
