@@ -31,12 +31,12 @@ sys.path.insert(0, str(Path(__file__).parent))
 from city import ISSUED_ON, City, synthetic_city
 
 from espacefamille.billing.documents import Invoice, Numbering
+from espacefamille.billing.invoice_lines import _collect
 from espacefamille.billing.invoicing import (
     BillingContext,
     CarriedBalance,
     FamilyMonth,
     FamilyOutcome,
-    _collect,
     bill_family,
 )
 
