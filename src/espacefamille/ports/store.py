@@ -193,10 +193,17 @@ class Families(Protocol):
 
 
 class Bookings(Protocol):
-    """Bookings, by household and by prestation (a prestation's bookings are its places)."""
+    """Bookings, by household, by child and by prestation (a prestation's bookings are its places)."""
 
     def of_family(self, family_id: str, period: DateRange) -> tuple[Booking, ...]:
         """The household's bookings (any status, cancelled included) on the days of ``period``."""
+        ...
+
+    def of_child(self, child_id: str, period: DateRange) -> tuple[Booking, ...]:
+        """The child's bookings (any status, cancelled included) on the days of ``period``, whichever
+        household made them — a household the child has left since included —, by prestation then day
+        (one at most per prestation and day). The households of the bookings found count as read: whose
+        day it is decides where a fact of the child is filed."""
         ...
 
     def of_prestation(

@@ -65,6 +65,21 @@ class _SqliteBookings:
             )
         )
 
+    def of_child(self, child_id: str, period: DateRange) -> tuple[Booking, ...]:
+        self._uow._sync()
+        # A read of the unit of work's snapshot (or under its write lock): the versions of the households
+        # found, read after their bookings, are those of the same state.
+        found = self._bookings(
+            self._uow._db.execute(
+                f"SELECT {_BOOKING_COLUMNS} FROM bookings WHERE child_id = ? AND day BETWEEN ? AND ? "
+                "ORDER BY prestation_id, day",
+                (child_id, period.start.isoformat(), period.end.isoformat()),
+            )
+        )
+        for family_id in sorted({b.family_id for b in found}):
+            self._uow._seen(_FAMILY, family_id)
+        return found
+
     def of_prestation(
         self, prestation_id: str, period: DateRange, *, for_booking: bool = False
     ) -> tuple[Booking, ...]:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import datetime as dt
 
 import attrs
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from espacefamille.calendar.periods import DateRange
+from espacefamille.errors import ConcurrentChange
 from espacefamille.model import Booking, BookingStatus
 from espacefamille.testing import strategies as s
-from espacefamille.testing.builders import MONDAY, NOVEMBER, PARIS, booking
+from espacefamille.testing.builders import MONDAY, NOVEMBER, PARIS, booking, family, payment
 from espacefamille.testing.conformance._base import _ROUND_TRIPS, ConformanceBase
 
 
@@ -53,6 +55,37 @@ class BookingsConformance(ConformanceBase):
         week = DateRange(MONDAY, friday)
         of_meal = self.read(store, lambda uow: uow.bookings.of_prestation("repas", week))
         assert [(b.child_id, b.day) for b in of_meal] == [("C1", MONDAY), ("C1", friday), ("C2", tuesday)]
+
+    def test_a_childs_bookings_are_read_whichever_household_made_them(self) -> None:
+        # C1 belongs to F1 only: F2's days are those of a household it has left, or of its other parent.
+        store = self.seeded_store()
+        tuesday, friday = MONDAY + dt.timedelta(days=1), MONDAY + dt.timedelta(days=4)
+        days = [
+            booking("C1", "F2", friday, status=BookingStatus.CANCELLED),
+            booking("C1", "F2", tuesday),
+            booking("C1", "F1", MONDAY),
+            booking("C1", "F1", MONDAY, "matin"),
+            booking("C1", "F1", dt.date(2026, 12, 1)),
+            booking("C2", "F2", tuesday),
+        ]
+        self.write(store, lambda uow: uow.bookings.save(days))
+        found = self.read(store, lambda uow: uow.bookings.of_child("C1", NOVEMBER))
+        assert found == (days[3], days[2], days[1], days[0])  # by prestation then day, cancelled included
+        assert self.read(store, lambda uow: uow.bookings.of_child("C1", DateRange(tuesday, tuesday))) == (
+            days[1],
+        )
+        assert self.read(store, lambda uow: uow.bookings.of_child("C9", NOVEMBER)) == ()
+
+    def test_the_households_of_a_childs_bookings_count_as_read(self) -> None:
+        store = self.seeded_store()
+        self.write(store, lambda uow: uow.bookings.save([booking("C1", "F2")]))
+        with store.unit_of_work() as reader:
+            (found,) = reader.bookings.of_child("C1", NOVEMBER)
+            assert found.family_id == "F2"
+            self.write(store, lambda uow: uow.families.save(attrs.evolve(family("F2"), direct_debit=True)))
+            reader.documents.save_payment(payment("PAY-enfance-2026-000001", "F1"))
+            with pytest.raises(ConcurrentChange):
+                reader.commit()
 
     def test_saving_a_booking_again_replaces_it_and_keeps_it_cancelled(self) -> None:
         store = self.seeded_store()
