@@ -847,18 +847,15 @@ class BackOffice(ServiceBase):
                 if fact.reason is not None:
                     _check_reason(commune, fact)
                 child = uow.families.child(fact.child_id)
-                # The household whose booking the child came on (separated parents: each books its days);
-                # without a booking, the child's main household. Read per household, not per prestation:
-                # a city's day of one prestation holds thousands of bookings.
-                day = DateRange(fact.day, fact.day)
+                # The household whose booking the child came on, whichever households the child is in
+                # today (separated parents: each books its days; a child who has left a household since:
+                # the days it booked are still its own); without a booking, the child's main household.
+                # Read per child, not per prestation: a city's day of one prestation holds thousands.
                 owner = next(
                     (
                         b.family_id
-                        for family_id in child.family_ids
-                        for b in uow.bookings.of_family(family_id, day)
-                        if b.child_id == fact.child_id
-                        and b.prestation_id == fact.prestation_id
-                        and b.is_active
+                        for b in uow.bookings.of_child(fact.child_id, DateRange(fact.day, fact.day))
+                        if b.prestation_id == fact.prestation_id and b.is_active
                     ),
                     child.family_ids[0],
                 )
