@@ -12,7 +12,10 @@ Targets (issue 15, performance):
 
 Run:
 
-    .venv/bin/python benchmarks/postgres_billing.py [--children 10000] [--no-pair]
+    .venv/bin/python benchmarks/postgres_billing.py [--children 10000] [--no-pair] [--compare]
+
+``--compare`` also bills the city without reading the next batch ahead (``PostgresStore(read_ahead=False)``),
+alternated twice with the default, each run on a fresh copy of the city with its own floor.
 
 The server is a throwaway embedded one (tests/postgres_server.py), or ``ESPACEFAMILLE_POSTGRES_URL``.
 Writing the city into the store is set-up, timed apart. Figures go to docs/benchmarks.md.
@@ -189,14 +192,38 @@ class _Waits:
 
 
 def _bill(url: str, collectivite_id: str, commune_id: str, results: Any) -> None:
-    with PostgresStore(url, collectivite_id, pool_size=1) as store:
+    with PostgresStore(url, collectivite_id, pool_size=2) as store:
         results.put(_billed(store, commune_id))
+
+
+def _alone(url: str, commune_id: str, children: int, *, read_ahead: bool) -> tuple[dict[str, float], float]:
+    """The run of the collectivité ``alone`` and its floor, measured on ``url`` (which it bills)."""
+    rows, raw_read = floor_read(url, "alone", _NOVEMBER)
+    with PostgresStore(url, "alone", pool_size=2, read_ahead=read_ahead) as store:
+        run = _billed(store, commune_id)
+    lines, raw_write = floor_write(url, "alone")
+    floor = raw_read + raw_write
+    how = "reading the next batch ahead" if read_ahead else "each batch read by its unit of work"
+    print(
+        f"November, {children:,} children ({how}): {run['invoices']:,.0f} invoices, {lines:,} lines — "
+        f"{run['seconds']:.2f} s (CPU of the process {run['cpu_s']:.2f} s); peak resident size "
+        f"{run['memory_peak_mb']:,.0f} MB (growth {run['memory_growth_mb']:,.0f} MB)"
+    )
+    print(
+        f"floor: COPY out of {rows:,} booking rows {raw_read:.2f} s + COPY in of {lines:,} line rows "
+        f"{raw_write:.2f} s = {floor:.2f} s; end to end {run['seconds'] / floor:.2f}× the floor "
+        "(target ≤ 2×)"
+    )
+    return run, floor
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--children", type=int, default=10_000)
     parser.add_argument("--no-pair", action="store_true", help="skip the two communes billed at once")
+    parser.add_argument(
+        "--compare", action="store_true", help="also bill without reading ahead, alternated twice"
+    )
     args = parser.parse_args([] if argv is None else argv)
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     city = synthetic_city(args.children)
@@ -214,24 +241,21 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
                 f"set-up: {families:,} families, {bookings:,} bookings written as {name!r} in "
                 f"{time.perf_counter() - started:.1f} s"
             )
-        rows, raw_read = floor_read(url, "alone", _NOVEMBER)
-        with PostgresStore(url, "alone", pool_size=2) as store:
-            run = _billed(store, commune_id)
-        lines, raw_write = floor_write(url, "alone")
-        floor = raw_read + raw_write
-        print(
-            f"November, {args.children:,} children: {run['invoices']:,.0f} invoices, {lines:,} lines — "
-            f"{run['seconds']:.2f} s (CPU of the process {run['cpu_s']:.2f} s); peak resident size "
-            f"{run['memory_peak_mb']:,.0f} MB (growth "
-            f"{run['memory_growth_mb']:,.0f} MB)"
-        )
-        print(
-            f"floor: COPY out of {rows:,} booking rows {raw_read:.2f} s + COPY in of {lines:,} line rows "
-            f"{raw_write:.2f} s = {floor:.2f} s; end to end {run['seconds'] / floor:.2f}× the floor "
-            "(target ≤ 2×)"
-        )
-        figures.update(seconds=run["seconds"], floor_s=floor, ratio=run["seconds"] / floor)
-        figures.update(memory_peak_mb=run["memory_peak_mb"], memory_growth_mb=run["memory_growth_mb"])
+        ratios: dict[bool, list[float]] = {True: [], False: []}
+        for index, read_ahead in enumerate([True, False, True, False] if args.compare else [True]):
+            with postgres_server.database(f"billing_copy_{index}", copy_of=url) as copy:
+                run, floor = _alone(copy, commune_id, args.children, read_ahead=read_ahead)
+            ratios[read_ahead].append(run["seconds"] / floor)
+            if index == 0:
+                figures.update(seconds=run["seconds"], floor_s=floor, ratio=run["seconds"] / floor)
+                figures.update(memory_peak_mb=run["memory_peak_mb"], memory_growth_mb=run["memory_growth_mb"])
+        if args.compare:
+            print(
+                "reading ahead: "
+                + ", ".join(f"{ratio:.2f}×" for ratio in ratios[True])
+                + "; each batch read by its unit of work: "
+                + ", ".join(f"{ratio:.2f}×" for ratio in ratios[False])
+            )
         if not args.no_pair:
             context = multiprocessing.get_context("spawn")
             results = context.Queue()

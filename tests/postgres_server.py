@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
-from psycopg.conninfo import make_conninfo
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
@@ -83,13 +83,15 @@ def server() -> Iterator[str]:
 
 
 @contextmanager
-def database(name: str) -> Iterator[str]:
-    """The conninfo of a fresh database ``name`` (suffixed with the process id), dropped on leaving."""
+def database(name: str, *, copy_of: str | None = None) -> Iterator[str]:
+    """The conninfo of a fresh database ``name`` (suffixed with the process id), dropped on leaving: empty,
+    or a copy of the database of conninfo ``copy_of`` (which nobody may be connected to meanwhile)."""
     with server() as base:
         dbname = f"ef_{name}_{os.getpid()}"
+        template = "" if copy_of is None else f' TEMPLATE "{conninfo_to_dict(copy_of)["dbname"]}"'
         with psycopg.connect(base, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
-            admin.execute(f'CREATE DATABASE "{dbname}"')
+            admin.execute(f'CREATE DATABASE "{dbname}"{template}')
         try:
             yield make_conninfo(base, dbname=dbname)
         finally:

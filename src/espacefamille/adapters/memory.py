@@ -525,10 +525,15 @@ class _MemoryMonthEndRuns:
         self._uow = uow
 
     def family_records(
-        self, period: DateRange, after: str | None = None, documents_from: dt.date | None = None
+        self,
+        period: DateRange,
+        after: str | None = None,
+        documents_from: dt.date | None = None,
+        *,
+        batch: int | None = None,
     ) -> Iterator[FamilyRecords]:
         # Each family counts as read when its records are: a run's batch stops after its last family and
-        # does not conflict with the families of the batches after it.
+        # does not conflict with the families of the batches after it (whatever ``batch`` says).
         with self._uow._store._lock:
             view = _View(self._uow._store._tables.families, self._uow._changes.families)
             ids = sorted(f.id for f in view.values() if after is None or f.id > after)

@@ -354,7 +354,12 @@ class MonthEndRuns(Protocol):
     billed, the days changed since."""
 
     def family_records(
-        self, period: DateRange, after: str | None = None, documents_from: dt.date | None = None
+        self,
+        period: DateRange,
+        after: str | None = None,
+        documents_from: dt.date | None = None,
+        *,
+        batch: int | None = None,
     ) -> Iterator[FamilyRecords]:
         """Every family (whose id comes after ``after``, when given), ordered by id, with what month-end
         billing reads of it for ``period``: exactly what ``families.children_of`` (with the children who
@@ -364,8 +369,11 @@ class MonthEndRuns(Protocol):
         documents, given ``documents_from``, only the credit notes and those whose period ends on or after
         that day, so that a run does not read a family's whole history — and read as they would be (the
         families count as read by this unit of work). Streamed: memory does not grow with the city, and a
-        run billing a batch of families stops reading after its last one. A store with nothing faster to
-        offer returns ``family_records_by_parts(self, period, after, documents_from)``."""
+        run billing a batch of families stops reading after its last one. ``batch``, when given, is how
+        many families the caller reads before it stops (a month-end run's batch): a store may read that many
+        at a time, and the next ones ahead for the caller's next unit of work (the PostgreSQL store does);
+        the records are the same whatever it is. A store with nothing faster to offer returns
+        ``family_records_by_parts(self, period, after, documents_from)``."""
         ...
 
     def carried(self, regie_id: str, before: dt.date | None = None) -> Mapping[str, CarriedBalance]:

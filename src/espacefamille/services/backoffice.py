@@ -1151,7 +1151,7 @@ class BackOffice(ServiceBase):
         reader = _MonthReader(uow, commune, regie_id, month, carried_before, now)
         problems: list[PricingProblem] = []
         read: list[str] = []
-        for records in uow.runs.family_records(month, after, reader.documents_from):
+        for records in uow.runs.family_records(month, after, reader.documents_from, batch=batch):
             problems.extend(check_family(ctx, reader.month_of(records, closures)))
             read.append(records.family.id)
             if len(read) == batch:
@@ -1195,7 +1195,7 @@ class BackOffice(ServiceBase):
         # their open invoices once the batch is saved.
         to_apply: list[str] = []
         billed: list[str] = []
-        records = uow.runs.family_records(month, after, reader.documents_from)
+        records = uow.runs.family_records(month, after, reader.documents_from, batch=batch)
         months = (reader.month_of(family, closures) for family in records)
         for bill, numbered in _under_mandates(uow, regie, bill_month(ctx, months, numbering)):
             numbering = numbered  # after this family's document

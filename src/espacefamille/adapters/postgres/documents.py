@@ -201,8 +201,8 @@ class _PostgresDocuments:
             row[0]
             for row in self._uow._rows(
                 f"INSERT INTO invoices (collectivite_id, {_INVOICE_COLUMNS}) SELECT %s, * FROM unnest("
-                "%s::text[], %s::text[], %s::text[], %s::text[], %s::date[], %s::date[], %s::date[], "
-                "%s::date[], %s::date[]) ON CONFLICT DO NOTHING RETURNING number",
+                "%b::text[], %b::text[], %b::text[], %b::text[], %b::date[], %b::date[], %b::date[], "
+                "%b::date[], %b::date[]) ON CONFLICT DO NOTHING RETURNING number",
                 (c, *columns),
             )
         }

@@ -89,7 +89,9 @@ class _PostgresFamilies:
         """Every family ordered by id, read a batch at a time (memory does not grow with the city)."""
         return self._families_after("")
 
-    def _families_after(self, after: str) -> Iterator[Family]:
+    def _families_after(self, after: str, per_statement: int = _BATCH) -> Iterator[Family]:
+        # ``per_statement`` families a statement (a month-end batch reads as many as it bills: each one
+        # read counts for the unit of work's conflicts).
         while True:
             self._uow._sync()
             # One statement, one snapshot: each family is read with the version it has in it.
@@ -97,7 +99,7 @@ class _PostgresFamilies:
                 f"SELECT {_FAMILY_COLUMNS_OF_F}, v.version FROM families f "
                 "LEFT JOIN versions v ON v.collectivite_id = f.collectivite_id AND v.scope = 'family' "
                 "AND v.key = f.id WHERE f.collectivite_id = %s AND f.id > %s ORDER BY f.id LIMIT %s",
-                (self._uow._c, after, _BATCH),
+                (self._uow._c, after, per_statement),
             )
             if not rows:
                 return

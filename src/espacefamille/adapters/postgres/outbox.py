@@ -50,7 +50,7 @@ class _PostgresOutbox:
             row[0]
             for row in uow._rows(
                 "INSERT INTO outbox (collectivite_id, id, message) SELECT %s, i, m "
-                "FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS t (i, m, n) ORDER BY n "
+                "FROM unnest(%b::text[], %b::text[]) WITH ORDINALITY AS t (i, m, n) ORDER BY n "
                 "ON CONFLICT (collectivite_id, id) DO NOTHING RETURNING id",
                 (c, ids, texts),
             )

@@ -6,7 +6,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
@@ -20,8 +21,9 @@ from espacefamille.adapters.postgres.families import _PostgresFamilies
 from espacefamille.adapters.postgres.mandates import _PostgresMandates
 from espacefamille.adapters.postgres.online_payments import _PostgresOnlinePayments
 from espacefamille.adapters.postgres.outbox import _PostgresOutbox
+from espacefamille.adapters.postgres.read_ahead import _ReadAhead
 from espacefamille.adapters.postgres.requests import _PostgresRequests
-from espacefamille.adapters.postgres.runs import _PostgresMonthEndRuns
+from espacefamille.adapters.postgres.runs import _Batch, _PostgresMonthEndRuns
 from espacefamille.adapters.postgres.schema import (
     _COMMUNE_MIGRATIONS,
     _FAMILY,
@@ -58,7 +60,9 @@ class PostgresStore:
     share between the stores of several collectivités. The schema is created or migrated on opening.
     """
 
-    def __init__(self, database: str | Pool, collectivite_id: str, *, pool_size: int = 10) -> None:
+    def __init__(
+        self, database: str | Pool, collectivite_id: str, *, pool_size: int = 10, read_ahead: bool = True
+    ) -> None:
         if not isinstance(collectivite_id, str) or not collectivite_id:
             raise InvalidInput(
                 f"a collectivité id must be a non-empty string, got {collectivite_id!r}",
@@ -73,12 +77,20 @@ class PostgresStore:
             self._pool = database
             self._owns_pool = False
         self._commune_cache: tuple[str, Commune] | None = None
+        # The month-end batch read ahead for a run's next unit of work (read_ahead.py), if any.
+        self._reads_ahead = read_ahead
+        self._ahead_lock = threading.Lock()
+        self._ahead: _ReadAhead[_Batch | None] | None = None
 
     def __repr__(self) -> str:
         return f"PostgresStore(<pool {self._pool.name}>, {self.collectivite_id!r})"
 
     def close(self) -> None:
         """Close the pool the store opened (a pool the host gave stays open)."""
+        with self._ahead_lock:
+            ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            ahead.cancel(wait=True)
         if self._owns_pool:
             self._pool.close()
 
@@ -104,6 +116,29 @@ class PostgresStore:
     def unit_of_work(self) -> AbstractContextManager[PostgresUnitOfWork]:
         """A unit of work on a connection of the pool; leaving it without ``commit()`` rolls it back."""
         return self._unit_of_work()
+
+    def _read_ahead(self, key: Hashable, read: Callable[[PostgresUnitOfWork], _Batch]) -> None:
+        """Start reading, on another connection of the pool, what a later unit of work will ask for ``key``
+        (a month-end run's next batch: read_ahead.py). Not with a pool of one connection: the run's next
+        unit of work would wait for it."""
+        if not self._reads_ahead or self._pool.max_size < 2:
+            return
+
+        def run(begun: Callable[[], bool]) -> _Batch | None:
+            with self._unit_of_work() as uow:
+                return read(uow) if begun() else None
+
+        ahead = _ReadAhead(key, run)
+        with self._ahead_lock:
+            previous, self._ahead = self._ahead, ahead
+        if previous is not None:
+            previous.cancel(wait=False)
+
+    def _read_ahead_for(self, key: Hashable) -> _Batch | None:
+        """What was read ahead for ``key`` (waiting for the read if it has begun), or None."""
+        with self._ahead_lock:
+            ahead, self._ahead = self._ahead, None
+        return None if ahead is None else ahead.take(key)
 
     def _parse_commune(self, text: str) -> Commune:
         # Parsing the configuration costs milliseconds; units of work come and go by the thousand.
@@ -273,13 +308,13 @@ class PostgresUnitOfWork:
         if lock:
             self._run(
                 "INSERT INTO versions (collectivite_id, scope, key, version) "
-                "SELECT %s, s, k, 0 FROM unnest(%s::text[], %s::text[]) AS t (s, k) ORDER BY s, k "
+                "SELECT %s, s, k, 0 FROM unnest(%b::text[], %b::text[]) AS t (s, k) ORDER BY s, k "
                 "ON CONFLICT (collectivite_id, scope, key) DO NOTHING",
                 (self._c, scopes, names),
             )
         rows = self._rows(
             "SELECT scope, key, version FROM versions WHERE collectivite_id = %s "
-            "AND (scope, key) IN (SELECT s, k FROM unnest(%s::text[], %s::text[]) AS t (s, k)) "
+            "AND (scope, key) IN (SELECT s, k FROM unnest(%b::text[], %b::text[]) AS t (s, k)) "
             + ("ORDER BY scope, key FOR UPDATE" if lock else ""),
             (self._c, scopes, names),
         )
@@ -390,7 +425,7 @@ class PostgresUnitOfWork:
         if bumped:
             self._run(
                 "INSERT INTO versions (collectivite_id, scope, key, version) "
-                "SELECT %s, s, k, 1 FROM unnest(%s::text[], %s::text[]) AS t (s, k) ORDER BY s, k "
+                "SELECT %s, s, k, 1 FROM unnest(%b::text[], %b::text[]) AS t (s, k) ORDER BY s, k "
                 "ON CONFLICT (collectivite_id, scope, key) DO UPDATE SET version = versions.version + 1",
                 (self._c, [scope for scope, _ in bumped], [key for _, key in bumped]),
             )

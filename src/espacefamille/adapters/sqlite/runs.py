@@ -44,18 +44,25 @@ class _SqliteMonthEndRuns:
         self._uow = uow
 
     def family_records(
-        self, period: DateRange, after: str | None = None, documents_from: dt.date | None = None
+        self,
+        period: DateRange,
+        after: str | None = None,
+        documents_from: dt.date | None = None,
+        *,
+        batch: int | None = None,
     ) -> Iterator[FamilyRecords]:
-        """Every family with its month, read a batch of families at a time: one query per table for
-        the batch instead of one per family (what makes month-end billing from SQLite fast)."""
-        batch: list[Family] = []
+        """Every family with its month, read a batch of families at a time (the caller's ``batch``, at most
+        500): one query per table for the batch instead of one per family (what makes month-end billing
+        from SQLite fast)."""
+        size = min(batch or _BATCH, _BATCH)
+        families: list[Family] = []
         for family in self._uow.families._families_after(after or ""):
-            batch.append(family)
-            if len(batch) == _BATCH:
-                yield from self._records(batch, period, documents_from)
-                batch = []
-        if batch:
-            yield from self._records(batch, period, documents_from)
+            families.append(family)
+            if len(families) == size:
+                yield from self._records(families, period, documents_from)
+                families = []
+        if families:
+            yield from self._records(families, period, documents_from)
 
     def _records(
         self, batch: list[Family], period: DateRange, documents_from: dt.date | None
