@@ -527,6 +527,36 @@ def _billing_context(
     )
 
 
+def _households_left(
+    uow: UnitOfWork,
+    commune: Commune,
+    billed: dict[str, dt.date | None],
+    child: Child,
+    owner: str,
+    fact: AttendanceFact,
+) -> list[str]:
+    """The child's households other than ``owner`` holding a fact of ``fact``'s prestation and day that a run
+    already billed: recorded again under ``owner`` (the day is another household's booking), the fact leaves
+    them, and their day is a correction too. Read only for a billed day (``billed`` keeps, by régie, how far
+    its runs billed): a day's sheet not billed yet costs nothing more."""
+    regie_id = commune.service(commune.prestation(fact.prestation_id).service_id).regie_id
+    if regie_id not in billed:
+        billed[regie_id] = uow.runs.billed_through(regie_id)
+    through = billed[regie_id]
+    if through is None or fact.day > through:
+        return []
+    day = DateRange(fact.day, fact.day)
+    return [
+        family_id
+        for family_id in child.family_ids
+        if family_id != owner
+        and any(
+            f.child_id == fact.child_id and f.prestation_id == fact.prestation_id
+            for f in uow.attendance.of_family(family_id, day)
+        )
+    ]
+
+
 def _check_reason(commune: Commune, fact: AttendanceFact) -> None:
     """Refuse a fact whose reason the commune's price list for its day (or, without one, no price list)
     defines: month end could not price it."""
@@ -841,6 +871,8 @@ class BackOffice(ServiceBase):
             if len(set(keys)) != len(keys):
                 raise InvalidInput("a day is recorded twice in one call", code="attendance.duplicate")
             by_family: dict[str, list[AttendanceFact]] = {}
+            left: dict[str, list[tuple[str, dt.date]]] = {}  # billed days whose fact leaves the household
+            billed: dict[str, dt.date | None] = {}  # by régie, as far as its runs billed
             stamped = []
             for fact in facts:
                 commune.prestation(fact.prestation_id)
@@ -862,6 +894,10 @@ class BackOffice(ServiceBase):
                 signed = attrs.evolve(fact, recorded_by=agent.agent_id, recorded_at=now)
                 stamped.append(signed)
                 by_family.setdefault(owner, []).append(signed)
+                for family_id in _households_left(uow, commune, billed, child, owner, fact):
+                    left.setdefault(family_id, []).append((fact.prestation_id, fact.day))
+            for family_id, days in sorted(left.items()):
+                note_corrections(uow, commune, family_id, days, now)
             for family_id, items in sorted(by_family.items()):
                 note_corrections(uow, commune, family_id, ((f.prestation_id, f.day) for f in items), now)
                 uow.attendance.save(items, family_id)
