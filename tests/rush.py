@@ -52,6 +52,17 @@ def family_id(n: int) -> str:
     return f"f{n:05d}"
 
 
+def member(n: int) -> FamilyMember:
+    """The parent of family ``n``, signed in on the portal."""
+    fid = family_id(n)
+    return FamilyMember(f"acc-{fid}", [AccountLink(COLLECTIVITE, fid, f"{fid}-g", "act", OPENING)])
+
+
+def basket(n: int) -> list[BasketLine]:
+    """Family ``n``'s basket: its child at the holiday centre every day of the week."""
+    return [BasketLine(Action.BOOK, f"{family_id(n)}-c", PRESTATION, day) for day in DAYS]
+
+
 def prepare(store: CommuneStore, families: int, places: int) -> None:
     """Save the commune (``places`` places a day at the holiday centre) and ``families`` households of one
     child each, enrolled there."""
@@ -109,12 +120,10 @@ def _worker(
         clock = _RushClock(started.value)
         portal = FamilyPortal(store, gateway=FakeGateway(prefix=f"w{worker}"), clock=clock)
         for n in range(worker, families, workers):
-            fid = family_id(n)
-            member = FamilyMember(f"acc-{fid}", [AccountLink(COLLECTIVITE, fid, f"{fid}-g", "act", OPENING)])
-            lines = [BasketLine(Action.BOOK, f"{fid}-c", PRESTATION, day) for day in DAYS]
+            fid, parent, lines = family_id(n), member(n), basket(n)
             began = time.perf_counter()
             try:
-                outcome = portal.validate_basket(member, fid, lines)
+                outcome = portal.validate_basket(parent, fid, lines)
             except Exception as error:  # what a family would see: counted, not raised
                 code = getattr(error, "code", type(error).__name__)
                 baskets.append(Basket(fid, time.perf_counter() - began, error=str(code)))

@@ -18,7 +18,9 @@ How values are kept, so that what is read back is *equal* to what was saved:
 Each unit of work has its own connection. Reads before the first write share one read transaction, so they
 see the database as it was at the first of them, never half of another process's commit (a payment without
 its allocation); the first write ends it and starts ``BEGIN IMMEDIATE``, so writers are serialised and one
-never waits on a half-done other, and what the snapshot showed is checked again under the lock.
+never waits on a half-done other, and what the snapshot showed is checked again under the lock. Writers get
+the lock in the order they came: they first queue for the ``flock`` of a file beside the database
+(``<path>-lock``, see ``writers``), which the kernel hands on in arrival order.
 Every family (and régie numbering, and carried amounts) has a version number, bumped by the commit of a unit
 of work that wrote it; ``commit()`` compares the versions of what the unit of work read with the current
 ones and, when one changed, rolls back and raises ``ConcurrentChange``. Bookings of a prestation with a

@@ -277,14 +277,7 @@ def _store_error(error: sqlite3.Error, path: Path, timeout: float) -> StoreUnava
     primary = getattr(error, "sqlite_errorcode", 0) & 0xFF
     details = {"path": str(path), "sqlite_error": getattr(error, "sqlite_errorname", type(error).__name__)}
     if primary in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-        return StoreUnavailable(
-            f"{path} stayed locked by another writer for more than {timeout:g} s; nothing was written, "
-            "try again later",
-            message_fr="La base de données est occupée par un autre traitement (la facturation de fin de "
-            "mois, peut-être) ; rien n'a été enregistré, réessayez dans quelques instants.",
-            code="store.locked",
-            details=details,
-        )
+        return _locked(path, timeout, details)
     if primary == sqlite3.SQLITE_READONLY:
         return _read_only(path, details)
     if primary == sqlite3.SQLITE_FULL:
@@ -311,6 +304,17 @@ def _store_error(error: sqlite3.Error, path: Path, timeout: float) -> StoreUnava
         message_fr="La base de données a rencontré une erreur ; rien n'a été enregistré. "
         "Prévenez le service informatique.",
         code="store.error",
+        details=details,
+    )
+
+
+def _locked(path: Path, timeout: float, details: dict[str, str]) -> StoreUnavailable:
+    return StoreUnavailable(
+        f"{path} stayed locked by another writer for more than {timeout:g} s; nothing was written, "
+        "try again later",
+        message_fr="La base de données est occupée par un autre traitement (la facturation de fin de "
+        "mois, peut-être) ; rien n'a été enregistré, réessayez dans quelques instants.",
+        code="store.locked",
         details=details,
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -26,12 +27,14 @@ from espacefamille.adapters.sqlite.schema import (
     _PRESTATION,
     _chunks,
     _connect,
+    _locked,
     _marks,
     _open_database,
     _scalar,
     _store_error,
 )
 from espacefamille.adapters.sqlite.submissions import _SqliteSubmissions
+from espacefamille.adapters.sqlite.writers import _WriterQueue, end_turn
 from espacefamille.billing.documents import (
     Invoice,
 )
@@ -45,14 +48,16 @@ class SqliteStore:
     """A commune's store in one SQLite file (created, or migrated, when opened).
 
     A writer waits up to ``busy_timeout`` seconds for another to commit (a month-end run may take a while),
-    then gives up with ``StoreUnavailable`` (``store.locked``). Every fault SQLite reports — a read-only
-    file or folder (refused when the store is opened), a full disk, an I/O error — is a
-    ``StoreUnavailable`` with its code, and nothing of the unit of work is written.
+    then gives up with ``StoreUnavailable`` (``store.locked``); writers waiting are served in the order they
+    came (they queue for the lock of a file ``<path>-lock`` beside the database, see ``writers``). Every
+    fault SQLite reports — a read-only file or folder (refused when the store is opened), a full disk, an
+    I/O error — is a ``StoreUnavailable`` with its code, and nothing of the unit of work is written.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = _BUSY_TIMEOUT_SECONDS) -> None:
         self.path = Path(path)
         self.busy_timeout = busy_timeout
+        self._writers = _WriterQueue(self.path)
         _open_database(self.path, _COMMUNE_APPLICATION_ID, _COMMUNE_MIGRATIONS, "commune", busy_timeout)
         self._commune_cache: tuple[str, Commune] | None = None
 
@@ -101,6 +106,8 @@ class SqliteUnitOfWork:
         self._store = store
         self._db = connection
         self._writing = False
+        # The open lock file holding this unit of work's turn among the writers, while it writes.
+        self._turn: int | None = None
         self._pending: list[Callable[[], None]] = []
         # What a write waiting for commit already promises: an invoice number, an outbox message id.
         self._pending_invoices: dict[str, Invoice] = {}
@@ -151,14 +158,43 @@ class SqliteUnitOfWork:
             reading = self._db.in_transaction
             if reading:
                 self._db.execute("COMMIT")  # the read snapshot: nothing was written in it
-            # IMMEDIATE: take the write lock now (waiting for another writer to finish), so that what
-            # this transaction reads cannot change before it commits.
-            self._db.execute("BEGIN IMMEDIATE")
+            # Take the write lock now (waiting for another writer to finish), so that what this
+            # transaction reads cannot change before it commits.
+            self._take_write_lock()
             self._writing = True
             if reading:
                 # What the snapshot showed must still hold under the lock, or the reads that follow would
                 # mix two states of the database: a conflict, which the caller retries from fresh reads.
                 self._raise_if_changed()
+
+    def _take_write_lock(self) -> None:
+        """``BEGIN IMMEDIATE`` once this unit of work's turn among the writers has come (``writers``: in
+        the order they came), waiting up to the busy timeout for both."""
+        store = self._store
+        began = time.monotonic()
+        try:
+            self._turn = store._writers.wait(store.busy_timeout)
+        except TimeoutError:
+            raise _locked(store.path, store.busy_timeout, {"path": str(store.path)}) from None
+        waited = time.monotonic() - began
+        try:
+            if waited > 0.001:
+                # SQLite's lock is free by now, unless a writer that does not queue holds it.
+                self._busy_timeout(store.busy_timeout - waited)
+            self._db.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._end_turn()
+            raise
+        finally:
+            if waited > 0.001:
+                self._busy_timeout(store.busy_timeout)
+
+    def _busy_timeout(self, seconds: float) -> None:
+        self._db.execute(f"PRAGMA busy_timeout = {max(0, int(seconds * 1000)):d}")
+
+    def _end_turn(self) -> None:
+        end_turn(self._turn)
+        self._turn = None
 
     def _write(self, apply: Callable[[], None]) -> None:
         if self._writing:
@@ -258,6 +294,7 @@ class SqliteUnitOfWork:
         self._reset()
 
     def _reset(self) -> None:
+        self._end_turn()
         self._writing = False
         self._pending.clear()
         self._pending_invoices.clear()
