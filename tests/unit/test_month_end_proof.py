@@ -3,6 +3,7 @@ family, on every store; anything the proof cannot tell is checked family by fami
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from espacefamille.config import loads_commune
 from espacefamille.errors import MissingData
 from espacefamille.examples import example_commune, example_path
 from espacefamille.ports import CommuneStore
+from espacefamille.rules.attendance import AttendanceFact, AttendanceStatus
 from espacefamille.services import BackOffice, FamilyPortal
 from espacefamille.services import backoffice as backoffice_module
 from tests.stores import KINDS, empty_store
@@ -40,8 +42,33 @@ class City:
 @pytest.fixture(params=KINDS)
 def city(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[City]:
     """Martin (Léa, ten meals) and Durand (Hugo, three meals) booked in December, on each store."""
-    with empty_store(request.param, tmp_path, "proof") as store:
-        clock, _, portal, office = open_world(store, MemoryAccountStore(), example_commune())
+    with open_city(request.param, tmp_path, monkeypatch, example_commune()) as city:
+        yield city
+
+
+@pytest.fixture(params=KINDS)
+def outing_city(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[City]:
+    """The same city, in a commune whose price list says what a school outing costs (its own reason)."""
+    with open_city(request.param, tmp_path, monkeypatch, with_outings()) as city:
+        yield city
+
+
+def with_outings() -> Commune:
+    """The example commune with its own attendance reason: a school outing costs nothing."""
+    text = example_path().read_text(encoding="utf-8")
+    closed = 'service_closed = "zero"\n'
+    assert text.count(closed) == 1
+    return loads_commune(text.replace(closed, closed + 'sortie_scolaire = "zero"\n'))
+
+
+@contextlib.contextmanager
+def open_city(kind: str, folder: Path, monkeypatch: pytest.MonkeyPatch, commune: Commune) -> Iterator[City]:
+    """Martin (Léa, ten meals) and Durand (Hugo, three meals) booked in December on a store of ``kind``,
+    on 4 January, the families ``check_family`` prices counted."""
+    with empty_store(kind, folder, "proof") as store:
+        clock, _, portal, office = open_world(store, MemoryAccountStore(), commune)
         portal.validate_basket(MARTIN, "F1", book("C1", "repas", *DECEMBER_MEALS))
         portal.validate_basket(DURAND, "F2", book("C3", "repas", *DECEMBER_MEALS[:3]))
         clock.instant = dt.datetime(2027, 1, 4, 8, 0, tzinfo=PARIS)
@@ -113,6 +140,72 @@ def test_a_month_starting_without_a_price_list_lists_its_days_and_the_run_bills_
     with city.store.unit_of_work() as uow:
         assert uow.documents.invoices_of("F1") == ()
         assert uow.runs.billed_through("enfance") is None
+
+
+# -- a reason the price lists no longer define ---------------------------------------------------------------
+
+OUTING = DECEMBER_MEALS[1]  # Léa's class goes on a school outing on Thursday 3 December
+
+
+def outing(day: dt.date) -> AttendanceFact:
+    return AttendanceFact("C1", "repas", day, AttendanceStatus.ABSENT_JUSTIFIED, reason="sortie_scolaire")
+
+
+def without_outings(book: TariffBook) -> TariffBook:
+    """The commune removes its school-outing reason from every price list (a configuration change)."""
+    return example_commune().tariffs
+
+
+def test_a_reason_recorded_in_the_month_and_still_priced_keeps_the_proof(outing_city: City) -> None:
+    outing_city.office.record_attendance(AGENT, [outing(OUTING)])
+    check = outing_city.office.check_month_end(AGENT, "enfance", DECEMBER)
+    assert (check.ok, check.families) == (True, 2)
+    assert outing_city.families_checked == []
+
+
+def test_a_reason_removed_from_every_price_list_since_it_was_recorded_stops_the_run_before_it_bills(
+    outing_city: City,
+) -> None:
+    """The proof reads the reasons recorded in the month: one the price lists no longer define is no proof,
+    so the families are read and the day named, and the run bills nobody (it used to stop at Léa's batch
+    with tariff.no_attendance_effect after a check that said all was well)."""
+    city = outing_city
+    city.office.record_attendance(AGENT, [outing(OUTING)])
+    change_tariffs(city.store, without_outings)
+    check = city.office.check_month_end(AGENT, "enfance", DECEMBER)
+    assert check.code == "billing.unpriced_days"
+    assert [(p.family_id, p.child_id, p.day, p.code) for p in check.problems] == [
+        ("F1", "C1", OUTING, "tariff.no_attendance_effect")
+    ]
+    assert "sortie_scolaire" in check.problems[0].message_fr
+    assert city.families_checked == ["F1", "F2"]
+    with pytest.raises(MissingData) as caught:
+        city.office.run_month_end(AGENT, "enfance", DECEMBER, batch=1)
+    assert caught.value.code == "billing.unpriced_days"
+    with city.store.unit_of_work() as uow:
+        assert uow.documents.invoices_of("F1") == uow.documents.invoices_of("F2") == ()
+        assert uow.runs.carried("enfance") == {}
+        assert uow.runs.billed_through("enfance") is None
+
+
+def test_a_reason_recorded_on_an_earlier_day_to_regularise_is_read_with_the_month(outing_city: City) -> None:
+    city = outing_city
+    city.office.record_attendance(AGENT, [outing(NOVEMBER_17)])  # a day Léa had no meal booked
+    change_tariffs(city.store, without_outings)
+    assert city.office.check_month_end(AGENT, "enfance", DECEMBER).ok
+    assert city.families_checked == []  # 17 November is not a day the run reads
+    with city.store.unit_of_work() as uow:
+        uow.runs.mark_changed("enfance", "F1", [NOVEMBER_17])
+        uow.commit()
+    check = city.office.check_month_end(AGENT, "enfance", DECEMBER)
+    assert check.ok  # an outing on a day not booked bills nothing
+    assert city.families_checked == ["F1", "F2"]  # but the proof no longer holds: every family is read
+
+
+def test_the_proof_holds_for_the_reasons_recorded_only_while_a_price_list_defines_them() -> None:
+    assert priceable_month(context(with_outings()), reasons={"sortie_scolaire"})
+    assert not priceable_month(context(example_commune()), reasons={"sortie_scolaire"})
+    assert priceable_month(context(example_commune()), reasons=())
 
 
 # -- what the proof cannot tell -----------------------------------------------------------------------------

@@ -399,6 +399,14 @@ class _MemoryAttendance:
         for fact in facts:
             self._uow._changes.attendance[(fact.child_id, fact.prestation_id, fact.day)] = (family_id, fact)
 
+    def reasons_recorded(self, prestation_ids: Iterable[str], periods: Iterable[DateRange]) -> frozenset[str]:
+        prestations, spans = set(prestation_ids), list(periods)
+        with self._uow._store._lock:
+            found = _View(self._uow._store._tables.attendance, self._uow._changes.attendance).values(
+                lambda key: key[1] in prestations and any(key[2] in span for span in spans)
+            )
+        return frozenset(fact.reason for _, fact in found if fact.reason is not None)
+
     def absences_of(self, family_id: str) -> tuple[AbsenceDeclaration, ...]:
         with self._uow._store._lock:
             self._uow._see(_family(family_id))

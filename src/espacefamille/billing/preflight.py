@@ -112,14 +112,19 @@ def _problem(family_id: str, key: _DayKey, error: EspaceFamilleError) -> Pricing
     return PricingProblem(family_id, key[0], key[1], key[2], error.code, error.message_fr)
 
 
-def priceable_month(ctx: BillingContext, earlier: Iterable[dt.date] = ()) -> bool:
+def priceable_month(
+    ctx: BillingContext, earlier: Iterable[dt.date] = (), *, reasons: Iterable[str] = ()
+) -> bool:
     """Whether every family's month can be priced, proven from the tariffs alone: each prestation of the run
     is priced on every day of the period and of ``earlier`` (the earlier days some family has to
     regularise) whatever the family, its children's facts and the attendance recorded
-    (``TariffBook.priceable``), and a prestation priced by the hour has its hours. Then ``check_family``
-    finds no problem in any family (facts recorded with one of the commune's reasons, children of the
-    family), and a pre-flight need not read them; ``False`` is no problem, only no proof."""
+    (``TariffBook.priceable``: every status and every reason a price list defines), a prestation priced by
+    the hour has its hours, and each of ``reasons`` — the commune's reasons recorded on those days
+    (``Attendance.reasons_recorded``) — is one a price list still defines. Then ``check_family`` finds no
+    problem in any family, and a pre-flight need not read them; ``False`` is no problem, only no proof."""
     book = ctx.commune.tariffs
+    if not book.reason_codes.issuperset(reasons):
+        return False  # a reason removed from every price list since it was recorded
     days = {*ctx.period, *earlier}
     for prestation_id, prestation in ctx.prestations.items():
         if not book.priceable(prestation_id, days):

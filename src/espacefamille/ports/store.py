@@ -269,6 +269,13 @@ class Attendance(Protocol):
 
     def save(self, facts: Iterable[AttendanceFact], family_id: str) -> None: ...
 
+    def reasons_recorded(self, prestation_ids: Iterable[str], periods: Iterable[DateRange]) -> frozenset[str]:
+        """The commune's own reasons (``AttendanceFact.reason``) recorded on facts of these prestations on
+        the days of ``periods``, whichever household: what a month-end pre-flight proves its price lists
+        still define (``billing.preflight.priceable_month``). One read of the distinct reasons, no fact
+        returned; no household counts as read by it."""
+        ...
+
     def absences_of(self, family_id: str) -> tuple[AbsenceDeclaration, ...]: ...
 
     def save_absence(self, declaration: AbsenceDeclaration, family_id: str) -> None: ...

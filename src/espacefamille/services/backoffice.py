@@ -1130,8 +1130,10 @@ class BackOffice(ServiceBase):
 
         First from the tariffs alone (``priceable_month``): when every prestation of the régie is priced on
         every day of the month and of the earlier days changed since a run billed them, whatever the family
-        and its attendance, every family can be priced and none is read (``families`` counts them). Else
-        it reads every family as the run does, ``batch`` families at a time, and prices its days."""
+        and its attendance, and every reason recorded on those days is one a price list still defines (one
+        read of the distinct reasons, ``attendance.reasons_recorded``), every family can be priced and none
+        is read (``families`` counts them). Else it reads every family as the run does, ``batch`` families
+        at a time, and prices its days."""
         now = self.clock.now()
         proven = self._transact(functools.partial(self._proven, actor, regie_id, month, issued_on, now))
         if proven is not None:
@@ -1159,13 +1161,16 @@ class BackOffice(ServiceBase):
     ) -> int | None:
         """The number of families, when the tariffs alone prove every one can be priced (None: no proof).
         The days to prove are the month's and every earlier day a family has to regularise (its changed
-        days and those of the carried lines holding them, as the run reads them)."""
+        days and those of the carried lines holding them, as the run reads them), with the reasons recorded
+        on them: one the commune has since removed from every price list is no proof."""
         commune = uow.commune()
         ctx = _billing_context(commune, actor, regie_id, month, issued_on, now)
         carried = uow.runs.carried(regie_id, before=month.start)
         reader = _MonthReader(uow, commune, regie_id, month, carried, now)
         earlier = {day for family_id in reader.changed for day in reader.earlier_days(family_id)}
-        if not priceable_month(ctx, earlier):
+        days = [month, *(DateRange(day, day) for day in sorted(earlier) if day not in month)]
+        reasons = uow.attendance.reasons_recorded(ctx.prestations, days)
+        if not priceable_month(ctx, earlier, reasons=reasons):
             return None
         return sum(1 for _ in uow.families.all())
 

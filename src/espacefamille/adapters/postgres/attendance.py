@@ -100,6 +100,20 @@ class _PostgresAttendance:
 
         self._uow._write(apply)
 
+    def reasons_recorded(self, prestation_ids: Iterable[str], periods: Iterable[DateRange]) -> frozenset[str]:
+        prestations, spans = sorted(set(prestation_ids)), list(periods)
+        if not prestations or not spans:
+            return frozenset()
+        self._uow._sync(frozenset({"attendance"}))
+        # The periods as two arrays of bounds: one statement, whatever their number.
+        rows = self._uow._rows(
+            "SELECT DISTINCT reason FROM attendance WHERE collectivite_id = %s AND reason IS NOT NULL "
+            "AND prestation_id = ANY(%s) AND EXISTS (SELECT 1 FROM unnest(%s::date[], %s::date[]) "
+            "AS span (first_day, last_day) WHERE day BETWEEN span.first_day AND span.last_day)",
+            (self._uow._c, prestations, [span.start for span in spans], [span.end for span in spans]),
+        )
+        return frozenset(reason for (reason,) in rows)
+
     def absences_of(self, family_id: str) -> tuple[AbsenceDeclaration, ...]:
         self._uow._sync()
         self._uow._seen(_FAMILY, family_id)

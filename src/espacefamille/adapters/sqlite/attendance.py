@@ -25,6 +25,9 @@ from espacefamille.rules.attendance import AbsenceDeclaration, AbsenceReason, At
 if TYPE_CHECKING:
     from espacefamille.adapters.sqlite.store import SqliteUnitOfWork
 
+#: Periods one read of the reasons recorded takes (each two parameters): far below SQLite's limit.
+_SPANS_PER_READ = 200
+
 
 class _SqliteAttendance:
     """Attendance of a ``SqliteUnitOfWork`` (see ``espacefamille.ports.Attendance``)."""
@@ -90,6 +93,25 @@ class _SqliteAttendance:
             )
 
         self._uow._write(apply)
+
+    def reasons_recorded(self, prestation_ids: Iterable[str], periods: Iterable[DateRange]) -> frozenset[str]:
+        prestations, spans = sorted(set(prestation_ids)), list(periods)
+        if not prestations or not spans:
+            return frozenset()
+        self._uow._sync()
+        found: set[str] = set()
+        marks = ", ".join("?" * len(prestations))
+        for start in range(0, len(spans), _SPANS_PER_READ):  # a month, and the few earlier days changed
+            chunk = spans[start : start + _SPANS_PER_READ]
+            days = " OR ".join(["day BETWEEN ? AND ?"] * len(chunk))
+            bounds = [bound.isoformat() for span in chunk for bound in (span.start, span.end)]
+            rows = self._uow._db.execute(
+                "SELECT DISTINCT reason FROM attendance WHERE reason IS NOT NULL "
+                f"AND prestation_id IN ({marks}) AND ({days})",
+                (*prestations, *bounds),
+            )
+            found.update(reason for (reason,) in rows)
+        return frozenset(found)
 
     def absences_of(self, family_id: str) -> tuple[AbsenceDeclaration, ...]:
         self._uow._sync()

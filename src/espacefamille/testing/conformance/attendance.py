@@ -49,6 +49,40 @@ class AttendanceConformance(ConformanceBase):
         assert self.read(store, lambda uow: uow.attendance.of_family("F1", NOVEMBER)) == (justified,)
         assert self.read(store, lambda uow: uow.attendance.of_family("F2", NOVEMBER)) == ()
 
+    def test_the_reasons_recorded_are_read_by_prestation_and_days_whichever_household(self) -> None:
+        store = self.seeded_store()
+        december_1 = dt.date(2026, 12, 1)
+        excused, present = AttendanceStatus.ABSENT_JUSTIFIED, AttendanceStatus.PRESENT
+        outing = AttendanceFact("C1", "repas", MONDAY, excused, reason="sortie_scolaire")
+        strike = AttendanceFact("C1", "matin", MONDAY, excused, reason="greve")
+        packed = AttendanceFact("C2", "repas", december_1, present, reason="panier")
+        plain = AttendanceFact("C2", "repas", MONDAY, AttendanceStatus.ABSENT_UNJUSTIFIED)
+        self.write(
+            store,
+            lambda uow: uow.attendance.save([outing, strike], "F1"),
+            lambda uow: uow.attendance.save([packed, plain], "F2"),
+        )
+
+        def reasons(prestations: list[str], *periods: DateRange) -> frozenset[str]:
+            return self.read(store, lambda uow: uow.attendance.reasons_recorded(prestations, periods))
+
+        first = DateRange(december_1, december_1)
+        assert reasons(["repas"], NOVEMBER) == {"sortie_scolaire"}
+        assert reasons(["repas"], NOVEMBER, first) == {"sortie_scolaire", "panier"}
+        assert reasons(["repas", "matin"], first, NOVEMBER) == {"sortie_scolaire", "panier", "greve"}
+        assert reasons(["soir"], NOVEMBER, first) == frozenset()
+        assert reasons(["repas"], DateRange(MONDAY + dt.timedelta(days=1), december_1)) == {"panier"}
+        assert reasons([], NOVEMBER) == reasons(["repas"]) == frozenset()
+        days = [MONDAY - dt.timedelta(days=n) for n in range(1, 500)]
+        assert reasons(["repas"], *(DateRange(day, day) for day in days), first) == {"panier"}
+
+    def test_the_reasons_recorded_include_the_unit_of_work_s_own_facts(self) -> None:
+        store = self.seeded_store()
+        outing = AttendanceFact("C1", "repas", MONDAY, AttendanceStatus.ABSENT_JUSTIFIED, reason="sortie")
+        with store.unit_of_work() as uow:
+            uow.attendance.save([outing], "F1")
+            assert uow.attendance.reasons_recorded(["repas"], [NOVEMBER]) == {"sortie"}
+
     @_ROUND_TRIPS
     @given(st.lists(s.absence_declarations(child_id="C1"), max_size=4, unique_by=lambda a: a.days))
     def test_absence_declarations_read_back_by_household(self, values: list[AbsenceDeclaration]) -> None:
