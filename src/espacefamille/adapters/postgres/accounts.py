@@ -9,6 +9,7 @@ from typing import Final
 import psycopg
 from psycopg.rows import TupleRow
 
+from espacefamille.adapters._sql import _activation_used, _no_activation, _not_found
 from espacefamille.adapters.postgres.codecs import (
     _instant,
     _optional_instant,
@@ -19,11 +20,9 @@ from espacefamille.adapters.postgres.schema import (
     _ACCOUNTS_MIGRATIONS,
     Pool,
     _migrate_on,
-    _not_found,
     _open_pool,
     _store_error,
 )
-from espacefamille.errors import ConcurrentChange, NotFound
 from espacefamille.families.accounts import Account, AccountLink, Activation, LinkScope
 
 _ACTIVATION_COLUMNS: Final = (
@@ -166,12 +165,7 @@ class PostgresAccountStore:
         with self._transaction() as db:
             found = self._activation(db, "token_sha256", token_hash)
         if found is None:
-            # The hash is a secret's fingerprint: it is not repeated in the message.
-            raise NotFound(
-                "no activation for this token",
-                message_fr="Ce lien d'activation n'est pas valable.",
-                code="not_found.activation",
-            )
+            raise _no_activation()
         return found
 
     def save_activation(self, activation: Activation) -> None:
@@ -180,11 +174,7 @@ class PostgresAccountStore:
             # waits here for the first, then sees it used.
             stored = self._activation(db, "id", activation.id, lock=True)
             if stored is not None and stored.is_used and stored != activation:
-                raise ConcurrentChange(
-                    f"activation {activation.id!r} was already used",
-                    message_fr="Ce lien d'activation a déjà été utilisé.",
-                    code="account.activation_used",
-                )
+                raise _activation_used(activation.id)
             db.execute("DELETE FROM activations WHERE id = %s", (activation.id,))
             db.execute(
                 f"INSERT INTO activations ({_ACTIVATION_COLUMNS}) "

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from espacefamille.adapters import _sql
+from espacefamille.adapters._sql import _ATTENDANCE_STATUS, _FAMILY, _new_fact
 from espacefamille.adapters.postgres.codecs import (
     _ABSENCE_COLUMNS,
-    _ATTENDANCE_STATUS,
+    _ENCODING,
     _FACT_COLUMNS,
     _instant,
-    _new_fact,
     _optional_instant,
     _optional_text,
     _read_instant,
@@ -19,8 +20,7 @@ from espacefamille.adapters.postgres.codecs import (
     _read_text,
     _text,
 )
-from espacefamille.adapters.postgres.schema import _FAMILY
-from espacefamille.calendar.opening import Closure, ClosureReason
+from espacefamille.calendar.opening import Closure
 from espacefamille.calendar.periods import DateRange
 from espacefamille.rules.attendance import AbsenceDeclaration, AbsenceReason, AttendanceFact
 
@@ -170,30 +170,22 @@ class _PostgresAttendance:
     def closures(self) -> Mapping[str, tuple[Closure, ...]]:
         self._uow._sync()
         result: dict[str, list[Closure]] = {}
-        for service_id, start, end, reason, label in self._uow._rows(
-            "SELECT service_id, start_day, end_day, reason, label FROM closures WHERE collectivite_id = %s "
+        for row in self._uow._rows(
+            f"SELECT {_sql._CLOSURE_COLUMNS} FROM closures WHERE collectivite_id = %s "
             "ORDER BY service_id, start_day, end_day, position",
             (self._uow._c,),
         ):
-            result.setdefault(service_id, []).append(
-                Closure(DateRange(start, end), ClosureReason(reason), _read_text(label))
-            )
+            service_id, closure = _sql._closure(row, _ENCODING)
+            result.setdefault(service_id, []).append(closure)
         return {service_id: tuple(items) for service_id, items in result.items()}
 
     def add_closure(self, service_id: str, closure: Closure) -> None:
-        row = (
-            self._uow._c,
-            service_id,
-            closure.period.start,
-            closure.period.end,
-            closure.reason.value,
-            _text(closure.label),
-        )
+        row = (self._uow._c, *_sql._closure_row(service_id, closure, _ENCODING))
 
         def apply() -> None:
             # Declaring the same closure twice keeps one.
             self._uow._run(
-                "INSERT INTO closures (collectivite_id, service_id, start_day, end_day, reason, label) "
+                f"INSERT INTO closures (collectivite_id, {_sql._CLOSURE_COLUMNS}) "
                 "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
                 row,
             )

@@ -5,25 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-import zoneinfo
-from typing import Final
+from collections.abc import Sequence
+from typing import Any, Final
 
-from espacefamille._internal.trusted import trusted_builder
-from espacefamille.errors import InvalidInput
-from espacefamille.model import BookedDays, Booking, BookingStatus, Child, Family, Guardian, QuotientFamilial
-from espacefamille.rules.attendance import AttendanceFact, AttendanceStatus
+from espacefamille.adapters import _sql
+from espacefamille.adapters._sql import _Encoding, _same, _zone_named
 
-
-def _zone(moment: dt.datetime) -> str:
-    """The name of the zone an instant was given in: its IANA key, or its fixed offset (``+05:30:00``)."""
-    zone = moment.tzinfo
-    if isinstance(zone, zoneinfo.ZoneInfo) and zone.key:
-        return zone.key
-    offset = moment.utcoffset()
-    assert offset is not None  # the model only holds aware instants
-    seconds = int(offset.total_seconds())
-    sign = "-" if seconds < 0 else "+"
-    return f"{sign}{abs(seconds) // 3600:02d}:{abs(seconds) % 3600 // 60:02d}:{abs(seconds) % 60:02d}"
+# The bookings and runs repositories read these from here.
+_BOOKING_STATUS: Final = _sql._BOOKING_STATUS
+_CHILD_COLUMNS: Final = _sql._CHILD_COLUMNS
+_new_booked_days: Final = _sql._new_booked_days
+_new_booking: Final = _sql._new_booking
+_zone: Final = _sql._zone
+_check_day: Final = _sql._check_day
 
 
 def _instant(moment: dt.datetime) -> tuple[dt.datetime, str]:
@@ -35,19 +29,10 @@ def _optional_instant(moment: dt.datetime | None) -> tuple[dt.datetime | None, s
     return (None, None) if moment is None else _instant(moment)
 
 
-@functools.cache
-def _tz(name: str) -> dt.tzinfo:
-    if name[:1] in "+-":
-        sign = -1 if name[0] == "-" else 1
-        hours, minutes, seconds = (int(part) for part in name[1:].split(":"))
-        return dt.timezone(dt.timedelta(hours=hours, minutes=minutes, seconds=seconds) * sign)
-    return zoneinfo.ZoneInfo(name)
-
-
 @functools.lru_cache(maxsize=8192)
 def _read_instant(at: dt.datetime, zone: str) -> dt.datetime:
     # A month of bookings shares few booking instants: the conversion is cached.
-    return at.astimezone(_tz(zone))
+    return at.astimezone(_zone_named(zone))
 
 
 def _read_optional_instant(at: dt.datetime | None, zone: str | None) -> dt.datetime | None:
@@ -79,26 +64,7 @@ def _read_optional_text(value: str | None) -> str | None:
     return None if value is None else _read_text(value)
 
 
-def _check_day(day: object, what: str) -> dt.date:
-    if not isinstance(day, dt.date) or isinstance(day, dt.datetime):
-        raise InvalidInput(f"{what} must be a date, got {day!r}", code="input.not_a_date")
-    return day
-
-
-_new_booking: Final = trusted_builder(Booking)
-_new_booked_days: Final = trusted_builder(BookedDays)
-_new_fact: Final = trusted_builder(AttendanceFact)
-_new_family: Final = trusted_builder(Family)
-_new_guardian: Final = trusted_builder(Guardian)
-_new_quotient: Final = trusted_builder(QuotientFamilial)
-_new_child: Final = trusted_builder(Child)
-_ATTENDANCE_STATUS: Final = {status.value: status for status in AttendanceStatus}
-_BOOKING_STATUS: Final = {status.value: status for status in BookingStatus}
-
-# The columns each repository reads, in the order its codec expects.
-_CHILD_COLUMNS: Final = (
-    "id, first_name, last_name, birth_date, school, school_class, pai, needs_support, diets"
-)
+# The columns each repository reads, in the order its codec expects (those alike on both stores: _sql).
 _BOOKING_COLUMNS: Final = (
     "child_id, prestation_id, day, family_id, status, booked_at, booked_zone, paid_cents, surcharge_code"
 )
@@ -115,4 +81,28 @@ _LINE_COLUMNS: Final = (
 _ATTEMPT_COLUMNS: Final = (
     "payment_id, family_id, regie_id, invoice_numbers, status, redirect_url, amount_cents, reference, "
     "email, created_at, created_zone, expires_at, expires_zone"
+)
+
+
+def _lines(lines: Sequence[str]) -> list[str]:
+    return [_text(line) for line in lines]
+
+
+def _read_lines(lines: Sequence[Any]) -> tuple[str, ...]:
+    return tuple(_read_text(line) for line in lines)
+
+
+# Days as ``date``, free text with NUL escaped, flags as ``boolean``, a child's diets and an address's lines
+# as arrays.
+_ENCODING: Final = _Encoding(
+    day=_same,
+    read_day=_same,
+    text=_text,
+    read_text=_read_text,
+    flag=_same,
+    read_flag=_same,
+    names=_same,
+    read_names=_same,
+    lines=_lines,
+    read_lines=_read_lines,
 )

@@ -3,69 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
-from espacefamille._internal.trusted import trusted_builder
-from espacefamille.adapters.postgres.codecs import (
-    _CHILD_COLUMNS,
-    _new_child,
-    _new_family,
-    _new_guardian,
-    _new_quotient,
-    _optional_text,
-    _read_optional_text,
-    _read_text,
-    _text,
-)
-from espacefamille.adapters.postgres.schema import _BATCH, _FAMILY, _not_found
-from espacefamille.calendar.periods import DateRange
-from espacefamille.model import (
-    Child,
-    Diet,
-    Enrolment,
-    Family,
-    Guardian,
-    PostalAddress,
-    QuotientFamilial,
-    Residence,
-    SchoolClass,
-)
+from espacefamille.adapters import _sql
+from espacefamille.adapters._sql import _FAMILY, _not_found
+from espacefamille.adapters.postgres.codecs import _ENCODING
+from espacefamille.adapters.postgres.schema import _BATCH
+from espacefamille.model import Child, Enrolment, Family
 from espacefamille.rules.unpaid import UnpaidExemption
 
 if TYPE_CHECKING:
     from espacefamille.adapters.postgres.store import PostgresUnitOfWork
-
-_FAMILY_COLUMNS = (
-    "id, name, payer_id, residence, direct_debit, address_lines, address_postcode, address_city, "
-    "address_country"
-)
-_FAMILY_COLUMNS_OF_F: Final = ", ".join(f"f.{column.strip()}" for column in _FAMILY_COLUMNS.split(","))
-_new_address: Final = trusted_builder(PostalAddress)
-
-
-def _address_columns(address: PostalAddress | None) -> tuple[list[str] | str | None, ...]:
-    """The payer's address as its four columns store it, or NULLs."""
-    if address is None:
-        return (None, None, None, None)
-    return (
-        [_text(line) for line in address.lines],
-        _text(address.postcode),
-        _text(address.city),
-        _optional_text(address.country),
-    )
-
-
-def _address(columns: Sequence[Any]) -> PostalAddress | None:
-    lines, postcode, city, country = columns
-    if lines is None:
-        return None
-    return _new_address(
-        tuple(_read_text(line) for line in lines),
-        _read_text(postcode),
-        _read_text(city),
-        _read_optional_text(country),
-    )
 
 
 class _PostgresFamilies:
@@ -78,7 +26,7 @@ class _PostgresFamilies:
         self._uow._sync()
         self._uow._seen(_FAMILY, family_id)
         row = self._uow._one(
-            f"SELECT {_FAMILY_COLUMNS} FROM families WHERE collectivite_id = %s AND id = %s",
+            f"SELECT {_sql._FAMILY_COLUMNS} FROM families WHERE collectivite_id = %s AND id = %s",
             (self._uow._c, family_id),
         )
         if row is None:
@@ -96,7 +44,7 @@ class _PostgresFamilies:
             self._uow._sync()
             # One statement, one snapshot: each family is read with the version it has in it.
             rows = self._uow._rows(
-                f"SELECT {_FAMILY_COLUMNS_OF_F}, v.version FROM families f "
+                f"SELECT {_sql._FAMILY_COLUMNS_OF_F}, v.version FROM families f "
                 "LEFT JOIN versions v ON v.collectivite_id = f.collectivite_id AND v.scope = 'family' "
                 "AND v.key = f.id WHERE f.collectivite_id = %s AND f.id > %s ORDER BY f.id LIMIT %s",
                 (self._uow._c, after, per_statement),
@@ -110,40 +58,23 @@ class _PostgresFamilies:
 
     def _families(self, rows: Sequence[Sequence[Any]]) -> list[Family]:
         ids = [row[0] for row in rows]
-        guardians: dict[str, list[Guardian]] = {}
-        quotients: dict[str, list[QuotientFamilial]] = {}
-        for family_id, id_, first_name, last_name, email, phone in self._uow._rows(
-            "SELECT family_id, id, first_name, last_name, email, phone FROM guardians "
-            "WHERE collectivite_id = %s AND family_id = ANY(%s) ORDER BY family_id, position",
-            (self._uow._c, ids),
-        ):
-            guardians.setdefault(family_id, []).append(
-                _new_guardian(
-                    id_, _read_text(first_name), _read_text(last_name), email, _read_optional_text(phone)
-                )
-            )
-        for family_id, value, valid_from, valid_until, source, received_on in self._uow._rows(
-            "SELECT family_id, value, valid_from, valid_until, source, received_on FROM quotients "
-            "WHERE collectivite_id = %s AND family_id = ANY(%s) ORDER BY family_id, position",
-            (self._uow._c, ids),
-        ):
-            quotients.setdefault(family_id, []).append(
-                _new_quotient(Decimal(value), valid_from, valid_until, _read_text(source), received_on)
-            )
-        # Rows this store wrote from validated families: rebuilt without checking them again.
-        return [
-            _new_family(
-                family_id,
-                _read_text(name),
-                tuple(guardians.get(family_id, ())),
-                payer_id,
-                Residence(residence),
-                tuple(quotients.get(family_id, ())),
-                direct_debit,
-                _address(address),
-            )
-            for family_id, name, payer_id, residence, direct_debit, *address in rows
-        ]
+        guardians = _sql._guardians(
+            self._uow._rows(
+                f"SELECT family_id, {_sql._GUARDIAN_COLUMNS} FROM guardians "
+                "WHERE collectivite_id = %s AND family_id = ANY(%s) ORDER BY family_id, position",
+                (self._uow._c, ids),
+            ),
+            _ENCODING,
+        )
+        quotients = _sql._quotients(
+            self._uow._rows(
+                f"SELECT family_id, {_sql._QUOTIENT_COLUMNS} FROM quotients "
+                "WHERE collectivite_id = %s AND family_id = ANY(%s) ORDER BY family_id, position",
+                (self._uow._c, ids),
+            ),
+            _ENCODING,
+        )
+        return _sql._families(rows, guardians, quotients, _ENCODING)
 
     def save(self, family: Family) -> None:
         self._uow._mark(_FAMILY, family.id)
@@ -152,51 +83,24 @@ class _PostgresFamilies:
         def apply() -> None:
             self._uow._run("DELETE FROM families WHERE collectivite_id = %s AND id = %s", (c, family.id))
             self._uow._run(
-                f"INSERT INTO families (collectivite_id, {_FAMILY_COLUMNS}) "
+                f"INSERT INTO families (collectivite_id, {_sql._FAMILY_COLUMNS}) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                (
-                    c,
-                    family.id,
-                    _text(family.name),
-                    family.payer_id,
-                    family.residence.value,
-                    family.direct_debit,
-                    *_address_columns(family.address),
-                ),
+                (c, *_sql._family_row(family, _ENCODING)),
             )
             self._uow._many(
-                "INSERT INTO guardians (collectivite_id, family_id, position, id, first_name, last_name, "
-                "email, phone) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                f"INSERT INTO guardians (collectivite_id, family_id, position, {_sql._GUARDIAN_COLUMNS}) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
                 [
-                    (
-                        c,
-                        family.id,
-                        position,
-                        g.id,
-                        _text(g.first_name),
-                        _text(g.last_name),
-                        g.email,
-                        _optional_text(g.phone),
-                    )
-                    for position, g in enumerate(family.guardians)
+                    (c, family.id, position, *_sql._guardian_row(guardian, _ENCODING))
+                    for position, guardian in enumerate(family.guardians)
                 ],
             )
             self._uow._many(
-                "INSERT INTO quotients (collectivite_id, family_id, position, value, valid_from, "
-                "valid_until, "
-                "source, received_on) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                f"INSERT INTO quotients (collectivite_id, family_id, position, {_sql._QUOTIENT_COLUMNS}) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
                 [
-                    (
-                        c,
-                        family.id,
-                        position,
-                        str(q.value),
-                        q.valid_from,
-                        q.valid_until,
-                        _text(q.source),
-                        q.received_on,
-                    )
-                    for position, q in enumerate(family.quotients)
+                    (c, family.id, position, *_sql._quotient_row(quotient, _ENCODING))
+                    for position, quotient in enumerate(family.quotients)
                 ],
             )
 
@@ -207,7 +111,7 @@ class _PostgresFamilies:
         for family_id in self._child_families([child_id]).get(child_id, ()):
             self._uow._seen(_FAMILY, family_id)
         row = self._uow._one(
-            f"SELECT {_CHILD_COLUMNS} FROM children WHERE collectivite_id = %s AND id = %s",
+            f"SELECT {_sql._CHILD_COLUMNS} FROM children WHERE collectivite_id = %s AND id = %s",
             (self._uow._c, child_id),
         )
         if row is None:
@@ -217,9 +121,8 @@ class _PostgresFamilies:
     def children_of(self, family_id: str) -> tuple[Child, ...]:
         self._uow._sync()
         self._uow._seen(_FAMILY, family_id)
-        columns = ", ".join("c." + column.strip() for column in _CHILD_COLUMNS.split(","))
         rows = self._uow._rows(
-            f"SELECT {columns} FROM children c JOIN child_families l "
+            f"SELECT {_sql._CHILD_COLUMNS_OF_C} FROM children c JOIN child_families l "
             "ON l.collectivite_id = c.collectivite_id AND l.child_id = c.id "
             "WHERE l.collectivite_id = %s AND l.family_id = %s ORDER BY c.id",
             (self._uow._c, family_id),
@@ -239,31 +142,7 @@ class _PostgresFamilies:
 
     def _children(self, rows: Sequence[Sequence[Any]]) -> list[Child]:
         links = self._child_families(list(dict.fromkeys(row[0] for row in rows)))
-        return [
-            _new_child(
-                child_id,
-                _read_text(first_name),
-                _read_text(last_name),
-                birth_date,
-                tuple(links.get(child_id, ())),
-                _read_optional_text(school),
-                None if school_class is None else SchoolClass(school_class),
-                pai,
-                needs_support,
-                frozenset(Diet(diet) for diet in diets),
-            )
-            for (
-                child_id,
-                first_name,
-                last_name,
-                birth_date,
-                school,
-                school_class,
-                pai,
-                needs_support,
-                diets,
-            ) in rows
-        ]
+        return _sql._children(rows, links, _ENCODING)
 
     def save_child(self, child: Child) -> None:
         c = self._uow._c
@@ -275,20 +154,9 @@ class _PostgresFamilies:
                 self._uow._mark(_FAMILY, family_id)
             self._uow._run("DELETE FROM children WHERE collectivite_id = %s AND id = %s", (c, child.id))
             self._uow._run(
-                f"INSERT INTO children (collectivite_id, {_CHILD_COLUMNS}) "
+                f"INSERT INTO children (collectivite_id, {_sql._CHILD_COLUMNS}) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                (
-                    c,
-                    child.id,
-                    _text(child.first_name),
-                    _text(child.last_name),
-                    child.birth_date,
-                    _optional_text(child.school),
-                    None if child.school_class is None else child.school_class.value,
-                    child.pai,
-                    child.needs_support,
-                    sorted(diet.value for diet in child.diets),
-                ),
+                (c, *_sql._child_row(child, _ENCODING)),
             )
             self._uow._many(
                 "INSERT INTO child_families (collectivite_id, child_id, position, family_id) "
@@ -303,14 +171,11 @@ class _PostgresFamilies:
         for family_id in self._child_families([child_id]).get(child_id, ()):
             self._uow._seen(_FAMILY, family_id)
         rows = self._uow._rows(
-            "SELECT id, child_id, family_id, service_id, start_day, end_day, validated FROM enrolments "
-            "WHERE collectivite_id = %s AND child_id = %s ORDER BY id",
+            f"SELECT {_sql._ENROLMENT_COLUMNS} FROM enrolments WHERE collectivite_id = %s AND child_id = %s "
+            "ORDER BY id",
             (self._uow._c, child_id),
         )
-        return tuple(
-            Enrolment(id_, child, family, service, DateRange(start, end), validated)
-            for id_, child, family, service, start, end, validated in rows
-        )
+        return tuple(_sql._enrolment(row, _ENCODING) for row in rows)
 
     def save_enrolment(self, enrolment: Enrolment) -> None:
         c = self._uow._c
@@ -319,21 +184,12 @@ class _PostgresFamilies:
         def apply() -> None:
             self._uow._mark_owners("enrolments", "id", enrolment.id, enrolment.family_id)
             self._uow._run(
-                "INSERT INTO enrolments (collectivite_id, id, child_id, family_id, service_id, start_day, "
-                "end_day, validated) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+                f"INSERT INTO enrolments (collectivite_id, {_sql._ENROLMENT_COLUMNS}) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
                 "ON CONFLICT (collectivite_id, id) DO UPDATE SET child_id = excluded.child_id, "
                 "family_id = excluded.family_id, service_id = excluded.service_id, "
                 "start_day = excluded.start_day, end_day = excluded.end_day, validated = excluded.validated",
-                (
-                    c,
-                    enrolment.id,
-                    enrolment.child_id,
-                    enrolment.family_id,
-                    enrolment.service_id,
-                    enrolment.period.start,
-                    enrolment.period.end,
-                    enrolment.validated,
-                ),
+                (c, *_sql._enrolment_row(enrolment, _ENCODING)),
             )
 
         self._uow._write(apply)
@@ -342,14 +198,11 @@ class _PostgresFamilies:
         self._uow._sync()
         self._uow._seen(_FAMILY, family_id)
         row = self._uow._one(
-            "SELECT granted_by, since, until, reason FROM unpaid_exemptions "
+            f"SELECT {_sql._EXEMPTION_COLUMNS} FROM unpaid_exemptions "
             "WHERE collectivite_id = %s AND family_id = %s",
             (self._uow._c, family_id),
         )
-        if row is None:
-            return None
-        granted_by, since, until, reason = row
-        return UnpaidExemption(_read_text(granted_by), since, until, _read_text(reason))
+        return None if row is None else _sql._exemption(row, _ENCODING)
 
     def save_unpaid_exemption(self, family_id: str, exemption: UnpaidExemption | None) -> None:
         c = self._uow._c
@@ -361,16 +214,9 @@ class _PostgresFamilies:
             )
             if exemption is not None:
                 self._uow._run(
-                    "INSERT INTO unpaid_exemptions (collectivite_id, family_id, granted_by, since, until, "
-                    "reason) VALUES (%s, %s, %s, %s, %s, %s)",
-                    (
-                        c,
-                        family_id,
-                        _text(exemption.granted_by),
-                        exemption.since,
-                        exemption.until,
-                        _text(exemption.reason),
-                    ),
+                    f"INSERT INTO unpaid_exemptions (collectivite_id, family_id, {_sql._EXEMPTION_COLUMNS}) "
+                    "VALUES (%s, %s, %s, %s, %s, %s)",
+                    (c, family_id, *_sql._exemption_row(exemption, _ENCODING)),
                 )
 
         self._uow._write(apply)

@@ -2,64 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
-from espacefamille.adapters.postgres.codecs import _read_text, _text
-from espacefamille.adapters.postgres.schema import _FAMILY, _not_found
-
-# The same columns, and the same trusted builders of the rows this store wrote, as on SQLite.
-from espacefamille.adapters.sqlite.mandates import (
-    _COLLECTION_COLUMNS,
-    _DEBITS,
-    _MANDATE_COLUMNS,
-    _SEQUENCES,
-    _new_batch,
-    _new_collection,
-    _new_family_mandate,
-    _new_mandate,
-    _new_reject,
-)
+from espacefamille.adapters import _sql
+from espacefamille.adapters._sql import _DEBITS, _FAMILY, _not_found
+from espacefamille.adapters.postgres.codecs import _ENCODING
 from espacefamille.billing.direct_debit import DebitBatch, DebitCollection
 from espacefamille.billing.mandates import FamilyMandate
 from espacefamille.errors import InvalidInput
-from espacefamille.money import Money
 from espacefamille.ports.store import batch_exists
 
 if TYPE_CHECKING:
     from espacefamille.adapters.postgres.store import PostgresUnitOfWork
-
-
-def _mandate(row: Sequence[Any]) -> FamilyMandate:
-    rum, regie_id, family_id, debtor, iban, bic, signed_on, sequence, days, registered, last, revoked = row
-    mandate = _new_mandate(rum, signed_on, _read_text(debtor), iban, bic, _SEQUENCES[sequence], days)
-    return _new_family_mandate(mandate, family_id, regie_id, registered, last, revoked)
-
-
-def _collection(row: Sequence[Any]) -> DebitCollection:
-    batch_id, number, family_id, rum, cents, sequence, payment, rejected_on, reason, document = row
-    reject = None if rejected_on is None else _new_reject(rejected_on, reason, document)
-    return _new_collection(
-        batch_id, number, family_id, rum, Money.from_cents(cents), _SEQUENCES[sequence], payment, reject
-    )
-
-
-def _collection_row(c: str, collection: DebitCollection) -> tuple[object, ...]:
-    reject = collection.reject
-    return (
-        c,
-        collection.batch_id,
-        collection.invoice_number,
-        collection.family_id,
-        collection.rum,
-        collection.amount.cents,
-        collection.sequence.value,
-        collection.payment_number,
-        None if reject is None else reject.on,
-        None if reject is None else reject.reason,
-        None if reject is None else reject.document,
-    )
-
 
 # What the mandates of a household are read from (see PostgresUnitOfWork._sync).
 _MANDATE_TABLES: Final = frozenset({"mandates"})
@@ -74,13 +28,13 @@ class _PostgresMandates:
     def get(self, rum: str) -> FamilyMandate:
         self._uow._sync()
         row = self._uow._one(
-            f"SELECT {_MANDATE_COLUMNS} FROM mandates WHERE collectivite_id = %s AND rum = %s",
+            f"SELECT {_sql._MANDATE_COLUMNS} FROM mandates WHERE collectivite_id = %s AND rum = %s",
             (self._uow._c, rum),
         )
         if row is None:
             raise _not_found("mandate", rum, "mandat")
         self._uow._seen(_FAMILY, row[2])
-        return _mandate(row)
+        return _sql._mandate(row, _ENCODING)
 
     def of_family(self, family_id: str) -> tuple[FamilyMandate, ...]:
         # Read for each household a month-end run bills: the batch's invoices and messages wait.
@@ -94,54 +48,39 @@ class _PostgresMandates:
             # A household of the batch a month-end run is billing: the batch's mandates, read at once.
             found: dict[str, list[FamilyMandate]] = {family: [] for family in uow._batch_families}
             for row in uow._rows(
-                f"SELECT {_MANDATE_COLUMNS} FROM mandates WHERE collectivite_id = %s AND family_id = ANY(%s) "
-                "ORDER BY family_id, rum",
+                f"SELECT {_sql._MANDATE_COLUMNS} FROM mandates "
+                "WHERE collectivite_id = %s AND family_id = ANY(%s) ORDER BY family_id, rum",
                 (uow._c, sorted(uow._batch_families)),
             ):
-                found[row[2]].append(_mandate(row))
+                found[row[2]].append(_sql._mandate(row, _ENCODING))
             uow._mandates_of.update((family, tuple(mandates)) for family, mandates in found.items())
             return uow._mandates_of[family_id]
         rows = uow._rows(
-            f"SELECT {_MANDATE_COLUMNS} FROM mandates WHERE collectivite_id = %s AND family_id = %s "
+            f"SELECT {_sql._MANDATE_COLUMNS} FROM mandates WHERE collectivite_id = %s AND family_id = %s "
             "ORDER BY rum",
             (uow._c, family_id),
         )
-        return tuple(_mandate(row) for row in rows)
+        return tuple(_sql._mandate(row, _ENCODING) for row in rows)
 
     def of_regie(self, regie_id: str) -> tuple[FamilyMandate, ...]:
         self._uow._sync()
         rows = self._uow._rows(
-            f"SELECT {_MANDATE_COLUMNS} FROM mandates WHERE collectivite_id = %s AND regie_id = %s "
+            f"SELECT {_sql._MANDATE_COLUMNS} FROM mandates WHERE collectivite_id = %s AND regie_id = %s "
             "ORDER BY family_id, rum",
             (self._uow._c, regie_id),
         )
-        return tuple(_mandate(row) for row in rows)
+        return tuple(_sql._mandate(row, _ENCODING) for row in rows)
 
     def save(self, mandate: FamilyMandate) -> None:
         if not isinstance(mandate, FamilyMandate):
             raise InvalidInput(f"expected a FamilyMandate, got {mandate!r}", code="input.invalid")
-        terms = mandate.mandate
         self._uow._mark(_FAMILY, mandate.family_id)
-        row = (
-            self._uow._c,
-            mandate.rum,
-            mandate.regie_id,
-            mandate.family_id,
-            _text(terms.debtor_name),
-            terms.iban,
-            terms.bic,
-            terms.signed_on,
-            terms.sequence.value,
-            terms.pre_notification_days,
-            mandate.registered_on,
-            mandate.last_collected_on,
-            mandate.revoked_on,
-        )
+        row = (self._uow._c, *_sql._mandate_row(mandate, _ENCODING))
 
         def apply() -> None:
             self._uow._mark_owners("mandates", "rum", mandate.rum, mandate.family_id)
             self._uow._run(
-                f"INSERT INTO mandates (collectivite_id, {_MANDATE_COLUMNS}) "
+                f"INSERT INTO mandates (collectivite_id, {_sql._MANDATE_COLUMNS}) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
                 "ON CONFLICT (collectivite_id, rum) DO UPDATE SET regie_id = excluded.regie_id, "
                 "family_id = excluded.family_id, debtor_name = excluded.debtor_name, iban = excluded.iban, "
@@ -163,13 +102,13 @@ class _PostgresMandates:
         )
         collections: dict[str, list[DebitCollection]] = {}
         for row in self._uow._rows(
-            f"SELECT {_COLLECTION_COLUMNS} FROM debit_collections WHERE collectivite_id = %s "
+            f"SELECT {_sql._COLLECTION_COLUMNS} FROM debit_collections WHERE collectivite_id = %s "
             "AND batch_id = ANY(%s) ORDER BY batch_id, invoice_number",
             (c, [row[0] for row in rows]),
         ):
-            collections.setdefault(row[0], []).append(_collection(row))
+            collections.setdefault(row[0], []).append(_sql._collection(row, _ENCODING))
         return tuple(
-            _new_batch(
+            _sql._new_batch(
                 batch_id, regie_id, debit_date, built_at, document, tuple(collections.get(batch_id, ()))
             )
             for batch_id, regie_id, debit_date, built_at, document in rows
@@ -191,11 +130,11 @@ class _PostgresMandates:
         self._uow._sync()
         self._uow._seen(_FAMILY, family_id)
         rows = self._uow._rows(
-            f"SELECT {_COLLECTION_COLUMNS} FROM debit_collections WHERE collectivite_id = %s "
+            f"SELECT {_sql._COLLECTION_COLUMNS} FROM debit_collections WHERE collectivite_id = %s "
             "AND family_id = %s ORDER BY batch_id, invoice_number",
             (self._uow._c, family_id),
         )
-        return tuple(_collection(row) for row in rows)
+        return tuple(_sql._collection(row, _ENCODING) for row in rows)
 
     def save_batch(self, batch: DebitBatch) -> None:
         if not isinstance(batch, DebitBatch):
@@ -217,9 +156,9 @@ class _PostgresMandates:
                 (c, batch.id, batch.regie_id, batch.debit_date, batch.built_at, batch.document),
             )
             self._uow._many(
-                f"INSERT INTO debit_collections (collectivite_id, {_COLLECTION_COLUMNS}) "
+                f"INSERT INTO debit_collections (collectivite_id, {_sql._COLLECTION_COLUMNS}) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                [_collection_row(c, collection) for collection in batch.collections],
+                [(c, *_sql._collection_row(collection, _ENCODING)) for collection in batch.collections],
             )
 
         self._uow._write(apply)
@@ -246,9 +185,9 @@ class _PostgresMandates:
                 (c, collection.batch_id, collection.invoice_number),
             )
             self._uow._run(
-                f"INSERT INTO debit_collections (collectivite_id, {_COLLECTION_COLUMNS}) "
+                f"INSERT INTO debit_collections (collectivite_id, {_sql._COLLECTION_COLUMNS}) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                _collection_row(c, collection),
+                (c, *_sql._collection_row(collection, _ENCODING)),
             )
 
         self._uow._write(apply)

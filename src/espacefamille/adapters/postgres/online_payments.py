@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from espacefamille.adapters._sql import _FAMILY, _not_found
 from espacefamille.adapters.postgres.codecs import (
     _ATTEMPT_COLUMNS,
     _instant,
@@ -12,7 +13,6 @@ from espacefamille.adapters.postgres.codecs import (
     _read_text,
     _text,
 )
-from espacefamille.adapters.postgres.schema import _FAMILY, _not_found
 from espacefamille.billing.online import CreatedPayment, PaymentAttempt, PaymentStatus
 from espacefamille.money import Money
 

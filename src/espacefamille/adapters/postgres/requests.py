@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from espacefamille.adapters._sql import _FAMILY, _field_value_from_json, _field_value_to_json
 from espacefamille.adapters.postgres.codecs import (
     _instant,
     _optional_text,
     _read_instant,
     _read_optional_text,
 )
-from espacefamille.adapters.postgres.schema import _FAMILY
-from espacefamille.adapters.sqlite.codecs import _field_value_from_json, _field_value_to_json
 from espacefamille.families.requests import Actor, ActorRole, EventKind, Request, RequestEvent, RequestStatus
 
 if TYPE_CHECKING:

@@ -10,8 +10,9 @@ from psycopg import errors as pg_errors
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
+from espacefamille.adapters import _sql
 from espacefamille.adapters.sqlite.schema import IncompatibleDatabase
-from espacefamille.errors import ConcurrentChange, EspaceFamilleError, NotFound, StoreUnavailable
+from espacefamille.errors import ConcurrentChange, EspaceFamilleError, StoreUnavailable
 
 # Key and ordering columns compare as Python strings do (code points), whatever the database's collation.
 _K: Final = 'text COLLATE "C" NOT NULL'
@@ -317,17 +318,10 @@ def _migrate_on(pool: Pool, migrations: tuple[tuple[str, ...], ...], component: 
         raise _store_error(error) from None
 
 
-_FAMILY: Final = "family"
-_PRESTATION: Final = "prestation"
-_NUMBERING: Final = "numbering"
-_CARRIED: Final = "carried"
-_BILLED: Final = "billed"
-
-
-def _not_found(what: str, key: str, what_fr: str) -> NotFound:
-    return NotFound(
-        f"unknown {what} {key!r}",
-        message_fr=f"Introuvable : {what_fr} « {key} ».",
-        code=f"not_found.{what.replace(' ', '_')}",
-        details={"id": key},
-    )
+# The unit of work and its bookings, runs, documents and outbox repositories read these from here.
+_BILLED: Final = _sql._BILLED
+_CARRIED: Final = _sql._CARRIED
+_FAMILY: Final = _sql._FAMILY
+_NUMBERING: Final = _sql._NUMBERING
+_PRESTATION: Final = _sql._PRESTATION
+_not_found: Final = _sql._not_found

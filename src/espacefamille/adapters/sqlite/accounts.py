@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Final
 
+from espacefamille.adapters._sql import _activation_used, _no_activation, _not_found
 from espacefamille.adapters.sqlite.codecs import (
     _instant,
     _optional_instant,
@@ -20,11 +21,9 @@ from espacefamille.adapters.sqlite.schema import (
     _ACCOUNTS_MIGRATIONS,
     _BUSY_TIMEOUT_SECONDS,
     _connect,
-    _not_found,
     _open_database,
     _store_error,
 )
-from espacefamille.errors import ConcurrentChange, NotFound
 from espacefamille.families.accounts import Account, AccountLink, Activation, LinkScope
 
 
@@ -131,24 +130,14 @@ class SqliteAccountStore:
         with self._transaction(write=False) as db:
             found = self._activation(db, "token_sha256", token_hash)
         if found is None:
-            # The hash is a secret's fingerprint: it is not repeated in the message.
-            raise NotFound(
-                "no activation for this token",
-                message_fr="Ce lien d'activation n'est pas valable.",
-                code="not_found.activation",
-            )
+            raise _no_activation()
         return found
 
     def save_activation(self, activation: Activation) -> None:
         with self._transaction(write=True) as db:
             stored = self._activation(db, "id", activation.id)
             if stored is not None and stored.is_used and stored != activation:
-                # Two activations of one token at once: the first one used it, the second must fail.
-                raise ConcurrentChange(
-                    f"activation {activation.id!r} was already used",
-                    message_fr="Ce lien d'activation a déjà été utilisé.",
-                    code="account.activation_used",
-                )
+                raise _activation_used(activation.id)
             db.execute("DELETE FROM activations WHERE id = ?", (activation.id,))
             db.execute(
                 f"INSERT INTO activations ({self._ACTIVATION_COLUMNS}) "

@@ -6,19 +6,19 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from espacefamille.adapters import _sql
+from espacefamille.adapters._sql import _ATTENDANCE_STATUS, _FAMILY, _new_fact
 from espacefamille.adapters.sqlite.codecs import (
     _ABSENCE_COLUMNS,
-    _ATTENDANCE_STATUS,
+    _ENCODING,
     _FACT_COLUMNS,
     _day,
     _instant,
-    _new_fact,
     _optional_instant,
     _read_instant,
     _read_optional_instant,
 )
-from espacefamille.adapters.sqlite.schema import _FAMILY
-from espacefamille.calendar.opening import Closure, ClosureReason
+from espacefamille.calendar.opening import Closure
 from espacefamille.calendar.periods import DateRange
 from espacefamille.rules.attendance import AbsenceDeclaration, AbsenceReason, AttendanceFact
 
@@ -160,13 +160,11 @@ class _SqliteAttendance:
     def closures(self) -> Mapping[str, tuple[Closure, ...]]:
         self._uow._sync()
         result: dict[str, list[Closure]] = {}
-        for service_id, start, end, reason, label in self._uow._db.execute(
-            "SELECT service_id, start_day, end_day, reason, label FROM closures "
-            "ORDER BY service_id, start_day, end_day, position"
+        for row in self._uow._db.execute(
+            f"SELECT {_sql._CLOSURE_COLUMNS} FROM closures ORDER BY service_id, start_day, end_day, position"
         ):
-            result.setdefault(service_id, []).append(
-                Closure(DateRange(_day(start), _day(end)), ClosureReason(reason), label)
-            )
+            service_id, closure = _sql._closure(row, _ENCODING)
+            result.setdefault(service_id, []).append(closure)
         return {service_id: tuple(items) for service_id, items in result.items()}
 
     def add_closure(self, service_id: str, closure: Closure) -> None:
@@ -174,15 +172,8 @@ class _SqliteAttendance:
         def apply() -> None:
             # Declaring the same closure twice keeps one.
             self._uow._db.execute(
-                "INSERT OR IGNORE INTO closures (service_id, start_day, end_day, reason, label) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (
-                    service_id,
-                    closure.period.start.isoformat(),
-                    closure.period.end.isoformat(),
-                    closure.reason.value,
-                    closure.label,
-                ),
+                f"INSERT OR IGNORE INTO closures ({_sql._CLOSURE_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
+                _sql._closure_row(service_id, closure, _ENCODING),
             )
 
         self._uow._write(apply)

@@ -1,45 +1,26 @@
-"""How values are written to SQLite and read back equal: instants, days, form values, runs of days."""
+"""How values are written to SQLite and read back equal: instants, days, runs of days, and the
+``_ENCODING`` the codecs of ``adapters._sql`` take."""
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-import zoneinfo
 from collections.abc import Iterable
-from decimal import Decimal
-from typing import Any, Final
+from typing import Final
 
-from espacefamille._internal.trusted import trusted_builder
+from espacefamille.adapters import _sql
+from espacefamille.adapters._sql import _check_day, _Encoding, _same, _zone, _zone_named
 from espacefamille.adapters.sqlite.schema import _marks
-from espacefamille.errors import InvalidInput
-from espacefamille.families.requests import (
-    FieldValue,
-)
-from espacefamille.model import (
-    BookedDays,
-    Booking,
-    BookingStatus,
-    Child,
-    Family,
-    Guardian,
-    QuotientFamilial,
-)
-from espacefamille.rules.attendance import AttendanceFact, AttendanceStatus
+
+# The bookings repository reads these from here.
+_BOOKING_STATUS: Final = _sql._BOOKING_STATUS
+_new_booking: Final = _sql._new_booking
 
 
 def _instant(moment: dt.datetime) -> str:
     """Fixed-width UTC text (it sorts as time does) and the zone the instant was given in."""
     utc = moment.astimezone(dt.UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
-    zone = moment.tzinfo
-    if isinstance(zone, zoneinfo.ZoneInfo) and zone.key:
-        name = zone.key
-    else:
-        offset = moment.utcoffset()
-        assert offset is not None  # the model only holds aware instants
-        seconds = int(offset.total_seconds())
-        sign = "-" if seconds < 0 else "+"
-        name = f"{sign}{abs(seconds) // 3600:02d}:{abs(seconds) % 3600 // 60:02d}:{abs(seconds) % 60:02d}"
-    return f"{utc}Z[{name}]"
+    return f"{utc}Z[{_zone(moment)}]"
 
 
 @functools.lru_cache(maxsize=8192)
@@ -47,13 +28,7 @@ def _read_instant(text: str) -> dt.datetime:
     # A month of bookings shares few booking instants: caching the parse saves most of the reading time.
     utc_text, _, zone = text.partition("Z[")
     utc = dt.datetime.fromisoformat(utc_text).replace(tzinfo=dt.UTC)
-    name = zone.removesuffix("]")
-    if name[:1] in "+-":
-        sign = -1 if name[0] == "-" else 1
-        hours, minutes, seconds = (int(part) for part in name[1:].split(":"))
-        offset = dt.timedelta(hours=hours, minutes=minutes, seconds=seconds) * sign
-        return utc.astimezone(dt.timezone(offset))
-    return utc.astimezone(zoneinfo.ZoneInfo(name))
+    return utc.astimezone(_zone_named(zone.removesuffix("]")))
 
 
 def _optional_instant(moment: dt.datetime | None) -> str | None:
@@ -73,36 +48,11 @@ def _optional_day(text: str | None) -> dt.date | None:
 
 
 def _iso_day(day: object, what: str) -> str:
-    if not isinstance(day, dt.date) or isinstance(day, dt.datetime):
-        raise InvalidInput(f"{what} must be a date, got {day!r}", code="input.not_a_date")
-    return day.isoformat()
+    return _check_day(day, what).isoformat()
 
 
 def _iso(day: dt.date | None) -> str | None:
     return None if day is None else day.isoformat()
-
-
-def _field_value_to_json(value: FieldValue) -> list[object]:
-    # Tagged, because JSON cannot tell a date or an exact amount from text, nor (for some readers) a bool.
-    if isinstance(value, bool):
-        return ["bool", value]
-    if isinstance(value, int):
-        return ["int", value]
-    if isinstance(value, Decimal):
-        return ["decimal", str(value)]
-    if isinstance(value, dt.date):
-        return ["date", value.isoformat()]
-    return ["str", value]
-
-
-def _field_value_from_json(item: list[Any]) -> FieldValue:
-    kind, raw = item
-    if kind == "decimal":
-        return Decimal(raw)
-    if kind == "date":
-        return dt.date.fromisoformat(raw)
-    value: FieldValue = raw
-    return value
 
 
 @functools.cache
@@ -121,19 +71,6 @@ def _runs_query(families: int, one_month: bool) -> str:
         "GROUP BY family_id, child_id, prestation_id, status, surcharge_code "
         "ORDER BY family_id, child_id, prestation_id, status, surcharge_code"
     )
-
-
-_new_booking: Final = trusted_builder(Booking)
-_new_booked_days: Final = trusted_builder(BookedDays)
-_new_fact: Final = trusted_builder(AttendanceFact)
-_new_family: Final = trusted_builder(Family)
-_new_guardian: Final = trusted_builder(Guardian)
-_new_quotient: Final = trusted_builder(QuotientFamilial)
-_new_child: Final = trusted_builder(Child)
-_ATTENDANCE_STATUS: Final = {status.value: status for status in AttendanceStatus}
-
-
-_BOOKING_STATUS: Final = {status.value: status for status in BookingStatus}
 
 
 def _compact_days(days: Iterable[dt.date]) -> str:
@@ -185,11 +122,7 @@ _LINE_DAYS_KEPT: Final = 50_000
 _LINE_DAYS_TEXT: Final = _LineDaysText()
 
 
-# The columns each repository reads, in the order its codec expects.
-_CHILD_COLUMNS: Final = (
-    "id, first_name, last_name, birth_date, school, school_class, pai, needs_support, diets"
-)
-
+# The columns each repository reads, in the order its codec expects (those alike on both stores: _sql).
 _BOOKING_COLUMNS: Final = (
     "child_id, prestation_id, day, family_id, status, booked_at, paid_cents, surcharge_code"
 )
@@ -201,4 +134,28 @@ _ABSENCE_COLUMNS: Final = "child_id, start_day, end_day, reason, declared_at, pr
 _ATTEMPT_COLUMNS: Final = (
     "payment_id, family_id, regie_id, invoice_numbers, status, redirect_url, amount_cents, reference, "
     "email, created_at, expires_at"
+)
+
+
+def _names(text: str) -> list[str]:
+    return [name for name in text.split(",") if name]
+
+
+def _lines(text: str) -> tuple[str, ...]:
+    return tuple(text.split("\n"))
+
+
+# Days as ISO text, text as it is, flags as 0 and 1, a child's diets joined by commas, an address's lines
+# by line breaks.
+_ENCODING: Final = _Encoding(
+    day=dt.date.isoformat,
+    read_day=dt.date.fromisoformat,
+    text=_same,
+    read_text=_same,
+    flag=int,
+    read_flag=bool,
+    names=",".join,
+    read_names=_names,
+    lines="\n".join,
+    read_lines=_lines,
 )

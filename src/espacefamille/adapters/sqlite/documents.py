@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from espacefamille.adapters._sql import _FAMILY, _NUMBERING, _not_found
 from espacefamille.adapters.sqlite.codecs import (
     _LINE_DAYS_TEXT,
     _day,
@@ -16,7 +17,7 @@ from espacefamille.adapters.sqlite.codecs import (
     _optional_day,
     _read_instant,
 )
-from espacefamille.adapters.sqlite.schema import _FAMILY, _NUMBERING, _chunks, _marks, _not_found, _scalar
+from espacefamille.adapters.sqlite.schema import _chunks, _marks, _scalar
 from espacefamille.billing.documents import (
     Allocation,
     DocumentKind,

@@ -3,68 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING
 
-from espacefamille._internal.trusted import trusted_builder
-from espacefamille.adapters.sqlite.codecs import _day, _instant, _iso, _optional_day, _read_instant
-from espacefamille.adapters.sqlite.schema import _FAMILY, _not_found, _scalar
-from espacefamille.billing.direct_debit import DebitBatch, DebitCollection, DebitReject
-from espacefamille.billing.mandates import FamilyMandate, Mandate, SequenceType
+from espacefamille.adapters import _sql
+from espacefamille.adapters._sql import _DEBITS, _FAMILY, _not_found
+from espacefamille.adapters.sqlite.codecs import _ENCODING, _day, _instant, _read_instant
+from espacefamille.adapters.sqlite.schema import _scalar
+from espacefamille.billing.direct_debit import DebitBatch, DebitCollection
+from espacefamille.billing.mandates import FamilyMandate
 from espacefamille.errors import InvalidInput
-from espacefamille.money import Money
 from espacefamille.ports.store import batch_exists
 
 if TYPE_CHECKING:
     from espacefamille.adapters.sqlite.store import SqliteUnitOfWork
-
-_DEBITS: Final = "debits"
-_MANDATE_COLUMNS: Final = (
-    "rum, regie_id, family_id, debtor_name, iban, bic, signed_on, sequence, pre_notification_days, "
-    "registered_on, last_collected_on, revoked_on"
-)
-_COLLECTION_COLUMNS: Final = (
-    "batch_id, invoice_number, family_id, rum, amount_cents, sequence, payment_number, rejected_on, "
-    "reject_reason, reject_document"
-)
-_SEQUENCES: Final = {sequence.value: sequence for sequence in SequenceType}
-# Rows this store wrote from validated values: rebuilt without checking them again.
-_new_mandate: Final = trusted_builder(Mandate)
-_new_family_mandate: Final = trusted_builder(FamilyMandate)
-_new_collection: Final = trusted_builder(DebitCollection)
-_new_reject: Final = trusted_builder(DebitReject)
-_new_batch: Final = trusted_builder(DebitBatch)
-
-
-def _mandate(row: Sequence[Any]) -> FamilyMandate:
-    rum, regie_id, family_id, debtor, iban, bic, signed_on, sequence, days, registered, last, revoked = row
-    mandate = _new_mandate(rum, _day(signed_on), debtor, iban, bic, _SEQUENCES[sequence], days)
-    return _new_family_mandate(
-        mandate, family_id, regie_id, _day(registered), _optional_day(last), _optional_day(revoked)
-    )
-
-
-def _collection(row: Sequence[Any]) -> DebitCollection:
-    batch_id, number, family_id, rum, cents, sequence, payment, rejected_on, reason, document = row
-    reject = None if rejected_on is None else _new_reject(_day(rejected_on), reason, document)
-    return _new_collection(
-        batch_id, number, family_id, rum, Money.from_cents(cents), _SEQUENCES[sequence], payment, reject
-    )
-
-
-def _collection_row(collection: DebitCollection) -> tuple[object, ...]:
-    reject = collection.reject
-    return (
-        collection.batch_id,
-        collection.invoice_number,
-        collection.family_id,
-        collection.rum,
-        collection.amount.cents,
-        collection.sequence.value,
-        collection.payment_number,
-        None if reject is None else reject.on.isoformat(),
-        None if reject is None else reject.reason,
-        None if reject is None else reject.document,
-    )
 
 
 class _SqliteMandates:
@@ -76,54 +27,40 @@ class _SqliteMandates:
     def get(self, rum: str) -> FamilyMandate:
         self._uow._sync()
         row = self._uow._db.execute(
-            f"SELECT {_MANDATE_COLUMNS} FROM mandates WHERE rum = ?", (rum,)
+            f"SELECT {_sql._MANDATE_COLUMNS} FROM mandates WHERE rum = ?", (rum,)
         ).fetchone()
         if row is None:
             raise _not_found("mandate", rum, "mandat")
         self._uow._seen(_FAMILY, row[2])
-        return _mandate(row)
+        return _sql._mandate(row, _ENCODING)
 
     def of_family(self, family_id: str) -> tuple[FamilyMandate, ...]:
         self._uow._sync()
         self._uow._seen(_FAMILY, family_id)
         rows = self._uow._db.execute(
-            f"SELECT {_MANDATE_COLUMNS} FROM mandates WHERE family_id = ? ORDER BY rum", (family_id,)
+            f"SELECT {_sql._MANDATE_COLUMNS} FROM mandates WHERE family_id = ? ORDER BY rum", (family_id,)
         ).fetchall()
-        return tuple(_mandate(row) for row in rows)
+        return tuple(_sql._mandate(row, _ENCODING) for row in rows)
 
     def of_regie(self, regie_id: str) -> tuple[FamilyMandate, ...]:
         self._uow._sync()
         rows = self._uow._db.execute(
-            f"SELECT {_MANDATE_COLUMNS} FROM mandates WHERE regie_id = ? ORDER BY family_id, rum", (regie_id,)
+            f"SELECT {_sql._MANDATE_COLUMNS} FROM mandates WHERE regie_id = ? ORDER BY family_id, rum",
+            (regie_id,),
         ).fetchall()
-        return tuple(_mandate(row) for row in rows)
+        return tuple(_sql._mandate(row, _ENCODING) for row in rows)
 
     def save(self, mandate: FamilyMandate) -> None:
         if not isinstance(mandate, FamilyMandate):
             raise InvalidInput(f"expected a FamilyMandate, got {mandate!r}", code="input.invalid")
-        terms = mandate.mandate
-        signed_on = terms.signed_on
-        assert signed_on is not None  # a Mandate always has one
+        row = _sql._mandate_row(mandate, _ENCODING)
 
         def apply() -> None:
             self._uow._mark_owners("mandates", "rum", mandate.rum, mandate.family_id)
             self._uow._db.execute(
-                f"INSERT OR REPLACE INTO mandates ({_MANDATE_COLUMNS}) "
+                f"INSERT OR REPLACE INTO mandates ({_sql._MANDATE_COLUMNS}) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    mandate.rum,
-                    mandate.regie_id,
-                    mandate.family_id,
-                    terms.debtor_name,
-                    terms.iban,
-                    terms.bic,
-                    signed_on.isoformat(),
-                    terms.sequence.value,
-                    terms.pre_notification_days,
-                    mandate.registered_on.isoformat(),
-                    _iso(mandate.last_collected_on),
-                    _iso(mandate.revoked_on),
-                ),
+                row,
             )
 
         self._uow._write(apply)
@@ -137,18 +74,18 @@ class _SqliteMandates:
         batches = []
         for batch_id, regie_id, debit_date, built_at, document in rows:
             collections = self._uow._db.execute(
-                f"SELECT {_COLLECTION_COLUMNS} FROM debit_collections WHERE batch_id = ? "
+                f"SELECT {_sql._COLLECTION_COLUMNS} FROM debit_collections WHERE batch_id = ? "
                 "ORDER BY invoice_number",
                 (batch_id,),
             ).fetchall()
             batches.append(
-                _new_batch(
+                _sql._new_batch(
                     batch_id,
                     regie_id,
                     _day(debit_date),
                     _read_instant(built_at),
                     document,
-                    tuple(_collection(row) for row in collections),
+                    tuple(_sql._collection(row, _ENCODING) for row in collections),
                 )
             )
         return tuple(batches)
@@ -169,11 +106,11 @@ class _SqliteMandates:
         self._uow._sync()
         self._uow._seen(_FAMILY, family_id)
         rows = self._uow._db.execute(
-            f"SELECT {_COLLECTION_COLUMNS} FROM debit_collections WHERE family_id = ? "
+            f"SELECT {_sql._COLLECTION_COLUMNS} FROM debit_collections WHERE family_id = ? "
             "ORDER BY batch_id, invoice_number",
             (family_id,),
         ).fetchall()
-        return tuple(_collection(row) for row in rows)
+        return tuple(_sql._collection(row, _ENCODING) for row in rows)
 
     def save_batch(self, batch: DebitBatch) -> None:
         if not isinstance(batch, DebitBatch):
@@ -194,9 +131,9 @@ class _SqliteMandates:
                 (batch.id, batch.regie_id, batch.debit_date.isoformat(), _instant(batch.built_at)),
             )
             self._uow._db.executemany(
-                f"INSERT INTO debit_collections ({_COLLECTION_COLUMNS}) "
+                f"INSERT INTO debit_collections ({_sql._COLLECTION_COLUMNS}) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [_collection_row(collection) for collection in batch.collections],
+                [_sql._collection_row(collection, _ENCODING) for collection in batch.collections],
             )
             self._uow._db.execute(
                 "UPDATE debit_batches SET document = ? WHERE id = ?", (batch.document, batch.id)
@@ -220,9 +157,9 @@ class _SqliteMandates:
             self._uow._mark(_FAMILY, collection.family_id)
             self._uow._mark(_FAMILY, found)
             self._uow._db.execute(
-                f"INSERT OR REPLACE INTO debit_collections ({_COLLECTION_COLUMNS}) "
+                f"INSERT OR REPLACE INTO debit_collections ({_sql._COLLECTION_COLUMNS}) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                _collection_row(collection),
+                _sql._collection_row(collection, _ENCODING),
             )
 
         self._uow._write(apply)

@@ -6,8 +6,9 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from espacefamille.adapters._sql import _FAMILY, _not_found
 from espacefamille.adapters.sqlite.codecs import _ATTEMPT_COLUMNS, _instant, _read_instant
-from espacefamille.adapters.sqlite.schema import _FAMILY, _not_found, _scalar
+from espacefamille.adapters.sqlite.schema import _scalar
 from espacefamille.billing.online import CreatedPayment, PaymentAttempt, PaymentStatus
 from espacefamille.money import Money
 

@@ -6,7 +6,8 @@ import json
 import sqlite3
 from typing import TYPE_CHECKING
 
-from espacefamille.adapters.sqlite.schema import _not_found, _scalar
+from espacefamille.adapters._sql import _not_found
+from espacefamille.adapters.sqlite.schema import _scalar
 from espacefamille.errors import InvalidInput
 from espacefamille.families.events import OutboxMessage
 

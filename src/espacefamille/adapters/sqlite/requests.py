@@ -5,13 +5,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from espacefamille.adapters.sqlite.codecs import (
-    _field_value_from_json,
-    _field_value_to_json,
-    _instant,
-    _read_instant,
-)
-from espacefamille.adapters.sqlite.schema import _FAMILY
+from espacefamille.adapters._sql import _FAMILY, _field_value_from_json, _field_value_to_json
+from espacefamille.adapters.sqlite.codecs import _instant, _read_instant
 from espacefamille.families.requests import (
     Actor,
     ActorRole,

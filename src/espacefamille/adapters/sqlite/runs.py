@@ -8,18 +8,23 @@ import operator
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
+from espacefamille.adapters._sql import (
+    _BILLED,
+    _BOOKING_STATUS,
+    _CARRIED,
+    _CHILD_COLUMNS_OF_C,
+    _FAMILY,
+    _new_booked_days,
+)
 from espacefamille.adapters.sqlite.codecs import (
     _ABSENCE_COLUMNS,
-    _BOOKING_STATUS,
-    _CHILD_COLUMNS,
     _FACT_COLUMNS,
     _day,
     _iso_day,
-    _new_booked_days,
     _optional_day,
     _runs_query,
 )
-from espacefamille.adapters.sqlite.schema import _BATCH, _BILLED, _CARRIED, _FAMILY, _marks, _scalar
+from espacefamille.adapters.sqlite.schema import _BATCH, _marks, _scalar
 from espacefamille.billing.documents import (
     Invoice,
     InvoiceLine,
@@ -78,7 +83,7 @@ class _SqliteMonthEndRuns:
         db = self._uow._db
         children: dict[str, list[Child]] = {}
         rows = db.execute(
-            f"SELECT l.family_id, {', '.join('c.' + c.strip() for c in _CHILD_COLUMNS.split(','))} "
+            f"SELECT l.family_id, {_CHILD_COLUMNS_OF_C} "
             "FROM child_families l JOIN children c ON c.id = l.child_id "
             "WHERE l.family_id BETWEEN ? AND ? ORDER BY l.family_id, c.id",
             (first, last),

@@ -9,7 +9,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from espacefamille.errors import EspaceFamilleError, NotFound, StoreUnavailable
+from espacefamille.adapters import _sql
+from espacefamille.errors import EspaceFamilleError, StoreUnavailable
 
 # Tells our files apart from any other SQLite file, and a commune's from the accounts file ("EFco", "EFac").
 _COMMUNE_APPLICATION_ID: Final = 0x4546636F
@@ -459,17 +460,6 @@ def _marks(count: int) -> str:
     return ",".join("?" * count)
 
 
-_FAMILY: Final = "family"
-_PRESTATION: Final = "prestation"
-_NUMBERING: Final = "numbering"
-_CARRIED: Final = "carried"
-_BILLED: Final = "billed"
-
-
-def _not_found(what: str, key: str, what_fr: str) -> NotFound:
-    return NotFound(
-        f"unknown {what} {key!r}",
-        message_fr=f"Introuvable : {what_fr} « {key} ».",
-        code=f"not_found.{what.replace(' ', '_')}",
-        details={"id": key},
-    )
+# The unit of work and the bookings repository read these scopes of the versions from here.
+_FAMILY: Final = _sql._FAMILY
+_PRESTATION: Final = _sql._PRESTATION

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from espacefamille.adapters._sql import _FAMILY
 from espacefamille.adapters.sqlite.codecs import _instant, _read_instant
-from espacefamille.adapters.sqlite.schema import _FAMILY
 from espacefamille.families.requests import Submission
 
 if TYPE_CHECKING:
