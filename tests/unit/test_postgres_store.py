@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import attrs
 import psycopg
@@ -131,6 +134,45 @@ def test_a_wrong_database_or_server_is_one_clear_error(postgres_url: str) -> Non
         PostgresAccountStore("postgresql://nobody@127.0.0.1:1/espacefamille?connect_timeout=2")
     with pytest.raises(InvalidInput):
         PostgresStore(postgres_url, "")
+
+
+@pytest.mark.skipif(
+    bool(os.environ.get(postgres_server.ENVIRONMENT)), reason="it edits the embedded server's pg_hba.conf"
+)
+def test_a_wrong_password_is_one_clear_error_that_never_shows_the_password(postgres_url: str) -> None:
+    # The embedded server trusts every local user; this one must give its password (scram-sha-256), as
+    # on a host's server.
+    role, right, wrong = "ef_with_password", "bon-mot-de-passe", "mauvais-mot-de-passe"
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        hba = Path(admin.execute("SHOW hba_file").fetchone()[0])  # type: ignore[index]
+        admin.execute(f"DROP ROLE IF EXISTS {role}")
+        admin.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{right}'")
+        trusted = hba.read_text()
+        hba.write_text(
+            f"local all {role} scram-sha-256\nhost all {role} 127.0.0.1/32 scram-sha-256\n{trusted}"
+        )
+        admin.execute("SELECT pg_reload_conf()")
+        try:
+            with_password = make_conninfo(postgres_url, user=role, password=right)
+            for _ in range(50):  # the server reads its rules again soon after the signal
+                try:
+                    psycopg.connect(make_conninfo(postgres_url, user=role, password=wrong)).close()
+                except psycopg.OperationalError:
+                    break
+                time.sleep(0.05)
+            psycopg.connect(with_password).close()
+            with pytest.raises(StoreUnavailable) as refused:
+                PostgresStore(make_conninfo(postgres_url, user=role, password=wrong), "saint-aubin")
+            assert refused.value.code == "store.unavailable"
+            assert "password authentication failed" in str(refused.value)
+            assert wrong not in str(refused.value)
+            assert wrong not in refused.value.message_fr
+            with pytest.raises(StoreUnavailable):
+                PostgresAccountStore(make_conninfo(postgres_url, user=role, password=""))
+        finally:
+            hba.write_text(trusted)
+            admin.execute("SELECT pg_reload_conf()")
+            admin.execute(f"DROP ROLE IF EXISTS {role}")
 
 
 def test_a_server_connection_lost_mid_work_is_the_library_error_and_nothing_is_half_written(
