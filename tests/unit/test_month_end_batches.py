@@ -23,65 +23,17 @@ from espacefamille.calendar.periods import DateRange
 from espacefamille.errors import InvalidInput
 from espacefamille.examples import example_commune
 from espacefamille.families.accounts import AccountLink, Agent, AgentRole, FamilyMember
-from espacefamille.model import (
-    Booking,
-    BookingStatus,
-    Child,
-    Enrolment,
-    Family,
-    Guardian,
-    QuotientFamilial,
-    SchoolClass,
-)
 from espacefamille.ports import CommuneStore, FixedClock
 from espacefamille.rules.attendance import AttendanceFact, AttendanceStatus
 from espacefamille.rules.basket import Action, BasketLine
 from espacefamille.services import BackOffice, FamilyPortal
 from espacefamille.testing.faults import FailingStore, InjectedFault
+from tests.stores import canteen_city
 
 PARIS = ZoneInfo("Europe/Paris")
 AGENT = Agent("agent-1", "saint-aubin", AgentRole.ADMINISTRATEUR)
 NOVEMBER = DateRange.month(2026, 11)
 RUN_AT = dt.datetime(2026, 12, 1, 10, 0, tzinfo=PARIS)
-YEAR = DateRange(dt.date(2026, 9, 1), dt.date(2027, 7, 3))
-
-
-def _city(store: CommuneStore, households: int) -> CommuneStore:
-    """``households`` families F01, F02…, each with one child eating (nearly) every November meal."""
-    commune = example_commune()
-    meals = commune.opening_calendar("repas").open_days(NOVEMBER)
-    booked_at = dt.datetime(2026, 10, 12, 9, 0, tzinfo=PARIS)
-    with store.unit_of_work() as uow:
-        uow.save_commune(commune)
-        for index in range(1, households + 1):
-            family_id, child_id = f"F{index:02}", f"C{index:02}"
-            guardian = Guardian(f"G{index:02}", "Claire", f"Famille {index}", email=f"f{index}@example.fr")
-            uow.families.save(
-                Family(
-                    family_id,
-                    guardian.last_name,
-                    [guardian],
-                    guardian.id,
-                    quotients=[QuotientFamilial(800, YEAR.start)],
-                )
-            )
-            uow.families.save_child(
-                Child(
-                    child_id,
-                    "Enfant",
-                    guardian.last_name,
-                    dt.date(2018, 1, 1),
-                    [family_id],
-                    school_class=SchoolClass.CE2,
-                )
-            )
-            uow.families.save_enrolment(Enrolment(f"E{index:02}", child_id, family_id, "cantine", YEAR))
-            uow.bookings.save(
-                Booking(child_id, "repas", day, family_id, BookingStatus.BOOKED, booked_at)
-                for day in meals[: len(meals) - index % 3]
-            )
-        uow.commit()
-    return store
 
 
 def _documents(store: CommuneStore, households: int) -> list[tuple[str, str, str]]:
@@ -107,13 +59,13 @@ def new_store(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[n
 
 def test_a_run_stopped_half_way_is_completed_by_running_it_again_with_the_same_numbers(new_store) -> None:  # type: ignore[no-untyped-def]
     households = 5
-    reference = _city(new_store(), households)
+    reference = canteen_city(new_store(), households)
     BackOffice(reference, clock=FixedClock(RUN_AT)).run_month_end(AGENT, "enfance", NOVEMBER, batch=2)
     expected = _documents(reference, households)
     assert [number for number, _, _ in expected] == [f"FAC-enfance-2026-{n:06}" for n in range(1, 6)]
     stopped = 0
     for fail_at in range(1, 40):
-        store = _city(new_store(), households)
+        store = canteen_city(new_store(), households)
         clock = FixedClock(RUN_AT)
         try:
             BackOffice(FailingStore(store, fail_at), clock=clock).run_month_end(
@@ -134,7 +86,7 @@ def test_a_run_stopped_half_way_is_completed_by_running_it_again_with_the_same_n
 
 
 def test_a_batch_is_a_number_of_families(new_store) -> None:  # type: ignore[no-untyped-def]
-    office = BackOffice(_city(new_store(), 1), clock=FixedClock(RUN_AT))
+    office = BackOffice(canteen_city(new_store(), 1), clock=FixedClock(RUN_AT))
     for batch in (0, -1, True, 2.5):
         with pytest.raises(InvalidInput) as refused:
             office.run_month_end(AGENT, "enfance", NOVEMBER, batch=batch)  # type: ignore[arg-type]
@@ -143,7 +95,7 @@ def test_a_batch_is_a_number_of_families(new_store) -> None:  # type: ignore[no-
 
 def test_a_family_validating_a_basket_during_a_run_does_not_wait_for_the_run(tmp_path: Path) -> None:
     households = 40
-    store = _city(SqliteStore(tmp_path / "commune.sqlite"), households)
+    store = canteen_city(SqliteStore(tmp_path / "commune.sqlite"), households)
     clock = FixedClock(RUN_AT)
     office = BackOffice(store, clock=clock)
     portal = FamilyPortal(store, gateway=FakeGateway(), clock=clock)
@@ -172,7 +124,7 @@ def test_a_family_validating_a_basket_during_a_run_does_not_wait_for_the_run(tmp
 
 
 def test_a_run_bills_whole_months_and_never_one_before_the_latest_billed(new_store) -> None:  # type: ignore[no-untyped-def]
-    store = _city(new_store(), 2)
+    store = canteen_city(new_store(), 2)
     office = BackOffice(store, clock=FixedClock(RUN_AT))
     fortnight = DateRange(dt.date(2026, 11, 1), dt.date(2026, 11, 15))
     with pytest.raises(InvalidInput) as refused:
@@ -196,7 +148,7 @@ def test_families_with_corrections_booking_during_a_run_do_not_hold_it_up() -> N
     # last household validates a basket between each family of the others. Each batch reads the régie's
     # corrected days, but only its own family's records: the others' baskets never make it start again.
     households = 5
-    store = _city(MemoryStore(), households)
+    store = canteen_city(MemoryStore(), households)
     clock = FixedClock(RUN_AT)
     office = BackOffice(store, clock=clock)
     office.run_month_end(AGENT, "enfance", NOVEMBER)

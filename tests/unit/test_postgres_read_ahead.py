@@ -25,23 +25,16 @@ from espacefamille.families.accounts import Agent, AgentRole
 from espacefamille.model import (
     Booking,
     BookingStatus,
-    Child,
-    Enrolment,
-    Family,
-    Guardian,
-    QuotientFamilial,
-    SchoolClass,
 )
 from espacefamille.ports import FixedClock
 from espacefamille.services import BackOffice
 from tests import postgres_server
+from tests.stores import canteen_city
 
 PARIS = ZoneInfo("Europe/Paris")
 AGENT = Agent("agent-1", "saint-aubin", AgentRole.ADMINISTRATEUR)
 NOVEMBER = DateRange.month(2026, 11)
 RUN_AT = dt.datetime(2026, 12, 1, 10, 0, tzinfo=PARIS)
-YEAR = DateRange(dt.date(2026, 9, 1), dt.date(2027, 7, 3))
-BOOKED_AT = dt.datetime(2026, 10, 12, 9, 0, tzinfo=PARIS)
 HOUSEHOLDS = 7
 
 
@@ -60,37 +53,8 @@ def _city(pool: ConnectionPool, *, read_ahead: bool = True) -> PostgresStore:
 
 
 def _fill(store: PostgresStore) -> PostgresStore:
-    """Households F01…F07 of a new commune, each with one child booked on every November meal but the last."""
-    with store.unit_of_work() as uow:
-        uow.save_commune(example_commune())
-        for index in range(1, HOUSEHOLDS + 1):
-            family_id, child_id = f"F{index:02}", f"C{index:02}"
-            guardian = Guardian(f"G{index:02}", "Claire", f"Famille {index}", email=f"f{index}@example.fr")
-            uow.families.save(
-                Family(
-                    family_id,
-                    guardian.last_name,
-                    [guardian],
-                    guardian.id,
-                    quotients=[QuotientFamilial(800, YEAR.start)],
-                )
-            )
-            uow.families.save_child(
-                Child(
-                    child_id,
-                    "Enfant",
-                    guardian.last_name,
-                    dt.date(2018, 1, 1),
-                    [family_id],
-                    school_class=SchoolClass.CE2,
-                )
-            )
-            uow.families.save_enrolment(Enrolment(f"E{index:02}", child_id, family_id, "cantine", YEAR))
-            uow.bookings.save(
-                Booking(child_id, "repas", day, family_id, BookingStatus.BOOKED, BOOKED_AT)
-                for day in _meals()[:-1]
-            )
-        uow.commit()
+    """Households F01…F07, each with one child booked on every November meal but the last."""
+    canteen_city(store, HOUSEHOLDS, meals_missed=lambda _: 1)
     return store
 
 
