@@ -100,6 +100,40 @@ def database(name: str, *, copy_of: str | None = None) -> Iterator[str]:
 
 
 @contextmanager
+def kept_database(name: str) -> Iterator[str]:
+    """The conninfo of database ``ef_<name>``, kept on leaving (a benchmark's city, written once): the one
+    there if it was filled to the end (``mark``), else a new, empty one."""
+    with server() as base:
+        dbname = f"ef_{name}"
+        conninfo = make_conninfo(base, dbname=dbname)
+        with psycopg.connect(base, autocommit=True) as admin:
+            there = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone()
+            if there is None or not is_marked(conninfo):
+                admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+                admin.execute(f'CREATE DATABASE "{dbname}"')
+        yield conninfo
+
+
+_MARK = "written whole"
+
+
+def mark(conninfo: str) -> None:
+    """Record that the database of ``conninfo`` was filled to the end (its comment)."""
+    with psycopg.connect(conninfo, autocommit=True) as connection:
+        name = connection.info.dbname
+        connection.execute(f"COMMENT ON DATABASE \"{name}\" IS '{_MARK}'")
+
+
+def is_marked(conninfo: str) -> bool:
+    """Whether ``mark`` was called on the database of ``conninfo``."""
+    with psycopg.connect(conninfo, autocommit=True) as connection:
+        row = connection.execute(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = current_database()"
+        ).fetchone()
+    return row is not None and row[0] == _MARK
+
+
+@contextmanager
 def pool(name: str, size: int = 8) -> Iterator[ConnectionPool[psycopg.Connection[TupleRow]]]:
     """A pool of ``size`` connections on a fresh database ``name``, filled at once: a pool growing in its
     own thread draws from ``random``, which hypothesis forbids while it generates values."""
