@@ -330,10 +330,16 @@ class _MemoryBookings:
             )
         return tuple(sorted((b for b in found if b.family_id == family_id), key=lambda b: b.key))
 
-    def of_child(self, child_id: str, period: DateRange) -> tuple[Booking, ...]:
+    def of_child(
+        self, child_id: str, period: DateRange, *, prestation_id: str | None = None
+    ) -> tuple[Booking, ...]:
         with self._uow._store._lock:
             found = _View(self._uow._store._tables.bookings, self._uow._changes.bookings).values(
-                lambda key: key[0] == child_id and key[2] in period
+                lambda key: (
+                    key[0] == child_id
+                    and (prestation_id is None or key[1] == prestation_id)
+                    and key[2] in period
+                )
             )
             for family_id in {b.family_id for b in found}:
                 self._uow._see(_family(family_id))

@@ -199,11 +199,13 @@ class Bookings(Protocol):
         """The household's bookings (any status, cancelled included) on the days of ``period``."""
         ...
 
-    def of_child(self, child_id: str, period: DateRange) -> tuple[Booking, ...]:
-        """The child's bookings (any status, cancelled included) on the days of ``period``, whichever
-        household made them — a household the child has left since included —, by prestation then day
-        (one at most per prestation and day). The households of the bookings found count as read: whose
-        day it is decides where a fact of the child is filed."""
+    def of_child(
+        self, child_id: str, period: DateRange, *, prestation_id: str | None = None
+    ) -> tuple[Booking, ...]:
+        """The child's bookings (any status, cancelled included) on the days of ``period``, of
+        ``prestation_id`` only when given, whichever household made them — a household the child has left
+        since included —, by prestation then day (one at most per prestation and day). The households of
+        the bookings found count as read: whose day it is decides where a fact of the child is filed."""
         ...
 
     def of_prestation(

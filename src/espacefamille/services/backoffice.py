@@ -882,12 +882,14 @@ class BackOffice(ServiceBase):
                 # The household whose booking the child came on, whichever households the child is in
                 # today (separated parents: each books its days; a child who has left a household since:
                 # the days it booked are still its own); without a booking, the child's main household.
-                # Read per child, not per prestation: a city's day of one prestation holds thousands.
+                # Read by the booking's key, not per prestation: a city's day of one prestation holds
+                # thousands.
+                day = DateRange(fact.day, fact.day)
                 owner = next(
                     (
                         b.family_id
-                        for b in uow.bookings.of_child(fact.child_id, DateRange(fact.day, fact.day))
-                        if b.prestation_id == fact.prestation_id and b.is_active
+                        for b in uow.bookings.of_child(fact.child_id, day, prestation_id=fact.prestation_id)
+                        if b.is_active
                     ),
                     child.family_ids[0],
                 )

@@ -62,16 +62,28 @@ class _PostgresBookings:
             )
         )
 
-    def of_child(self, child_id: str, period: DateRange) -> tuple[Booking, ...]:
+    def of_child(
+        self, child_id: str, period: DateRange, *, prestation_id: str | None = None
+    ) -> tuple[Booking, ...]:
         self._uow._sync(frozenset({"bookings"}))
         # The households' versions come with their bookings, in one statement: one state of the database
         # (the versions read before the data they guard, as ``_seen`` does, would need the households first).
+        # With the prestation, a range of the primary key (a statement of its own: a prepared plan of
+        # "prestation or any" would not seek it).
+        of = "" if prestation_id is None else "AND b.prestation_id = %s "
         rows = self._uow._rows(
             f"SELECT {_BOOKING_COLUMNS}, v.version FROM bookings b LEFT JOIN versions v "
             "ON v.collectivite_id = b.collectivite_id AND v.scope = %s AND v.key = b.family_id "
-            "WHERE b.collectivite_id = %s AND b.child_id = %s AND b.day BETWEEN %s AND %s "
+            f"WHERE b.collectivite_id = %s AND b.child_id = %s {of}AND b.day BETWEEN %s AND %s "
             "ORDER BY b.prestation_id, b.day",
-            (_FAMILY, self._uow._c, child_id, period.start, period.end),
+            (
+                _FAMILY,
+                self._uow._c,
+                child_id,
+                *(() if prestation_id is None else (prestation_id,)),
+                period.start,
+                period.end,
+            ),
         )
         found = self._bookings(row[:-1] for row in rows)
         for booking, row in zip(found, rows, strict=True):

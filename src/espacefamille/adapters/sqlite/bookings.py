@@ -65,15 +65,25 @@ class _SqliteBookings:
             )
         )
 
-    def of_child(self, child_id: str, period: DateRange) -> tuple[Booking, ...]:
+    def of_child(
+        self, child_id: str, period: DateRange, *, prestation_id: str | None = None
+    ) -> tuple[Booking, ...]:
         self._uow._sync()
         # A read of the unit of work's snapshot (or under its write lock): the versions of the households
-        # found, read after their bookings, are those of the same state.
+        # found, read after their bookings, are those of the same state. With the prestation, a range of
+        # the key (bookings_by_key); without, the child's every booking is looked at.
+        span = (period.start.isoformat(), period.end.isoformat())
         found = self._bookings(
             self._uow._db.execute(
                 f"SELECT {_BOOKING_COLUMNS} FROM bookings WHERE child_id = ? AND day BETWEEN ? AND ? "
                 "ORDER BY prestation_id, day",
-                (child_id, period.start.isoformat(), period.end.isoformat()),
+                (child_id, *span),
+            )
+            if prestation_id is None
+            else self._uow._db.execute(
+                f"SELECT {_BOOKING_COLUMNS} FROM bookings WHERE child_id = ? AND prestation_id = ? "
+                "AND day BETWEEN ? AND ? ORDER BY day",
+                (child_id, prestation_id, *span),
             )
         )
         for family_id in sorted({b.family_id for b in found}):

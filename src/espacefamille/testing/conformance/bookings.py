@@ -74,6 +74,9 @@ class BookingsConformance(ConformanceBase):
         assert self.read(store, lambda uow: uow.bookings.of_child("C1", DateRange(tuesday, tuesday))) == (
             days[1],
         )
+        meals = self.read(store, lambda uow: uow.bookings.of_child("C1", NOVEMBER, prestation_id="repas"))
+        assert meals == (days[2], days[1], days[0])
+        assert self.read(store, lambda uow: uow.bookings.of_child("C1", NOVEMBER, prestation_id="soir")) == ()
         assert self.read(store, lambda uow: uow.bookings.of_child("C9", NOVEMBER)) == ()
 
     def test_the_households_of_a_childs_bookings_count_as_read(self) -> None:
