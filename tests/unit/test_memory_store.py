@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 import zoneinfo
+from pathlib import Path
 
 import attrs
 import pytest
 
+from espacefamille.adapters import memory
 from espacefamille.adapters.memory import MemoryAccountStore, MemoryStore
+from espacefamille.adapters.memory.tables import _Tables, _Views
 from espacefamille.billing.documents import Allocation, Numbering, Series
 from espacefamille.calendar.periods import DateRange
 from espacefamille.errors import ConcurrentChange, InvalidInput, NotFound
@@ -38,6 +42,19 @@ class TestFailingStoreThatNeverFails(StoreConformance):
 
 
 # -- what only the memory store shows ---------------------------------------------------------
+
+REPOSITORIES = (
+    "families",
+    "bookings",
+    "attendance",
+    "documents",
+    "runs",
+    "mandates",
+    "online_payments",
+    "requests",
+    "submissions",
+    "outbox",
+)
 
 DAY = dt.date(2026, 12, 23)  # Wednesday of the Christmas holidays (zone B): the ALSH day "journee" runs
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")
@@ -164,3 +181,17 @@ def test_two_activations_cannot_share_a_token_hash() -> None:
         accounts.save_activation(attrs.evolve(first, id="act-2"))
     with pytest.raises(NotFound):
         accounts.account("acc-unknown")
+
+
+def test_a_unit_of_work_sees_every_table_of_the_store() -> None:
+    # A table without its view would never be read back nor committed.
+    committed = _Tables()
+    assert set(vars(_Views(committed))) == set(vars(committed))
+    assert all(view.committed is getattr(committed, name) for name, view in vars(_Views(committed)).items())
+
+
+@pytest.mark.parametrize("module", sorted(REPOSITORIES))
+def test_a_repository_uses_only_what_its_unit_of_work_names(module: str) -> None:
+    # The model of a store for a host's developer: lock(), tables, see, touch; never the store's insides.
+    text = (Path(memory.__file__).parent / f"{module}.py").read_text(encoding="utf-8")
+    assert re.findall(r"\b_store\b|_uow\._\w+", text) == []
