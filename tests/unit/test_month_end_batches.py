@@ -23,6 +23,7 @@ from espacefamille.calendar.periods import DateRange
 from espacefamille.errors import InvalidInput
 from espacefamille.examples import example_commune
 from espacefamille.families.accounts import AccountLink, Agent, AgentRole, FamilyMember
+from espacefamille.model import Booking, BookingStatus
 from espacefamille.ports import CommuneStore, FixedClock
 from espacefamille.rules.attendance import AttendanceFact, AttendanceStatus
 from espacefamille.rules.basket import Action, BasketLine
@@ -176,3 +177,77 @@ def test_families_with_corrections_booking_during_a_run_do_not_hold_it_up() -> N
     assert (report.credit_notes, report.regularisations) == (households, households)
     with store.unit_of_work() as uow:
         assert dict(uow.runs.changed_days("enfance")) == {}
+
+
+def test_the_yearly_count_of_a_batch_is_read_in_one_go_and_surcharges_as_one_by_one(  # type: ignore[no-untyped-def]
+    new_store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Evening care tolerates two presences without booking a school year, then charges 3,00 € each. In
+    # October (billed with the month's meals) F01 and F02 came twice unbooked, F03 once; in November each of
+    # them once more, and F04 for the first time. November's run needs the year's documents of these four
+    # households: it reads them together, once a batch, not household by household.
+    store = canteen_city(new_store(), 6)
+    october = DateRange.month(2026, 10)
+    with store.unit_of_work() as uow:
+        meals = uow.commune().opening_calendar("repas").open_days(october)
+        booked_at = dt.datetime(2026, 9, 14, 9, 0, tzinfo=PARIS)
+        for index in range(1, 7):
+            uow.bookings.save(
+                Booking(f"C{index:02}", "repas", day, f"F{index:02}", BookingStatus.BOOKED, booked_at)
+                for day in meals
+            )
+        uow.commit()
+    office = BackOffice(store, clock=FixedClock(RUN_AT))
+    evenings = {
+        "C01": [dt.date(2026, 10, 5), dt.date(2026, 10, 6), dt.date(2026, 11, 3)],
+        "C02": [dt.date(2026, 10, 12), dt.date(2026, 10, 13), dt.date(2026, 11, 4)],
+        "C03": [dt.date(2026, 10, 14), dt.date(2026, 11, 5)],
+        "C04": [dt.date(2026, 11, 6)],
+    }
+    office.record_attendance(
+        AGENT,
+        [
+            AttendanceFact(child_id, "soir", day, AttendanceStatus.PRESENT_UNBOOKED)
+            for child_id, days in evenings.items()
+            for day in days
+        ],
+    )
+    assert office.run_month_end(AGENT, "enfance", october, issued_on=dt.date(2026, 11, 2)).invoices == 6
+    with store.unit_of_work() as uow:
+        documents = type(uow.documents)
+    one_by_one: list[str] = []
+    at_once: list[list[str]] = []
+    single, several = documents.invoices_of, documents.invoices_of_families
+
+    def invoices_of(self, family_id):  # type: ignore[no-untyped-def]
+        one_by_one.append(family_id)
+        return single(self, family_id)
+
+    def invoices_of_families(self, family_ids):  # type: ignore[no-untyped-def]
+        at_once.append(list(family_ids))
+        return several(self, at_once[-1])
+
+    monkeypatch.setattr(documents, "invoices_of", invoices_of)
+    monkeypatch.setattr(documents, "invoices_of_families", invoices_of_families)
+    office.run_month_end(AGENT, "enfance", NOVEMBER, batch=3)
+    assert at_once == [["F01", "F02", "F03"], ["F04"]]
+    # One by one only as the records of a store that reads them so (the memory store): once a household.
+    assert len(one_by_one) == len(set(one_by_one))
+    monkeypatch.undo()
+    with store.unit_of_work() as uow:
+        surcharged = {
+            family_id: [
+                (line.days, str(line.total))
+                for document in uow.documents.invoices_of(family_id)
+                if document.period == NOVEMBER
+                for line in document.lines
+                if line.reason == "surcharge.unbooked_presence"
+            ]
+            for family_id in ("F01", "F02", "F03", "F04")
+        }
+    assert surcharged == {
+        "F01": [((dt.date(2026, 11, 3),), "3.00 EUR")],
+        "F02": [((dt.date(2026, 11, 4),), "3.00 EUR")],
+        "F03": [],
+        "F04": [],
+    }

@@ -294,6 +294,12 @@ class Documents(Protocol):
 
     def invoices_of(self, family_id: str) -> tuple[Invoice, ...]: ...
 
+    def invoices_of_families(self, family_ids: Iterable[str]) -> Mapping[str, tuple[Invoice, ...]]:
+        """``invoices_of`` for each of ``family_ids`` at once (every one a key, () for none): a month-end
+        batch reads so the whole history of the households it needs it of. A store overrides it with one
+        read."""
+        return {family_id: self.invoices_of(family_id) for family_id in dict.fromkeys(family_ids)}
+
     def invoice(self, number: str) -> Invoice: ...
 
     def save_invoice(self, invoice: Invoice) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import itertools
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Final, TypeVar
 
@@ -126,6 +127,9 @@ _MANDATES = (AgentRole.REGISSEUR, AgentRole.GESTIONNAIRE)
 #: How many families a month-end run bills and saves in one unit of work: small enough that a family
 #: validating a basket meanwhile waits a fraction of a second, large enough that commits cost little.
 MONTH_END_BATCH: Final = 500
+# Households a month-end run reads together before billing them: the whole histories some need are read
+# in one go (_MonthReader.months_of). A store reads a batch's records up to 500 at a time.
+_READ_TOGETHER: Final = 500
 #: Holds are on days a family books ahead; a two-year window reaches every one a basket can make.
 _HOLD_WINDOW = (dt.timedelta(days=62), dt.timedelta(days=731))
 
@@ -374,6 +378,25 @@ def _presence_without_booking(
     return any((f.child_id, f.prestation_id, f.day) not in booked for f in present)
 
 
+@attrs.frozen
+class _Household:
+    """A household's month as a run reads it before its documents: its records, with the earlier days
+    changed since a run billed them and the absences as facts, and whether a yearly count of presences
+    without booking is to be made. Billing needs its ``whole`` history of documents if it has changed
+    days (which may lie in any month) or a count to make."""
+
+    records: FamilyRecords
+    children: Sequence[Child]
+    bookings: list[Booking | BookedDays]
+    attendance: list[AttendanceFact]
+    history: Sequence[dt.date]
+    counting: bool
+
+    @property
+    def whole(self) -> bool:
+        return bool(self.history) or self.counting
+
+
 class _MonthReader:
     """What a run gives billing for each family besides its month's records: the earlier days changed since
     a run billed them (with their bookings and facts), the school year's presences without booking already
@@ -422,9 +445,23 @@ class _MonthReader:
         earlier = [day for day in self.changed.get(family_id, ()) if day < self.month.start]
         return days_to_read(earlier, self.carried.get(family_id))
 
-    def month_of(self, records: FamilyRecords, closures: Mapping[str, Sequence[Closure]]) -> FamilyMonth:
-        family_id, month, regie_id = records.family.id, self.month, self.regie_id
-        carried = self.carried.get(family_id)
+    def months_of(
+        self, records: Iterable[FamilyRecords], closures: Mapping[str, Sequence[Closure]], limit: int
+    ) -> Iterator[FamilyMonth]:
+        """The month of each household of ``records`` (the first ``limit``), as billing needs it, read
+        ``_READ_TOGETHER`` households at a time: the whole histories some of them need (``_Household``)
+        are then read in one go, not one household after the other."""
+        chosen = itertools.islice(records, limit)
+        while chunk := [
+            self._household(family, closures) for family in itertools.islice(chosen, _READ_TOGETHER)
+        ]:
+            wanted = [household.records.family.id for household in chunk if household.whole]
+            histories = self.uow.documents.invoices_of_families(wanted) if wanted else {}
+            for household in chunk:
+                yield self._month(household, histories)
+
+    def _household(self, records: FamilyRecords, closures: Mapping[str, Sequence[Closure]]) -> _Household:
+        family_id = records.family.id
         bookings: list[Booking | BookedDays] = list(records.bookings)
         attendance: list[AttendanceFact] = list(records.attendance)
         children = records.children
@@ -438,18 +475,23 @@ class _MonthReader:
         attendance.extend(
             _absence_facts(self.commune, closures, records.absences, bookings, attendance, self.now)
         )
-        # A family with changed days is read with its whole history: those days may lie in any month.
         counting = bool(self.tolerant) and _presence_without_booking(self.tolerant, bookings, attendance)
-        whole = bool(history) or counting
-        history_documents = self.uow.documents.invoices_of(family_id) if whole else records.invoices
-        documents = [document for document in history_documents if document.regie_id == regie_id]
+        return _Household(records, children, bookings, attendance, history, counting)
+
+    def _month(self, household: _Household, histories: Mapping[str, Sequence[Invoice]]) -> FamilyMonth:
+        records, month, regie_id = household.records, self.month, self.regie_id
+        family_id = records.family.id
+        carried = self.carried.get(family_id)
+        issued = histories[family_id] if household.whole else records.invoices
+        documents = [document for document in issued if document.regie_id == regie_id]
         if any(document.is_credit_note for document in documents):
             self.with_credit_notes.add(family_id)
+        counting = household.counting
         counts = unbooked_counts(documents, carried, regie_id, self.since, month.start) if counting else {}
         enrolments = (
             [
                 enrolment
-                for child in children
+                for child in household.children
                 for enrolment in self.uow.families.enrolments_of(child.id)
                 if enrolment.family_id == family_id and enrolment.service_id in self.forfait_services
             ]
@@ -458,13 +500,13 @@ class _MonthReader:
         )
         return FamilyMonth(
             records.family,
-            children,
-            bookings,
-            attendance,
+            household.children,
+            household.bookings,
+            household.attendance,
             documents,
             carried,
             counts,
-            history,
+            household.history,
             enrolments,
         )
 
@@ -1194,11 +1236,10 @@ class BackOffice(ServiceBase):
         reader = _MonthReader(uow, commune, regie_id, month, carried_before, now)
         problems: list[PricingProblem] = []
         read: list[str] = []
-        for records in uow.runs.family_records(month, after, reader.documents_from, batch=batch):
-            problems.extend(check_family(ctx, reader.month_of(records, closures)))
-            read.append(records.family.id)
-            if len(read) == batch:
-                break
+        records = uow.runs.family_records(month, after, reader.documents_from, batch=batch)
+        for family_month in reader.months_of(records, closures, batch):
+            problems.extend(check_family(ctx, family_month))
+            read.append(family_month.family.id)
         return problems, len(read), read[-1] if len(read) == batch else None
 
     def _bill_batch(
@@ -1239,7 +1280,7 @@ class BackOffice(ServiceBase):
         to_apply: list[str] = []
         billed: list[str] = []
         records = uow.runs.family_records(month, after, reader.documents_from, batch=batch)
-        months = (reader.month_of(family, closures) for family in records)
+        months = reader.months_of(records, closures, batch)
         for bill, numbered in _under_mandates(uow, regie, bill_month(ctx, months, numbering)):
             numbering = numbered  # after this family's document
             family_id = bill.outcome.family_id

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from espacefamille.adapters.memory.tables import _NUMBERING, _SINGLE, _family, _not_found
@@ -24,6 +24,17 @@ class _MemoryDocuments:
             self._uow.see(_family(family_id))
             found = self._uow.tables.invoices.values()
         return tuple(sorted((i for i in found if i.family_id == family_id), key=lambda i: i.number))
+
+    def invoices_of_families(self, family_ids: Iterable[str]) -> Mapping[str, tuple[Invoice, ...]]:
+        wanted = dict.fromkeys(family_ids)
+        found: dict[str, list[Invoice]] = {family_id: [] for family_id in wanted}
+        with self._uow.lock():
+            for family_id in wanted:
+                self._uow.see(_family(family_id))
+            for invoice in sorted(self._uow.tables.invoices.values(), key=lambda i: i.number):
+                if invoice.family_id in found:
+                    found[invoice.family_id].append(invoice)
+        return {family_id: tuple(invoices) for family_id, invoices in found.items()}
 
     def invoice(self, number: str) -> Invoice:
         with self._uow.lock():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
@@ -124,6 +124,19 @@ class _PostgresDocuments:
         uow._sync(_INVOICE_TABLES if own else _NO_TABLES)
         self._uow._seen(_FAMILY, family_id)
         return self._invoices("family_id = %s", (family_id,))
+
+    def invoices_of_families(self, family_ids: Iterable[str]) -> Mapping[str, tuple[Invoice, ...]]:
+        uow = self._uow
+        wanted = list(dict.fromkeys(family_ids))
+        waiting = {invoice.family_id for invoice in uow._invoice_batch}
+        uow._sync(_INVOICE_TABLES if waiting.intersection(wanted) else _NO_TABLES)
+        found: dict[str, list[Invoice]] = {family_id: [] for family_id in wanted}
+        for family_id in wanted:
+            uow._seen(_FAMILY, family_id)
+        if wanted:
+            for invoice in self._invoices("family_id = ANY(%b)", (wanted,)):
+                found[invoice.family_id].append(invoice)
+        return {family_id: tuple(invoices) for family_id, invoices in found.items()}
 
     def invoice(self, number: str) -> Invoice:
         self._uow._sync()

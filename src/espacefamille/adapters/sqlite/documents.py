@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -115,6 +115,17 @@ class _SqliteDocuments:
         self._uow._sync()
         self._uow._seen(_FAMILY, family_id)
         return self._invoices("family_id = ?", (family_id,))
+
+    def invoices_of_families(self, family_ids: Iterable[str]) -> Mapping[str, tuple[Invoice, ...]]:
+        self._uow._sync()
+        wanted = list(dict.fromkeys(family_ids))
+        found: dict[str, list[Invoice]] = {family_id: [] for family_id in wanted}
+        for family_id in wanted:
+            self._uow._seen(_FAMILY, family_id)
+        for chunk in _chunks(wanted):
+            for invoice in self._invoices(f"family_id IN ({_marks(len(chunk))})", chunk):
+                found[invoice.family_id].append(invoice)
+        return {family_id: tuple(invoices) for family_id, invoices in found.items()}
 
     def _invoice_exists(self, number: str) -> bool:
         return _scalar(self._uow._db, "SELECT 1 FROM invoices WHERE number = ?", (number,)) is not None

@@ -15,7 +15,7 @@ from espacefamille.billing.documents import (
     Numbering,
     Payment,
 )
-from espacefamille.errors import InvalidInput
+from espacefamille.errors import ConcurrentChange, InvalidInput
 from espacefamille.money import Money
 from espacefamille.testing import strategies as s
 from espacefamille.testing.builders import (
@@ -48,6 +48,35 @@ class DocumentsConformance(ConformanceBase):
         self.write(store, lambda uow: uow.documents.save_invoice(invoice("FAC-enfance-2026-000003", "F2")))
         listed = self.read(store, lambda uow: [i.number for i in uow.documents.invoices_of("F1")])
         assert listed == sorted(numbers)
+
+    def test_invoices_of_several_households_are_read_at_once_as_one_by_one(self) -> None:
+        # A month-end batch reads the whole history of the households it needs it of in one go.
+        store = self.seeded_store()
+        first = [invoice(n, "F1") for n in ("FAC-enfance-2026-000002", "AV-enfance-2026-000001")]
+        self.write(store, _each(lambda uow, v: uow.documents.save_invoice(v), first))
+        self.write(store, lambda uow: uow.documents.save_invoice(invoice("FAC-enfance-2026-000001", "F2")))
+        with store.unit_of_work() as uow:
+            own = invoice("FAC-enfance-2026-000003", "F1")
+            uow.documents.save_invoice(own)  # read back with the household's others, in number order
+            at_once = uow.documents.invoices_of_families(["F2", "F1", "F3", "F1"])
+            assert dict(at_once) == {
+                family_id: uow.documents.invoices_of(family_id) for family_id in ("F1", "F2", "F3")
+            }
+            assert [i.number for i in at_once["F1"]] == sorted([*(i.number for i in first), own.number])
+            assert at_once["F3"] == ()
+            assert uow.documents.invoices_of_families([]) == {}
+
+    def test_households_read_at_once_then_changed_by_someone_else_conflict(self) -> None:
+        store = self.seeded_store()
+        with store.unit_of_work() as reader:
+            assert reader.documents.invoices_of_families(["F1", "F2"]) == {"F1": (), "F2": ()}
+            self.write(
+                store, lambda uow: uow.documents.save_invoice(invoice("FAC-enfance-2026-000001", "F2"))
+            )
+            reader.documents.save_payment(payment("PAY-enfance-2026-000001", "F1"))
+            with pytest.raises(ConcurrentChange):
+                reader.commit()
+        assert self.read(store, lambda uow: uow.documents.payments_of("F1")) == ()
 
     def test_an_issued_invoice_never_changes(self) -> None:
         store = self.seeded_store()
