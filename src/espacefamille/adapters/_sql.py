@@ -25,6 +25,7 @@ import attrs
 
 from espacefamille._internal.trusted import trusted_builder
 from espacefamille.billing.direct_debit import DebitBatch, DebitCollection, DebitReject
+from espacefamille.billing.documents import DocumentKind, Invoice, InvoiceLine
 from espacefamille.billing.mandates import FamilyMandate, Mandate, SequenceType
 from espacefamille.calendar.opening import Closure, ClosureReason
 from espacefamille.calendar.periods import DateRange
@@ -215,6 +216,14 @@ _MANDATE_COLUMNS: Final = (
     "rum, regie_id, family_id, debtor_name, iban, bic, signed_on, sequence, pre_notification_days, "
     "registered_on, last_collected_on, revoked_on"
 )
+_INVOICE_COLUMNS: Final = (
+    "number, regie_id, family_id, kind, period_start, period_end, issued_on, due_on, direct_debit_on"
+)
+_LINE_COLUMNS: Final = (
+    "child_id, prestation_id, label, reason, days, quantity, unit_price, total_cents, explanation, "
+    "regularises_invoice, regularises_day, minutes"
+)
+"""An invoice line's columns (as ``invoice_lines`` and ``carried_lines`` hold them, after their keys)."""
 _COLLECTION_COLUMNS: Final = (
     "batch_id, invoice_number, family_id, rum, amount_cents, sequence, payment_number, rejected_on, "
     "reject_reason, reject_document"
@@ -474,3 +483,118 @@ def _collection_row(collection: DebitCollection, encoding: _Encoding) -> tuple[o
         None if reject is None else reject.reason,
         None if reject is None else reject.document,
     )
+
+
+def _invoices(
+    rows: Iterable[Sequence[Any]], lines: Mapping[str, Sequence[InvoiceLine]], encoding: _Encoding
+) -> tuple[Invoice, ...]:
+    """Invoices from their ``_INVOICE_COLUMNS``, each with its lines (by number)."""
+    read_day = encoding.read_day
+    if read_day is not _same:  # days stored as text: read in a pass of their own (none for dates)
+        rows = [
+            (
+                n,
+                r,
+                f,
+                k,
+                read_day(s),
+                read_day(e),
+                read_day(i),
+                read_day(d),
+                None if x is None else read_day(x),
+            )
+            for n, r, f, k, s, e, i, d, x in rows
+        ]
+    return tuple(
+        Invoice(
+            number,
+            regie_id,
+            family_id,
+            DocumentKind(kind),
+            DateRange(start, end),
+            issued_on,
+            due_on,
+            lines.get(number, ()),
+            direct_debit_on,
+        )
+        for number, regie_id, family_id, kind, start, end, issued_on, due_on, direct_debit_on in rows
+    )
+
+
+def _invoice_lines(
+    rows: Iterable[Sequence[Any]], encoding: _Encoding, read_days: Callable[[Any], tuple[dt.date, ...]]
+) -> dict[str, list[InvoiceLine]]:
+    """Lines by their owner's key, from rows of a key (an invoice's number, a family's id) and the
+    ``_LINE_COLUMNS``, in order; ``read_days`` reads the value of a line's days."""
+    # A month end reads its lines by the ten thousand: an encoding's identities (SQLite's text,
+    # PostgreSQL's days) are not called for each.
+    text = None if encoding.read_text is _same else encoding.read_text
+    day = None if encoding.read_day is _same else encoding.read_day
+    found: dict[str, list[InvoiceLine]] = {}
+    for key, child_id, prestation, label, reason, days, quantity, price, total, why, of, on, minutes in rows:
+        line = InvoiceLine(
+            child_id,
+            prestation,
+            label if text is None else text(label),
+            reason if text is None else text(reason),
+            read_days(days),
+            Decimal(quantity),
+            Decimal(price),
+            Money.from_cents(total),
+            why if text is None else text(why),
+            None if of is None else (of, on if day is None else day(on)),
+            minutes,
+        )
+        found.setdefault(key, []).append(line)
+    return found
+
+
+def _line_rows(
+    owners: Iterable[tuple[tuple[object, ...], Iterable[InvoiceLine]]],
+    encoding: _Encoding,
+    days: Callable[[tuple[dt.date, ...]], object],
+) -> list[tuple[object, ...]]:
+    """The rows of lines: for each owner's key columns and lines, the key, the line's position among them
+    and its ``_LINE_COLUMNS``; ``days`` gives the value of a line's days (SQLite's compact text; on
+    PostgreSQL a list of dates, or a ``date[]``'s text for ``COPY``)."""
+    text = None if encoding.text is _same else encoding.text
+    day = None if encoding.day is _same else encoding.day
+    return [
+        (
+            *key,
+            position,
+            line.child_id,
+            line.prestation_id,
+            line.label if text is None else text(line.label),
+            line.reason if text is None else text(line.reason),
+            days(line.days),
+            str(line.quantity),
+            str(line.unit_price),
+            line.total.cents,
+            line.explanation if text is None else text(line.explanation),
+            None if line.regularises is None else line.regularises[0],
+            None
+            if line.regularises is None
+            else line.regularises[1]
+            if day is None
+            else day(line.regularises[1]),
+            line.minutes,
+        )
+        for key, lines in owners
+        for position, line in enumerate(lines)
+    ]
+
+
+def _check_known_invoice(earlier: Invoice, invoice: Invoice, raise_if_changed: Callable[[], None]) -> None:
+    """Refuse ``invoice`` where ``earlier`` holds its number with another content."""
+    if earlier != invoice:
+        # The number may have been given by another unit of work since this one read the numbering:
+        # that is a conflict to retry (``raise_if_changed``), not a change to an issued invoice.
+        raise_if_changed()
+        raise InvalidInput(
+            f"invoice {invoice.number} is already issued with another content; an issued invoice never "
+            "changes (correct it with regularisation lines on a later one)",
+            message_fr=f"La facture {invoice.number} est déjà émise : elle ne peut plus être modifiée.",
+            code="store.invoice_immutable",
+            details={"number": invoice.number},
+        )

@@ -74,10 +74,6 @@ _FACT_COLUMNS: Final = (
 _ABSENCE_COLUMNS: Final = (
     "child_id, start_day, end_day, reason, declared_at, declared_zone, proof_received_at, proof_zone"
 )
-_LINE_COLUMNS: Final = (
-    "child_id, prestation_id, label, reason, days, quantity, unit_price, total_cents, explanation, "
-    "regularises_invoice, regularises_day, minutes"
-)
 _ATTEMPT_COLUMNS: Final = (
     "payment_id, family_id, regie_id, invoice_numbers, status, redirect_url, amount_cents, reference, "
     "email, created_at, created_zone, expires_at, expires_zone"

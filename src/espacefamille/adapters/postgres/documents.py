@@ -5,30 +5,29 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Final
 
-from espacefamille.adapters.postgres.codecs import (
+from espacefamille.adapters._sql import (
+    _FAMILY,
+    _INVOICE_COLUMNS,
     _LINE_COLUMNS,
-    _instant,
-    _read_instant,
-    _read_text,
-    _text,
+    _NUMBERING,
+    _check_known_invoice,
+    _invoice_lines,
+    _invoices,
+    _line_rows,
+    _not_found,
 )
-from espacefamille.adapters.postgres.schema import _FAMILY, _NUMBERING, _not_found
+from espacefamille.adapters.postgres.codecs import _ENCODING, _instant, _read_instant, _read_text, _text
 from espacefamille.billing.documents import (
     Allocation,
-    DocumentKind,
     Invoice,
-    InvoiceLine,
     Numbering,
     Payment,
     PaymentMethod,
     Series,
 )
-from espacefamille.calendar.periods import DateRange
-from espacefamille.errors import InvalidInput
 from espacefamille.money import Money
 
 if TYPE_CHECKING:
@@ -37,9 +36,6 @@ if TYPE_CHECKING:
 # The tables a batch of invoices writes (see PostgresUnitOfWork._sync).
 _INVOICE_TABLES: Final = frozenset({"invoices", "invoice_lines"})
 _NO_TABLES: Final[frozenset[str]] = frozenset()
-_INVOICE_COLUMNS = (
-    "number, regie_id, family_id, kind, period_start, period_end, issued_on, due_on, direct_debit_on"
-)
 
 
 class _PostgresDocuments:
@@ -55,66 +51,16 @@ class _PostgresDocuments:
         )
         if not rows:
             return ()
-        lines: dict[str, list[InvoiceLine]] = {}
-        for number, *fields in self._uow._rows(
-            f"SELECT invoice_number, {_LINE_COLUMNS} FROM invoice_lines "
-            "WHERE collectivite_id = %s AND invoice_number = ANY(%s) ORDER BY invoice_number, position",
-            (self._uow._c, [row[0] for row in rows]),
-        ):
-            lines.setdefault(number, []).append(self._line(fields))
-        return tuple(
-            Invoice(
-                number,
-                regie_id,
-                family_id,
-                DocumentKind(kind),
-                DateRange(start, end),
-                issued_on,
-                due_on,
-                lines.get(number, ()),
-                direct_debit_on,
-            )
-            for number, regie_id, family_id, kind, start, end, issued_on, due_on, direct_debit_on in rows
+        lines = _invoice_lines(
+            self._uow._rows(
+                f"SELECT invoice_number, {_LINE_COLUMNS} FROM invoice_lines "
+                "WHERE collectivite_id = %s AND invoice_number = ANY(%s) ORDER BY invoice_number, position",
+                (self._uow._c, [row[0] for row in rows]),
+            ),
+            _ENCODING,
+            tuple,
         )
-
-    @staticmethod
-    def _line_row(
-        line: InvoiceLine, days: Callable[[tuple[dt.date, ...]], object] = list
-    ) -> tuple[object, ...]:
-        """A line's columns, from ``child_id`` to ``minutes`` (as ``invoice_lines`` and ``carried_lines``);
-        ``days`` gives the value of its days (a list of dates, or their array's text for ``COPY``)."""
-        return (
-            line.child_id,
-            line.prestation_id,
-            _text(line.label),
-            _text(line.reason),
-            days(line.days),
-            str(line.quantity),
-            str(line.unit_price),
-            line.total.cents,
-            _text(line.explanation),
-            None if line.regularises is None else line.regularises[0],
-            None if line.regularises is None else line.regularises[1],
-            line.minutes,
-        )
-
-    @staticmethod
-    def _line(fields: Sequence[Any]) -> InvoiceLine:
-        (child_id, prestation_id, label, reason, days, quantity, unit_price, total, explanation) = fields[:9]
-        regularises_invoice, regularises_day, minutes = fields[9:]
-        return InvoiceLine(
-            child_id,
-            prestation_id,
-            _read_text(label),
-            _read_text(reason),
-            tuple(days),
-            Decimal(quantity),
-            Decimal(unit_price),
-            Money.from_cents(total),
-            _read_text(explanation),
-            None if regularises_invoice is None else (regularises_invoice, regularises_day),
-            minutes,
-        )
+        return _invoices(rows, lines, _ENCODING)
 
     def invoices_of(self, family_id: str) -> tuple[Invoice, ...]:
         # Read for some households a month-end run bills (their whole history): the invoices waiting to be
@@ -154,7 +100,7 @@ class _PostgresDocuments:
             found = self._invoices("number = %s", (invoice.number,))
             earlier = found[0] if found else None
         if earlier is not None:
-            self._check_known_invoice(earlier, invoice)
+            _check_known_invoice(earlier, invoice, self._uow._raise_if_changed)
             return
         self._uow._pending_invoices[invoice.number] = invoice
         self._uow._mark(_FAMILY, invoice.family_id)
@@ -221,23 +167,16 @@ class _PostgresDocuments:
         }
         for invoice in batch:
             if invoice.number not in inserted:  # someone else's, committed since this one looked
-                self._check_known_invoice(self._invoices("number = %s", (invoice.number,))[0], invoice)
+                earlier = self._invoices("number = %s", (invoice.number,))[0]
+                _check_known_invoice(earlier, invoice, self._uow._raise_if_changed)
         self._uow._copy(
             f"COPY invoice_lines (collectivite_id, invoice_number, position, {_LINE_COLUMNS}) FROM STDIN",
-            [
-                (c, invoice.number, position, *self._line_row(line, _date_array))
-                for invoice in batch
-                if invoice.number in inserted
-                for position, line in enumerate(invoice.lines)
-            ],
+            _line_rows(
+                (((c, invoice.number), invoice.lines) for invoice in batch if invoice.number in inserted),
+                _ENCODING,
+                _date_array,
+            ),
         )
-
-    def _check_known_invoice(self, earlier: Invoice, invoice: Invoice) -> None:
-        if earlier != invoice:
-            # The number may have been given by another unit of work since this one read the numbering:
-            # that is a conflict to retry, not a change to an issued invoice.
-            self._uow._raise_if_changed()
-        _check_same_invoice(earlier, invoice)
 
     def payments_of(self, family_id: str) -> tuple[Payment, ...]:
         self._uow._sync()
@@ -348,14 +287,3 @@ def _date_array(days: tuple[dt.date, ...]) -> str:
     """The text of a ``date[]`` (ISO dates, read as such whatever the server's DateStyle): a month's lines
     share few sets of days, and psycopg's array dumper costs some 20 µs a line."""
     return "{" + ",".join(day.isoformat() for day in days) + "}"
-
-
-def _check_same_invoice(issued: Invoice, invoice: Invoice) -> None:
-    if issued != invoice:
-        raise InvalidInput(
-            f"invoice {invoice.number} is already issued with another content; an issued invoice never "
-            "changes (correct it with regularisation lines on a later one)",
-            message_fr=f"La facture {invoice.number} est déjà émise : elle ne peut plus être modifiée.",
-            code="store.invoice_immutable",
-            details={"number": invoice.number},
-        )

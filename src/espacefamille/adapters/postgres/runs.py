@@ -12,17 +12,18 @@ from typing import TYPE_CHECKING, Final
 
 import attrs
 
+from espacefamille.adapters._sql import _LINE_COLUMNS, _invoice_lines, _line_rows, _of
 from espacefamille.adapters.postgres.codecs import (
     _ABSENCE_COLUMNS,
     _BOOKING_STATUS,
     _CHILD_COLUMNS,
+    _ENCODING,
     _FACT_COLUMNS,
-    _LINE_COLUMNS,
     _check_day,
     _new_booked_days,
 )
 from espacefamille.adapters.postgres.schema import _BATCH, _BILLED, _CARRIED, _FAMILY
-from espacefamille.billing.documents import Invoice, InvoiceLine
+from espacefamille.billing.documents import Invoice
 from espacefamille.billing.invoicing import CarriedBalance
 from espacefamille.calendar.periods import DateRange
 from espacefamille.model import BookedDays, Child, Family
@@ -186,16 +187,20 @@ class _PostgresMonthEndRuns:
         self._uow._seen(_CARRIED, regie_id)
         parameters = (self._uow._c, regie_id, before or dt.date.max)
         found = [family_id for family_id, _, carries in self._uow._rows(f"{_LATEST}", parameters) if carries]
-        lines: dict[str, list[InvoiceLine]] = {family_id: [] for family_id in found}
-        for family_id, *fields in self._uow._rows(
-            f"SELECT l.family_id, {', '.join('l.' + c.strip() for c in _LINE_COLUMNS.split(','))} "
-            f"FROM ({_LATEST}) b JOIN carried_lines l ON l.collectivite_id = %s AND l.regie_id = %s "
-            "AND l.family_id = b.family_id AND l.period_start = b.period_start "
-            "WHERE b.carries ORDER BY l.family_id, l.position",
-            (*parameters, self._uow._c, regie_id),
-        ):
-            lines[family_id].append(self._uow.documents._line(fields))
-        return {family_id: CarriedBalance(family_id, regie_id, items) for family_id, items in lines.items()}
+        lines = _invoice_lines(
+            self._uow._rows(
+                f"SELECT l.family_id, {_of('l', _LINE_COLUMNS)} "
+                f"FROM ({_LATEST}) b JOIN carried_lines l ON l.collectivite_id = %s AND l.regie_id = %s "
+                "AND l.family_id = b.family_id AND l.period_start = b.period_start "
+                "WHERE b.carries ORDER BY l.family_id, l.position",
+                (*parameters, self._uow._c, regie_id),
+            ),
+            _ENCODING,
+            tuple,
+        )
+        return {
+            family_id: CarriedBalance(family_id, regie_id, lines.get(family_id, ())) for family_id in found
+        }
 
     def save_carried(
         self, regie_id: str, period: DateRange, balances: Mapping[str, CarriedBalance | None]
@@ -225,12 +230,15 @@ class _PostgresMonthEndRuns:
                 "INSERT INTO carried_lines (collectivite_id, regie_id, family_id, period_start, position, "
                 f"{_LINE_COLUMNS}) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                [
-                    (c, regie_id, family_id, period.start, position, *self._uow.documents._line_row(line))
-                    for family_id, balance in checked
-                    if balance is not None
-                    for position, line in enumerate(balance.lines)
-                ],
+                _line_rows(
+                    (
+                        ((c, regie_id, family_id, period.start), balance.lines)
+                        for family_id, balance in checked
+                        if balance is not None
+                    ),
+                    _ENCODING,
+                    list,
+                ),
             )
 
         self._uow._write(apply)

@@ -4,23 +4,30 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
-from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from espacefamille.adapters._sql import _FAMILY, _NUMBERING, _not_found
+from espacefamille.adapters._sql import (
+    _FAMILY,
+    _INVOICE_COLUMNS,
+    _LINE_COLUMNS,
+    _NUMBERING,
+    _check_known_invoice,
+    _invoice_lines,
+    _invoices,
+    _line_rows,
+    _not_found,
+)
 from espacefamille.adapters.sqlite.codecs import (
+    _ENCODING,
     _LINE_DAYS_TEXT,
-    _day,
     _instant,
     _iso,
     _line_days,
-    _optional_day,
     _read_instant,
 )
 from espacefamille.adapters.sqlite.schema import _chunks, _marks, _scalar
 from espacefamille.billing.documents import (
     Allocation,
-    DocumentKind,
     Invoice,
     InvoiceLine,
     Numbering,
@@ -28,8 +35,6 @@ from espacefamille.billing.documents import (
     PaymentMethod,
     Series,
 )
-from espacefamille.calendar.periods import DateRange
-from espacefamille.errors import InvalidInput
 from espacefamille.money import Money
 
 if TYPE_CHECKING:
@@ -44,72 +49,25 @@ class _SqliteDocuments:
 
     def _invoices(self, where: str, parameters: Sequence[object]) -> tuple[Invoice, ...]:
         rows = self._uow._db.execute(
-            "SELECT number, regie_id, family_id, kind, period_start, period_end, issued_on, due_on, "
-            f"direct_debit_on FROM invoices WHERE {where} ORDER BY number",
-            parameters,
+            f"SELECT {_INVOICE_COLUMNS} FROM invoices WHERE {where} ORDER BY number", parameters
         ).fetchall()
         if not rows:
             return ()
         lines: dict[str, list[InvoiceLine]] = {}
         numbers = [row[0] for row in rows]
         for chunk in _chunks(numbers):
-            for number, *fields in self._uow._db.execute(
-                "SELECT invoice_number, child_id, prestation_id, label, reason, days, quantity, unit_price, "
-                "total_cents, explanation, regularises_invoice, regularises_day, minutes FROM invoice_lines "
-                f"WHERE invoice_number IN ({_marks(len(chunk))}) ORDER BY invoice_number, position",
-                chunk,
-            ):
-                lines.setdefault(number, []).append(self._line(fields))
-        return tuple(
-            Invoice(
-                number,
-                regie_id,
-                family_id,
-                DocumentKind(kind),
-                DateRange(_day(start), _day(end)),
-                _day(issued_on),
-                _day(due_on),
-                lines.get(number, ()),
-                _optional_day(direct_debit_on),
+            lines.update(
+                _invoice_lines(
+                    self._uow._db.execute(
+                        f"SELECT invoice_number, {_LINE_COLUMNS} FROM invoice_lines "
+                        f"WHERE invoice_number IN ({_marks(len(chunk))}) ORDER BY invoice_number, position",
+                        chunk,
+                    ),
+                    _ENCODING,
+                    _line_days,
+                )
             )
-            for number, regie_id, family_id, kind, start, end, issued_on, due_on, direct_debit_on in rows
-        )
-
-    @staticmethod
-    def _line_row(line: InvoiceLine) -> tuple[object, ...]:
-        """A line's columns, from ``child_id`` to ``minutes`` (as ``invoice_lines`` and ``carried_lines``)."""
-        return (
-            line.child_id,
-            line.prestation_id,
-            line.label,
-            line.reason,
-            _LINE_DAYS_TEXT[line.days],
-            str(line.quantity),
-            str(line.unit_price),
-            line.total.cents,
-            line.explanation,
-            None if line.regularises is None else line.regularises[0],
-            None if line.regularises is None else line.regularises[1].isoformat(),
-            line.minutes,
-        )
-
-    @staticmethod
-    def _line(fields: list[Any]) -> InvoiceLine:
-        (child_id, prestation_id, label, reason, days, quantity, unit_price, total, explanation) = fields[:9]
-        regularises_invoice, regularises_day, minutes = fields[9:]
-        return InvoiceLine(
-            child_id,
-            prestation_id,
-            label,
-            reason,
-            _line_days(days),
-            Decimal(quantity),
-            Decimal(unit_price),
-            Money.from_cents(total),
-            explanation,
-            None if regularises_invoice is None else (regularises_invoice, _day(regularises_day)),
-            minutes,
-        )
+        return _invoices(rows, lines, _ENCODING)
 
     def invoices_of(self, family_id: str) -> tuple[Invoice, ...]:
         self._uow._sync()
@@ -147,7 +105,7 @@ class _SqliteDocuments:
         if earlier is None and not self._uow._writing and self._invoice_exists(invoice.number):
             earlier = self._invoices("number = ?", (invoice.number,))[0]
         if earlier is not None:
-            self._check_known_invoice(earlier, invoice)
+            _check_known_invoice(earlier, invoice, self._uow._raise_if_changed)
             return
         if not self._uow._writing:
             # Only a write still waiting for the lock is remembered: once written, the row answers (a
@@ -176,27 +134,15 @@ class _SqliteDocuments:
                 found = self._invoices("number = ?", (invoice.number,))
                 if not found:  # pragma: no cover - every column is given; only the number can clash
                     raise
-                self._check_known_invoice(found[0], invoice)
+                _check_known_invoice(found[0], invoice, self._uow._raise_if_changed)
                 return
             self._uow._db.executemany(
-                "INSERT INTO invoice_lines (invoice_number, position, child_id, prestation_id, label, "
-                "reason, days, quantity, unit_price, total_cents, explanation, regularises_invoice, "
-                "regularises_day, minutes) "
+                f"INSERT INTO invoice_lines (invoice_number, position, {_LINE_COLUMNS}) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (invoice.number, position, *self._line_row(line))
-                    for position, line in enumerate(invoice.lines)
-                ],
+                _line_rows((((invoice.number,), invoice.lines),), _ENCODING, _LINE_DAYS_TEXT.__getitem__),
             )
 
         self._uow._write(apply)
-
-    def _check_known_invoice(self, earlier: Invoice, invoice: Invoice) -> None:
-        if earlier != invoice:
-            # The number may have been given by another unit of work since this one read the numbering:
-            # that is a conflict to retry, not a change to an issued invoice.
-            self._uow._raise_if_changed()
-        _check_same_invoice(earlier, invoice)
 
     def payments_of(self, family_id: str) -> tuple[Payment, ...]:
         self._uow._sync()
@@ -285,14 +231,3 @@ class _SqliteDocuments:
             )
 
         self._uow._write(apply)
-
-
-def _check_same_invoice(issued: Invoice, invoice: Invoice) -> None:
-    if issued != invoice:
-        raise InvalidInput(
-            f"invoice {invoice.number} is already issued with another content; an issued invoice never "
-            "changes (correct it with regularisation lines on a later one)",
-            message_fr=f"La facture {invoice.number} est déjà émise : elle ne peut plus être modifiée.",
-            code="store.invoice_immutable",
-            details={"number": invoice.number},
-        )

@@ -14,20 +14,26 @@ from espacefamille.adapters._sql import (
     _CARRIED,
     _CHILD_COLUMNS_OF_C,
     _FAMILY,
+    _LINE_COLUMNS,
+    _invoice_lines,
+    _line_rows,
     _new_booked_days,
+    _of,
 )
 from espacefamille.adapters.sqlite.codecs import (
     _ABSENCE_COLUMNS,
+    _ENCODING,
     _FACT_COLUMNS,
+    _LINE_DAYS_TEXT,
     _day,
     _iso_day,
+    _line_days,
     _optional_day,
     _runs_query,
 )
 from espacefamille.adapters.sqlite.schema import _BATCH, _marks, _scalar
 from espacefamille.billing.documents import (
     Invoice,
-    InvoiceLine,
 )
 from espacefamille.billing.invoicing import CarriedBalance
 from espacefamille.calendar.periods import DateRange
@@ -166,16 +172,19 @@ class _SqliteMonthEndRuns:
             )
             if carries
         ]
-        lines: dict[str, list[InvoiceLine]] = {family_id: [] for family_id in found}
-        for family_id, *fields in self._uow._db.execute(
-            "SELECT c.family_id, child_id, prestation_id, label, reason, days, quantity, unit_price, "
-            "total_cents, explanation, regularises_invoice, regularises_day, minutes "
-            f"FROM ({latest}) l JOIN carried_lines c USING (regie_id, family_id, period_start) "
-            "ORDER BY c.family_id, c.position",
-            (regie_id, limit),
-        ):
-            lines[family_id].append(self._uow.documents._line(fields))
-        return {family_id: CarriedBalance(family_id, regie_id, items) for family_id, items in lines.items()}
+        lines = _invoice_lines(
+            self._uow._db.execute(
+                f"SELECT c.family_id, {_of('c', _LINE_COLUMNS)} "
+                f"FROM ({latest}) l JOIN carried_lines c USING (regie_id, family_id, period_start) "
+                "ORDER BY c.family_id, c.position",
+                (regie_id, limit),
+            ),
+            _ENCODING,
+            _line_days,
+        )
+        return {
+            family_id: CarriedBalance(family_id, regie_id, lines.get(family_id, ())) for family_id in found
+        }
 
     def save_carried(
         self, regie_id: str, period: DateRange, balances: Mapping[str, CarriedBalance | None]
@@ -202,14 +211,9 @@ class _SqliteMonthEndRuns:
                 )
                 if balance is not None:
                     self._uow._db.executemany(
-                        "INSERT INTO carried_lines (regie_id, family_id, period_start, position, child_id, "
-                        "prestation_id, label, reason, days, quantity, unit_price, total_cents, explanation, "
-                        "regularises_invoice, regularises_day, minutes) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        [
-                            (*key, position, *self._uow.documents._line_row(line))
-                            for position, line in enumerate(balance.lines)
-                        ],
+                        "INSERT INTO carried_lines (regie_id, family_id, period_start, position, "
+                        f"{_LINE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        _line_rows(((key, balance.lines),), _ENCODING, _LINE_DAYS_TEXT.__getitem__),
                     )
 
         self._uow._write(apply)
