@@ -27,6 +27,11 @@ from espacefamille.rules.attendance import AbsenceDeclaration, AbsenceReason, At
 if TYPE_CHECKING:
     from espacefamille.adapters.postgres.store import PostgresUnitOfWork
 
+#: The unique key of a fact and of an absence declaration (names and types): the row a save replaces,
+#: whichever household.
+_FACT_KEY = (("child_id", "text"), ("prestation_id", "text"), ("day", "date"))
+_ABSENCE_KEY = (("child_id", "text"), ("start_day", "date"), ("end_day", "date"))
+
 
 class _PostgresAttendance:
     """Attendance of a ``PostgresUnitOfWork`` (see ``espacefamille.ports.Attendance``)."""
@@ -86,6 +91,8 @@ class _PostgresAttendance:
         self._uow._mark(_FAMILY, family_id)
 
         def apply() -> None:
+            # A fact filed under another household leaves the one it had changed too.
+            self._uow._mark_previous_owners("attendance", _FACT_KEY, [row[1:4] for row in rows])
             self._uow._many(
                 "INSERT INTO attendance (collectivite_id, child_id, prestation_id, day, family_id, status, "
                 "recorded_by, recorded_at, recorded_zone, note, reason) "
@@ -153,6 +160,7 @@ class _PostgresAttendance:
         )
 
         def apply() -> None:
+            self._uow._mark_previous_owners("absences", _ABSENCE_KEY, [row[1:4]])
             self._uow._run(
                 "INSERT INTO absences (collectivite_id, child_id, start_day, end_day, family_id, reason, "
                 "declared_at, declared_zone, proof_received_at, proof_zone) "

@@ -24,6 +24,10 @@ if TYPE_CHECKING:
     from espacefamille.adapters.postgres.store import PostgresUnitOfWork
 
 
+#: A booking's unique key (names and types): the row a save replaces, whichever household.
+_BOOKING_KEY = (("child_id", "text"), ("prestation_id", "text"), ("day", "date"))
+
+
 class _PostgresBookings:
     """Bookings of a ``PostgresUnitOfWork`` (see ``espacefamille.ports.Bookings``)."""
 
@@ -163,13 +167,7 @@ class _PostgresBookings:
 
         def apply() -> None:
             # A booking that moves from one household to the other leaves the first one changed too.
-            for (previous,) in self._uow._rows(
-                "SELECT DISTINCT b.family_id FROM bookings b JOIN unnest(%s::text[], %s::text[], %s::date[]) "
-                "AS n (child_id, prestation_id, day) ON (b.child_id, b.prestation_id, b.day) = "
-                "(n.child_id, n.prestation_id, n.day) WHERE b.collectivite_id = %s",
-                ([row[1] for row in rows], [row[2] for row in rows], [row[3] for row in rows], c),
-            ):
-                self._uow._mark(_FAMILY, previous)
+            self._uow._mark_previous_owners("bookings", _BOOKING_KEY, [row[1:4] for row in rows])
             self._uow._many(
                 f"INSERT INTO bookings (collectivite_id, {_BOOKING_COLUMNS}) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "

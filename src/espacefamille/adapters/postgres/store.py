@@ -298,6 +298,27 @@ class PostgresUnitOfWork:
         if previous is not None:
             self._mark(_FAMILY, previous)
 
+    def _mark_previous_owners(
+        self, table: str, columns: Sequence[tuple[str, str]], keys: Iterable[Sequence[object]]
+    ) -> None:
+        """The rows of ``table`` whose unique key (``columns``: names and types) is one of ``keys`` belong
+        to households this write may move them from: mark those too, read in one statement."""
+        keys = list(keys)
+        if not keys:
+            return
+        names = ", ".join(name for name, _ in columns)
+        arrays = ", ".join(f"%s::{kind}[]" for _, kind in columns)
+        same = " AND ".join(f"t.{name} = k.{name}" for name, _ in columns)
+        # A lookup of the key's index per key (LIMIT 1 keeps the planner from turning the lateral read into
+        # a hash join, which scans the whole table while its statistics still say it is small).
+        rows = self._rows(
+            f"SELECT DISTINCT o.family_id FROM unnest({arrays}) AS k ({names}) CROSS JOIN LATERAL "
+            f"(SELECT t.family_id FROM {table} AS t WHERE t.collectivite_id = %s AND {same} LIMIT 1) AS o",
+            (*([key[n] for key in keys] for n in range(len(columns))), self._c),
+        )
+        for (previous,) in rows:
+            self._mark(_FAMILY, previous)
+
     def _versions(self, keys: Sequence[tuple[str, str]], *, lock: bool) -> dict[tuple[str, str], int]:
         """The current versions of ``keys`` (0: never written); with ``lock``, rows locked until the end of
         the transaction (created at 0 first, so that a key nobody wrote yet can be locked too), in one

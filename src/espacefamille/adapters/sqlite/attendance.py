@@ -25,6 +25,9 @@ from espacefamille.rules.attendance import AbsenceDeclaration, AbsenceReason, At
 if TYPE_CHECKING:
     from espacefamille.adapters.sqlite.store import SqliteUnitOfWork
 
+#: The unique key of a fact and of an absence declaration: the row a save replaces, whichever household.
+_FACT_KEY = ("child_id", "prestation_id", "day")
+_ABSENCE_KEY = ("child_id", "start_day", "end_day")
 #: Periods one read of the reasons recorded takes (each two parameters): far below SQLite's limit.
 _SPANS_PER_READ = 200
 
@@ -85,7 +88,9 @@ class _SqliteAttendance:
             return
 
         def apply() -> None:
+            # A fact filed under another household leaves the one it had changed too.
             self._uow._mark(_FAMILY, family_id)
+            self._uow._mark_previous_owners("attendance", _FACT_KEY, [(r[2], r[3], r[1]) for r in rows])
             self._uow._db.executemany(
                 "INSERT OR REPLACE INTO attendance (family_id, day, child_id, prestation_id, status, "
                 "recorded_by, recorded_at, note, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -138,16 +143,16 @@ class _SqliteAttendance:
         )
 
     def save_absence(self, declaration: AbsenceDeclaration, family_id: str) -> None:
+        key = (declaration.child_id, declaration.days.start.isoformat(), declaration.days.end.isoformat())
 
         def apply() -> None:
             self._uow._mark(_FAMILY, family_id)
+            self._uow._mark_previous_owners("absences", _ABSENCE_KEY, [key])
             self._uow._db.execute(
                 "INSERT OR REPLACE INTO absences (child_id, start_day, end_day, family_id, reason, "
                 "declared_at, proof_received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
-                    declaration.child_id,
-                    declaration.days.start.isoformat(),
-                    declaration.days.end.isoformat(),
+                    *key,
                     family_id,
                     declaration.reason.value,
                     _instant(declaration.declared_at),

@@ -168,16 +168,11 @@ class _SqliteBookings:
             return
 
         def apply() -> None:
-            # A booking that moves from one household to the other leaves the first one changed too.
-            for child_id, prestation_id, day in {(row[2], row[3], row[1]) for row in rows}:
-                previous = _scalar(
-                    self._uow._db,
-                    "SELECT family_id FROM bookings WHERE child_id = ? AND prestation_id = ? AND day = ?",
-                    (child_id, prestation_id, day),
-                )
-                if previous is not None:
-                    scopes.add((_FAMILY, previous))
             self._uow._written.update(scopes)
+            # A booking that moves from one household to the other leaves the first one changed too.
+            self._uow._mark_previous_owners(
+                "bookings", ("child_id", "prestation_id", "day"), [(r[2], r[3], r[1]) for r in rows]
+            )
             # OR REPLACE also removes the row of the same child, prestation and date (the unique key).
             self._uow._db.executemany(
                 "INSERT OR REPLACE INTO bookings (family_id, day, child_id, prestation_id, status, "

@@ -6,7 +6,7 @@ import contextlib
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
@@ -24,6 +24,7 @@ from espacefamille.adapters.sqlite.schema import (
     _COMMUNE_APPLICATION_ID,
     _COMMUNE_MIGRATIONS,
     _FAMILY,
+    _IN_CHUNK,
     _PRESTATION,
     _chunks,
     _connect,
@@ -211,6 +212,24 @@ class SqliteUnitOfWork:
         previous = _scalar(self._db, f"SELECT family_id FROM {table} WHERE {key_column} = ?", (key,))
         if previous is not None:
             self._mark(_FAMILY, previous)
+
+    def _mark_previous_owners(
+        self, table: str, columns: Sequence[str], keys: Iterable[Sequence[object]]
+    ) -> None:
+        """The rows of ``table`` whose unique key (``columns``) is one of ``keys`` belong to households
+        this write may move them from: mark those too, read in a statement per few hundred keys."""
+        unique = list(dict.fromkeys(map(tuple, keys)))
+        per_read = _IN_CHUNK // len(columns)
+        row = f"({_marks(len(columns))})"
+        join = " AND ".join(f"t.{column} = k.column{n}" for n, column in enumerate(columns, 1))
+        for start in range(0, len(unique), per_read):
+            chunk = unique[start : start + per_read]
+            for (previous,) in self._db.execute(
+                f"SELECT DISTINCT t.family_id FROM (VALUES {', '.join([row] * len(chunk))}) AS k "
+                f"JOIN {table} AS t ON {join}",
+                [value for key in chunk for value in key],
+            ):
+                self._mark(_FAMILY, previous)
 
     def _changed(self, *, places: bool) -> list[tuple[str, str]]:
         """What this unit of work read that someone else changed since: the families, numbering and

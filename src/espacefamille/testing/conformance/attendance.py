@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 import attrs
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from espacefamille.calendar.opening import Closure, ClosureReason
 from espacefamille.calendar.periods import DateRange
+from espacefamille.errors import ConcurrentChange
 from espacefamille.ports import UnitOfWork
 from espacefamille.rules.attendance import (
     AbsenceDeclaration,
@@ -83,6 +85,27 @@ class AttendanceConformance(ConformanceBase):
             uow.attendance.save([outing], "F1")
             assert uow.attendance.reasons_recorded(["repas"], [NOVEMBER]) == {"sortie"}
 
+    def test_a_fact_filed_under_another_household_changes_the_household_it_left(self) -> None:
+        # C1 moved to F2, whose booking the day was: the agent files Monday's presence there, among a batch
+        # long enough to be read in several parts.
+        store = self.seeded_store()
+        present = AttendanceFact("C1", "repas", MONDAY, AttendanceStatus.PRESENT)
+        self.write(store, lambda uow: uow.attendance.save([present], "F1"))
+        others = [
+            AttendanceFact("C2", "repas", MONDAY - dt.timedelta(days=n), AttendanceStatus.PRESENT)
+            for n in range(1, 400)
+        ]
+        with store.unit_of_work() as reader:
+            assert reader.attendance.of_family("F1", NOVEMBER) == (present,)
+            self.write(store, lambda uow: uow.attendance.save([*others, present], "F2"))
+            tuesday = AttendanceFact("C1", "repas", MONDAY + dt.timedelta(days=1), AttendanceStatus.PRESENT)
+            reader.attendance.save([tuesday], "F1")
+            with pytest.raises(ConcurrentChange):
+                reader.commit()
+        assert self.read(store, lambda uow: uow.attendance.of_family("F1", NOVEMBER)) == ()
+        monday = DateRange(MONDAY, MONDAY)
+        assert self.read(store, lambda uow: uow.attendance.of_family("F2", monday)) == (present,)
+
     @_ROUND_TRIPS
     @given(st.lists(s.absence_declarations(child_id="C1"), max_size=4, unique_by=lambda a: a.days))
     def test_absence_declarations_read_back_by_household(self, values: list[AbsenceDeclaration]) -> None:
@@ -105,6 +128,22 @@ class AttendanceConformance(ConformanceBase):
         self.write(store, lambda uow: uow.attendance.save_absence(proven, "F1"))
         assert self.read(store, lambda uow: uow.attendance.absences_of("F1")) == (proven,)
         assert self.read(store, lambda uow: uow.attendance.absences_of("F2")) == ()
+
+    def test_an_absence_filed_under_another_household_changes_the_household_it_left(self) -> None:
+        store = self.seeded_store()
+        ill = AbsenceDeclaration("C1", DateRange(MONDAY, MONDAY), AbsenceReason.ILLNESS, BOOKED_AT)
+        self.write(store, lambda uow: uow.attendance.save_absence(ill, "F1"))
+        with store.unit_of_work() as reader:
+            assert reader.attendance.absences_of("F1") == (ill,)
+            self.write(store, lambda uow: uow.attendance.save_absence(ill, "F2"))
+            later = attrs.evolve(
+                ill, days=DateRange(MONDAY + dt.timedelta(days=7), MONDAY + dt.timedelta(days=7))
+            )
+            reader.attendance.save_absence(later, "F1")
+            with pytest.raises(ConcurrentChange):
+                reader.commit()
+        assert self.read(store, lambda uow: uow.attendance.absences_of("F1")) == ()
+        assert self.read(store, lambda uow: uow.attendance.absences_of("F2")) == (ill,)
 
     def test_closures_are_kept_by_service_in_date_order_once_each(self) -> None:
         store = self.seeded_store()

@@ -90,6 +90,18 @@ class BookingsConformance(ConformanceBase):
             with pytest.raises(ConcurrentChange):
                 reader.commit()
 
+    def test_a_booking_saved_under_another_household_changes_the_household_it_left(self) -> None:
+        store = self.seeded_store()
+        self.write(store, lambda uow: uow.bookings.save([booking("C1", "F1")]))
+        others = [booking("C2", "F2", MONDAY - dt.timedelta(days=n)) for n in range(1, 400)]
+        with store.unit_of_work() as reader:
+            assert reader.bookings.of_family("F1", NOVEMBER) == (booking("C1", "F1"),)
+            self.write(store, lambda uow: uow.bookings.save([*others, booking("C1", "F2")]))
+            reader.bookings.save([booking("C1", "F1", MONDAY + dt.timedelta(days=1))])
+            with pytest.raises(ConcurrentChange):
+                reader.commit()
+        assert self.read(store, lambda uow: uow.bookings.of_family("F1", NOVEMBER)) == ()
+
     def test_saving_a_booking_again_replaces_it_and_keeps_it_cancelled(self) -> None:
         store = self.seeded_store()
         self.write(store, lambda uow: uow.bookings.save([booking("C1", "F1")]))
