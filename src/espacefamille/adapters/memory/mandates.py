@@ -90,9 +90,15 @@ class _MemoryMandates:
     def save_collection(self, collection: DebitCollection) -> None:
         with self._uow.lock():
             batch = self._uow.tables.debit_batches.get(collection.batch_id)
-            numbers = set() if batch is None else {c.invoice_number for c in batch.collections}
-            if batch is None or collection.invoice_number not in numbers:
+            before = (
+                None
+                if batch is None
+                else {c.invoice_number: c for c in batch.collections}.get(collection.invoice_number)
+            )
+            if batch is None or before is None:
                 raise _not_found("debit collection", f"{collection.batch_id}/{collection.invoice_number}")
+            # A collection recorded for another household changes the one it had too.
             self._uow.touch(_family(collection.family_id))
+            self._uow.touch(_family(before.family_id))
         kept = [c for c in batch.collections if c.invoice_number != collection.invoice_number]
         self._uow.tables.debit_batches.put(batch.id, attrs.evolve(batch, collections=[*kept, collection]))

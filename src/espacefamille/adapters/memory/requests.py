@@ -25,5 +25,8 @@ class _MemoryRequests:
 
     def save(self, request: Request) -> None:
         with self._uow.lock():
+            before = self._uow.tables.requests.get(request.id)
             self._uow.touch(_family(request.family_id))
+            if before is not None:
+                self._uow.touch(_family(before.family_id))
         self._uow.tables.requests.put(request.id, request)

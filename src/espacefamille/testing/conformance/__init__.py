@@ -40,6 +40,9 @@ What the kit fixes where ``ports.store`` leaves a choice (so that every store be
 * ``attendance.add_closure`` of a closure already declared for the service is a no-op; ``outbox.add`` of a
   message already queued with the same content is a no-op; ``outbox.save`` of an unknown id is ``NotFound``;
 * two units of work that both write the invoice numbering conflict (invoice numbers stay unique);
+* a row saved under another household than the one it had (a booking, an attendance fact, an absence
+  declaration, an enrolment, a mandate, a payment, a payment attempt, a request, a debit collection) is a
+  write of both: a unit of work that read either household and writes meanwhile conflicts;
 * an activation recorded as used never changes: saving other content raises ``ConcurrentChange``
   (someone else used it first).
 """

@@ -157,3 +157,16 @@ class MandatesConformance(ConformanceBase):
             first.families.save(first.families.get("F1"))
             with pytest.raises(ConcurrentChange):
                 first.commit()
+
+    def test_a_collection_recorded_for_another_household_changes_the_household_it_had(self) -> None:
+        store = self.seeded_store()
+        built = batch()
+        self.write(store, lambda uow: uow.mandates.save_batch(built))
+        with store.unit_of_work() as reader:
+            assert len(reader.mandates.collections_of("F1")) == 1
+            moved = attrs.evolve(built.collections[0], family_id="F2")
+            self.write(store, lambda uow: uow.mandates.save_collection(moved))
+            reader.mandates.save(mandate())
+            with pytest.raises(ConcurrentChange):
+                reader.commit()
+        assert self.read(store, lambda uow: uow.mandates.collections_of("F1")) == ()

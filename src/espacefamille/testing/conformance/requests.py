@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from espacefamille.errors import ConcurrentChange
 from espacefamille.families.requests import Actor, Request
 from espacefamille.testing import strategies as s
 from espacefamille.testing.builders import (
@@ -39,3 +41,14 @@ class RequestsConformance(ConformanceBase):
         self.write(store, lambda uow: uow.requests.save(answered))
         assert self.read(store, lambda uow: uow.requests.of_family("F1")) == (answered,)
         assert self.read(store, lambda uow: uow.requests.of_family("F2")) == ()
+
+    def test_a_request_saved_for_another_household_changes_the_household_it_had(self) -> None:
+        store = self.seeded_store()
+        self.write(store, lambda uow: uow.requests.save(submitted_request("R1", "F1")))
+        with store.unit_of_work() as reader:
+            assert [r.id for r in reader.requests.of_family("F1")] == ["R1"]
+            self.write(store, lambda uow: uow.requests.save(submitted_request("R1", "F2")))
+            reader.requests.save(submitted_request("R2", "F1"))
+            with pytest.raises(ConcurrentChange):
+                reader.commit()
+        assert self.read(store, lambda uow: uow.requests.of_family("F1")) == ()
