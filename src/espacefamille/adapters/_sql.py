@@ -88,7 +88,8 @@ def _activation_used(activation_id: str) -> ConcurrentChange:
 
 
 def _check_day(day: object, what: str) -> dt.date:
-    """``day``, once it is a date (a day a caller names, before it is written)."""
+    """``day``, once it is a date (a day a caller names, before it is written; the memory store checks with
+    it too)."""
     if not isinstance(day, dt.date) or isinstance(day, dt.datetime):
         raise InvalidInput(f"{what} must be a date, got {day!r}", code="input.not_a_date")
     return day

@@ -7,19 +7,14 @@ import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
+from espacefamille.adapters._sql import _check_day
 from espacefamille.adapters.memory.tables import _family
 from espacefamille.billing.invoicing import CarriedBalance
 from espacefamille.calendar.periods import DateRange
-from espacefamille.errors import InvalidInput
 from espacefamille.ports import FamilyRecords, check_carried, family_records_of
 
 if TYPE_CHECKING:
     from espacefamille.adapters.memory.store import MemoryUnitOfWork
-
-
-def _check_day(day: object, what: str) -> None:
-    if not isinstance(day, dt.date) or isinstance(day, dt.datetime):
-        raise InvalidInput(f"{what} must be a date, got {day!r}", code="input.not_a_date")
 
 
 class _MemoryMonthEndRuns:
