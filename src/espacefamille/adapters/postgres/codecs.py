@@ -11,13 +11,10 @@ from typing import Any, Final
 from espacefamille.adapters import _sql
 from espacefamille.adapters._sql import _Encoding, _same, _zone_named
 
-# The bookings and runs repositories read these from here.
+# The bookings repository reads these from here (the others import them from adapters._sql).
 _BOOKING_STATUS: Final = _sql._BOOKING_STATUS
-_CHILD_COLUMNS: Final = _sql._CHILD_COLUMNS
-_new_booked_days: Final = _sql._new_booked_days
 _new_booking: Final = _sql._new_booking
 _zone: Final = _sql._zone
-_check_day: Final = _sql._check_day
 
 
 def _instant(moment: dt.datetime) -> tuple[dt.datetime, str]:

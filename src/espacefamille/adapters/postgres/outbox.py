@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Final
 
-from espacefamille.adapters.postgres.schema import _not_found
+from espacefamille.adapters._sql import _not_found
 from espacefamille.errors import InvalidInput
 from espacefamille.families.events import OutboxMessage
 

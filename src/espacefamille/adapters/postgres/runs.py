@@ -12,17 +12,21 @@ from typing import TYPE_CHECKING, Final
 
 import attrs
 
-from espacefamille.adapters._sql import _LINE_COLUMNS, _invoice_lines, _line_rows, _of
-from espacefamille.adapters.postgres.codecs import (
-    _ABSENCE_COLUMNS,
+from espacefamille.adapters._sql import (
+    _BILLED,
     _BOOKING_STATUS,
+    _CARRIED,
     _CHILD_COLUMNS,
-    _ENCODING,
-    _FACT_COLUMNS,
+    _FAMILY,
+    _LINE_COLUMNS,
     _check_day,
+    _invoice_lines,
+    _line_rows,
     _new_booked_days,
+    _of,
 )
-from espacefamille.adapters.postgres.schema import _BATCH, _BILLED, _CARRIED, _FAMILY
+from espacefamille.adapters.postgres.codecs import _ABSENCE_COLUMNS, _ENCODING, _FACT_COLUMNS
+from espacefamille.adapters.postgres.schema import _BATCH
 from espacefamille.billing.documents import Invoice
 from espacefamille.billing.invoicing import CarriedBalance
 from espacefamille.calendar.periods import DateRange

@@ -318,10 +318,6 @@ def _migrate_on(pool: Pool, migrations: tuple[tuple[str, ...], ...], component: 
         raise _store_error(error) from None
 
 
-# The unit of work and its bookings, runs, documents and outbox repositories read these from here.
-_BILLED: Final = _sql._BILLED
-_CARRIED: Final = _sql._CARRIED
+# The bookings repository reads these from here (the others import them from adapters._sql).
 _FAMILY: Final = _sql._FAMILY
-_NUMBERING: Final = _sql._NUMBERING
 _PRESTATION: Final = _sql._PRESTATION
-_not_found: Final = _sql._not_found

@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import TupleRow
 
+from espacefamille.adapters._sql import _FAMILY, _PRESTATION
 from espacefamille.adapters.postgres.attendance import _PostgresAttendance
 from espacefamille.adapters.postgres.bookings import _PostgresBookings
 from espacefamille.adapters.postgres.documents import _PostgresDocuments
@@ -26,9 +27,7 @@ from espacefamille.adapters.postgres.requests import _PostgresRequests
 from espacefamille.adapters.postgres.runs import _Batch, _PostgresMonthEndRuns
 from espacefamille.adapters.postgres.schema import (
     _COMMUNE_MIGRATIONS,
-    _FAMILY,
     _POOL_TIMEOUT_SECONDS,
-    _PRESTATION,
     Connection,
     Pool,
     _migrate_on,
