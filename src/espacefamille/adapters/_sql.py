@@ -29,6 +29,8 @@ from espacefamille.billing.documents import DocumentKind, Invoice, InvoiceLine
 from espacefamille.billing.mandates import FamilyMandate, Mandate, SequenceType
 from espacefamille.calendar.opening import Closure, ClosureReason
 from espacefamille.calendar.periods import DateRange
+from espacefamille.commune import Commune
+from espacefamille.config import loads_commune
 from espacefamille.errors import ConcurrentChange, InvalidInput, NotFound
 from espacefamille.families.requests import FieldValue
 from espacefamille.model import (
@@ -85,6 +87,32 @@ def _activation_used(activation_id: str) -> ConcurrentChange:
         message_fr="Ce lien d'activation a déjà été utilisé.",
         code="account.activation_used",
     )
+
+
+def _places_booked_meanwhile(places: Sequence[tuple[str, str]]) -> ConcurrentChange:
+    """What ``commit()`` raises when limited places its unit of work read and booked (``("prestation",
+    id)`` pairs) were booked by another one since."""
+    return ConcurrentChange(
+        "places booked by another unit of work since read: "
+        + ", ".join(f"{scope} {key!r}" for scope, key in places),
+        message_fr="Ces places ont été réservées entre-temps ; veuillez recommencer.",
+        details={"changed": list(places)},
+    )
+
+
+def _duplicate_message(message_id: str) -> InvalidInput:
+    """The refusal of an outbox message whose id is queued already with other content."""
+    return InvalidInput(
+        f"outbox message {message_id!r} is already queued with other content",
+        code="store.duplicate_message",
+        details={"id": message_id},
+    )
+
+
+def _last_commune() -> Callable[[str], Commune]:
+    """A store's parser of its configuration's text, which keeps the commune it parsed last: parsing costs
+    milliseconds, and units of work come and go by the thousand."""
+    return functools.lru_cache(maxsize=1)(loads_commune)
 
 
 def _check_day(day: object, what: str) -> dt.date:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Final
 
-from espacefamille.adapters._sql import _not_found
-from espacefamille.errors import InvalidInput
+from espacefamille.adapters._sql import _duplicate_message, _not_found
 from espacefamille.families.events import OutboxMessage
 
 if TYPE_CHECKING:
@@ -64,11 +63,7 @@ class _PostgresOutbox:
                     "SELECT message FROM outbox WHERE collectivite_id = %s AND id = %s", (c, id_)
                 )
             if existing != text:
-                raise InvalidInput(
-                    f"outbox message {id_!r} is already queued with other content",
-                    code="store.duplicate_message",
-                    details={"id": id_},
-                )
+                raise _duplicate_message(id_)
 
     def all(self) -> tuple[OutboxMessage, ...]:
         self._uow._sync()

@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import TupleRow
 
-from espacefamille.adapters._sql import _FAMILY, _PRESTATION
+from espacefamille.adapters._sql import _FAMILY, _PRESTATION, _last_commune, _places_booked_meanwhile
 from espacefamille.adapters.postgres.attendance import _PostgresAttendance
 from espacefamille.adapters.postgres.bookings import _PostgresBookings
 from espacefamille.adapters.postgres.documents import _PostgresDocuments
@@ -39,8 +39,8 @@ from espacefamille.billing.documents import Invoice
 from espacefamille.billing.mandates import FamilyMandate
 from espacefamille.calendar.periods import DateRange
 from espacefamille.commune import Commune
-from espacefamille.config import dumps_commune, loads_commune
-from espacefamille.errors import ConcurrentChange, InvalidInput, NotFound
+from espacefamille.config import dumps_commune
+from espacefamille.errors import InvalidInput, NotFound
 from espacefamille.ports.store import changed_meanwhile
 
 
@@ -75,7 +75,7 @@ class PostgresStore:
             _migrate_on(database, _COMMUNE_MIGRATIONS, "commune")
             self._pool = database
             self._owns_pool = False
-        self._commune_cache: tuple[str, Commune] | None = None
+        self._parse_commune = _last_commune()
         # The month-end batch read ahead for a run's next unit of work (read_ahead.py), if any.
         self._reads_ahead = read_ahead
         self._ahead_lock = threading.Lock()
@@ -138,15 +138,6 @@ class PostgresStore:
         with self._ahead_lock:
             ahead, self._ahead = self._ahead, None
         return None if ahead is None else ahead.take(key)
-
-    def _parse_commune(self, text: str) -> Commune:
-        # Parsing the configuration costs milliseconds; units of work come and go by the thousand.
-        cached = self._commune_cache
-        if cached is not None and cached[0] == text:
-            return cached[1]
-        commune = loads_commune(text)
-        self._commune_cache = (text, commune)
-        return commune
 
 
 class PostgresUnitOfWork:
@@ -434,12 +425,7 @@ class PostgresUnitOfWork:
             and current.get(key, 0) != seen
         )
         if places:
-            raise ConcurrentChange(
-                "places booked by another unit of work since read: "
-                + ", ".join(f"{scope} {key!r}" for scope, key in places),
-                message_fr="Ces places ont été réservées entre-temps ; veuillez recommencer.",
-                details={"changed": places},
-            )
+            raise _places_booked_meanwhile(places)
         self._sync()
         bumped = sorted(key for key in self._written if key[0] != _PRESTATION or key[1] in limited)
         if bumped:

@@ -6,9 +6,8 @@ import json
 import sqlite3
 from typing import TYPE_CHECKING
 
-from espacefamille.adapters._sql import _not_found
+from espacefamille.adapters._sql import _duplicate_message, _not_found
 from espacefamille.adapters.sqlite.schema import _scalar
-from espacefamille.errors import InvalidInput
 from espacefamille.families.events import OutboxMessage
 
 if TYPE_CHECKING:
@@ -32,11 +31,7 @@ class _SqliteOutbox:
                 existing = _scalar(self._uow._db, "SELECT message FROM outbox WHERE id = ?", (message.id,))
                 if existing == text:
                     return
-                raise InvalidInput(
-                    f"outbox message {message.id!r} is already queued with other content",
-                    code="store.duplicate_message",
-                    details={"id": message.id},
-                ) from None
+                raise _duplicate_message(message.id) from None
 
         if not self._uow._writing:  # once written, the row itself answers save_outbox
             self._uow._pending_outbox.add(message.id)

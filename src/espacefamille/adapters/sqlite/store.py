@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
+from espacefamille.adapters._sql import _last_commune, _places_booked_meanwhile
 from espacefamille.adapters.sqlite.attendance import _SqliteAttendance
 from espacefamille.adapters.sqlite.bookings import _SqliteBookings
 from espacefamille.adapters.sqlite.documents import _SqliteDocuments
@@ -40,8 +41,8 @@ from espacefamille.billing.documents import (
     Invoice,
 )
 from espacefamille.commune import Commune
-from espacefamille.config import dumps_commune, loads_commune
-from espacefamille.errors import ConcurrentChange, NotFound
+from espacefamille.config import dumps_commune
+from espacefamille.errors import NotFound
 from espacefamille.ports.store import changed_meanwhile
 
 
@@ -60,7 +61,7 @@ class SqliteStore:
         self.busy_timeout = busy_timeout
         self._writers = _WriterQueue(self.path)
         _open_database(self.path, _COMMUNE_APPLICATION_ID, _COMMUNE_MIGRATIONS, "commune", busy_timeout)
-        self._commune_cache: tuple[str, Commune] | None = None
+        self._parse_commune = _last_commune()
 
     def __repr__(self) -> str:
         return f"SqliteStore({str(self.path)!r})"
@@ -84,15 +85,6 @@ class SqliteStore:
     def unit_of_work(self) -> AbstractContextManager[SqliteUnitOfWork]:
         """A unit of work on its own connection; leaving it without ``commit()`` rolls everything back."""
         return self._unit_of_work()
-
-    def _parse_commune(self, text: str) -> Commune:
-        # Parsing the configuration costs milliseconds; units of work come and go by the thousand.
-        cached = self._commune_cache
-        if cached is not None and cached[0] == text:
-            return cached[1]
-        commune = loads_commune(text)
-        self._commune_cache = (text, commune)
-        return commune
 
 
 class SqliteUnitOfWork:
@@ -282,12 +274,7 @@ class SqliteUnitOfWork:
             self._sync()
             changed = self._changed(places=True)
             if changed:
-                raise ConcurrentChange(
-                    "places booked by another unit of work since read: "
-                    + ", ".join(f"{scope} {key!r}" for scope, key in changed),
-                    message_fr="Ces places ont été réservées entre-temps ; veuillez recommencer.",
-                    details={"changed": changed},
-                )
+                raise _places_booked_meanwhile(changed)
             self._db.executemany(
                 "INSERT INTO versions (scope, key, version) VALUES (?, ?, 1) "
                 "ON CONFLICT (scope, key) DO UPDATE SET version = version + 1",
