@@ -522,17 +522,17 @@ def _invoices(
     if read_day is not _same:  # days stored as text: read in a pass of their own (none for dates)
         rows = [
             (
-                n,
-                r,
-                f,
-                k,
-                read_day(s),
-                read_day(e),
-                read_day(i),
-                read_day(d),
-                None if x is None else read_day(x),
+                number,
+                regie_id,
+                family_id,
+                kind,
+                read_day(start),
+                read_day(end),
+                read_day(issued_on),
+                read_day(due_on),
+                None if debit_on is None else read_day(debit_on),
             )
-            for n, r, f, k, s, e, i, d, x in rows
+            for number, regie_id, family_id, kind, start, end, issued_on, due_on, debit_on in rows
         ]
     return tuple(
         Invoice(
