@@ -23,8 +23,8 @@ class _MemoryAttendance:
     def of_family(self, family_id: str, period: DateRange) -> tuple[AttendanceFact, ...]:
         with self._uow.lock():
             self._uow.see(_family(family_id))
-            found = self._uow.tables.attendance.values(lambda key: key[2] in period)
-        facts = (fact for owner, fact in found if owner == family_id)
+            found = self._uow.tables.attendance.of_owner(family_id, lambda key: key[2] in period)
+        facts = (fact for _, fact in found)
         return tuple(sorted(facts, key=lambda f: (f.child_id, f.prestation_id, f.day)))
 
     def save(self, facts: Iterable[AttendanceFact], family_id: str) -> None:
@@ -50,8 +50,8 @@ class _MemoryAttendance:
     def absences_of(self, family_id: str) -> tuple[AbsenceDeclaration, ...]:
         with self._uow.lock():
             self._uow.see(_family(family_id))
-            found = self._uow.tables.absences.values()
-        declarations = (d for owner, d in found if owner == family_id)
+            found = self._uow.tables.absences.of_owner(family_id)
+        declarations = (d for _, d in found)
         return tuple(sorted(declarations, key=lambda d: (d.child_id, d.days.start, d.days.end)))
 
     def save_absence(self, declaration: AbsenceDeclaration, family_id: str) -> None:

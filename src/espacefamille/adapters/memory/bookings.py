@@ -24,8 +24,8 @@ class _MemoryBookings:
     def of_family(self, family_id: str, period: DateRange) -> tuple[Booking, ...]:
         with self._uow.lock():
             self._uow.see(_family(family_id))
-            found = self._uow.tables.bookings.values(lambda key: key[2] in period)
-        return tuple(sorted((b for b in found if b.family_id == family_id), key=lambda b: b.key))
+            found = self._uow.tables.bookings.of_owner(family_id, lambda key: key[2] in period)
+        return tuple(sorted(found, key=lambda b: b.key))
 
     def of_child(
         self, child_id: str, period: DateRange, *, prestation_id: str | None = None

@@ -22,19 +22,19 @@ class _MemoryDocuments:
     def invoices_of(self, family_id: str) -> tuple[Invoice, ...]:
         with self._uow.lock():
             self._uow.see(_family(family_id))
-            found = self._uow.tables.invoices.values()
-        return tuple(sorted((i for i in found if i.family_id == family_id), key=lambda i: i.number))
+            found = self._uow.tables.invoices.of_owner(family_id)
+        return tuple(sorted(found, key=lambda i: i.number))
 
     def invoices_of_families(self, family_ids: Iterable[str]) -> Mapping[str, tuple[Invoice, ...]]:
         wanted = dict.fromkeys(family_ids)
-        found: dict[str, list[Invoice]] = {family_id: [] for family_id in wanted}
         with self._uow.lock():
             for family_id in wanted:
                 self._uow.see(_family(family_id))
-            for invoice in sorted(self._uow.tables.invoices.values(), key=lambda i: i.number):
-                if invoice.family_id in found:
-                    found[invoice.family_id].append(invoice)
-        return {family_id: tuple(invoices) for family_id, invoices in found.items()}
+            found = {family_id: self._uow.tables.invoices.of_owner(family_id) for family_id in wanted}
+        return {
+            family_id: tuple(sorted(invoices, key=lambda i: i.number))
+            for family_id, invoices in found.items()
+        }
 
     def invoice(self, number: str) -> Invoice:
         with self._uow.lock():
@@ -64,8 +64,8 @@ class _MemoryDocuments:
     def payments_of(self, family_id: str) -> tuple[Payment, ...]:
         with self._uow.lock():
             self._uow.see(_family(family_id))
-            found = self._uow.tables.payments.values()
-        return tuple(sorted((p for p in found if p.family_id == family_id), key=lambda p: p.number))
+            found = self._uow.tables.payments.of_owner(family_id)
+        return tuple(sorted(found, key=lambda p: p.number))
 
     def save_payment(self, payment: Payment) -> None:
         with self._uow.lock():
@@ -78,8 +78,8 @@ class _MemoryDocuments:
     def allocations_of(self, family_id: str) -> tuple[Allocation, ...]:
         with self._uow.lock():
             self._uow.see(_family(family_id))
-            found = self._uow.tables.allocations.values()
-        chosen = (a for owner, a in found if owner == family_id)
+            found = self._uow.tables.allocations.of_owner(family_id)
+        chosen = (a for _, a in found)
         return tuple(sorted(chosen, key=lambda a: (a.source, a.invoice_number)))
 
     def save_allocations(self, allocations: Iterable[Allocation], family_id: str) -> None:

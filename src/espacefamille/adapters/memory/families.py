@@ -52,8 +52,8 @@ class _MemoryFamilies:
     def children_of(self, family_id: str) -> tuple[Child, ...]:
         with self._uow.lock():
             self._uow.see(_family(family_id))
-            found = self._uow.tables.children.values()
-        return tuple(sorted((c for c in found if family_id in c.family_ids), key=lambda c: c.id))
+            found = self._uow.tables.children.of_owner(family_id)
+        return tuple(sorted(found, key=lambda c: c.id))
 
     def save_child(self, child: Child) -> None:
         with self._uow.lock():

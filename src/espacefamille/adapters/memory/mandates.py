@@ -34,8 +34,8 @@ class _MemoryMandates:
     def of_family(self, family_id: str) -> tuple[FamilyMandate, ...]:
         with self._uow.lock():
             self._uow.see(_family(family_id))
-            found = self._uow.tables.mandates.values()
-        return tuple(sorted((m for m in found if m.family_id == family_id), key=lambda m: m.rum))
+            found = self._uow.tables.mandates.of_owner(family_id)
+        return tuple(sorted(found, key=lambda m: m.rum))
 
     def of_regie(self, regie_id: str) -> tuple[FamilyMandate, ...]:
         with self._uow.lock():

@@ -52,7 +52,7 @@ class MemoryUnitOfWork:
 
     def _reset(self) -> None:
         for view in self.tables.all():
-            view.changes.clear()
+            view.clear()
         self.added_messages.clear()
         self._seen.clear()
         self._written.clear()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Hashable, Iterable, Iterator
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from espacefamille.billing.direct_debit import DebitBatch
 from espacefamille.billing.documents import Allocation, Invoice, Numbering, Payment
@@ -45,22 +45,75 @@ def _not_found(what: str, key: object) -> NotFound:
     )
 
 
+class _Table(dict[_K, _V]):
+    """A committed table that knows the keys of each household's rows (``owners`` of a row), whatever
+    writes it (a commit publishing changes, or a copy of the tables), so that a household's rows are read
+    without a scan of the table."""
+
+    def __init__(self, owners: Callable[[_V], Iterable[str]]) -> None:
+        super().__init__()
+        self.owners = owners
+        self.by_owner: dict[str, dict[_K, None]] = {}  # an ordered set of keys per household
+
+    def __setitem__(self, key: _K, value: _V) -> None:
+        if key in self:
+            self._forget(key, self[key])
+        super().__setitem__(key, value)
+        for owner in self.owners(value):
+            self.by_owner.setdefault(owner, {})[key] = None
+
+    def __delitem__(self, key: _K) -> None:
+        self._forget(key, self[key])
+        super().__delitem__(key)
+
+    def update(self, *others: Any, **keywords: _V) -> None:  # every write goes through __setitem__
+        for key, value in dict(*others, **keywords).items():
+            self[key] = value
+
+    def _forget(self, key: _K, value: _V) -> None:
+        for owner in self.owners(value):
+            keys = self.by_owner[owner]
+            del keys[key]
+            if not keys:
+                del self.by_owner[owner]
+
+    def _refused(self, *_args: object, **_keywords: object) -> Any:
+        raise TypeError("a household-indexed table is written by item or by update only")
+
+    pop = popitem = setdefault = clear = __ior__ = _refused
+
+
+class _OfFamily(Protocol):
+    @property
+    def family_id(self) -> str: ...
+
+
+def _of_family(row: _OfFamily) -> tuple[str]:
+    return (row.family_id,)
+
+
+def _saved_for(row: tuple[str, object]) -> tuple[str]:
+    """The household a row was saved for (attendance, absences, allocations)."""
+    return (row[0],)
+
+
 class _Tables:
     """Every table of a commune store, as committed: the store holds them, its units of work read them."""
 
     def __init__(self) -> None:
         self.commune: dict[str, Commune] = {}
         self.families: dict[str, Family] = {}
-        self.children: dict[str, Child] = {}
+        # The tables read by household (month end reads each family's rows) know each household's keys.
+        self.children: _Table[str, Child] = _Table(lambda child: child.family_ids)
         self.enrolments: dict[str, Enrolment] = {}
-        self.bookings: dict[_BookingKey, Booking] = {}
+        self.bookings: _Table[_BookingKey, Booking] = _Table(_of_family)
         # Attendance, absences and allocations carry the household they were saved for.
-        self.attendance: dict[_BookingKey, tuple[str, AttendanceFact]] = {}
-        self.absences: dict[_AbsenceKey, tuple[str, AbsenceDeclaration]] = {}
+        self.attendance: _Table[_BookingKey, tuple[str, AttendanceFact]] = _Table(_saved_for)
+        self.absences: _Table[_AbsenceKey, tuple[str, AbsenceDeclaration]] = _Table(_saved_for)
         self.closures: dict[tuple[str, Closure], Closure] = {}
-        self.invoices: dict[str, Invoice] = {}
-        self.payments: dict[str, Payment] = {}
-        self.allocations: dict[tuple[str, str], tuple[str, Allocation]] = {}
+        self.invoices: _Table[str, Invoice] = _Table(_of_family)
+        self.payments: _Table[str, Payment] = _Table(_of_family)
+        self.allocations: _Table[tuple[str, str], tuple[str, Allocation]] = _Table(_saved_for)
         self.numbering: dict[str, Numbering] = {}
         # (régie, family, first day of the period billed) -> what that run left carried (None: nothing).
         self.carried: dict[tuple[str, str, dt.date], CarriedBalance | None] = {}
@@ -75,17 +128,24 @@ class _Tables:
         self.submissions: dict[tuple[str, str], Submission] = {}
         self.payment_attempts: dict[str, PaymentAttempt] = {}
         self.outbox: dict[str, OutboxMessage] = {}
-        self.mandates: dict[str, FamilyMandate] = {}
+        self.mandates: _Table[str, FamilyMandate] = _Table(_of_family)
         self.debit_batches: dict[str, DebitBatch] = {}
 
 
 class _View(Generic[_K, _V]):
     """A table as a unit of work sees it: its own changes over the committed rows, which it only reads
-    (with the store's lock held) until its commit publishes the changes."""
+    (with the store's lock held) until its commit publishes the changes.
+
+    Over a ``_Table`` (indexed by household), it indexes its changes too: ``of_owner`` reads a household's
+    rows from both, in proportion to them rather than to the table."""
 
     def __init__(self, committed: dict[_K, _V]) -> None:
         self.committed = committed
         self.changes: dict[_K, _V] = {}
+        self._indexed: _Table[_K, _V] | None = committed if isinstance(committed, _Table) else None
+        # The keys this unit of work wrote, by the households of the rows it wrote (stale when a row is
+        # written again for another household: ``of_owner`` checks each row it finds).
+        self._changed_by_owner: dict[str, dict[_K, None]] = {}
 
     def get(self, key: _K) -> _V | None:
         if key in self.changes:
@@ -98,6 +158,24 @@ class _View(Generic[_K, _V]):
         result.extend(v for k, v in self.changes.items() if k not in self.committed and keep(k))
         return result
 
+    def of_owner(self, owner: str, keep: Callable[[_K], bool] = lambda _key: True) -> list[_V]:
+        """The rows of household ``owner`` whose key ``keep`` accepts, as this unit of work sees them (those
+        ``values`` gives of them, in no set order), read through the indexes of the table and changes."""
+        committed = self._indexed
+        if committed is None:
+            raise TypeError("this table has no index by household")
+        changes, owners = self.changes, committed.owners
+        mine = committed.by_owner.get(owner, {})
+        found = [changes[key] if key in changes else committed[key] for key in mine if keep(key)]
+        if changes:
+            found = [value for value in found if owner in owners(value)]  # moved to another household
+            found.extend(
+                changes[key]
+                for key in self._changed_by_owner.get(owner, {})
+                if key not in mine and keep(key) and owner in owners(changes[key])
+            )
+        return found
+
     def __iter__(self) -> Iterator[_K]:
         """Every key: the committed rows the unit of work left alone, then those it wrote."""
         result = [key for key in self.committed if key not in self.changes]
@@ -107,6 +185,14 @@ class _View(Generic[_K, _V]):
     def put(self, key: _K, value: _V) -> None:
         """Write a row, visible to this unit of work only until it commits."""
         self.changes[key] = value
+        if self._indexed is not None:
+            for owner in self._indexed.owners(value):
+                self._changed_by_owner.setdefault(owner, {})[key] = None
+
+    def clear(self) -> None:
+        """Forget the changes (after a commit or a rollback)."""
+        self.changes.clear()
+        self._changed_by_owner.clear()
 
 
 class _Views:
