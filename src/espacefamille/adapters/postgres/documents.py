@@ -245,6 +245,10 @@ class _PostgresDocuments:
         self._uow._mark(_FAMILY, family_id)
 
         def apply() -> None:
+            # An allocation saved under another household leaves the one it had changed too.
+            self._uow._mark_previous_owners(
+                "allocations", (("source", "text"), ("invoice_number", "text")), [row[1:3] for row in rows]
+            )
             self._uow._many(
                 "INSERT INTO allocations (collectivite_id, source, invoice_number, family_id, amount_cents) "
                 "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (collectivite_id, source, invoice_number) "

@@ -202,6 +202,9 @@ class _SqliteDocuments:
 
         def apply() -> None:
             self._uow._mark(_FAMILY, family_id)
+            # An allocation saved under another household leaves the one it had changed too.
+            keys = [row[:2] for row in rows]
+            self._uow._mark_previous_owners("allocations", ("source", "invoice_number"), keys)
             self._uow._db.executemany(
                 "INSERT OR REPLACE INTO allocations (source, invoice_number, family_id, amount_cents) "
                 "VALUES (?, ?, ?, ?)",

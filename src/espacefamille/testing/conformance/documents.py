@@ -150,6 +150,20 @@ class DocumentsConformance(ConformanceBase):
         assert self.read(store, lambda uow: uow.documents.allocations_of("F1")) == (again,)
         assert self.read(store, lambda uow: uow.documents.allocations_of("F2")) == ()
 
+    def test_an_allocation_saved_under_another_household_changes_the_household_it_had(self) -> None:
+        store = self.seeded_store()
+        first = Allocation("PAY-enfance-2026-000001", "FAC-enfance-2026-000001", Money("10"))
+        self.write(store, lambda uow: uow.documents.save_allocations([first], "F1"))
+        with store.unit_of_work() as reader:
+            assert reader.documents.allocations_of("F1") == (first,)
+            self.write(store, lambda uow: uow.documents.save_allocations([first], "F2"))
+            reader.documents.save_payment(payment("PAY-enfance-2026-000002", "F1"))
+            with pytest.raises(ConcurrentChange):
+                reader.commit()
+        assert self.read(store, lambda uow: uow.documents.allocations_of("F1")) == ()
+        assert self.read(store, lambda uow: uow.documents.allocations_of("F2")) == (first,)
+        assert self.read(store, lambda uow: uow.documents.payments_of("F1")) == ()
+
     @_ROUND_TRIPS
     @given(s.numberings())
     def test_numbering_reads_back_equal(self, value: Numbering) -> None:
