@@ -222,3 +222,18 @@ def test_a_correction_run_reading_changed_households_keeps_its_batch_waiting(
     with store.unit_of_work() as uow:
         assert uow.runs.changed_days("enfance") == {}
         assert [i.number for i in uow.documents.invoices_of("F1")] == ["FAC-enfance-2026-000001"]
+
+
+def test_households_read_at_once_are_read_in_one_statement_with_their_versions(
+    store: PostgresStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with store.unit_of_work() as uow:
+        uow.documents.save_invoice(_numbered(1, "F1"))
+        uow.commit()
+    sent = _statements(store, monkeypatch)
+    with store.unit_of_work() as uow:
+        found = uow.documents.invoices_of_families(["F1", "F2"])
+    assert [invoice.number for invoice in found["F1"]] == ["FAC-enfance-2026-000001"]
+    assert found["F2"] == ()
+    # The two households' versions in one statement, their invoices in one, the invoice's lines in one.
+    assert sent == ["SELECT scope, key,", "SELECT number, regie_id,", "SELECT invoice_number, child_id,"]

@@ -77,8 +77,7 @@ class _PostgresDocuments:
         waiting = {invoice.family_id for invoice in uow._invoice_batch}
         uow._sync(_INVOICE_TABLES if waiting.intersection(wanted) else _NO_TABLES)
         found: dict[str, list[Invoice]] = {family_id: [] for family_id in wanted}
-        for family_id in wanted:
-            uow._seen(_FAMILY, family_id)
+        uow._seen_all(_FAMILY, wanted)
         if wanted:
             for invoice in self._invoices("family_id = ANY(%b)", (wanted,)):
                 found[invoice.family_id].append(invoice)

@@ -254,6 +254,13 @@ class PostgresUnitOfWork:
             )
             self._read[(scope, key)] = 0 if version is None else int(version)
 
+    def _seen_all(self, scope: str, keys: Iterable[str]) -> None:
+        """``_seen`` of many keys of ``scope``, those not read yet in one statement."""
+        unseen = [(scope, key) for key in dict.fromkeys(keys) if (scope, key) not in self._read]
+        current = self._versions(unseen, lock=False)
+        for key in unseen:
+            self._read[key] = current.get(key, 0)
+
     def _sync(self, reads: frozenset[str] | None = None) -> None:
         """Before a read: apply the writes waiting for commit, so the unit of work reads its own writes.
         A read that names the tables it ``reads`` applies them only if one of them writes to those (or
