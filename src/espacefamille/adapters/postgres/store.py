@@ -289,11 +289,7 @@ class PostgresUnitOfWork:
     def _mark_owners(self, table: str, key_column: str, key: str, family_id: str) -> None:
         """A row moving between households changes both: mark the new owner and the one it had."""
         self._mark(_FAMILY, family_id)
-        previous = self._scalar(
-            f"SELECT family_id FROM {table} WHERE collectivite_id = %s AND {key_column} = %s", (self._c, key)
-        )
-        if previous is not None:
-            self._mark(_FAMILY, previous)
+        self._mark_previous_owners(table, ((key_column, "text"),), [(key,)])
 
     def _mark_previous_owners(
         self, table: str, columns: Sequence[tuple[str, str]], keys: Iterable[Sequence[object]]

@@ -201,9 +201,7 @@ class SqliteUnitOfWork:
     def _mark_owners(self, table: str, key_column: str, key: str, family_id: str) -> None:
         """A row moving between households changes both: mark the new owner and the one it had."""
         self._mark(_FAMILY, family_id)
-        previous = _scalar(self._db, f"SELECT family_id FROM {table} WHERE {key_column} = ?", (key,))
-        if previous is not None:
-            self._mark(_FAMILY, previous)
+        self._mark_previous_owners(table, (key_column,), [(key,)])
 
     def _mark_previous_owners(
         self, table: str, columns: Sequence[str], keys: Iterable[Sequence[object]]
