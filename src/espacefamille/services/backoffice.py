@@ -1297,8 +1297,6 @@ class BackOffice(ServiceBase):
                 carried_now[family_id] = bill.carried
             if progress is not None:
                 progress(done + tally.families, total)
-            if len(billed) == batch:
-                break
         uow.documents.save_numbering(numbering)
         # Recorded for this month: what it carries now, and that it carries nothing for a family it
         # started with a balance or an earlier run of it carried one (issued since, or corrected).
